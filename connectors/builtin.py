@@ -1,0 +1,87 @@
+"""The built-in tracker: review tickets kept as issues in reviewbot's own database (the default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import func, select
+
+from connectors.registry import ConnectorContext, register_tracker
+from reviewbot.evidence import render_markdown
+from reviewbot.models import TrackerComment, TrackerIssue, utcnow
+from reviewbot.protocols import TicketDraft, TrackerRef
+from reviewbot.store import Store
+
+KEY_PREFIX = "RB"
+
+
+class BuiltinTracker:
+    """Issues keyed RB-1, RB-2, ... in the `tracker_issue` table; comments deduplicated by marker."""
+
+    name = "builtin"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def find(self, fingerprint: str) -> TrackerRef | None:
+        """The issue filed for this fingerprint, if any."""
+        with self.store.session() as session:
+            issue = session.exec(select(TrackerIssue).where(TrackerIssue.fingerprint == fingerprint)).first()
+            return None if issue is None else TrackerRef(issue.key, issue.status)
+
+    def create(self, draft: TicketDraft) -> TrackerRef:
+        """File a new issue (or return the existing one for this fingerprint)."""
+        with self.store.session() as session:
+            existing = session.exec(select(TrackerIssue).where(TrackerIssue.fingerprint == draft.fingerprint)).first()
+            if existing is not None:
+                return TrackerRef(existing.key, existing.status)
+            number = (session.exec(select(func.max(TrackerIssue.id))).one() or 0) + 1
+            issue = TrackerIssue(
+                key=f"{KEY_PREFIX}-{number}",
+                fingerprint=draft.fingerprint,
+                title=draft.title,
+                body=render_markdown(draft.title, draft.evidence),
+            )
+            session.add(issue)
+            return TrackerRef(issue.key, issue.status)
+
+    def update(self, ref: str, draft: TicketDraft, marker: str, note: str) -> None:
+        """Replace the body with the new evidence and add the note as a comment, once per marker."""
+        with self.store.session() as session:
+            issue = self._get(session, ref)
+            issue.title = draft.title
+            issue.body = render_markdown(draft.title, draft.evidence)
+            issue.updated_at = utcnow()
+            session.add(issue)
+            seen = session.exec(select(TrackerComment).where(TrackerComment.marker == marker)).first()
+            if seen is None:
+                session.add(TrackerComment(issue_key=ref, marker=marker, body=note))
+
+    def pull(self, ref: str) -> TrackerRef:
+        """The issue's current status."""
+        with self.store.session() as session:
+            issue = self._get(session, ref)
+            return TrackerRef(issue.key, issue.status)
+
+    def close(self, ref: str, resolution: str) -> None:
+        """Close the issue with a resolution; closing twice changes nothing."""
+        with self.store.session() as session:
+            issue = self._get(session, ref)
+            if issue.status != "closed":
+                issue.status, issue.resolution, issue.updated_at = "closed", resolution, utcnow()
+                session.add(issue)
+
+    @staticmethod
+    def _get(session: Any, ref: str) -> TrackerIssue:
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).first()
+        if issue is None:
+            raise LookupError(f"no built-in tracker issue {ref}")
+        return issue
+
+
+@register_tracker("builtin")
+def make_builtin_tracker(options: dict[str, Any], context: ConnectorContext) -> BuiltinTracker:
+    """Build the built-in tracker on the workspace's store."""
+    if context.store is None:
+        raise ValueError("the built-in tracker needs the store")
+    return BuiltinTracker(context.store)

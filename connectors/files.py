@@ -1,0 +1,509 @@
+"""File source: CSV, TSV, JSONL and JSON-array exports dropped into an inbox folder.
+
+The cursor remembers, per file, the byte offset after the last record read, so appended rows are picked
+up and nothing is read twice. A file whose beginning changed (a new export under the same name) is read
+again from the start; rows already stored are recognised by their external id.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import hashlib
+import io
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connectors.registry import ConnectorContext, parse_options, register_source, source_loc
+from reviewbot.intake import CSAT_RANGE, NPS_RANGE, FieldError, check_text, clean_id, parse_datetime, parse_score
+from reviewbot.protocols import Batch, Kind, RawRecord, Reject
+from reviewbot.settings import SourceConfig
+
+BATCH_SIZE = 1000
+HEAD_BYTES = 4096
+RAW_PREVIEW = 500
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+
+
+class ColumnMap(BaseModel):
+    """Which column (or JSON key; dots reach into nested objects) holds each field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str | None = None
+    created_at: str
+    customer: str | None = None
+    channel: str | None = None
+    author: str | None = None
+    nps: str | None = None
+    csat: str | None = None
+
+
+class FileSourceOptions(BaseModel):
+    """Options of a `type = "files"` source in reviewbot.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    pattern: str = "*"
+    format: Literal["auto", "csv", "tsv", "jsonl", "json"] = "auto"
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    date_format: str | None = None
+    timezone: str = "UTC"
+    null_values: list[str] = Field(default_factory=lambda: ["", "None", "NULL", "null", "N/A", "n/a", "NA"])
+    records_key: str | None = None
+    columns: ColumnMap
+    extra_columns: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/London'") from None
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            "".encode(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use e.g. 'utf-8' or 'cp1252'") from None
+        return value
+
+
+class FileFormatError(Exception):
+    """The file as a whole cannot be read; the message says why and how to fix it."""
+
+
+@dataclass
+class _Row:
+    line: int
+    next_line: int
+    end: int  # byte offset just after this row
+    values: dict[str, Any] | None
+    raw: str
+    error: str | None = None
+
+
+class FileSource:
+    """Reads every matching file under a folder (or one file), incrementally."""
+
+    def __init__(
+        self, name: str, kind: Kind, options: FileSourceOptions, *, workspace: Path, max_text_chars: int
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.options = options
+        self.root = (workspace / options.path).resolve()
+        self.workspace = workspace.resolve()
+        self.max_text_chars = max_text_chars
+        self.tz = ZoneInfo(options.timezone)
+
+    def files(self) -> list[Path]:
+        """The files this source reads, in a stable order; hidden and temporary files are skipped."""
+        if self.root.is_file():
+            return [self.root]
+        if not self.root.is_dir():
+            return []
+        found = [p for p in self.root.glob(self.options.pattern) if p.is_file()]
+        return sorted(p for p in found if not p.name.startswith((".", "~")) and not p.name.endswith(".tmp"))
+
+    def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
+        """Yield batches of records from new files and new rows of known files."""
+        files_state: dict[str, Any] = dict(cursor.get("files", {}))
+        for path in self.files():
+            key = self._display(path)
+            for batch, state in self._read_file(path, files_state.get(key)):
+                if state is not None:
+                    files_state[key] = state
+                batch.cursor = {"files": dict(files_state)}
+                yield batch
+
+    def _display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.workspace))
+        except ValueError:
+            return str(path)
+
+    def _read_file(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
+        display = self._display(path)
+        try:
+            with path.open("rb") as fh:
+                fmt = self._format(path, fh.read(HEAD_BYTES))
+                resume = self._resume_point(fh, path, state)
+                if resume and resume["offset"] == path.stat().st_size:
+                    return  # nothing new
+                if fmt == "json":
+                    rows = self._json_rows(fh, resume)
+                elif fmt == "jsonl":
+                    rows = self._jsonl_rows(fh, resume)
+                else:
+                    rows = self._csv_rows(fh, resume, fmt)
+                yield from self._batches(rows, fh, display)
+        except FileFormatError as exc:
+            yield Batch(rejects=[Reject(display, 0, str(exc))]), None
+        except OSError as exc:
+            yield Batch(rejects=[Reject(display, 0, f"cannot read the file: {exc.strerror or exc}")]), None
+
+    @staticmethod
+    def _resume_point(fh: BinaryIO, path: Path, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Where to continue in this file, or None to read it from the start (new, replaced or truncated)."""
+        if not state or state.get("offset", 0) > path.stat().st_size:
+            return None
+        fh.seek(0)
+        # Only bytes already read are compared: appending rows must not look like a new file.
+        if hashlib.sha256(fh.read(state.get("head_len", 0))).hexdigest() != state.get("head"):
+            return None
+        return state
+
+    def _format(self, path: Path, head: bytes) -> str:
+        if b"\x00" in head:
+            raise FileFormatError("binary file, not CSV or JSON; export the data as CSV, JSONL or JSON")
+        if self.options.format != "auto":
+            return self.options.format
+        fmt = EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            raise FileFormatError(
+                f"unsupported file type {path.suffix or '(no extension)'!r}; "
+                "export the data as .csv, .tsv, .jsonl or .json, or set format in reviewbot.toml"
+            )
+        if fmt == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and not self.options.records_key:
+            return "jsonl"  # one object per line, named .json
+        return fmt
+
+    def _batches(
+        self, rows: Iterator[_Row], fh: BinaryIO, display: str
+    ) -> Iterator[tuple[Batch, dict[str, Any]]]:
+        batch = Batch()
+        last: _Row | None = None
+        for row in rows:
+            last = row
+            self._add(batch, row, display)
+            if len(batch.records) + len(batch.rejects) >= BATCH_SIZE:
+                yield batch, _state(fh, row)
+                batch = Batch()
+        if last is not None:
+            yield batch, _state(fh, last)
+
+    def _add(self, batch: Batch, row: _Row, display: str) -> None:
+        if row.error is None and row.values is not None:
+            try:
+                batch.records.append(self._record(row.values, f"{display}:{row.line}"))
+                return
+            except FieldError as exc:
+                row.error = str(exc)
+        batch.rejects.append(Reject(display, row.line, row.error or "unreadable row", row.raw[:RAW_PREVIEW]))
+
+    def _record(self, values: dict[str, Any], origin: str) -> RawRecord:
+        cols = self.options.columns
+        nps = parse_score(self._get(values, cols.nps), field=f"nps ({cols.nps})", low=NPS_RANGE[0], high=NPS_RANGE[1])
+        csat = parse_score(
+            self._get(values, cols.csat), field=f"csat ({cols.csat})", low=CSAT_RANGE[0], high=CSAT_RANGE[1]
+        )
+        text = check_text(
+            str(self._get(values, cols.text) or ""),
+            max_chars=self.max_text_chars,
+            has_score=nps is not None or csat is not None,
+        )
+        created = self._get(values, cols.created_at)
+        return RawRecord(
+            external_id=clean_id(self._get(values, cols.id), field=f"id ({cols.id})"),
+            text=text,
+            created_at=parse_datetime(
+                str(created or ""), field=f"created_at ({cols.created_at})", fmt=self.options.date_format, tz=self.tz
+            ),
+            kind=self.kind,
+            origin=origin,
+            customer=self._text_or_none(values, cols.customer),
+            channel=self._text_or_none(values, cols.channel),
+            author=self._text_or_none(values, cols.author),
+            nps=nps,
+            csat=csat,
+            meta={c: v for c in self.options.extra_columns if (v := self._get(values, c)) is not None},
+        )
+
+    def _get(self, values: dict[str, Any], column: str | None) -> Any:
+        if column is None:
+            return None
+        value: Any = values
+        for part in column.split(".") if column not in values else [column]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip() in self.options.null_values:
+            return None
+        return value
+
+    def _text_or_none(self, values: dict[str, Any], column: str | None) -> str | None:
+        value = self._get(values, column)
+        return None if value is None else str(value).strip()[:200] or None
+
+    # --- CSV -----------------------------------------------------------------------------------------
+
+    def _csv_rows(self, fh: BinaryIO, resume: dict[str, Any] | None, fmt: str) -> Iterator[_Row]:
+        delimiter = self.options.delimiter or ("\t" if fmt == "tsv" else ",")
+        # The delimiter as bytes of this encoding; utf-8-sig would put its byte order mark in front.
+        sep = delimiter.encode(self.options.encoding).removeprefix(codecs.BOM_UTF8)
+        fh.seek(0)
+        records = _records(fh, 0, 1, sep)
+        first = next(records, None)
+        if first is None:
+            raise FileFormatError("the file is empty")
+        raw_bytes = first[3]
+        header_text = self._decode(raw_bytes, strip_bom=True)
+        if header_text is None:
+            raise FileFormatError(f"the header row is not valid {self.options.encoding}; set encoding for this source")
+        header = [h.strip() for h in _split(header_text, delimiter)]
+        self._check_header(header, delimiter)
+        if resume:
+            fh.seek(resume["offset"])
+            records = _records(fh, resume["offset"], resume["line"], sep)
+        return self._csv_values(records, header, delimiter)
+
+    def _check_header(self, header: list[str], delimiter: str) -> None:
+        needed = [(f"columns.{k}", v) for k, v in self.options.columns.model_dump().items() if v]
+        needed += [("extra_columns", c) for c in self.options.extra_columns]  # a list: every extra column is checked
+        for setting, column in needed:
+            if column not in header:
+                close = difflib.get_close_matches(column, header, n=1)
+                raise FileFormatError(
+                    f"column {column!r} ({setting} in reviewbot.toml) is not in the header "
+                    f"({', '.join(header[:12])}{', ...' if len(header) > 12 else ''})"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + ("" if len(header) > 1 else f"; is the delimiter {delimiter!r} right?")
+                )
+
+    def _csv_values(self, records: Iterator[tuple[int, int, int, bytes]], header: list[str], delimiter: str) -> Iterator[_Row]:
+        for line, next_line, end, raw_bytes in records:
+            text = self._decode(raw_bytes)
+            if text is None:
+                raw = raw_bytes.decode("utf-8", "replace")
+                yield _Row(line, next_line, end, None, raw, self._decode_error(raw_bytes))
+                continue
+            if not text.strip():
+                continue
+            fields = _split(text, delimiter)
+            if len(fields) != len(header):
+                error = f"ragged row: expected {len(header)} fields, found {len(fields)}"
+                yield _Row(line, next_line, end, None, text.rstrip("\r\n"), error)
+                continue
+            yield _Row(line, next_line, end, dict(zip(header, fields, strict=True)), text.rstrip("\r\n"))
+
+    def _decode(self, raw: bytes, strip_bom: bool = False) -> str | None:
+        encoding = self.options.encoding
+        if strip_bom and encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            return None
+
+    def _decode_error(self, raw: bytes) -> str:
+        try:
+            raw.decode(self.options.encoding)
+        except UnicodeDecodeError as exc:
+            return (
+                f"undecodable bytes: not valid {self.options.encoding} at byte {exc.start} of the row; "
+                "if the export uses another encoding, set encoding for this source"
+            )
+        return "undecodable bytes"
+
+    # --- JSON ----------------------------------------------------------------------------------------
+
+    def _jsonl_rows(self, fh: BinaryIO, resume: dict[str, Any] | None) -> Iterator[_Row]:
+        offset, line = (resume["offset"], resume["line"]) if resume else (0, 1)
+        fh.seek(offset)
+        for raw_line in iter(fh.readline, b""):
+            offset += len(raw_line)
+            # A last line without a newline continues where appended lines begin.
+            next_line = line + 1 if raw_line.endswith(b"\n") else line
+            text = self._decode(raw_line, strip_bom=line == 1)
+            if text is None:
+                raw = raw_line.decode("utf-8", "replace")
+                yield _Row(line, next_line, offset, None, raw, self._decode_error(raw_line))
+            elif text.strip():
+                yield _json_row(text.rstrip("\r\n"), line, next_line, offset)
+            line = next_line
+
+    def _json_rows(self, fh: BinaryIO, resume: dict[str, Any] | None) -> Iterator[_Row]:
+        fh.seek(0)
+        data = fh.read()
+        text = self._decode(data, strip_bom=True)
+        if text is None:
+            raise FileFormatError(f"not valid {self.options.encoding}: {self._decode_error(data)}")
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        items = doc.get(self.options.records_key) if isinstance(doc, dict) and self.options.records_key else doc
+        if not isinstance(items, list):
+            where = f"under {self.options.records_key!r}" if self.options.records_key else "at the top level"
+            raise FileFormatError(f"expected a JSON array of records {where}; set records_key if they are nested")
+        spans = _element_spans(text, self.options.records_key if isinstance(doc, dict) else None)
+        ends = _byte_offsets(data, text, [end for _, end in spans], self.options.encoding)
+        end_line = text.count("\n") + 1
+        for i, (item, (line, _)) in enumerate(zip(items, spans, strict=True)):
+            # Each element's cursor covers the file up to its end, so a run interrupted between batches
+            # resumes after the last stored element; the last one also covers the closing brackets.
+            end = len(data) if i == len(items) - 1 else ends[i]
+            if resume and end <= resume["offset"]:
+                continue
+            raw = json.dumps(item, ensure_ascii=False)[:RAW_PREVIEW]
+            error = None if isinstance(item, dict) else f"expected a JSON object, found {type(item).__name__}"
+            yield _Row(line, end_line, end, item if error is None else None, raw, error)
+
+
+def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
+    """The cursor of one file after `row`: where to continue, and a hash of what was read to detect replacement."""
+    head_len = min(HEAD_BYTES, row.end)
+    fh.seek(0)
+    head = hashlib.sha256(fh.read(head_len)).hexdigest()
+    fh.seek(row.end)
+    return {"head": head, "head_len": head_len, "offset": row.end, "line": row.next_line}
+
+
+def _json_row(text: str, line: int, next_line: int, end: int) -> _Row:
+    """One JSONL line as a row."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _Row(line, next_line, end, None, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
+    if not isinstance(value, dict):
+        return _Row(line, next_line, end, None, text, f"expected a JSON object, found {type(value).__name__}")
+    return _Row(line, next_line, end, value, text)
+
+
+def _records(fh: BinaryIO, offset: int, line: int, delimiter: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """Split CSV bytes into records (a quoted field may span lines): (first line, next line, end offset, bytes)."""
+    parts: list[bytes] = []
+    quoted = False
+    start_line = line
+    for raw_line in iter(fh.readline, b""):
+        offset += len(raw_line)
+        if not parts:
+            start_line = line
+        parts.append(raw_line)
+        quoted = _still_quoted(raw_line, quoted, delimiter)
+        if raw_line.endswith(b"\n"):
+            line += 1  # a last line without a newline continues where appended rows begin
+        if not quoted:  # RFC 4180: a record ends at a newline outside quotes
+            yield start_line, line, offset, b"".join(parts)
+            parts = []
+    if parts:
+        yield start_line, line, offset, b"".join(parts)  # an unbalanced quote ran to the end of the file
+
+
+def _still_quoted(raw_line: bytes, quoted: bool, delimiter: bytes) -> bool:
+    """Whether a quoted field is still open at the end of `raw_line`, which starts inside one if `quoted`.
+
+    Read as the csv module reads it: a quote opens a quoted field only as the field's first character, ""
+    inside one is an escaped quote, and any other quote (`my 5" screen`) is a plain character. Counting
+    quotes instead would let one such stray quote swallow every following row into one ragged record.
+    """
+    quote = b'"'
+    if quote not in raw_line:
+        return quoted
+    pos, field_start = 0, not quoted
+    while pos < len(raw_line):
+        if quoted:
+            close = raw_line.find(quote, pos)
+            if close < 0:
+                return True
+            if raw_line.startswith(quote, close + 1):
+                pos = close + 2  # an escaped quote
+            else:
+                pos, quoted, field_start = close + 1, False, False
+        elif field_start and raw_line.startswith(quote, pos):
+            pos, quoted = pos + 1, True
+        else:
+            after = raw_line.find(delimiter, pos)
+            if after < 0:
+                return False
+            pos, field_start = after + 1, True
+    return quoted
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    fields: list[str] = []
+    for row in reader:
+        if fields:
+            fields[-1] += "\n"
+            fields[-1] += row[0] if row else ""
+            fields.extend(row[1:])
+        else:
+            fields = row
+    return fields
+
+
+def _element_spans(text: str, key: str | None) -> list[tuple[int, int]]:
+    """(line it starts on, character position after it) of each element of the records array.
+
+    `text` is a document json.loads accepted whose records array is the top level or, with `key`, a member
+    of the top-level object. Members are walked rather than searched for, as the key's name may also
+    appear as a value before it.
+    """
+    decoder = json.JSONDecoder()
+    pos = _skip(text, 0)
+    if key:
+        pos, start = pos + 1, pos
+        while text[pos := _skip(text, pos, ",")] != "}":
+            name, pos = decoder.raw_decode(text, pos)
+            pos = _skip(text, _skip(text, pos) + 1)  # past the colon
+            if name == key:
+                start = pos  # the last of duplicate keys, as json.loads keeps
+            _, pos = decoder.raw_decode(text, pos)
+        pos = start
+    spans: list[tuple[int, int]] = []
+    line, counted = 1, 0
+    pos += 1  # past the "["
+    while text[pos := _skip(text, pos, ",")] != "]":
+        line += text.count("\n", counted, pos)  # counted from the previous element: linear in the file size
+        counted = pos
+        _, pos = decoder.raw_decode(text, pos)
+        spans.append((line, pos))
+    return spans
+
+
+def _skip(text: str, pos: int, also: str = "") -> int:
+    """The position of the next character after JSON whitespace (and `also`) from `pos`."""
+    while text[pos] in " \t\r\n" or text[pos] in also:
+        pos += 1
+    return pos
+
+
+def _byte_offsets(data: bytes, text: str, positions: list[int], encoding: str) -> list[int]:
+    """Byte offsets in `data` of ascending character positions in `text`, which is `data` decoded."""
+    encoder = codecs.getincrementalencoder(encoding)()
+    sizes: list[int] = []
+    previous = 0
+    for pos in positions:
+        sizes.append(len(encoder.encode(text[previous:pos])))
+        previous = pos
+    rest = len(encoder.encode(text[previous:], final=True))
+    skipped = len(data) - sum(sizes) - rest  # a byte order mark the decoder dropped
+    return list(itertools.accumulate(sizes, initial=skipped))[1:]
+
+
+@register_source("files")
+def make_file_source(config: SourceConfig, context: ConnectorContext) -> FileSource:
+    """Build a FileSource from its `[[sources]]` entry."""
+    options = parse_options(FileSourceOptions, config.options, source_loc(config, context.settings), context.settings)
+    return FileSource(
+        config.name,
+        config.kind,
+        options,
+        workspace=context.settings.workspace,
+        max_text_chars=context.settings.enrich.max_text_chars,
+    )

@@ -1,0 +1,5 @@
+"""`python -m reviewbot` runs the CLI."""
+
+from reviewbot.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""Enrich a raw record before it is stored: redact PII, score sentiment, classify survey answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reviewbot.analysis.cues import cites_rules
+from reviewbot.analysis.redact import Redactor
+from reviewbot.analysis.sentiment import SentimentScorer, csat_class, nps_class
+from reviewbot.protocols import RawRecord
+
+_SPACE = re.compile(r"\s+")
+
+
+def week_of(moment: datetime) -> str:
+    """The Monday starting the ISO week of a moment, as YYYY-MM-DD (the key of weekly counts)."""
+    day = moment.date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def normalised(text: str) -> str:
+    """Text folded for duplicate detection: lower case, single spaces, no surrounding punctuation."""
+    return _SPACE.sub(" ", text.lower()).strip(" .!?,;:-")
+
+
+def content_hash(text: str) -> str:
+    """Hash of the normalised text: the same complaint pasted twice shares it."""
+    return hashlib.sha256(normalised(text).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Enricher:
+    """Turns RawRecords into the stored fields of a FeedbackItem."""
+
+    redactor: Redactor
+    scorer: SentimentScorer
+    negative_below: float = -0.05
+
+    def redact(self, value: str | None) -> str | None:
+        """Redacted text, or None."""
+        return None if value is None else self.redactor.redact(value).text
+
+    def enrich(self, source: str, record: RawRecord) -> dict[str, Any]:
+        """The column values of the item for this record (text redacted before anything else sees it)."""
+        text = self.redactor.redact(record.text).text
+        sentiment = self.scorer.score(text)
+        nps, csat = nps_class(record.nps), csat_class(record.csat)
+        meta = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.meta.items()}
+        values: dict[str, Any] = {
+            "source": source,
+            "external_id": record.external_id,
+            "kind": record.kind,
+            "text": text,
+            "content_hash": content_hash(text),
+            "created_at": record.created_at,
+            "week": week_of(record.created_at),
+            "customer": self.redact(record.customer),
+            "channel": record.channel,
+            "author": self.redact(record.author),
+            "nps": record.nps,
+            "csat": record.csat,
+            "nps_class": nps,
+            "csat_class": csat,
+            "polarity": sentiment.polarity,
+            "subjectivity": sentiment.subjectivity,
+            # a detractor or unsatisfied answer is negative evidence even when the words are neutral
+            "is_negative": sentiment.polarity < self.negative_below or nps == "detractor" or csat == "unsatisfied",
+            "cites_rules": cites_rules(text),
+            "meta": meta,
+            "origin": record.origin[:500],
+        }
+        values["row_hash"] = row_hash(values)
+        return values
+
+
+def row_hash(values: dict[str, Any]) -> str:
+    """Hash of the stored fields that come from the source, to tell a changed row from a repeated one."""
+    keys = ("kind", "text", "created_at", "customer", "channel", "author", "nps", "csat", "meta")
+    payload = json.dumps({k: values.get(k) for k in keys}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,275 @@
+"""Replace PII in customer feedback with typed placeholders before the text is stored.
+
+Built-in types run in order EMAIL, IBAN, CARD, PHONE, then the user's patterns, so that
+an IBAN's or card's digits are gone before the phone rule sees them.
+
+Phone rule: digit groups joined by one space, dash or dot (optional leading ``+``,
+parenthesised groups allowed) are a phone number if they start with ``+`` and hold 7-15
+digits (E.164), or ``00`` + a non-zero country code and 9-17 digits, or a trunk ``0`` + a
+non-zero digit and 9-13 digits (not a ZIP+4 like ``02134-1234``), or are North American
+``[1-]3-3-4``. At most one group may be a single digit, and dots may only be the sole
+separator between groups of at most 4 digits. Other runs (``5552013344``, ``482913``) look
+like order numbers and are kept. Runs are split at spaces, and the leftmost-longest phone
+number taken, so that a neighbouring number ("555-201-3344 2026-09-14") hides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Speed: digit-led patterns begin with a character class so that `re` skips ahead in C;
+# the check on the character before a match comes after that first character. Possessive
+# quantifiers keep scans linear where giving characters back could never produce a match.
+
+# A local part cannot contain "@" and a label cannot contain ".". Addresses glued together
+# ("a@b.co.x@y.org") form one match: the second could not start after "co" in this pass,
+# but could after "[EMAIL]" in the next one, so redact() would not be idempotent.
+_DOMAIN = r"@(?:[^\W_][\w-]*+\.)+[^\W\d_]{2,}+(?!\w)"
+_EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]++{_DOMAIN}(?:[.%+-][\w.%+-]*+{_DOMAIN})*+")
+# ISO 13616: 2 letters, 2 check digits, 11-30 alphanumerics (Norway's 15 is the shortest),
+# compact or printed in groups of four. Case-insensitive because people type it so.
+_IBAN = re.compile(
+    r"(?<!\w)[A-Z]{2}[0-9]{2}"
+    r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?!\w)",
+    re.IGNORECASE,
+)
+# The letter-led IBAN scan is slow, so it only runs where two letters precede two digits.
+_IBAN_HINT = re.compile(r"[0-9](?<=[A-Za-z]{2}[0-9])[0-9]")
+_LETTER_VALUES = str.maketrans({chr(code): str(code - 55) for code in range(65, 91)})
+# A card run (digit groups joined by single spaces or dashes) is later searched for a
+# Luhn-valid span, so "ref 12 4111 1111 1111 1111" works. '+' before it means a phone
+# number, '.', ',' or a currency an amount. The lookahead drops runs too short for 13 digits.
+_CARD_RUN = re.compile(
+    r"[0-9](?<![\w.,+$£€¥/-].)(?=[0-9 -]{12})[0-9]*+(?!\w)(?:[ -][0-9]++(?!\w))*+"
+)
+_CARD_SEP = re.compile(r"([ -])")
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
+# A phone run may not start inside a word, amount, path, ID ("NW-482913") or time
+# ("09:32"); a group followed by '%', ':' or ",<digit>" is a percentage, time or amount.
+_GROUP_END = r"(?![\w%:]|,[0-9])"
+_PHONE_GROUP = rf"(?:\([0-9]{{1,4}}\)|[0-9]++{_GROUP_END})"
+_PHONE_RUN = re.compile(
+    # A '+' right after a tag is no start: the tag may hide a phone that was just before.
+    r"[+(0-9](?<![\w.,$£€¥#/+-].)(?<![0-9]:.)(?<!\]\+)"
+    r"(?=[0-9 ().-]{6})"  # too short for 7 digits: skip before any Python code runs
+    rf"(?:(?<=\+){_PHONE_GROUP}|(?<=\()[0-9]{{1,4}}\)|(?<=[0-9])[0-9]*+{_GROUP_END})"
+    rf"(?:[ .-]?{_PHONE_GROUP})*+"
+)
+_PHONE_SEP = re.compile("( )")
+_DIGIT_GROUP = re.compile(r"\(?[0-9]+\)?")
+_ZIP_PLUS_4 = re.compile(r"[0-9]{5}-[0-9]{4}")
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_BUILTIN_NAMES = ("EMAIL", "IBAN", "CARD", "PHONE")
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Redacted text and how many placeholders of each type were inserted."""
+
+    text: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _redact_emails(text: str) -> str:
+    """Replace email addresses, scanning only the stretch of text around the '@' signs."""
+    # The lookbehind-led scan is slow and an email never spans whitespace: scan from the
+    # word holding the first '@' to the word holding the last.
+    if "@" not in text:
+        return text
+    start = text.rfind(" ", 0, text.find("@")) + 1
+    end = text.find(" ", text.rfind("@")) % (len(text) + 1)  # -1 (no space) -> len(text)
+    return text[:start] + _EMAIL.sub("[EMAIL]", text[start:end]) + text[end:]
+
+
+def _iban_ok(compact: str) -> bool:
+    """ISO 13616 mod-97: move the first four characters to the end, letters become 10-35."""
+    if not 15 <= len(compact) <= 34:
+        return False
+    return int((compact[4:] + compact[:4]).upper().translate(_LETTER_VALUES)) % 97 == 1
+
+
+def _valid_iban_length(candidate: str) -> int:
+    """Length of the longest valid IBAN that `candidate` starts with, 0 if none."""
+    # Printed in groups, a candidate can run on into ordinary words ("... 7034 THEN").
+    groups = candidate.split(" ")
+    for end in range(len(groups), 0, -1):
+        if _iban_ok("".join(groups[:end])):
+            return len(" ".join(groups[:end]))
+    return 0
+
+
+def _redact_ibans(text: str) -> str:
+    """Replace IBANs, resuming the scan where each one really ends."""
+    if not _IBAN_HINT.search(text):
+        return text
+    out: list[str] = []
+    kept = scan = 0
+    while (match := _IBAN.search(text, scan)) is not None:
+        length = _valid_iban_length(match.group())
+        if length:
+            out += [text[kept : match.start()], "[IBAN]"]
+            kept = scan = match.start() + length
+        else:
+            scan = match.start() + 1  # an IBAN may start at a later group of this one
+    return "".join(out) + text[kept:]
+
+
+def _luhn_ok(digits: str) -> bool:
+    """Luhn checksum: every second digit from the right is doubled (digit sum, 7 -> 1+4)."""
+    doubled = digits[-2::-2].translate(_LUHN_DOUBLED)
+    return sum(map(int, digits[-1::-2] + doubled)) % 10 == 0
+
+
+def _card_can_start(group: str) -> bool:
+    """A card starts with a 4-digit group or is compact; none starts with 0 (ISO 7812)."""
+    return group[0] != "0" and (len(group) == 4 or 13 <= len(group) <= 19)
+
+
+def _is_card(groups: Sequence[str]) -> bool:
+    """13-19 digits, compact or printed like 4-4-4-4 / 4-6-5, passing Luhn."""
+    middle_ok = all(4 <= len(group) <= 6 for group in groups[1:-1])
+    if len(groups) > 1 and (len(groups[-1]) > 6 or not middle_ok):
+        return False
+    digits = "".join(groups)
+    return 13 <= len(digits) <= 19 and _luhn_ok(digits)
+
+
+def _replace_spans(tokens: Sequence[str], tag: str, can_start: Callable[[str], bool],
+                   is_match: Callable[[Sequence[str]], bool], max_parts: int) -> str:
+    """Replace the leftmost-longest matching spans of parts; `tokens` is part, sep, part..."""
+    parts = tokens[0::2]
+    out: list[str] = []
+    index = 0
+    while index < len(parts):
+        # can_start is a cheap filter that keeps long lists of numbers fast
+        last = min(len(parts), index + max_parts) if can_start(parts[index]) else index
+        end = next((end for end in range(last, index, -1) if is_match(parts[index:end])), 0)
+        out.append(tag if end else parts[index])
+        index = end or index + 1
+        if index < len(parts):
+            out.append(tokens[2 * index - 1])
+    return "".join(out)
+
+
+def _replace_cards(match: re.Match[str]) -> str:
+    """Replace each card (at most five groups, 4-4-4-4-3) in a run, keeping other numbers."""
+    return _replace_spans(_CARD_SEP.split(match.group()), "[CARD]", _card_can_start, _is_card, 5)
+
+
+def _phone_shape_ok(run: str, groups: Sequence[str]) -> bool:
+    """Separators and group sizes that phone numbers use and dates/versions/lists don't."""
+    sizes = [len(group.strip("()")) for group in groups]
+    parens = [index for index, group in enumerate(groups) if group.startswith("(")]
+    if len(parens) > 1 or (parens and parens[0] == len(groups) - 1) or sizes.count(1) > 1:
+        return False
+    if "." in run:
+        # Dotted numbers are phones only as all-dot short groups, unlike "10.0.19045.2965".
+        return not parens and " " not in run and "-" not in run and max(sizes) <= 4
+    return True
+
+
+def _is_phone(run: str) -> bool:
+    """Apply the phone rule described in the module docstring."""
+    groups = _DIGIT_GROUP.findall(run)
+    if not _phone_shape_ok(run, groups):
+        return False
+    digits = "".join(group.strip("()") for group in groups)
+    if run.startswith("+"):
+        return 7 <= len(digits) <= 15
+    if digits.startswith("00"):
+        return 9 <= len(digits) <= 17 and digits[2] != "0"
+    if digits.startswith("0"):
+        # "0000482913" is a padded ID and "02134-1234" a ZIP+4, not phone numbers.
+        return 9 <= len(digits) <= 13 and digits[1] != "0" and not _ZIP_PLUS_4.fullmatch(run)
+    # North American 3-3-4 after an optional "1", only the area code in parentheses.
+    nanp = groups[1:] if groups[0] == "1" else groups
+    return [len(group.strip("()")) for group in nanp] == [3, 3, 4] and ")" not in nanp[1] + nanp[2]
+
+
+def _phone_can_start(chunk: str) -> bool:
+    """Only '+', '(', a trunk '0', NANP's "1-" or an area code start a phone number."""
+    # A lone "1" chunk is not allowed to start one: "1 1 1 ..." would then cost O(n * 6).
+    area_code = len(chunk) >= 3 and chunk[:3].isdigit() and chunk[3:4] in ("", "-", ".")
+    return chunk[0] in "+(0" or chunk[:2] in ("1-", "1.") or area_code
+
+
+def _is_phone_span(chunks: Sequence[str]) -> bool:
+    """Whether space-separated chunks of a run form one phone number."""
+    # Fewer than 7 characters cannot hold 7 digits; skips the parse for lists like "1 2 3".
+    return sum(map(len, chunks)) >= 7 and _is_phone(" ".join(chunks))
+
+
+def _replace_phones(match: re.Match[str]) -> str:
+    """Replace phone numbers in a run, split at spaces so that neighbouring numbers such
+    as a date do not hide one. Dashes and dots never split: "2026-09-14" stays whole."""
+    # Six chunks cover the longest common layout, "+33 1 23 45 67 89".
+    tokens = _PHONE_SEP.split(match.group())
+    return _replace_spans(tokens, "[PHONE]", _phone_can_start, _is_phone_span, 6)
+
+
+def _redact_builtins(text: str) -> str:
+    """Apply the built-in types in order. None of them can match a "[NAME]" tag or reach
+    across one (no '@' or brackets; tag digits follow a letter), so they run on it all."""
+    text = _redact_emails(text)
+    if not any(digit in text for digit in "0123456789"):
+        return text  # IBANs, cards and phone numbers all contain digits
+    text = _CARD_RUN.sub(_replace_cards, _redact_ibans(text))
+    return _PHONE_RUN.sub(_replace_phones, text)
+
+
+def _check_name(name: str) -> None:
+    """Raise ValueError unless `name` can be a new placeholder type."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"extra pattern name {name!r} is invalid: use A-Z, 0-9 and _, "
+                         "starting with a letter (e.g. ORDER_ID)")
+    if name in _BUILTIN_NAMES:
+        raise ValueError(f"extra pattern name {name!r} is reserved for a built-in type")
+    if _redact_builtins(f"[{name}]") != f"[{name}]":  # e.g. a name that is a valid IBAN
+        raise ValueError(f"extra pattern name {name!r} would itself be redacted as PII")
+
+
+def _compile_extra(name: str, pattern: str) -> re.Pattern[str]:
+    """Check one user-configured pattern, raising ValueError that names what is wrong."""
+    _check_name(name)
+    if not isinstance(pattern, str):
+        raise ValueError(f"extra pattern {name!r} must be a string, not {type(pattern).__name__}")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"extra pattern {name!r} is not a valid regex {pattern!r}: {exc}") from exc
+
+
+class Redactor:
+    """Replaces PII with typed placeholders like [EMAIL]."""
+
+    def __init__(self, extra_patterns: Mapping[str, str] | None = None) -> None:
+        """Compile user patterns once; raise ValueError naming any bad name or regex."""
+        patterns = (extra_patterns or {}).items()
+        self._extras = tuple((name, _compile_extra(name, pattern)) for name, pattern in patterns)
+        self._names = _BUILTIN_NAMES + tuple(name for name, _ in self._extras)
+        # A capturing split puts tags at odd indexes, where user patterns never see them.
+        self._tags = re.compile("(" + "|".join(re.escape(f"[{n}]") for n in self._names) + ")")
+
+    def redact(self, text: str) -> Redaction:
+        """Redact `text`: built-in types first, then the extra patterns in config order."""
+        out = _redact_builtins(text)
+        for name, pattern in self._extras:
+            tag = f"[{name}]"
+            parts = self._tags.split(out)
+            # Empty matches (e.g. from r"\d*") stay empty instead of becoming tags.
+            parts[0::2] = [pattern.sub(lambda m: tag if m.group() else "", p) for p in parts[0::2]]
+            out = "".join(parts)
+        # Every insertion adds exactly one tag and nothing removes one, so the growth in
+        # each tag's count is the number of replacements.
+        counts = {name: out.count(f"[{name}]") - text.count(f"[{name}]") for name in self._names}
+        return Redaction(out, {name: count for name, count in counts.items() if count})
+
+
+_DEFAULT = Redactor()
+
+
+def redact(text: str) -> str:
+    """Redact with the built-in patterns only."""
+    return _DEFAULT.redact(text).text

@@ -1,0 +1,73 @@
+"""Sentiment and survey classes. TextBlob's pattern analyzer needs no NLTK corpora, so it works offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from textblob.en.sentiments import PatternAnalyzer
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """Polarity in [-1, 1] (negative to positive) and subjectivity in [0, 1]."""
+
+    polarity: float
+    subjectivity: float
+
+
+class SentimentScorer(Protocol):
+    """Anything that scores a text; tests and later calibrated scorers plug in here."""
+
+    def score(self, text: str) -> Sentiment:
+        """Score one text."""
+        ...
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> PatternAnalyzer:
+    return PatternAnalyzer()
+
+
+class TextBlobScorer:
+    """TextBlob's PatternAnalyzer: lexicon-based, handles negation and intensifiers, no corpora needed."""
+
+    def score(self, text: str) -> Sentiment:
+        """Score one text; empty text is neutral."""
+        if not text.strip():
+            return Sentiment(0.0, 0.0)
+        result = _analyzer().analyze(text)
+        return Sentiment(round(float(result[0]), 4), round(float(result[1]), 4))
+
+
+def nps_class(score: int | None) -> str | None:
+    """NPS class of a 0-10 answer: promoter (9-10), passive (7-8) or detractor (0-6)."""
+    if score is None:
+        return None
+    if score >= 9:
+        return "promoter"
+    return "passive" if score >= 7 else "detractor"
+
+
+def csat_class(score: int | None) -> str | None:
+    """CSAT class of a 1-5 answer: satisfied (4-5) or unsatisfied (1-3), the usual top-two-box rule."""
+    if score is None:
+        return None
+    return "satisfied" if score >= 4 else "unsatisfied"
+
+
+def nps_score(scores: list[int]) -> float | None:
+    """Net Promoter Score (-100..100) of a list of 0-10 answers, or None when there are none."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return round(100.0 * (promoters - detractors) / len(scores), 1)
+
+
+def csat_score(scores: list[int]) -> float | None:
+    """CSAT (% satisfied, 0..100) of a list of 1-5 answers, or None when there are none."""
+    if not scores:
+        return None
+    return round(100.0 * sum(1 for s in scores if s >= 4) / len(scores), 1)

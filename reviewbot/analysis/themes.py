@@ -1,0 +1,182 @@
+"""Keep themes stable across syncs: new items join existing themes when they fit; the rest may form new ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from reviewbot.analysis.cluster import NOISE, find_clusters
+from reviewbot.analysis.vectorize import to_matrix
+
+# A cluster whose centroid is this close to an existing theme's is that theme, seen again.
+SAME_THEME_SIMILARITY = 0.5
+
+
+@dataclass(frozen=True)
+class Doc:
+    """An item to place: its id and unit-length TF-IDF vector."""
+
+    item_id: int
+    vector: Mapping[str, float]
+
+
+@dataclass
+class ThemeModel:
+    """What placement needs to know of a theme: its centroid (term -> weight) and size."""
+
+    key: int  # the theme id; negative for themes created by this plan
+    centroid: dict[str, float]
+    size: int
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Thresholds of theme placement (see ThemeSettings in reviewbot.settings)."""
+
+    min_size: int = 5
+    assign_threshold: float = 0.2
+    cluster_similarity: float = 0.25
+    max_cluster_items: int = 20_000
+    top_terms: int = 60
+
+
+@dataclass
+class ThemePlan:
+    """The outcome: where each placed item goes, and the themes that are new or whose centroid moved."""
+
+    assignments: dict[int, tuple[int, float]] = field(default_factory=dict)  # item -> (theme key, similarity)
+    changed: dict[int, ThemeModel] = field(default_factory=dict)
+
+    @property
+    def new_themes(self) -> list[ThemeModel]:
+        """Themes this plan creates."""
+        return [t for t in self.changed.values() if t.key < 0]
+
+
+class _Space:
+    """Centroids and documents as rows of one sparse matrix over a shared vocabulary."""
+
+    def __init__(self, themes: Sequence[ThemeModel], docs: Sequence[Doc]) -> None:
+        self.vocab: dict[str, int] = {}
+        matrix = to_matrix([t.centroid for t in themes] + [d.vector for d in docs], self.vocab)
+        self.terms = np.array(sorted(self.vocab, key=self.vocab.__getitem__), dtype=object)
+        self.centroids = matrix[: len(themes)]
+        self.docs = matrix[len(themes) :]
+
+    def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> np.ndarray:
+        """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms."""
+        total = np.asarray(self.docs[rows].sum(axis=0)).ravel()
+        if prior is not None:
+            total += prior_weight * np.asarray(prior.todense()).ravel()
+        if len(total) > top:
+            total[np.argpartition(total, -top)[:-top]] = 0.0
+        norm = np.linalg.norm(total)
+        return total / norm if norm else total
+
+    def as_dict(self, dense: np.ndarray) -> dict[str, float]:
+        """A dense centroid as term -> weight, rounded for storage."""
+        nonzero = np.flatnonzero(dense)
+        return {str(self.terms[i]): round(float(dense[i]), 6) for i in nonzero}
+
+
+def plan_themes(
+    existing: Sequence[ThemeModel], new_docs: Sequence[Doc], pool: Sequence[Doc], settings: PlanSettings
+) -> ThemePlan:
+    """Place new items in existing themes; cluster the rest with earlier unplaced items into new themes.
+
+    `pool` holds items placed in no theme by earlier syncs, newest first. Nothing is clustered when
+    there are no new items, so running twice on the same data changes nothing.
+    """
+    plan = ThemePlan()
+    if not new_docs:
+        return plan
+    docs = [*new_docs, *pool]
+    space = _Space(existing, docs)
+    best, score = _nearest(space.docs, space.centroids)
+    fits = score >= settings.assign_threshold
+    fits[len(new_docs) :] = False  # earlier leftovers only join via clustering, so old decisions stay put
+    members: dict[int, list[int]] = {}
+    for row in np.flatnonzero(fits):
+        members.setdefault(existing[best[row]].key, []).append(int(row))
+
+    leftover = np.flatnonzero(~fits)
+    clustered = leftover[: settings.max_cluster_items]
+    labels = find_clusters(
+        space.docs[clustered],
+        min_size=settings.min_size,
+        similarity=settings.cluster_similarity,
+        context=space.centroids,
+    )
+    new_models: list[tuple[ThemeModel, np.ndarray]] = []
+    for cluster in range(labels.max(initial=NOISE) + 1):
+        rows = clustered[labels == cluster]
+        centroid = space.centroid(rows, None, 0, settings.top_terms)
+        twin = _twin(centroid, space.centroids)
+        if twin is not None:
+            members.setdefault(existing[twin].key, []).extend(int(r) for r in rows)
+            continue
+        model = ThemeModel(key=-(len(new_models) + 1), centroid=space.as_dict(centroid), size=len(rows))
+        new_models.append((model, centroid))
+        members[model.key] = [int(r) for r in rows]
+
+    _place_rest(space, leftover, labels, clustered, existing, new_models, members, settings)
+    by_key = {t.key: (t, space.centroids[i]) for i, t in enumerate(existing)}
+    for key, rows in members.items():
+        theme, prior = by_key.get(key, (None, None))
+        if theme is not None:
+            dense = space.centroid(np.array(rows), prior, theme.size, settings.top_terms)
+            plan.changed[key] = ThemeModel(key, space.as_dict(dense), theme.size + len(rows))
+        else:
+            model, dense = next((m, d) for m, d in new_models if m.key == key)
+            model.size = len(rows)
+            plan.changed[key] = model
+        sims = space.docs[np.array(rows)] @ dense
+        for row, sim in zip(rows, np.asarray(sims).ravel(), strict=True):
+            plan.assignments[docs[row].item_id] = (key, round(float(sim), 4))
+    return plan
+
+
+def _nearest(docs: csr_matrix, centroids: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Index of and cosine similarity to the nearest centroid, per document (-1 and 0 without centroids)."""
+    if centroids.shape[0] == 0:
+        return np.full(docs.shape[0], -1), np.zeros(docs.shape[0])
+    sims = (docs @ centroids.T).toarray()
+    return sims.argmax(axis=1), sims.max(axis=1)
+
+
+def _twin(centroid: np.ndarray, centroids: csr_matrix) -> int | None:
+    """The existing theme a freshly found cluster duplicates, if any."""
+    if centroids.shape[0] == 0:
+        return None
+    sims = centroids @ centroid
+    best = int(np.argmax(sims))
+    return best if sims[best] >= SAME_THEME_SIMILARITY else None
+
+
+def _place_rest(
+    space: _Space,
+    leftover: np.ndarray,
+    labels: np.ndarray,
+    clustered: np.ndarray,
+    existing: Sequence[ThemeModel],
+    new_models: list[tuple[ThemeModel, np.ndarray]],
+    members: dict[int, list[int]],
+    settings: PlanSettings,
+) -> None:
+    """New items in no cluster (or beyond the clustering sample) join the nearest theme if close enough."""
+    in_cluster = set(clustered[labels != NOISE].tolist())
+    pending = np.array([r for r in leftover if r not in in_cluster], dtype=np.int64)
+    if len(pending) == 0 or not (existing or new_models):
+        return
+    keys = [t.key for t in existing] + [m.key for m, _ in new_models]
+    dense_new = [d for _, d in new_models]
+    sims = (space.docs[pending] @ space.centroids.T).toarray() if existing else np.zeros((len(pending), 0))
+    if dense_new:
+        sims = np.hstack([sims, np.asarray(space.docs[pending] @ np.vstack(dense_new).T)])
+    best, score = sims.argmax(axis=1), sims.max(axis=1)
+    for row, b, s in zip(pending, best, score, strict=True):
+        if s >= settings.assign_threshold:
+            members.setdefault(keys[b], []).append(int(row))

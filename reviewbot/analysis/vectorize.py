@@ -1,0 +1,114 @@
+"""Text to TF-IDF vectors, with corpus statistics that persist between syncs.
+
+Terms are stemmed words and word pairs. Vectors are keyed by term (not by column index) wherever they are
+stored, so a theme's centroid stays meaningful as the vocabulary grows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from nltk.stem.snowball import SnowballStemmer
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+# Words that appear in almost all customer-service text and say nothing about the issue.
+_DOMAIN_STOP = {
+    "hi", "hello", "thanks", "thank", "pls", "please", "dear", "regards", "ok", "okay", "yes", "just",
+    "really", "got", "get", "im", "ive", "dont", "didnt", "cant", "wont", "also", "still", "would",
+    "could", "said", "told", "tell", "say", "one", "two", "will", "can", "us", "lol", "xx", "xxxx",
+}  # fmt: skip
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _DOMAIN_STOP
+_stemmer = SnowballStemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Snowball stem of a lower-case word (cached: vocabularies are small, texts are many)."""
+    return _stemmer.stem(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of a text, without placeholders like [EMAIL], stop words or apostrophes."""
+    cleaned = _PLACEHOLDER.sub(" ", text).lower().replace("’", "'")
+    return [w.replace("'", "") for w in _WORD.findall(cleaned) if w.replace("'", "") not in STOP_WORDS]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed words and adjacent stemmed pairs ("refund delay" -> "refund", "delay", "refund delay")."""
+    stems = [stem(w) for w in words(text) if len(w) > 1]
+    return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a != b]
+
+
+def surface_forms(texts: Iterable[str]) -> dict[str, str]:
+    """The most common written form of each term in these texts, for labels people can read."""
+    counts: dict[str, Counter[str]] = {}
+    for text in texts:
+        ws = [w for w in words(text) if len(w) > 1]
+        stems = [stem(w) for w in ws]
+        for s, w in zip(stems, ws, strict=True):
+            counts.setdefault(s, Counter())[w] += 1
+        for i in range(len(ws) - 1):
+            if stems[i] != stems[i + 1]:
+                counts.setdefault(f"{stems[i]} {stems[i + 1]}", Counter())[f"{ws[i]} {ws[i + 1]}"] += 1
+    return {term: c.most_common(1)[0][0] for term, c in counts.items()}
+
+
+@dataclass
+class CorpusStats:
+    """Document frequencies of terms over every text seen so far: the IDF half of TF-IDF."""
+
+    n_docs: int = 0
+    doc_freq: Counter[str] = field(default_factory=Counter)
+
+    def add(self, docs: Iterable[Sequence[str]]) -> None:
+        """Count a batch of documents (each a list of terms)."""
+        for doc in docs:
+            self.n_docs += 1
+            self.doc_freq.update(set(doc))
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency, as scikit-learn computes it."""
+        return math.log((1 + self.n_docs) / (1 + self.doc_freq.get(term, 0))) + 1.0
+
+    def prune(self, max_terms: int) -> None:
+        """Keep the `max_terms` most frequent terms so the stored statistics stay small."""
+        if len(self.doc_freq) > max_terms:
+            self.doc_freq = Counter(dict(self.doc_freq.most_common(max_terms)))
+
+
+def weigh(doc: Sequence[str], stats: CorpusStats) -> dict[str, float]:
+    """Unit-length TF-IDF weights of one document: sublinear term frequency times IDF."""
+    counts = Counter(doc)
+    weights = {t: (1.0 + math.log(c)) * stats.idf(t) for t, c in counts.items()}
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {t: w / norm for t, w in weights.items()} if norm else {}
+
+
+def to_matrix(vectors: Sequence[Mapping[str, float]], vocab: dict[str, int]) -> csr_matrix:
+    """Stack term->weight vectors into a sparse matrix; terms not in `vocab` are added to it."""
+    indptr, indices, data = [0], [], []
+    for vec in vectors:
+        for term, weight in vec.items():
+            indices.append(vocab.setdefault(term, len(vocab)))
+            data.append(weight)
+        indptr.append(len(indices))
+    return csr_matrix(
+        (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        shape=(len(vectors), max(len(vocab), 1)),
+    )
+
+
+def top_terms(vec: Mapping[str, float], n: int) -> dict[str, float]:
+    """The `n` heaviest terms of a vector, renormalised to unit length."""
+    best = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    norm = math.sqrt(sum(w * w for _, w in best))
+    return {t: w / norm for t, w in best} if norm else {}

@@ -1,0 +1,175 @@
+"""The evidence behind a review ticket: built from a theme and a section, hashed, and rendered for people."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reviewbot.models import PolicyDocument, PolicySection, Theme
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A redacted feedback text cited as evidence, with where it came from."""
+
+    text: str
+    source: str
+    external_id: str
+    kind: str
+    created_at: datetime
+
+
+def fingerprint(theme_id: int, document_id: str, section_id: str | None) -> str:
+    """The stable identity of a ticket: one per (theme, section), or (theme, document) for a coverage gap."""
+    key = f"{theme_id}|{document_id}|{section_id or '*'}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def ticket_title(theme: Theme, document: PolicyDocument, section: PolicySection | None) -> str:
+    """A one-line title: which section to review, and why."""
+    if section is None:
+        return f"Coverage gap in {document.title}: {theme.label}"[:500]
+    return f"Review {section.heading}: {theme.label}"[:500]
+
+
+def build_evidence(
+    theme: Theme,
+    document: PolicyDocument,
+    section: PolicySection | None,
+    confidence: float,
+    reason: str,
+    quotes: list[Quote],
+    nps_counts: dict[str, int],
+    csat_counts: dict[str, int],
+    recent_weeks: int,
+) -> dict[str, Any]:
+    """All the facts a reviewer needs, as JSON-ready data."""
+    weekly = dict(sorted(theme.weekly.items()))
+    return {
+        "reason": reason,
+        "theme": {"id": theme.id, "label": theme.label, "terms": list(theme.terms[:8])},
+        "counts": {"total": theme.size, "unique": theme.unique_size, "by_kind": dict(sorted(theme.by_kind.items()))},
+        "sentiment": {
+            "mean_polarity": round(theme.mean_polarity, 3),
+            "negative_share": round(theme.negative_share, 3),
+            "concern_share": round(theme.concern_share, 3),
+            "rules_share": round(theme.rules_share, 3),
+        },
+        "nps": {"score": theme.nps, **nps_counts},
+        "csat": {"score": theme.csat, **csat_counts},
+        "trend": {
+            "weekly": weekly,
+            "growth": None if theme.growth is None else round(theme.growth, 2),
+            "window_weeks": recent_weeks,
+        },
+        "first_seen": theme.first_seen.date().isoformat() if theme.first_seen else None,
+        "last_seen": theme.last_seen.date().isoformat() if theme.last_seen else None,
+        "quotes": [
+            {
+                "text": q.text,
+                "source": q.source,
+                "id": q.external_id,
+                "kind": q.kind,
+                "date": q.created_at.date().isoformat(),
+            }
+            for q in quotes
+        ],
+        "mapping": {"confidence": round(confidence, 3), "gap": section is None},
+        "document": {"id": document.id, "title": document.title, "version": document.current_version},
+        "section": None
+        if section is None
+        else {
+            "id": section.section_id,
+            "heading": section.heading,
+            "version": section.version,
+            "owner": section.owner,
+            "approvers": list(section.approvers),
+            "text": section.body,
+        },
+    }
+
+
+def evidence_hash(evidence: dict[str, Any]) -> str:
+    """A hash of what a reviewer would care about: counts, tone, survey scores, quotes and section text.
+
+    Trend weeks, growth and labels move with every sync; they are refreshed quietly, not announced.
+    """
+    section = evidence.get("section") or {}
+    material = {
+        "counts": evidence["counts"],
+        "sentiment": {k: round(v, 2) for k, v in evidence["sentiment"].items()},
+        "nps": evidence["nps"].get("score"),
+        "csat": evidence["csat"].get("score"),
+        "quotes": [(q["source"], q["id"]) for q in evidence["quotes"]],
+        "section": (section.get("id"), section.get("text")),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def evidence_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """One line saying what changed between two versions of a ticket's evidence."""
+    old_total, new_total = old.get("counts", {}).get("total", 0), new["counts"]["total"]
+    parts = [f"{new_total - old_total:+d} items (now {new_total})"]
+    old_neg, new_neg = old.get("sentiment", {}).get("negative_share"), new["sentiment"]["negative_share"]
+    if old_neg is not None and round(old_neg, 2) != round(new_neg, 2):
+        parts.append(f"negative share {old_neg:.0%} -> {new_neg:.0%}")
+    if (old.get("section") or {}).get("text") != (new.get("section") or {}).get("text"):
+        parts.append(f"the section changed (document version {new['document']['version']})")
+    return "; ".join(parts)
+
+
+def _score(block: dict[str, Any], unit: str) -> str:
+    return "no survey answers" if block.get("score") is None else f"{block['score']:+.0f}{unit}".lstrip("+")
+
+
+def render_markdown(title: str, evidence: dict[str, Any]) -> str:
+    """The evidence as Markdown, for the built-in tracker and the console."""
+    counts, sentiment, trend = evidence["counts"], evidence["sentiment"], evidence["trend"]
+    kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts["by_kind"].items())
+    lines = [
+        f"# {title}",
+        "",
+        f"**Theme {evidence['theme']['id']}: {evidence['theme']['label']}**  ",
+        f"Terms: {', '.join(evidence['theme']['terms'])}",
+        "",
+        f"Why: {evidence['reason']}",
+        "",
+        "## Evidence",
+        f"- Items: {counts['total']} ({counts['unique']} distinct): {kinds}",
+        f"- Seen: {evidence['first_seen']} to {evidence['last_seen']}",
+        f"- Sentiment: mean polarity {sentiment['mean_polarity']:+.2f}, {sentiment['negative_share']:.0%} negative; "
+        f"{sentiment['concern_share']:.0%} complaints or negative answers; "
+        f"{sentiment['rules_share']:.0%} mention rules or promises",
+        f"- NPS: {_score(evidence['nps'], '')} ({evidence['nps'].get('responses', 0)} answers); "
+        f"CSAT: {_score(evidence['csat'], '%')} ({evidence['csat'].get('responses', 0)} answers)",
+        f"- Trend: {sparkline(trend['weekly'])} growth x{trend['growth'] if trend['growth'] is not None else '-'} "
+        f"over the last {trend['window_weeks']} weeks",
+        f"- Mapping confidence: {evidence['mapping']['confidence']:.2f}",
+        "",
+        "## What people said",
+    ]
+    lines += [f"> {q['text']}\n>\n> — {q['kind'].replace('_', ' ')} {q['source']}/{q['id']}, {q['date']}\n" for q in evidence["quotes"]]
+    section, document = evidence["section"], evidence["document"]
+    if section is None:
+        lines += ["## Coverage gap", f"No section of *{document['title']}* (version {document['version']}) covers this theme."]
+    else:
+        lines += [
+            f"## Section `{section['id']}` (version {section['version']})",
+            f"Owner: {section['owner'] or '-'}; approvers: {', '.join(section['approvers']) or '-'}",
+            "",
+            section["text"],
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def sparkline(weekly: dict[str, int]) -> str:
+    """Weekly counts as a row of block characters, oldest first."""
+    bars = "▁▂▃▄▅▆▇█"
+    values = list(weekly.values())
+    if not values:
+        return "-"
+    top = max(values) or 1
+    return "".join(bars[min(len(bars) - 1, round(v / top * (len(bars) - 1)))] for v in values)

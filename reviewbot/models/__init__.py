@@ -1,0 +1,27 @@
+"""Tables of the reviewbot store (SQLModel). Import from here so every table is registered on the metadata."""
+
+from reviewbot.models.base import metadata, utcnow
+from reviewbot.models.feedback import FeedbackItem, QuarantinedRow, SourceState
+from reviewbot.models.ops import OutboxMessage, SyncRun
+from reviewbot.models.policy import PolicyDocument, PolicySection, PolicyVersion
+from reviewbot.models.themes import Theme, ThemeMapping, VectorizerState
+from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
+
+__all__ = [
+    "FeedbackItem",
+    "OutboxMessage",
+    "PolicyDocument",
+    "PolicySection",
+    "PolicyVersion",
+    "QuarantinedRow",
+    "ReviewTicket",
+    "SourceState",
+    "SyncRun",
+    "Theme",
+    "ThemeMapping",
+    "TrackerComment",
+    "TrackerIssue",
+    "VectorizerState",
+    "metadata",
+    "utcnow",
+]

@@ -1,0 +1,408 @@
+"""Parse a policy document (Markdown with optional YAML front matter) into sections and sign-off settings."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from markdown_it import MarkdownIt
+
+from reviewbot.errors import PolicyError
+
+# The front matter keys a policy may use; anything else is most likely a typo, so it is an error.
+TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "sections")
+SECTION_KEYS = ("owner", "approvers", "sign_off", "review_interval_days", "keywords")
+_INHERITED = ("owner", "approvers", "sign_off", "review_interval_days")
+_EXAMPLES = {"id": "customer-service-policy", "title": "Customer Service Policy", "owner": "compliance-lead",
+             "approvers": "compliance-lead, finance-lead", "keywords": "refund, money back"}
+
+_MD = MarkdownIt("commonmark")
+# `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
+_EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
+_ROMAN = r"(?=[MDCLXVI])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
+# Numbering needs punctuation (or a label word such as "Section") so that headings which merely
+# start with a number ("24 hour support") keep it; letters and numerals must be upper case so that
+# "a. " style prose is not mistaken for numbering.
+_NUMBERING = re.compile(
+    rf"^(?:(?i:section|sect?\.|article|art\.|chapter|part|clause)\s*|§\s*)(?:\d+(?:\.\d+)*|{_ROMAN}|[A-Z])"
+    r"\.?\s*[:.)\-\u2013\u2014]?\s+"
+    rf"|^(?:\d+(?:\.\d+)+\.?|\d+[.)]|(?:{_ROMAN}|[A-Z])[.)])\s+"
+)
+
+
+@dataclass(frozen=True)
+class SignOffRule:
+    """How many of a section's approvers must approve a change: all of them or a fixed count."""
+
+    mode: Literal["all", "count"]
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        valid_count = isinstance(self.count, int) and not isinstance(self.count, bool) and self.count >= 1
+        if (self.mode, self.count is None) != ("all", True) and (self.mode != "count" or not valid_count):
+            raise ValueError(f"invalid sign-off rule: mode={self.mode!r}, count={self.count!r}")
+
+    def required(self, approvers: int) -> int:
+        """Number of approvals needed when there are `approvers` approvers."""
+        if self.mode == "all":
+            return approvers
+        assert self.count is not None
+        # Silently lowering the bar would let a change through with fewer approvals than the policy asks.
+        if self.count > approvers:
+            raise ValueError(f"sign-off needs {self.count} approvals but only {approvers} approvers exist")
+        return self.count
+
+
+@dataclass(frozen=True)
+class PolicySectionText:
+    """One section of a policy: its heading, own body text and resolved sign-off settings."""
+
+    id: str
+    heading: str
+    level: int
+    parent_id: str | None
+    line: int
+    body: str
+    owner: str | None
+    approvers: tuple[str, ...]
+    sign_off: SignOffRule
+    review_interval_days: int | None
+    keywords: tuple[str, ...]
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 hex digest of the heading and body, to notice when a section's text changes."""
+        return hashlib.sha256(f"{self.heading}\n{self.body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedPolicy:
+    """A parsed policy document with its defaults, preamble and sections in document order."""
+
+    id: str
+    title: str
+    path: str
+    owner: str | None
+    approvers: tuple[str, ...]
+    sign_off: SignOffRule
+    review_interval_days: int | None
+    preamble: str
+    sections: tuple[PolicySectionText, ...]
+    content_hash: str
+    source: str
+
+    def section(self, section_id: str) -> PolicySectionText:
+        """The section with this id; KeyError if there is none."""
+        for section in self.sections:
+            if section.id == section_id:
+                return section
+        raise KeyError(section_id)
+
+
+@dataclass(frozen=True)
+class _Heading:
+    level: int
+    start: int  # 0-based index of the heading's first source line
+    end: int  # 0-based index just past the heading (setext headings span two lines)
+    text: str  # inline Markdown as written, whitespace collapsed, without the explicit id
+    explicit_id: str | None
+    line: int  # 1-based, for messages and PolicySectionText.line
+
+
+@dataclass(frozen=True)
+class _FrontMatter:
+    data: dict[str, Any]
+    key_lines: dict[tuple[str, ...], int]  # key path -> 1-based file line, for error messages
+    body_start: int  # 0-based index of the first Markdown line
+
+
+# A resolved setting remembers which front matter key it came from, so errors can point there.
+_Settings = dict[str, tuple[Any, tuple[str, ...]]]
+_DEFAULTS: dict[str, Any] = {"owner": None, "approvers": (), "sign_off": SignOffRule("all"),
+                             "review_interval_days": None}
+
+
+class _Reporter:
+    """Builds PolicyErrors for one file, pointing at a source line or a front matter key."""
+
+    def __init__(self, path: str, key_lines: dict[tuple[str, ...], int] | None = None) -> None:
+        self.path, self.key_lines = path, key_lines or {}
+
+    def at(self, line: int | None, field: str | None, message: str, hint: str) -> PolicyError:
+        return PolicyError(message, file=self.path, line=line, field=field, hint=hint)
+
+    def error(self, key: tuple[str, ...], message: str, hint: str) -> PolicyError:
+        # Fall back to an enclosing key's line when the exact key has none recorded.
+        lines = self.key_lines
+        line = next((lines[key[:n]] for n in range(len(key), 0, -1) if key[:n] in lines), None)
+        return self.at(line, ".".join(key), message, hint)
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII slug: accents folded, every other non-alphanumeric run turned into one `-`."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
+    """Parse policy text; `path` names the file in errors and gives the default id and title."""
+    source = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not source.strip():
+        raise _Reporter(path).at(None, None, "policy file is empty", "add a heading per section, e.g. `## Refunds`")
+    lines = source.split("\n")
+    front = _read_front_matter(lines, _Reporter(path))
+    report = _Reporter(path, front.key_lines)
+    meta = _clean(front.data, TOP_LEVEL_KEYS, (), report)
+    title_heading, headings = _split_title(_find_headings(lines, front.body_start), report)
+    defaults: _Settings = {key: (meta.get(key, _DEFAULTS[key]), (key,)) for key in _INHERITED}
+    _check_sign_off(defaults, report)
+    # The preamble is everything between the front matter and the first section, minus the title.
+    skip = range(title_heading.start, title_heading.end) if title_heading else range(0)
+    preamble = [line for i, line in enumerate(lines[: headings[0].start]) if i >= front.body_start and i not in skip]
+    title = _plain_text(title_heading.text).strip() if title_heading else ""
+    return ParsedPolicy(
+        id=meta.get("id") or _default_id(path, report), title=meta.get("title") or title or Path(path).stem,
+        path=path, preamble="\n".join(preamble).strip(),
+        sections=_build_sections(headings, lines, meta.get("sections", {}), defaults, report),
+        content_hash=hashlib.sha256(source.encode()).hexdigest(), source=source,
+        **{key: value for key, (value, _) in defaults.items()},
+    )
+
+
+def load_policy(path: Path) -> ParsedPolicy:
+    """Read a UTF-8 policy file and parse it."""
+    report = _Reporter(str(path))
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise report.at(None, None, f"cannot read policy file: {exc.strerror or exc}",
+                        "check the path; a policy is a Markdown file such as `policies/service.md`") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise report.at(data[: exc.start].count(b"\n") + 1, None, "policy file is not valid UTF-8",
+                        "re-save the file with UTF-8 encoding (most editors offer this under 'Save as')") from exc
+    return parse_policy(text, str(path))
+
+
+def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
+    if lines[0].rstrip() != "---":
+        return _FrontMatter({}, {}, 0)
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
+    if end is None:
+        raise report.at(1, "front matter", "front matter is not terminated",
+                        "end the front matter with a line containing only `---`")
+    yaml_text = "\n".join(lines[1:end])
+    try:
+        data = yaml.safe_load(yaml_text)
+        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)  # safe_load drops positions; nodes keep them
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, report) from exc
+    if data is not None and not isinstance(data, dict):
+        raise report.at(2, "front matter", f"front matter must be a mapping, not a {type(data).__name__}",
+                        "write one `key: value` per line, e.g. `owner: compliance-lead`")
+    return _FrontMatter(data or {}, _key_lines(node, 2), end + 1)
+
+
+def _yaml_error(exc: yaml.YAMLError, report: _Reporter) -> PolicyError:
+    # The YAML starts on file line 2, just after the opening `---`; marks are 0-based.
+    mark, start = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    problem, context = getattr(exc, "problem", None) or str(exc), getattr(exc, "context", None)
+    if context and start and mark and start.line != mark.line:  # e.g. a `[` left open lines earlier
+        problem += f" ({context} that starts on line {start.line + 2})"
+    mark = mark or start
+    return report.at(mark.line + 2 if mark else 1, "front matter", f"front matter is not valid YAML: {problem}",
+                     "check the indentation (spaces, not tabs), close brackets and quotes, and quote values "
+                     "that contain `: ` or ` #`")
+
+
+def _key_lines(node: yaml.Node | None, first_line: int, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    found: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode) and len(prefix) < 3:
+        for key, value in node.value:
+            path = (*prefix, str(key.value))
+            found[path] = key.start_mark.line + first_line
+            found.update(_key_lines(value, first_line, path))
+    return found
+
+
+def _clean(data: dict[Any, Any], allowed: tuple[str, ...], prefix: tuple[str, ...],
+           report: _Reporter) -> dict[str, Any]:
+    """Check the keys of a front matter mapping and validate its values; empty values count as absent.
+
+    At the top level, keys of other tools (`layout`, `redirect_from`, ...) are ignored unless they look like
+    a typo of ours; inside a section override every key must be ours.
+    """
+    unknown = [key for key in map(str, data) if key not in allowed]
+    # A cutoff of 0.7 rather than 0.6 stops `versions` (a docs-site key) being "corrected" to `sections`.
+    guesses = {key: close[0] for key in unknown if (close := difflib.get_close_matches(key, allowed, n=1, cutoff=0.7))}
+    bad = unknown if prefix else list(guesses)
+    if bad:  # report them all at once, since front matter copied from elsewhere often has several
+        guess = ", ".join(f"`{key}` -> `{guesses[key]}`" for key in bad if key in guesses)
+        raise report.error((*prefix, bad[0]), f"unknown key{'s' * (len(bad) > 1)} `{'`, `'.join(bad)}`",
+                           (f"did you mean {guess}? " if guess else "") + f"allowed keys are {', '.join(allowed)}")
+    return {str(key): _validate(str(key), value, (*prefix, str(key)), report)
+            for key, value in data.items() if value is not None and str(key) in allowed}
+
+
+def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -> Any:
+    if key in ("id", "title", "owner"):
+        if not isinstance(value, str) or not value.strip():
+            raise report.error(where, f"{key} must be a non-empty string", f"e.g. `{key}: {_EXAMPLES[key]}`")
+        return value.strip()
+    if key in ("approvers", "keywords"):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise report.error(where, f"{key} must be a list of strings", f"e.g. `{key}: [{_EXAMPLES[key]}]`")
+        items = tuple(v.strip() for v in value)
+        # A repeated approver would count twice towards sign-off.
+        if key == "approvers" and len(set(items)) < len(items):
+            twice = next(v for v in items if items.count(v) > 1)
+            raise report.error(where, f"approvers lists `{twice}` more than once", "list each approver once")
+        return items
+    if key == "review_interval_days" and not _positive_int(value):
+        raise report.error(where, f"review_interval_days must be a positive whole number, not {value!r}",
+                           "e.g. `review_interval_days: 365`")
+    if key == "sign_off":
+        if value != "all" and not _positive_int(value):
+            raise report.error(where, f"sign_off must be `all` or a positive whole number, not {value!r}",
+                               "use `sign_off: all`, or e.g. `sign_off: 2` when any two approvers suffice")
+        return SignOffRule("all") if value == "all" else SignOffRule("count", value)
+    if key == "sections":
+        bad = None if isinstance(value, dict) else where
+        bad = bad or next(((*where, str(k)) for k, v in value.items()
+                           if v is not None and not isinstance(v, dict)), None)
+        if bad:
+            raise report.error(bad, "sections must map each section id to a mapping of settings",
+                               "e.g. `sections:` then `  refunds-and-returns:` then `    owner: finance-lead`")
+        return {str(k): _clean(v or {}, SECTION_KEYS, (*where, str(k)), report) for k, v in value.items()}
+    return value
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_sign_off(settings: _Settings, report: _Reporter) -> None:
+    (rule, rule_key), (approvers, approvers_key) = settings["sign_off"], settings["approvers"]
+    if rule.count is not None and rule.count > len(approvers):
+        raise report.error(rule_key, f"sign_off needs {rule.count} approvals but {'.'.join(approvers_key)} "
+                           f"lists only {len(approvers)} approver(s)",
+                           f"lower sign_off to at most {len(approvers)}, use `sign_off: all`, or add approvers")
+
+
+def _find_headings(lines: list[str], body_start: int) -> list[_Heading]:
+    """Top-level Markdown headings; ones in code blocks, quotes or lists are body text, not sections."""
+    tokens = _MD.parse("\n".join(lines[body_start:]))
+    headings = []
+    for tok, inline in zip(tokens, tokens[1:]):
+        if tok.type == "heading_open" and tok.level == 0 and tok.map:
+            raw = " ".join(inline.content.split())  # setext headings may span lines
+            match = _EXPLICIT_ID.search(raw)
+            text = raw[: match.start()] if match else raw
+            start, end = tok.map[0] + body_start, tok.map[1] + body_start
+            headings.append(_Heading(int(tok.tag[1:]), start, end, text, match.group(1) if match else None, start + 1))
+    return headings
+
+
+def _split_title(headings: list[_Heading], report: _Reporter) -> tuple[_Heading | None, list[_Heading]]:
+    """The title heading, if any, and the section headings."""
+    # A lone H1 at the top names the document; with several H1s they are ordinary top-level sections.
+    titled = bool(headings) and headings[0].level == 1 and sum(h.level == 1 for h in headings) == 1
+    title, sections = (headings[0], headings[1:]) if titled else (None, headings)
+    if not sections:
+        raise report.at(title.line if title else None, None, "policy has no sections",
+                        "add a heading per section, e.g. `## Refunds`; a lone first `#` heading is the title")
+    return title, sections
+
+
+def _plain_text(markdown: str) -> str:
+    """Heading text without inline markup, so that `[Refunds](/refunds)` slugs as `refunds`."""
+    parts = []
+    for inline in _MD.parseInline(markdown):
+        for child in inline.children or []:
+            if child.type in ("text", "code_inline", "image"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+    return "".join(parts)
+
+
+def _heading_slug(heading: _Heading, report: _Reporter) -> str:
+    plain = _plain_text(heading.text).strip()
+    # Dropping the numbering keeps ids stable when sections are renumbered.
+    slug = slugify(_NUMBERING.sub("", plain)) or slugify(plain)
+    if not slug:
+        raise report.at(heading.line, "heading", f"heading {heading.text!r} gives an empty section id",
+                        "add an explicit id at the end of the heading, e.g. `## 退款 {#refunds}`")
+    return slug
+
+
+def _build_sections(headings: list[_Heading], lines: list[str], overrides: dict[str, dict[str, Any]],
+                    defaults: _Settings, report: _Reporter) -> tuple[PolicySectionText, ...]:
+    tree = _assign_ids(headings, report)
+    ids = [section_id for section_id, _ in tree]
+    for key in overrides:
+        if key not in ids:
+            raise report.error(("sections", key), f"no section has the id `{key}`", _unknown_id_hint(key, ids))
+    resolved: dict[str, _Settings] = {}
+    sections = []
+    for index, (heading, (section_id, parent_id)) in enumerate(zip(headings, tree)):
+        own = overrides.get(section_id, {})
+        # The parent's settings already include its own ancestors', so the nearest override wins.
+        settings = dict(resolved[parent_id] if parent_id else defaults)
+        settings.update({k: (v, ("sections", section_id, k)) for k, v in own.items() if k in _INHERITED})
+        _check_sign_off(settings, report)
+        resolved[section_id] = settings
+        end = headings[index + 1].start if index + 1 < len(headings) else len(lines)
+        sections.append(PolicySectionText(
+            id=section_id, heading=heading.text, level=heading.level, parent_id=parent_id, line=heading.line,
+            body="\n".join(lines[heading.end:end]).strip(), keywords=own.get("keywords", ()),
+            **{key: value for key, (value, _) in settings.items()},
+        ))
+    return tuple(sections)
+
+
+def _assign_ids(headings: list[_Heading], report: _Reporter) -> list[tuple[str, str | None]]:
+    """(id, parent id) per heading; a heading's parent is the nearest earlier heading of a lower level."""
+    stack: list[tuple[int, str]] = []  # (level, id) of the headings still open
+    first_line: dict[str, int] = {}
+    tree: list[tuple[str, str | None]] = []
+    for heading in headings:
+        while stack and stack[-1][0] >= heading.level:
+            stack.pop()
+        parent_id = stack[-1][1] if stack else None
+        section_id = heading.explicit_id or _heading_slug(heading, report)
+        if parent_id and not heading.explicit_id:
+            section_id = f"{parent_id}/{section_id}"
+        if section_id in first_line:
+            example = f"{'#' * heading.level} {heading.text} {{#{section_id.rsplit('/', 1)[-1]}-2}}"
+            raise report.at(heading.line, "heading", f"duplicate section id `{section_id}`: headings on lines "
+                            f"{first_line[section_id]} and {heading.line}",
+                            f"give one of them an explicit id at the end of the heading, e.g. `{example}`")
+        first_line[section_id] = heading.line
+        stack.append((heading.level, section_id))
+        tree.append((section_id, parent_id))
+    return tree
+
+
+def _unknown_id_hint(key: str, ids: list[str]) -> str:
+    # A common slip is a heading's own slug where its full path id is needed.
+    close = ([i for i in ids if i.endswith("/" + key)] or difflib.get_close_matches(key, ids, n=1)
+             or [i for i in ids if key in i])
+    listed = ", ".join(ids[:30]) + (f", … ({len(ids) - 30} more)" if len(ids) > 30 else "")
+    return (f"did you mean `{close[0]}`? " if close else "") + f"section ids in this document: {listed}"
+
+
+def _default_id(path: str, report: _Reporter) -> str:
+    doc_id = slugify(Path(path).stem)
+    if not doc_id:
+        raise report.at(None, "id", "cannot derive a document id from the file name",
+                        "add `id: some-policy-id` to the front matter")
+    return doc_id

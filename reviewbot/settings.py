@@ -1,0 +1,294 @@
+"""Settings: `reviewbot.toml` in the workspace, overridden by `REVIEWBOT_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from reviewbot.errors import ConfigError
+
+CONFIG_FILE = "reviewbot.toml"
+DEFAULT_DB_FILE = "reviewbot.db"
+ENV_PREFIX = "REVIEWBOT_"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(BaseModel):
+    """One `[[sources]]` entry. Keys beyond these are the connector's own options, checked by the connector."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    type: str = "files"
+    kind: Literal["complaint", "survey", "agent_note", "suggestion"]
+    enabled: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The connector-specific keys of this entry."""
+        return dict(self.model_extra or {})
+
+
+class EnrichSettings(_Strict):
+    """How text is cleaned and scored before it is stored."""
+
+    max_text_chars: int = Field(default=10_000, gt=0)
+    redact_patterns: dict[str, str] = Field(default_factory=dict)
+    negative_below: float = -0.05
+
+
+class ThemeSettings(_Strict):
+    """How feedback is grouped into themes."""
+
+    min_size: int = Field(default=5, ge=2)
+    assign_threshold: float = Field(default=0.2, gt=0, lt=1)
+    cluster_similarity: float = Field(default=0.25, gt=0, lt=1)
+    max_cluster_items: int = Field(default=20_000, ge=100)
+    top_terms: int = Field(default=60, ge=5)
+
+
+class MappingSettings(_Strict):
+    """How themes are matched to policy sections."""
+
+    min_confidence: float = Field(default=0.08, ge=0, lt=1)
+    # a second section is cited too when it scores at least this fraction of the best one
+    also_within: float = Field(default=0.8, gt=0, le=1)
+    max_sections: int = Field(default=2, ge=1)
+
+
+class TicketSettings(_Strict):
+    """When a theme earns a review ticket, and what evidence it carries."""
+
+    min_items: int = Field(default=8, ge=1)
+    # share of items that are complaints or negative answers
+    min_concern_share: float = Field(default=0.5, ge=0, le=1)
+    min_growth: float = Field(default=2.0, gt=0)
+    # a theme is filed against a section only when it matches it at least this well
+    min_confidence: float = Field(default=0.12, ge=0, lt=1)
+    # a coverage gap is filed only when this share of its items talks about rules or promises
+    min_gap_rules_share: float = Field(default=0.3, ge=0, le=1)
+    recent_days: int = Field(default=28, ge=1)
+    max_quotes: int = Field(default=5, ge=0)
+
+
+class ConnectorSettings(BaseModel):
+    """`[tracker]` or `[notifier]`: the connector's name plus its own options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The connector-specific keys of this table."""
+        return dict(self.model_extra or {})
+
+
+class Settings(BaseSettings):
+    """Everything reviewbot reads from configuration, after merging file, `.env` and environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
+
+    workspace: Path = Path(".")
+    database_url: str | None = None
+    policies_dir: str = "policies"
+    sources: list[SourceConfig] = Field(default_factory=list)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    themes: ThemeSettings = Field(default_factory=ThemeSettings)
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))
+    notifier: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="console"))
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        return sources
+
+    @property
+    def db_url(self) -> str:
+        """The database URL: configured, or a SQLite file in the workspace. Relative SQLite paths are workspace-relative."""
+        url = self.database_url or f"sqlite:///{DEFAULT_DB_FILE}"
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            url = prefix + str((self.workspace / url[len(prefix) :]).resolve())
+        return url
+
+    @property
+    def policies_path(self) -> Path:
+        """The folder holding the policy documents."""
+        return self.workspace / self.policies_dir
+
+    def secret(self, name: str) -> str | None:
+        """A secret from the environment or the workspace `.env` (never from reviewbot.toml)."""
+        if name in os.environ:
+            return os.environ[name]
+        env_file = self.workspace / ".env"
+        if env_file.is_file():
+            return dotenv_values(env_file).get(name)
+        return None
+
+
+ALLOWED_TOP_LEVEL = set(Settings.model_fields) - {"workspace"}
+
+
+def find_workspace(start: Path | None = None, explicit: Path | None = None) -> Path:
+    """The workspace folder: `explicit` if given, else the nearest folder upwards holding reviewbot.toml."""
+    if explicit is not None:
+        if not (explicit / CONFIG_FILE).is_file():
+            raise ConfigError(
+                f"no {CONFIG_FILE} in {explicit}",
+                hint=f"run `reviewbot init {explicit}` to create a workspace there",
+            )
+        return explicit.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise ConfigError(
+        f"no {CONFIG_FILE} in {here} or any folder above it",
+        hint="run `reviewbot init` to create a workspace, or pass --workspace DIR",
+    )
+
+
+def load_settings(workspace: Path, **overrides: Any) -> Settings:
+    """Read the workspace's reviewbot.toml, `.env` and `REVIEWBOT_*` variables into Settings."""
+    config_path = workspace / CONFIG_FILE
+    text, data = _read_toml(config_path)
+    unknown = sorted(set(data) - ALLOWED_TOP_LEVEL)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r}",
+            file=config_path,
+            line=_locate(text, (unknown[0],)),
+            hint=f"allowed top-level settings: {', '.join(sorted(ALLOWED_TOP_LEVEL))}",
+        )
+
+    class WorkspaceSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            # Priority: explicit overrides > environment > .env > reviewbot.toml > defaults.
+            return (init_settings, env_settings, dotenv_settings, InitSettingsSource(settings_cls, data))
+
+    env_file = workspace / ".env"
+    try:
+        return WorkspaceSettings(
+            _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
+            workspace=workspace,
+            **overrides,
+        )
+    except ValidationError as exc:
+        raise _config_error(exc, config_path, text) from None
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist", hint="run `reviewbot init`") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 ({exc.reason})", file=path) from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}", file=path, line=line, hint="fix the syntax at that line"
+        ) from None
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    env_name = ENV_PREFIX + "__".join(str(p) for p in loc if not isinstance(p, int)).upper()
+    more = f"; {len(exc.errors()) - 1} more problem(s) after this one" if len(exc.errors()) > 1 else ""
+    if error["type"] == "extra_forbidden":
+        message = f"unknown setting {loc[-1]!r}"
+        hint = f"allowed here: {', '.join(allowed_keys(Settings, loc[:-1]))}"
+    else:
+        message = error["msg"]
+        hint = f"fix it in {path.name} (or in the environment variable {env_name} if you set it there)"
+    return ConfigError(message, file=path, line=_locate(text, loc), field=field, hint=hint + more)
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The setting names a model accepts at a location such as ("tickets",)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        inner = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return []
+        model = inner[0]
+    return sorted(model.model_fields)
+
+
+def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: str) -> ConfigError:
+    """A ConfigError about the setting at `loc` (e.g. ("sources", 0, "columns")), with its line in reviewbot.toml."""
+    path = settings.workspace / CONFIG_FILE
+    try:
+        line = _locate(path.read_text(encoding="utf-8"), loc)
+    except OSError:
+        line = None
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    return ConfigError(message, file=path, line=line, field=field, hint=hint)
+
+
+def _locate(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line of a setting in TOML text, e.g. ("sources", 1, "columns", "id").
+
+    A missing setting is reported at the line of the nearest enclosing one that exists.
+    """
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    found: int | None = None
+    table: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            headers = [i for i in range(start, end) if re.match(rf"\s*\[\[{re.escape('.'.join(table))}\]\]", lines[i])]
+            if part >= len(headers):
+                break
+            start = found = headers[part]
+            end = next((i for i in range(start + 1, end) if re.match(r"\s*\[\[", lines[i])), end)
+            continue
+        key_line = next(
+            (i for i in range(start, end) if re.match(rf"\s*\"?{re.escape(str(part))}\"?\s*=", lines[i])), None
+        )
+        table.append(str(part))
+        header = next(
+            (i for i in range(start, end) if re.match(rf"\s*\[+{re.escape('.'.join(table))}\]+\s*$", lines[i])),
+            None,
+        )
+        line = header if header is not None else key_line
+        if line is None:
+            break
+        start = found = line
+    return None if found is None else found + 1

@@ -1,0 +1,50 @@
+"""Queries for the outbox: side effects decided in a transaction, delivered after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from reviewbot.models import OutboxMessage, utcnow
+
+MAX_ERROR = 2000
+
+
+def enqueue(
+    session: Session, key: str, target: str, action: str, payload: dict[str, Any], ticket_id: int | None = None
+) -> bool:
+    """Add a message unless one with this key exists (the key is the idempotency marker); True if added."""
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None:
+        return False
+    session.add(OutboxMessage(key=key, target=target, action=action, payload=payload, ticket_id=ticket_id))
+    return True
+
+
+def due(session: Session) -> list[OutboxMessage]:
+    """Messages still to deliver (new, failed before, or of unknown outcome), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(["pending", "failed", "unknown"]))
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+def mark_sent(session: Session, message_id: int) -> None:
+    """Record a delivered message."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.sent_at, message.attempts = "sent", utcnow(), message.attempts + 1
+        session.add(message)
+
+
+def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool = False) -> None:
+    """Record a failed attempt; `unknown` means it may have reached the other side (reconcile, don't resend blindly)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status = "unknown" if unknown else "failed"
+        message.attempts += 1
+        message.last_error = error[:MAX_ERROR]
+        session.add(message)
+
+
+def pending_count(session: Session) -> int:
+    """How many messages wait for delivery."""
+    return len(due(session))

@@ -1,0 +1,215 @@
+"""Queries for themes: what to place, where it went, and the aggregates behind theme statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlmodel import Session, col, select
+
+from reviewbot.analysis.score import ThemeAggregate, ThemeStats
+from reviewbot.analysis.themes import ThemeModel
+from reviewbot.analysis.vectorize import CorpusStats
+from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
+
+VECTORIZER = "tfidf"
+MAX_STORED_TERMS = 100_000
+
+
+def active_themes(session: Session) -> list[Theme]:
+    """Themes in use, oldest first."""
+    return list(session.exec(select(Theme).where(Theme.status == "active").order_by(col(Theme.id))))
+
+
+def theme_models(themes: Iterable[Theme]) -> list[ThemeModel]:
+    """Themes as the placement step sees them."""
+    return [ThemeModel(key=t.id or 0, centroid=dict(t.centroid), size=t.size) for t in themes]
+
+
+def unplaced_items(session: Session) -> list[tuple[int, str]]:
+    """(id, text) of items the themes stage has not seen yet."""
+    query = select(FeedbackItem.id, FeedbackItem.text).where(col(FeedbackItem.themed_at).is_(None))
+    return [(i, t) for i, t in session.exec(query.order_by(col(FeedbackItem.id)))]
+
+
+def leftover_items(session: Session, limit: int) -> list[tuple[int, str]]:
+    """(id, text) of items seen before but placed in no theme, newest first."""
+    query = (
+        select(FeedbackItem.id, FeedbackItem.text)
+        .where(col(FeedbackItem.themed_at).is_not(None), col(FeedbackItem.theme_id).is_(None), FeedbackItem.text != "")
+        .order_by(col(FeedbackItem.created_at).desc(), col(FeedbackItem.id).desc())
+        .limit(limit)
+    )
+    return [(i, t) for i, t in session.exec(query)]
+
+
+def count_leftovers(session: Session) -> int:
+    """How many items with text are in no theme."""
+    query = select(func.count()).where(col(FeedbackItem.theme_id).is_(None), FeedbackItem.text != "")
+    return session.exec(query).one()
+
+
+def load_corpus_stats(session: Session) -> CorpusStats:
+    """The document frequencies saved by earlier syncs."""
+    state = session.get(VectorizerState, VECTORIZER)
+    if state is None:
+        return CorpusStats()
+    return CorpusStats(n_docs=state.n_docs, doc_freq=Counter(state.doc_freq))
+
+
+def save_corpus_stats(session: Session, stats: CorpusStats) -> None:
+    """Save document frequencies, keeping only the most frequent terms."""
+    stats.prune(MAX_STORED_TERMS)
+    state = session.get(VectorizerState, VECTORIZER) or VectorizerState(name=VECTORIZER)
+    state.n_docs, state.doc_freq, state.updated_at = stats.n_docs, dict(stats.doc_freq), utcnow()
+    session.add(state)
+
+
+def create_theme(session: Session, model: ThemeModel) -> Theme:
+    """Insert a new theme and return it with its id."""
+    theme = Theme(label="(new theme)", centroid=model.centroid, size=model.size)
+    session.add(theme)
+    session.flush()
+    return theme
+
+
+def set_centroid(session: Session, theme_id: int, model: ThemeModel) -> None:
+    """Store a theme's moved centroid."""
+    session.execute(
+        update(Theme).where(col(Theme.id) == theme_id).values(centroid=model.centroid, size=model.size, updated_at=utcnow())
+    )
+
+
+def place_items(session: Session, placements: dict[int, tuple[int, float]], seen: Iterable[int]) -> None:
+    """Record each placed item's theme, and mark every item in `seen` as processed."""
+    now = utcnow()
+    by_theme: dict[tuple[int, float], list[int]] = {}
+    for item_id, target in placements.items():
+        by_theme.setdefault(target, []).append(item_id)
+    for (theme_id, similarity), ids in by_theme.items():
+        session.execute(
+            update(FeedbackItem)
+            .where(col(FeedbackItem.id).in_(ids))
+            .values(theme_id=theme_id, theme_similarity=similarity, themed_at=now)
+        )
+    rest = [i for i in seen if i not in placements]
+    for start in range(0, len(rest), 5000):
+        session.execute(
+            update(FeedbackItem).where(col(FeedbackItem.id).in_(rest[start : start + 5000])).values(themed_at=now)
+        )
+
+
+def aggregates(session: Session) -> dict[int, ThemeAggregate]:
+    """Per-theme aggregates over all placed items, in a few GROUP BY queries."""
+    aggs: dict[int, ThemeAggregate] = {}
+    negative = func.sum(case((col(FeedbackItem.is_negative), 1), else_=0))
+    concern = func.sum(case((col(FeedbackItem.is_negative) | (FeedbackItem.kind == "complaint"), 1), else_=0))
+    rules = func.sum(case((col(FeedbackItem.cites_rules), 1), else_=0))
+    rows = session.exec(
+        select(
+            FeedbackItem.theme_id,
+            FeedbackItem.kind,
+            func.count(),
+            func.sum(FeedbackItem.polarity),
+            negative,
+            concern,
+            rules,
+            func.min(FeedbackItem.created_at),
+            func.max(FeedbackItem.created_at),
+        )
+        .where(col(FeedbackItem.theme_id).is_not(None))
+        .group_by(FeedbackItem.theme_id, FeedbackItem.kind)
+    )
+    for theme_id, kind, n, polarity, neg, worry, cited, first, last in rows:
+        agg = aggs.setdefault(theme_id, ThemeAggregate())
+        agg.by_kind[kind] = n
+        agg.polarity_sum += polarity or 0.0
+        agg.negative += neg or 0
+        agg.concern += worry or 0
+        agg.cites_rules += cited or 0
+        agg.first_seen = _min(agg.first_seen, first)
+        agg.last_seen = _max(agg.last_seen, last)
+    _fill(session, aggs, FeedbackItem.week, "weekly")
+    _fill(session, aggs, FeedbackItem.nps_class, "nps")
+    _fill(session, aggs, FeedbackItem.csat_class, "csat")
+    unique = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
+    for theme_id, n in session.exec(unique.where(col(FeedbackItem.theme_id).is_not(None)).group_by(FeedbackItem.theme_id)):
+        aggs[theme_id].unique = n
+    return aggs
+
+
+def _fill(session: Session, aggs: dict[int, ThemeAggregate], column: Any, attr: str) -> None:
+    query = (
+        select(FeedbackItem.theme_id, column, func.count())
+        .where(col(FeedbackItem.theme_id).is_not(None), col(column).is_not(None))
+        .group_by(FeedbackItem.theme_id, column)
+    )
+    for theme_id, value, n in session.exec(query):
+        getattr(aggs[theme_id], attr)[value] = n
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def latest_week(session: Session) -> str | None:
+    """The newest week with any feedback: "now" for trends, so old exports still show their own trend."""
+    return session.exec(select(func.max(FeedbackItem.week))).one()
+
+
+def save_stats(session: Session, theme: Theme, stats: ThemeStats) -> None:
+    """Write a theme's statistics."""
+    for name in ThemeStats.__dataclass_fields__:
+        setattr(theme, name, getattr(stats, name))
+    theme.updated_at = utcnow()
+    session.add(theme)
+
+
+def central_members(session: Session, theme_id: int, limit: int = 40) -> list[tuple[int, str, float]]:
+    """(id, text, similarity) of the members closest to the theme's centroid."""
+    query = (
+        select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.theme_similarity)
+        .where(FeedbackItem.theme_id == theme_id, FeedbackItem.text != "")
+        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
+        .limit(limit)
+    )
+    return [(i, t, s or 0.0) for i, t, s in session.exec(query)]
+
+
+def quote_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
+    """Members worth quoting: central ones first, negative ones before others, one per distinct text."""
+    query = (
+        select(FeedbackItem)
+        .where(FeedbackItem.theme_id == theme_id, FeedbackItem.text != "")
+        .order_by(col(FeedbackItem.is_negative).desc(), col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
+        .limit(limit * 8)
+    )
+    picked: list[FeedbackItem] = []
+    seen: set[str] = set()
+    for item in session.exec(query):
+        if item.content_hash not in seen:
+            seen.add(item.content_hash)
+            picked.append(item)
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+def survey_counts(session: Session, theme_id: int) -> dict[str, dict[str, int]]:
+    """Survey answers of a theme by class: {"nps": {"promoter": 3, ...}, "csat": {"satisfied": 2, ...}}."""
+    counts: dict[str, dict[str, int]] = {"nps": {}, "csat": {}}
+    for name, column in (("nps", FeedbackItem.nps_class), ("csat", FeedbackItem.csat_class)):
+        query = (
+            select(column, func.count())
+            .where(FeedbackItem.theme_id == theme_id, col(column).is_not(None))
+            .group_by(column)
+        )
+        counts[name] = {value: n for value, n in session.exec(query)}
+    return counts

@@ -1,0 +1,62 @@
+"""Queries for review tickets and theme-to-section mappings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from reviewbot.analysis.mapping import SectionMatch
+from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
+
+
+def replace_mappings(session: Session, theme_id: int, matches: Sequence[SectionMatch]) -> bool:
+    """Store a theme's section matches, replacing the old ones; returns whether anything changed."""
+    old = {
+        (m.document_id, m.section_id): round(m.confidence, 4)
+        for m in session.exec(select(ThemeMapping).where(ThemeMapping.theme_id == theme_id))
+    }
+    new = {(m.document_id, m.section_id): round(m.confidence, 4) for m in matches}
+    if old == new:
+        return False
+    session.execute(delete(ThemeMapping).where(col(ThemeMapping.theme_id) == theme_id))
+    for rank, m in enumerate(matches):
+        session.add(
+            ThemeMapping(theme_id=theme_id, document_id=m.document_id, section_id=m.section_id, confidence=m.confidence, rank=rank)
+        )
+    return True
+
+
+def mappings(session: Session, theme_id: int | None = None) -> list[ThemeMapping]:
+    """Theme-to-section mappings, best first per theme."""
+    query = select(ThemeMapping).order_by(col(ThemeMapping.theme_id), col(ThemeMapping.rank))
+    if theme_id is not None:
+        query = query.where(ThemeMapping.theme_id == theme_id)
+    return list(session.exec(query))
+
+
+def by_fingerprint(session: Session, fingerprint: str) -> ReviewTicket | None:
+    """The ticket with this fingerprint."""
+    return session.exec(select(ReviewTicket).where(ReviewTicket.fingerprint == fingerprint)).first()
+
+
+def get_ticket(session: Session, ref: str) -> ReviewTicket | None:
+    """A ticket by number ("12"), tracker reference ("RB-12") or fingerprint."""
+    if ref.isdigit():
+        return session.get(ReviewTicket, int(ref))
+    query = select(ReviewTicket).where((ReviewTicket.tracker_ref == ref) | (ReviewTicket.fingerprint == ref))
+    return session.exec(query).first()
+
+
+def list_tickets(session: Session, state: str | None = None) -> list[ReviewTicket]:
+    """Tickets, newest first, optionally in one state."""
+    query = select(ReviewTicket).order_by(col(ReviewTicket.id).desc())
+    if state:
+        query = query.where(ReviewTicket.state == state)
+    return list(session.exec(query))
+
+
+def touch(ticket: ReviewTicket) -> None:
+    """Mark a ticket as changed now."""
+    ticket.updated_at = utcnow()

@@ -1,0 +1,107 @@
+"""How records look to people (rich tables) and to scripts (plain dicts for --json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from reviewbot.evidence import sparkline
+from reviewbot.models import FeedbackItem, PolicyDocument, PolicySection, QuarantinedRow, ReviewTicket, Theme, ThemeMapping
+
+
+def pct(value: float | None) -> str:
+    """0.42 -> "42%"."""
+    return "-" if value is None else f"{value:.0%}"
+
+
+def signed(value: float | None, digits: int = 0) -> str:
+    """A score with its sign, or "-"."""
+    return "-" if value is None else f"{value:+.{digits}f}"
+
+
+def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str, Any]:
+    """A theme for --json."""
+    data = theme.model_dump(exclude={"centroid"})
+    if maps is not None:
+        data["sections"] = [
+            {"document": m.document_id, "section": m.section_id or None, "gap": m.is_gap, "confidence": m.confidence}
+            for m in maps
+        ]
+    return data
+
+
+def themes_table(themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]]) -> Table:
+    """One row per theme: size, tone, where it maps, its tickets."""
+    table = Table(title="Themes", title_justify="left")
+    for name, justify in [("id", "right"), ("label", "left"), ("items", "right"), ("neg", "right"),
+                          ("NPS", "right"), ("trend", "left"), ("section", "left"), ("tickets", "left")]:  # fmt: skip
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for t in themes:
+        section = ", ".join(m.section_id or "GAP" for m in maps.get(t.id or 0, [])) or "-"
+        table.add_row(
+            str(t.id), t.label, str(t.size), pct(t.negative_share), signed(t.nps), sparkline(t.weekly)[-12:],
+            section, ", ".join(tickets.get(t.id or 0, [])) or "-",
+        )  # fmt: skip
+    return table
+
+
+def ticket_dict(ticket: ReviewTicket) -> dict[str, Any]:
+    """A ticket for --json."""
+    return ticket.model_dump()
+
+
+def tickets_table(tickets: list[ReviewTicket]) -> Table:
+    """One row per ticket."""
+    table = Table(title="Review tickets", title_justify="left")
+    for name in ("ref", "state", "kind", "section", "theme", "items", "neg", "title"):
+        table.add_column(name, overflow="fold")
+    for t in tickets:
+        counts, sentiment = t.evidence.get("counts", {}), t.evidence.get("sentiment", {})
+        table.add_row(
+            t.tracker_ref or f"#{t.id}", t.state, t.kind, t.section_id or "(whole document)", str(t.theme_id),
+            str(counts.get("total", "-")), pct(sentiment.get("negative_share")), t.title,
+        )  # fmt: skip
+    return table
+
+
+def items_table(items: list[FeedbackItem], title: str) -> Table:
+    """Feedback items with their scores."""
+    table = Table(title=title, title_justify="left")
+    for name in ("source", "id", "kind", "date", "polarity", "score", "text"):
+        table.add_column(name, overflow="fold")
+    for i in items:
+        score = " ".join(s for s in (f"NPS {i.nps}" if i.nps is not None else "", f"CSAT {i.csat}" if i.csat is not None else "") if s)
+        table.add_row(i.source, i.external_id, i.kind, i.created_at.date().isoformat(), f"{i.polarity:+.2f}", score or "-", i.text)
+    return table
+
+
+def quarantine_table(rows: list[QuarantinedRow]) -> Table:
+    """Rejected rows with file, line and reason."""
+    table = Table(title="Quarantine", title_justify="left")
+    for name in ("source", "file", "line", "reason", "row"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(r.source, r.file, str(r.line) if r.line else "(file)", r.reason, r.raw[:120])
+    return table
+
+
+def documents_table(docs: list[tuple[PolicyDocument, int]]) -> Table:
+    """Policy documents with their current version and section count."""
+    table = Table(title="Policy documents", title_justify="left")
+    for name in ("id", "title", "version", "sections", "owner", "path"):
+        table.add_column(name, overflow="fold")
+    for doc, count in docs:
+        table.add_row(doc.id, doc.title, str(doc.current_version), str(count), doc.owner or "-", doc.path)
+    return table
+
+
+def sections_table(document: PolicyDocument, sections: list[PolicySection]) -> Table:
+    """The sections of one version of a document."""
+    table = Table(title=f"{document.title} (version {sections[0].version if sections else document.current_version})", title_justify="left")
+    for name in ("section", "heading", "owner", "approvers", "sign-off", "review every"):
+        table.add_column(name, overflow="fold")
+    for s in sections:
+        interval = f"{s.review_interval_days} days" if s.review_interval_days else "-"
+        table.add_row(s.section_id, s.heading, s.owner or "-", ", ".join(s.approvers) or "-", s.sign_off, interval)
+    return table

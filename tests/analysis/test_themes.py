@@ -1,0 +1,146 @@
+"""Theme placement: clusters appear without being told how many, new items join the themes they fit,
+ids and memberships stay put, and labels read like what people wrote."""
+
+from __future__ import annotations
+
+import random
+
+from reviewbot.analysis.cluster import NOISE, find_clusters
+from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
+from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes
+from reviewbot.analysis.vectorize import CorpusStats, surface_forms, terms, to_matrix, weigh
+
+REFUNDS = [
+    "still waiting for my refund after three weeks",
+    "where is my refund, returned the chair a month ago",
+    "refund promised in five days, twenty days later no refund",
+    "the refund has not arrived in my bank account",
+    "refund delay again, you received the return two weeks ago",
+    "my refund is three weeks late",
+]
+PARCELS = [
+    "the courier lost my parcel",
+    "lost parcel again, tracking says delivered but no parcel",
+    "parcel marked delivered, never received, courier claim ignored",
+    "courier lost the parcel with my kettle",
+    "second lost parcel this month from the courier",
+    "parcel missing and the courier will not investigate",
+]
+SETTINGS = PlanSettings(min_size=4)
+
+
+def docs(texts: list[str], stats: CorpusStats, first_id: int) -> list[Doc]:
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    return [Doc(first_id + i, weigh(t, stats)) for i, t in enumerate(term_lists)]
+
+
+def test_two_topics_become_two_themes_without_being_told_how_many() -> None:
+    stats = CorpusStats()
+    plan = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], SETTINGS)
+    assert len(plan.new_themes) == 2
+    groups = {key for key, _ in plan.assignments.values()}
+    refunds = {plan.assignments[i][0] for i in range(6) if i in plan.assignments}
+    parcels = {plan.assignments[i][0] for i in range(6, 12) if i in plan.assignments}
+    assert len(refunds) == 1 and len(parcels) == 1 and refunds != parcels and len(groups) == 2
+    assert sum(1 for i in range(12) if i in plan.assignments) >= 10
+
+
+def test_new_items_join_existing_themes_and_old_ones_do_not_move() -> None:
+    stats = CorpusStats()
+    first = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], SETTINGS)
+    existing = [ThemeModel(key=i + 1, centroid=t.centroid, size=t.size) for i, t in enumerate(first.new_themes)]
+    key_of = {t.key: i + 1 for i, t in enumerate(first.new_themes)}
+    later = docs(["refund still missing after weeks", "courier lost another parcel"], stats, 100)
+    plan = plan_themes(existing, later, [], SETTINGS)
+    assert plan.new_themes == []
+    assert plan.assignments[100][0] == key_of[first.assignments[0][0]]
+    assert plan.assignments[101][0] == key_of[first.assignments[6][0]]
+    assert set(plan.assignments) == {100, 101}  # nothing placed before is placed again
+    moved = plan.changed[plan.assignments[100][0]]
+    assert moved.size == first.changed[first.assignments[0][0]].size + 1
+
+
+def test_nothing_changes_without_new_items() -> None:
+    stats = CorpusStats()
+    leftovers = docs(REFUNDS + PARCELS, stats, 0)
+    assert plan_themes([], [], leftovers, SETTINGS).changed == {}
+
+
+ODD = ["lovely sofa colour", "app crashes on login", "gift wrap was torn", "assembly screws missing", "website slow today"]
+
+
+def noise(count: int, seed: int = 1) -> list[str]:
+    """Texts that share no word with each other or with anything else (made-up words)."""
+    rng = random.Random(seed)
+    word = lambda: "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(4))  # noqa: E731
+    return [f"{word()} {word()} {word()}" for _ in range(count)]
+
+
+def test_leftovers_form_a_theme_once_enough_arrive() -> None:
+    stats = CorpusStats()
+    first_docs = docs(REFUNDS[:3] + noise(60) + PARCELS, stats, 0)
+    first = plan_themes([], first_docs, [], SETTINGS)
+    assert not {0, 1, 2} & set(first.assignments)  # three refund complaints are too few for a theme
+    existing = [ThemeModel(key=i + 1, centroid=t.centroid, size=t.size) for i, t in enumerate(first.new_themes)]
+    leftovers = [d for d in first_docs if d.item_id not in first.assignments]
+    second = plan_themes(existing, docs(REFUNDS[3:], stats, 100), leftovers, SETTINGS)
+    refund_themes = {second.assignments[i][0] for i in (0, 1, 2, 100, 101, 102) if i in second.assignments}
+    assert len(refund_themes) == 1 and refund_themes.pop() < 0  # one new theme
+    assert {0, 1, 2, 100, 101, 102} <= set(second.assignments)
+    assert not any(3 <= i < 63 for i in second.assignments)  # the noise stays unplaced
+
+
+def test_unrelated_texts_stay_unplaced() -> None:
+    stats = CorpusStats()
+    assert plan_themes([], docs(ODD, stats, 0), [], SETTINGS).assignments == {}
+
+
+def test_clusters_ignore_empty_rows_and_number_largest_first() -> None:
+    stats = CorpusStats()
+    texts = REFUNDS + PARCELS[:4] + ["", "the and of"]
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    labels = find_clusters(to_matrix([weigh(t, stats) for t in term_lists], {}), min_size=4, similarity=0.25)
+    assert labels[-1] == NOISE and labels[-2] == NOISE
+    assert set(labels[:6]) == {0} and set(labels[6:10]) == {1}
+
+
+def test_terms_drop_placeholders_stop_words_and_fold_word_forms() -> None:
+    assert terms("Refunds refunded [EMAIL] the") == ["refund", "refund"]
+    assert "refund delay" in terms("refund delayed")
+    forms = surface_forms(["the refund delay", "refund delays", "Refund delays again"])
+    assert forms["refund"] == "refund" and forms["refund delay"] == "refund delays"
+
+
+def test_label_prefers_word_pairs_and_readable_forms() -> None:
+    label, display = theme_label(
+        {"chat": 0.5, "queue": 0.4, "live chat": 0.35, "wait": 0.3, "chat queue": 0.3},
+        {"live chat": "live chat", "chat queue": "chat queue", "wait": "waiting"},
+    )
+    assert label == "live chat / chat queue / waiting"
+    assert "chat" not in display  # inside a chosen pair
+
+
+def test_stats_growth_and_weekly_fill() -> None:
+    agg = ThemeAggregate(
+        by_kind={"complaint": 9, "survey": 3},
+        polarity_sum=-1.2,
+        negative=6,
+        concern=10,
+        weekly={"2026-09-07": 1, "2026-09-14": 1, "2026-10-19": 4, "2026-10-26": 6},
+        nps={"promoter": 1, "detractor": 2},
+        csat={"satisfied": 1, "unsatisfied": 3},
+    )
+    stats = theme_stats(agg, latest_week="2026-11-02", window_weeks=4)
+    assert stats.size == 12 and stats.negative_share == 0.5 and stats.concern_share == round(10 / 12, 4)
+    assert list(stats.weekly)[0] == "2026-09-07" and list(stats.weekly)[-1] == "2026-11-02"
+    assert len(stats.weekly) == 9 and stats.weekly["2026-09-21"] == 0
+    assert stats.growth == round((10 + 1) / (1 + 1), 3)
+    assert stats.nps == round(100 * (1 - 2) / 3, 1) and stats.csat == 25.0
+
+
+def test_quote_is_the_most_central_readable_text() -> None:
+    candidates = [(1, "short", 0.9), (2, "a perfectly readable complaint about refunds being late", 0.5), (3, "x" * 500, 0.8)]
+    assert pick_quote(candidates) == (2, candidates[1][1])
+    assert pick_quote([]) is None

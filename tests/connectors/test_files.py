@@ -1,0 +1,743 @@
+"""FileSource read directly: CSV/TSV/JSONL/JSON exports written to a temporary inbox, fetched like sync does.
+
+Every test checks what a user would see: the records produced (ids, texts, parsed fields, origins), the rows
+rejected (file, line, reason) and, across fetches, that each row is delivered exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import connectors.files
+from connectors.files import FileSource, FileSourceOptions
+from reviewbot.protocols import Kind, RawRecord, Reject
+
+COLUMNS = {"id": "id", "text": "text", "created_at": "created_at"}
+SURVEY_COLUMNS = {**COLUMNS, "nps": "nps", "csat": "csat"}
+NULL_VALUES = ["", "None", "NULL", "null", "N/A", "n/a", "NA"]  # the defaults of FileSourceOptions
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def make_source(
+    workspace: Path, *, kind: Kind = "complaint", max_text_chars: int = 1000, **options: Any
+) -> FileSource:
+    """A file source reading `workspace/inbox`; options override the defaults (columns id, text, created_at)."""
+    settings_ = {"path": "inbox", "columns": COLUMNS, **options}
+    return FileSource(
+        "feedback", kind, FileSourceOptions(**settings_), workspace=workspace, max_text_chars=max_text_chars
+    )
+
+
+def drop(workspace: Path, name: str, content: str | bytes) -> Path:
+    """Write an export into the inbox exactly as given (str is UTF-8, no newline translation)."""
+    path = workspace / "inbox" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def append(path: Path, content: str) -> None:
+    """Append to an export, as an exporter adding rows would."""
+    with path.open("ab") as fh:
+        fh.write(content.encode())
+
+
+@dataclass
+class Fetched:
+    """Everything one fetch yielded, and the cursor the caller would save after the last batch."""
+
+    records: list[RawRecord] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    cursor: dict[str, Any] = field(default_factory=dict)
+    batches: list[int] = field(default_factory=list)  # rows (records + rejects) per batch
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.external_id for r in self.records]
+
+    @property
+    def only_reject(self) -> Reject:
+        assert len(self.rejects) == 1, self.rejects
+        return self.rejects[0]
+
+
+def fetch(source: FileSource, cursor: dict[str, Any] | None = None) -> Fetched:
+    """Iterate `source.fetch(cursor)` to the end, keeping each batch's cursor as the caller does."""
+    result = Fetched(cursor=dict(cursor or {}))
+    for batch in source.fetch(result.cursor):
+        result.records += batch.records
+        result.rejects += batch.rejects
+        result.batches.append(len(batch.records) + len(batch.rejects))
+        result.cursor = batch.cursor
+    return result
+
+
+def by_id(fetched: Fetched) -> dict[str, RawRecord]:
+    return {r.external_id: r for r in fetched.records}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- CSV: fields ----------------------------------------------------------------------------------------
+
+
+def test_csv_header_names_map_to_record_fields_and_extra_columns_to_meta(tmp_path: Path) -> None:
+    columns = {
+        "id": "Ticket ID",
+        "text": "Comment",
+        "created_at": "Created",
+        "customer": "Customer",
+        "channel": "Channel",
+        "author": "Agent",
+    }
+    drop(
+        tmp_path,
+        "export.csv",
+        "Ticket ID,Comment,Created,Customer,Channel,Agent,Plan,Region,Ignored\n"
+        "T-1,  Refund never arrived  ,2026-03-02 09:30,ACME Ltd,email,Sam,gold,EU,x\n",
+    )
+    fetched = fetch(make_source(tmp_path, columns=columns, extra_columns=["Plan", "Region"]))
+    assert fetched.rejects == []
+    (record,) = fetched.records
+    assert record.external_id == "T-1"
+    assert record.text == "Refund never arrived"
+    assert record.created_at == utc(2026, 3, 2, 9, 30)
+    assert (record.customer, record.channel, record.author) == ("ACME Ltd", "email", "Sam")
+    assert record.kind == "complaint"
+    assert record.origin == "inbox/export.csv:2"
+    assert record.meta == {"Plan": "gold", "Region": "EU"}
+
+
+def test_default_null_values_become_none(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at,customer,channel,author,plan\n"
+        "1,Late parcel,2026-01-05,None,N/A,NULL,null\n"
+        "2,Rude agent,2026-01-05,,n/a,NA,gold\n",
+    )
+    columns = {**COLUMNS, "customer": "customer", "channel": "channel", "author": "author"}
+    records = by_id(fetch(make_source(tmp_path, columns=columns, extra_columns=["plan"])))
+    for record in records.values():
+        assert (record.customer, record.channel, record.author) == (None, None, None)
+    assert records["1"].meta == {}
+    assert records["2"].meta == {"plan": "gold"}
+
+
+def test_null_values_setting_replaces_the_defaults(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at,customer\n1,Late parcel,2026-01-05,-\n2,Lost,2026-01-05,None\n")
+    source = make_source(tmp_path, columns={**COLUMNS, "customer": "customer"}, null_values=["", "-"])
+    records = by_id(fetch(source))
+    assert records["1"].customer is None
+    assert records["2"].customer == "None"
+
+
+def test_iso_timestamps_become_aware_utc(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at\n"
+        "z,a,2026-03-02T09:30:00Z\n"
+        "offset,b,2026-03-02 10:30:00+01:00\n"
+        "naive,c,2026-03-02 09:30\n"
+        "date,d,2026-03-02\n"
+        "unix,e,1772443800\n",
+    )
+    records = by_id(fetch(make_source(tmp_path)))
+    assert {k: r.created_at for k, r in records.items()} == {
+        "z": utc(2026, 3, 2, 9, 30),
+        "offset": utc(2026, 3, 2, 9, 30),
+        "naive": utc(2026, 3, 2, 9, 30),
+        "date": utc(2026, 3, 2),
+        "unix": utc(2026, 3, 2, 9, 30),
+    }
+    assert all(r.created_at.utcoffset() is not None for r in records.values())
+
+
+def test_date_format_reads_non_iso_timestamps(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,02/03/2026 09:30\n2,Lost,31/12/2025 23:59\n")
+    records = by_id(fetch(make_source(tmp_path, date_format="%d/%m/%Y %H:%M")))
+    assert records["1"].created_at == utc(2026, 3, 2, 9, 30)
+    assert records["2"].created_at == utc(2025, 12, 31, 23, 59)
+
+
+def test_timezone_applies_to_naive_timestamps_only(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at\n"
+        "winter,a,2026-01-15 09:00\n"
+        "summer,b,2026-07-15 09:00\n"
+        "explicit,c,2026-07-15T09:00:00+00:00\n",
+    )
+    records = by_id(fetch(make_source(tmp_path, timezone="America/New_York")))
+    assert records["winter"].created_at == utc(2026, 1, 15, 14)  # EST, UTC-5
+    assert records["summer"].created_at == utc(2026, 7, 15, 13)  # EDT, UTC-4
+    assert records["explicit"].created_at == utc(2026, 7, 15, 9)
+    assert all(r.created_at.tzinfo is UTC for r in records.values())
+
+
+def test_timezone_applies_with_date_format(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,15.07.2026 09:00\n")
+    (record,) = fetch(make_source(tmp_path, date_format="%d.%m.%Y %H:%M", timezone="Europe/Berlin")).records
+    assert record.created_at == utc(2026, 7, 15, 7)
+
+
+def test_nps_and_csat_scores_are_parsed_as_integers(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at,nps,csat\n"
+        "1,Great,2026-01-01,9,4\n"
+        "2,Meh,2026-01-01, 0 ,5.0\n"
+        "3,No scores,2026-01-01,,N/A\n",
+    )
+    records = by_id(fetch(make_source(tmp_path, kind="survey", columns=SURVEY_COLUMNS)))
+    assert {k: (r.nps, r.csat) for k, r in records.items()} == {"1": (9, 4), "2": (0, 5), "3": (None, None)}
+    assert records["1"].kind == "survey"
+
+
+def test_survey_row_with_a_score_and_empty_text_is_kept(tmp_path: Path) -> None:
+    drop(tmp_path, "surveys.csv", "id,text,created_at,nps,csat\n1,,2026-01-01,3,\n2,  ,2026-01-01,,2\n")
+    records = by_id(fetch(make_source(tmp_path, kind="survey", columns=SURVEY_COLUMNS)))
+    assert (records["1"].text, records["1"].nps) == ("", 3)
+    assert (records["2"].text, records["2"].csat) == ("", 2)
+
+
+def test_complaint_row_with_empty_text_is_rejected(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late parcel,2026-01-01\n2,   ,2026-01-01\n3,Lost,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path, kind="complaint"))
+    assert fetched.ids == ["1", "3"]
+    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "text is empty")
+
+
+# --- line numbers ---------------------------------------------------------------------------------------
+
+
+def test_quoted_field_spanning_lines_keeps_physical_line_numbers(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at\n"  # line 1
+        '1,"The courier left it outside,\n'  # 2
+        "in the rain.\n"  # 3
+        'It was ""ruined"".",2026-01-01\n'  # 4
+        "2,Fine otherwise,2026-01-02\n"  # 5
+        "3,,2026-01-03\n",  # 6: bad
+    )
+    fetched = fetch(make_source(tmp_path))
+    records = by_id(fetched)
+    assert records["1"].text == 'The courier left it outside,\nin the rain.\nIt was "ruined".'
+    assert records["1"].origin == "inbox/export.csv:2"
+    assert records["2"].origin == "inbox/export.csv:5"
+    assert (fetched.only_reject.file, fetched.only_reject.line) == ("inbox/export.csv", 6)
+
+
+def test_stray_quote_inside_an_unquoted_field_does_not_swallow_later_rows(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at\n"
+        '1,My 5" screen cracked,2026-01-01\n'
+        "2,Late parcel,2026-01-02\n"
+        "3,,2026-01-03\n"
+        "4,Lost parcel,2026-01-04\n",
+    )
+    fetched = fetch(make_source(tmp_path))
+    assert by_id(fetched)["1"].text == 'My 5" screen cracked'
+    assert fetched.ids == ["1", "2", "4"]
+    assert fetched.only_reject.line == 4
+
+
+def test_jsonl_records_and_rejects_carry_their_line_numbers(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.jsonl",
+        '{"id": "1", "text": "Late", "created_at": "2026-01-01"}\n'  # line 1
+        "\n"  # 2: blank lines are skipped but counted
+        '{"id": "", "text": "No id", "created_at": "2026-01-01"}\n'  # 3: bad
+        '{"id": 4, "text": "Lost", "created_at": "2026-01-01"}\n',  # 4: numeric ids are fine
+    )
+    fetched = fetch(make_source(tmp_path))
+    assert [r.origin for r in fetched.records] == ["inbox/export.jsonl:1", "inbox/export.jsonl:4"]
+    assert fetched.ids == ["1", "4"]
+    assert fetched.only_reject.line == 3
+
+
+def test_json_array_elements_carry_the_line_they_start_on(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.json",
+        "[\n"  # line 1
+        '  {"id": "1", "text": "Late", "created_at": "2026-01-01"},\n'  # 2
+        '  {"id": "2",\n'  # 3: bad (empty text), spans three lines
+        '   "text": "",\n'
+        '   "created_at": "2026-01-02"},\n'
+        '  {"id": "3", "text": "Lost", "created_at": "2026-01-03"}\n'  # 6
+        "]\n",
+    )
+    fetched = fetch(make_source(tmp_path))
+    assert [r.origin for r in fetched.records] == ["inbox/export.json:2", "inbox/export.json:6"]
+    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "text is empty")
+
+
+def test_json_records_key_reads_the_nested_array(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.json",
+        "{\n"  # line 1
+        '  "exported_at": "2026-01-31",\n'  # 2
+        '  "tickets": [\n'  # 3
+        '    {"id": "1", "text": "Late", "created_at": "2026-01-01", "user": {"name": "Ann"}},\n'  # 4
+        '    {"id": "2", "text": "", "created_at": "2026-01-02"}\n'  # 5: bad
+        "  ]\n"
+        "}\n",
+    )
+    source = make_source(tmp_path, records_key="tickets", columns={**COLUMNS, "customer": "user.name"})
+    fetched = fetch(source)
+    (record,) = fetched.records
+    assert (record.external_id, record.customer, record.origin) == ("1", "Ann", "inbox/export.json:4")
+    assert fetched.only_reject.line == 5
+
+
+def test_json_records_key_is_found_when_its_name_also_appears_as_a_value(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.json",
+        "{\n"
+        '  "type": "tickets",\n'
+        '  "filters": ["open", "closed"],\n'
+        '  "tickets": [\n'
+        '    {"id": "1", "text": "Late", "created_at": "2026-01-01"},\n'  # line 5
+        '    {"id": "2", "text": "", "created_at": "2026-01-02"}\n'  # 6: bad
+        "  ]\n"
+        "}\n",
+    )
+    fetched = fetch(make_source(tmp_path, records_key="tickets"))
+    assert [r.origin for r in fetched.records] == ["inbox/export.json:5"]
+    assert fetched.only_reject.line == 6
+
+
+# --- bad rows: rejected with a reason, the rest of the file still read ------------------------------------
+
+BAD_CSV_ROWS = {
+    "missing text": ("3,,2026-01-03,,", ["text is empty"]),
+    "missing id": (",Late,2026-01-03,,", ["id (id)", "empty"]),
+    "unparseable date": ("3,Late,yesterday,,", ["created_at (created_at)", "'yesterday'", "not a date"]),
+    "nps out of range": ("3,Late,2026-01-03,11,", ["nps (nps)", "11", "out of range 0-10"]),
+    "csat out of range": ("3,Late,2026-01-03,,0", ["csat (csat)", "0", "out of range 1-5"]),
+    "non-numeric score": ("3,Late,2026-01-03,nine,", ["nps (nps)", "'nine'", "not a number"]),
+    "fractional score": ("3,Late,2026-01-03,,4.5", ["csat (csat)", "'4.5'", "not a whole number"]),
+    "huge number as date": ("3,Late,99999999999999999999,,", ["created_at (created_at)", "not a date"]),
+    "text over the limit": (f"3,{'x' * 61},2026-01-03,,", ["text is 61 characters", "limit of 60"]),
+    "too few fields": ("3,Late,2026-01-03", ["ragged row", "expected 5 fields, found 3"]),
+    "too many fields": ("3,Late,2026-01-03,,,extra", ["ragged row", "expected 5 fields, found 6"]),
+}
+
+
+@pytest.mark.parametrize(("row", "fragments"), BAD_CSV_ROWS.values(), ids=BAD_CSV_ROWS.keys())
+def test_bad_csv_row_is_rejected_with_a_reason_and_good_rows_are_kept(
+    tmp_path: Path, row: str, fragments: list[str]
+) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        f"id,text,created_at,nps,csat\n1,Late parcel,2026-01-01,7,\n{row}\n2,Lost parcel,2026-01-02,,3\n",
+    )
+    fetched = fetch(make_source(tmp_path, kind="survey", columns=SURVEY_COLUMNS, max_text_chars=60))
+    assert fetched.ids == ["1", "2"]
+    reject = fetched.only_reject
+    assert (reject.file, reject.line, reject.raw) == ("inbox/export.csv", 3, row)
+    for fragment in fragments:
+        assert fragment in reject.reason
+
+
+BAD_JSONL_LINES = {
+    "invalid JSON": ('{"id": "3", "text": }', ["invalid JSON"]),
+    "array instead of object": ('["3", "Late", "2026-01-03"]', ["expected a JSON object, found list"]),
+    "missing id": ('{"text": "Late", "created_at": "2026-01-03"}', ["id (id)", "empty"]),
+    "nps out of range": ('{"id": "3", "text": "Late", "created_at": "2026-01-03", "nps": 11}', ["nps (nps) 11"]),
+    "huge number as score": (
+        '{"id": "3", "text": "Late", "created_at": "2026-01-03", "csat": ' + "9" * 400 + "}",
+        ["csat (csat)"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "fragments"), BAD_JSONL_LINES.values(), ids=BAD_JSONL_LINES.keys())
+def test_bad_jsonl_line_is_rejected_with_a_reason_and_good_lines_are_kept(
+    tmp_path: Path, line: str, fragments: list[str]
+) -> None:
+    good = '{{"id": "{}", "text": "Late parcel", "created_at": "2026-01-01"}}'
+    drop(tmp_path, "export.jsonl", "\n".join([good.format(1), line, good.format(2)]) + "\n")
+    fetched = fetch(make_source(tmp_path, kind="survey", columns=SURVEY_COLUMNS))
+    assert fetched.ids == ["1", "2"]
+    reject = fetched.only_reject
+    assert (reject.file, reject.line) == ("inbox/export.jsonl", 2)
+    for fragment in fragments:
+        assert fragment in reject.reason
+
+
+def test_undecodable_bytes_reject_the_row_and_name_the_encoding(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        b"id,text,created_at\n1,Late,2026-01-01\n2,Caf\xe9 was shut,2026-01-02\n3,Lost,2026-01-03\n",
+    )
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["1", "3"]
+    reject = fetched.only_reject
+    assert reject.line == 3
+    assert "not valid utf-8" in reject.reason and "set encoding" in reject.reason
+
+
+def test_encoding_setting_reads_cp1252_exports(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", b"id,text,created_at\n2,Caf\xe9 was shut \x96 again,2026-01-02\n")
+    fetched = fetch(make_source(tmp_path, encoding="cp1252"))
+    assert fetched.rejects == []
+    assert fetched.records[0].text == "Café was shut – again"
+
+
+# --- whole-file problems: one reject on line 0, never an exception -----------------------------------------
+
+
+def test_binary_file_is_refused_as_a_whole(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", b"PK\x03\x04\x00\x00binary junk\n" * 10)
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert (reject.file, reject.line, reject.whole_file) == ("inbox/export.csv", 0, True)
+    assert "binary file" in reject.reason
+
+
+def test_unsupported_extension_is_refused_as_a_whole(tmp_path: Path) -> None:
+    drop(tmp_path, "export.xlsx", "id,text,created_at\n1,Late,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.records == []
+    assert fetched.only_reject.line == 0
+    assert "unsupported file type '.xlsx'" in fetched.only_reject.reason
+
+
+def test_header_without_a_mapped_column_names_it_and_suggests_the_closest(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,Comments,created_at\n1,Late,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path, columns={**COLUMNS, "text": "Comment"}))
+    assert fetched.records == []
+    reject = fetched.only_reject
+    assert reject.line == 0
+    assert "'Comment'" in reject.reason and "columns.text" in reject.reason
+    assert "did you mean 'Comments'?" in reject.reason
+
+
+def test_header_without_an_extra_column_names_it(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at,Plan,Regions\n1,Late,2026-01-01,gold,EU\n")
+    reject = fetch(make_source(tmp_path, extra_columns=["Plan", "Region"])).only_reject
+    assert reject.line == 0
+    assert "'Region'" in reject.reason and "extra_columns" in reject.reason and "'Regions'" in reject.reason
+
+
+def test_first_of_several_extra_columns_missing_is_reported(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at,Region\n1,Late,2026-01-01,EU\n")
+    reject = fetch(make_source(tmp_path, extra_columns=["Plan", "Region"])).only_reject
+    assert reject.line == 0
+    assert "'Plan'" in reject.reason and "extra_columns" in reject.reason
+
+
+def test_single_column_header_hints_at_the_delimiter(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id;text;created_at\n1;Late;2026-01-01\n")
+    reason = fetch(make_source(tmp_path)).only_reject.reason
+    assert "is the delimiter ',' right?" in reason
+
+
+def test_semicolon_delimiter_setting(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id;text;created_at\n1;Late, again;2026-01-01\n")
+    fetched = fetch(make_source(tmp_path, delimiter=";"))
+    assert [(r.external_id, r.text) for r in fetched.records] == [("1", "Late, again")]
+
+
+def test_empty_csv_is_refused_as_a_whole(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "")
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert (reject.line, reject.reason) == (0, "the file is empty")
+
+
+def test_header_only_csv_yields_nothing(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n")
+    fetched = fetch(make_source(tmp_path))
+    assert (fetched.records, fetched.rejects) == ([], [])
+
+
+def test_invalid_json_array_file_is_refused_with_the_position(tmp_path: Path) -> None:
+    drop(tmp_path, "export.json", '[\n  {"id": "1", "text": "Late", "created_at": "2026-01-01"},\n  {"id": "2",\n]\n')
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.records == []
+    reject = fetched.only_reject
+    assert reject.line == 0
+    assert reject.reason.startswith("invalid JSON at line 4, column 1")
+
+
+def test_json_object_without_records_key_is_refused_with_a_hint(tmp_path: Path) -> None:
+    drop(tmp_path, "export.json", '{"tickets": [{"id": "1", "text": "Late", "created_at": "2026-01-01"}]}')
+    reject = fetch(make_source(tmp_path, format="json")).only_reject
+    assert reject.line == 0
+    assert "expected a JSON array" in reject.reason and "set records_key" in reject.reason
+
+
+def test_whole_file_problem_does_not_stop_other_files(tmp_path: Path) -> None:
+    drop(tmp_path, "a.xlsx", b"PK\x03\x04")
+    drop(tmp_path, "b.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["1"]
+    assert fetched.only_reject.file == "inbox/a.xlsx"
+
+
+def test_hidden_and_temporary_files_are_skipped(tmp_path: Path) -> None:
+    for name in (".export.csv", "~export.csv", "export.csv.tmp"):
+        drop(tmp_path, name, "id,text,created_at\n1,Late,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path))
+    assert (fetched.records, fetched.rejects) == ([], [])
+
+
+# --- incremental reading --------------------------------------------------------------------------------
+
+SMALL_EXPORTS = {
+    "csv": ("export.csv", "id,text,created_at\n1,Late,2026-01-01\n2,Lost,2026-01-02\n"),
+    "jsonl": (
+        "export.jsonl",
+        '{"id": "1", "text": "Late", "created_at": "2026-01-01"}\n'
+        '{"id": "2", "text": "Lost", "created_at": "2026-01-02"}\n',
+    ),
+    "json": (
+        "export.json",
+        '[{"id": "1", "text": "Late", "created_at": "2026-01-01"},\n'
+        ' {"id": "2", "text": "Lost", "created_at": "2026-01-02"}]\n',
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "content"), SMALL_EXPORTS.values(), ids=SMALL_EXPORTS.keys())
+def test_second_fetch_from_the_saved_cursor_yields_nothing(tmp_path: Path, name: str, content: str) -> None:
+    drop(tmp_path, name, content)
+    source = make_source(tmp_path)
+    first = fetch(source)
+    assert first.ids == ["1", "2"]
+    again = fetch(source, first.cursor)
+    assert (again.records, again.rejects) == ([], [])
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False], ids=["ends-with-newline", "no-final-newline"])
+def test_rows_appended_to_a_csv_are_read_once(tmp_path: Path, trailing_newline: bool) -> None:
+    end = "\n" if trailing_newline else ""
+    path = drop(tmp_path, "export.csv", f"id,text,created_at\n1,Late,2026-01-01\n2,Lost,2026-01-02{end}")
+    source = make_source(tmp_path)
+    first = fetch(source)
+    assert first.ids == ["1", "2"]
+
+    append(path, ("" if trailing_newline else "\n") + f"3,Broken,2026-01-03\n4,,2026-01-04{end}")
+    second = fetch(source, first.cursor)
+    assert second.ids == ["3"]
+    assert second.records[0].origin == "inbox/export.csv:4"
+    assert second.only_reject.line == 5
+
+    third = fetch(source, second.cursor)
+    assert (third.records, third.rejects) == ([], [])
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False], ids=["ends-with-newline", "no-final-newline"])
+def test_lines_appended_to_a_jsonl_are_read_once(tmp_path: Path, trailing_newline: bool) -> None:
+    end = "\n" if trailing_newline else ""
+    line = '{{"id": "{}", "text": "{}", "created_at": "2026-01-01"}}'
+    path = drop(tmp_path, "export.jsonl", line.format(1, "Late") + "\n" + line.format(2, "Lost") + end)
+    source = make_source(tmp_path)
+    first = fetch(source)
+    assert first.ids == ["1", "2"]
+
+    append(path, ("" if trailing_newline else "\n") + line.format(3, "Broken") + "\n" + line.format(4, "") + end)
+    second = fetch(source, first.cursor)
+    assert [(r.external_id, r.origin) for r in second.records] == [("3", "inbox/export.jsonl:3")]
+    assert second.only_reject.line == 4
+    assert fetch(source, second.cursor).records == []
+
+
+@pytest.mark.parametrize("new_rows", [1, 3], ids=["shorter", "longer"])
+def test_file_replaced_by_a_new_export_is_read_from_the_start(tmp_path: Path, new_rows: int) -> None:
+    path = drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n2,Lost,2026-01-02\n")
+    source = make_source(tmp_path)
+    first = fetch(source)
+
+    rows = "".join(f"N{i},New export row {i},2026-02-0{i + 1}\n" for i in range(new_rows))
+    path.write_text("id,text,created_at\n" + rows)
+    second = fetch(source, first.cursor)
+    assert second.ids == [f"N{i}" for i in range(new_rows)]
+    assert second.records[0].origin == "inbox/export.csv:2"
+    assert fetch(source, second.cursor).records == []
+
+
+def test_file_replaced_by_one_of_the_same_size_is_read_again(tmp_path: Path) -> None:
+    path = drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    source = make_source(tmp_path)
+    first = fetch(source)
+    path.write_text("id,text,created_at\n9,Lost,2026-01-09\n")
+    assert fetch(source, first.cursor).ids == ["9"]
+
+
+def test_file_dropped_later_is_read_and_earlier_files_are_not_repeated(tmp_path: Path) -> None:
+    drop(tmp_path, "export-1.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    source = make_source(tmp_path)
+    first = fetch(source)
+    drop(tmp_path, "export-2.csv", "id,text,created_at\n2,Lost,2026-01-02\n")
+    second = fetch(source, first.cursor)
+    assert [(r.external_id, r.origin) for r in second.records] == [("2", "inbox/export-2.csv:2")]
+    assert fetch(source, second.cursor).records == []
+
+
+def test_utf8_bom_does_not_break_the_first_header_name(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "\ufeffid,text,created_at\n1,Café closed,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.rejects == []
+    assert [(r.external_id, r.text) for r in fetched.records] == [("1", "Café closed")]
+
+
+def test_utf8_bom_in_jsonl_and_json(tmp_path: Path) -> None:
+    drop(tmp_path, "a.jsonl", '\ufeff{"id": "1", "text": "Late", "created_at": "2026-01-01"}\n')
+    drop(tmp_path, "b.json", '\ufeff[{"id": "2", "text": "Lost", "created_at": "2026-01-01"}]')
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.rejects == []
+    assert fetched.ids == ["1", "2"]
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    path = drop(
+        tmp_path,
+        "export.csv",
+        'id,text,created_at\r\n1,"Two\r\nlines",2026-01-01\r\n2,Lost,2026-01-02\r\n3,,2026-01-03\r\n',
+    )
+    source = make_source(tmp_path)
+    first = fetch(source)
+    records = by_id(first)
+    assert records["1"].text == "Two\r\nlines"
+    assert records["2"].text == "Lost" and records["2"].created_at == utc(2026, 1, 2)
+    assert records["2"].origin == "inbox/export.csv:4"
+    assert first.only_reject.line == 5
+
+    append(path, "4,Broken,2026-01-04\r\n")
+    assert [(r.external_id, r.origin) for r in fetch(source, first.cursor).records] == [("4", "inbox/export.csv:6")]
+
+
+@pytest.mark.parametrize(("name", "options"), [("export.tsv", {}), ("export.txt", {"format": "tsv"})])
+def test_tab_separated_exports(tmp_path: Path, name: str, options: dict[str, Any]) -> None:
+    drop(tmp_path, name, "id\ttext\tcreated_at\n1\tLate, again\t2026-01-01\n2\tLost\t2026-01-02\n")
+    fetched = fetch(make_source(tmp_path, **options))
+    assert fetched.rejects == []
+    assert [(r.external_id, r.text) for r in fetched.records] == [("1", "Late, again"), ("2", "Lost")]
+
+
+def test_single_file_path(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    drop(tmp_path, "other.csv", "id,text,created_at\n2,Lost,2026-01-01\n")
+    assert fetch(make_source(tmp_path, path="inbox/export.csv")).ids == ["1"]
+
+
+def test_pattern_selects_files(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    drop(tmp_path, "notes.csv", "id,text,created_at\n2,Lost,2026-01-01\n")
+    assert fetch(make_source(tmp_path, pattern="export*.csv")).ids == ["1"]
+
+
+def test_missing_inbox_yields_nothing(tmp_path: Path) -> None:
+    fetched = fetch(make_source(tmp_path))
+    assert (fetched.records, fetched.rejects) == ([], [])
+
+
+# --- batching -------------------------------------------------------------------------------------------
+
+
+def csv_export(ids: range) -> str:
+    return "id,text,created_at\n" + "".join(f'{i},"Row {i}\nwith a second line",2026-01-01\n' for i in ids)
+
+
+def jsonl_export(ids: range) -> str:
+    return "".join(json.dumps({"id": str(i), "text": f"Row {i}", "created_at": "2026-01-01"}) + "\n" for i in ids)
+
+
+def json_export(ids: range) -> str:
+    return json.dumps([{"id": str(i), "text": f"Row {i} – ünïcode", "created_at": "2026-01-01"} for i in ids], indent=2)
+
+
+LARGE_EXPORTS = {
+    "csv": ("export.csv", csv_export),
+    "jsonl": ("export.jsonl", jsonl_export),
+    "json": ("export.json", json_export),
+}
+
+
+@pytest.mark.parametrize(("name", "export"), LARGE_EXPORTS.values(), ids=LARGE_EXPORTS.keys())
+def test_large_file_is_read_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any
+) -> None:
+    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)
+    drop(tmp_path, name, export(range(10)))
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.batches == [3, 3, 3, 1]
+    assert fetched.ids == [str(i) for i in range(10)]
+
+
+@pytest.mark.parametrize(("name", "export"), LARGE_EXPORTS.values(), ids=LARGE_EXPORTS.keys())
+def test_fetch_resumes_after_an_interrupted_run_without_gaps_or_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any
+) -> None:
+    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)
+    drop(tmp_path, name, export(range(10)))
+    source = make_source(tmp_path)
+    first_batch = next(source.fetch({}))  # the run stopped after storing batch 1 and its cursor
+    resumed = fetch(source, first_batch.cursor)
+    ids = [r.external_id for r in first_batch.records] + resumed.ids
+    assert ids == [str(i) for i in range(10)]
+    assert fetch(source, resumed.cursor).records == []
+
+
+# --- property: whatever Python's csv module writes, the source reads back -----------------------------------
+
+text_chars = st.one_of(
+    st.sampled_from([",", '"', "\n", "\r", "\r\n", "\t", " ", ";", "''"]),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+)
+feedback_texts = st.lists(text_chars, min_size=1, max_size=30).map("".join).filter(
+    lambda t: t.strip() not in NULL_VALUES
+)
+ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+external_ids = st.text(ID_CHARS, min_size=1, max_size=12).filter(lambda i: i not in NULL_VALUES)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.tuples(external_ids, feedback_texts), min_size=1, max_size=20, unique_by=lambda r: r[0]),
+    lineterminator=st.sampled_from(["\r\n", "\n"]),
+)
+def test_csv_written_by_the_csv_module_reads_back_exactly(rows: list[tuple[str, str]], lineterminator: str) -> None:
+    if lineterminator == "\n":
+        # Python 3.11's writer quotes a field only for the characters of its own lineterminator, so a bare
+        # "\r" would be written unquoted: a broken file that the csv module cannot read back either.
+        rows = [(i, text.replace("\r", "")) for i, text in rows if text.replace("\r", "").strip() not in NULL_VALUES]
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp)
+        path = workspace / "inbox" / "export.csv"
+        path.parent.mkdir()
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator=lineterminator)
+            writer.writerow(["id", "text", "created_at"])
+            writer.writerows((i, text, "2026-01-01") for i, text in rows)
+        fetched = fetch(make_source(workspace))
+    assert fetched.rejects == []
+    assert [(r.external_id, r.text) for r in fetched.records] == [(i, text.strip()) for i, text in rows]

@@ -1,0 +1,159 @@
+"""The `reviewbot` command as people and scripts use it: help everywhere, tables and --json, clear errors
+with exit codes and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.workspaces import make_workspace
+
+COMMANDS = [
+    "", "init", "sync", "themes", "themes list", "themes show", "tickets", "tickets list", "tickets show",
+    "policy", "policy list", "policy show", "quarantine", "quarantine list", "db", "db upgrade",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(cli, command: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli(f"{command} --help")
+    assert result.code == 0
+    assert "Usage" in result.stdout and "--help" in result.stdout
+
+
+def test_console_script_entry_point_runs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "reviewbot", "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("reviewbot ")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "demo"
+    result = cli(f"init --demo {folder}")
+    assert result.code == 0, result.stderr
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    for name in ("reviewbot.toml", ".env.example", "policies/customer-service-policy.md", "inbox/surveys", "inbox/agent_notes"):
+        assert (demo / name).exists(), name
+    result = cli("sync")
+    assert result.code == 0, result.stderr
+    assert "Themes" in result.stdout and "Review tickets" in result.stdout
+    assert "Coverage gap in Northwind Home Customer Service Policy" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_sync_json_is_machine_readable_and_quiet(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("sync --json")
+    report = json.loads(result.stdout)
+    assert report["status"] == "ok" and report["tickets"]["created"] >= 9
+    assert report["sources"]["surveys"]["quarantined"] == 2
+    again = json.loads(cli("sync --json").stdout)
+    assert again["tickets"]["created"] == 0 and again["themes"]["new_themes"] == 0
+
+
+def test_dry_run_leaves_the_workspace_empty(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("sync --dry-run")
+    assert result.code == 0 and "Dry run" in result.stdout
+    assert json.loads(cli("tickets list --json").stdout) == []
+
+
+def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("sync").code == 0
+    themes = json.loads(cli("themes list --json").stdout)
+    assert themes == sorted(themes, key=lambda t: -t["size"])
+    price = next(t for t in themes if "price" in t["label"])
+    assert price["sections"][0]["gap"] is True
+
+    shown = cli(f"themes show {price['id']}")
+    assert shown.code == 0 and "COVERAGE GAP" in shown.stdout and "Most typical" in shown.stdout
+
+    tickets = json.loads(cli("tickets list --json").stdout)
+    assert {t["state"] for t in tickets} == {"open"}
+    gap = next(t for t in tickets if t["kind"] == "gap")
+    detail = cli(f"tickets show {gap['tracker_ref']}")
+    assert detail.code == 0 and "What people said" in detail.stdout and "Coverage gap" in detail.stdout
+
+    sections = json.loads(cli("policy show customer-service-policy --json").stdout)["sections"]
+    refunds = next(s for s in sections if s["section_id"] == "refunds-and-returns/refund-timelines")
+    assert refunds["owner"] == "finance-operations-manager"
+    text = cli("policy show customer-service-policy refunds-and-returns/refund-timelines")
+    assert "business days" in text.stdout
+    assert "customer-service-policy" in cli("policy list").stdout
+
+    quarantine = cli("quarantine list")
+    assert "complaints-export.csv" in quarantine.stdout and "ragged row" in quarantine.stdout
+    rows = json.loads(cli("quarantine list --json --source surveys").stdout)
+    assert sorted(r["line"] for r in rows) == [44, 130]
+
+
+def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("themes show 999")
+    assert result.code == 1 and "no theme 999" in result.stderr and "themes list" in result.stderr
+    assert cli("tickets show RB-999").code == 1
+    assert cli("policy show nope").code == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_outside_a_workspace_says_how_to_start(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    result = cli("sync")
+    assert result.code == 2
+    assert "no reviewbot.toml" in result.stderr and "reviewbot init" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_refuses_an_existing_workspace(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli(f"init {demo}")
+    assert result.code == 2 and "already a workspace" in result.stderr
+
+
+def test_bad_config_names_file_line_and_field(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws")
+    monkeypatch.chdir(folder)
+    toml = (folder / "reviewbot.toml").read_text()
+    (folder / "reviewbot.toml").write_text(toml.replace("min_items = 5", "min_items = -5"))
+    result = cli("sync")
+    assert result.code == 2
+    assert "reviewbot.toml:15: tickets.min_items" in result.stderr and "greater than or equal to 1" in result.stderr
+
+    (folder / "reviewbot.toml").write_text(toml.replace('kind = "complaint"', 'kind = "complaint'))
+    result = cli("sync")
+    assert result.code == 2 and "not valid TOML" in result.stderr and "reviewbot.toml:7" in result.stderr
+
+    (folder / "reviewbot.toml").write_text(toml.replace('columns = { id = "id", ', 'columns = { '))
+    result = cli("sync")
+    assert result.code == 2 and "reviewbot.toml:9: sources[0].columns.id: Field required" in result.stderr
+
+    (folder / "reviewbot.toml").write_text(toml.replace('path = "inbox/complaints"', 'path = "inbox/complaints"\nsheet = 2'))
+    result = cli("sync")
+    assert result.code == 2 and "sources[0].sheet: unknown setting 'sheet'" in result.stderr
+    assert "allowed here:" in result.stderr and "columns" in result.stderr
+
+    (folder / "reviewbot.toml").write_text(toml.replace('type = "files"', 'type = "zendesk-typo"'))
+    result = cli("sync")
+    assert result.code == 2 and "unknown connector type 'zendesk-typo'" in result.stderr and "files" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_file_is_reported_and_the_rest_is_ingested(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws")
+    monkeypatch.chdir(folder)
+    (folder / "inbox" / "complaints" / "report.xlsx").write_bytes(b"PK\x03\x04\x00\x00binary")
+    result = cli("sync --json")
+    assert result.code == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "partial" and report["sources"]["complaints"]["new"] == 16
+    assert any("report.xlsx" in e and "binary file" in e for e in report["errors"])
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_is_safe_to_repeat(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("db upgrade")
+    assert result.code == 0 and "already up to date" in result.stdout

@@ -1,0 +1,108 @@
+"""Settings come from reviewbot.toml, overridden by .env and REVIEWBOT_* variables; mistakes say where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewbot.errors import ConfigError
+from reviewbot.settings import find_workspace, load_settings
+
+BASE = """policies_dir = "policies"
+
+[[sources]]
+name = "complaints"
+kind = "complaint"
+path = "inbox/complaints"
+columns = { id = "id", text = "text", created_at = "at" }
+
+[tickets]
+min_items = 4
+"""
+
+
+def workspace(tmp_path: Path, toml: str = BASE) -> Path:
+    (tmp_path / "reviewbot.toml").write_text(toml, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REVIEWBOT_DATABASE_URL", raising=False)
+
+
+def test_file_values_and_defaults(tmp_path: Path) -> None:
+    settings = load_settings(workspace(tmp_path))
+    assert settings.tickets.min_items == 4
+    assert settings.tickets.max_quotes == 5
+    assert settings.sources[0].options["columns"]["text"] == "text"
+    assert settings.tracker.type == "builtin" and settings.notifier.type == "console"
+    assert settings.db_url == f"sqlite:///{tmp_path.resolve() / 'reviewbot.db'}"
+
+
+def test_environment_overrides_the_file_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = workspace(tmp_path)
+    (folder / ".env").write_text("REVIEWBOT_TICKETS__MIN_ITEMS=6\nREVIEWBOT_JIRA_TOKEN=from-dotenv\n")
+    assert load_settings(folder).tickets.min_items == 6
+    monkeypatch.setenv("REVIEWBOT_TICKETS__MIN_ITEMS", "9")
+    monkeypatch.setenv("REVIEWBOT_DATABASE_URL", "sqlite:///data/x.db")
+    settings = load_settings(folder)
+    assert settings.tickets.min_items == 9
+    assert settings.db_url == f"sqlite:///{(folder / 'data' / 'x.db').resolve()}"  # relative to the workspace
+    assert settings.secret("REVIEWBOT_JIRA_TOKEN") == "from-dotenv"
+    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", "from-env")
+    assert settings.secret("REVIEWBOT_JIRA_TOKEN") == "from-env"
+
+
+def test_syntax_error_gives_the_line(tmp_path: Path) -> None:
+    folder = workspace(tmp_path, BASE.replace('kind = "complaint"', "kind = complaint"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder)
+    assert caught.value.line == 5 and "not valid TOML" in caught.value.message
+
+
+def test_wrong_value_gives_line_and_field(tmp_path: Path) -> None:
+    folder = workspace(tmp_path, BASE.replace("min_items = 4", "min_items = 0"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder)
+    assert (caught.value.line, caught.value.field) == (10, "tickets.min_items")
+    assert "REVIEWBOT_TICKETS__MIN_ITEMS" in (caught.value.hint or "")
+
+
+def test_wrong_source_kind_points_into_the_right_source(tmp_path: Path) -> None:
+    second = BASE + '\n[[sources]]\nname = "notes"\nkind = "note"\npath = "x"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, second))
+    assert caught.value.field == "sources[1].kind" and caught.value.line == 14
+    assert "complaint" in caught.value.message and "agent_note" in caught.value.message
+
+
+def test_unknown_top_level_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, "ticket_limit = 3\n" + BASE))
+    assert "ticket_limit" in caught.value.message and caught.value.line == 1
+    assert "tickets" in (caught.value.hint or "")
+
+
+def test_unknown_key_inside_a_table_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, BASE.replace("min_items = 4", "min_itmes = 4")))
+    assert caught.value.field == "tickets.min_itmes" and caught.value.line == 10
+    assert caught.value.message == "unknown setting 'min_itmes'" and "min_items" in (caught.value.hint or "")
+
+
+def test_source_names_must_be_unique(tmp_path: Path) -> None:
+    toml = BASE + '\n[[sources]]\nname = "complaints"\nkind = "survey"\npath = "y"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, toml))
+    assert "repeated: complaints" in caught.value.message
+
+
+def test_workspace_is_found_from_a_subfolder(tmp_path: Path) -> None:
+    folder = workspace(tmp_path)
+    deep = folder / "inbox" / "complaints"
+    deep.mkdir(parents=True)
+    assert find_workspace(start=deep) == folder.resolve()
+    with pytest.raises(ConfigError, match="reviewbot init"):
+        find_workspace(explicit=folder / "inbox")

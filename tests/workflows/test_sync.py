@@ -1,0 +1,207 @@
+"""Sync on a small workspace: idempotency, incremental input, dry runs, policy changes, and faults of the
+outside world (a notifier that is down, a tracker that drops the connection after creating)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import func, select
+
+from connectors.builtin import BuiltinTracker
+from connectors.registry import ConnectorContext, register_notifier, register_tracker
+from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerComment, TrackerIssue
+from reviewbot.protocols import Message, TicketDraft, TrackerRef
+from reviewbot.store import Store
+from tests.workspaces import DELIVERY_TEXTS, POLICY, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
+from workflows.sync import run_sync
+
+
+def count(store: Store, table: type) -> int:
+    with store.session() as session:
+        return session.exec(select(func.count()).select_from(table)).one()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, use_database: str) -> Path:
+    return make_workspace(tmp_path / "ws")
+
+
+def test_first_sync_files_one_ticket_per_issue(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert report.errors == []
+    assert report.sources["complaints"]["new"] == 16
+    with store.session() as session:
+        sections = sorted(t.section_id or "" for t in session.exec(select(ReviewTicket)))
+        issues = session.exec(select(func.count()).select_from(TrackerIssue)).one()
+    assert sections == ["delivery", "refunds"]
+    assert issues == 2
+
+
+def test_appended_rows_are_read_once(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    export = workspace / "inbox" / "complaints" / "export-1.csv"
+    more = rows(["My refund is late too, three weeks and counting, no refund yet"], "R-late", day=20)
+    write_csv(export, more, header=False, mode="a")
+    report = run_sync(settings, store)
+    assert report.sources["complaints"] == {"new": 1, "updated": 0, "unchanged": 0, "quarantined": 0}
+    assert report.themes["items_placed"] == 1
+    assert report.tickets["updated"] == 1  # the refunds ticket now cites 9 items
+    again = run_sync(settings, store)
+    assert again.sources["complaints"]["new"] == 0 and again.tickets["updated"] == 0
+    assert count(store, FeedbackItem) == 17
+
+
+def test_redropped_file_adds_nothing(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    inbox = workspace / "inbox" / "complaints"
+    shutil.copy(inbox / "export-1.csv", inbox / "export-1 (copy).csv")
+    report = run_sync(settings, store)
+    assert report.sources["complaints"] == {"new": 0, "updated": 0, "unchanged": 16, "quarantined": 0}
+    assert report.tickets == {"created": 0, "updated": 0, "unchanged": 2, "eligible": 2}
+    assert count(store, FeedbackItem) == 16
+
+
+def test_a_changed_row_updates_its_item_once(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    changed = rows(REFUND_TEXTS, "R")
+    changed[0]["text"] = "Still waiting for my refund after FOUR weeks, you said 5 business days"
+    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", changed)
+    report = run_sync(settings, store)
+    assert report.sources["complaints"] == {"new": 0, "updated": 1, "unchanged": 7, "quarantined": 0}
+    with store.session() as session:
+        item = session.exec(select(FeedbackItem).where(FeedbackItem.external_id == "R-0")).one()
+    assert "FOUR weeks" in item.text and item.theme_id is not None
+    assert run_sync(settings, store).sources["complaints"]["updated"] == 0
+
+
+def test_dry_run_reports_but_stores_and_sends_nothing(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store, dry_run=True)
+    assert report.dry_run and report.sources["complaints"]["new"] == 16
+    assert report.tickets["created"] == 2
+    assert report.delivery == {}
+    for table in (FeedbackItem, Theme, ReviewTicket, TrackerIssue, OutboxMessage):
+        assert count(store, table) == 0
+    assert run_sync(settings, store).sources["complaints"]["new"] == 16
+
+
+def test_policy_edit_records_a_version_and_refreshes_tickets_once(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    edited = POLICY.replace("within 5 business days", "within 10 business days")
+    (workspace / "policies" / "returns.md").write_text(edited, encoding="utf-8")
+    report = run_sync(settings, store)
+    assert report.policies["new_versions"] == ["returns-policy v2"]
+    assert report.tickets["updated"] == 1  # the delivery section did not change
+    with store.session() as session:
+        refunds = session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "refunds")).one()
+        comments = session.exec(select(TrackerComment).where(TrackerComment.issue_key == refunds.tracker_ref)).all()
+        body = session.exec(select(TrackerIssue.body).where(TrackerIssue.key == refunds.tracker_ref)).one()
+    assert refunds.evidence["section"]["version"] == 2
+    assert "10 business days" in refunds.evidence["section"]["text"] and "10 business days" in body
+    assert len(comments) == 1 and "section changed (document version 2)" in comments[0].body
+    assert run_sync(settings, store).tickets["updated"] == 0
+
+
+def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    (workspace / "policies" / "returns.md").write_text("---\nowner: [unclosed\n---\n## A\nx\n", encoding="utf-8")
+    report = run_sync(settings, store)
+    assert report.status == "partial"
+    assert any("returns.md:2" in e and "not valid YAML" in e for e in report.errors)
+    assert report.tickets["unchanged"] == 2
+
+
+class FlakyNotifier:
+    """Fails while `down` is set, records what it sent otherwise."""
+
+    name = "flaky"
+    down = True
+    sent: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        if FlakyNotifier.down:
+            raise ConnectionError("notifier unreachable")
+        FlakyNotifier.sent.append(message)
+
+
+register_notifier("flaky")(lambda options, context: FlakyNotifier())
+
+
+def test_notifier_outage_fails_only_that_step_and_is_retried_once(tmp_path: Path, use_database: str) -> None:
+    folder = make_workspace(tmp_path / "ws", extra_toml='\n[notifier]\ntype = "flaky"\n')
+    settings, store = open_workspace(folder)
+    FlakyNotifier.down, FlakyNotifier.sent = True, []
+    report = run_sync(settings, store)
+    assert report.status == "partial"
+    assert report.delivery == {"sent": 2, "failed": 1}  # the tracker got its tickets, the digest waits
+    assert any("notifier unreachable" in e for e in report.errors)
+    assert count(store, TrackerIssue) == 2
+    FlakyNotifier.down = False
+    second = run_sync(settings, store)
+    assert second.errors == [] and second.delivery == {"sent": 1, "failed": 0}
+    assert [m.kind for m in FlakyNotifier.sent] == ["digest"]
+    assert "2 new" in FlakyNotifier.sent[0].title
+    run_sync(settings, store)
+    assert len(FlakyNotifier.sent) == 1
+
+
+class DroppingTracker(BuiltinTracker):
+    """Creates the issue, then loses the connection before answering (the create did happen)."""
+
+    name = "dropping"
+    drops = 1
+
+    def create(self, draft: TicketDraft) -> TrackerRef:
+        ref = super().create(draft)
+        if DroppingTracker.drops > 0:
+            DroppingTracker.drops -= 1
+            raise ConnectionError("connection dropped after write")
+        return ref
+
+
+def _dropping(options: dict[str, Any], context: ConnectorContext) -> DroppingTracker:
+    assert context.store is not None
+    return DroppingTracker(context.store)
+
+
+register_tracker("dropping")(_dropping)
+
+
+def test_create_that_succeeded_but_was_not_acknowledged_is_not_repeated(tmp_path: Path, use_database: str) -> None:
+    folder = make_workspace(tmp_path / "ws", extra_toml='\n[tracker]\ntype = "dropping"\n')
+    settings, store = open_workspace(folder)
+    DroppingTracker.drops = 1
+    first = run_sync(settings, store)
+    assert first.status == "partial" and first.delivery["failed"] >= 1
+    second = run_sync(settings, store)
+    assert second.errors == []
+    assert count(store, TrackerIssue) == 2  # found by fingerprint and adopted, not created again
+    with store.session() as session:
+        refs = sorted(r for r in session.exec(select(ReviewTicket.tracker_ref)))
+    assert refs == ["RB-1", "RB-2"]
+
+
+def test_two_issues_stay_two_themes_when_more_of_each_arrive(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    with store.session() as session:
+        before = {i.external_id: i.theme_id for i in session.exec(select(FeedbackItem))}
+    later = rows([t + " (again)" for t in REFUND_TEXTS[:3]], "R2", day=20) + rows(
+        [t + " (again)" for t in DELIVERY_TEXTS[:3]], "D2", day=20
+    )
+    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", later)
+    report = run_sync(settings, store)
+    assert report.themes["new_themes"] == 0 and report.themes["items_placed"] == 6
+    with store.session() as session:
+        after = {i.external_id: i.theme_id for i in session.exec(select(FeedbackItem))}
+    assert all(after[k] == v for k, v in before.items())  # old items keep their theme
+    assert after["R2-0"] == after["R-0"] and after["D2-0"] == after["D-0"]

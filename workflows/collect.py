@@ -1,0 +1,71 @@
+"""Sync stage: read every source from its cursor, enrich the records, store them with their rejects."""
+
+from __future__ import annotations
+
+import logging
+
+from connectors.registry import ConnectorContext, make_source
+from reviewbot.analysis.enrich import Enricher
+from reviewbot.analysis.redact import Redactor
+from reviewbot.analysis.sentiment import TextBlobScorer
+from reviewbot.errors import ConfigError, ReviewbotError
+from reviewbot.protocols import Batch
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from reviewbot.store.feedback import add_quarantined, get_cursor, save_cursor, upsert_items
+from workflows.report import ProgressSink, SyncReport
+
+log = logging.getLogger(__name__)
+
+
+def make_enricher(settings: Settings) -> Enricher:
+    """The enricher configured by `[enrich]`."""
+    try:
+        redactor = Redactor(settings.enrich.redact_patterns)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file="reviewbot.toml", field="enrich.redact_patterns") from None
+    return Enricher(redactor, TextBlobScorer(), settings.enrich.negative_below)
+
+
+def collect(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> None:
+    """Ingest new records from every enabled source; one failing source does not stop the others."""
+    enricher = make_enricher(settings)
+    context = ConnectorContext(settings=settings, store=store)
+    for config in settings.sources:
+        if not config.enabled:
+            continue
+        source = make_source(config, context)  # a ConfigError here stops the sync: nothing is read
+        counts = report.sources.setdefault(config.name, {"new": 0, "updated": 0, "unchanged": 0, "quarantined": 0})
+        progress.start(f"reading {config.name}", None)
+        with store.session() as session:
+            cursor = get_cursor(session, config.name)
+        try:
+            for batch in source.fetch(cursor):
+                _store_batch(store, enricher, config.name, batch, counts, report)
+                progress.advance(len(batch.records) + len(batch.rejects))
+        except ReviewbotError:
+            raise
+        except Exception as exc:  # a source's outage or bug: report it, keep what was committed, go on
+            log.exception("source %s failed", config.name)
+            report.errors.append(f"source {config.name}: {type(exc).__name__}: {exc}")
+
+
+def _store_batch(store: Store, enricher: Enricher, name: str, batch: Batch, counts: dict[str, int], report: SyncReport) -> None:
+    """Store one batch with its rejects and the cursor that covers them, in one transaction."""
+    rows = [enricher.enrich(name, record) for record in batch.records]
+    rejects = [
+        {"file": r.file, "line": r.line, "reason": r.reason[:500], "raw": enricher.redact(r.raw) or ""}
+        for r in batch.rejects
+    ]
+    with store.session() as session:
+        upserted = upsert_items(session, name, rows)
+        quarantined = add_quarantined(session, name, rejects)
+        if batch.cursor:
+            save_cursor(session, name, batch.cursor, upserted.new)
+    counts["new"] += upserted.new
+    counts["updated"] += upserted.updated
+    counts["unchanged"] += upserted.unchanged
+    counts["quarantined"] += quarantined
+    for reject in batch.rejects:
+        if reject.whole_file:
+            report.errors.append(f"{name}: {reject.file}: {reject.reason}")

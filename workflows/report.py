@@ -1,0 +1,52 @@
+"""What a sync did, stage by stage, for the summary table, `--json` and the run history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+class ProgressSink(Protocol):
+    """Receives progress of long stages (the CLI shows a progress bar; tests pass nothing)."""
+
+    def start(self, label: str, total: int | None) -> None:
+        """A unit of work begins."""
+        ...
+
+    def advance(self, amount: int = 1) -> None:
+        """Some of it is done."""
+        ...
+
+
+class NoProgress:
+    """A sink that shows nothing."""
+
+    def start(self, label: str, total: int | None) -> None:
+        """Ignore."""
+
+    def advance(self, amount: int = 1) -> None:
+        """Ignore."""
+
+
+@dataclass
+class SyncReport:
+    """Counts per stage and the errors that did not stop the run."""
+
+    run_id: int | None = None
+    dry_run: bool = False
+    policies: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    themes: dict[str, int] = field(default_factory=dict)
+    mapping: dict[str, int] = field(default_factory=dict)
+    tickets: dict[str, int] = field(default_factory=dict)
+    delivery: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """`ok`, or `partial` when some step failed but the rest completed."""
+        return "partial" if self.errors else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "status": self.status}

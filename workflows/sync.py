@@ -1,0 +1,62 @@
+"""`reviewbot sync`: the stages in order. Each stage commits its own short transactions, so a crash
+leaves finished work in place and the next run continues from there."""
+
+from __future__ import annotations
+
+import logging
+
+from reviewbot.models import SyncRun, utcnow
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from workflows.collect import collect
+from workflows.deliver import deliver
+from workflows.mapping import map_themes
+from workflows.policies import load_policies
+from workflows.report import NoProgress, ProgressSink, SyncReport
+from workflows.themes import update_themes
+from workflows.tickets import decide_tickets
+
+log = logging.getLogger(__name__)
+
+
+def run_sync(settings: Settings, store: Store, *, dry_run: bool = False, progress: ProgressSink | None = None) -> SyncReport:
+    """Run every stage; with `dry_run` everything is computed, reported, and rolled back, and nothing is sent."""
+    progress = progress or NoProgress()
+    report = SyncReport(dry_run=dry_run)
+    if dry_run:
+        with store.rolled_back():
+            _stages(settings, store, report, progress, deliver_outbox=False)
+        return report
+    with store.session() as session:
+        run = SyncRun()
+        session.add(run)
+        session.flush()
+        report.run_id = run.id
+    try:
+        _stages(settings, store, report, progress, deliver_outbox=True)
+    except BaseException as exc:
+        _finish_run(store, report, failed=f"{type(exc).__name__}: {exc}")
+        raise
+    _finish_run(store, report)
+    return report
+
+
+def _stages(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool) -> None:
+    load_policies(settings, store, report)
+    collect(settings, store, report, progress)
+    update_themes(settings, store, report, progress)
+    map_themes(settings, store, report)
+    decide_tickets(settings, store, report)
+    if deliver_outbox:
+        deliver(settings, store, report)
+
+
+def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> None:
+    with store.session() as session:
+        run = session.get(SyncRun, report.run_id)
+        if run is not None:
+            run.finished_at = utcnow()
+            run.status = "failed" if failed else report.status
+            run.counts = {k: v for k, v in report.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")}
+            run.errors = list(report.errors) + ([failed] if failed else [])
+            session.add(run)

@@ -1,0 +1,87 @@
+"""Sync stage: place new items in themes, then refresh every theme's statistics and touched themes' labels."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from reviewbot.analysis.score import pick_quote, theme_label, theme_stats
+from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
+from reviewbot.analysis.vectorize import surface_forms, terms, weigh
+from reviewbot.models import Theme
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from reviewbot.store import themes as theme_store
+from workflows.report import ProgressSink, SyncReport
+
+
+def plan_settings(settings: Settings) -> PlanSettings:
+    """Placement thresholds from `[themes]`."""
+    t = settings.themes
+    return PlanSettings(
+        min_size=t.min_size,
+        assign_threshold=t.assign_threshold,
+        cluster_similarity=t.cluster_similarity,
+        max_cluster_items=t.max_cluster_items,
+        top_terms=t.top_terms,
+    )
+
+
+def update_themes(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> set[int]:
+    """Place unplaced items and refresh statistics; returns the ids of themes that gained members."""
+    with store.session() as session:
+        new_items = theme_store.unplaced_items(session)
+        leftovers = theme_store.leftover_items(session, settings.themes.max_cluster_items)
+        existing = theme_store.active_themes(session)
+        stats = theme_store.load_corpus_stats(session)
+    progress.start("finding themes", len(new_items) or None)
+    new_terms = [terms(text) for _, text in new_items]
+    stats.add(new_terms)
+    new_docs = [Doc(i, weigh(t, stats)) for (i, _), t in zip(new_items, new_terms, strict=True)]
+    pool = [Doc(i, weigh(terms(text), stats)) for i, text in leftovers]
+    plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, plan_settings(settings))
+    progress.advance(len(new_items))
+
+    with store.session() as session:
+        ids = {}
+        for model in plan.changed.values():
+            if model.key < 0:
+                ids[model.key] = theme_store.create_theme(session, model).id
+            else:
+                theme_store.set_centroid(session, model.key, model)
+                ids[model.key] = model.key
+        placements = {item: (ids[key], sim) for item, (key, sim) in plan.assignments.items()}
+        theme_store.place_items(session, placements, [i for i, _ in new_items])
+        theme_store.save_corpus_stats(session, stats)
+        touched = set(ids.values())
+        refresh_themes(session, settings, touched)
+        unplaced = theme_store.count_leftovers(session)
+    report.themes = {
+        "items_placed": len(placements),
+        "new_themes": len(plan.new_themes),
+        "active_themes": len(existing) + len(plan.new_themes),
+        "unplaced": unplaced,
+    }
+    return touched
+
+
+def refresh_themes(session: Session, settings: Settings, relabel: set[int]) -> None:
+    """Recompute statistics of every active theme; relabel the given ones (unless a person named them)."""
+    aggregates = theme_store.aggregates(session)
+    latest = theme_store.latest_week(session)
+    window = max(1, settings.tickets.recent_days // 7)
+    for theme in theme_store.active_themes(session):
+        agg = aggregates.get(theme.id or 0)
+        if agg is None:
+            continue
+        theme_store.save_stats(session, theme, theme_stats(agg, latest, window))
+        if theme.id in relabel:
+            _relabel(session, theme)
+
+
+def _relabel(session: Session, theme: Theme) -> None:
+    members = theme_store.central_members(session, theme.id or 0)
+    label, display = theme_label(theme.centroid, surface_forms(text for _, text, _ in members))
+    theme.label, theme.terms = label[:300], display
+    quote = pick_quote(members)
+    if quote is not None:
+        theme.representative_item_id, theme.quote = quote

@@ -1,0 +1,146 @@
+"""Sync stage: open a review ticket per (theme, section) that passes the thresholds, refresh the evidence of
+existing ones, and queue the tracker calls and the digest in the outbox, all in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlmodel import Session
+
+from reviewbot.evidence import Quote, build_evidence, evidence_change, evidence_hash, fingerprint, ticket_title
+from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping
+from reviewbot.settings import Settings, TicketSettings
+from reviewbot.store import Store
+from reviewbot.store import outbox
+from reviewbot.store.policies import documents, sections
+from reviewbot.store.themes import active_themes, quote_items, survey_counts
+from reviewbot.store.tickets import by_fingerprint, mappings, touch
+from workflows.report import SyncReport
+
+# Tickets a person has finished with keep their evidence as it was when they decided.
+FROZEN_STATES = ("published", "closed", "dismissed")
+
+
+def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) -> str | None:
+    """Why this (theme, section) deserves review, or None when it does not.
+
+    A theme qualifies when it is big enough and mostly complaints or negative answers (or growing fast).
+    It is filed against a section it matches well; a coverage gap is filed only when its feedback talks
+    about rules or promises, which tells a missing policy apart from, say, product complaints.
+    """
+    if theme.size < rules.min_items:
+        return None
+    why = []
+    if theme.concern_share >= rules.min_concern_share:
+        why.append(f"{theme.concern_share:.0%} complaints or negative answers")
+    if theme.growth is not None and theme.growth >= rules.min_growth:
+        why.append(f"growing x{theme.growth:.1f} over the last {rules.recent_days} days")
+    if not why:
+        return None
+    if mapping.is_gap:
+        if theme.rules_share < rules.min_gap_rules_share:
+            return None
+        why.append(f"no section covers it and {theme.rules_share:.0%} of it mentions rules or promises")
+    elif mapping.confidence < rules.min_confidence:
+        return None
+    return f"{theme.size} items; " + "; ".join(why)
+
+
+def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None:
+    """Create or refresh tickets and queue their side effects."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "eligible": 0}
+    changed: list[str] = []
+    with store.session() as session:
+        docs = {d.id: d for d in documents(session)}
+        section_rows = {(d.id, s.section_id): s for d in docs.values() for s in sections(session, d)}
+        by_theme: dict[int, list[ThemeMapping]] = {}
+        for mapping in mappings(session):
+            by_theme.setdefault(mapping.theme_id, []).append(mapping)
+        for theme in active_themes(session):
+            for mapping in by_theme.get(theme.id or 0, []):
+                reason = ticket_reason(theme, mapping, settings.tickets)
+                if reason is None:
+                    continue
+                counts["eligible"] += 1
+                section = section_rows.get((mapping.document_id, mapping.section_id))
+                outcome = _decide(session, settings, theme, docs[mapping.document_id], section, mapping.confidence, reason)
+                counts[outcome] += 1
+                if outcome != "unchanged":
+                    changed.append(f"{outcome}:{fingerprint(theme.id or 0, mapping.document_id, mapping.section_id or None)}")
+        if changed:
+            key = "digest:" + hashlib.sha256("|".join(sorted(changed)).encode()).hexdigest()[:16]
+            outbox.enqueue(session, key, "notifier", "digest", {"changes": sorted(changed)})
+    report.tickets = counts
+
+
+def _decide(
+    session: Session,
+    settings: Settings,
+    theme: Theme,
+    document: PolicyDocument,
+    section: PolicySection | None,
+    confidence: float,
+    reason: str,
+) -> str:
+    fp = fingerprint(theme.id or 0, document.id, section.section_id if section else None)
+    evidence = _evidence(session, settings, theme, document, section, confidence, reason)
+    digest = evidence_hash(evidence)
+    title = ticket_title(theme, document, section)
+    ticket = by_fingerprint(session, fp)
+    if ticket is None:
+        ticket = ReviewTicket(
+            fingerprint=fp,
+            kind="gap" if section is None else "feedback",
+            theme_id=theme.id,
+            document_id=document.id,
+            section_id=section.section_id if section else None,
+            section_version=section.version if section else None,
+            title=title,
+            confidence=confidence,
+            evidence=evidence,
+            evidence_hash=digest,
+            tracker=settings.tracker.type,
+        )
+        session.add(ticket)
+        session.flush()
+        outbox.enqueue(session, f"tracker.create:{fp}", "tracker", "create", {}, ticket.id)
+        return "created"
+    if ticket.state in FROZEN_STATES:
+        return "unchanged"
+    if ticket.evidence_hash == digest:
+        if ticket.evidence != evidence:  # only trend or labels moved: refresh quietly
+            ticket.evidence, ticket.title = evidence, title
+            session.add(ticket)
+        return "unchanged"
+    note = evidence_change(ticket.evidence, evidence)
+    ticket.title, ticket.evidence, ticket.evidence_hash, ticket.confidence = title, evidence, digest, confidence
+    ticket.section_version = section.version if section else None
+    touch(ticket)
+    session.add(ticket)
+    outbox.enqueue(session, f"tracker.update:{fp}:{digest[:16]}", "tracker", "update", {"note": note}, ticket.id)
+    return "updated"
+
+
+def _evidence(
+    session: Session,
+    settings: Settings,
+    theme: Theme,
+    document: PolicyDocument,
+    section: PolicySection | None,
+    confidence: float,
+    reason: str,
+) -> dict[str, object]:
+    items = quote_items(session, theme.id or 0, settings.tickets.max_quotes)
+    quotes = [Quote(i.text, i.source, i.external_id, i.kind, i.created_at) for i in items]
+    surveys = survey_counts(session, theme.id or 0)
+    return build_evidence(
+        theme,
+        document,
+        section,
+        confidence,
+        reason,
+        quotes,
+        nps_counts={"responses": sum(surveys["nps"].values()), **surveys["nps"]},
+        csat_counts={"responses": sum(surveys["csat"].values()), **surveys["csat"]},
+        recent_weeks=max(1, settings.tickets.recent_days // 7),
+    )
