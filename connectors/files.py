@@ -163,9 +163,10 @@ class FileSource:
         """Where to continue in this file, or None to read it from the start (new, replaced or truncated)."""
         if not state or state.get("offset", 0) > path.stat().st_size:
             return None
-        fh.seek(0)
-        # Only bytes already read are compared: appending rows must not look like a new file.
-        if hashlib.sha256(fh.read(state.get("head_len", 0))).hexdigest() != state.get("head"):
+        # Only bytes already read are compared, so appending rows does not look like a new file; the bytes
+        # just before the offset catch a longer export that merely starts like the old one.
+        offset, length = state["offset"], state.get("head_len", 0)
+        if _hash(fh, 0, length) != state.get("head") or _hash(fh, offset - length, offset) != state.get("tail"):
             return None
         return state
 
@@ -180,13 +181,11 @@ class FileSource:
                 f"unsupported file type {path.suffix or '(no extension)'!r}; "
                 "export the data as .csv, .tsv, .jsonl or .json, or set format in reviewbot.toml"
             )
-        if fmt == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and not self.options.records_key:
-            return "jsonl"  # one object per line, named .json
+        if fmt == "json" and not self.options.records_key and _one_object_per_line(head):
+            return "jsonl"  # JSON Lines saved as .json
         return fmt
 
-    def _batches(
-        self, rows: Iterator[_Row], fh: BinaryIO, display: str
-    ) -> Iterator[tuple[Batch, dict[str, Any]]]:
+    def _batches(self, rows: Iterator[_Row], fh: BinaryIO, display: str) -> Iterator[tuple[Batch, dict[str, Any]]]:
         batch = Batch()
         last: _Row | None = None
         for row in rows:
@@ -284,7 +283,9 @@ class FileSource:
                     + ("" if len(header) > 1 else f"; is the delimiter {delimiter!r} right?")
                 )
 
-    def _csv_values(self, records: Iterator[tuple[int, int, int, bytes]], header: list[str], delimiter: str) -> Iterator[_Row]:
+    def _csv_values(
+        self, records: Iterator[tuple[int, int, int, bytes]], header: list[str], delimiter: str
+    ) -> Iterator[_Row]:
         for line, next_line, end, raw_bytes in records:
             text = self._decode(raw_bytes)
             if text is None:
@@ -349,7 +350,9 @@ class FileSource:
         items = doc.get(self.options.records_key) if isinstance(doc, dict) and self.options.records_key else doc
         if not isinstance(items, list):
             where = f"under {self.options.records_key!r}" if self.options.records_key else "at the top level"
-            raise FileFormatError(f"expected a JSON array of records {where}; set records_key if they are nested")
+            lists = [k for k, v in doc.items() if isinstance(v, list)] if isinstance(doc, dict) else []
+            hint = f"; set records_key to one of: {', '.join(lists)}" if lists else ""
+            raise FileFormatError(f"expected a JSON array of records {where}{hint}")
         spans = _element_spans(text, self.options.records_key if isinstance(doc, dict) else None)
         ends = _byte_offsets(data, text, [end for _, end in spans], self.options.encoding)
         end_line = text.count("\n") + 1
@@ -365,12 +368,31 @@ class FileSource:
 
 
 def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
-    """The cursor of one file after `row`: where to continue, and a hash of what was read to detect replacement."""
+    """The cursor of one file after `row`: where to continue, and hashes of what was read to detect replacement."""
     head_len = min(HEAD_BYTES, row.end)
-    fh.seek(0)
-    head = hashlib.sha256(fh.read(head_len)).hexdigest()
+    state = {
+        "head": _hash(fh, 0, head_len),
+        "head_len": head_len,
+        "tail": _hash(fh, row.end - head_len, row.end),
+        "offset": row.end,
+        "line": row.next_line,
+    }
     fh.seek(row.end)
-    return {"head": head, "head_len": head_len, "offset": row.end, "line": row.next_line}
+    return state
+
+
+def _one_object_per_line(head: bytes) -> bool:
+    """True when a .json file starts with a complete JSON object on its first line (JSON Lines)."""
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def _hash(fh: BinaryIO, start: int, end: int) -> str:
+    fh.seek(start)
+    return hashlib.sha256(fh.read(end - start)).hexdigest()
 
 
 def _json_row(text: str, line: int, next_line: int, end: int) -> _Row:

@@ -65,15 +65,26 @@ def main_options(
     ctx: typer.Context,
     workspace: Annotated[
         Path | None,
-        typer.Option("--workspace", "-w", envvar="REVIEWBOT_WORKSPACE", help="Workspace folder (default: found from the current folder upwards)."),
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="REVIEWBOT_WORKSPACE",
+            help="Workspace folder (default: found from the current folder upwards).",
+        ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on standard error (-vv for debug).")] = 0,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on standard error (-vv for debug).")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     """Global options."""
     ctx.obj = Globals(workspace=workspace, verbose=verbose)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s", force=True)
+    logging.basicConfig(
+        level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s", force=True
+    )
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -129,7 +140,9 @@ def db_upgrade(ctx: typer.Context) -> None:
         before, after = upgrade(store.engine)
     finally:
         store.dispose()
-    out.print("Database already up to date" if before == after else f"Database migrated: {before or 'empty'} -> {after}")
+    out.print(
+        "Database already up to date" if before == after else f"Database migrated: {before or 'empty'} -> {after}"
+    )
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -155,7 +168,9 @@ class _Bar:
 @app.command()
 def sync(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and report everything, store and send nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compute and report everything, store and send nothing.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Read new feedback, update themes and section mappings, open or refresh review tickets, notify."""
@@ -164,7 +179,13 @@ def sync(
     started = time.monotonic()
     with _open_store(ctx) as (settings, store):
         show_bar = not as_json and err.is_terminal
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=err, transient=True, disable=not show_bar) as progress:
             report = run_sync(settings, store, dry_run=dry_run, progress=_Bar(progress))
         if as_json:
@@ -195,7 +216,9 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
         f"Themes: {th.get('active_themes', 0)} active ({th.get('new_themes', 0)} new), "
         f"{th.get('items_placed', 0)} items placed; coverage gaps: {mp.get('gaps', 0)}"
     )
-    out.print(f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('unchanged', 0)} unchanged")
+    out.print(
+        f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('unchanged', 0)} unchanged"
+    )
     if dl:
         out.print(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")
     if not report.dry_run:
@@ -268,15 +291,26 @@ def themes_show(
         )
         tickets = [t for t in list_tickets(session) if t.theme_id == theme_id]
     if as_json:
-        _print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": [t.tracker_ref or t.id for t in tickets]})
+        _print_json(
+            {
+                **theme_dict(theme, maps),
+                "items": [m.model_dump() for m in members],
+                "tickets": [t.tracker_ref or t.id for t in tickets],
+            }
+        )
         return
     out.print(f"[bold]Theme {theme.id}: {theme.label}[/]")
     out.print(f"Terms: {', '.join(theme.terms)}")
     kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
     out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")
-    out.print(f"Sentiment: mean {theme.mean_polarity:+.2f}, {pct(theme.negative_share)} negative; NPS {signed(theme.nps)}, CSAT {'-' if theme.csat is None else f'{theme.csat:.0f}%'}")
+    csat = "-" if theme.csat is None else f"{theme.csat:.0f}%"
+    out.print(
+        f"Sentiment: mean {theme.mean_polarity:+.2f}, {pct(theme.negative_share)} negative; NPS {signed(theme.nps)}, CSAT {csat}"
+    )
     seen = f"{theme.first_seen:%Y-%m-%d} to {theme.last_seen:%Y-%m-%d}" if theme.first_seen and theme.last_seen else "-"
-    out.print(f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{theme.growth if theme.growth is not None else '-'}")
+    out.print(
+        f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{theme.growth if theme.growth is not None else '-'}"
+    )
     for m in maps:
         target = f"section {m.section_id}" if m.section_id else "COVERAGE GAP (no section fits)"
         out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})")
@@ -294,9 +328,12 @@ def tickets_list(
     as_json: JsonOption = False,
 ) -> None:
     """List review tickets, newest first."""
+    from reviewbot.models.tickets import TICKET_STATES
     from reviewbot.store.tickets import list_tickets
     from reviewbot.views import ticket_dict, tickets_table
 
+    if state is not None and state not in TICKET_STATES:
+        raise typer.BadParameter(f"{state!r} is not a ticket state; use one of: {', '.join(TICKET_STATES)}")
     with _open_store(ctx) as (_, store), store.session() as session:
         tickets = list_tickets(session, state)
     if as_json:
@@ -367,11 +404,15 @@ def policy_show(
             raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
         rows = sections(session, document, version)
     if not rows:
-        raise NotFoundError(f"{document_id} has no version {version}", hint=f"versions 1-{document.current_version} exist")
+        raise NotFoundError(
+            f"{document_id} has no version {version}", hint=f"versions 1-{document.current_version} exist"
+        )
     if section_id is not None:
         match = next((s for s in rows if s.section_id == section_id), None)
         if match is None:
-            raise NotFoundError(f"no section {section_id!r} in {document_id}", hint="see `reviewbot policy show " + document_id + "`")
+            raise NotFoundError(
+                f"no section {section_id!r} in {document_id}", hint="see `reviewbot policy show " + document_id + "`"
+            )
         rows = [match]
     if as_json:
         _print_json({"document": document.model_dump(), "sections": [s.model_dump() for s in rows]})

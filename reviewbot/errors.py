@@ -51,10 +51,6 @@ class PolicyError(ReviewbotError):
     """A policy document cannot be parsed."""
 
 
-class InputFileError(ReviewbotError):
-    """A feedback file cannot be read at all (as opposed to a bad row, which is quarantined)."""
-
-
 class NotFoundError(ReviewbotError):
     """A theme, ticket, document or section named on the command line does not exist."""
 

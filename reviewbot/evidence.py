@@ -151,10 +151,16 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
         "",
         "## What people said",
     ]
-    lines += [f"> {q['text']}\n>\n> — {q['kind'].replace('_', ' ')} {q['source']}/{q['id']}, {q['date']}\n" for q in evidence["quotes"]]
+    lines += [
+        f"> {q['text']}\n>\n> — {q['kind'].replace('_', ' ')} {q['source']}/{q['id']}, {q['date']}\n"
+        for q in evidence["quotes"]
+    ]
     section, document = evidence["section"], evidence["document"]
     if section is None:
-        lines += ["## Coverage gap", f"No section of *{document['title']}* (version {document['version']}) covers this theme."]
+        lines += [
+            "## Coverage gap",
+            f"No section of *{document['title']}* (version {document['version']}) covers this theme.",
+        ]
     else:
         lines += [
             f"## Section `{section['id']}` (version {section['version']})",

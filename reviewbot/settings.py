@@ -121,7 +121,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        """The database URL: configured, or a SQLite file in the workspace. Relative SQLite paths are workspace-relative."""
+        """The database URL: configured, or a SQLite file in the workspace (relative SQLite paths are too)."""
         url = self.database_url or f"sqlite:///{DEFAULT_DB_FILE}"
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
@@ -213,9 +213,7 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise ConfigError(
-            f"not valid TOML: {exc}", file=path, line=line, hint="fix the syntax at that line"
-        ) from None
+        raise ConfigError(f"not valid TOML: {exc}", file=path, line=line, hint="fix the syntax at that line") from None
 
 
 def _line_from_message(message: str) -> int | None:
@@ -244,7 +242,11 @@ def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if isinstance(part, int):
             continue
         annotation = model.model_fields[str(part)].annotation
-        inner = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a
+            for a in getattr(annotation, "__args__", (annotation,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not inner:
             return []
         model = inner[0]

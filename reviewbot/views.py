@@ -7,7 +7,15 @@ from typing import Any
 from rich.table import Table
 
 from reviewbot.evidence import sparkline
-from reviewbot.models import FeedbackItem, PolicyDocument, PolicySection, QuarantinedRow, ReviewTicket, Theme, ThemeMapping
+from reviewbot.models import (
+    FeedbackItem,
+    PolicyDocument,
+    PolicySection,
+    QuarantinedRow,
+    ReviewTicket,
+    Theme,
+    ThemeMapping,
+)
 
 
 def pct(value: float | None) -> str:
@@ -71,8 +79,14 @@ def items_table(items: list[FeedbackItem], title: str) -> Table:
     for name in ("source", "id", "kind", "date", "polarity", "score", "text"):
         table.add_column(name, overflow="fold")
     for i in items:
-        score = " ".join(s for s in (f"NPS {i.nps}" if i.nps is not None else "", f"CSAT {i.csat}" if i.csat is not None else "") if s)
-        table.add_row(i.source, i.external_id, i.kind, i.created_at.date().isoformat(), f"{i.polarity:+.2f}", score or "-", i.text)
+        score = " ".join(
+            s
+            for s in (f"NPS {i.nps}" if i.nps is not None else "", f"CSAT {i.csat}" if i.csat is not None else "")
+            if s
+        )
+        table.add_row(
+            i.source, i.external_id, i.kind, i.created_at.date().isoformat(), f"{i.polarity:+.2f}", score or "-", i.text
+        )
     return table
 
 
@@ -98,7 +112,10 @@ def documents_table(docs: list[tuple[PolicyDocument, int]]) -> Table:
 
 def sections_table(document: PolicyDocument, sections: list[PolicySection]) -> Table:
     """The sections of one version of a document."""
-    table = Table(title=f"{document.title} (version {sections[0].version if sections else document.current_version})", title_justify="left")
+    table = Table(
+        title=f"{document.title} (version {sections[0].version if sections else document.current_version})",
+        title_justify="left",
+    )
     for name in ("section", "heading", "owner", "approvers", "sign-off", "review every"):
         table.add_column(name, overflow="fold")
     for s in sections:

@@ -26,7 +26,9 @@ def test_every_command_has_help(cli, command: str) -> None:  # type: ignore[no-u
 
 
 def test_console_script_entry_point_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "reviewbot", "--version"], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "reviewbot", "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 0 and done.stdout.startswith("reviewbot ")
 
 
@@ -40,7 +42,13 @@ def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
 
 
 def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    for name in ("reviewbot.toml", ".env.example", "policies/customer-service-policy.md", "inbox/surveys", "inbox/agent_notes"):
+    for name in (
+        "reviewbot.toml",
+        ".env.example",
+        "policies/customer-service-policy.md",
+        "inbox/surveys",
+        "inbox/agent_notes",
+    ):
         assert (demo / name).exists(), name
     result = cli("sync")
     assert result.code == 0, result.stderr
@@ -76,6 +84,9 @@ def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-u
 
     tickets = json.loads(cli("tickets list --json").stdout)
     assert {t["state"] for t in tickets} == {"open"}
+    assert json.loads(cli("tickets list --state open --json").stdout) == tickets
+    wrong = cli("tickets list --state opened")
+    assert wrong.code == 2 and "use one of: open, triaged" in wrong.stderr
     gap = next(t for t in tickets if t["kind"] == "gap")
     detail = cli(f"tickets show {gap['tracker_ref']}")
     assert detail.code == 0 and "What people said" in detail.stdout and "Coverage gap" in detail.stdout
@@ -114,7 +125,9 @@ def test_init_refuses_an_existing_workspace(demo: Path, cli) -> None:  # type: i
     assert result.code == 2 and "already a workspace" in result.stderr
 
 
-def test_bad_config_names_file_line_and_field(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_bad_config_names_file_line_and_field(
+    tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     folder = make_workspace(tmp_path / "ws")
     monkeypatch.chdir(folder)
     toml = (folder / "reviewbot.toml").read_text()
@@ -127,11 +140,13 @@ def test_bad_config_names_file_line_and_field(tmp_path: Path, use_database: str,
     result = cli("sync")
     assert result.code == 2 and "not valid TOML" in result.stderr and "reviewbot.toml:7" in result.stderr
 
-    (folder / "reviewbot.toml").write_text(toml.replace('columns = { id = "id", ', 'columns = { '))
+    (folder / "reviewbot.toml").write_text(toml.replace('columns = { id = "id", ', "columns = { "))
     result = cli("sync")
     assert result.code == 2 and "reviewbot.toml:9: sources[0].columns.id: Field required" in result.stderr
 
-    (folder / "reviewbot.toml").write_text(toml.replace('path = "inbox/complaints"', 'path = "inbox/complaints"\nsheet = 2'))
+    (folder / "reviewbot.toml").write_text(
+        toml.replace('path = "inbox/complaints"', 'path = "inbox/complaints"\nsheet = 2')
+    )
     result = cli("sync")
     assert result.code == 2 and "sources[0].sheet: unknown setting 'sheet'" in result.stderr
     assert "allowed here:" in result.stderr and "columns" in result.stderr
@@ -142,7 +157,9 @@ def test_bad_config_names_file_line_and_field(tmp_path: Path, use_database: str,
     assert "Traceback" not in result.stderr
 
 
-def test_unreadable_file_is_reported_and_the_rest_is_ingested(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_file_is_reported_and_the_rest_is_ingested(
+    tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     folder = make_workspace(tmp_path / "ws")
     monkeypatch.chdir(folder)
     (folder / "inbox" / "complaints" / "report.xlsx").write_bytes(b"PK\x03\x04\x00\x00binary")

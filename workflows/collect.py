@@ -50,7 +50,9 @@ def collect(settings: Settings, store: Store, report: SyncReport, progress: Prog
             report.errors.append(f"source {config.name}: {type(exc).__name__}: {exc}")
 
 
-def _store_batch(store: Store, enricher: Enricher, name: str, batch: Batch, counts: dict[str, int], report: SyncReport) -> None:
+def _store_batch(
+    store: Store, enricher: Enricher, name: str, batch: Batch, counts: dict[str, int], report: SyncReport
+) -> None:
     """Store one batch with its rejects and the cursor that covers them, in one transaction."""
     rows = [enricher.enrich(name, record) for record in batch.records]
     rejects = [

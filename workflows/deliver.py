@@ -9,16 +9,11 @@ from connectors.registry import ConnectorContext, make_notifier, make_tracker
 from reviewbot.models import OutboxMessage, ReviewTicket
 from reviewbot.protocols import Message, Notifier, TicketDraft, Tracker
 from reviewbot.settings import Settings
-from reviewbot.store import Store
-from reviewbot.store import outbox
+from reviewbot.store import Store, outbox
 from reviewbot.store.tickets import by_fingerprint
 from workflows.report import SyncReport
 
 log = logging.getLogger(__name__)
-
-
-class AmbiguousDelivery(Exception):
-    """The call may or may not have reached the other side (timeout, dropped connection): reconcile later."""
 
 
 def draft_of(ticket: ReviewTicket) -> TicketDraft:
@@ -39,6 +34,7 @@ def deliver(settings: Settings, store: Store, report: SyncReport) -> None:
     with store.session() as session:
         messages = outbox.due(session)
     failed_targets: set[str] = set()
+    names = {"tracker": tracker.name, "notifier": notifier.name}
     for message in messages:
         if message.target in failed_targets and message.target == "tracker":
             continue  # the tracker is down: keep order, try the rest next run
@@ -47,10 +43,10 @@ def deliver(settings: Settings, store: Store, report: SyncReport) -> None:
         except Exception as exc:  # noqa: BLE001 - any failure of an outside system is retried next run
             log.warning("outbox message %s failed: %s", message.key, exc)
             with store.session() as session:
-                outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}", unknown=isinstance(exc, AmbiguousDelivery))
+                outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
             failed_targets.add(message.target)
-            report.errors.append(f"{message.target} ({getattr(tracker if message.target == 'tracker' else notifier, 'name', '?')}): {message.key}: {exc}")
+            report.errors.append(f"{message.target} ({names[message.target]}): {message.key}: {exc}")
             continue
         with store.session() as session:
             outbox.mark_sent(session, message.id or 0)
@@ -91,7 +87,9 @@ def _render(store: Store, message: OutboxMessage) -> Message:
             ticket = by_fingerprint(session, fp)
             if ticket is not None:
                 verb = "new" if outcome == "created" else "updated"
-                changes.append((ticket.id or 0, f"- {verb}: {ticket.tracker_ref or '#' + str(ticket.id)} {ticket.title}"))
+                changes.append(
+                    (ticket.id or 0, f"- {verb}: {ticket.tracker_ref or '#' + str(ticket.id)} {ticket.title}")
+                )
     new = sum(1 for c in message.payload.get("changes", []) if c.startswith("created"))
     title = f"{new} new and {len(changes) - new} updated review tickets"
     return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)))

@@ -42,4 +42,3 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
         parsed.append(policy)
     report.policies = {"documents": len(parsed), "new_versions": new_versions}
     return parsed
-

@@ -19,7 +19,9 @@ from workflows.tickets import decide_tickets
 log = logging.getLogger(__name__)
 
 
-def run_sync(settings: Settings, store: Store, *, dry_run: bool = False, progress: ProgressSink | None = None) -> SyncReport:
+def run_sync(
+    settings: Settings, store: Store, *, dry_run: bool = False, progress: ProgressSink | None = None
+) -> SyncReport:
     """Run every stage; with `dry_run` everything is computed, reported, and rolled back, and nothing is sent."""
     progress = progress or NoProgress()
     report = SyncReport(dry_run=dry_run)
@@ -41,7 +43,9 @@ def run_sync(settings: Settings, store: Store, *, dry_run: bool = False, progres
     return report
 
 
-def _stages(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool) -> None:
+def _stages(
+    settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool
+) -> None:
     load_policies(settings, store, report)
     collect(settings, store, report, progress)
     update_themes(settings, store, report, progress)
@@ -57,6 +61,8 @@ def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> 
         if run is not None:
             run.finished_at = utcnow()
             run.status = "failed" if failed else report.status
-            run.counts = {k: v for k, v in report.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")}
+            run.counts = {
+                k: v for k, v in report.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")
+            }
             run.errors = list(report.errors) + ([failed] if failed else [])
             session.add(run)

@@ -10,8 +10,7 @@ from sqlmodel import Session
 from reviewbot.evidence import Quote, build_evidence, evidence_change, evidence_hash, fingerprint, ticket_title
 from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping
 from reviewbot.settings import Settings, TicketSettings
-from reviewbot.store import Store
-from reviewbot.store import outbox
+from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, sections
 from reviewbot.store.themes import active_themes, quote_items, survey_counts
 from reviewbot.store.tickets import by_fingerprint, mappings, touch
@@ -63,10 +62,14 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
                     continue
                 counts["eligible"] += 1
                 section = section_rows.get((mapping.document_id, mapping.section_id))
-                outcome = _decide(session, settings, theme, docs[mapping.document_id], section, mapping.confidence, reason)
+                outcome = _decide(
+                    session, settings, theme, docs[mapping.document_id], section, mapping.confidence, reason
+                )
                 counts[outcome] += 1
                 if outcome != "unchanged":
-                    changed.append(f"{outcome}:{fingerprint(theme.id or 0, mapping.document_id, mapping.section_id or None)}")
+                    changed.append(
+                        f"{outcome}:{fingerprint(theme.id or 0, mapping.document_id, mapping.section_id or None)}"
+                    )
         if changed:
             key = "digest:" + hashlib.sha256("|".join(sorted(changed)).encode()).hexdigest()[:16]
             outbox.enqueue(session, key, "notifier", "digest", {"changes": sorted(changed)})

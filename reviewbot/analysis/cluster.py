@@ -43,7 +43,9 @@ def find_clusters(
     found = _drop_strangers(matrix[usable], found)
     sizes = np.bincount(found[found >= 0], minlength=found.max(initial=0) + 1)
     # number clusters by size (ties by first member) so results do not depend on internal ordering
-    order = sorted((c for c in range(len(sizes)) if sizes[c] >= min_size), key=lambda c: (-sizes[c], int(np.argmax(found == c))))
+    order = sorted(
+        (c for c in range(len(sizes)) if sizes[c] >= min_size), key=lambda c: (-sizes[c], int(np.argmax(found == c)))
+    )
     renumber = {c: i for i, c in enumerate(order)}
     for row, cluster in zip(usable, found, strict=True):
         labels[row] = renumber.get(int(cluster), NOISE)

@@ -67,9 +67,7 @@ class SectionIndex:
         """The best section, plus close runners-up; or a gap against the best document when none is good."""
         if not self.sections:
             return []
-        scored = sorted(
-            zip(self.scores(centroid), range(len(self.sections)), strict=True), key=lambda p: (-p[0], p[1])
-        )
+        scored = sorted(zip(self.scores(centroid), range(len(self.sections)), strict=True), key=lambda p: (-p[0], p[1]))
         best_score, best = scored[0]
         if best_score < min_confidence:
             return [SectionMatch(self.sections[best].document_id, "", round(best_score, 4))]

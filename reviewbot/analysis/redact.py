@@ -22,17 +22,19 @@ from dataclasses import dataclass, field
 # Speed: digit-led patterns begin with a character class so that `re` skips ahead in C;
 # the check on the character before a match comes after that first character. Possessive
 # quantifiers keep scans linear where giving characters back could never produce a match.
+# A tag's brackets count as word characters next to a match: a tag put where letters were
+# (by a user pattern) must not make their neighbours match when the text is redacted again.
 
 # A local part cannot contain "@" and a label cannot contain ".". Addresses glued together
 # ("a@b.co.x@y.org") form one match: the second could not start after "co" in this pass,
 # but could after "[EMAIL]" in the next one, so redact() would not be idempotent.
-_DOMAIN = r"@(?:[^\W_][\w-]*+\.)+[^\W\d_]{2,}+(?!\w)"
+_DOMAIN = r"@(?:[^\W_][\w-]*+\.)+[^\W\d_]{2,}+(?![\w\[])"
 _EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]++{_DOMAIN}(?:[.%+-][\w.%+-]*+{_DOMAIN})*+")
 # ISO 13616: 2 letters, 2 check digits, 11-30 alphanumerics (Norway's 15 is the shortest),
 # compact or printed in groups of four. Case-insensitive because people type it so.
 _IBAN = re.compile(
-    r"(?<!\w)[A-Z]{2}[0-9]{2}"
-    r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?!\w)",
+    r"(?<![\w\]])[A-Z]{2}[0-9]{2}"
+    r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![\w\[])",
     re.IGNORECASE,
 )
 # The letter-led IBAN scan is slow, so it only runs where two letters precede two digits.
@@ -42,17 +44,16 @@ _LETTER_VALUES = str.maketrans({chr(code): str(code - 55) for code in range(65, 
 # Luhn-valid span, so "ref 12 4111 1111 1111 1111" works. '+' before it means a phone
 # number, '.', ',' or a currency an amount. The lookahead drops runs too short for 13 digits.
 _CARD_RUN = re.compile(
-    r"[0-9](?<![\w.,+$£€¥/-].)(?=[0-9 -]{12})[0-9]*+(?!\w)(?:[ -][0-9]++(?!\w))*+"
+    r"[0-9](?<![\w\].,+$£€¥/-].)(?=[0-9 -]{12})[0-9]*+(?![\w\[])(?:[ -][0-9]++(?![\w\[]))*+"
 )
 _CARD_SEP = re.compile(r"([ -])")
 _LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
 # A phone run may not start inside a word, amount, path, ID ("NW-482913") or time
 # ("09:32"); a group followed by '%', ':' or ",<digit>" is a percentage, time or amount.
-_GROUP_END = r"(?![\w%:]|,[0-9])"
+_GROUP_END = r"(?![\w\[%:]|,[0-9])"
 _PHONE_GROUP = rf"(?:\([0-9]{{1,4}}\)|[0-9]++{_GROUP_END})"
 _PHONE_RUN = re.compile(
-    # A '+' right after a tag is no start: the tag may hide a phone that was just before.
-    r"[+(0-9](?<![\w.,$£€¥#/+-].)(?<![0-9]:.)(?<!\]\+)"
+    r"[+(0-9](?<![\w\].,$£€¥#/+-].)(?<![0-9]:.)"  # first character and the one before it
     r"(?=[0-9 ().-]{6})"  # too short for 7 digits: skip before any Python code runs
     rf"(?:(?<=\+){_PHONE_GROUP}|(?<=\()[0-9]{{1,4}}\)|(?<=[0-9])[0-9]*+{_GROUP_END})"
     rf"(?:[ .-]?{_PHONE_GROUP})*+"
@@ -136,8 +137,13 @@ def _is_card(groups: Sequence[str]) -> bool:
     return 13 <= len(digits) <= 19 and _luhn_ok(digits)
 
 
-def _replace_spans(tokens: Sequence[str], tag: str, can_start: Callable[[str], bool],
-                   is_match: Callable[[Sequence[str]], bool], max_parts: int) -> str:
+def _replace_spans(
+    tokens: Sequence[str],
+    tag: str,
+    can_start: Callable[[str], bool],
+    is_match: Callable[[Sequence[str]], bool],
+    max_parts: int,
+) -> str:
     """Replace the leftmost-longest matching spans of parts; `tokens` is part, sep, part..."""
     parts = tokens[0::2]
     out: list[str] = []
@@ -222,8 +228,9 @@ def _redact_builtins(text: str) -> str:
 def _check_name(name: str) -> None:
     """Raise ValueError unless `name` can be a new placeholder type."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"extra pattern name {name!r} is invalid: use A-Z, 0-9 and _, "
-                         "starting with a letter (e.g. ORDER_ID)")
+        raise ValueError(
+            f"extra pattern name {name!r} is invalid: use A-Z, 0-9 and _, starting with a letter (e.g. ORDER_ID)"
+        )
     if name in _BUILTIN_NAMES:
         raise ValueError(f"extra pattern name {name!r} is reserved for a built-in type")
     if _redact_builtins(f"[{name}]") != f"[{name}]":  # e.g. a name that is a valid IBAN

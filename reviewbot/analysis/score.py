@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain, zip_longest
+from typing import TypeVar
 
 from reviewbot.analysis.sentiment import csat_score, nps_score
 
@@ -132,3 +134,19 @@ def pick_quote(candidates: Sequence[tuple[int, str, float]]) -> tuple[int, str] 
         return None
     item_id, text, _ = max(readable, key=lambda c: (c[2], -c[0]))
     return item_id, text
+
+
+T = TypeVar("T")
+
+
+def pick_quotes(ranked: Sequence[T], limit: int, *, kind: Callable[[T], str], key: Callable[[T], str]) -> list[T]:
+    """Up to `limit` quotes from best-ranked candidates: duplicates (same `key`) dropped, kinds taking turns
+    (a complaint, a survey answer, an agent note, ...) so the evidence shows every voice."""
+    seen: set[str] = set()
+    by_kind: dict[str, list[T]] = {}
+    for item in ranked:
+        if key(item) not in seen:
+            seen.add(key(item))
+            by_kind.setdefault(kind(item), []).append(item)
+    turns = chain.from_iterable(zip_longest(*by_kind.values()))
+    return [item for item in turns if item is not None][:limit]

@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from reviewbot.models.base import utcnow
 
-KINDS = ("complaint", "survey", "agent_note", "suggestion")
-
 
 class FeedbackItem(SQLModel, table=True):
     """One complaint, survey answer, agent note or suggestion, with redacted text and its scores."""

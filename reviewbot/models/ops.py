@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from reviewbot.models.base import utcnow
 
-OUTBOX_STATES = ("pending", "sent", "unknown", "failed")
-
 
 class OutboxMessage(SQLModel, table=True):
     """A side effect on an outside system, decided in a transaction and delivered after it commits."""

@@ -19,8 +19,13 @@ from reviewbot.errors import PolicyError
 TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "sections")
 SECTION_KEYS = ("owner", "approvers", "sign_off", "review_interval_days", "keywords")
 _INHERITED = ("owner", "approvers", "sign_off", "review_interval_days")
-_EXAMPLES = {"id": "customer-service-policy", "title": "Customer Service Policy", "owner": "compliance-lead",
-             "approvers": "compliance-lead, finance-lead", "keywords": "refund, money back"}
+_EXAMPLES = {
+    "id": "customer-service-policy",
+    "title": "Customer Service Policy",
+    "owner": "compliance-lead",
+    "approvers": "compliance-lead, finance-lead",
+    "keywords": "refund, money back",
+}
 
 _MD = MarkdownIt("commonmark")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
@@ -124,8 +129,12 @@ class _FrontMatter:
 
 # A resolved setting remembers which front matter key it came from, so errors can point there.
 _Settings = dict[str, tuple[Any, tuple[str, ...]]]
-_DEFAULTS: dict[str, Any] = {"owner": None, "approvers": (), "sign_off": SignOffRule("all"),
-                             "review_interval_days": None}
+_DEFAULTS: dict[str, Any] = {
+    "owner": None,
+    "approvers": (),
+    "sign_off": SignOffRule("all"),
+    "review_interval_days": None,
+}
 
 
 class _Reporter:
@@ -168,10 +177,13 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
     preamble = [line for i, line in enumerate(lines[: headings[0].start]) if i >= front.body_start and i not in skip]
     title = _plain_text(title_heading.text).strip() if title_heading else ""
     return ParsedPolicy(
-        id=meta.get("id") or _default_id(path, report), title=meta.get("title") or title or Path(path).stem,
-        path=path, preamble="\n".join(preamble).strip(),
+        id=meta.get("id") or _default_id(path, report),
+        title=meta.get("title") or title or Path(path).stem,
+        path=path,
+        preamble="\n".join(preamble).strip(),
         sections=_build_sections(headings, lines, meta.get("sections", {}), defaults, report),
-        content_hash=hashlib.sha256(source.encode()).hexdigest(), source=source,
+        content_hash=hashlib.sha256(source.encode()).hexdigest(),
+        source=source,
         **{key: value for key, (value, _) in defaults.items()},
     )
 
@@ -182,13 +194,21 @@ def load_policy(path: Path) -> ParsedPolicy:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise report.at(None, None, f"cannot read policy file: {exc.strerror or exc}",
-                        "check the path; a policy is a Markdown file such as `policies/service.md`") from exc
+        raise report.at(
+            None,
+            None,
+            f"cannot read policy file: {exc.strerror or exc}",
+            "check the path; a policy is a Markdown file such as `policies/service.md`",
+        ) from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise report.at(data[: exc.start].count(b"\n") + 1, None, "policy file is not valid UTF-8",
-                        "re-save the file with UTF-8 encoding (most editors offer this under 'Save as')") from exc
+        raise report.at(
+            data[: exc.start].count(b"\n") + 1,
+            None,
+            "policy file is not valid UTF-8",
+            "re-save the file with UTF-8 encoding (most editors offer this under 'Save as')",
+        ) from exc
     return parse_policy(text, str(path))
 
 
@@ -197,8 +217,12 @@ def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
         return _FrontMatter({}, {}, 0)
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if end is None:
-        raise report.at(1, "front matter", "front matter is not terminated",
-                        "end the front matter with a line containing only `---`")
+        raise report.at(
+            1,
+            "front matter",
+            "front matter is not terminated",
+            "end the front matter with a line containing only `---`",
+        )
     yaml_text = "\n".join(lines[1:end])
     try:
         data = yaml.safe_load(yaml_text)
@@ -206,8 +230,12 @@ def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, report) from exc
     if data is not None and not isinstance(data, dict):
-        raise report.at(2, "front matter", f"front matter must be a mapping, not a {type(data).__name__}",
-                        "write one `key: value` per line, e.g. `owner: compliance-lead`")
+        raise report.at(
+            2,
+            "front matter",
+            f"front matter must be a mapping, not a {type(data).__name__}",
+            "write one `key: value` per line, e.g. `owner: compliance-lead`",
+        )
     return _FrontMatter(data or {}, _key_lines(node, 2), end + 1)
 
 
@@ -218,9 +246,13 @@ def _yaml_error(exc: yaml.YAMLError, report: _Reporter) -> PolicyError:
     if context and start and mark and start.line != mark.line:  # e.g. a `[` left open lines earlier
         problem += f" ({context} that starts on line {start.line + 2})"
     mark = mark or start
-    return report.at(mark.line + 2 if mark else 1, "front matter", f"front matter is not valid YAML: {problem}",
-                     "check the indentation (spaces, not tabs), close brackets and quotes, and quote values "
-                     "that contain `: ` or ` #`")
+    return report.at(
+        mark.line + 2 if mark else 1,
+        "front matter",
+        f"front matter is not valid YAML: {problem}",
+        "check the indentation (spaces, not tabs), close brackets and quotes, and quote values "
+        "that contain `: ` or ` #`",
+    )
 
 
 def _key_lines(node: yaml.Node | None, first_line: int, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
@@ -233,8 +265,9 @@ def _key_lines(node: yaml.Node | None, first_line: int, prefix: tuple[str, ...] 
     return found
 
 
-def _clean(data: dict[Any, Any], allowed: tuple[str, ...], prefix: tuple[str, ...],
-           report: _Reporter) -> dict[str, Any]:
+def _clean(
+    data: dict[Any, Any], allowed: tuple[str, ...], prefix: tuple[str, ...], report: _Reporter
+) -> dict[str, Any]:
     """Check the keys of a front matter mapping and validate its values; empty values count as absent.
 
     At the top level, keys of other tools (`layout`, `redirect_from`, ...) are ignored unless they look like
@@ -246,10 +279,16 @@ def _clean(data: dict[Any, Any], allowed: tuple[str, ...], prefix: tuple[str, ..
     bad = unknown if prefix else list(guesses)
     if bad:  # report them all at once, since front matter copied from elsewhere often has several
         guess = ", ".join(f"`{key}` -> `{guesses[key]}`" for key in bad if key in guesses)
-        raise report.error((*prefix, bad[0]), f"unknown key{'s' * (len(bad) > 1)} `{'`, `'.join(bad)}`",
-                           (f"did you mean {guess}? " if guess else "") + f"allowed keys are {', '.join(allowed)}")
-    return {str(key): _validate(str(key), value, (*prefix, str(key)), report)
-            for key, value in data.items() if value is not None and str(key) in allowed}
+        raise report.error(
+            (*prefix, bad[0]),
+            f"unknown key{'s' * (len(bad) > 1)} `{'`, `'.join(bad)}`",
+            (f"did you mean {guess}? " if guess else "") + f"allowed keys are {', '.join(allowed)}",
+        )
+    return {
+        str(key): _validate(str(key), value, (*prefix, str(key)), report)
+        for key, value in data.items()
+        if value is not None and str(key) in allowed
+    }
 
 
 def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -> Any:
@@ -267,20 +306,30 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
             raise report.error(where, f"approvers lists `{twice}` more than once", "list each approver once")
         return items
     if key == "review_interval_days" and not _positive_int(value):
-        raise report.error(where, f"review_interval_days must be a positive whole number, not {value!r}",
-                           "e.g. `review_interval_days: 365`")
+        raise report.error(
+            where,
+            f"review_interval_days must be a positive whole number, not {value!r}",
+            "e.g. `review_interval_days: 365`",
+        )
     if key == "sign_off":
         if value != "all" and not _positive_int(value):
-            raise report.error(where, f"sign_off must be `all` or a positive whole number, not {value!r}",
-                               "use `sign_off: all`, or e.g. `sign_off: 2` when any two approvers suffice")
+            raise report.error(
+                where,
+                f"sign_off must be `all` or a positive whole number, not {value!r}",
+                "use `sign_off: all`, or e.g. `sign_off: 2` when any two approvers suffice",
+            )
         return SignOffRule("all") if value == "all" else SignOffRule("count", value)
     if key == "sections":
         bad = None if isinstance(value, dict) else where
-        bad = bad or next(((*where, str(k)) for k, v in value.items()
-                           if v is not None and not isinstance(v, dict)), None)
+        bad = bad or next(
+            ((*where, str(k)) for k, v in value.items() if v is not None and not isinstance(v, dict)), None
+        )
         if bad:
-            raise report.error(bad, "sections must map each section id to a mapping of settings",
-                               "e.g. `sections:` then `  refunds-and-returns:` then `    owner: finance-lead`")
+            raise report.error(
+                bad,
+                "sections must map each section id to a mapping of settings",
+                "e.g. `sections:` then `  refunds-and-returns:` then `    owner: finance-lead`",
+            )
         return {str(k): _clean(v or {}, SECTION_KEYS, (*where, str(k)), report) for k, v in value.items()}
     return value
 
@@ -292,16 +341,19 @@ def _positive_int(value: Any) -> bool:
 def _check_sign_off(settings: _Settings, report: _Reporter) -> None:
     (rule, rule_key), (approvers, approvers_key) = settings["sign_off"], settings["approvers"]
     if rule.count is not None and rule.count > len(approvers):
-        raise report.error(rule_key, f"sign_off needs {rule.count} approvals but {'.'.join(approvers_key)} "
-                           f"lists only {len(approvers)} approver(s)",
-                           f"lower sign_off to at most {len(approvers)}, use `sign_off: all`, or add approvers")
+        raise report.error(
+            rule_key,
+            f"sign_off needs {rule.count} approvals but {'.'.join(approvers_key)} "
+            f"lists only {len(approvers)} approver(s)",
+            f"lower sign_off to at most {len(approvers)}, use `sign_off: all`, or add approvers",
+        )
 
 
 def _find_headings(lines: list[str], body_start: int) -> list[_Heading]:
     """Top-level Markdown headings; ones in code blocks, quotes or lists are body text, not sections."""
     tokens = _MD.parse("\n".join(lines[body_start:]))
     headings = []
-    for tok, inline in zip(tokens, tokens[1:]):
+    for tok, inline in zip(tokens, tokens[1:], strict=False):
         if tok.type == "heading_open" and tok.level == 0 and tok.map:
             raw = " ".join(inline.content.split())  # setext headings may span lines
             match = _EXPLICIT_ID.search(raw)
@@ -317,8 +369,12 @@ def _split_title(headings: list[_Heading], report: _Reporter) -> tuple[_Heading 
     titled = bool(headings) and headings[0].level == 1 and sum(h.level == 1 for h in headings) == 1
     title, sections = (headings[0], headings[1:]) if titled else (None, headings)
     if not sections:
-        raise report.at(title.line if title else None, None, "policy has no sections",
-                        "add a heading per section, e.g. `## Refunds`; a lone first `#` heading is the title")
+        raise report.at(
+            title.line if title else None,
+            None,
+            "policy has no sections",
+            "add a heading per section, e.g. `## Refunds`; a lone first `#` heading is the title",
+        )
     return title, sections
 
 
@@ -339,13 +395,22 @@ def _heading_slug(heading: _Heading, report: _Reporter) -> str:
     # Dropping the numbering keeps ids stable when sections are renumbered.
     slug = slugify(_NUMBERING.sub("", plain)) or slugify(plain)
     if not slug:
-        raise report.at(heading.line, "heading", f"heading {heading.text!r} gives an empty section id",
-                        "add an explicit id at the end of the heading, e.g. `## 退款 {#refunds}`")
+        raise report.at(
+            heading.line,
+            "heading",
+            f"heading {heading.text!r} gives an empty section id",
+            "add an explicit id at the end of the heading, e.g. `## 退款 {#refunds}`",
+        )
     return slug
 
 
-def _build_sections(headings: list[_Heading], lines: list[str], overrides: dict[str, dict[str, Any]],
-                    defaults: _Settings, report: _Reporter) -> tuple[PolicySectionText, ...]:
+def _build_sections(
+    headings: list[_Heading],
+    lines: list[str],
+    overrides: dict[str, dict[str, Any]],
+    defaults: _Settings,
+    report: _Reporter,
+) -> tuple[PolicySectionText, ...]:
     tree = _assign_ids(headings, report)
     ids = [section_id for section_id, _ in tree]
     for key in overrides:
@@ -353,7 +418,7 @@ def _build_sections(headings: list[_Heading], lines: list[str], overrides: dict[
             raise report.error(("sections", key), f"no section has the id `{key}`", _unknown_id_hint(key, ids))
     resolved: dict[str, _Settings] = {}
     sections = []
-    for index, (heading, (section_id, parent_id)) in enumerate(zip(headings, tree)):
+    for index, (heading, (section_id, parent_id)) in enumerate(zip(headings, tree, strict=True)):
         own = overrides.get(section_id, {})
         # The parent's settings already include its own ancestors', so the nearest override wins.
         settings = dict(resolved[parent_id] if parent_id else defaults)
@@ -361,11 +426,18 @@ def _build_sections(headings: list[_Heading], lines: list[str], overrides: dict[
         _check_sign_off(settings, report)
         resolved[section_id] = settings
         end = headings[index + 1].start if index + 1 < len(headings) else len(lines)
-        sections.append(PolicySectionText(
-            id=section_id, heading=heading.text, level=heading.level, parent_id=parent_id, line=heading.line,
-            body="\n".join(lines[heading.end:end]).strip(), keywords=own.get("keywords", ()),
-            **{key: value for key, (value, _) in settings.items()},
-        ))
+        sections.append(
+            PolicySectionText(
+                id=section_id,
+                heading=heading.text,
+                level=heading.level,
+                parent_id=parent_id,
+                line=heading.line,
+                body="\n".join(lines[heading.end : end]).strip(),
+                keywords=own.get("keywords", ()),
+                **{key: value for key, (value, _) in settings.items()},
+            )
+        )
     return tuple(sections)
 
 
@@ -383,9 +455,12 @@ def _assign_ids(headings: list[_Heading], report: _Reporter) -> list[tuple[str, 
             section_id = f"{parent_id}/{section_id}"
         if section_id in first_line:
             example = f"{'#' * heading.level} {heading.text} {{#{section_id.rsplit('/', 1)[-1]}-2}}"
-            raise report.at(heading.line, "heading", f"duplicate section id `{section_id}`: headings on lines "
-                            f"{first_line[section_id]} and {heading.line}",
-                            f"give one of them an explicit id at the end of the heading, e.g. `{example}`")
+            raise report.at(
+                heading.line,
+                "heading",
+                f"duplicate section id `{section_id}`: headings on lines {first_line[section_id]} and {heading.line}",
+                f"give one of them an explicit id at the end of the heading, e.g. `{example}`",
+            )
         first_line[section_id] = heading.line
         stack.append((heading.level, section_id))
         tree.append((section_id, parent_id))
@@ -394,8 +469,11 @@ def _assign_ids(headings: list[_Heading], report: _Reporter) -> list[tuple[str, 
 
 def _unknown_id_hint(key: str, ids: list[str]) -> str:
     # A common slip is a heading's own slug where its full path id is needed.
-    close = ([i for i in ids if i.endswith("/" + key)] or difflib.get_close_matches(key, ids, n=1)
-             or [i for i in ids if key in i])
+    close = (
+        [i for i in ids if i.endswith("/" + key)]
+        or difflib.get_close_matches(key, ids, n=1)
+        or [i for i in ids if key in i]
+    )
     listed = ", ".join(ids[:30]) + (f", … ({len(ids) - 30} more)" if len(ids) > 30 else "")
     return (f"did you mean `{close[0]}`? " if close else "") + f"section ids in this document: {listed}"
 
@@ -403,6 +481,7 @@ def _unknown_id_hint(key: str, ids: list[str]) -> str:
 def _default_id(path: str, report: _Reporter) -> str:
     doc_id = slugify(Path(path).stem)
     if not doc_id:
-        raise report.at(None, "id", "cannot derive a document id from the file name",
-                        "add `id: some-policy-id` to the front matter")
+        raise report.at(
+            None, "id", "cannot derive a document id from the file name", "add `id: some-policy-id` to the front matter"
+        )
     return doc_id

@@ -95,8 +95,7 @@ class Store:
                 pass
         except OperationalError as exc:
             raise ConfigError(
-                f"cannot open the database {self.engine.url.render_as_string(hide_password=True)}: "
-                f"{exc.orig}",
+                f"cannot open the database {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}",
                 field="database_url",
                 hint="check REVIEWBOT_DATABASE_URL, or that the server is running and reachable",
             ) from exc

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, tuple_, update
+from sqlalchemy import Table, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -103,9 +103,3 @@ def save_cursor(session: Session, source: str, cursor: dict[str, Any], new_items
     state.items_total += new_items
     state.updated_at = utcnow()
     session.add(state)
-
-
-def count_items(session: Session) -> dict[str, int]:
-    """Stored items per kind."""
-    rows = session.exec(select(FeedbackItem.kind, func.count()).group_by(FeedbackItem.kind))
-    return {kind: n for kind, n in rows}

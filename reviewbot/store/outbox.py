@@ -22,8 +22,8 @@ def enqueue(
 
 
 def due(session: Session) -> list[OutboxMessage]:
-    """Messages still to deliver (new, failed before, or of unknown outcome), oldest first."""
-    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(["pending", "failed", "unknown"]))
+    """Messages still to deliver (new or failed before), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(["pending", "failed"]))
     return list(session.exec(query.order_by(col(OutboxMessage.id))))
 
 
@@ -35,16 +35,11 @@ def mark_sent(session: Session, message_id: int) -> None:
         session.add(message)
 
 
-def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool = False) -> None:
-    """Record a failed attempt; `unknown` means it may have reached the other side (reconcile, don't resend blindly)."""
+def mark_failed(session: Session, message_id: int, error: str) -> None:
+    """Record a failed attempt; the message is tried again next run."""
     message = session.get(OutboxMessage, message_id)
     if message is not None:
-        message.status = "unknown" if unknown else "failed"
+        message.status = "failed"
         message.attempts += 1
         message.last_error = error[:MAX_ERROR]
         session.add(message)
-
-
-def pending_count(session: Session) -> int:
-    """How many messages wait for delivery."""
-    return len(due(session))

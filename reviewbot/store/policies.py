@@ -24,7 +24,9 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
     if document is None:
         document = PolicyDocument(id=parsed.id, title=parsed.title, path=parsed.path, owner=parsed.owner)
     number = document.current_version + 1
-    session.add(PolicyVersion(document_id=parsed.id, number=number, content_hash=parsed.content_hash, source=parsed.source))
+    session.add(
+        PolicyVersion(document_id=parsed.id, number=number, content_hash=parsed.content_hash, source=parsed.source)
+    )
     for position, section in enumerate(parsed.sections):
         session.add(
             PolicySection(
@@ -70,7 +72,9 @@ def sections(session: Session, document: PolicyDocument, version: int | None = N
     return list(
         session.exec(
             select(PolicySection)
-            .where(PolicySection.document_id == document.id, PolicySection.version == (version or document.current_version))
+            .where(
+                PolicySection.document_id == document.id, PolicySection.version == (version or document.current_version)
+            )
             .order_by(col(PolicySection.position))
         )
     )
@@ -79,10 +83,3 @@ def sections(session: Session, document: PolicyDocument, version: int | None = N
 def current_sections(session: Session) -> list[tuple[PolicyDocument, PolicySection]]:
     """Every section of the current version of every document."""
     return [(doc, s) for doc in documents(session) for s in sections(session, doc)]
-
-
-def versions(session: Session, document_id: str) -> list[PolicyVersion]:
-    """All versions of a document, oldest first."""
-    return list(
-        session.exec(select(PolicyVersion).where(PolicyVersion.document_id == document_id).order_by(col(PolicyVersion.number)))
-    )

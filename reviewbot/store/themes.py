@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, update
 from sqlmodel import Session, col, select
 
-from reviewbot.analysis.score import ThemeAggregate, ThemeStats
+from reviewbot.analysis.score import ThemeAggregate, ThemeStats, pick_quotes
 from reviewbot.analysis.themes import ThemeModel
 from reviewbot.analysis.vectorize import CorpusStats
 from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
@@ -79,7 +79,9 @@ def create_theme(session: Session, model: ThemeModel) -> Theme:
 def set_centroid(session: Session, theme_id: int, model: ThemeModel) -> None:
     """Store a theme's moved centroid."""
     session.execute(
-        update(Theme).where(col(Theme.id) == theme_id).values(centroid=model.centroid, size=model.size, updated_at=utcnow())
+        update(Theme)
+        .where(col(Theme.id) == theme_id)
+        .values(centroid=model.centroid, size=model.size, updated_at=utcnow())
     )
 
 
@@ -136,7 +138,9 @@ def aggregates(session: Session) -> dict[int, ThemeAggregate]:
     _fill(session, aggs, FeedbackItem.nps_class, "nps")
     _fill(session, aggs, FeedbackItem.csat_class, "csat")
     unique = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
-    for theme_id, n in session.exec(unique.where(col(FeedbackItem.theme_id).is_not(None)).group_by(FeedbackItem.theme_id)):
+    for theme_id, n in session.exec(
+        unique.where(col(FeedbackItem.theme_id).is_not(None)).group_by(FeedbackItem.theme_id)
+    ):
         aggs[theme_id].unique = n
     return aggs
 
@@ -184,22 +188,15 @@ def central_members(session: Session, theme_id: int, limit: int = 40) -> list[tu
 
 
 def quote_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
-    """Members worth quoting: central ones first, negative ones before others, one per distinct text."""
+    """Members worth quoting: the most central ones, one per distinct text, taking turns across kinds."""
     query = (
         select(FeedbackItem)
         .where(FeedbackItem.theme_id == theme_id, FeedbackItem.text != "")
-        .order_by(col(FeedbackItem.is_negative).desc(), col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
+        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
         .limit(limit * 8)
     )
-    picked: list[FeedbackItem] = []
-    seen: set[str] = set()
-    for item in session.exec(query):
-        if item.content_hash not in seen:
-            seen.add(item.content_hash)
-            picked.append(item)
-        if len(picked) >= limit:
-            break
-    return picked
+    items = list(session.exec(query))
+    return pick_quotes(items, limit, kind=lambda i: i.kind, key=lambda i: i.content_hash)
 
 
 def survey_counts(session: Session, theme_id: int) -> dict[str, dict[str, int]]:

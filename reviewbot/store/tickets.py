@@ -23,7 +23,13 @@ def replace_mappings(session: Session, theme_id: int, matches: Sequence[SectionM
     session.execute(delete(ThemeMapping).where(col(ThemeMapping.theme_id) == theme_id))
     for rank, m in enumerate(matches):
         session.add(
-            ThemeMapping(theme_id=theme_id, document_id=m.document_id, section_id=m.section_id, confidence=m.confidence, rank=rank)
+            ThemeMapping(
+                theme_id=theme_id,
+                document_id=m.document_id,
+                section_id=m.section_id,
+                confidence=m.confidence,
+                rank=rank,
+            )
         )
     return True
 

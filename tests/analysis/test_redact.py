@@ -143,9 +143,7 @@ def test_several_kinds_at_once() -> None:
         "Mail jane.doe+shop@example.co.uk, card 4111 1111 1111 1111, IBAN "
         "GB82 WEST 1234 5698 7654 32, call +44 7700 900123 about NW-482913 on 2026-09-14."
     )
-    assert redact(text) == (
-        "Mail [EMAIL], card [CARD], IBAN [IBAN], call [PHONE] about NW-482913 on 2026-09-14."
-    )
+    assert redact(text) == ("Mail [EMAIL], card [CARD], IBAN [IBAN], call [PHONE] about NW-482913 on 2026-09-14.")
 
 
 def test_counts_per_kind() -> None:
@@ -254,9 +252,7 @@ def test_extra_pattern_that_can_match_empty_text_inserts_no_empty_tags() -> None
         ({"GB82WEST12345698765432": r"x"}, "GB82WEST12345698765432"),
     ],
 )
-def test_bad_extra_pattern_raises_value_error_naming_it(
-    patterns: dict[str, str], named: str
-) -> None:
+def test_bad_extra_pattern_raises_value_error_naming_it(patterns: dict[str, str], named: str) -> None:
     with pytest.raises(ValueError, match=re.escape(named)):
         Redactor(patterns)
 
@@ -350,9 +346,7 @@ def test_redaction_of_any_text_is_idempotent(text: str) -> None:
 
 
 @given(WORDS, valid_cards(), WORDS, TRAILING)
-def test_valid_card_in_words_is_always_replaced(
-    before: str, card: str, after: str, trailing: str
-) -> None:
+def test_valid_card_in_words_is_always_replaced(before: str, card: str, after: str, trailing: str) -> None:
     text = f"{before} {card}{trailing} {after}"
     out = redact(text)
     assert out == f"{before} [CARD]{trailing} {after}"
@@ -360,18 +354,14 @@ def test_valid_card_in_words_is_always_replaced(
 
 
 @given(WORDS, EMAIL, WORDS, TRAILING)
-def test_email_in_words_is_always_replaced(
-    before: str, email: str, after: str, trailing: str
-) -> None:
+def test_email_in_words_is_always_replaced(before: str, email: str, after: str, trailing: str) -> None:
     text = f"{before} {email}{trailing} {after}"
     out = redact(text)
     assert out == f"{before} [EMAIL]{trailing} {after}"
     assert email not in out
 
 
-PLAIN_TEXT = st.text(
-    alphabet=st.characters(categories=("L", "Zs", "Po", "Ps", "Pe", "Pd"), exclude_characters="@")
-)
+PLAIN_TEXT = st.text(alphabet=st.characters(categories=("L", "Zs", "Po", "Ps", "Pe", "Pd"), exclude_characters="@"))
 
 
 @given(PLAIN_TEXT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from reviewbot.analysis.cluster import NOISE, find_clusters
-from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
+from reviewbot.analysis.score import ThemeAggregate, pick_quote, pick_quotes, theme_label, theme_stats
 from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes
 from reviewbot.analysis.vectorize import CorpusStats, surface_forms, terms, to_matrix, weigh
 
@@ -67,7 +67,13 @@ def test_nothing_changes_without_new_items() -> None:
     assert plan_themes([], [], leftovers, SETTINGS).changed == {}
 
 
-ODD = ["lovely sofa colour", "app crashes on login", "gift wrap was torn", "assembly screws missing", "website slow today"]
+ODD = [
+    "lovely sofa colour",
+    "app crashes on login",
+    "gift wrap was torn",
+    "assembly screws missing",
+    "website slow today",
+]
 
 
 def noise(count: int, seed: int = 1) -> list[str]:
@@ -141,6 +147,23 @@ def test_stats_growth_and_weekly_fill() -> None:
 
 
 def test_quote_is_the_most_central_readable_text() -> None:
-    candidates = [(1, "short", 0.9), (2, "a perfectly readable complaint about refunds being late", 0.5), (3, "x" * 500, 0.8)]
+    candidates = [
+        (1, "short", 0.9),
+        (2, "a perfectly readable complaint about refunds being late", 0.5),
+        (3, "x" * 500, 0.8),
+    ]
     assert pick_quote(candidates) == (2, candidates[1][1])
     assert pick_quote([]) is None
+
+
+def test_quotes_take_turns_across_kinds_and_skip_duplicates() -> None:
+    ranked = [
+        ("c1", "complaint"),
+        ("c1", "complaint"),
+        ("c2", "complaint"),
+        ("c3", "complaint"),
+        ("s1", "survey"),
+        ("n1", "agent_note"),
+    ]
+    picked = pick_quotes(ranked, 4, kind=lambda r: r[1], key=lambda r: r[0])
+    assert picked == [("c1", "complaint"), ("s1", "survey"), ("n1", "agent_note"), ("c2", "complaint")]

@@ -30,9 +30,7 @@ NULL_VALUES = ["", "None", "NULL", "null", "N/A", "n/a", "NA"]  # the defaults o
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def make_source(
-    workspace: Path, *, kind: Kind = "complaint", max_text_chars: int = 1000, **options: Any
-) -> FileSource:
+def make_source(workspace: Path, *, kind: Kind = "complaint", max_text_chars: int = 1000, **options: Any) -> FileSource:
     """A file source reading `workspace/inbox`; options override the defaults (columns id, text, created_at)."""
     settings_ = {"path": "inbox", "columns": COLUMNS, **options}
     return FileSource(
@@ -201,10 +199,7 @@ def test_nps_and_csat_scores_are_parsed_as_integers(tmp_path: Path) -> None:
     drop(
         tmp_path,
         "export.csv",
-        "id,text,created_at,nps,csat\n"
-        "1,Great,2026-01-01,9,4\n"
-        "2,Meh,2026-01-01, 0 ,5.0\n"
-        "3,No scores,2026-01-01,,N/A\n",
+        "id,text,created_at,nps,csat\n1,Great,2026-01-01,9,4\n2,Meh,2026-01-01, 0 ,5.0\n3,No scores,2026-01-01,,N/A\n",
     )
     records = by_id(fetch(make_source(tmp_path, kind="survey", columns=SURVEY_COLUMNS)))
     assert {k: (r.nps, r.csat) for k, r in records.items()} == {"1": (9, 4), "2": (0, 5), "3": (None, None)}
@@ -683,9 +678,7 @@ LARGE_EXPORTS = {
 
 
 @pytest.mark.parametrize(("name", "export"), LARGE_EXPORTS.values(), ids=LARGE_EXPORTS.keys())
-def test_large_file_is_read_in_batches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any
-) -> None:
+def test_large_file_is_read_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any) -> None:
     monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)
     drop(tmp_path, name, export(range(10)))
     fetched = fetch(make_source(tmp_path))
@@ -713,8 +706,8 @@ text_chars = st.one_of(
     st.sampled_from([",", '"', "\n", "\r", "\r\n", "\t", " ", ";", "''"]),
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
 )
-feedback_texts = st.lists(text_chars, min_size=1, max_size=30).map("".join).filter(
-    lambda t: t.strip() not in NULL_VALUES
+feedback_texts = (
+    st.lists(text_chars, min_size=1, max_size=30).map("".join).filter(lambda t: t.strip() not in NULL_VALUES)
 )
 ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 external_ids = st.text(ID_CHARS, min_size=1, max_size=12).filter(lambda i: i not in NULL_VALUES)
@@ -741,3 +734,26 @@ def test_csv_written_by_the_csv_module_reads_back_exactly(rows: list[tuple[str, 
         fetched = fetch(make_source(workspace))
     assert fetched.rejects == []
     assert [(r.external_id, r.text) for r in fetched.records] == [(i, text.strip()) for i, text in rows]
+
+
+def test_longer_export_that_starts_like_the_old_one_is_read_again(tmp_path: Path) -> None:
+    # A cumulative export (oldest rows first) replaces the old file and only its later rows differ: the saved
+    # offset may fall mid-row, so the file is read from the start (known ids are recognised downstream).
+    early = "".join(f"E{i},An early complaint number {i} about something,2026-01-01\n" for i in range(200))
+    path = drop(tmp_path, "export.csv", "id,text,created_at\n" + early + "1,First version,2026-01-02\n")
+    source = make_source(tmp_path)
+    first = fetch(source)
+    assert path.stat().st_size > 4096 and len(first.records) == 201
+    path.write_text("id,text,created_at\n" + early + "1,First version edited later,2026-01-02\n2,New,2026-01-03\n")
+    second = fetch(source, first.cursor)
+    assert len(second.records) == 202 and second.ids[-2:] == ["1", "2"]
+
+
+def test_pretty_printed_object_without_records_key_names_the_key_to_set(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.json",
+        '{\n  "count": 1,\n  "tickets": [\n    {"id": 1, "text": "x", "created_at": "2026-09-01"}\n  ]\n}\n',
+    )
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert reject.line == 0 and "set records_key to one of: tickets" in reject.reason

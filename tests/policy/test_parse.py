@@ -65,8 +65,7 @@ def test_example_document_structure() -> None:
     assert policy.preamble == "Preamble text."
     assert [s.id for s in policy.sections] == ["refunds-and-returns", "refund-sla", "delivery"]
     refunds, sla, delivery = policy.sections
-    assert (refunds.heading, refunds.level, refunds.parent_id, refunds.line) == (
-        "3. Refunds and returns", 2, None, 20)
+    assert (refunds.heading, refunds.level, refunds.parent_id, refunds.line) == ("3. Refunds and returns", 2, None, 20)
     assert (sla.heading, sla.level, sla.parent_id, sla.line) == ("3.1 Refund timelines", 3, "refunds-and-returns", 23)
     assert delivery.line == 26
     assert refunds.body == "Refunds body."  # own text only: the subsection is its own section
@@ -86,7 +85,11 @@ def test_document_without_front_matter_uses_defaults() -> None:
     assert policy.id == "service-policy"  # slug of the file stem
     assert policy.title == "Service Policy"
     assert (policy.owner, policy.approvers, policy.sign_off, policy.review_interval_days) == (
-        None, (), SignOffRule("all"), None)
+        None,
+        (),
+        SignOffRule("all"),
+        None,
+    )
     assert [(s.id, s.line) for s in policy.sections] == [("refunds", 5)]
 
 
@@ -165,13 +168,18 @@ def test_setext_headings() -> None:
     assert policy.title == "Policy Title"
     assert policy.preamble == "Intro."
     assert [(s.id, s.heading, s.level, s.line, s.body) for s in policy.sections] == [
-        ("refunds", "Refunds", 2, 6, "Money."), ("ship", "Delivery", 2, 10, "Fast.")]
+        ("refunds", "Refunds", 2, 6, "Money."),
+        ("ship", "Delivery", 2, 10, "Fast."),
+    ]
 
 
 def test_body_stops_at_next_heading_of_any_level_and_last_runs_to_end() -> None:
     policy = parse_policy("## A\n\n  a text  \n\n#### Deep\ndeep text\n## B\nb1\n\nb2\n\n\n")
     assert [(s.id, s.parent_id, s.body) for s in policy.sections] == [
-        ("a", None, "a text"), ("a/deep", "a", "deep text"), ("b", None, "b1\n\nb2")]
+        ("a", None, "a text"),
+        ("a/deep", "a", "deep text"),
+        ("b", None, "b1\n\nb2"),
+    ]
 
 
 def test_empty_body() -> None:
@@ -287,13 +295,25 @@ def test_settings_inherit_from_nearest_override_then_document() -> None:
     policy = parse_policy(INHERITANCE)
     refunds, timelines, exceptions, delivery = policy.sections
     assert (refunds.owner, refunds.approvers, refunds.sign_off, refunds.review_interval_days) == (
-        "refunds-owner", ("a", "b", "c"), SignOffRule("count", 2), 365)
+        "refunds-owner",
+        ("a", "b", "c"),
+        SignOffRule("count", 2),
+        365,
+    )
     assert (timelines.owner, timelines.approvers, timelines.sign_off) == ("refunds-owner", ("x",), SignOffRule("all"))
     # An empty `owner:` means "not set here", so it still inherits.
     assert (exceptions.owner, exceptions.approvers, exceptions.review_interval_days) == ("refunds-owner", ("x",), 30)
-    assert (delivery.owner, delivery.approvers, delivery.sign_off) == ("doc-owner", ("a", "b", "c"), SignOffRule("count", 2))
+    assert (delivery.owner, delivery.approvers, delivery.sign_off) == (
+        "doc-owner",
+        ("a", "b", "c"),
+        SignOffRule("count", 2),
+    )
     assert (policy.owner, policy.approvers, policy.sign_off, policy.review_interval_days) == (
-        "doc-owner", ("a", "b", "c"), SignOffRule("count", 2), 365)
+        "doc-owner",
+        ("a", "b", "c"),
+        SignOffRule("count", 2),
+        365,
+    )
 
 
 def test_keywords_do_not_inherit() -> None:
@@ -493,8 +513,11 @@ def test_slugify_is_idempotent_and_clean(text: str) -> None:
 
 # Lower-case letters and harmless punctuation only: no digits or capitals (which could read as
 # numbering) and no Markdown syntax, so each heading's slug is predictable from its text.
-HEADING_TEXT = st.text("abcdefghijklmnopqrstuvwxyzéüñçø -'!?&,", min_size=1, max_size=25).map(str.strip).filter(
-    lambda text: text[:1].isalpha() and bool(slugify(text)))
+HEADING_TEXT = (
+    st.text("abcdefghijklmnopqrstuvwxyzéüñçø -'!?&,", min_size=1, max_size=25)
+    .map(str.strip)
+    .filter(lambda text: text[:1].isalpha() and bool(slugify(text)))
+)
 HEADING = st.tuples(st.integers(1, 6), HEADING_TEXT, st.booleans(), st.sampled_from(["", "Some body text."]))
 
 

@@ -71,7 +71,9 @@ def _theme_of(store: Store, source: str, external_id: str) -> Theme:
 
 
 @pytest.mark.parametrize("issue", sorted(PLANTED))
-def test_planted_issue_becomes_a_theme_with_a_ticket_on_its_section(demo: tuple[Path, Store, SyncReport], issue: str) -> None:
+def test_planted_issue_becomes_a_theme_with_a_ticket_on_its_section(
+    demo: tuple[Path, Store, SyncReport], issue: str
+) -> None:
     _, store, _ = demo
     (source, external_id), section = PLANTED[issue]
     theme = _theme_of(store, source, external_id)
@@ -164,7 +166,13 @@ def test_pii_never_reaches_the_store(demo: tuple[Path, Store, SyncReport]) -> No
         texts = [t for t in session.exec(select(FeedbackItem.text))]
         bodies = [b for b in session.exec(select(TrackerIssue.body))]
     joined = "\n".join(texts + bodies)
-    for secret in ("4111 1111 1111 1111", "5500-0000-0000-0004", "GB82 WEST 1234 5698 7654 32", "@example.", "7700 900123"):
+    for secret in (
+        "4111 1111 1111 1111",
+        "5500-0000-0000-0004",
+        "GB82 WEST 1234 5698 7654 32",
+        "@example.",
+        "7700 900123",
+    ):
         assert secret not in joined
     assert "[CARD]" in joined and "[EMAIL]" in joined and "[IBAN]" in joined and "[PHONE]" in joined
     assert "1234 5678 9012 3456" in joined  # a tracking number failing Luhn is not a card
@@ -194,6 +202,8 @@ def test_every_ticket_is_unique_per_theme_and_section(demo: tuple[Path, Store, S
     _, store, _ = demo
     with store.session() as session:
         keys = [(t.theme_id, t.document_id, t.section_id) for t in session.exec(select(ReviewTicket))]
-        refs = [r for r in session.exec(select(ReviewTicket.tracker_ref).where(col(ReviewTicket.tracker_ref).is_not(None)))]
+        refs = [
+            r for r in session.exec(select(ReviewTicket.tracker_ref).where(col(ReviewTicket.tracker_ref).is_not(None)))
+        ]
     assert len(keys) == len(set(keys)) >= 9
     assert len(refs) == len(keys) == len(set(refs))

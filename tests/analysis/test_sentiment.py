@@ -1,0 +1,76 @@
+"""Sentiment and survey classes, and proof that nothing needs a downloaded NLTK corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewbot.analysis.sentiment import TextBlobScorer, csat_class, csat_score, nps_class, nps_score
+
+
+def test_polarity_reads_praise_and_anger() -> None:
+    scorer = TextBlobScorer()
+    assert scorer.score("Great service, thank you so much!").polarity > 0.3
+    assert scorer.score("Terrible, rude and useless support!!").polarity < -0.3
+    assert scorer.score("The service was not good.").polarity < 0
+    assert scorer.score("   ").polarity == 0.0
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (0, "detractor"),
+        (6, "detractor"),
+        (7, "passive"),
+        (8, "passive"),
+        (9, "promoter"),
+        (10, "promoter"),
+        (None, None),
+    ],
+)
+def test_nps_classes(score: int | None, expected: str | None) -> None:
+    assert nps_class(score) == expected
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"), [(1, "unsatisfied"), (3, "unsatisfied"), (4, "satisfied"), (5, "satisfied"), (None, None)]
+)
+def test_csat_classes(score: int | None, expected: str | None) -> None:
+    assert csat_class(score) == expected
+
+
+def test_nps_and_csat_scores() -> None:
+    assert nps_score([10, 9, 8, 3]) == 25.0  # 2 promoters, 1 detractor of 4
+    assert nps_score([]) is None
+    assert csat_score([5, 4, 2, 1]) == 50.0
+
+
+def test_the_whole_enrichment_and_theme_path_works_without_nltk_data(empty_nltk_data: Path) -> None:
+    # A fresh process, so no corpus is already loaded; NLTK_DATA points at an empty folder.
+    code = """
+import json
+from reviewbot.analysis.enrich import Enricher
+from reviewbot.analysis.redact import Redactor
+from reviewbot.analysis.sentiment import TextBlobScorer
+from reviewbot.analysis.vectorize import terms
+from reviewbot.protocols import RawRecord
+from datetime import datetime, UTC
+enricher = Enricher(Redactor(), TextBlobScorer())
+text = "Awful wait, refunds are delayed. Mail me at a@b.co"
+record = RawRecord("1", text, datetime(2026, 9, 1, tzinfo=UTC), "complaint", "x:2")
+row = enricher.enrich("s", record)
+print(json.dumps({"polarity": row["polarity"], "text": row["text"], "terms": terms(row["text"])}))
+"""
+    env = {**os.environ, "NLTK_DATA": str(empty_nltk_data)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["polarity"] < 0
+    assert result["text"].endswith("[EMAIL]")
+    assert "refund" in result["terms"] and "refund delay" in result["terms"]
+    assert list(empty_nltk_data.iterdir()) == []  # nothing was downloaded
