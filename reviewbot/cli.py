@@ -304,9 +304,8 @@ def themes_show(
     kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
     out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")
     csat = "-" if theme.csat is None else f"{theme.csat:.0f}%"
-    out.print(
-        f"Sentiment: mean {theme.mean_polarity:+.2f}, {pct(theme.negative_share)} negative; NPS {signed(theme.nps)}, CSAT {csat}"
-    )
+    tone = f"mean {theme.mean_polarity:+.2f}, {pct(theme.negative_share)} negative"
+    out.print(f"Sentiment: {tone}; NPS {signed(theme.nps)}, CSAT {csat}")
     seen = f"{theme.first_seen:%Y-%m-%d} to {theme.last_seen:%Y-%m-%d}" if theme.first_seen and theme.last_seen else "-"
     out.print(
         f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{theme.growth if theme.growth is not None else '-'}"
