@@ -78,17 +78,31 @@ def build_evidence(
             for q in quotes
         ],
         "mapping": {"confidence": round(confidence, 3), "gap": section is None},
-        "document": {"id": document.id, "title": document.title, "version": document.current_version},
-        "section": None
-        if section is None
-        else {
-            "id": section.section_id,
-            "heading": section.heading,
-            "version": section.version,
-            "owner": section.owner,
-            "approvers": list(section.approvers),
-            "text": section.body,
-        },
+        "document": {"id": document.id, "title": document.title, "version": document.published_version},
+        "section": None if section is None else _section(document, section),
+    }
+
+
+def periodic_evidence(
+    document: PolicyDocument, section: PolicySection, *, last_reviewed: datetime, due: datetime, interval_days: int
+) -> dict[str, Any]:
+    """The facts behind a periodic-review ticket: the section, and why its review is due."""
+    return {
+        "reason": f"reviewed every {interval_days} days; last reviewed {last_reviewed.date().isoformat()}, "
+        f"due {due.date().isoformat()}",
+        "document": {"id": document.id, "title": document.title, "version": document.published_version},
+        "section": _section(document, section),
+    }
+
+
+def _section(document: PolicyDocument, section: PolicySection) -> dict[str, Any]:
+    return {
+        "id": section.section_id,
+        "heading": section.heading,
+        "version": document.published_version,
+        "owner": section.owner,
+        "approvers": list(section.approvers),
+        "text": section.body,
     }
 
 
@@ -127,6 +141,9 @@ def _score(block: dict[str, Any], unit: str) -> str:
 
 def render_markdown(title: str, evidence: dict[str, Any]) -> str:
     """The evidence as Markdown, for the built-in tracker and the console."""
+    if "theme" not in evidence:  # a periodic review: no feedback behind it
+        lines = [f"# {title}", "", f"Why: {evidence['reason']}", ""]
+        return "\n".join(lines + _section_lines(evidence["section"])).rstrip() + "\n"
     counts, sentiment, trend = evidence["counts"], evidence["sentiment"], evidence["trend"]
     kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts["by_kind"].items())
     lines = [
@@ -162,13 +179,17 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
             f"No section of *{document['title']}* (version {document['version']}) covers this theme.",
         ]
     else:
-        lines += [
-            f"## Section `{section['id']}` (version {section['version']})",
-            f"Owner: {section['owner'] or '-'}; approvers: {', '.join(section['approvers']) or '-'}",
-            "",
-            section["text"],
-        ]
+        lines += _section_lines(section)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _section_lines(section: dict[str, Any]) -> list[str]:
+    return [
+        f"## Section `{section['id']}` (version {section['version']})",
+        f"Owner: {section['owner'] or '-'}; approvers: {', '.join(section['approvers']) or '-'}",
+        "",
+        section["text"],
+    ]
 
 
 def sparkline(weekly: dict[str, int]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,6 +82,18 @@ class TicketSettings(_Strict):
     max_quotes: int = Field(default=5, ge=0)
 
 
+class ReviewSettings(_Strict):
+    """Sign-off timing, review cadence, reopening, publishing."""
+
+    default_interval_days: int = Field(default=365, ge=1)  # sections without review_interval_days
+    signoff_sla_days: float = Field(default=3, gt=0)  # a pending sign-off older than this gets a reminder
+    reminder_interval_days: float = Field(default=2, gt=0)  # at most one reminder per approver this often
+    escalate_after_days: float = Field(default=7, gt=0)  # then the document owner is told too
+    reopen_factor: float = Field(default=1.5, gt=1)  # a dismissed or closed ticket reopens when its theme grows so
+    ack_roles: list[str] = Field(default_factory=lambda: ["agents"])  # who must acknowledge a new version
+    publish_dir: str = "publish"
+
+
 class ConnectorSettings(BaseModel):
     """`[tracker]` or `[notifier]`: the connector's name plus its own options."""
 
@@ -107,6 +120,9 @@ class Settings(BaseSettings):
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    # role -> people, e.g. compliance-lead = ["sam.okafor"]; a name that is not a role is a person
+    roles: dict[str, list[str]] = Field(default_factory=dict)
     tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))
     notifier: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="console"))
 
@@ -127,6 +143,20 @@ class Settings(BaseSettings):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
             url = prefix + str((self.workspace / url[len(prefix) :]).resolve())
         return url
+
+    def people(self, names: Iterable[str]) -> list[str]:
+        """The people behind role names (a name that is no role is a person), in order, without repeats."""
+        found: list[str] = []
+        for name in names:
+            for person in self.roles.get(name, [name]):
+                if person not in found:
+                    found.append(person)
+        return found
+
+    @property
+    def publish_path(self) -> Path:
+        """The folder published documents are written to."""
+        return self.workspace / self.review.publish_dir
 
     @property
     def policies_path(self) -> Path:

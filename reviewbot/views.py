@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from sqlmodel import Session
 
 from reviewbot.evidence import sparkline
 from reviewbot.models import (
@@ -16,6 +17,8 @@ from reviewbot.models import (
     Theme,
     ThemeMapping,
 )
+from reviewbot.store.themes import active_themes
+from reviewbot.store.tickets import list_tickets, mappings
 
 
 def pct(value: float | None) -> str:
@@ -26,6 +29,22 @@ def pct(value: float | None) -> str:
 def signed(value: float | None, digits: int = 0) -> str:
     """A score with its sign, or "-"."""
     return "-" if value is None else f"{value:+.{digits}f}"
+
+
+def theme_overview(
+    session: Session,
+) -> tuple[list[Theme], dict[int, list[ThemeMapping]], dict[int, list[str]], list[ReviewTicket]]:
+    """Active themes largest first, with their mappings, ticket references, and all tickets."""
+    themes = sorted(active_themes(session), key=lambda t: -t.size)
+    maps: dict[int, list[ThemeMapping]] = {}
+    for m in mappings(session):
+        maps.setdefault(m.theme_id, []).append(m)
+    tickets = list_tickets(session)
+    refs: dict[int, list[str]] = {}
+    for t in tickets:
+        if t.theme_id is not None:
+            refs.setdefault(t.theme_id, []).append(t.tracker_ref or f"#{t.id}")
+    return themes, maps, refs, tickets
 
 
 def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str, Any]:
@@ -67,7 +86,7 @@ def tickets_table(tickets: list[ReviewTicket]) -> Table:
     for t in tickets:
         counts, sentiment = t.evidence.get("counts", {}), t.evidence.get("sentiment", {})
         table.add_row(
-            t.tracker_ref or f"#{t.id}", t.state, t.kind, t.section_id or "(whole document)", str(t.theme_id),
+            t.tracker_ref or f"#{t.id}", t.state, t.kind, t.section_id or "(whole document)", str(t.theme_id or "-"),
             str(counts.get("total", "-")), pct(sentiment.get("negative_share")), t.title,
         )  # fmt: skip
     return table
@@ -101,21 +120,19 @@ def quarantine_table(rows: list[QuarantinedRow]) -> Table:
 
 
 def documents_table(docs: list[tuple[PolicyDocument, int]]) -> Table:
-    """Policy documents with their current version and section count."""
+    """Policy documents with their published version, unpublished edits and section count."""
     table = Table(title="Policy documents", title_justify="left")
-    for name in ("id", "title", "version", "sections", "owner", "path"):
+    for name in ("id", "title", "version", "edits", "sections", "owner", "path"):
         table.add_column(name, overflow="fold")
     for doc, count in docs:
-        table.add_row(doc.id, doc.title, str(doc.current_version), str(count), doc.owner or "-", doc.path)
+        edits = "unpublished" if doc.has_draft else "-"
+        table.add_row(doc.id, doc.title, str(doc.published_version), edits, str(count), doc.owner or "-", doc.path)
     return table
 
 
-def sections_table(document: PolicyDocument, sections: list[PolicySection]) -> Table:
+def sections_table(document: PolicyDocument, sections: list[PolicySection], label: str) -> Table:
     """The sections of one version of a document."""
-    table = Table(
-        title=f"{document.title} (version {sections[0].version if sections else document.current_version})",
-        title_justify="left",
-    )
+    table = Table(title=f"{document.title} ({label})", title_justify="left")
     for name in ("section", "heading", "owner", "approvers", "sign-off", "review every"):
         table.add_column(name, overflow="fold")
     for s in sections:

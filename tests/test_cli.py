@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tests.workspaces import make_workspace
 
 COMMANDS = [
-    "", "init", "sync", "themes", "themes list", "themes show", "tickets", "tickets list", "tickets show",
-    "policy", "policy list", "policy show", "quarantine", "quarantine list", "db", "db upgrade",
+    "", "init", "sync", "audit", "themes", "themes list", "themes show", "quarantine", "quarantine list",
+    "tickets", "tickets list", "tickets show", "tickets triage", "tickets assign", "tickets dismiss",
+    "tickets approve", "tickets request-changes", "tickets reject", "signoffs", "signoffs pending",
+    "policy", "policy list", "policy show", "policy diff", "policy versions", "policy publish", "policy ack",
+    "policy acks", "db", "db upgrade",
 ]  # fmt: skip
 
 
@@ -33,12 +39,13 @@ def test_console_script_entry_point_runs(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "demo"
-    result = cli(f"init --demo {folder}")
-    assert result.code == 0, result.stderr
-    monkeypatch.chdir(folder)
-    return folder
+def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
+        folder = tmp_path / "demo"
+        result = cli(f"init --demo {folder}")
+        assert result.code == 0, result.stderr
+        monkeypatch.chdir(folder)
+        yield folder
 
 
 def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

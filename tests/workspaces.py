@@ -88,10 +88,31 @@ def write_csv(path: Path, records: list[dict[str, str]], *, header: bool = True,
         writer.writerows(records)
 
 
-def make_workspace(folder: Path, *, extra_toml: str = "", policy: str = POLICY) -> Path:
+NOTES_SOURCE = """
+[[sources]]
+name = "notes"
+type = "files"
+kind = "agent_note"
+path = "inbox/notes"
+columns = { id = "id", text = "text", created_at = "created_at", author = "agent" }
+"""
+
+
+def write_notes(folder: Path, notes: list[tuple[str, str, str]]) -> None:
+    """Agent notes as (id, text, agent)."""
+    path = folder / "inbox" / "notes" / "notes.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "created_at", "agent"])
+        writer.writerows((i, text, "2026-09-15 12:00", agent) for i, text, agent in notes)
+
+
+def make_workspace(folder: Path, *, extra_toml: str = "", policy: str = POLICY, notes: bool = False) -> Path:
     """A workspace with the policy, two issues' worth of complaints, and a migrated database."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reviewbot.toml").write_text(TOML.format(extra=extra_toml), encoding="utf-8")
+    toml = TOML.format(extra=extra_toml) + (NOTES_SOURCE if notes else "")
+    (folder / "reviewbot.toml").write_text(toml, encoding="utf-8")
     (folder / "policies").mkdir(exist_ok=True)
     (folder / "policies" / "returns.md").write_text(policy, encoding="utf-8")
     write_csv(folder / "inbox" / "complaints" / "export-1.csv", rows(REFUND_TEXTS, "R") + rows(DELIVERY_TEXTS, "D"))

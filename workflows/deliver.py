@@ -4,6 +4,7 @@ a failure leaves it queued for the next run and does not stop the other messages
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from connectors.registry import ConnectorContext, make_notifier, make_tracker
 from reviewbot.models import OutboxMessage, ReviewTicket
@@ -11,7 +12,6 @@ from reviewbot.protocols import Message, Notifier, TicketDraft, Tracker
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
 from reviewbot.store.tickets import by_fingerprint
-from workflows.report import SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,20 @@ def draft_of(ticket: ReviewTicket) -> TicketDraft:
     )
 
 
-def deliver(settings: Settings, store: Store, report: SyncReport) -> None:
+@dataclass
+class Delivery:
+    """What one delivery run sent and what failed."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0})
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver(settings: Settings, store: Store) -> Delivery:
     """Send every due outbox message; count what was sent and what failed."""
     context = ConnectorContext(settings=settings, store=store)
     tracker, notifier = make_tracker(context), make_notifier(context)
-    counts = {"sent": 0, "failed": 0}
+    result = Delivery()
+    counts = result.counts
     with store.session() as session:
         messages = outbox.due(session)
     failed_targets: set[str] = set()
@@ -46,12 +55,12 @@ def deliver(settings: Settings, store: Store, report: SyncReport) -> None:
                 outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
             failed_targets.add(message.target)
-            report.errors.append(f"{message.target} ({names[message.target]}): {message.key}: {exc}")
+            result.errors.append(f"{message.target} ({names[message.target]}): {message.key}: {exc}")
             continue
         with store.session() as session:
             outbox.mark_sent(session, message.id or 0)
         counts["sent"] += 1
-    report.delivery = counts
+    return result
 
 
 def _send(store: Store, message: OutboxMessage, tracker: Tracker, notifier: Notifier) -> None:
@@ -71,15 +80,24 @@ def _send(store: Store, message: OutboxMessage, tracker: Tracker, notifier: Noti
             if stored is not None:
                 stored.tracker_ref = ref.ref
                 session.add(stored)
+    elif ticket.tracker_ref is None:
+        raise RuntimeError("the ticket has not reached the tracker yet; retried after its create succeeds")
     elif message.action == "update":
-        if ticket.tracker_ref is None:
-            raise RuntimeError("the ticket has not reached the tracker yet; retried after its create succeeds")
         tracker.update(ticket.tracker_ref, draft, marker=message.key, note=str(message.payload.get("note", "")))
+    elif message.action == "close":
+        tracker.close(ticket.tracker_ref, str(message.payload.get("resolution", "")))
 
 
 def _render(store: Store, message: OutboxMessage) -> Message:
     if message.action != "digest":
-        return Message(**message.payload)
+        payload = message.payload
+        return Message(
+            kind=payload["kind"],
+            title=payload["title"],
+            body=payload["body"],
+            recipients=tuple(payload.get("recipients", ())),
+            data=dict(payload.get("data", {})),
+        )
     changes: list[tuple[int, str]] = []
     with store.session() as session:
         for change in message.payload.get("changes", []):

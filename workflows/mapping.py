@@ -5,16 +5,16 @@ from __future__ import annotations
 from reviewbot.analysis.mapping import SectionIndex, SectionText
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from reviewbot.store.policies import current_sections
+from reviewbot.store.policies import published_sections
 from reviewbot.store.themes import active_themes
 from reviewbot.store.tickets import replace_mappings
 from workflows.report import SyncReport
 
 
 def section_index(store: Store) -> SectionIndex:
-    """An index over the current version of every section of every document."""
+    """An index over every section of the published version of every document."""
     with store.session() as session:
-        rows = current_sections(session)
+        rows = published_sections(session)
     headings = {(doc.id, s.section_id): s.heading for doc, s in rows}
     return SectionIndex(
         [

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from reviewbot.errors import PolicyError
+from reviewbot.errors import NotFoundError, PolicyError
+from reviewbot.models import PolicyDocument
 from reviewbot.policy.parse import ParsedPolicy, load_policy
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -20,10 +21,23 @@ def policy_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith(".") and p.name.lower() != "readme.md")
 
 
+def refresh_document(settings: Settings, store: Store, document_id: str) -> ParsedPolicy:
+    """Read one document's file again and record it, so drafts are seen without waiting for a sync."""
+    with store.session() as session:
+        document = session.get(PolicyDocument, document_id)
+        if document is None:
+            raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
+        path = settings.workspace / document.path
+    policy = replace(load_policy(path), path=document.path)
+    with store.session() as session:
+        record_policy(session, policy)
+    return policy
+
+
 def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[ParsedPolicy]:
     """Parse every policy and store new versions; a broken file is reported and its last good version kept."""
     parsed: list[ParsedPolicy] = []
-    new_versions: list[str] = []
+    new_revisions: list[str] = []
     files = policy_files(settings.policies_path)
     if not files:
         report.errors.append(f"no policy documents (*.md) in {settings.policies_path}; themes cannot be mapped")
@@ -38,7 +52,8 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
         with store.session() as session:
             document, added = record_policy(session, policy)
             if added:
-                new_versions.append(f"{document.id} v{document.current_version}")
+                state = "version 1" if document.current_revision == 1 else "draft"
+                new_revisions.append(f"{document.id} revision {document.current_revision} ({state})")
         parsed.append(policy)
-    report.policies = {"documents": len(parsed), "new_versions": new_versions}
+    report.policies = {"documents": len(parsed), "new_revisions": new_revisions}
     return parsed

@@ -39,6 +39,7 @@ class SyncReport:
     themes: dict[str, int] = field(default_factory=dict)
     mapping: dict[str, int] = field(default_factory=dict)
     tickets: dict[str, int] = field(default_factory=dict)
+    review: dict[str, int] = field(default_factory=dict)
     delivery: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 

@@ -10,6 +10,7 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store
 from workflows.collect import collect
 from workflows.deliver import deliver
+from workflows.followup import follow_up
 from workflows.mapping import map_themes
 from workflows.policies import load_policies
 from workflows.report import NoProgress, ProgressSink, SyncReport
@@ -51,8 +52,11 @@ def _stages(
     update_themes(settings, store, report, progress)
     map_themes(settings, store, report)
     decide_tickets(settings, store, report)
+    follow_up(settings, store, report)
     if deliver_outbox:
-        deliver(settings, store, report)
+        delivery = deliver(settings, store)
+        report.delivery = delivery.counts
+        report.errors.extend(delivery.errors)
 
 
 def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> None:

@@ -4,6 +4,8 @@ existing ones, and queue the tracker calls and the digest in the outbox, all in 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -12,9 +14,11 @@ from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme,
 from reviewbot.settings import Settings, TicketSettings
 from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, sections
+from reviewbot.store.review import tickets_in
 from reviewbot.store.themes import active_themes, quote_items, survey_counts
 from reviewbot.store.tickets import by_fingerprint, mappings, touch
 from workflows.report import SyncReport
+from workflows.review import move
 
 # Tickets a person has finished with keep their evidence as it was when they decided.
 FROZEN_STATES = ("published", "closed", "dismissed")
@@ -47,7 +51,7 @@ def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) ->
 
 def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None:
     """Create or refresh tickets and queue their side effects."""
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "eligible": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "reopened": 0, "eligible": 0}
     changed: list[str] = []
     with store.session() as session:
         docs = {d.id: d for d in documents(session)}
@@ -55,6 +59,7 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
         by_theme: dict[int, list[ThemeMapping]] = {}
         for mapping in mappings(session):
             by_theme.setdefault(mapping.theme_id, []).append(mapping)
+        settled = _settled_sizes(session)
         for theme in active_themes(session):
             for mapping in by_theme.get(theme.id or 0, []):
                 reason = ticket_reason(theme, mapping, settings.tickets)
@@ -62,8 +67,11 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
                     continue
                 counts["eligible"] += 1
                 section = section_rows.get((mapping.document_id, mapping.section_id))
+                quiet_below = settled.get((theme.id or 0, mapping.document_id))
                 outcome = _decide(
-                    session, settings, theme, docs[mapping.document_id], section, mapping.confidence, reason
+                    session,
+                    settings,
+                    Decision(theme, docs[mapping.document_id], section, mapping.confidence, reason, quiet_below),
                 )
                 counts[outcome] += 1
                 if outcome != "unchanged":
@@ -76,20 +84,45 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
     report.tickets = counts
 
 
-def _decide(
-    session: Session,
-    settings: Settings,
-    theme: Theme,
-    document: PolicyDocument,
-    section: PolicySection | None,
-    confidence: float,
-    reason: str,
-) -> str:
+@dataclass(frozen=True)
+class Decision:
+    """One (theme, section) that qualifies for a ticket, and the size below which it stays quiet."""
+
+    theme: Theme
+    document: PolicyDocument
+    section: PolicySection | None
+    confidence: float
+    reason: str
+    settled_size: int | None  # a ticket of this theme on this document was dismissed or closed at this size
+
+
+def _settled_sizes(session: Session) -> dict[tuple[int, str], int]:
+    """(theme, document) -> largest theme size at which one of its tickets was dismissed or closed."""
+    sizes: dict[tuple[int, str], int] = {}
+    for ticket in tickets_in(session, ("dismissed", "closed")):
+        if ticket.theme_id is not None and ticket.settled_size is not None:
+            key = (ticket.theme_id, ticket.document_id)
+            sizes[key] = max(sizes.get(key, 0), ticket.settled_size)
+    return sizes
+
+
+def _grew(decision: Decision, settings: Settings) -> bool:
+    """True when the theme grew enough since a ticket of it was settled to deserve attention again."""
+    if decision.settled_size is None:
+        return True
+    return decision.theme.size >= decision.settled_size * settings.review.reopen_factor
+
+
+def _decide(session: Session, settings: Settings, decision: Decision) -> str:
+    theme, document, section = decision.theme, decision.document, decision.section
     fp = fingerprint(theme.id or 0, document.id, section.section_id if section else None)
+    ticket = by_fingerprint(session, fp)
+    if ticket is None and not _grew(decision, settings):
+        return "unchanged"  # a person settled this theme here; a new section match alone does not undo that
+    confidence, reason = decision.confidence, decision.reason
     evidence = _evidence(session, settings, theme, document, section, confidence, reason)
     digest = evidence_hash(evidence)
     title = ticket_title(theme, document, section)
-    ticket = by_fingerprint(session, fp)
     if ticket is None:
         ticket = ReviewTicket(
             fingerprint=fp,
@@ -97,7 +130,7 @@ def _decide(
             theme_id=theme.id,
             document_id=document.id,
             section_id=section.section_id if section else None,
-            section_version=section.version if section else None,
+            section_version=document.published_version,
             title=title,
             confidence=confidence,
             evidence=evidence,
@@ -108,6 +141,8 @@ def _decide(
         session.flush()
         outbox.enqueue(session, f"tracker.create:{fp}", "tracker", "create", {}, ticket.id)
         return "created"
+    if ticket.state in ("dismissed", "closed") and ticket.settled_size and _grew(decision, settings):
+        return _reopen(session, ticket, theme, evidence, digest, title)
     if ticket.state in FROZEN_STATES:
         return "unchanged"
     if ticket.evidence_hash == digest:
@@ -117,11 +152,26 @@ def _decide(
         return "unchanged"
     note = evidence_change(ticket.evidence, evidence)
     ticket.title, ticket.evidence, ticket.evidence_hash, ticket.confidence = title, evidence, digest, confidence
-    ticket.section_version = section.version if section else None
+    ticket.section_version = document.published_version
     touch(ticket)
     session.add(ticket)
     outbox.enqueue(session, f"tracker.update:{fp}:{digest[:16]}", "tracker", "update", {"note": note}, ticket.id)
     return "updated"
+
+
+def _reopen(
+    session: Session, ticket: ReviewTicket, theme: Theme, evidence: dict[str, Any], digest: str, title: str
+) -> str:
+    was = ticket.state
+    why = f"reopened: the theme grew from {ticket.settled_size} to {theme.size} items since the ticket was {was}"
+    move(session, ticket, "open", "reviewbot", why)
+    ticket.state_reason, ticket.settled_size = why, None
+    ticket.title, ticket.evidence, ticket.evidence_hash = title, evidence, digest
+    session.add(ticket)
+    outbox.enqueue(
+        session, f"tracker.reopen:{ticket.fingerprint}:{theme.size}", "tracker", "update", {"note": why}, ticket.id
+    )
+    return "reopened"
 
 
 def _evidence(

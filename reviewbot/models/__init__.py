@@ -3,18 +3,32 @@
 from reviewbot.models.base import metadata, utcnow
 from reviewbot.models.feedback import FeedbackItem, QuarantinedRow, SourceState
 from reviewbot.models.ops import OutboxMessage, SyncRun
-from reviewbot.models.policy import PolicyDocument, PolicySection, PolicyVersion
+from reviewbot.models.policy import (
+    PolicyAck,
+    PolicyDocument,
+    PolicyRelease,
+    PolicyRevision,
+    PolicySection,
+    SectionReview,
+)
+from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
 from reviewbot.models.themes import Theme, ThemeMapping, VectorizerState
 from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
 
 __all__ = [
+    "AuditEvent",
     "FeedbackItem",
     "OutboxMessage",
+    "PolicyAck",
     "PolicyDocument",
+    "PolicyRelease",
+    "PolicyRevision",
     "PolicySection",
-    "PolicyVersion",
     "QuarantinedRow",
     "ReviewTicket",
+    "SectionReview",
+    "SignOff",
+    "SignOffRequest",
     "SourceState",
     "SyncRun",
     "Theme",

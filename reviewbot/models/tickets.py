@@ -23,19 +23,26 @@ TICKET_STATES = (
 
 
 class ReviewTicket(SQLModel, table=True):
-    """A request to review one policy section (or a coverage gap) because of one theme, with its evidence."""
+    """A request to review one policy section (or a coverage gap) because of one theme, with its evidence.
+
+    Periodic tickets ask for the review a section is due for, with no theme behind them.
+    """
 
     __tablename__ = "review_ticket"
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(max_length=64, unique=True)
-    kind: str = Field(default="feedback", max_length=20)  # feedback | gap
+    kind: str = Field(default="feedback", max_length=20)  # feedback | gap | periodic
     theme_id: int | None = Field(default=None, foreign_key="theme.id", index=True)
     document_id: str = Field(foreign_key="policy_document.id", max_length=200)
     section_id: str | None = Field(default=None, max_length=300)
-    section_version: int | None = None
+    section_version: int | None = None  # the published version whose text the evidence cites
     title: str = Field(max_length=500)
     state: str = Field(default="open", max_length=20, index=True)
+    assignee: str | None = Field(default=None, max_length=200)
+    state_reason: str | None = Field(default=None, sa_type=Text)  # why it was dismissed or reopened
+    settled_size: int | None = None  # theme size when dismissed or closed: it reopens only if the theme grows
+    resolved_version: int | None = None  # the version that published the change
     confidence: float = 0.0
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     evidence_hash: str = Field(default="", max_length=64)

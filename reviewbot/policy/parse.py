@@ -6,7 +6,8 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,9 +17,9 @@ from markdown_it import MarkdownIt
 from reviewbot.errors import PolicyError
 
 # The front matter keys a policy may use; anything else is most likely a typo, so it is an error.
-TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "sections")
-SECTION_KEYS = ("owner", "approvers", "sign_off", "review_interval_days", "keywords")
-_INHERITED = ("owner", "approvers", "sign_off", "review_interval_days")
+TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "last_reviewed", "sections")
+SECTION_KEYS = ("owner", "approvers", "sign_off", "review_interval_days", "last_reviewed", "keywords")
+_INHERITED = ("owner", "approvers", "sign_off", "review_interval_days", "last_reviewed")
 _EXAMPLES = {
     "id": "customer-service-policy",
     "title": "Customer Service Policy",
@@ -28,6 +29,8 @@ _EXAMPLES = {
 }
 
 _MD = MarkdownIt("commonmark")
+# Only the plain form: `date.fromisoformat` would also take `20260301` or `2026-W09-1`.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
 _ROMAN = r"(?=[MDCLXVI])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
@@ -78,6 +81,8 @@ class PolicySectionText:
     approvers: tuple[str, ...]
     sign_off: SignOffRule
     review_interval_days: int | None
+    # Keyword-only with a default so that code building these by hand keeps working.
+    last_reviewed: date | None = field(default=None, kw_only=True)
     keywords: tuple[str, ...]
 
     @property
@@ -97,10 +102,17 @@ class ParsedPolicy:
     approvers: tuple[str, ...]
     sign_off: SignOffRule
     review_interval_days: int | None
+    last_reviewed: date | None = field(default=None, kw_only=True)
     preamble: str
     sections: tuple[PolicySectionText, ...]
     content_hash: str
     source: str
+    body_line: int = field(default=1, kw_only=True)  # 1-based line of `source` where the Markdown starts
+
+    @property
+    def markdown(self) -> str:
+        """The document as written, without its front matter."""
+        return "\n".join(self.source.split("\n")[self.body_line - 1 :])
 
     def section(self, section_id: str) -> PolicySectionText:
         """The section with this id; KeyError if there is none."""
@@ -134,6 +146,7 @@ _DEFAULTS: dict[str, Any] = {
     "approvers": (),
     "sign_off": SignOffRule("all"),
     "review_interval_days": None,
+    "last_reviewed": None,
 }
 
 
@@ -175,7 +188,7 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
     # The preamble is everything between the front matter and the first section, minus the title.
     skip = range(title_heading.start, title_heading.end) if title_heading else range(0)
     preamble = [line for i, line in enumerate(lines[: headings[0].start]) if i >= front.body_start and i not in skip]
-    title = _plain_text(title_heading.text).strip() if title_heading else ""
+    title = plain_text(title_heading.text).strip() if title_heading else ""
     return ParsedPolicy(
         id=meta.get("id") or _default_id(path, report),
         title=meta.get("title") or title or Path(path).stem,
@@ -184,6 +197,7 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
         sections=_build_sections(headings, lines, meta.get("sections", {}), defaults, report),
         content_hash=hashlib.sha256(source.encode()).hexdigest(),
         source=source,
+        body_line=front.body_start + 1,
         **{key: value for key, (value, _) in defaults.items()},
     )
 
@@ -225,8 +239,8 @@ def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
         )
     yaml_text = "\n".join(lines[1:end])
     try:
-        data = yaml.safe_load(yaml_text)
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)  # safe_load drops positions; nodes keep them
+        data = yaml.load(yaml_text, Loader=_Loader)  # _Loader is a SafeLoader
+        node = yaml.compose(yaml_text, Loader=_Loader)  # loading drops positions; nodes keep them
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, report) from exc
     if data is not None and not isinstance(data, dict):
@@ -237,6 +251,21 @@ def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
             "write one `key: value` per line, e.g. `owner: compliance-lead`",
         )
     return _FrontMatter(data or {}, _key_lines(node, 2), end + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that keeps an impossible date such as `2026-02-30` as text instead of crashing."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    # PyYAML raises a bare ValueError for these; as text, validation reports them with file, line and key.
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 def _yaml_error(exc: yaml.YAMLError, report: _Reporter) -> PolicyError:
@@ -311,6 +340,8 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
             f"review_interval_days must be a positive whole number, not {value!r}",
             "e.g. `review_interval_days: 365`",
         )
+    if key == "last_reviewed":
+        return _review_date(value, where, report)
     if key == "sign_off":
         if value != "all" and not _positive_int(value):
             raise report.error(
@@ -332,6 +363,21 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
             )
         return {str(k): _clean(v or {}, SECTION_KEYS, (*where, str(k)), report) for k, v in value.items()}
     return value
+
+
+def _review_date(value: Any, where: tuple[str, ...], report: _Reporter) -> date:
+    """A `date` from YAML's own date value or an ISO `YYYY-MM-DD` string."""
+    hint = "e.g. `last_reviewed: 2026-03-01`"
+    # A timestamp (a datetime, which is also a date) is refused: reviews are tracked by day.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        shown = str(value) if isinstance(value, datetime) else repr(value)
+        raise report.error(where, f"last_reviewed must be a date written YYYY-MM-DD, not {shown}", hint)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise report.error(where, f"last_reviewed {value.strip()} is not a real date", hint) from None
 
 
 def _positive_int(value: Any) -> bool:
@@ -378,8 +424,8 @@ def _split_title(headings: list[_Heading], report: _Reporter) -> tuple[_Heading 
     return title, sections
 
 
-def _plain_text(markdown: str) -> str:
-    """Heading text without inline markup, so that `[Refunds](/refunds)` slugs as `refunds`."""
+def plain_text(markdown: str) -> str:
+    """Inline Markdown as plain text, so that the heading `[Refunds](/refunds)` slugs as `refunds`."""
     parts = []
     for inline in _MD.parseInline(markdown):
         for child in inline.children or []:
@@ -391,7 +437,7 @@ def _plain_text(markdown: str) -> str:
 
 
 def _heading_slug(heading: _Heading, report: _Reporter) -> str:
-    plain = _plain_text(heading.text).strip()
+    plain = plain_text(heading.text).strip()
     # Dropping the numbering keeps ids stable when sections are renumbered.
     slug = slugify(_NUMBERING.sub("", plain)) or slugify(plain)
     if not slug:

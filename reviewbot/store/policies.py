@@ -1,37 +1,51 @@
-"""Queries for policy documents, their versions and sections."""
+"""Queries for policy documents, revisions, sections, published versions and acknowledgements."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from sqlmodel import Session, col, select
 
-from reviewbot.models import PolicyDocument, PolicySection, PolicyVersion, utcnow
+from reviewbot.models import (
+    PolicyAck,
+    PolicyDocument,
+    PolicyRelease,
+    PolicyRevision,
+    PolicySection,
+    SectionReview,
+    utcnow,
+)
 from reviewbot.policy.parse import ParsedPolicy
+
+IMPORTED = "Initial version"
 
 
 def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocument, bool]:
-    """Store a parsed document; a new version is recorded when its content is new or changed.
+    """Store a parsed document; a revision is recorded when its content is new or changed.
 
-    Returns the document and whether a version was added.
+    The first revision of a document is its version 1 (the policy in force when reviewbot met it), and its
+    sections' review clocks start at their `last_reviewed` date, or now. Returns (document, revision added).
     """
     document = session.get(PolicyDocument, parsed.id)
-    if document is not None and document.current_version:
-        current = current_version(session, document)
+    if document is not None and document.current_revision:
+        current = revision(session, document.id, document.current_revision)
         if current is not None and current.content_hash == parsed.content_hash:
-            if document.path != parsed.path or document.title != parsed.title or document.owner != parsed.owner:
-                document.path, document.title, document.owner = parsed.path, parsed.title, parsed.owner
-                session.add(document)
+            _update_header(session, document, parsed)
             return document, False
+    first = document is None
     if document is None:
-        document = PolicyDocument(id=parsed.id, title=parsed.title, path=parsed.path, owner=parsed.owner)
-    number = document.current_version + 1
+        document = PolicyDocument(id=parsed.id, title=parsed.title, path=parsed.path)
+        _update_header(session, document, parsed)
+        session.flush()
+    number = document.current_revision + 1
     session.add(
-        PolicyVersion(document_id=parsed.id, number=number, content_hash=parsed.content_hash, source=parsed.source)
+        PolicyRevision(document_id=parsed.id, number=number, content_hash=parsed.content_hash, source=parsed.source)
     )
     for position, section in enumerate(parsed.sections):
         session.add(
             PolicySection(
                 document_id=parsed.id,
-                version=number,
+                revision=number,
                 section_id=section.id,
                 heading=section.heading,
                 level=section.level,
@@ -44,21 +58,86 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
                 approvers=list(section.approvers),
                 sign_off=str(section.sign_off.count) if section.sign_off.mode == "count" else "all",
                 review_interval_days=section.review_interval_days,
+                last_reviewed=section.last_reviewed,
                 keywords=list(section.keywords),
             )
         )
-    document.title, document.path, document.owner = parsed.title, parsed.path, parsed.owner
-    document.current_version, document.updated_at = number, utcnow()
-    session.add(document)
+    document.current_revision = number
+    _update_header(session, document, parsed)
+    if first:
+        session.flush()
+        release(session, document, number, published_by="reviewbot", changelog=[IMPORTED])
     return document, True
 
 
-def current_version(session: Session, document: PolicyDocument) -> PolicyVersion | None:
-    """The newest version of a document."""
+def _update_header(session: Session, document: PolicyDocument, parsed: ParsedPolicy) -> None:
+    sign_off = str(parsed.sign_off.count) if parsed.sign_off.mode == "count" else "all"
+    header = (parsed.title, parsed.path, parsed.owner, list(parsed.approvers), sign_off)
+    if (document.title, document.path, document.owner, document.approvers, document.sign_off) != header:
+        document.title, document.path, document.owner, document.approvers, document.sign_off = header
+        document.updated_at = utcnow()
+        session.add(document)
+
+
+def release(
+    session: Session,
+    document: PolicyDocument,
+    number: int,
+    *,
+    published_by: str,
+    changelog: list[str],
+    forced_reason: str | None = None,
+    ack_expected: list[str] | None = None,
+    files: list[str] | None = None,
+) -> PolicyRelease:
+    """Publish a revision as the next version; sections new or changed in it restart their review clock."""
+    before = {s.section_id: s.content_hash for s in sections(session, document, document.published_revision)}
+    now = utcnow()
+    entry = PolicyRelease(
+        document_id=document.id,
+        version=document.published_version + 1,
+        revision=number,
+        published_at=now,
+        published_by=published_by,
+        changelog=changelog,
+        forced_reason=forced_reason,
+        ack_expected=ack_expected or [],
+        files=files or [],
+    )
+    session.add(entry)
+    for section in sections(session, document, number):
+        if before.get(section.section_id) != section.content_hash:
+            start = _as_datetime(section.last_reviewed) if not before and section.last_reviewed else now
+            mark_reviewed(session, document.id, section.section_id, start, f"published in version {entry.version}")
+    document.published_version, document.published_revision = entry.version, number
+    document.updated_at = now
+    session.add(document)
+    return entry
+
+
+def _as_datetime(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def mark_reviewed(session: Session, document_id: str, section_id: str, at: datetime, how: str) -> None:
+    """Restart a section's review clock."""
+    clock = session.get(SectionReview, (document_id, section_id))
+    if clock is None:
+        clock = SectionReview(document_id=document_id, section_id=section_id, reviewed_at=at, how=how)
+    clock.reviewed_at, clock.how = at, how
+    session.add(clock)
+
+
+def review_clocks(session: Session, document_id: str) -> dict[str, SectionReview]:
+    """When each section of a document was last reviewed."""
+    rows = session.exec(select(SectionReview).where(SectionReview.document_id == document_id))
+    return {r.section_id: r for r in rows}
+
+
+def revision(session: Session, document_id: str, number: int) -> PolicyRevision | None:
+    """One revision of a document."""
     return session.exec(
-        select(PolicyVersion).where(
-            PolicyVersion.document_id == document.id, PolicyVersion.number == document.current_version
-        )
+        select(PolicyRevision).where(PolicyRevision.document_id == document_id, PolicyRevision.number == number)
     ).first()
 
 
@@ -67,19 +146,47 @@ def documents(session: Session) -> list[PolicyDocument]:
     return list(session.exec(select(PolicyDocument).order_by(col(PolicyDocument.id))))
 
 
-def sections(session: Session, document: PolicyDocument, version: int | None = None) -> list[PolicySection]:
-    """The sections of a version of a document (the current one by default), in document order."""
+def sections(session: Session, document: PolicyDocument, revision_number: int | None = None) -> list[PolicySection]:
+    """The sections of a revision of a document (the published one by default), in document order."""
+    number = revision_number or document.published_revision
     return list(
         session.exec(
             select(PolicySection)
-            .where(
-                PolicySection.document_id == document.id, PolicySection.version == (version or document.current_version)
-            )
+            .where(PolicySection.document_id == document.id, PolicySection.revision == number)
             .order_by(col(PolicySection.position))
         )
     )
 
 
-def current_sections(session: Session) -> list[tuple[PolicyDocument, PolicySection]]:
-    """Every section of the current version of every document."""
+def published_sections(session: Session) -> list[tuple[PolicyDocument, PolicySection]]:
+    """Every section of the published version of every document."""
     return [(doc, s) for doc in documents(session) for s in sections(session, doc)]
+
+
+def releases(session: Session, document_id: str) -> list[PolicyRelease]:
+    """Published versions of a document, oldest first."""
+    query = select(PolicyRelease).where(PolicyRelease.document_id == document_id)
+    return list(session.exec(query.order_by(col(PolicyRelease.version))))
+
+
+def get_release(session: Session, document_id: str, version: int) -> PolicyRelease | None:
+    """One published version."""
+    query = select(PolicyRelease).where(PolicyRelease.document_id == document_id, PolicyRelease.version == version)
+    return session.exec(query).first()
+
+
+def add_ack(session: Session, document_id: str, version: int, person: str) -> bool:
+    """Record an acknowledgement; False when the person had already acknowledged."""
+    query = select(PolicyAck).where(
+        PolicyAck.document_id == document_id, PolicyAck.version == version, PolicyAck.person == person
+    )
+    if session.exec(query).first() is not None:
+        return False
+    session.add(PolicyAck(document_id=document_id, version=version, person=person))
+    return True
+
+
+def acks(session: Session, document_id: str, version: int) -> list[PolicyAck]:
+    """Acknowledgements of a version, oldest first."""
+    query = select(PolicyAck).where(PolicyAck.document_id == document_id, PolicyAck.version == version)
+    return list(session.exec(query.order_by(col(PolicyAck.acked_at))))

@@ -187,6 +187,17 @@ def central_members(session: Session, theme_id: int, limit: int = 40) -> list[tu
     return [(i, t, s or 0.0) for i, t, s in session.exec(query)]
 
 
+def central_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
+    """The members most typical of a theme."""
+    query = (
+        select(FeedbackItem)
+        .where(FeedbackItem.theme_id == theme_id)
+        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def quote_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
     """Members worth quoting: the most central ones, one per distinct text, taking turns across kinds."""
     query = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -544,3 +545,81 @@ def test_random_headings_become_sections(headings: list[tuple[int, str, bool, st
     for section in policy.sections:
         assert section.heading in " ".join(lines[section.line - 1].split())
     assert parse_policy(source.replace("\n", "\r\n")).sections == policy.sections
+
+
+# --- last_reviewed -----------------------------------------------------------------------------
+
+
+REVIEWED = """\
+---
+last_reviewed: 2025-11-20
+sections:
+  refunds:
+    last_reviewed: 2026-03-01
+  refunds/timelines/exceptions:
+    last_reviewed: "2026-01-15"
+---
+## Refunds
+### Timelines
+#### Exceptions
+## Delivery
+"""
+
+
+def test_last_reviewed_inherits_from_nearest_override_then_document() -> None:
+    policy = parse_policy(REVIEWED)
+    assert policy.last_reviewed == date(2025, 11, 20)
+    assert [(s.id, s.last_reviewed) for s in policy.sections] == [
+        ("refunds", date(2026, 3, 1)),
+        ("refunds/timelines", date(2026, 3, 1)),
+        ("refunds/timelines/exceptions", date(2026, 1, 15)),  # a quoted ISO string works too
+        ("delivery", date(2025, 11, 20)),
+    ]
+
+
+def test_last_reviewed_is_optional() -> None:
+    policy = parse_policy(EXAMPLE)
+    assert policy.last_reviewed is None
+    assert all(section.last_reviewed is None for section in policy.sections)
+    # An empty value means "not set here", so the section still inherits the document's date.
+    empty = parse_policy(with_front_matter("last_reviewed: 2026-03-01\nsections:\n  refunds:\n    last_reviewed:\n"))
+    assert empty.section("refunds").last_reviewed == date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "message_part"),
+    [
+        ("2026-02-30", "not a real date"),  # looks like a YAML date, but February has no 30th
+        ("'2026-13-01'", "not a real date"),
+        ("yesterday", "YYYY-MM-DD"),
+        ("20260301", "YYYY-MM-DD"),
+        ("'2026-3-1'", "YYYY-MM-DD"),
+        ("2026-03-01 10:00:00", "2026-03-01 10:00:00"),  # a timestamp, not a day
+        ("[2026-03-01]", "YYYY-MM-DD"),
+        ("true", "YYYY-MM-DD"),
+    ],
+)
+def test_bad_last_reviewed(value: str, message_part: str) -> None:
+    error = error_for(with_front_matter(f"owner: x\nlast_reviewed: {value}\n"))
+    assert (error.file, error.line, error.field) == ("policy.md", 3, "last_reviewed")
+    assert message_part in error.message
+    assert "last_reviewed: 2026-03-01" in error.hint
+
+
+def test_bad_last_reviewed_in_section_override() -> None:
+    error = error_for(with_front_matter("sections:\n  refunds/timelines:\n    last_reviewed: 2026-04-31\n"))
+    assert (error.line, error.field) == (4, "sections.refunds/timelines.last_reviewed")
+    assert "not a real date" in error.message and "last_reviewed: 2026-03-01" in error.hint
+
+
+def test_impossible_date_in_another_tools_key_is_ignored() -> None:
+    # Used to crash inside PyYAML with a bare ValueError.
+    policy = parse_policy(with_front_matter("date: 2026-02-30\nowner: x\n"))
+    assert policy.owner == "x"
+
+
+def test_markdown_is_the_document_without_front_matter() -> None:
+    policy = parse_policy(EXAMPLE)
+    assert policy.body_line == 16
+    assert policy.markdown == EXAMPLE.split("---\n", 2)[2]
+    assert parse_policy("## A\ntext\n").markdown == "## A\ntext\n"

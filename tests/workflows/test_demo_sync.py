@@ -4,9 +4,11 @@ the coverage gap becomes a gap ticket, bad rows are quarantined, PII never reach
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlmodel import col, func, select
 
 from reviewbot.models import FeedbackItem, QuarantinedRow, ReviewTicket, Theme, ThemeMapping, TrackerIssue
@@ -35,7 +37,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Store
     from tests.conftest import PG_URL, _schema_url
 
     folder = tmp_path_factory.mktemp("demo") / "ws"
-    with pytest.MonkeyPatch.context() as mp:
+    # The demo's review dates are fixed; so is "today", so what is due does not depend on when tests run.
+    with pytest.MonkeyPatch.context() as mp, time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
         schema = None
         if PG_URL:
             import uuid

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from connectors.builtin import BuiltinTracker
 from connectors.registry import ConnectorContext, register_notifier, register_tracker
-from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerComment, TrackerIssue
+from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerIssue
 from reviewbot.protocols import Message, TicketDraft, TrackerRef
 from reviewbot.store import Store
 from tests.workspaces import DELIVERY_TEXTS, POLICY, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
@@ -63,7 +63,7 @@ def test_redropped_file_adds_nothing(workspace: Path) -> None:
     shutil.copy(inbox / "export-1.csv", inbox / "export-1 (copy).csv")
     report = run_sync(settings, store)
     assert report.sources["complaints"] == {"new": 0, "updated": 0, "unchanged": 16, "quarantined": 0}
-    assert report.tickets == {"created": 0, "updated": 0, "unchanged": 2, "eligible": 2}
+    assert report.tickets == {"created": 0, "updated": 0, "unchanged": 2, "reopened": 0, "eligible": 2}
     assert count(store, FeedbackItem) == 16
 
 
@@ -92,22 +92,19 @@ def test_dry_run_reports_but_stores_and_sends_nothing(workspace: Path) -> None:
     assert run_sync(settings, store).sources["complaints"]["new"] == 16
 
 
-def test_policy_edit_records_a_version_and_refreshes_tickets_once(workspace: Path) -> None:
+def test_policy_edit_is_a_draft_and_tickets_cite_the_published_text(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
     edited = POLICY.replace("within 5 business days", "within 10 business days")
     (workspace / "policies" / "returns.md").write_text(edited, encoding="utf-8")
     report = run_sync(settings, store)
-    assert report.policies["new_versions"] == ["returns-policy v2"]
-    assert report.tickets["updated"] == 1  # the delivery section did not change
+    assert report.policies["new_revisions"] == ["returns-policy revision 2 (draft)"]
+    assert report.tickets["updated"] == 0
     with store.session() as session:
         refunds = session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "refunds")).one()
-        comments = session.exec(select(TrackerComment).where(TrackerComment.issue_key == refunds.tracker_ref)).all()
-        body = session.exec(select(TrackerIssue.body).where(TrackerIssue.key == refunds.tracker_ref)).one()
-    assert refunds.evidence["section"]["version"] == 2
-    assert "10 business days" in refunds.evidence["section"]["text"] and "10 business days" in body
-    assert len(comments) == 1 and "section changed (document version 2)" in comments[0].body
-    assert run_sync(settings, store).tickets["updated"] == 0
+    assert refunds.evidence["section"]["version"] == 1
+    assert "within 5 business days" in refunds.evidence["section"]["text"]
+    assert run_sync(settings, store).policies["new_revisions"] == []
 
 
 def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Path) -> None:

@@ -25,7 +25,11 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("current_version", sa.Integer(), nullable=False),
+        sa.Column("approvers", sa.JSON(), nullable=False),
+        sa.Column("sign_off", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("current_revision", sa.Integer(), nullable=False),
+        sa.Column("published_version", sa.Integer(), nullable=False),
+        sa.Column("published_revision", sa.Integer(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_document")),
     )
@@ -156,10 +160,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_feedback_item_week"), ["week"], unique=False)
 
     op.create_table(
-        "policy_section",
+        "policy_ack",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("person", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("acked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["policy_document.id"], name=op.f("fk_policy_ack_document_id_policy_document")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_ack")),
+        sa.UniqueConstraint("document_id", "version", "person", name=op.f("uq_policy_ack_document_id_version_person")),
+    )
+    op.create_table(
+        "policy_release",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("published_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("changelog", sa.JSON(), nullable=False),
+        sa.Column("forced_reason", sa.Text(), nullable=True),
+        sa.Column("ack_expected", sa.JSON(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["policy_document.id"], name=op.f("fk_policy_release_document_id_policy_document")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_release")),
+        sa.UniqueConstraint("document_id", "version", name=op.f("uq_policy_release_document_id_version")),
+    )
+    op.create_table(
+        "policy_revision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["policy_document.id"], name=op.f("fk_policy_revision_document_id_policy_document")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_revision")),
+        sa.UniqueConstraint("document_id", "number", name=op.f("uq_policy_revision_document_id_number")),
+    )
+    op.create_table(
+        "policy_section",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("section_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("heading", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
@@ -172,28 +222,15 @@ def upgrade() -> None:
         sa.Column("approvers", sa.JSON(), nullable=False),
         sa.Column("sign_off", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("review_interval_days", sa.Integer(), nullable=True),
+        sa.Column("last_reviewed", sa.Date(), nullable=True),
         sa.Column("keywords", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"], ["policy_document.id"], name=op.f("fk_policy_section_document_id_policy_document")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_section")),
         sa.UniqueConstraint(
-            "document_id", "version", "section_id", name=op.f("uq_policy_section_document_id_version_section_id")
+            "document_id", "revision", "section_id", name=op.f("uq_policy_section_document_id_revision_section_id")
         ),
-    )
-    op.create_table(
-        "policy_version",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["document_id"], ["policy_document.id"], name=op.f("fk_policy_version_document_id_policy_document")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_version")),
-        sa.UniqueConstraint("document_id", "number", name=op.f("uq_policy_version_document_id_number")),
     )
     op.create_table(
         "review_ticket",
@@ -206,6 +243,10 @@ def upgrade() -> None:
         sa.Column("section_version", sa.Integer(), nullable=True),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("assignee", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("state_reason", sa.Text(), nullable=True),
+        sa.Column("settled_size", sa.Integer(), nullable=True),
+        sa.Column("resolved_version", sa.Integer(), nullable=True),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("evidence_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -224,6 +265,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_review_ticket_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_review_ticket_theme_id"), ["theme_id"], unique=False)
 
+    op.create_table(
+        "section_review",
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("section_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("reviewed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("how", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["policy_document.id"], name=op.f("fk_section_review_document_id_policy_document")
+        ),
+        sa.PrimaryKeyConstraint("document_id", "section_id", name=op.f("pk_section_review")),
+    )
     op.create_table(
         "theme_mapping",
         sa.Column("theme_id", sa.Integer(), nullable=False),
@@ -255,6 +307,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tracker_comment_issue_key"), ["issue_key"], unique=False)
 
     op.create_table(
+        "audit_event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["review_ticket.id"], name=op.f("fk_audit_event_ticket_id_review_ticket")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
+    )
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_event_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_event_ticket_id"), ["ticket_id"], unique=False)
+
+    op.create_table(
         "outbox_message",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
@@ -277,28 +348,84 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_message_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_message_ticket_id"), ["ticket_id"], unique=False)
 
+    op.create_table(
+        "sign_off",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("approver", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("decision", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("section_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("signed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["ticket_id"], ["review_ticket.id"], name=op.f("fk_sign_off_ticket_id_review_ticket")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_off")),
+    )
+    with op.batch_alter_table("sign_off", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_off_ticket_id"), ["ticket_id"], unique=False)
+
+    op.create_table(
+        "sign_off_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("approver", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("reminders", sa.Integer(), nullable=False),
+        sa.Column("last_reminded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["review_ticket.id"], name=op.f("fk_sign_off_request_ticket_id_review_ticket")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_off_request")),
+        sa.UniqueConstraint(
+            "ticket_id", "approver", "round", name=op.f("uq_sign_off_request_ticket_id_approver_round")
+        ),
+    )
+    with op.batch_alter_table("sign_off_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_off_request_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sign_off_request_ticket_id"), ["ticket_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("sign_off_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_off_request_ticket_id"))
+        batch_op.drop_index(batch_op.f("ix_sign_off_request_status"))
+
+    op.drop_table("sign_off_request")
+    with op.batch_alter_table("sign_off", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_off_ticket_id"))
+
+    op.drop_table("sign_off")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_message_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_message_status"))
 
     op.drop_table("outbox_message")
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_event_ticket_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_event_at"))
+
+    op.drop_table("audit_event")
     with op.batch_alter_table("tracker_comment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tracker_comment_issue_key"))
 
     op.drop_table("tracker_comment")
     op.drop_table("theme_mapping")
+    op.drop_table("section_review")
     with op.batch_alter_table("review_ticket", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_ticket_theme_id"))
         batch_op.drop_index(batch_op.f("ix_review_ticket_state"))
 
     op.drop_table("review_ticket")
-    op.drop_table("policy_version")
     op.drop_table("policy_section")
+    op.drop_table("policy_revision")
+    op.drop_table("policy_release")
+    op.drop_table("policy_ack")
     with op.batch_alter_table("feedback_item", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_item_week"))
         batch_op.drop_index(batch_op.f("ix_feedback_item_themed_at"))

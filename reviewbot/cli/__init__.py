@@ -1,0 +1,36 @@
+"""The `reviewbot` command: parse arguments, call one library function, print the result."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from reviewbot.cli import feedback, policy, tickets, workspace  # noqa: F401  (register the commands)
+from reviewbot.cli.app import app, err
+from reviewbot.errors import ReviewbotError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point: user errors become a message and an exit code, never a traceback."""
+    try:
+        # Without standalone mode click returns the code of a typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+    except ReviewbotError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        usage_code = getattr(exc, "exit_code", None)
+        if usage_code is not None and hasattr(exc, "show"):
+            exc.show()
+            sys.exit(usage_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,123 @@
+"""The Typer application, its global options, and what every command shares."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from reviewbot import __version__
+from reviewbot.errors import ReviewbotError
+from reviewbot.settings import Settings, find_workspace, load_settings
+from reviewbot.store import Store
+from reviewbot.store.migrate import require_current
+
+app = typer.Typer(
+    help="Keep a customer-service policy alive: feedback in, themes, evidence-backed review tickets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+ActorOption = Annotated[
+    str | None, typer.Option("--as", help="Who is acting (default: $REVIEWBOT_USER).", show_default=False)
+]
+
+
+def sub_app(name: str, help_text: str) -> typer.Typer:
+    """A command group such as `reviewbot tickets ...`."""
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
+
+
+@dataclass
+class Globals:
+    """Options given before the command."""
+
+    workspace: Path | None = None
+    verbose: int = 0
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"reviewbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="REVIEWBOT_WORKSPACE",
+            help="Workspace folder (default: found from the current folder upwards).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on standard error (-vv for debug).")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Global options."""
+    ctx.obj = Globals(workspace=workspace, verbose=verbose)
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s", force=True
+    )
+
+
+def load(ctx: typer.Context) -> Settings:
+    """The settings of the workspace the command runs in."""
+    options: Globals = ctx.obj
+    return load_settings(find_workspace(explicit=options.workspace))
+
+
+@contextmanager
+def open_store(ctx: typer.Context) -> Iterator[tuple[Settings, Store]]:
+    """Settings and a store whose schema is current; the store is closed afterwards."""
+    settings = load(ctx)
+    store = Store(settings.db_url)
+    try:
+        store.check_connection()
+        require_current(store.engine)
+        yield settings, store
+    finally:
+        store.dispose()
+
+
+def actor(name: str | None) -> str:
+    """Who is acting: --as, else $REVIEWBOT_USER; actions that are signed or audited need a name."""
+    who = (name or os.environ.get("REVIEWBOT_USER") or "").strip()
+    if not who:
+        raise ReviewbotError("say who you are", hint="pass --as NAME or set REVIEWBOT_USER")
+    return who
+
+
+def print_json(data: Any) -> None:
+    """Write JSON for scripts to standard output."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def done(message: str) -> None:
+    """Confirm what a command did."""
+    out.print(message, highlight=False)

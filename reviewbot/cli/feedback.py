@@ -1,0 +1,87 @@
+"""Commands about the feedback: themes and quarantine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reviewbot.cli.app import JsonOption, open_store, out, print_json, sub_app
+from reviewbot.errors import NotFoundError
+
+themes_app = sub_app("themes", "Recurring issues found in the feedback.")
+quarantine_app = sub_app("quarantine", "Rows that could not be ingested.")
+
+
+@themes_app.command("list")
+def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List active themes, largest first."""
+    from reviewbot.views import theme_dict, theme_overview, themes_table
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        themes, maps, refs, _ = theme_overview(session)
+    if as_json:
+        print_json([theme_dict(t, maps.get(t.id or 0, [])) for t in themes])
+    else:
+        out.print(themes_table(themes, maps, refs))
+
+
+@themes_app.command("show")
+def themes_show(
+    ctx: typer.Context,
+    theme_id: Annotated[int, typer.Argument(help="Theme id (from `themes list`).")],
+    items: Annotated[int, typer.Option("--items", "-n", help="How many member items to show.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one theme: statistics, weekly trend, sections, tickets and its most typical items."""
+    from reviewbot.evidence import sparkline
+    from reviewbot.models import Theme
+    from reviewbot.store.themes import central_items
+    from reviewbot.store.tickets import list_tickets, mappings
+    from reviewbot.views import items_table, pct, signed, theme_dict
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        theme = session.get(Theme, theme_id)
+        if theme is None:
+            raise NotFoundError(f"no theme {theme_id}", hint="see `reviewbot themes list`")
+        maps = mappings(session, theme_id)
+        members = central_items(session, theme_id, items)
+        tickets = [t for t in list_tickets(session) if t.theme_id == theme_id]
+    refs = [t.tracker_ref or f"#{t.id}" for t in tickets]
+    if as_json:
+        print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})
+        return
+    out.print(f"[bold]Theme {theme.id}: {theme.label}[/]")
+    out.print(f"Terms: {', '.join(theme.terms)}")
+    kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
+    out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")
+    csat = "-" if theme.csat is None else f"{theme.csat:.0f}%"
+    tone = f"mean {theme.mean_polarity:+.2f}, {pct(theme.negative_share)} negative"
+    out.print(f"Sentiment: {tone}; NPS {signed(theme.nps)}, CSAT {csat}")
+    seen = f"{theme.first_seen:%Y-%m-%d} to {theme.last_seen:%Y-%m-%d}" if theme.first_seen and theme.last_seen else "-"
+    growth = "-" if theme.growth is None else theme.growth
+    out.print(f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{growth}")
+    for m in maps:
+        target = f"section {m.section_id}" if m.section_id else "COVERAGE GAP (no section fits)"
+        out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})")
+    out.print(f"Tickets: {', '.join(refs) or '-'}")
+    out.print(items_table(members, f"Most typical of {theme.size} items"))
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """List rejected rows with file, line and reason (newest first)."""
+    from reviewbot.store.feedback import list_quarantined
+    from reviewbot.views import quarantine_table
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        rows = list_quarantined(session, source, limit)
+    if as_json:
+        print_json([r.model_dump() for r in rows])
+    else:
+        out.print(quarantine_table(rows) if rows else "Quarantine is empty.")

@@ -1,0 +1,263 @@
+"""Commands about policy documents: list, show, diff, versions, publish, acknowledgements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+from sqlmodel import Session
+
+from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
+from reviewbot.errors import NotFoundError, ReviewbotError
+from reviewbot.models import PolicyDocument
+
+policy_app = sub_app("policy", "Policy documents: sections, versions, diffs, publishing, acknowledgements.")
+
+DocArgument = Annotated[str, typer.Argument(help="Document id (from `policy list`).")]
+VersionOption = Annotated[int | None, typer.Option("--version", help="A published version (default: the latest).")]
+
+
+def _document(session: Session, document_id: str) -> PolicyDocument:
+    document = session.get(PolicyDocument, document_id)
+    if document is None:
+        raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
+    return document
+
+
+def _revision_of(session: Session, document: PolicyDocument, version: int | None, draft: bool = False) -> int:
+    """The revision behind a published version, or the draft (the file as it is now)."""
+    from reviewbot.store.policies import get_release
+
+    if draft:
+        return document.current_revision
+    if version is None:
+        return document.published_revision
+    entry = get_release(session, document.id, version)
+    if entry is None:
+        raise NotFoundError(
+            f"{document.id} has no version {version}", hint=f"versions 1-{document.published_version} exist"
+        )
+    return entry.revision
+
+
+@policy_app.command("list")
+def policy_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List policy documents with their published version and whether the file has unpublished edits."""
+    from reviewbot.store.policies import documents, sections
+    from reviewbot.views import documents_table
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        docs = [(d, len(sections(session, d))) for d in documents(session)]
+    if as_json:
+        print_json([{**d.model_dump(), "sections": n, "has_draft": d.has_draft} for d, n in docs])
+    else:
+        out.print(documents_table(docs))
+
+
+@policy_app.command("show")
+def policy_show(
+    ctx: typer.Context,
+    document_id: DocArgument,
+    section_id: Annotated[str | None, typer.Argument(help="A section id to print in full.")] = None,
+    version: VersionOption = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="The policy file as it is now, unpublished edits included.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a document's sections (owners, approvers, review interval), or one section's text."""
+    from reviewbot.store.policies import sections
+    from reviewbot.views import sections_table
+    from workflows.policies import refresh_document
+
+    with open_store(ctx) as (settings, store):
+        if draft:
+            refresh_document(settings, store, document_id)
+        with store.session() as session:
+            document = _document(session, document_id)
+            rows = sections(session, document, _revision_of(session, document, version, draft))
+    label = "draft" if draft else f"version {version or document.published_version}"
+    if section_id is not None:
+        match = next((s for s in rows if s.section_id == section_id), None)
+        if match is None:
+            raise NotFoundError(
+                f"no section {section_id!r} in {document_id}", hint=f"see `reviewbot policy show {document_id}`"
+            )
+        rows = [match]
+    if as_json:
+        print_json({"document": document.model_dump(), "version": label, "sections": [s.model_dump() for s in rows]})
+    elif section_id is not None:
+        out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
+        out.print(Markdown(rows[0].body))
+    else:
+        out.print(sections_table(document, rows, label))
+
+
+@policy_app.command("diff")
+def policy_diff(
+    ctx: typer.Context,
+    document_id: DocArgument,
+    from_version: Annotated[
+        int | None, typer.Option("--from", help="Published version to compare from (default: the latest).")
+    ] = None,
+    to_version: Annotated[
+        int | None, typer.Option("--to", help="Published version to compare to (default: the policy file now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what changed, section by section: added, removed, and edited text as a diff."""
+    from reviewbot.policy.diff import diff_sections
+    from reviewbot.store.policies import sections
+    from workflows.policies import refresh_document
+
+    with open_store(ctx) as (settings, store):
+        if to_version is None:
+            refresh_document(settings, store, document_id)
+        with store.session() as session:
+            document = _document(session, document_id)
+            old = sections(session, document, _revision_of(session, document, from_version))
+            new = sections(session, document, _revision_of(session, document, to_version, draft=to_version is None))
+    changes = diff_sections(old, new)
+    source = f"version {from_version or document.published_version}"
+    target = f"version {to_version}" if to_version else "the policy file"
+    if as_json:
+        print_json({"from": source, "to": target, "changes": [c.__dict__ | {"diff": c.unified()} for c in changes]})
+        return
+    if not changes:
+        out.print(f"No changes between {source} and {target}.")
+        return
+    out.print(f"[bold]{document.title}[/]: {source} -> {target}, {len(changes)} section(s) changed")
+    for change in changes:
+        out.print(f"\n[bold]{change.status.upper()}[/] {change.section_id}")
+        for line in change.unified():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            out.print(escape(line), style=style, highlight=False, soft_wrap=True)
+
+
+@policy_app.command("versions")
+def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonOption = False) -> None:
+    """List published versions with their date, publisher and changelog; and whether the file has edits since."""
+    from workflows.publish import version_history
+
+    with open_store(ctx) as (_, store):
+        document, entries = version_history(store, document_id)
+    if as_json:
+        print_json(
+            {"document": document.id, "has_draft": document.has_draft, "versions": [e.model_dump() for e in entries]}
+        )
+        return
+    table = Table(title=f"{document.title}: versions", title_justify="left")
+    for name in ("version", "published", "by", "changes", "files"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        forced = f" (forced: {e.forced_reason})" if e.forced_reason else ""
+        table.add_row(
+            str(e.version),
+            e.published_at.strftime("%Y-%m-%d %H:%M"),
+            e.published_by + forced,
+            "\n".join(e.changelog),
+            "\n".join(e.files),
+        )
+    if document.has_draft:
+        table.add_row("draft", "-", "-", "the policy file has unpublished edits (see `policy diff`)", "-")
+    out.print(table)
+
+
+@policy_app.command("publish")
+def policy_publish(
+    ctx: typer.Context,
+    document_id: DocArgument,
+    changelog_file: Annotated[
+        Path | None, typer.Option("--changelog", help="A file with the changelog, one line per change.")
+    ] = None,
+    edit: Annotated[bool, typer.Option("--edit", help="Edit the generated changelog in $EDITOR first.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Publish even though changed sections have unapproved tickets.")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why --force is needed (audited).")] = None,
+    as_: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish the policy file as the next version: render it, close the tickets it resolves, tell people."""
+    from workflows.publish import plan_publish, publish
+
+    if force and not (reason or "").strip():
+        raise ReviewbotError(
+            "--force needs a --reason", hint='e.g. --force --reason "legal deadline, approvals follow"'
+        )
+    who = actor(as_)
+    with open_store(ctx) as (settings, store):
+        changelog = _read_changelog(changelog_file) if changelog_file else None
+        if edit:
+            plan = plan_publish(settings, store, document_id)
+            changelog = _edit_changelog(changelog or plan.changelog)
+        result = publish(settings, store, document_id, who, changelog=changelog, force_reason=reason if force else None)
+    if as_json:
+        print_json(result.__dict__)
+    else:
+        done(f"Published {result.document_id} version {result.version}" + (" (forced)" if result.forced else ""))
+        for line in result.changelog:
+            out.print(f"  - {line}", highlight=False)
+        out.print(f"Files: {', '.join(result.files)}")
+        out.print(
+            f"Closed: {', '.join(result.resolved) or '-'}; acknowledgements asked of {len(result.ack_expected)} people"
+        )
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _read_changelog(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReviewbotError(f"cannot read the changelog: {exc.strerror or exc}", file=path) from None
+    return [
+        line.strip().lstrip("-* ").strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+
+def _edit_changelog(lines: list[str]) -> list[str]:
+    template = "# One change per line. Lines starting with # are ignored.\n" + "\n".join(lines) + "\n"
+    edited = typer.edit(template)
+    if edited is None:  # the editor was closed without saving
+        return lines
+    return [line.strip() for line in edited.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@policy_app.command("ack")
+def policy_ack(
+    ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_: ActorOption = None
+) -> None:
+    """Acknowledge that you have read a published version."""
+    from workflows.publish import acknowledge
+
+    with open_store(ctx) as (_, store):
+        done(acknowledge(store, document_id, actor(as_), version))
+
+
+@policy_app.command("acks")
+def policy_acks(
+    ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_json: JsonOption = False
+) -> None:
+    """Who has and has not acknowledged a published version."""
+    from workflows.publish import ack_status
+
+    with open_store(ctx) as (_, store):
+        status = ack_status(store, document_id, version)
+    if as_json:
+        print_json(status.__dict__)
+        return
+    expected = len(status.acknowledged) + len(status.pending)
+    out.print(f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged")
+    table = Table(title_justify="left")
+    table.add_column("person")
+    table.add_column("acknowledged")
+    for person, when in status.acknowledged.items():
+        table.add_row(person, when)
+    for person in status.pending:
+        table.add_row(person, "[yellow]not yet[/]")
+    out.print(table)

@@ -1,0 +1,189 @@
+"""Commands for policy owners and approvers: review tickets and sign-offs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
+from reviewbot.errors import NotFoundError
+
+tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, dismiss, sign off.")
+signoffs_app = sub_app("signoffs", "Sign-offs asked of approvers.")
+
+RefArgument = Annotated[str, typer.Argument(help="Ticket: tracker reference (RB-3), number, or fingerprint.")]
+CommentOption = Annotated[str, typer.Option("--comment", "-m", help="Why (required unless approving).")]
+
+
+@tickets_app.command("list")
+def tickets_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option("--state", help="Only tickets in this state (e.g. open).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List review tickets, newest first."""
+    from reviewbot.models.tickets import TICKET_STATES
+    from reviewbot.store.tickets import list_tickets
+    from reviewbot.views import ticket_dict, tickets_table
+
+    if state is not None and state not in TICKET_STATES:
+        raise typer.BadParameter(f"{state!r} is not a ticket state; use one of: {', '.join(TICKET_STATES)}")
+    with open_store(ctx) as (_, store), store.session() as session:
+        tickets = list_tickets(session, state)
+    if as_json:
+        print_json([ticket_dict(t) for t in tickets])
+    else:
+        out.print(tickets_table(tickets))
+
+
+@tickets_app.command("show")
+def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = False) -> None:
+    """Show one ticket: its evidence, state, sign-offs and pending requests."""
+    from rich.markdown import Markdown
+
+    from reviewbot.evidence import render_markdown
+    from reviewbot.store.review import requests, sign_offs
+    from reviewbot.store.tickets import get_ticket
+    from reviewbot.views import ticket_dict
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        ticket = get_ticket(session, ref)
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
+        signed = sign_offs(session, ticket.id or 0)
+        waiting = requests(session, ticket.id or 0, status="pending")
+    if as_json:
+        print_json(
+            {
+                **ticket_dict(ticket),
+                "sign_offs": [s.model_dump() for s in signed],
+                "pending": [r.approver for r in waiting],
+            }
+        )
+        return
+    state = ticket.state + (f" ({ticket.state_reason})" if ticket.state_reason else "")
+    out.print(
+        f"{ticket.tracker_ref or '#' + str(ticket.id)} [{state}] fingerprint {ticket.fingerprint}", highlight=False
+    )
+    if ticket.assignee:
+        out.print(f"Assigned to {ticket.assignee}")
+    for s in signed:
+        out.print(f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(), highlight=False)
+    if waiting:
+        out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}")
+    out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
+
+
+@tickets_app.command("triage")
+def tickets_triage(
+    ctx: typer.Context,
+    ref: RefArgument,
+    assign_to: Annotated[str | None, typer.Option("--assign", help="Who will edit the section.")] = None,
+    as_: ActorOption = None,
+) -> None:
+    """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign."""
+    from workflows.review import triage
+
+    with open_store(ctx) as (settings, store):
+        done(triage(store, settings, ref, actor(as_), assign_to))
+
+
+@tickets_app.command("assign")
+def tickets_assign(
+    ctx: typer.Context,
+    ref: RefArgument,
+    person: Annotated[str, typer.Argument(help="Who will edit the section.")],
+    as_: ActorOption = None,
+) -> None:
+    """Name the person who will edit the policy section for a ticket."""
+    from workflows.review import assign
+
+    with open_store(ctx) as (settings, store):
+        done(assign(store, settings, ref, person, actor(as_)))
+
+
+@tickets_app.command("dismiss")
+def tickets_dismiss(
+    ctx: typer.Context,
+    ref: RefArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why no review is needed.")],
+    as_: ActorOption = None,
+) -> None:
+    """Dismiss a ticket; it reopens only if its theme grows by review.reopen_factor."""
+    from workflows.review import dismiss
+
+    with open_store(ctx) as (settings, store):
+        done(dismiss(store, settings, ref, reason, actor(as_)))
+
+
+def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | None) -> None:
+    from workflows.deliver import deliver
+    from workflows.review import sign
+
+    with open_store(ctx) as (settings, store):
+        done(sign(store, settings, ref, actor(who), decision, comment))
+        deliver(settings, store)  # tell the tracker and people now, not at the next sync
+
+
+@tickets_app.command("approve")
+def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption = "", as_: ActorOption = None) -> None:
+    """Approve the section's text as it is in the policy file now (approvers only)."""
+    _sign(ctx, ref, "approve", comment, as_)
+
+
+@tickets_app.command("request-changes")
+def tickets_request_changes(
+    ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None
+) -> None:
+    """Ask for the section to be edited again before you approve (approvers only)."""
+    _sign(ctx, ref, "request_changes", comment, as_)
+
+
+@tickets_app.command("reject")
+def tickets_reject(ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None) -> None:
+    """Reject the change: the ticket is dismissed with your comment (approvers only)."""
+    _sign(ctx, ref, "reject", comment, as_)
+
+
+@signoffs_app.command("pending")
+def signoffs_pending(
+    ctx: typer.Context,
+    approver: Annotated[str | None, typer.Option("--approver", help="Only this approver's.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sign-offs still awaited, oldest first, with their age and reminders."""
+    from reviewbot.models import ReviewTicket, utcnow
+    from reviewbot.store.review import pending_requests
+    from workflows.review import ref_of
+
+    with open_store(ctx) as (settings, store), store.session() as session:
+        rows = []
+        for request in pending_requests(session, approver):
+            ticket = session.get(ReviewTicket, request.ticket_id)
+            age = utcnow() - request.requested_at
+            rows.append(
+                {
+                    "ticket": ref_of(ticket) if ticket else request.ticket_id,
+                    "title": ticket.title if ticket else "",
+                    "approver": request.approver,
+                    "requested_at": request.requested_at,
+                    "age_days": round(age.total_seconds() / 86400, 1),
+                    "overdue": age.days >= settings.review.signoff_sla_days,
+                    "reminders": request.reminders,
+                    "escalated": request.escalated_at is not None,
+                }
+            )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Pending sign-offs", title_justify="left")
+    for name in ("ticket", "approver", "waiting", "reminders", "title"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        waiting = (
+            f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else "")
+        )
+        table.add_row(str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
+    out.print(table if rows else "No sign-offs are pending.")

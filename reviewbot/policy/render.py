@@ -1,0 +1,194 @@
+"""Render a published version of a policy for people to read: Markdown, or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from reviewbot.policy.parse import ParsedPolicy, PolicySectionText, plain_text
+
+INITIAL = "Initial version"
+# html=False: raw HTML in a policy file is shown as text, never passed through to the page.
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+# Characters with inline meaning in Markdown, and markers that would start a block at the start of a line.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&!#|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+=])")
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0; }
+main { max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem 4rem; }
+h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.6em 0 .5em; }
+.policy-header { border-bottom: 1px solid #d0d7de; padding-bottom: 1rem; margin-bottom: 1.5rem; }
+.policy-header h1 { margin-top: 0; }
+.policy-header .version { color: #57606a; margin: .25rem 0 .75rem; }
+.policy-header .changes { font-weight: 600; margin: 0; }
+.toc { background: #f6f8fa; border-radius: 6px; padding: .75rem 1.25rem; margin-bottom: 2rem; }
+.toc p { font-weight: 600; margin: 0 0 .25rem; }
+.toc ul { margin: 0; padding-left: 1.25rem; }
+a { color: #0969da; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
+pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
+blockquote { border-left: 4px solid #d0d7de; color: #57606a; margin-left: 0; padding-left: 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+@media print {
+  body { font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .toc { background: none; border: 1px solid #d0d7de; }
+  a { color: inherit; }
+  main > :not(nav) a[href^="http"]::after { content: " (" attr(href) ")"; font-size: .85em; }
+  h1, h2, h3, h4, h5, h6 { break-after: avoid; }
+  pre, blockquote, table, tr { break-inside: avoid; }
+}
+""".strip()
+
+
+def render_markdown(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
+    """The published document as Markdown: no front matter, and a version and changes header after the title."""
+    lines, title_end = policy.markdown.split("\n"), _title_end(policy)
+    if title_end is None:  # the title is from the front matter or the file name, so the page needs a heading
+        head, rest = [f"# {_escape_markdown(policy.title)}"], "\n".join(lines)
+    else:
+        head, rest = lines[:title_end], "\n".join(lines[title_end:])
+    header = [
+        f"Version {version} · published {_day(published_at)}",
+        "",
+        "**Changes in this version**",
+        "",
+        *(f"- {_escape_markdown(line)}" for line in _changes(changelog)),
+    ]
+    # Only blank lines are dropped from the start of the rest: leading spaces there can be meaningful.
+    rest = re.sub(r"\A(?:[ \t]*\n)+", "", rest).rstrip()
+    return "\n".join(head).rstrip() + "\n\n" + "\n".join(header) + ("\n\n" + rest if rest else "") + "\n"
+
+
+def render_html(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
+    """The published document as a standalone HTML5 page with a contents list; section headings carry their ids."""
+    title, day = escape(policy.title), _day(published_at)
+    changes = "".join(f"<li>{escape(' '.join(line.split()))}</li>\n" for line in _changes(changelog))
+    return f"""<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — version {version}</title>
+<style>
+{_CSS}
+</style>
+</head>
+<body>
+<main>
+<header class="policy-header">
+<h1>{title}</h1>
+<p class="version">Version {version} · published <time datetime="{day}">{day}</time></p>
+<p class="changes">Changes in this version</p>
+<ul>
+{changes}</ul>
+</header>
+{_toc(policy.sections)}
+{_body_html(policy)}</main>
+</body>
+</html>
+"""
+
+
+def _changes(changelog: Sequence[str]) -> list[str]:
+    # A bare string is also a Sequence[str]; it would come out one character per line.
+    if isinstance(changelog, str):
+        raise TypeError("changelog must be a sequence of lines, not a string")
+    return [line for line in changelog if line.strip()] or [INITIAL]
+
+
+def _day(published_at: datetime) -> str:
+    """YYYY-MM-DD in the timestamp's own time zone."""
+    return published_at.date().isoformat()
+
+
+def _escape_markdown(text: str) -> str:
+    """One line of plain text that Markdown shows as written."""
+    text = _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}{m[2]}\\{m[3]}" if m[2] else f"{m[4]}\\{m[5]}", text, count=1)
+
+
+def _title_end(policy: ParsedPolicy) -> int | None:
+    """Index into `policy.markdown`'s lines just past the title heading, or None when there is none."""
+    for token in _MD.parse(policy.markdown):
+        if token.type == "heading_open" and token.level == 0 and token.map:
+            # The parser makes every top-level heading a section except a title heading before them all.
+            return token.map[1] if token.map[0] + policy.body_line < policy.sections[0].line else None
+    return None
+
+
+def _toc(sections: Sequence[PolicySectionText]) -> str:
+    """A nested list linking to every section, nested as the sections are."""
+    children: dict[str | None, list[PolicySectionText]] = {}
+    for section in sections:
+        children.setdefault(section.parent_id, []).append(section)
+    return f'<nav class="toc" aria-label="Contents">\n<p>Contents</p>\n{_toc_list(None, children)}</nav>'
+
+
+def _toc_list(parent_id: str | None, children: dict[str | None, list[PolicySectionText]]) -> str:
+    items = []
+    for section in children.get(parent_id, []):
+        link = f'<a href="#{escape(section.id)}">{escape(plain_text(section.heading).strip() or section.id)}</a>'
+        nested = _toc_list(section.id, children) if section.id in children else ""
+        items.append(f"<li>{link}{nested}</li>\n")
+    return f"<ul>\n{''.join(items)}</ul>\n"
+
+
+def _body_html(policy: ParsedPolicy) -> str:
+    """The document body with the title heading left out (the header shows it) and ids on section headings."""
+    env: EnvType = {}
+    tokens = _MD.parse(policy.markdown, env)
+    pending = sorted(policy.sections, key=lambda section: section.line)
+    section_lines = {section.line for section in pending}
+    out: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        line = token.map[0] + policy.body_line if token.level == 0 and token.map else None
+        if line is not None:
+            # Emitting pending headings before the next block also places any heading markdown-it read
+            # differently from the parser (e.g. `## A | B` over a `---|---` line is a table to it).
+            while pending and pending[0].line <= line:
+                out.append(_section_heading(pending.pop(0), env))
+            if token.type == "heading_open" and (line in section_lines or line < policy.sections[0].line):
+                index += 3  # heading_open, inline, heading_close: the title, or a section heading emitted above
+                continue
+        out.append(token)
+        index += 1
+    out.extend(_section_heading(section, env) for section in pending)
+    return str(_MD.renderer.render(out, _MD.options, env))
+
+
+def _section_heading(section: PolicySectionText, env: EnvType) -> Token:
+    """A section heading as the parser read it (explicit `{#id}` removed), carrying the section id."""
+    level = min(max(section.level, 1), 6)
+    inner = _MD.renderInline(section.heading, env)
+    token = Token("html_block", "", 0)
+    token.content = f'<h{level} id="{escape(section.id)}">{inner}</h{level}>\n'
+    return token
+
+
+def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """Images on other sites become links, so that opening the page fetches nothing from the network."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if not _REMOTE.match(src):
+        return self.image(tokens, idx, options, env)
+    alt = escape(self.renderInlineAsText(token.children or [], options, env) or "image")
+    # A link inside a link is invalid HTML, so inside one the image is just its description.
+    depth = sum({"link_open": 1, "link_close": -1}.get(t.type, 0) for t in tokens[:idx])
+    return f"[{alt}]" if depth > 0 else f'<a href="{escape(src)}">[{alt}]</a>'
+
+
+_MD.add_render_rule("image", _render_image)

@@ -1,0 +1,85 @@
+"""Queries for sign-offs, sign-off requests and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from reviewbot.models import AuditEvent, ReviewTicket, SignOff, SignOffRequest
+
+
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    detail: str,
+    *,
+    ticket: ReviewTicket | None = None,
+    document_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append an event to the audit log."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            detail=detail,
+            ticket_id=ticket.id if ticket else None,
+            document_id=document_id or (ticket.document_id if ticket else None),
+            data=data or {},
+        )
+    )
+
+
+def audit_log(
+    session: Session, *, ticket_id: int | None = None, document_id: str | None = None, limit: int = 200
+) -> list[AuditEvent]:
+    """Audit events, newest first."""
+    query = select(AuditEvent).order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    if ticket_id is not None:
+        query = query.where(AuditEvent.ticket_id == ticket_id)
+    if document_id is not None:
+        query = query.where(AuditEvent.document_id == document_id)
+    return list(session.exec(query.limit(limit)))
+
+
+def sign_offs(session: Session, ticket_id: int) -> list[SignOff]:
+    """A ticket's sign-offs, oldest first."""
+    query = select(SignOff).where(SignOff.ticket_id == ticket_id).order_by(col(SignOff.signed_at), col(SignOff.id))
+    return list(session.exec(query))
+
+
+def requests(session: Session, ticket_id: int, *, status: str | None = None) -> list[SignOffRequest]:
+    """A ticket's sign-off requests, oldest first."""
+    query = select(SignOffRequest).where(SignOffRequest.ticket_id == ticket_id)
+    if status:
+        query = query.where(SignOffRequest.status == status)
+    return list(session.exec(query.order_by(col(SignOffRequest.id))))
+
+
+def pending_requests(session: Session, approver: str | None = None) -> list[SignOffRequest]:
+    """Sign-offs still awaited, oldest first."""
+    query = select(SignOffRequest).where(SignOffRequest.status == "pending")
+    if approver:
+        query = query.where(SignOffRequest.approver == approver)
+    return list(session.exec(query.order_by(col(SignOffRequest.requested_at), col(SignOffRequest.id))))
+
+
+def current_round(session: Session, ticket_id: int) -> int:
+    """The latest sign-off round of a ticket (0 before any request)."""
+    return max((r.round for r in requests(session, ticket_id)), default=0)
+
+
+def set_request_status(session: Session, rows: Sequence[SignOffRequest], status: str) -> None:
+    """Mark requests answered or withdrawn."""
+    for row in rows:
+        row.status = status
+        session.add(row)
+
+
+def tickets_in(session: Session, states: Sequence[str]) -> list[ReviewTicket]:
+    """Tickets in any of these states, oldest first."""
+    query = select(ReviewTicket).where(col(ReviewTicket.state).in_(list(states)))
+    return list(session.exec(query.order_by(col(ReviewTicket.id))))

@@ -1,0 +1,330 @@
+"""The review workflow on a small workspace: triage, edits, sign-offs, publish, close the loop, cadence,
+reminders and escalation (with frozen time), refusals, and exactly-once notifications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerIssue
+from reviewbot.store import Store
+from tests.workspaces import make_workspace, open_workspace, write_notes
+from workflows.publish import ack_status, acknowledge, publish
+from workflows.review import RefusedError, dismiss, sign, triage
+from workflows.sync import run_sync
+
+POLICY = """---
+id: returns-policy
+title: Returns Policy
+owner: head-of-cx
+approvers: [head-of-cx, compliance]
+sign_off: all
+review_interval_days: 365
+last_reviewed: 2026-01-10
+sections:
+  refunds:
+    approvers: [finance, head-of-cx]
+    keywords: [refund, money back]
+  delivery:
+    approvers: [logistics, head-of-cx]
+    sign_off: 1
+  privacy:
+    review_interval_days: 90
+---
+# Returns Policy
+
+## 1. Refunds
+We refund returned items within 5 business days of receiving them, to the original payment method.
+
+## 2. Delivery
+Parcels arrive within 3 days. Lost parcels are investigated by the carrier within 48 hours.
+
+## 3. Privacy
+We never ask for full card numbers. Data deletion requests are answered within 30 days.
+"""
+
+ROLES = """
+[roles]
+head-of-cx = ["dana"]
+compliance = ["sam"]
+finance = ["lee"]
+logistics = ["joe"]
+agents = ["priya", "tom"]
+
+[notifier]
+type = "console"
+file = "notifications.log"
+"""
+NOTES = [
+    ("N-1", "cust chasing refund again, 3 weeks, our site says 5 business days for refunds", "priya"),
+    ("N-2", "another refund delay complaint, refund still not issued after two weeks", "priya"),
+    ("N-3", "refund late for the 4th customer today, 5 day refund promise is unrealistic", "tom"),
+]
+START = datetime(2026, 9, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ws(tmp_path: Path, use_database: str, clock) -> Path:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=POLICY, notes=True)
+    write_notes(folder, NOTES)
+    return folder
+
+
+def sync(folder: Path):  # type: ignore[no-untyped-def]
+    settings, store = open_workspace(folder)
+    return settings, store, run_sync(settings, store)
+
+
+def ticket_on(store: Store, section: str, kind: str = "feedback") -> ReviewTicket:
+    with store.session() as session:
+        return session.exec(
+            select(ReviewTicket).where(ReviewTicket.section_id == section, ReviewTicket.kind == kind)
+        ).one()
+
+
+def edit_policy(folder: Path, old: str, new: str) -> None:
+    path = folder / "policies" / "returns.md"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def messages(folder: Path) -> list[str]:
+    """The first line of every message the console notifier wrote."""
+    log = folder / "notifications.log"
+    if not log.exists():
+        return []
+    return [block.splitlines()[0] for block in log.read_text(encoding="utf-8").split("\n\n") if block.strip()]
+
+
+def test_walk_from_feedback_ticket_to_published_version(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref
+    assert ref is not None
+    assert triage(store, settings, ref, "dana", assignee="lee") == f"{ref} is triaged and assigned to lee"
+
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    _, _, report = sync(ws)
+    assert report.review["reviews_started"] == 1
+    assert ticket_on(store, "refunds").state == "in_review"
+    assert f"[signoff_request] -> lee Sign-off requested: {ticket_on(store, 'refunds').title}" in messages(ws)
+    assert any(m.startswith("[signoff_request] -> dana") for m in messages(ws))
+
+    assert sign(store, settings, ref, "lee", "approve") == f"{ref}: 1 of 2 approvals"
+    assert "is approved" in sign(store, settings, ref, "dana", "approve", "fine")
+    assert ticket_on(store, "refunds").state == "approved"
+
+    result = publish(settings, store, "returns-policy", "dana")
+    assert result.version == 2 and result.resolved == [ref] and not result.forced
+    assert result.changelog[0].startswith("1. Refunds: addresses")
+    html = (ws / "publish" / "returns-policy-v2.html").read_text(encoding="utf-8")
+    assert "within 10 business days" in html and "Version 2" in html
+    assert (ws / "publish" / "returns-policy.md").read_text(encoding="utf-8").count("10 business days") == 1
+
+    ticket = ticket_on(store, "refunds")
+    assert ticket.state == "closed" and ticket.resolved_version == 2
+    with store.session() as session:
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).one()
+        trail = [e.detail for e in session.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id))]
+    assert issue.status == "closed" and issue.resolution == "Published in version 2 of returns-policy"
+    assert "approved -> published: version 2" in trail and "published -> closed: published in version 2" in trail
+
+    sent = messages(ws)
+    assert "[announcement] Published: Returns Policy version 2" in sent
+    assert "[thank_you] -> priya Thank you: your feedback shaped Returns Policy version 2" in sent
+    assert "[thank_you] -> tom Thank you: your feedback shaped Returns Policy version 2" in sent
+    assert sorted(m for m in sent if m.startswith("[ack_request]")) == [
+        "[ack_request] -> priya Please read and acknowledge Returns Policy version 2",
+        "[ack_request] -> tom Please read and acknowledge Returns Policy version 2",
+    ]
+    assert acknowledge(store, "returns-policy", "priya") == "priya acknowledged returns-policy version 2"
+    assert "already" in acknowledge(store, "returns-policy", "priya")
+    status = ack_status(store, "returns-policy")
+    assert list(status.acknowledged) == ["priya"] and status.pending == ["tom"]
+
+    # nothing more happens on later syncs: no new tickets for the resolved theme, no repeated messages
+    before = len(messages(ws))
+    _, _, later = sync(ws)
+    assert later.tickets["created"] == 0 and len(messages(ws)) == before
+
+
+def test_invalid_transitions_are_refused_with_the_options(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    with pytest.raises(RefusedError) as caught:
+        triage(store, settings, ref, "dana")
+    assert "is triaged; it cannot become triaged" in caught.value.message
+    assert caught.value.hint == "from triaged it can become: in_review, dismissed"
+    with pytest.raises(RefusedError, match="needs a reason"):
+        dismiss(store, settings, ref, "  ", "dana")
+    dismiss(store, settings, ref, "handled by the new refunds system", "dana")
+    with pytest.raises(RefusedError, match="dismissed; it cannot be signed now"):
+        sign(store, settings, ref, "lee", "approve")
+    with store.session() as session:
+        actions = [e.action for e in session.exec(select(AuditEvent))]
+    assert actions.count("transition") == 2
+
+
+def test_only_listed_approvers_sign_and_only_once(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    with pytest.raises(RefusedError) as caught:
+        sign(store, settings, ref, "sam", "approve")
+    assert caught.value.message == "sam is not an approver of section refunds"
+    assert caught.value.hint == "approvers: lee, dana"
+    edit_policy(ws, "within 5 business days", "within 7 business days")
+    sign(store, settings, ref, "lee", "approve")
+    with pytest.raises(RefusedError, match="lee already signed"):
+        sign(store, settings, ref, "lee", "approve")
+    with pytest.raises(RefusedError, match="say why"):
+        sign(store, settings, ref, "dana", "reject")
+
+
+def test_changes_requested_wait_for_an_edit_then_a_new_round(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 30 business days")
+    sync(ws)
+    assert sign(store, settings, ref, "lee", "request_changes", "30 days is too long") == f"{ref}: changes requested"
+    with pytest.raises(RefusedError, match="changes_requested; it cannot be signed"):
+        sign(store, settings, ref, "dana", "approve")
+    _, _, unchanged = sync(ws)
+    assert unchanged.review["reviews_started"] == 0 and ticket_on(store, "refunds").state == "changes_requested"
+    edit_policy(ws, "within 30 business days", "within 10 business days")
+    _, _, report = sync(ws)
+    assert report.review["reviews_started"] == 1 and ticket_on(store, "refunds").state == "in_review"
+    sign(store, settings, ref, "lee", "approve")
+    assert "is approved" in sign(store, settings, ref, "dana", "approve")
+    # an edit after approval needs approving again
+    edit_policy(ws, "within 10 business days", "within 12 business days")
+    _, _, again = sync(ws)
+    assert again.review["reviews_started"] == 1 and ticket_on(store, "refunds").state == "in_review"
+
+
+def test_publish_is_refused_while_a_changed_section_has_unapproved_tickets(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    delivery = ticket_on(store, "delivery").tracker_ref
+    with pytest.raises(RefusedError, match="nothing to publish"):
+        publish(settings, store, "returns-policy", "dana")
+    edit_policy(ws, "within 3 days", "within 5 days")
+    with pytest.raises(RefusedError) as caught:
+        publish(settings, store, "returns-policy", "dana")
+    assert f"{delivery} (open)" in caught.value.message and "--force --reason" in (caught.value.hint or "")
+    assert not (ws / "publish").exists()
+
+    result = publish(settings, store, "returns-policy", "dana", force_reason="carrier contract changed today")
+    assert result.forced and result.version == 2 and result.resolved == []
+    assert ticket_on(store, "delivery").state == "open"  # not approved, so not resolved
+    with store.session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "publish")).one()
+    assert f"forced past {delivery}: carrier contract changed today" in event.detail
+
+
+def test_overdue_section_gets_one_periodic_ticket_and_approval_resets_the_clock(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    settings, store, report = sync(ws)
+    assert report.review["periodic_tickets"] == 1  # privacy: every 90 days, last reviewed 2026-01-10
+    periodic = ticket_on(store, "privacy", "periodic")
+    assert "last reviewed 2026-01-10" in periodic.title and periodic.tracker_ref
+    assert sync(ws)[2].review["periodic_tickets"] == 0
+
+    assert sign(store, settings, periodic.tracker_ref, "dana", "approve").endswith("1 of 2 approvals")
+    assert sign(store, settings, periodic.tracker_ref, "sam", "approve").endswith("reviewed, no change needed")
+    assert ticket_on(store, "privacy", "periodic").state == "closed"
+
+    clock.move_to(START + timedelta(days=89))
+    assert sync(ws)[2].review["periodic_tickets"] == 0
+    clock.move_to(START + timedelta(days=91))
+    assert sync(ws)[2].review["periodic_tickets"] == 1
+
+
+def test_reminders_once_per_interval_then_escalation(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)  # sign-offs asked of lee and dana at START
+
+    def reminders() -> list[str]:
+        return [m for m in messages(ws) if m.startswith(("[reminder]", "[escalation]"))]
+
+    clock.move_to(START + timedelta(days=2))
+    sync(ws)
+    assert reminders() == []
+    clock.move_to(START + timedelta(days=3, hours=1))
+    sync(ws)
+    sync(ws)
+    assert sorted(reminders()) == [
+        f"[reminder] -> dana Reminder: your sign-off on {ref} is 3 days old",
+        f"[reminder] -> lee Reminder: your sign-off on {ref} is 3 days old",
+    ]
+    sign(store, settings, ref, "lee", "approve")  # lee is done: no more reminders for lee
+    clock.move_to(START + timedelta(days=4))
+    sync(ws)
+    assert len(reminders()) == 2  # within the reminder interval
+    clock.move_to(START + timedelta(days=5, hours=2))
+    sync(ws)
+    assert reminders()[-1] == f"[reminder] -> dana Reminder: your sign-off on {ref} is 5 days old"
+    clock.move_to(START + timedelta(days=7, hours=1))
+    sync(ws)
+    sync(ws)
+    escalations = [m for m in reminders() if m.startswith("[escalation]")]
+    assert escalations == [f"[escalation] -> dana Escalation: dana has not signed {ref} for 7 days"]
+
+
+def test_dismissed_ticket_reopens_only_when_its_theme_grows(ws: Path) -> None:
+    from tests.workspaces import DELIVERY_TEXTS, rows, write_csv
+
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "delivery").tracker_ref or ""
+    dismiss(store, settings, ref, "carrier issue, not policy", "dana")
+    inbox = ws / "inbox" / "complaints"
+    write_csv(inbox / "more-1.csv", rows([t + " again" for t in DELIVERY_TEXTS[:2]], "D-more", day=20))
+    _, _, small = sync(ws)
+    assert small.tickets["reopened"] == 0 and ticket_on(store, "delivery").state == "dismissed"
+    write_csv(inbox / "more-2.csv", rows([t + " once more" for t in DELIVERY_TEXTS[2:6]], "D-again", day=21))
+    _, _, grown = sync(ws)
+    ticket = ticket_on(store, "delivery")
+    assert grown.tickets["reopened"] == 1 and ticket.state == "open"
+    assert ticket.state_reason == "reopened: the theme grew from 8 to 14 items since the ticket was dismissed"
+
+
+def test_crash_between_publish_and_notification_sends_each_message_once(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sign(store, settings, ref, "lee", "approve")
+    sign(store, settings, ref, "dana", "approve")
+    before = messages(ws)
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("killed after the decision was committed")
+
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr("workflows.publish.deliver", die)
+        publish(settings, store, "returns-policy", "dana")
+    assert messages(ws) == before  # decided and stored, nothing sent
+    assert ticket_on(store, "refunds").state == "closed"
+
+    sync(ws)
+    sync(ws)
+    sent = messages(ws)[len(before) :]
+    assert sent.count("[announcement] Published: Returns Policy version 2") == 1
+    assert len([m for m in sent if m.startswith("[ack_request]")]) == 2
+    with store.session() as session:
+        pending = session.exec(select(OutboxMessage).where(OutboxMessage.status != "sent")).all()
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).one()
+    assert pending == [] and issue.status == "closed"

@@ -1,0 +1,166 @@
+"""Sync stage: what reviewbot does on its own between people's actions.
+
+- a triaged ticket whose section was edited goes into review and its approvers are asked to sign;
+- sign-offs given for text that was edited since start a new round;
+- a section past its review interval gets a periodic-review ticket, even without feedback;
+- a sign-off pending longer than the SLA gets a reminder (at most one per reminder interval), and past the
+  escalation threshold the document owner is told too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from reviewbot.evidence import periodic_evidence
+from reviewbot.models import PolicyDocument, ReviewTicket, SignOffRequest, utcnow
+from reviewbot.settings import Settings
+from reviewbot.store import Store, outbox
+from reviewbot.store.policies import documents, review_clocks, sections
+from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
+from reviewbot.store.tickets import by_fingerprint
+from workflows.report import SyncReport
+from workflows.review import context_of, notify, ref_of, start_round
+
+BOT = "reviewbot"
+
+
+def follow_up(settings: Settings, store: Store, report: SyncReport, now: datetime | None = None) -> None:
+    """Run every follow-up; counts go to the report."""
+    now = now or utcnow()
+    with store.session() as session:
+        counts = {
+            "reviews_started": advance_reviews(session, settings),
+            "periodic_tickets": open_periodic_tickets(session, settings, now),
+        }
+        reminders, escalations = send_reminders(session, settings, now)
+        counts.update(reminders=reminders, escalations=escalations)
+    report.review = counts
+
+
+def advance_reviews(session: Session, settings: Settings) -> int:
+    """Start review rounds where the policy file was edited; returns how many rounds started."""
+    started = 0
+    for ticket in tickets_in(session, ("triaged", "changes_requested", "in_review", "approved")):
+        ctx = context_of(session, settings, ticket)
+        if not ctx.edited:
+            continue
+        this_round = current_round(session, ticket.id or 0)
+        signed = [s for s in sign_offs(session, ticket.id or 0) if s.round == this_round]
+        # A triaged ticket goes into review once its section is edited; any other starts a new round when
+        # the text changed after someone in this round signed it (changes requested included).
+        if ticket.state == "triaged" or any(s.section_hash != ctx.draft_hash for s in signed):
+            start_round(session, settings, ctx, BOT)
+            started += 1
+    return started
+
+
+def open_periodic_tickets(session: Session, settings: Settings, now: datetime) -> int:
+    """Open a periodic-review ticket for every section past its review interval; returns how many."""
+    opened = 0
+    for document in documents(session):
+        clocks = review_clocks(session, document.id)
+        for section in sections(session, document):
+            clock = clocks.get(section.section_id)
+            if clock is None:
+                continue
+            interval = section.review_interval_days or settings.review.default_interval_days
+            due = clock.reviewed_at + timedelta(days=interval)
+            if now < due:
+                continue
+            key = f"periodic|{document.id}|{section.section_id}|{due.date().isoformat()}"
+            fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+            if by_fingerprint(session, fingerprint) is not None:
+                continue
+            _open_periodic(session, settings, document, section, fingerprint, clock.reviewed_at, due, interval)
+            opened += 1
+    return opened
+
+
+def _open_periodic(session, settings, document, section, fingerprint, last, due, interval) -> None:  # type: ignore[no-untyped-def]
+    evidence = periodic_evidence(document, section, last_reviewed=last, due=due, interval_days=interval)
+    ticket = ReviewTicket(
+        fingerprint=fingerprint,
+        kind="periodic",
+        document_id=document.id,
+        section_id=section.section_id,
+        section_version=document.published_version,
+        title=f"Periodic review due: {section.heading} (last reviewed {last.date().isoformat()})"[:500],
+        evidence=evidence,
+        tracker=settings.tracker.type,
+    )
+    session.add(ticket)
+    session.flush()
+    audit(session, BOT, "open", evidence["reason"], ticket=ticket)
+    outbox.enqueue(session, f"tracker.create:{fingerprint}", "tracker", "create", {}, ticket.id)
+    outbox.enqueue(
+        session, f"digest:periodic:{fingerprint}", "notifier", "digest", {"changes": [f"created:{fingerprint}"]}
+    )
+
+
+def send_reminders(session: Session, settings: Settings, now: datetime) -> tuple[int, int]:
+    """Remind approvers of overdue sign-offs and escalate to the document owner; returns the counts."""
+    rules = settings.review
+    reminders = escalations = 0
+    for request in pending_requests(session):
+        age = now - request.requested_at
+        ticket = session.get(ReviewTicket, request.ticket_id)
+        if ticket is None:
+            continue
+        last = request.last_reminded_at
+        if age >= timedelta(days=rules.signoff_sla_days) and (
+            last is None or now - last >= timedelta(days=rules.reminder_interval_days)
+        ):
+            _remind(session, request, ticket, age, now)
+            reminders += 1
+        if age >= timedelta(days=rules.escalate_after_days) and request.escalated_at is None:
+            _escalate(session, settings, request, ticket, age, now)
+            escalations += 1
+    return reminders, escalations
+
+
+def _remind(session: Session, request: SignOffRequest, ticket: ReviewTicket, age: timedelta, now: datetime) -> None:
+    request.reminders += 1
+    request.last_reminded_at = now
+    session.add(request)
+    notify(
+        session,
+        f"reminder:{request.id}:{request.reminders}",
+        "reminder",
+        f"Reminder: your sign-off on {ref_of(ticket)} is {age.days} days old",
+        f"{ticket.title}\nApprove: reviewbot tickets approve {ref_of(ticket)} --as {request.approver}",
+        [request.approver],
+        ticket_id=ticket.id,
+        ref=ref_of(ticket),
+        reminder=request.reminders,
+    )
+    audit(session, BOT, "remind", f"reminded {request.approver} ({request.reminders})", ticket=ticket)
+
+
+def _escalate(
+    session: Session, settings: Settings, request: SignOffRequest, ticket: ReviewTicket, age: timedelta, now: datetime
+) -> None:
+    document = session.get(PolicyDocument, ticket.document_id)
+    owners = settings.people([document.owner]) if document and document.owner else []
+    request.escalated_at = now
+    session.add(request)
+    notify(
+        session,
+        f"escalation:{request.id}",
+        "escalation",
+        f"Escalation: {request.approver} has not signed {ref_of(ticket)} for {age.days} days",
+        f"{ticket.title}\nThe sign-off was asked for on {request.requested_at.date().isoformat()}.",
+        owners + [request.approver] if request.approver not in owners else owners,
+        ticket_id=ticket.id,
+        ref=ref_of(ticket),
+        approver=request.approver,
+    )
+    audit(
+        session,
+        BOT,
+        "escalate",
+        f"{request.approver} overdue; told {', '.join(owners) or 'nobody (no owner)'}",
+        ticket=ticket,
+    )

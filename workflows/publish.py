@@ -1,0 +1,292 @@
+"""Publishing a policy version and closing the loop: resolved tickets close, people are told and thanked,
+agents are asked to acknowledge the new version."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from reviewbot.errors import NotFoundError
+from reviewbot.models import FeedbackItem, PolicyDocument, ReviewTicket, Theme, utcnow
+from reviewbot.policy.diff import SectionChange, diff_sections
+from reviewbot.policy.parse import ParsedPolicy
+from reviewbot.policy.render import render_html, render_markdown
+from reviewbot.settings import Settings
+from reviewbot.store import Store, outbox
+from reviewbot.store.policies import acks, add_ack, get_release, release, releases, sections
+from reviewbot.store.review import audit, tickets_in
+from workflows.deliver import deliver
+from workflows.policies import refresh_document
+from workflows.review import RefusedError, move, notify, ref_of, settle
+
+ACTIVE = ("open", "triaged", "in_review", "changes_requested", "approved")
+THANKED_KINDS = ("suggestion", "agent_note")
+
+
+@dataclass
+class PublishPlan:
+    """What publishing a document now would do."""
+
+    document: PolicyDocument
+    policy: ParsedPolicy
+    changes: list[SectionChange]
+    resolved: list[ReviewTicket]  # approved tickets this version answers
+    blocking: list[ReviewTicket]  # tickets on changed sections that are not approved
+    changelog: list[str]
+
+
+@dataclass
+class PublishResult:
+    """What publishing did."""
+
+    document_id: str
+    version: int
+    files: list[str]
+    changelog: list[str]
+    resolved: list[str]
+    forced: bool
+    ack_expected: list[str]
+    delivery: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishPlan:
+    """Read the policy file, record it, and work out the changes, the tickets they resolve and what blocks."""
+    policy = refresh_document(settings, store, document_id)
+    with store.session() as session:
+        document = _document(session, document_id)
+        if not document.has_draft:
+            raise RefusedError(
+                f"nothing to publish: {document.path} is the same as version {document.published_version}",
+                hint="edit the policy file first",
+            )
+        published = sections(session, document)
+        changes = diff_sections(published, sections(session, document, document.current_revision))
+        changed = {c.section_id for c in changes}
+        active = [t for t in tickets_in(session, ACTIVE) if t.document_id == document_id]
+        blocking = [t for t in active if t.section_id in changed and t.state != "approved"]
+        resolved = [t for t in active if t.state == "approved" and (t.section_id in changed or t.section_id is None)]
+        changelog = _changelog(session, changes, resolved)
+        return PublishPlan(document, policy, changes, resolved, blocking, changelog)
+
+
+def _document(session: Session, document_id: str) -> PolicyDocument:
+    document = session.get(PolicyDocument, document_id)
+    if document is None:
+        raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
+    return document
+
+
+def _changelog(session: Session, changes: list[SectionChange], resolved: list[ReviewTicket]) -> list[str]:
+    """One line per change: the tickets it answers, or what happened to sections no ticket asked about."""
+    lines = []
+    for ticket in resolved:
+        theme = session.get(Theme, ticket.theme_id) if ticket.theme_id else None
+        what = f'addresses "{theme.label}"' if theme else "periodic review"
+        where = (ticket.evidence.get("section") or {}).get("heading") or "New coverage"
+        lines.append(f"{where}: {what} ({ref_of(ticket)})")
+    asked = {t.section_id for t in resolved}
+    for change in changes:
+        if change.section_id not in asked:
+            lines.append(f"{change.new_heading or change.old_heading}: {change.status}")
+    return lines
+
+
+def publish(
+    settings: Settings,
+    store: Store,
+    document_id: str,
+    actor: str,
+    *,
+    changelog: list[str] | None = None,
+    force_reason: str | None = None,
+) -> PublishResult:
+    """Publish the policy file as the next version; refused while a changed section has unapproved tickets."""
+    plan = plan_publish(settings, store, document_id)
+    if plan.blocking and not force_reason:
+        listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
+        raise RefusedError(
+            f"{document_id} has changed sections with tickets that are not approved: {listed}",
+            hint='get them approved first, or publish anyway with --force --reason "..." (audited)',
+        )
+    lines = changelog if changelog is not None else plan.changelog
+    version = plan.document.published_version + 1
+    published_at = utcnow()
+    files = _write_files(settings, plan.policy, version, published_at, lines)
+    expected = [p for role in settings.review.ack_roles for p in settings.roles.get(role, [])]
+    with store.session() as session:
+        document = _document(session, document_id)
+        entry = release(
+            session,
+            document,
+            document.current_revision,
+            published_by=actor,
+            changelog=lines,
+            forced_reason=force_reason if plan.blocking else None,
+            ack_expected=expected,
+            files=files,
+        )
+        detail = f"version {entry.version}: {len(plan.changes)} section(s) changed"
+        if plan.blocking:
+            detail += f"; forced past {', '.join(ref_of(t) for t in plan.blocking)}: {force_reason}"
+        audit(session, actor, "publish", detail, document_id=document_id, data={"changelog": lines})
+        resolved = [_close(session, t, entry.version, actor) for t in plan.resolved]
+        _tell_people(session, settings, document, entry.version, lines, plan.resolved, expected)
+    delivery = deliver(settings, store)
+    return PublishResult(
+        document_id, version, files, lines, resolved, bool(plan.blocking), expected, delivery.counts, delivery.errors
+    )
+
+
+def _close(session: Session, stale: ReviewTicket, version: int, actor: str) -> str:
+    ticket = session.get(ReviewTicket, stale.id)
+    assert ticket is not None
+    move(session, ticket, "published", actor, f"version {version}")
+    settle(session, ticket, "closed", actor, f"published in version {version}")
+    ticket.resolved_version = version
+    session.add(ticket)
+    resolution = f"Published in version {version} of {ticket.document_id}"
+    outbox.enqueue(
+        session,
+        f"tracker.close:{ticket.fingerprint}:v{version}",
+        "tracker",
+        "close",
+        {"resolution": resolution},
+        ticket.id,
+    )
+    return ref_of(ticket)
+
+
+def _tell_people(
+    session: Session,
+    settings: Settings,
+    document: PolicyDocument,
+    version: int,
+    lines: list[str],
+    resolved: list[ReviewTicket],
+    expected: list[str],
+) -> None:
+    """Announce the version, thank the people whose notes and suggestions it answers, ask for acknowledgements."""
+    name = f"{document.title} version {version}"
+    changes = "\n".join(f"- {line}" for line in lines) or "- no listed changes"
+    notify(
+        session,
+        f"announce:{document.id}:v{version}",
+        "announcement",
+        f"Published: {name}",
+        changes,
+        [],
+        document=document.id,
+        version=version,
+    )
+    for person in _contributors(session, resolved):
+        notify(
+            session,
+            f"thanks:{document.id}:v{version}:{person}",
+            "thank_you",
+            f"Thank you: your feedback shaped {name}",
+            f"What you reported is addressed in {name}:\n{changes}",
+            [person],
+            document=document.id,
+            version=version,
+        )
+    for person in expected:
+        notify(
+            session,
+            f"ack:{document.id}:v{version}:{person}",
+            "ack_request",
+            f"Please read and acknowledge {name}",
+            f"{changes}\nAcknowledge: reviewbot policy ack {document.id} --as {person}",
+            [person],
+            document=document.id,
+            version=version,
+        )
+
+
+def _contributors(session: Session, resolved: list[ReviewTicket]) -> list[str]:
+    """Authors of the suggestions and agent notes behind the resolved tickets' themes."""
+    themes = [t.theme_id for t in resolved if t.theme_id is not None]
+    if not themes:
+        return []
+    query = (
+        select(FeedbackItem.author)
+        .where(col(FeedbackItem.theme_id).in_(themes), col(FeedbackItem.kind).in_(THANKED_KINDS))
+        .where(col(FeedbackItem.author).is_not(None))
+        .distinct()
+    )
+    return sorted(a for a in session.exec(query) if a)
+
+
+def _write_files(settings: Settings, policy: ParsedPolicy, version: int, published_at, lines: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Render the published document as Markdown and HTML, versioned and as the latest copy."""
+    folder = settings.publish_path
+    folder.mkdir(parents=True, exist_ok=True)
+    markdown = render_markdown(policy, version=version, published_at=published_at, changelog=lines)
+    page = render_html(policy, version=version, published_at=published_at, changelog=lines)
+    written = []
+    for name, text in (
+        (f"{policy.id}-v{version}.md", markdown),
+        (f"{policy.id}-v{version}.html", page),
+        (f"{policy.id}.md", markdown),
+        (f"{policy.id}.html", page),
+    ):
+        _atomic_write(folder / name, text)
+        written.append(str((folder / name).relative_to(settings.workspace)))
+    return written
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    # Readers (a web server, a sync to an intranet) never see half a file.
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(temp, path)
+
+
+def acknowledge(store: Store, document_id: str, person: str, version: int | None = None) -> str:
+    """Record that a person read a published version (the latest by default)."""
+    with store.session() as session:
+        document = _document(session, document_id)
+        number = version or document.published_version
+        if get_release(session, document_id, number) is None:
+            raise NotFoundError(
+                f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
+            )
+        if not add_ack(session, document_id, number, person):
+            return f"{person} had already acknowledged {document_id} version {number}"
+        audit(session, person, "acknowledge", f"version {number}", document_id=document_id)
+        return f"{person} acknowledged {document_id} version {number}"
+
+
+@dataclass
+class AckStatus:
+    """Who has and has not acknowledged a version."""
+
+    document_id: str
+    version: int
+    acknowledged: dict[str, str]  # person -> when
+    pending: list[str]
+
+
+def ack_status(store: Store, document_id: str, version: int | None = None) -> AckStatus:
+    """Acknowledgements of a version against the people asked for them."""
+    with store.session() as session:
+        document = _document(session, document_id)
+        number = version or document.published_version
+        entry = get_release(session, document_id, number)
+        if entry is None:
+            raise NotFoundError(
+                f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
+            )
+        done = {a.person: a.acked_at.isoformat(timespec="minutes") for a in acks(session, document_id, number)}
+        return AckStatus(document_id, number, done, [p for p in entry.ack_expected if p not in done])
+
+
+def version_history(store: Store, document_id: str) -> tuple[PolicyDocument, list]:  # type: ignore[type-arg]
+    """A document and its published versions."""
+    with store.session() as session:
+        return _document(session, document_id), releases(session, document_id)

@@ -1,0 +1,312 @@
+"""The review ticket state machine and sign-off rules: what people do to tickets, checked and audited.
+
+    open -> triaged -> in_review -> approved -> published -> closed
+    in_review -> changes_requested -> in_review (after the section is edited again)
+    open | triaged | in_review | changes_requested -> dismissed (with a reason)
+    dismissed | closed -> open (reopened when the theme grows)
+
+A sign-off is for the section text as it is in the policy file when it is given; editing the section after
+sign-offs starts a new round. Approving a ticket whose section was not edited closes it as reviewed with no
+change, which restarts the section's review clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from reviewbot.errors import ReviewbotError
+from reviewbot.models import PolicyDocument, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
+from reviewbot.policy.parse import SignOffRule
+from reviewbot.settings import Settings
+from reviewbot.store import Store, outbox
+from reviewbot.store.policies import mark_reviewed, revision, sections
+from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
+from reviewbot.store.tickets import get_ticket, touch
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("triaged", "in_review", "dismissed"),
+    "triaged": ("in_review", "dismissed"),
+    "in_review": ("approved", "changes_requested", "dismissed", "closed"),
+    "changes_requested": ("in_review", "dismissed"),
+    "approved": ("published", "in_review"),
+    "published": ("closed",),
+    "closed": ("open",),
+    "dismissed": ("open",),
+}
+DECISIONS = ("approve", "request_changes", "reject")
+SIGNABLE = ("open", "triaged", "in_review")
+
+
+class RefusedError(ReviewbotError):
+    """The action is not allowed for this ticket or person right now."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    """What the rules need to know about a ticket: its approvers and whether its section was edited."""
+
+    ticket: ReviewTicket
+    document: PolicyDocument
+    approvers: list[str]
+    required: int
+    draft_hash: str  # the section (or, for a gap, the whole document) as the file is now
+    published_hash: str
+
+    @property
+    def edited(self) -> bool:
+        """True when the policy file changed this section since it was published."""
+        return self.draft_hash != self.published_hash
+
+
+def context_of(session: Session, settings: Settings, ticket: ReviewTicket) -> TicketContext:
+    """Approvers, sign-off rule and edit state of a ticket's section."""
+    document = session.get(PolicyDocument, ticket.document_id)
+    if document is None:
+        raise RefusedError(f"document {ticket.document_id} of ticket {ref_of(ticket)} no longer exists")
+    if ticket.section_id is None:  # a coverage gap concerns the whole document
+        approvers, rule = settings.people(document.approvers), document.sign_off
+        draft = revision(session, document.id, document.current_revision)
+        published = revision(session, document.id, document.published_revision)
+        draft_hash = draft.content_hash if draft else ""
+        published_hash = published.content_hash if published else ""
+    else:
+        draft_section = _section(session, document, document.current_revision, ticket.section_id)
+        published_section = _section(session, document, document.published_revision, ticket.section_id)
+        source = draft_section or published_section
+        approvers = settings.people(source.approvers if source else document.approvers)
+        rule = source.sign_off if source else document.sign_off
+        draft_hash = draft_section.content_hash if draft_section else ""
+        published_hash = published_section.content_hash if published_section else ""
+    required = _rule(rule).required(len(approvers)) if approvers else 0
+    return TicketContext(ticket, document, approvers, required, draft_hash, published_hash)
+
+
+def _section(session: Session, document: PolicyDocument, number: int, section_id: str):  # type: ignore[no-untyped-def]
+    return next((s for s in sections(session, document, number) if s.section_id == section_id), None)
+
+
+def _rule(text: str) -> SignOffRule:
+    return SignOffRule("all") if text == "all" else SignOffRule("count", int(text))
+
+
+def ref_of(ticket: ReviewTicket) -> str:
+    """How people refer to a ticket: its tracker key, or #id before it reached the tracker."""
+    return ticket.tracker_ref or f"#{ticket.id}"
+
+
+def move(session: Session, ticket: ReviewTicket, state: str, actor: str, detail: str = "") -> None:
+    """Change a ticket's state if the state machine allows it; audited. Refused otherwise, with the options."""
+    allowed = TRANSITIONS.get(ticket.state, ())
+    if state not in allowed:
+        options = ", ".join(allowed) or "nothing"
+        raise RefusedError(
+            f"ticket {ref_of(ticket)} is {ticket.state}; it cannot become {state}",
+            hint=f"from {ticket.state} it can become: {options}",
+        )
+    before = ticket.state
+    ticket.state = state
+    touch(ticket)
+    session.add(ticket)
+    audit(session, actor, "transition", f"{before} -> {state}" + (f": {detail}" if detail else ""), ticket=ticket)
+
+
+def load(session: Session, ref: str) -> ReviewTicket:
+    """A ticket by reference, or a clear error."""
+    ticket = get_ticket(session, ref)
+    if ticket is None:
+        from reviewbot.errors import NotFoundError
+
+        raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
+    return ticket
+
+
+def notify(session: Session, key: str, kind: str, title: str, body: str, recipients: list[str], **data: object) -> None:
+    """Queue a message for the notifier, once per key."""
+    payload = {"kind": kind, "title": title, "body": body, "recipients": recipients, "data": data}
+    outbox.enqueue(session, key, "notifier", "send", payload)
+
+
+def comment_on_tracker(session: Session, ticket: ReviewTicket, key: str, note: str) -> None:
+    """Mirror a decision on the tracker ticket as a comment, once per key."""
+    outbox.enqueue(session, f"tracker.note:{key}", "tracker", "update", {"note": note}, ticket.id)
+
+
+# --- what people do --------------------------------------------------------------------------------------
+
+
+def triage(store: Store, settings: Settings, ref: str, actor: str, assignee: str | None = None) -> str:
+    """Accept a ticket for review (open -> triaged), optionally naming who will edit the section."""
+    with store.session() as session:
+        ticket = load(session, ref)
+        move(session, ticket, "triaged", actor)
+        if assignee:
+            _assign(session, ticket, assignee, actor)
+        comment_on_tracker(session, ticket, f"triaged:{ticket.id}", f"Triaged by {actor}")
+        return f"{ref_of(ticket)} is triaged" + (f" and assigned to {assignee}" if assignee else "")
+
+
+def assign(store: Store, settings: Settings, ref: str, assignee: str, actor: str) -> str:
+    """Name the person who will edit the section for a ticket."""
+    with store.session() as session:
+        ticket = load(session, ref)
+        if ticket.state in ("published", "closed", "dismissed"):
+            raise RefusedError(f"ticket {ref_of(ticket)} is {ticket.state}; there is nothing to assign")
+        _assign(session, ticket, assignee, actor)
+        return f"{ref_of(ticket)} is assigned to {assignee}"
+
+
+def _assign(session: Session, ticket: ReviewTicket, assignee: str, actor: str) -> None:
+    ticket.assignee = assignee
+    touch(ticket)
+    session.add(ticket)
+    audit(session, actor, "assign", f"assigned to {assignee}", ticket=ticket)
+
+
+def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str) -> str:
+    """Dismiss a ticket with a reason; it stays dismissed unless its theme grows by `review.reopen_factor`."""
+    if not reason.strip():
+        raise RefusedError("a dismissal needs a reason", hint='add --reason "..."')
+    with store.session() as session:
+        ticket = load(session, ref)
+        settle(session, ticket, "dismissed", actor, reason)
+        comment_on_tracker(
+            session, ticket, f"dismissed:{ticket.id}:{utcnow().isoformat()}", f"Dismissed by {actor}: {reason}"
+        )
+        return f"{ref_of(ticket)} is dismissed"
+
+
+def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str) -> None:
+    """Dismiss or close a ticket, remembering the theme's size so only real growth reopens it."""
+    move(session, ticket, state, actor, reason)
+    ticket.state_reason = reason
+    theme = session.get(Theme, ticket.theme_id) if ticket.theme_id else None
+    ticket.settled_size = theme.size if theme else None
+    session.add(ticket)
+    set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
+
+
+def sign(store: Store, settings: Settings, ref: str, approver: str, decision: str, comment: str = "") -> str:
+    """Record an approver's decision; only the section's approvers may sign, once per round."""
+    if decision not in DECISIONS:
+        raise RefusedError(f"unknown decision {decision!r}", hint=f"use one of: {', '.join(DECISIONS)}")
+    if decision != "approve" and not comment.strip():
+        raise RefusedError("say why in a comment", hint='add --comment "..."')
+    with store.session() as session:
+        ticket = load(session, ref)
+        ctx = context_of(session, settings, ticket)
+        _check_signer(ctx, approver)
+        if ticket.state not in SIGNABLE:
+            hint = "wait for the section to be edited" if ticket.state == "changes_requested" else None
+            raise RefusedError(f"ticket {ref_of(ticket)} is {ticket.state}; it cannot be signed now", hint=hint)
+        if ticket.state != "in_review":
+            start_round(session, settings, ctx, approver)
+        _refuse_second_signature(session, ticket, approver, ctx.draft_hash)
+        signed = SignOff(
+            ticket_id=ticket.id or 0,
+            approver=approver,
+            decision=decision,
+            comment=comment,
+            section_hash=ctx.draft_hash,
+            round=current_round(session, ticket.id or 0),
+        )
+        session.add(signed)
+        session.flush()
+        audit(session, approver, "sign_off", f"{decision}" + (f": {comment}" if comment else ""), ticket=ticket)
+        set_request_status(
+            session,
+            [r for r in requests(session, ticket.id or 0, status="pending") if r.approver == approver],
+            "answered",
+        )
+        label = {"approve": "Approved", "request_changes": "Changes requested", "reject": "Rejected"}[decision]
+        comment_on_tracker(
+            session, ticket, f"signoff:{signed.id}", f"{label} by {approver}" + (f": {comment}" if comment else "")
+        )
+        return _after_sign_off(session, settings, ctx, approver, decision, comment)
+
+
+def _check_signer(ctx: TicketContext, approver: str) -> None:
+    if approver not in ctx.approvers:
+        where = f"section {ctx.ticket.section_id}" if ctx.ticket.section_id else f"document {ctx.document.id}"
+        raise RefusedError(
+            f"{approver} is not an approver of {where}",
+            hint=f"approvers: {', '.join(ctx.approvers) or 'none (set approvers in the policy front matter)'}",
+        )
+
+
+def _refuse_second_signature(session: Session, ticket: ReviewTicket, approver: str, draft_hash: str) -> None:
+    for earlier in sign_offs(session, ticket.id or 0):
+        if earlier.approver == approver and earlier.section_hash == draft_hash:
+            raise RefusedError(
+                f"{approver} already signed {ref_of(ticket)} ({earlier.decision}) for this text of the section",
+                hint="a new sign-off is asked for when the section is edited again",
+            )
+
+
+def _after_sign_off(
+    session: Session, settings: Settings, ctx: TicketContext, approver: str, decision: str, comment: str
+) -> str:
+    ticket = ctx.ticket
+    if decision == "reject":
+        settle(session, ticket, "dismissed", approver, f"rejected by {approver}: {comment}")
+        return f"{ref_of(ticket)} is rejected and dismissed"
+    if decision == "request_changes":
+        move(session, ticket, "changes_requested", approver, comment)
+        set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
+        return f"{ref_of(ticket)}: changes requested"
+    this_round = current_round(session, ticket.id or 0)
+    approvals = {
+        s.approver
+        for s in sign_offs(session, ticket.id or 0)
+        if s.decision == "approve" and s.round == this_round and s.section_hash == ctx.draft_hash
+    }
+    if len(approvals) < ctx.required:
+        return f"{ref_of(ticket)}: {len(approvals)} of {ctx.required} approvals"
+    set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
+    if ctx.edited:
+        move(session, ticket, "approved", approver, f"{len(approvals)} of {ctx.required} approvals")
+        return f"{ref_of(ticket)} is approved; it is published with the next version of {ctx.document.id}"
+    # Nothing to publish: the section was reviewed and stays as it is.
+    settle(session, ticket, "closed", approver, "reviewed, no change needed")
+    if ticket.section_id:
+        mark_reviewed(
+            session, ctx.document.id, ticket.section_id, utcnow(), f"reviewed without change ({ref_of(ticket)})"
+        )
+    outbox.enqueue(
+        session,
+        f"tracker.close:{ticket.fingerprint}:reviewed",
+        "tracker",
+        "close",
+        {"resolution": "Reviewed, no change"},
+        ticket.id,
+    )
+    return f"{ref_of(ticket)} is closed: reviewed, no change needed"
+
+
+def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:
+    """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale)."""
+    ticket = ctx.ticket
+    if ticket.state != "in_review":
+        move(session, ticket, "in_review", actor)
+    set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
+    number = current_round(session, ticket.id or 0) + 1
+    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+    for person in ctx.approvers:
+        session.add(SignOffRequest(ticket_id=ticket.id or 0, approver=person, round=number))
+        notify(
+            session,
+            f"signoff:{ticket.id}:{number}:{person}",
+            "signoff_request",
+            f"Sign-off requested: {ticket.title}",
+            f"{ref_of(ticket)} asks you to review {where} of {ticket.document_id}.\n"
+            f"Approve: reviewbot tickets approve {ref_of(ticket)} --as {person}\n"
+            f"Or: reviewbot tickets request-changes|reject {ref_of(ticket)} --comment ... --as {person}",
+            [person],
+            ticket_id=ticket.id,
+            ref=ref_of(ticket),
+            round=number,
+        )
+    audit(session, actor, "request_sign_off", f"round {number}: {', '.join(ctx.approvers)}", ticket=ticket)
