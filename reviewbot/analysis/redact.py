@@ -1,16 +1,17 @@
 """Replace PII in customer feedback with typed placeholders before the text is stored.
 
-Built-in types run in order EMAIL, IBAN, CARD, PHONE, then the user's patterns, so that
-an IBAN's or card's digits are gone before the phone rule sees them.
+Built-in types run in order EMAIL, IBAN, CARD, PHONE, then the user's patterns, so that an IBAN's or card's digits
+are gone before the phone rule sees them.
 
-Phone rule: digit groups joined by one space, dash or dot (optional leading ``+``,
-parenthesised groups allowed) are a phone number if they start with ``+`` and hold 7-15
-digits (E.164), or ``00`` + a non-zero country code and 9-17 digits, or a trunk ``0`` + a
-non-zero digit and 9-13 digits (not a ZIP+4 like ``02134-1234``), or are North American
-``[1-]3-3-4``. At most one group may be a single digit, and dots may only be the sole
-separator between groups of at most 4 digits. Other runs (``5552013344``, ``482913``) look
-like order numbers and are kept. Runs are split at spaces, and the leftmost-longest phone
-number taken, so that a neighbouring number ("555-201-3344 2026-09-14") hides nothing.
+Phone rule: digit groups joined by one space, dash or dot (optional leading ``+``, parenthesised groups allowed)
+are a phone number if they start with ``+`` and hold 7-15 digits (E.164), or ``00`` + a non-zero country code and
+9-17 digits, or a trunk ``0`` + a non-zero digit and 9-13 digits (not a ZIP+4 like ``02134-1234``), or are North
+American ``[1-]3-3-4``. At most one group may be a single digit, and dots may only be the sole separator between
+groups of at most 4 digits. Other runs (``5552013344``, ``482913``) look like order numbers and are kept. Runs are
+split at spaces and the leftmost-longest phone number taken, so a neighbouring number ("555-201-3344 2026-09-14")
+hides nothing.
+
+Redacting twice changes nothing more; with extra patterns too, unless one matches inside a number (e.g. r"-").
 """
 
 from __future__ import annotations
@@ -19,19 +20,18 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-# Speed: digit-led patterns begin with a character class so that `re` skips ahead in C;
-# the check on the character before a match comes after that first character. Possessive
-# quantifiers keep scans linear where giving characters back could never produce a match.
-# A tag's brackets count as word characters next to a match: a tag put where letters were
-# (by a user pattern) must not make their neighbours match when the text is redacted again.
+# Speed: digit-led patterns begin with a character class so that `re` skips ahead in C; the check on the character
+# before a match comes after that first character. Possessive quantifiers keep scans linear where giving characters
+# back could never produce a match. Idempotence: a tag's brackets count as word characters next to a match (and as
+# a digit before a time's ":"), since a tag put where an ID was (by a user pattern) must not make its neighbours
+# match when the text is redacted again.
 
-# A local part cannot contain "@" and a label cannot contain ".". Addresses glued together
-# ("a@b.co.x@y.org") form one match: the second could not start after "co" in this pass,
-# but could after "[EMAIL]" in the next one, so redact() would not be idempotent.
+# A local part cannot contain "@" and a label cannot contain ".". Addresses glued together ("a@b.co.x@y.org") form
+# one match: the second could not start after "co" in this pass, but could after "[EMAIL]" in the next one.
 _DOMAIN = r"@(?:[^\W_][\w-]*+\.)+[^\W\d_]{2,}+(?![\w\[])"
 _EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]++{_DOMAIN}(?:[.%+-][\w.%+-]*+{_DOMAIN})*+")
-# ISO 13616: 2 letters, 2 check digits, 11-30 alphanumerics (Norway's 15 is the shortest),
-# compact or printed in groups of four. Case-insensitive because people type it so.
+# ISO 13616: 2 letters, 2 check digits, 11-30 alphanumerics (Norway's 15 is the shortest), compact or printed in
+# groups of four. Case-insensitive because people type it so.
 _IBAN = re.compile(
     r"(?<![\w\]])[A-Z]{2}[0-9]{2}"
     r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![\w\[])",
@@ -40,20 +40,18 @@ _IBAN = re.compile(
 # The letter-led IBAN scan is slow, so it only runs where two letters precede two digits.
 _IBAN_HINT = re.compile(r"[0-9](?<=[A-Za-z]{2}[0-9])[0-9]")
 _LETTER_VALUES = str.maketrans({chr(code): str(code - 55) for code in range(65, 91)})
-# A card run (digit groups joined by single spaces or dashes) is later searched for a
-# Luhn-valid span, so "ref 12 4111 1111 1111 1111" works. '+' before it means a phone
-# number, '.', ',' or a currency an amount. The lookahead drops runs too short for 13 digits.
-_CARD_RUN = re.compile(
-    r"[0-9](?<![\w\].,+$£€¥/-].)(?=[0-9 -]{12})[0-9]*+(?![\w\[])(?:[ -][0-9]++(?![\w\[]))*+"
-)
+# A card run (digit groups joined by single spaces or dashes) is later searched for a Luhn-valid span, so "ref 12
+# 4111 1111 1111 1111" works. '+' before it means a phone number; '.', ',' or a currency sign an amount. The
+# lookahead drops runs too short for 13 digits before any Python code runs.
+_CARD_RUN = re.compile(r"[0-9](?<![\w\].,+$£€¥/-].)(?=[0-9 -]{12})[0-9]*+(?![\w\[])(?:[ -][0-9]++(?![\w\[]))*+")
 _CARD_SEP = re.compile(r"([ -])")
 _LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
-# A phone run may not start inside a word, amount, path, ID ("NW-482913") or time
-# ("09:32"); a group followed by '%', ':' or ",<digit>" is a percentage, time or amount.
+# A phone run may not start inside a word, amount, path, ID ("NW-482913") or time ("09:32"); a group followed by
+# '%', ':' or ",<digit>" is a percentage, time or amount.
 _GROUP_END = r"(?![\w\[%:]|,[0-9])"
 _PHONE_GROUP = rf"(?:\([0-9]{{1,4}}\)|[0-9]++{_GROUP_END})"
 _PHONE_RUN = re.compile(
-    r"[+(0-9](?<![\w\].,$£€¥#/+-].)(?<![0-9]:.)"  # first character and the one before it
+    r"[+(0-9](?<![\w\].,$£€¥#/+-].)(?<![0-9\]]:.)"  # first character and the one before it
     r"(?=[0-9 ().-]{6})"  # too short for 7 digits: skip before any Python code runs
     rf"(?:(?<=\+){_PHONE_GROUP}|(?<=\()[0-9]{{1,4}}\)|(?<=[0-9])[0-9]*+{_GROUP_END})"
     rf"(?:[ .-]?{_PHONE_GROUP})*+"
@@ -75,8 +73,8 @@ class Redaction:
 
 def _redact_emails(text: str) -> str:
     """Replace email addresses, scanning only the stretch of text around the '@' signs."""
-    # The lookbehind-led scan is slow and an email never spans whitespace: scan from the
-    # word holding the first '@' to the word holding the last.
+    # The lookbehind-led scan is slow and an email never spans a space: scan from the word with the first '@' to
+    # the word with the last.
     if "@" not in text:
         return text
     start = text.rfind(" ", 0, text.find("@")) + 1
@@ -131,7 +129,7 @@ def _card_can_start(group: str) -> bool:
 def _is_card(groups: Sequence[str]) -> bool:
     """13-19 digits, compact or printed like 4-4-4-4 / 4-6-5, passing Luhn."""
     middle_ok = all(4 <= len(group) <= 6 for group in groups[1:-1])
-    if len(groups) > 1 and (len(groups[-1]) > 6 or not middle_ok):
+    if len(groups) > 1 and (len(groups[0]) != 4 or len(groups[-1]) > 6 or not middle_ok):
         return False
     digits = "".join(groups)
     return 13 <= len(digits) <= 19 and _luhn_ok(digits)
@@ -149,9 +147,10 @@ def _replace_spans(
     out: list[str] = []
     index = 0
     while index < len(parts):
-        # can_start is a cheap filter that keeps long lists of numbers fast
-        last = min(len(parts), index + max_parts) if can_start(parts[index]) else index
-        end = next((end for end in range(last, index, -1) if is_match(parts[index:end])), 0)
+        end = 0
+        if can_start(parts[index]):  # a cheap filter that keeps long lists of numbers fast
+            ends = range(min(len(parts), index + max_parts), index, -1)
+            end = next((end for end in ends if is_match(parts[index:end])), 0)
         out.append(tag if end else parts[index])
         index = end or index + 1
         if index < len(parts):
@@ -208,16 +207,13 @@ def _is_phone_span(chunks: Sequence[str]) -> bool:
 
 
 def _replace_phones(match: re.Match[str]) -> str:
-    """Replace phone numbers in a run, split at spaces so that neighbouring numbers such
-    as a date do not hide one. Dashes and dots never split: "2026-09-14" stays whole."""
+    """Replace phone numbers in a run split at spaces only, so "2026-09-14" stays whole."""
     # Six chunks cover the longest common layout, "+33 1 23 45 67 89".
-    tokens = _PHONE_SEP.split(match.group())
-    return _replace_spans(tokens, "[PHONE]", _phone_can_start, _is_phone_span, 6)
+    return _replace_spans(_PHONE_SEP.split(match.group()), "[PHONE]", _phone_can_start, _is_phone_span, 6)
 
 
 def _redact_builtins(text: str) -> str:
-    """Apply the built-in types in order. None of them can match a "[NAME]" tag or reach
-    across one (no '@' or brackets; tag digits follow a letter), so they run on it all."""
+    """Apply the built-in types in order, over tags too: none can match or cross a "[NAME]" tag."""
     text = _redact_emails(text)
     if not any(digit in text for digit in "0123456789"):
         return text  # IBANs, cards and phone numbers all contain digits
@@ -225,21 +221,14 @@ def _redact_builtins(text: str) -> str:
     return _PHONE_RUN.sub(_replace_phones, text)
 
 
-def _check_name(name: str) -> None:
-    """Raise ValueError unless `name` can be a new placeholder type."""
+def _compile_extra(name: str, pattern: str) -> re.Pattern[str]:
+    """Check one user-configured pattern, raising ValueError that names what is wrong."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(
-            f"extra pattern name {name!r} is invalid: use A-Z, 0-9 and _, starting with a letter (e.g. ORDER_ID)"
-        )
+        raise ValueError(f"extra pattern name {name!r} is invalid: use A-Z, 0-9 and _, starting with a letter")
     if name in _BUILTIN_NAMES:
         raise ValueError(f"extra pattern name {name!r} is reserved for a built-in type")
     if _redact_builtins(f"[{name}]") != f"[{name}]":  # e.g. a name that is a valid IBAN
         raise ValueError(f"extra pattern name {name!r} would itself be redacted as PII")
-
-
-def _compile_extra(name: str, pattern: str) -> re.Pattern[str]:
-    """Check one user-configured pattern, raising ValueError that names what is wrong."""
-    _check_name(name)
     if not isinstance(pattern, str):
         raise ValueError(f"extra pattern {name!r} must be a string, not {type(pattern).__name__}")
     try:
@@ -248,28 +237,30 @@ def _compile_extra(name: str, pattern: str) -> re.Pattern[str]:
         raise ValueError(f"extra pattern {name!r} is not a valid regex {pattern!r}: {exc}") from exc
 
 
+def _tag_non_empty(tag: str) -> Callable[[re.Match[str]], str]:
+    """Replacement with `tag`; empty matches (e.g. from "[0-9]*") stay empty, not tags."""
+    return lambda match: tag if match.group() else ""
+
+
 class Redactor:
     """Replaces PII with typed placeholders like [EMAIL]."""
 
     def __init__(self, extra_patterns: Mapping[str, str] | None = None) -> None:
         """Compile user patterns once; raise ValueError naming any bad name or regex."""
-        patterns = (extra_patterns or {}).items()
-        self._extras = tuple((name, _compile_extra(name, pattern)) for name, pattern in patterns)
-        self._names = _BUILTIN_NAMES + tuple(name for name, _ in self._extras)
+        extras = (extra_patterns or {}).items()
+        self._extras = tuple((_compile_extra(name, pattern), _tag_non_empty(f"[{name}]")) for name, pattern in extras)
+        self._names = _BUILTIN_NAMES + tuple(name for name, _ in extras)
         # A capturing split puts tags at odd indexes, where user patterns never see them.
         self._tags = re.compile("(" + "|".join(re.escape(f"[{n}]") for n in self._names) + ")")
 
     def redact(self, text: str) -> Redaction:
         """Redact `text`: built-in types first, then the extra patterns in config order."""
         out = _redact_builtins(text)
-        for name, pattern in self._extras:
-            tag = f"[{name}]"
+        for pattern, replace in self._extras:
             parts = self._tags.split(out)
-            # Empty matches (e.g. from r"\d*") stay empty instead of becoming tags.
-            parts[0::2] = [pattern.sub(lambda m: tag if m.group() else "", p) for p in parts[0::2]]
+            parts[0::2] = [pattern.sub(replace, part) for part in parts[0::2]]
             out = "".join(parts)
-        # Every insertion adds exactly one tag and nothing removes one, so the growth in
-        # each tag's count is the number of replacements.
+        # Every insertion adds exactly one tag and nothing removes one, so each tag count's growth is the count.
         counts = {name: out.count(f"[{name}]") - text.count(f"[{name}]") for name in self._names}
         return Redaction(out, {name: count for name, count in counts.items() if count})
 
