@@ -106,6 +106,16 @@ def _section(document: PolicyDocument, section: PolicySection) -> dict[str, Any]
     }
 
 
+def impact(evidence: dict[str, Any]) -> str:
+    """How urgent a ticket looks: high (big or fast-growing and negative), medium, or low (periodic reviews)."""
+    counts, trend = evidence.get("counts") or {}, evidence.get("trend") or {}
+    total, growth = counts.get("total", 0), trend.get("growth") or 0
+    concern = (evidence.get("sentiment") or {}).get("concern_share", 0)
+    if total >= 30 or (growth >= 2 and total >= 10):
+        return "high"
+    return "medium" if total >= 12 or concern >= 0.8 else "low"
+
+
 def evidence_hash(evidence: dict[str, Any]) -> str:
     """A hash of what a reviewer would care about: counts, tone, survey scores, quotes and section text.
 

@@ -63,6 +63,15 @@ class Source(Protocol):
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link from a ticket to a web page, e.g. the policy section it concerns."""
+
+    global_id: str  # stable identity: adding the same link again updates it
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
 class TicketDraft:
     """What a tracker needs to file or refresh a review ticket."""
 
@@ -70,15 +79,31 @@ class TicketDraft:
     title: str
     evidence: dict[str, Any]
     labels: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)
 class TrackerRef:
-    """A ticket as the tracker knows it."""
+    """A ticket as the tracker knows it: its key, its status there, and our state that status means (if any)."""
 
     ref: str
     status: str
     url: str | None = None
+    state: str | None = None
+
+
+class AmbiguousWrite(Exception):
+    """A write may or may not have happened (timeout, dropped connection): find out before writing again."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of `reviewbot doctor`: what was checked, whether it is fine, and how to fix it if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
 
 
 @runtime_checkable

@@ -92,6 +92,7 @@ class ReviewSettings(_Strict):
     reopen_factor: float = Field(default=1.5, gt=1)  # a dismissed or closed ticket reopens when its theme grows so
     ack_roles: list[str] = Field(default_factory=lambda: ["agents"])  # who must acknowledge a new version
     publish_dir: str = "publish"
+    publish_url: str | None = None  # where publish_dir is served, for links from tickets (default: file://)
 
 
 class ConnectorSettings(BaseModel):
@@ -324,3 +325,38 @@ def _locate(text: str, loc: tuple[Any, ...]) -> int | None:
             break
         start = found = line
     return None if found is None else found + 1
+
+
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "API_KEY")
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret this workspace can see (REVIEWBOT_* variables named like secrets, the tracker's token,
+    the database password), so they can be masked wherever text is shown or logged."""
+    names = {n for n in os.environ if n.startswith(ENV_PREFIX) and any(w in n for w in SECRET_WORDS)}
+    env_file = settings.workspace / ".env"
+    if env_file.is_file():
+        names |= {n for n in dotenv_values(env_file) if any(w in n for w in SECRET_WORDS)}
+    token_env = settings.tracker.options.get("token_env")
+    if isinstance(token_env, str):
+        names.add(token_env)
+    values = [settings.secret(n) for n in sorted(names)]
+    password = make_url_password(settings.db_url)
+    return sorted({v for v in [*values, password] if v and len(v) >= 4}, key=len, reverse=True)
+
+
+def make_url_password(url: str) -> str | None:
+    """The password in a database URL, if any."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).password
+    except Exception:  # noqa: BLE001 - an unparsable URL is reported elsewhere
+        return None
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced by ****."""
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return text

@@ -1,36 +1,69 @@
-"""Sync stage: deliver the outbox to the tracker and the notifier. Each message is sent at most once;
-a failure leaves it queued for the next run and does not stop the other messages."""
+"""Sync stage: deliver the outbox to the tracker and the notifier. Each message is sent at most once; a failure
+leaves it queued for the next run and does not stop the notifier when the tracker is down, or the reverse.
+
+A tracker write whose outcome is unknown (timeout, dropped connection) is not repeated blindly: the message is
+marked unknown, and the next attempt first searches the tracker for the ticket's fingerprint, after giving the
+tracker's search time to catch up (`settle_seconds`).
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from connectors.registry import ConnectorContext, make_notifier, make_tracker
-from reviewbot.models import OutboxMessage, ReviewTicket
-from reviewbot.protocols import Message, Notifier, TicketDraft, Tracker
+from reviewbot.models import OutboxMessage, ReviewTicket, utcnow
+from reviewbot.protocols import AmbiguousWrite, Link, Message, Notifier, TicketDraft, Tracker
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
+from reviewbot.store.review import audit
 from reviewbot.store.tickets import by_fingerprint
 
 log = logging.getLogger(__name__)
 
 
-def draft_of(ticket: ReviewTicket) -> TicketDraft:
+def policy_links(settings: Settings, ticket: ReviewTicket) -> tuple[Link, ...]:
+    """Links from a ticket to its policy section, and to the version that resolved it once there is one."""
+    base = settings.review.publish_url or settings.publish_path.resolve().as_uri()
+    document, section = ticket.document_id, ticket.section_id
+    heading = (ticket.evidence.get("section") or {}).get("heading") or section or document
+    anchor = f"#{section}" if section else ""
+    links = [
+        Link(
+            f"reviewbot:{document}:{section or '*'}",
+            f"{base.rstrip('/')}/{document}.html{anchor}",
+            f"Policy: {heading}",
+        )
+    ]
+    if ticket.resolved_version:
+        url = f"{base.rstrip('/')}/{document}-v{ticket.resolved_version}.html{anchor}"
+        links.append(
+            Link(
+                f"reviewbot:{document}:v{ticket.resolved_version}",
+                url,
+                f"Published in version {ticket.resolved_version}",
+            )
+        )
+    return tuple(links)
+
+
+def draft_of(settings: Settings, ticket: ReviewTicket) -> TicketDraft:
     """What the tracker is told about a ticket."""
     return TicketDraft(
         fingerprint=ticket.fingerprint,
         title=ticket.title,
         evidence=dict(ticket.evidence),
-        labels=(f"reviewbot-{ticket.fingerprint}", "reviewbot"),
+        labels=("reviewbot",),
+        links=policy_links(settings, ticket),
     )
 
 
 @dataclass
 class Delivery:
-    """What one delivery run sent and what failed."""
+    """What one delivery run sent, what failed, what waits for the tracker's search to catch up."""
 
-    counts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0})
+    counts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0, "waiting": 0})
     errors: list[str] = field(default_factory=list)
 
 
@@ -39,31 +72,42 @@ def deliver(settings: Settings, store: Store) -> Delivery:
     context = ConnectorContext(settings=settings, store=store)
     tracker, notifier = make_tracker(context), make_notifier(context)
     result = Delivery()
-    counts = result.counts
     with store.session() as session:
         messages = outbox.due(session)
-    failed_targets: set[str] = set()
-    names = {"tracker": tracker.name, "notifier": notifier.name}
+    tracker_down = False
     for message in messages:
-        if message.target in failed_targets and message.target == "tracker":
-            continue  # the tracker is down: keep order, try the rest next run
+        if message.target == "tracker" and tracker_down:
+            continue  # keep the order of a ticket's messages: try the rest next run
+        if _waiting(message, tracker):
+            result.counts["waiting"] += 1
+            continue
         try:
-            _send(store, message, tracker, notifier)
+            _send(settings, store, message, tracker, notifier)
         except Exception as exc:  # noqa: BLE001 - any failure of an outside system is retried next run
+            unknown = isinstance(exc, AmbiguousWrite)
             log.warning("outbox message %s failed: %s", message.key, exc)
             with store.session() as session:
-                outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}")
-            counts["failed"] += 1
-            failed_targets.add(message.target)
-            result.errors.append(f"{message.target} ({names[message.target]}): {message.key}: {exc}")
+                outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}", unknown=unknown)
+            result.counts["failed"] += 1
+            tracker_down = tracker_down or message.target == "tracker"
+            name = tracker.name if message.target == "tracker" else notifier.name
+            result.errors.append(f"{message.target} ({name}): {message.key}: {exc}")
             continue
         with store.session() as session:
             outbox.mark_sent(session, message.id or 0)
-        counts["sent"] += 1
+        result.counts["sent"] += 1
     return result
 
 
-def _send(store: Store, message: OutboxMessage, tracker: Tracker, notifier: Notifier) -> None:
+def _waiting(message: OutboxMessage, tracker: Tracker) -> bool:
+    """True while a create of unknown outcome waits for the tracker's search to show it, if it happened."""
+    if message.status != "unknown" or message.action != "create" or message.last_attempt_at is None:
+        return False
+    settle = timedelta(seconds=getattr(tracker, "settle_seconds", 0))
+    return utcnow() - message.last_attempt_at < settle
+
+
+def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tracker, notifier: Notifier) -> None:
     if message.target == "notifier":
         notifier.send(_render(store, message))
         return
@@ -71,20 +115,22 @@ def _send(store: Store, message: OutboxMessage, tracker: Tracker, notifier: Noti
         ticket = session.get(ReviewTicket, message.ticket_id)
     if ticket is None:
         return
-    draft = draft_of(ticket)
+    draft = draft_of(settings, ticket)
     if message.action == "create":
-        # Search before create: a create that succeeded but was not recorded must not run twice.
+        # Search before create: a create that happened but was not recorded must not run twice.
         ref = tracker.find(ticket.fingerprint) or tracker.create(draft)
         with store.session() as session:
             stored = session.get(ReviewTicket, ticket.id)
             if stored is not None:
-                stored.tracker_ref = ref.ref
+                stored.tracker_ref, stored.tracker_status = ref.ref, ref.status
                 session.add(stored)
     elif ticket.tracker_ref is None:
         raise RuntimeError("the ticket has not reached the tracker yet; retried after its create succeeds")
     elif message.action == "update":
         tracker.update(ticket.tracker_ref, draft, marker=message.key, note=str(message.payload.get("note", "")))
     elif message.action == "close":
+        if ticket.resolved_version:
+            tracker.update(ticket.tracker_ref, draft, marker=message.key + ":links", note="")
         tracker.close(ticket.tracker_ref, str(message.payload.get("resolution", "")))
 
 
@@ -111,3 +157,30 @@ def _render(store: Store, message: OutboxMessage) -> Message:
     new = sum(1 for c in message.payload.get("changes", []) if c.startswith("created"))
     title = f"{new} new and {len(changes) - new} updated review tickets"
     return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)))
+
+
+def reconcile(settings: Settings, store: Store) -> list[str]:
+    """Find tickets the tracker holds more than once; link the copies to the oldest and report them."""
+    tracker = make_tracker(ConnectorContext(settings=settings, store=store))
+    find_duplicates = getattr(tracker, "duplicates", None)
+    if find_duplicates is None:
+        return []
+    found = []
+    for fingerprint, refs in find_duplicates().items():
+        keep, *copies = refs
+        for copy in copies:
+            tracker.link_duplicate(keep, copy)  # type: ignore[attr-defined]
+        with store.session() as session:
+            ticket = by_fingerprint(session, fingerprint)
+            if ticket is not None and ticket.tracker_ref != keep:
+                ticket.tracker_ref = keep
+                session.add(ticket)
+            audit(
+                session,
+                "reviewbot",
+                "duplicates",
+                f"{keep} kept; {', '.join(copies)} linked as duplicates",
+                ticket=ticket,
+            )
+        found.append(f"{keep} has duplicates {', '.join(copies)} (linked)")
+    return found

@@ -40,6 +40,8 @@ class SyncReport:
     mapping: dict[str, int] = field(default_factory=dict)
     tickets: dict[str, int] = field(default_factory=dict)
     review: dict[str, int] = field(default_factory=dict)
+    tracker: dict[str, int] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
     delivery: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 

@@ -24,6 +24,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import mark_reviewed, revision, sections
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
+from workflows.policies import refresh_document
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("triaged", "in_review", "dismissed"),
@@ -98,10 +99,15 @@ def ref_of(ticket: ReviewTicket) -> str:
     return ticket.tracker_ref or f"#{ticket.id}"
 
 
-def move(session: Session, ticket: ReviewTicket, state: str, actor: str, detail: str = "") -> None:
-    """Change a ticket's state if the state machine allows it; audited. Refused otherwise, with the options."""
+def move(
+    session: Session, ticket: ReviewTicket, state: str, actor: str, detail: str = "", *, force: bool = False
+) -> None:
+    """Change a ticket's state if the state machine allows it; audited. Refused otherwise, with the options.
+
+    `force` applies a change a person already made elsewhere (a status set in Jira), which we record, not judge.
+    """
     allowed = TRANSITIONS.get(ticket.state, ())
-    if state not in allowed:
+    if state not in allowed and not force:
         options = ", ".join(allowed) or "nothing"
         raise RefusedError(
             f"ticket {ref_of(ticket)} is {ticket.state}; it cannot become {state}",
@@ -179,9 +185,9 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
         return f"{ref_of(ticket)} is dismissed"
 
 
-def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str) -> None:
+def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:
     """Dismiss or close a ticket, remembering the theme's size so only real growth reopens it."""
-    move(session, ticket, state, actor, reason)
+    move(session, ticket, state, actor, reason, force=force)
     ticket.state_reason = reason
     theme = session.get(Theme, ticket.theme_id) if ticket.theme_id else None
     ticket.settled_size = theme.size if theme else None
@@ -195,6 +201,9 @@ def sign(store: Store, settings: Settings, ref: str, approver: str, decision: st
         raise RefusedError(f"unknown decision {decision!r}", hint=f"use one of: {', '.join(DECISIONS)}")
     if decision != "approve" and not comment.strip():
         raise RefusedError("say why in a comment", hint='add --comment "..."')
+    with store.session() as session:
+        document_id = load(session, ref).document_id
+    refresh_document(settings, store, document_id)  # what is signed is the policy file as it is now
     with store.session() as session:
         ticket = load(session, ref)
         ctx = context_of(session, settings, ticket)

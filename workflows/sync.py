@@ -9,10 +9,11 @@ from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from workflows.collect import collect
-from workflows.deliver import deliver
+from workflows.deliver import deliver, reconcile
 from workflows.followup import follow_up
 from workflows.mapping import map_themes
 from workflows.policies import load_policies
+from workflows.pull import pull_states
 from workflows.report import NoProgress, ProgressSink, SyncReport
 from workflows.themes import update_themes
 from workflows.tickets import decide_tickets
@@ -48,6 +49,8 @@ def _stages(
     settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool
 ) -> None:
     load_policies(settings, store, report)
+    if deliver_outbox:  # a dry run talks to no outside system
+        pull_states(settings, store, report)
     collect(settings, store, report, progress)
     update_themes(settings, store, report, progress)
     map_themes(settings, store, report)
@@ -57,6 +60,10 @@ def _stages(
         delivery = deliver(settings, store)
         report.delivery = delivery.counts
         report.errors.extend(delivery.errors)
+        try:
+            report.duplicates = reconcile(settings, store)
+        except Exception as exc:  # noqa: BLE001 - reconciling is best effort; the next run tries again
+            report.errors.append(f"tracker: looking for duplicates: {exc}")
 
 
 def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> None:

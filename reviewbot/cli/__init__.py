@@ -7,8 +7,8 @@ import sys
 import typer
 from rich.markup import escape
 
-from reviewbot.cli import feedback, policy, tickets, workspace  # noqa: F401  (register the commands)
-from reviewbot.cli.app import app, err
+from reviewbot.cli import feedback, operations, policy, tickets, workspace  # noqa: F401  (register the commands)
+from reviewbot.cli.app import app, err, safe
 from reviewbot.errors import ReviewbotError
 
 __all__ = ["app", "main"]
@@ -20,7 +20,7 @@ def main() -> None:
         # Without standalone mode click returns the code of a typer.Exit instead of exiting.
         code = app(standalone_mode=False)
     except ReviewbotError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(safe(str(exc)))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

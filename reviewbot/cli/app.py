@@ -18,7 +18,7 @@ from rich.logging import RichHandler
 
 from reviewbot import __version__
 from reviewbot.errors import ReviewbotError
-from reviewbot.settings import Settings, find_workspace, load_settings
+from reviewbot.settings import Settings, find_workspace, load_settings, mask, secret_values
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
 
@@ -43,6 +43,24 @@ def sub_app(name: str, help_text: str) -> typer.Typer:
     group = typer.Typer(help=help_text, no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
+
+
+SECRETS: list[str] = []  # of the loaded workspace: masked in everything printed or logged
+
+
+class MaskSecrets(logging.Filter):
+    """Replaces secrets in log records, whatever library wrote them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record's message in place."""
+        if SECRETS:
+            record.msg, record.args = mask(record.getMessage(), SECRETS), None
+        return True
+
+
+def safe(text: str) -> str:
+    """Text with the workspace's secrets masked."""
+    return mask(text, SECRETS)
 
 
 @dataclass
@@ -81,15 +99,17 @@ def main_options(
     """Global options."""
     ctx.obj = Globals(workspace=workspace, verbose=verbose)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s", force=True
-    )
+    handler = RichHandler(console=err, show_path=False)
+    handler.addFilter(MaskSecrets())
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
 
 def load(ctx: typer.Context) -> Settings:
     """The settings of the workspace the command runs in."""
     options: Globals = ctx.obj
-    return load_settings(find_workspace(explicit=options.workspace))
+    settings = load_settings(find_workspace(explicit=options.workspace))
+    SECRETS[:] = secret_values(settings)
+    return settings
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reviewbot.cli.app import JsonOption, app, err, load, open_store, out, print_json, sub_app
+from reviewbot.cli.app import JsonOption, app, err, load, open_store, out, print_json, safe, sub_app
 from reviewbot.store import Store
 
 db_app = sub_app("db", "The database.")
@@ -130,8 +130,10 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
             themes, maps, refs, tickets = theme_overview(session)
         out.print(themes_table(themes, maps, refs))
         out.print(tickets_table([t for t in tickets if t.state not in ("closed", "dismissed")]))
+    for line in report.duplicates:
+        err.print(f"[yellow]duplicate:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for error in report.errors:
-        err.print(f"[red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(safe(error))}", highlight=False, soft_wrap=True)
 
 
 @app.command()

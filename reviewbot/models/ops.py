@@ -23,8 +23,10 @@ class OutboxMessage(SQLModel, table=True):
     action: str = Field(max_length=30)  # create | update | close | send
     ticket_id: int | None = Field(default=None, foreign_key="review_ticket.id", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # pending | sent | failed (retried next run) | unknown (may have happened: look before retrying)
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
+    last_attempt_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None

@@ -48,6 +48,7 @@ class ReviewTicket(SQLModel, table=True):
     evidence_hash: str = Field(default="", max_length=64)
     tracker: str = Field(default="builtin", max_length=50)
     tracker_ref: str | None = Field(default=None, max_length=100)
+    tracker_status: str | None = Field(default=None, max_length=100)  # the status last seen in the tracker
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -22,8 +22,8 @@ def enqueue(
 
 
 def due(session: Session) -> list[OutboxMessage]:
-    """Messages still to deliver (new or failed before), oldest first."""
-    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(["pending", "failed"]))
+    """Messages still to deliver (new, failed before, or of unknown outcome), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(["pending", "failed", "unknown"]))
     return list(session.exec(query.order_by(col(OutboxMessage.id))))
 
 
@@ -31,15 +31,18 @@ def mark_sent(session: Session, message_id: int) -> None:
     """Record a delivered message."""
     message = session.get(OutboxMessage, message_id)
     if message is not None:
-        message.status, message.sent_at, message.attempts = "sent", utcnow(), message.attempts + 1
+        message.status, message.sent_at, message.last_attempt_at = "sent", utcnow(), utcnow()
+        message.attempts += 1
         session.add(message)
 
 
-def mark_failed(session: Session, message_id: int, error: str) -> None:
-    """Record a failed attempt; the message is tried again next run."""
+def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool = False) -> None:
+    """Record a failed attempt, tried again next run; `unknown` when it may have happened all the same."""
     message = session.get(OutboxMessage, message_id)
     if message is not None:
-        message.status = "failed"
+        # Once unknown, stay unknown until delivered: a later plain failure does not prove the first did nothing.
+        message.status = "unknown" if unknown or message.status == "unknown" else "failed"
         message.attempts += 1
+        message.last_attempt_at = utcnow()
         message.last_error = error[:MAX_ERROR]
         session.add(message)

@@ -191,7 +191,7 @@ def test_second_sync_changes_nothing(demo: tuple[Path, Store, SyncReport]) -> No
     assert all(c["new"] == 0 and c["updated"] == 0 for c in report.sources.values())
     assert report.themes["new_themes"] == 0 and report.themes["items_placed"] == 0
     assert report.tickets["created"] == 0 and report.tickets["updated"] == 0
-    assert report.delivery == {"sent": 0, "failed": 0}
+    assert report.delivery == {"sent": 0, "failed": 0, "waiting": 0}
     with store.session() as session:
         assert _counts(session) == before
 

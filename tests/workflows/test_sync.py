@@ -139,12 +139,12 @@ def test_notifier_outage_fails_only_that_step_and_is_retried_once(tmp_path: Path
     FlakyNotifier.down, FlakyNotifier.sent = True, []
     report = run_sync(settings, store)
     assert report.status == "partial"
-    assert report.delivery == {"sent": 2, "failed": 1}  # the tracker got its tickets, the digest waits
+    assert report.delivery == {"sent": 2, "failed": 1, "waiting": 0}  # the tracker got its tickets, the digest waits
     assert any("notifier unreachable" in e for e in report.errors)
     assert count(store, TrackerIssue) == 2
     FlakyNotifier.down = False
     second = run_sync(settings, store)
-    assert second.errors == [] and second.delivery == {"sent": 1, "failed": 0}
+    assert second.errors == [] and second.delivery == {"sent": 1, "failed": 0, "waiting": 0}
     assert [m.kind for m in FlakyNotifier.sent] == ["digest"]
     assert "2 new" in FlakyNotifier.sent[0].title
     run_sync(settings, store)

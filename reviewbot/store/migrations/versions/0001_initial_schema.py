@@ -252,6 +252,7 @@ def upgrade() -> None:
         sa.Column("evidence_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("tracker", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("tracker_ref", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("tracker_status", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -335,6 +336,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),

@@ -1,0 +1,334 @@
+"""Jira tracker: review tickets as Jira issues, created exactly once, with their state flowing back.
+
+Jira has no idempotency key, its client re-sends POSTs after connection errors, and Jira Cloud search lags
+behind writes. So every issue carries a fingerprint label (`reviewbot-<fingerprint>`), the outbox searches for
+it before creating, the client runs with its own retries off, and a write whose outcome is unknown (timeout,
+dropped connection) raises AmbiguousWrite: the outbox then searches again later instead of creating again.
+429 and 503 answers were not processed, so they are retried here after their Retry-After, a bounded number of
+times. Comments carry a marker so none is added twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
+
+import requests
+from jira import JIRA, JIRAError
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.jira_markup import render_jira
+from connectors.registry import ConnectorContext, parse_options, register_tracker
+from reviewbot.errors import ConfigError
+from reviewbot.evidence import impact
+from reviewbot.protocols import AmbiguousWrite, Check, Link, TicketDraft, TrackerRef
+from reviewbot.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FINGERPRINT_LABEL = "reviewbot-"
+PAGE = 50
+
+DEFAULT_STATUSES = {
+    "To Do": "open",
+    "Open": "open",
+    "Backlog": "open",
+    "Accepted": "triaged",
+    "Selected for Development": "triaged",
+    "In Progress": "triaged",
+    "In Review": "in_review",
+    "Won't Do": "dismissed",
+    "Won't Fix": "dismissed",
+    "Declined": "dismissed",
+    "Rejected": "dismissed",
+    "Done": "closed",
+    "Closed": "closed",
+    "Resolved": "closed",
+}
+
+
+class JiraOptions(BaseModel):
+    """Options of `[tracker] type = "jira"` in reviewbot.toml. The token itself comes from the environment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: str = Field(pattern=r"^https?://")
+    deployment: Literal["cloud", "datacenter"] = "cloud"
+    email: str | None = None  # Cloud: the account the API token belongs to
+    token_env: str = "REVIEWBOT_JIRA_TOKEN"
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    issue_type: str = "Task"
+    labels: list[str] = Field(default_factory=lambda: ["reviewbot"])
+    # impact of a ticket (high, medium, low) -> Jira priority name; empty to leave priority to Jira
+    priorities: dict[str, str] = Field(default_factory=lambda: {"high": "High", "medium": "Medium", "low": "Low"})
+    section_field: str | None = None  # "components", or a custom field id such as "customfield_10042"
+    statuses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATUSES))  # Jira status -> our state
+    done_transition: str = "Done"
+    timeout: float = Field(default=10, gt=0)
+    retries: int = Field(default=3, ge=0)  # for 429/503 answers and failed reads
+    max_retry_after: float = Field(default=60, gt=0)
+    settle_seconds: float = Field(default=60, ge=0)  # search lag to wait out after a create of unknown outcome
+
+
+class JiraTracker:
+    """The Tracker protocol over the `jira` client."""
+
+    name = "jira"
+
+    def __init__(self, options: JiraOptions, token: str | None, email: str | None) -> None:
+        self.options = options
+        self.token = token
+        self.email = email
+        self.settle_seconds = options.settle_seconds
+        self.sleep: Callable[[float], None] = time.sleep
+        self._client: JIRA | None = None
+
+    # --- the client ------------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> JIRA:
+        """The `jira` client, made on first use so a configuration without Jira work never connects."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self) -> JIRA:
+        o = self.options
+        if not self.token:
+            raise ConfigError(
+                f"no Jira token: set {o.token_env}",
+                field="tracker.token_env",
+                hint=f"put the {'API token' if o.deployment == 'cloud' else 'personal access token'} in the "
+                f"environment or the workspace .env as {o.token_env}",
+            )
+        auth: dict[str, Any] = {"token_auth": self.token}
+        if o.deployment == "cloud":
+            if not self.email:
+                raise ConfigError(
+                    "Jira Cloud needs the account's email",
+                    field="tracker.email",
+                    hint="set email in [tracker] or REVIEWBOT_JIRA_EMAIL",
+                )
+            auth = {"basic_auth": (self.email, self.token)}
+        # max_retries=0: the client would re-send a POST after a dropped connection and create a duplicate.
+        return JIRA(server=o.server, max_retries=0, timeout=o.timeout, **auth)
+
+    def _call(self, what: str, call: Callable[[], T], *, write: bool = False) -> T:
+        """Run one client call: retry 429/503 after Retry-After and failed reads; a failed write is ambiguous."""
+        o = self.options
+        for attempt in range(o.retries + 1):
+            try:
+                return call()
+            except JIRAError as exc:
+                if exc.status_code in (429, 503) and attempt < o.retries:
+                    self.sleep(self._retry_after(exc))
+                    continue
+                raise self._error(what, exc) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if write:
+                    raise AmbiguousWrite(
+                        f"{what}: {type(exc).__name__} after sending; the outcome is unknown"
+                    ) from None
+                if attempt < o.retries:
+                    self.sleep(min(2.0**attempt, o.max_retry_after))
+                    continue
+                raise TrackerError(f"{what}: Jira at {o.server} is unreachable ({type(exc).__name__})") from None
+        raise AssertionError("unreachable")
+
+    def _retry_after(self, exc: JIRAError) -> float:
+        headers = getattr(exc.response, "headers", None) or exc.headers or {}
+        try:
+            seconds = float(headers.get("Retry-After", 1))
+        except (TypeError, ValueError):
+            seconds = 1.0
+        return max(0.0, min(seconds, self.options.max_retry_after))
+
+    def _error(self, what: str, exc: JIRAError) -> Exception:
+        status, text = exc.status_code, (exc.text or "").strip()[:300]
+        if status == 401:
+            who = f" for {self.email}" if self.email and self.options.deployment == "cloud" else ""
+            return ConfigError(
+                f"Jira refused the credentials (401) during {what}",
+                field="tracker",
+                hint=f"check the token in {self.options.token_env}{who}",
+            )
+        if status == 403:
+            return ConfigError(
+                f"the Jira account may not do this (403) during {what}: {text}",
+                field="tracker",
+                hint=f"give it Browse, Create, Edit, Comment and Transition issues in project {self.options.project}",
+            )
+        return TrackerError(f"{what}: Jira answered {status}: {text}")
+
+    # --- the Tracker protocol --------------------------------------------------------------------------
+
+    def find(self, fingerprint: str) -> TrackerRef | None:
+        """The oldest issue labelled with this fingerprint, if search sees one."""
+        found = self._search(f'labels = "{FINGERPRINT_LABEL}{fingerprint}" ORDER BY created ASC', "status", limit=1)
+        return self._ref(found[0]) if found else None
+
+    def create(self, draft: TicketDraft) -> TrackerRef:
+        """Create the issue (once: the caller searched first) and link it to the policy section."""
+        issue = self._call("create issue", lambda: self.client.create_issue(fields=self._fields(draft)), write=True)
+        self._link(issue.key, draft.links)
+        return TrackerRef(issue.key, "To Do", self._url(issue.key), self.options.statuses.get("To Do"))
+
+    def update(self, ref: str, draft: TicketDraft, marker: str, note: str) -> None:
+        """Refresh summary and description, upsert links, and add the note as a comment once per marker."""
+        fields = {"summary": draft.title[:255], "description": render_jira(draft.title, draft.evidence)}
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields="summary"))
+        self._call("update issue", lambda: issue.update(fields=fields))
+        self._link(ref, draft.links)
+        if note:
+            self._comment_once(ref, marker, note)
+
+    def pull(self, ref: str) -> TrackerRef:
+        """The issue's status, and the state it means here."""
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
+        return self._ref(issue)
+
+    def pull_many(self, refs: Iterable[str]) -> dict[str, TrackerRef]:
+        """Statuses of many issues in few requests."""
+        keys, found = list(refs), {}
+        for start in range(0, len(keys), PAGE):
+            chunk = ", ".join(keys[start : start + PAGE])
+            for issue in self._search(f"key in ({chunk})", "status"):
+                found[issue.key] = self._ref(issue)
+        return found
+
+    def close(self, ref: str, resolution: str) -> None:
+        """Comment with the resolution and move the issue to done (nothing if it is done already)."""
+        self._comment_once(ref, f"close:{resolution}", resolution)
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
+        if issue.fields.status.statusCategory.key == "done":
+            return
+        transitions = self._call("read transitions", lambda: self.client.transitions(issue))
+        wanted = self.options.done_transition.lower()
+        match = next((t for t in transitions if wanted in (t["name"].lower(), t["to"]["name"].lower())), None)
+        if match is None:
+            names = ", ".join(t["name"] for t in transitions) or "none"
+            raise TrackerError(
+                f"{ref}: no transition {self.options.done_transition!r} from {issue.fields.status.name} "
+                f"(available: {names}); set done_transition in [tracker]"
+            )
+        self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"]))
+
+    # --- duplicates ------------------------------------------------------------------------------------
+
+    def duplicates(self) -> dict[str, list[str]]:
+        """Fingerprints carried by more than one issue, each with its issues oldest first."""
+        by_fingerprint: dict[str, list[str]] = {}
+        for issue in self._search('labels = "reviewbot" ORDER BY created ASC', "labels"):
+            for label in issue.fields.labels:
+                if label.startswith(FINGERPRINT_LABEL):
+                    by_fingerprint.setdefault(label[len(FINGERPRINT_LABEL) :], []).append(issue.key)
+        return {fp: keys for fp, keys in by_fingerprint.items() if len(keys) > 1}
+
+    def link_duplicate(self, keep: str, duplicate: str) -> None:
+        """Mark `duplicate` as a duplicate of `keep`, once."""
+        issue = self._call("read issue", lambda: self.client.issue(duplicate, fields="issuelinks"))
+        for link in getattr(issue.fields, "issuelinks", None) or []:
+            linked = getattr(link, "outwardIssue", None) or getattr(link, "inwardIssue", None)
+            if linked is not None and linked.key == keep:
+                return
+        self._call(
+            "link duplicate",
+            lambda: self.client.create_issue_link("Duplicate", inwardIssue=duplicate, outwardIssue=keep),
+            write=True,
+        )
+        self._comment_once(duplicate, f"duplicate-of:{keep}", f"Duplicate of {keep}, created twice by reviewbot.")
+
+    # --- doctor ----------------------------------------------------------------------------------------
+
+    def check(self) -> list[Check]:
+        """Reach Jira and check credentials, project, issue type and the done transition's status."""
+        o = self.options
+        try:
+            info = self._call("server info", lambda: self.client.server_info())
+            checks = [Check("Jira reachable", True, f"{o.server} ({info.get('deploymentType', '?')})")]
+            me = self._call("myself", lambda: self.client.myself())
+            checks.append(Check("Jira credentials", True, f"signed in as {me.get('displayName') or me.get('name')}"))
+            project = self._call("project", lambda: self.client.project(o.project))
+        except ConfigError as exc:
+            return [Check("Jira", False, exc.message, exc.hint)]
+        except (TrackerError, AmbiguousWrite) as exc:
+            if "404" in str(exc):
+                return [Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")]
+            return [Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")]
+        checks.append(Check("Jira project", True, f"{project.key}: {project.name}"))
+        types = [t.name for t in getattr(project, "issueTypes", [])]
+        checks.append(Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}"))
+        statuses = self._statuses()
+        done = o.done_transition in statuses
+        checks.append(
+            Check("Jira done status", done, o.done_transition, f"statuses here: {', '.join(sorted(statuses))}")
+        )
+        return checks
+
+    def _statuses(self) -> set[str]:
+        return {s.name for s in self._call("statuses", lambda: self.client.statuses())}
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _search(self, jql: str, fields: str, limit: int | None = None) -> list[Any]:
+        query = f'project = "{self.options.project}" AND {jql}'
+        return list(
+            self._call("search", lambda: self.client.search_issues(query, maxResults=limit or False, fields=fields))
+        )
+
+    def _fields(self, draft: TicketDraft) -> dict[str, Any]:
+        o = self.options
+        fields: dict[str, Any] = {
+            "project": {"key": o.project},
+            "issuetype": {"name": o.issue_type},
+            "summary": draft.title[:255],
+            "description": render_jira(draft.title, draft.evidence),
+            "labels": list(dict.fromkeys([*o.labels, *draft.labels, f"{FINGERPRINT_LABEL}{draft.fingerprint}"])),
+        }
+        priority = o.priorities.get(impact(draft.evidence))
+        if priority:
+            fields["priority"] = {"name": priority}
+        section = (draft.evidence.get("section") or {}).get("id")
+        if o.section_field and section:
+            fields[o.section_field] = [{"name": section}] if o.section_field == "components" else section
+        return fields
+
+    def _link(self, ref: str, links: Iterable[Link]) -> None:
+        for link in links:
+            destination = {"url": link.url, "title": link.title}
+            # A globalId makes adding the same link again an update, so this is safe to repeat.
+            self._call("link", lambda d=destination, g=link.global_id: self.client.add_remote_link(ref, d, globalId=g))
+
+    def _comment_once(self, ref: str, marker: str, text: str) -> None:
+        tag = f"[reviewbot:{hashlib.sha256(marker.encode()).hexdigest()[:12]}]"
+        existing = self._call("read comments", lambda: self.client.comments(ref))
+        if any(tag in (c.body or "") for c in existing):
+            return
+        self._call("add comment", lambda: self.client.add_comment(ref, f"{text}\n\n{tag}"), write=True)
+
+    def _ref(self, issue: Any) -> TrackerRef:
+        status = issue.fields.status.name
+        return TrackerRef(issue.key, status, self._url(issue.key), self.options.statuses.get(status))
+
+    def _url(self, key: str) -> str:
+        return f"{self.options.server.rstrip('/')}/browse/{key}"
+
+
+class TrackerError(Exception):
+    """Jira refused or could not do something; the message says what."""
+
+
+def jira_from_settings(options: dict[str, Any], settings: Settings) -> JiraTracker:
+    """Build the Jira tracker from `[tracker]` options and secrets from the environment or `.env`."""
+    opts = parse_options(JiraOptions, options, ("tracker",), settings)
+    email = opts.email or settings.secret("REVIEWBOT_JIRA_EMAIL")
+    return JiraTracker(opts, settings.secret(opts.token_env), email)
+
+
+@register_tracker("jira")
+def make_jira_tracker(options: dict[str, Any], context: ConnectorContext) -> JiraTracker:
+    """Build the Jira tracker."""
+    return jira_from_settings(options, context.settings)

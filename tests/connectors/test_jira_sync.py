@@ -1,0 +1,259 @@
+"""Review tickets in Jira through whole syncs, driven by the real `jira` client against the local stand-in:
+exactly one issue per ticket under every injected fault, no repeated comments, state flowing back, publish
+closing the issue, doctor messages, and no token in any output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from reviewbot.models import OutboxMessage, ReviewTicket
+from tests.standins.jira_server import Fault, JiraStandIn
+from tests.workspaces import make_workspace, open_workspace
+from workflows.doctor import run_checks
+from workflows.sync import run_sync
+
+TOKEN = "jira-test-token-3f9a"
+CREATE = r"/rest/api/2/issue$"
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraStandIn]:
+    with JiraStandIn(deployment="Cloud", project="POL", email="bot@example.com", token=TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry-After waits are recorded instead of slept, so fault tests stay fast."""
+    waits: list[float] = []
+    monkeypatch.setattr("connectors.jira.time.sleep", waits.append)
+    return waits
+
+
+def jira_workspace(folder: Path, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch, settle: float = 0) -> Path:
+    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", TOKEN)
+    tracker = f"""
+[tracker]
+type = "jira"
+server = "{jira.url}"
+email = "bot@example.com"
+project = "POL"
+settle_seconds = {settle}
+section_field = "customfield_10042"
+
+[roles]
+head-of-cx = ["dana"]
+"""
+    return make_workspace(folder, extra_toml=tracker)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return jira_workspace(tmp_path / "ws", jira, monkeypatch)
+
+
+def sync(folder: Path):  # type: ignore[no-untyped-def]
+    settings, store = open_workspace(folder)
+    return store, run_sync(settings, store)
+
+
+def tickets(folder: Path) -> list[ReviewTicket]:
+    _, store = open_workspace(folder)
+    with store.session() as session:
+        return list(session.exec(select(ReviewTicket).order_by(ReviewTicket.id)))
+
+
+def issues_per_fingerprint(jira: JiraStandIn) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for issue in jira.issues.values():
+        for label in issue["fields"]["labels"]:
+            if label.startswith("reviewbot-"):
+                counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def test_tickets_become_jira_issues_with_evidence_links_and_labels(ws: Path, jira: JiraStandIn) -> None:
+    _, report = sync(ws)
+    assert report.errors == [] and report.tickets["created"] == 2
+    assert len(jira.issues) == 2 and set(issues_per_fingerprint(jira).values()) == {1}
+    refunds = next(t for t in tickets(ws) if t.section_id == "refunds")
+    issue = jira.issues[refunds.tracker_ref or ""]
+    fields = issue["fields"]
+    assert fields["summary"] == refunds.title
+    assert "h2. What people said" in fields["description"] and "{quote}" in fields["description"]
+    assert "within 5 business days" in fields["description"]
+    assert {"reviewbot", f"reviewbot-{refunds.fingerprint}"} <= set(fields["labels"])
+    assert fields["customfield_10042"] == "refunds"
+    [link] = jira.remote_links[refunds.tracker_ref or ""]
+    assert link["object"]["url"].endswith("/publish/returns-policy.html#refunds")
+    _, again = sync(ws)
+    assert again.errors == [] and len(jira.issues) == 2
+    assert sum(len(c) for c in jira.comments.values()) == 0
+
+
+def test_connection_dropped_after_create_is_found_not_created_again(ws: Path, jira: JiraStandIn) -> None:
+    jira.faults.append(Fault("POST", CREATE, "drop_after_write"))
+    _, first = sync(ws)
+    assert first.status == "partial" and any("outcome is unknown" in e for e in first.errors)
+    assert len(jira.issues) == 1  # the write happened although the client saw an error
+    _, second = sync(ws)
+    assert second.errors == []
+    assert set(issues_per_fingerprint(jira).values()) == {1} and len(jira.issues) == 2
+    assert all(t.tracker_ref in jira.issues for t in tickets(ws))
+
+
+def test_unknown_create_waits_for_search_to_catch_up(
+    tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = jira_workspace(tmp_path / "ws", jira, monkeypatch, settle=120)
+    jira.search_lag = 4  # Cloud search does not see a new issue for a while
+    jira.faults.append(Fault("POST", CREATE, "drop_after_write"))
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        sync(folder)
+        _, waiting = sync(folder)
+        assert waiting.delivery["waiting"] == 1 and len(jira.issues) == 2
+        clock.move_to(start + timedelta(seconds=121))
+        sync(folder)
+        sync(folder)
+    assert set(issues_per_fingerprint(jira).values()) == {1} and len(jira.issues) == 2
+
+
+def test_duplicates_are_reported_and_linked(
+    tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = jira_workspace(tmp_path / "ws", jira, monkeypatch, settle=0)  # no patience: search lag wins
+    jira.search_lag = 3
+    jira.faults.append(Fault("POST", CREATE, "drop_after_write"))
+    sync(folder)
+    _, second = sync(folder)
+    dupes = [count for count in issues_per_fingerprint(jira).values() if count > 1]
+    assert dupes == [2]
+    _, third = sync(folder)
+    found = second.duplicates + third.duplicates
+    assert len(found) == 1 and "linked" in found[0]
+    [link] = jira.links
+    assert link["type"] == "Duplicate"
+    keep = link["outward"]
+    assert keep in {t.tracker_ref for t in tickets(folder)}  # the ticket points at the oldest issue
+    sync(folder)
+    assert len(jira.links) == 1
+
+
+@pytest.mark.parametrize("kind", ["429", "503"])
+def test_rate_limits_are_waited_out_and_retried(ws: Path, jira: JiraStandIn, no_sleep: list[float], kind: str) -> None:
+    jira.faults.append(Fault("POST", CREATE, kind, retry_after=7, times=2))
+    _, report = sync(ws)
+    assert report.errors == [] and len(jira.issues) == 2
+    assert no_sleep.count(7.0) == 2
+
+
+def test_jira_outage_fails_only_the_jira_step_and_nothing_is_lost(ws: Path, jira: JiraStandIn) -> None:
+    jira.faults.append(Fault("*", r"/rest/", "503", retry_after=1, times=1000))
+    store, report = sync(ws)
+    assert report.status == "partial"
+    assert report.sources["complaints"]["new"] == 16 and report.tickets["created"] == 2  # the rest ran
+    assert any("tracker (jira)" in e and "503" in e for e in report.errors)
+    assert report.delivery["sent"] == 1  # the digest went out; the tracker's messages wait
+    with store.session() as session:
+        waiting = session.exec(select(OutboxMessage).where(OutboxMessage.target == "tracker")).all()
+    assert {m.status for m in waiting} <= {"failed", "pending"} and len(waiting) == 2
+    jira.faults.clear()
+    _, recovered = sync(ws)
+    assert recovered.errors == [] and len(jira.issues) == 2
+    assert set(issues_per_fingerprint(jira).values()) == {1}
+
+
+def test_evidence_changes_and_sign_offs_become_comments_once(ws: Path, jira: JiraStandIn) -> None:
+    from tests.workspaces import rows, write_csv
+    from workflows.review import triage
+
+    sync(ws)
+    late = rows(["My refund is three weeks late, refund missing"], "R9", day=22)
+    write_csv(ws / "inbox" / "complaints" / "more.csv", late)
+    _, report = sync(ws)
+    assert report.tickets["updated"] == 1
+    refunds = next(t for t in tickets(ws) if t.section_id == "refunds")
+    ref = refunds.tracker_ref or ""
+    settings, store = open_workspace(ws)
+    triage(store, settings, ref, "dana")
+    sync(ws)
+    sync(ws)
+    bodies = [re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", c["body"]) for c in jira.comments[ref]]
+    assert len(bodies) == 2 and bodies[0].startswith("+1 items (now 9)") and bodies[1] == "Triaged by dana"
+
+
+def test_status_changed_in_jira_shows_up_after_the_next_sync(ws: Path, jira: JiraStandIn, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    sync(ws)
+    refunds, delivery = sorted(tickets(ws), key=lambda t: t.section_id or "")[::-1]
+    jira.set_status(refunds.tracker_ref or "", "Won't Do")
+    jira.set_status(delivery.tracker_ref or "", "Accepted")
+    _, report = sync(ws)
+    assert report.tracker == {"pulled": 2, "changed": 2}
+    monkeypatch.chdir(ws)
+    listed = {t["tracker_ref"]: t["state"] for t in json.loads(cli("tickets list --json").stdout)}
+    assert listed == {refunds.tracker_ref: "dismissed", delivery.tracker_ref: "triaged"}
+    _, again = sync(ws)
+    assert again.tracker == {"pulled": 2, "changed": 0}
+    assert next(t for t in tickets(ws) if t.id == refunds.id).state == "dismissed"  # not reopened by a stale status
+
+
+def test_publish_moves_the_issue_to_done_with_the_version(ws: Path, jira: JiraStandIn) -> None:
+    from workflows.publish import publish
+    from workflows.review import sign
+
+    sync(ws)
+    settings, store = open_workspace(ws)
+    refunds = next(t for t in tickets(ws) if t.section_id == "refunds")
+    ref = refunds.tracker_ref or ""
+    policy = ws / "policies" / "returns.md"
+    policy.write_text(policy.read_text().replace("within 5 business days", "within 10 business days"))
+    assert "is approved" in sign(store, settings, ref, "dana", "approve")
+    result = publish(settings, store, "returns-policy", "dana")
+    assert result.errors == []
+    assert jira.issues[ref]["fields"]["status"]["name"] == "Done"
+    assert any("Published in version 2 of returns-policy" in c["body"] for c in jira.comments[ref])
+    assert any(c["body"].startswith("Approved by dana") for c in jira.comments[ref])
+    urls = [link["object"]["url"] for link in jira.remote_links[ref]]
+    assert any(u.endswith("/publish/returns-policy-v2.html#refunds") for u in urls)
+    _, later = sync(ws)
+    assert later.errors == [] and later.tracker["changed"] == 0
+
+
+def test_doctor_says_how_to_fix_jira_problems(ws: Path, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, _ = open_workspace(ws)
+    checks = {c.name: c for c in run_checks(settings)}
+    assert checks["Jira credentials"].ok and checks["Jira project"].ok and checks["Jira done status"].ok
+
+    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", "wrong-token")
+    [failed] = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    assert "401" in failed.detail and "REVIEWBOT_JIRA_TOKEN" in (failed.hint or "")
+
+    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", TOKEN)
+    toml = ws / "reviewbot.toml"
+    toml.write_text(toml.read_text().replace('project = "POL"', 'project = "NOPE"'))
+    failed = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    assert [c.name for c in failed] == ["Jira project"] and "NOPE" in failed[0].detail
+
+    toml.write_text(toml.read_text().replace('project = "NOPE"', 'project = "POL"\ndone_transition = "Shipped"'))
+    failed = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    assert [c.name for c in failed] == ["Jira done status"] and "Done" in (failed[0].hint or "")
+
+
+def test_no_output_or_log_line_carries_the_token(ws: Path, jira: JiraStandIn, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", "wrong-" + TOKEN)
+    outputs = [cli("-vv sync"), cli("doctor"), cli("config show"), cli("-vv tickets list")]
+    assert outputs[0].code == 1 and "401" in outputs[0].stderr
+    assert "REVIEWBOT_JIRA_TOKEN" in outputs[1].stdout
+    for result in outputs:
+        assert TOKEN not in result.stdout + result.stderr

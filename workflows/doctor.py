@@ -1,0 +1,90 @@
+"""`reviewbot doctor`: check the configuration and reach every outside system, saying how to fix what is wrong."""
+
+from __future__ import annotations
+
+from reviewbot.errors import ReviewbotError
+from reviewbot.policy.parse import load_policy
+from reviewbot.protocols import Check
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from reviewbot.store.migrate import require_current
+from workflows.policies import policy_files
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order a person would fix things."""
+    checks = [_database(settings)]
+    checks += _policies(settings)
+    checks += _sources(settings)
+    checks += _connector(settings, "tracker")
+    checks += _connector(settings, "notifier")
+    return checks
+
+
+def _database(settings: Settings) -> Check:
+    store = Store(settings.db_url)
+    where = store.engine.url.render_as_string(hide_password=True)
+    try:
+        store.check_connection()
+        require_current(store.engine)
+        return Check("database", True, where)
+    except ReviewbotError as exc:
+        return Check("database", False, f"{where}: {exc.message}", exc.hint)
+    finally:
+        store.dispose()
+
+
+def _policies(settings: Settings) -> list[Check]:
+    files = policy_files(settings.policies_path)
+    if not files:
+        return [Check("policies", False, f"no *.md in {settings.policies_path}", "put your policy documents there")]
+    checks = []
+    roles = set(settings.roles)
+    for path in files:
+        try:
+            policy = load_policy(path)
+        except ReviewbotError as exc:
+            checks.append(Check(f"policy {path.name}", False, str(exc), exc.hint))
+            continue
+        named = {n for s in policy.sections for n in (*s.approvers, s.owner or "")} | set(policy.approvers)
+        unmapped = sorted(n for n in named if n and n not in roles)
+        detail = f"{policy.id}: {len(policy.sections)} sections"
+        if unmapped and roles:
+            hint = "add them to [roles] in reviewbot.toml, or they are taken as people"
+            checks.append(
+                Check(f"policy {path.name}", False, f"{detail}; roles without people: {', '.join(unmapped)}", hint)
+            )
+        else:
+            checks.append(Check(f"policy {path.name}", True, detail))
+    return checks
+
+
+def _sources(settings: Settings) -> list[Check]:
+    from connectors.registry import ConnectorContext, make_source
+
+    checks = []
+    for config in settings.sources:
+        try:
+            source = make_source(config, ConnectorContext(settings=settings))
+        except ReviewbotError as exc:
+            checks.append(Check(f"source {config.name}", False, exc.message, exc.hint))
+            continue
+        files = getattr(source, "files", None)
+        count = f"{len(files())} files" if files else "ready"
+        checks.append(Check(f"source {config.name}", True, f"{config.type} ({config.kind}): {count}"))
+    return checks
+
+
+def _connector(settings: Settings, kind: str) -> list[Check]:
+    from connectors.registry import ConnectorContext, make_notifier, make_tracker
+
+    make = make_tracker if kind == "tracker" else make_notifier
+    store = Store(settings.db_url)
+    try:
+        connector = make(ConnectorContext(settings=settings, store=store))
+        check = getattr(connector, "check", None)
+        return check() if check else [Check(kind, True, connector.name)]
+    except ReviewbotError as exc:
+        return [Check(kind, False, exc.message, exc.hint)]
+    finally:
+        store.dispose()

@@ -1,0 +1,64 @@
+"""Sync stage: pull ticket states back from the tracker. A status a person set there (Accepted, Won't Do,
+Done, ...) becomes our state; only changes since the last pull count, so our own decisions are not undone
+by a status the tracker has not caught up with."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from connectors.registry import ConnectorContext, make_tracker
+from reviewbot.models import ReviewTicket
+from reviewbot.protocols import TrackerRef
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from workflows.report import SyncReport
+from workflows.review import move, settle
+
+SETTLED = ("published", "closed")
+
+
+def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
+    """Ask the tracker for the status of every ticket it holds and apply the changes."""
+    tracker = make_tracker(ConnectorContext(settings=settings, store=store))
+    with store.session() as session:
+        query = select(ReviewTicket).where(
+            col(ReviewTicket.tracker_ref).is_not(None), ReviewTicket.tracker == tracker.name
+        )
+        tickets = list(session.exec(query))
+    if not tickets:
+        return
+    keys = [t.tracker_ref for t in tickets if t.tracker_ref]
+    try:
+        pull_many = getattr(tracker, "pull_many", None)
+        refs = pull_many(keys) if pull_many else {key: tracker.pull(key) for key in keys}
+    except Exception as exc:  # noqa: BLE001 - a tracker outage fails this step only
+        report.errors.append(f"tracker ({tracker.name}): pulling ticket states: {exc}")
+        return
+    changed = 0
+    with store.session() as session:
+        for stale in tickets:
+            ticket = session.get(ReviewTicket, stale.id)
+            ref = refs.get(stale.tracker_ref or "")
+            if ticket is None or ref is None or ref.status == ticket.tracker_status:
+                continue
+            first_look = ticket.tracker_status is None
+            ticket.tracker_status = ref.status
+            session.add(ticket)
+            if not first_look:
+                changed += _apply(session, ticket, ref, tracker.name)
+    report.tracker = {"pulled": len(refs), "changed": changed}
+
+
+def _apply(session: Session, ticket: ReviewTicket, ref: TrackerRef, tracker: str) -> int:
+    """Make our state follow a status a person set in the tracker; returns 1 when the state changed."""
+    state = ref.state
+    if state is None or state == ticket.state or (state == "closed" and ticket.state in SETTLED):
+        return 0
+    actor, why = f"{tracker} user", f"{ref.status} in {tracker}"
+    if state in ("dismissed", "closed"):
+        settle(session, ticket, state, actor, why, force=True)
+    elif state in ("open", "triaged", "in_review"):
+        move(session, ticket, state, actor, why, force=True)
+    else:
+        return 0  # approval and publishing happen in reviewbot, where the sign-off rules are checked
+    return 1
