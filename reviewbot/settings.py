@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))
     notifier: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="console"))
+    slack: dict[str, Any] = Field(default_factory=dict)  # checked by the Slack connector
 
     @field_validator("sources")
     @classmethod

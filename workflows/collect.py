@@ -9,11 +9,13 @@ from reviewbot.analysis.enrich import Enricher
 from reviewbot.analysis.redact import Redactor
 from reviewbot.analysis.sentiment import TextBlobScorer
 from reviewbot.errors import ConfigError, ReviewbotError
-from reviewbot.protocols import Batch
+from reviewbot.intake import FieldError, check_text
+from reviewbot.protocols import Batch, RawRecord
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from reviewbot.store.feedback import add_quarantined, get_cursor, save_cursor, upsert_items
+from reviewbot.store.feedback import add_quarantined, get_cursor, item_id_of, save_cursor, upsert_items
 from workflows.report import ProgressSink, SyncReport
+from workflows.review import RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +73,19 @@ def _store_batch(
     for reject in batch.rejects:
         if reject.whole_file:
             report.errors.append(f"{name}: {reject.file}: {reject.reason}")
+
+
+def store_feedback(settings: Settings, store: Store, source: str, record: RawRecord) -> tuple[int, bool]:
+    """Store one record that arrived outside a sync (a Slack suggestion): enriched and redacted like the rest.
+
+    Returns (item id, whether it was new); the same external id again changes nothing.
+    """
+    try:
+        check_text(record.text, max_chars=settings.enrich.max_text_chars, has_score=False)
+    except FieldError as exc:
+        raise RefusedError(str(exc).capitalize()) from None
+    row = make_enricher(settings).enrich(source, record)
+    with store.session() as session:
+        counts = upsert_items(session, source, [row])
+        item_id = item_id_of(session, source, record.external_id)
+    return item_id, counts.new == 1

@@ -135,6 +135,8 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
 
 
 def _render(store: Store, message: OutboxMessage) -> Message:
+    # The key and whether this is a retry let a notifier check that an earlier attempt did not arrive after all.
+    marks = {"outbox_key": message.key, "retry": message.attempts > 0}
     if message.action != "digest":
         payload = message.payload
         return Message(
@@ -142,7 +144,7 @@ def _render(store: Store, message: OutboxMessage) -> Message:
             title=payload["title"],
             body=payload["body"],
             recipients=tuple(payload.get("recipients", ())),
-            data=dict(payload.get("data", {})),
+            data={**payload.get("data", {}), **marks},
         )
     changes: list[tuple[int, str]] = []
     with store.session() as session:
@@ -156,7 +158,7 @@ def _render(store: Store, message: OutboxMessage) -> Message:
                 )
     new = sum(1 for c in message.payload.get("changes", []) if c.startswith("created"))
     title = f"{new} new and {len(changes) - new} updated review tickets"
-    return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)))
+    return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)), data=marks)
 
 
 def reconcile(settings: Settings, store: Store) -> list[str]:

@@ -64,6 +64,12 @@ def upsert_items(session: Session, source: str, rows: list[dict[str, Any]]) -> U
     return counts
 
 
+def item_id_of(session: Session, source: str, external_id: str) -> int:
+    """The id of a stored item."""
+    query = select(FeedbackItem.id).where(FeedbackItem.source == source, FeedbackItem.external_id == external_id)
+    return session.exec(query).one() or 0
+
+
 def add_quarantined(session: Session, source: str, rejects: Sequence[dict[str, Any]]) -> int:
     """Record rejected rows (idempotent per source, file, line and reason); returns how many were new."""
     if not rejects:

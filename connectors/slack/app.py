@@ -1,0 +1,238 @@
+"""The Slack app (Bolt): agents suggest policy changes, approvers sign off, everyone acknowledges new versions.
+
+Every request is acknowledged within Slack's three seconds: a suggestion is stored first (a quick insert),
+then acknowledged, and only then is the confirmation posted. What the app does to reviewbot's data goes
+through `SlackActions`, which the caller provides, so this module only speaks Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from connectors.slack.config import Directory, SlackOptions
+from connectors.slack.views import (
+    COMMENT_VIEW,
+    DECISIONS,
+    NOT_SURE,
+    SUGGEST_VIEW,
+    HomeData,
+    comment_modal,
+    home_view,
+    submitted_values,
+    suggest_modal,
+)
+from reviewbot.errors import ReviewbotError
+
+log = logging.getLogger(__name__)
+COMMAND = "/policy-suggest"
+SHORTCUT = "suggest_policy_change"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggestion as submitted in the modal."""
+
+    external_id: str  # the modal's view id: a retried submission is the same suggestion
+    text: str
+    user_id: str
+    person: str
+    section: str | None  # "document#section", or None for "not sure"
+    link: str | None
+    channel: str | None
+
+
+class SlackActions(Protocol):
+    """What the app may do to reviewbot's data; each raises ReviewbotError with a message people can read."""
+
+    def sections(self) -> list[tuple[str, str]]:
+        """(value, label) of every policy section for the picker."""
+        ...
+
+    def suggest(self, suggestion: Suggestion) -> str:
+        """Store a suggestion; returns its reference."""
+        ...
+
+    def can_sign(self, person: str, ref: str) -> None:
+        """Raise unless the person may sign the ticket now."""
+        ...
+
+    def sign(self, person: str, ref: str, decision: str, comment: str) -> str:
+        """Record a sign-off; returns what happened."""
+        ...
+
+    def acknowledge(self, person: str, document_id: str, version: int) -> str:
+        """Record an acknowledgement; returns what happened."""
+        ...
+
+    def home(self, person: str, user_id: str) -> HomeData:
+        """What the person's Home tab shows."""
+        ...
+
+
+def build_app(options: SlackOptions, actions: SlackActions, client: WebClient, signing_secret: str) -> App:
+    """The Bolt app with every listener registered."""
+    app = App(signing_secret=signing_secret, client=client, token_verification_enabled=False)
+    directory = Directory(options.people)
+    handlers = _Handlers(options, actions, directory)
+    app.command(COMMAND)(handlers.command)
+    app.shortcut(SHORTCUT)(handlers.shortcut)
+    app.view(SUGGEST_VIEW)(handlers.submit_suggestion)
+    app.view(COMMENT_VIEW)(handlers.submit_comment)
+    app.action("signoff_approve")(handlers.approve)
+    app.action("signoff_changes")(handlers.ask_comment)
+    app.action("signoff_reject")(handlers.ask_comment)
+    app.action("policy_ack")(handlers.acknowledge)
+    app.event("app_home_opened")(handlers.home)
+    return app
+
+
+class _Handlers:
+    """The listeners, sharing the options, the actions and the directory."""
+
+    def __init__(self, options: SlackOptions, actions: SlackActions, directory: Directory) -> None:
+        self.options = options
+        self.actions = actions
+        self.directory = directory
+
+    # --- suggestions -----------------------------------------------------------------------------------
+
+    def command(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """`/policy-suggest [text]`: open the modal with the text."""
+        ack()
+        metadata = {"channel": body.get("channel_id")}
+        self._open(client, body["trigger_id"], body.get("text", ""), "", metadata)
+
+    def shortcut(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """The "Suggest policy change" message shortcut: the modal prefilled with the message and its link."""
+        ack()
+        channel, message = body["channel"]["id"], body.get("message", {})
+        link = ""
+        try:
+            link = client.chat_getPermalink(channel=channel, message_ts=message.get("ts"))["permalink"]
+        except SlackApiError as exc:  # the suggestion still works without the link
+            log.warning("no permalink for %s/%s: %s", channel, message.get("ts"), exc.response.get("error"))
+        self._open(client, body["trigger_id"], message.get("text", ""), link, {"channel": channel})
+
+    def _open(self, client: WebClient, trigger: str, text: str, link: str, metadata: dict[str, Any]) -> None:
+        view = suggest_modal(
+            self.actions.sections(),
+            text=text,
+            link=link,
+            metadata=metadata,
+            max_chars=self.options.max_suggestion_chars,
+        )
+        client.views_open(trigger_id=trigger, view=view)
+
+    def submit_suggestion(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        """Validate, store, acknowledge, then confirm to the author."""
+        values = submitted_values(view)
+        text = values.get("text", "").strip()
+        limit = self.options.max_suggestion_chars
+        if not text:
+            ack(response_action="errors", errors={"text": "Write what should change in the policy, and why."})
+            return
+        if len(text) > limit:
+            ack(
+                response_action="errors", errors={"text": f"Please keep it under {limit} characters (now {len(text)})."}
+            )
+            return
+        user = body["user"]["id"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        section = values.get("section")
+        suggestion = Suggestion(
+            external_id=f"slack:{view['id']}",
+            text=text,
+            user_id=user,
+            person=self.directory.person(user),
+            section=None if section in (None, "", NOT_SURE) else section,
+            link=values.get("link", "").strip() or None,
+            channel=metadata.get("channel"),
+        )
+        try:
+            ref = self.actions.suggest(suggestion)
+        except ReviewbotError as exc:
+            ack(response_action="errors", errors={"text": exc.message})
+            return
+        ack()
+        _tell(
+            client,
+            user,
+            None,
+            f"Thank you! Your suggestion is recorded as {ref}. You will hear back when the policy changes.",
+        )
+
+    # --- sign-offs -------------------------------------------------------------------------------------
+
+    def approve(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """The Approve button: only the ticket's approver may use it, and only once."""
+        ack()
+        user = body["user"]["id"]
+        try:
+            result = self.actions.sign(self.directory.person(user), action["value"], "approve", "")
+        except ReviewbotError as exc:
+            _tell(client, user, _channel(body), f"Not signed: {exc.message}")
+            return
+        _tell(client, user, _channel(body), result)
+
+    def ask_comment(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """Request changes / Reject: check who it is, then ask why in a modal."""
+        ack()
+        user, ref = body["user"]["id"], action["value"]
+        try:
+            self.actions.can_sign(self.directory.person(user), ref)
+        except ReviewbotError as exc:
+            _tell(client, user, _channel(body), f"Not signed: {exc.message}")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=comment_modal(ref, DECISIONS[action["action_id"]]))
+
+    def submit_comment(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        """The comment modal of Request changes / Reject."""
+        meta = json.loads(view.get("private_metadata") or "{}")
+        comment = submitted_values(view).get("comment", "").strip()
+        user = body["user"]["id"]
+        try:
+            result = self.actions.sign(self.directory.person(user), meta["ref"], meta["decision"], comment)
+        except ReviewbotError as exc:
+            ack(response_action="errors", errors={"comment": exc.message})
+            return
+        ack()
+        _tell(client, user, None, result)
+
+    # --- acknowledgements and Home ---------------------------------------------------------------------
+
+    def acknowledge(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """The "I have read it" button of a new version."""
+        ack()
+        user, value = body["user"]["id"], json.loads(action["value"])
+        try:
+            result = self.actions.acknowledge(self.directory.person(user), value["document"], int(value["version"]))
+        except ReviewbotError as exc:
+            result = f"Not recorded: {exc.message}"
+        _tell(client, user, _channel(body), result)
+
+    def home(self, event: dict[str, Any], client: WebClient) -> None:
+        """Publish the person's Home tab when they open it."""
+        user = event["user"]
+        client.views_publish(user_id=user, view=home_view(self.actions.home(self.directory.person(user), user)))
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+
+
+def _tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
+    """A reply only this person sees: ephemeral in the conversation, or a direct message (from Home, a modal)."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            client.chat_postMessage(channel=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not reply to %s: %s", user, exc.response.get("error"))

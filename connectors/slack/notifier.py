@@ -1,0 +1,135 @@
+"""The Slack notifier: digests and announcements to a channel, everything personal as a direct message, with
+buttons for sign-offs and acknowledgements.
+
+Each message carries its outbox key as Slack message metadata. When a post's answer was lost (dropped
+connection, timeout), the post is ambiguous; before trying again, the conversation's recent history is
+searched for that key, so a message is never posted twice.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from connectors.registry import ConnectorContext, register_notifier
+from connectors.slack.config import Directory, SlackOptions, slack_options, web_client
+from connectors.slack.views import ack_button, message_blocks, signoff_buttons
+from reviewbot.errors import ConfigError
+from reviewbot.protocols import AmbiguousWrite, Check, Message
+
+METADATA_EVENT = "reviewbot_message"
+
+
+class SlackNotifier:
+    """Sends reviewbot's messages through the Slack Web API."""
+
+    name = "slack"
+
+    def __init__(self, options: SlackOptions, client: WebClient | Callable[[], WebClient]) -> None:
+        self.options = options
+        self._client = client
+        self.directory = Directory(options.people)
+
+    @property
+    def client(self) -> WebClient:
+        """The Web API client, made on first use: a missing token only matters when there is something to send."""
+        if not isinstance(self._client, WebClient):
+            self._client = self._client()
+        return self._client
+
+    def send(self, message: Message) -> None:
+        """Post the message to each recipient (or the channel), skipping any where it already arrived."""
+        key = str(message.data.get("outbox_key", ""))
+        for target in self._targets(message):
+            if message.data.get("retry") and key and self._already_posted(target, key):
+                continue
+            self._post(target, message, key)
+
+    def _targets(self, message: Message) -> list[str]:
+        if not message.recipients:
+            if not self.options.channel:
+                raise ConfigError(
+                    "no Slack channel for digests and announcements",
+                    field="slack.channel",
+                    hint="set channel in [slack]",
+                )
+            return [self.options.channel]
+        targets = []
+        for person in message.recipients:
+            user = self.directory.user(person)
+            if user is None:
+                raise ConfigError(
+                    f"no Slack user for {person}", field="slack.people", hint=f'add {person} = "U..." to [slack.people]'
+                )
+            targets.append(user)
+        return targets
+
+    def _post(self, target: str, message: Message, key: str) -> None:
+        try:
+            self.client.chat_postMessage(
+                channel=target,
+                text=f"{message.title}\n{message.body}"[:3000],
+                blocks=message_blocks(message.title, message.body, self._buttons(message)),
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            raise NotifierError(f"Slack refused chat.postMessage to {target}: {exc.response.get('error')}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise AmbiguousWrite(
+                f"chat.postMessage to {target}: {type(exc).__name__}; it may have been posted"
+            ) from None
+
+    @staticmethod
+    def _buttons(message: Message) -> list[dict[str, Any]]:
+        data = message.data
+        if message.kind == "signoff_request" and data.get("ref"):
+            return [signoff_buttons(str(data["ref"]))]
+        if message.kind == "ack_request" and data.get("document"):
+            return [ack_button(str(data["document"]), int(data["version"]))]
+        return []
+
+    def _already_posted(self, target: str, key: str) -> bool:
+        """True when the conversation's recent history holds a message with this outbox key."""
+        channel = target
+        if self.directory.user(target) == target:  # a user: find the direct-message channel
+            channel = self.client.conversations_open(users=target)["channel"]["id"]
+        history = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        for item in history.get("messages", []):
+            payload = (item.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return True
+        return False
+
+    def check(self) -> list[Check]:
+        """Reach Slack with the bot token (for `reviewbot doctor`)."""
+        try:
+            me = self.client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            return [
+                Check("Slack", False, f"auth.test failed: {error}", f"check the token in {self.options.bot_token_env}")
+            ]
+        except (OSError, http.client.HTTPException) as exc:
+            return [Check("Slack", False, f"unreachable: {exc}", "check the network or api_url in [slack]")]
+        checks = [Check("Slack", True, f"signed in as {me.get('user')} in {me.get('team')}")]
+        if not self.options.channel:
+            checks.append(
+                Check("Slack channel", False, "no channel for digests and announcements", "set channel in [slack]")
+            )
+        return checks
+
+
+class NotifierError(Exception):
+    """Slack refused a message; the message says why."""
+
+
+@register_notifier("slack")
+def make_slack_notifier(options: dict[str, Any], context: ConnectorContext) -> SlackNotifier:
+    """Build the Slack notifier from `[slack]` (the `[notifier]` table only selects it)."""
+    slack = slack_options(context.settings)
+    return SlackNotifier(slack, lambda: web_client(context.settings, slack))

@@ -1,0 +1,105 @@
+"""What the Slack app does to reviewbot's data: the SlackActions the app is built with."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from connectors.slack.app import Suggestion
+from connectors.slack.views import HomeData
+from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, utcnow
+from reviewbot.protocols import RawRecord
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from reviewbot.store.policies import documents, published_sections, releases
+from reviewbot.store.review import pending_requests
+from workflows.collect import store_feedback
+from workflows.deliver import deliver
+from workflows.publish import acknowledge
+from workflows.review import SIGNABLE, RefusedError, context_of, load, ref_of, sign
+
+SOURCE = "slack"
+
+
+class WorkspaceActions:
+    """SlackActions over one workspace's settings and store."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def sections(self) -> list[tuple[str, str]]:
+        """Every section of every published policy, as (document#section, heading)."""
+        with self.store.session() as session:
+            return [(f"{doc.id}#{s.section_id}", s.heading) for doc, s in published_sections(session)]
+
+    def suggest(self, suggestion: Suggestion) -> str:
+        """Store the suggestion as a feedback item; the next sync places it in a theme."""
+        meta = {"slack_user": suggestion.user_id, "section_hint": suggestion.section, "link": suggestion.link}
+        record = RawRecord(
+            external_id=suggestion.external_id,
+            text=suggestion.text,
+            created_at=utcnow(),
+            kind="suggestion",
+            origin=f"slack:{suggestion.channel or 'modal'}",
+            author=suggestion.person,
+            channel="slack",
+            meta={k: v for k, v in meta.items() if v},
+        )
+        item_id, _ = store_feedback(self.settings, self.store, SOURCE, record)
+        return f"S-{item_id}"
+
+    def can_sign(self, person: str, ref: str) -> None:
+        """Refuse unless the person is an approver of the ticket and it can be signed now."""
+        with self.store.session() as session:
+            ticket = load(session, ref)
+            ctx = context_of(session, self.settings, ticket)
+        if person not in ctx.approvers:
+            raise RefusedError(f"{person} is not an approver of {ref}", hint=f"approvers: {', '.join(ctx.approvers)}")
+        if ticket.state not in SIGNABLE:
+            raise RefusedError(f"{ref} is {ticket.state} and cannot be signed now")
+
+    def sign(self, person: str, ref: str, decision: str, comment: str) -> str:
+        """Record the sign-off and tell the tracker and people right away."""
+        result = sign(self.store, self.settings, ref, person, decision, comment)
+        deliver(self.settings, self.store)
+        return result
+
+    def acknowledge(self, person: str, document_id: str, version: int) -> str:
+        """Record that the person read the version."""
+        return acknowledge(self.store, document_id, person, version)
+
+    def home(self, person: str, user_id: str) -> HomeData:
+        """Pending sign-offs, suggestions with what became of them, versions to acknowledge."""
+        data = HomeData()
+        with self.store.session() as session:
+            for request in pending_requests(session, person):
+                ticket = session.get(ReviewTicket, request.ticket_id)
+                if ticket is not None:
+                    data.pending.append((ref_of(ticket), ticket.title))
+            query = (
+                select(FeedbackItem)
+                .where(FeedbackItem.kind == "suggestion", col(FeedbackItem.author).in_([person, user_id]))
+                .order_by(col(FeedbackItem.created_at).desc())
+            )
+            for item in session.exec(query.limit(20)):
+                data.suggestions.append((item.created_at.date().isoformat(), item.text, _fate(session, item)))
+            acked = {
+                (a.document_id, a.version) for a in session.exec(select(PolicyAck).where(PolicyAck.person == person))
+            }
+            for document in documents(session):
+                for entry in releases(session, document.id):
+                    if person in entry.ack_expected and (document.id, entry.version) not in acked:
+                        data.to_acknowledge.append((document.id, entry.version, document.title))
+        return data
+
+
+def _fate(session: object, item: FeedbackItem) -> str:
+    """What became of a suggestion, in a few words."""
+    if item.theme_id is None:
+        return "received; not yet part of a recurring theme" if item.themed_at else "received; read at the next sync"
+    tickets = session.exec(select(ReviewTicket).where(ReviewTicket.theme_id == item.theme_id)).all()  # type: ignore[attr-defined]
+    if not tickets:
+        return "part of a theme that has no review ticket yet"
+    return "; ".join(
+        f"{ref_of(t)} {t.state}" + (f" (version {t.resolved_version})" if t.resolved_version else "") for t in tickets
+    )
