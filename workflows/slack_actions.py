@@ -14,7 +14,9 @@ from reviewbot.store.policies import documents, published_sections, releases
 from reviewbot.store.review import pending_requests
 from workflows.collect import store_feedback
 from workflows.deliver import deliver
+from workflows.policies import load_policies
 from workflows.publish import acknowledge
+from workflows.report import SyncReport
 from workflows.review import SIGNABLE, RefusedError, context_of, load, ref_of, sign
 
 SOURCE = "slack"
@@ -30,7 +32,12 @@ class WorkspaceActions:
     def sections(self) -> list[tuple[str, str]]:
         """Every section of every published policy, as (document#section, heading)."""
         with self.store.session() as session:
-            return [(f"{doc.id}#{s.section_id}", s.heading) for doc, s in published_sections(session)]
+            known = published_sections(session)
+        if not known:  # before the first sync: read the policy files now
+            load_policies(self.settings, self.store, SyncReport())
+            with self.store.session() as session:
+                known = published_sections(session)
+        return [(f"{doc.id}#{s.section_id}", s.heading) for doc, s in known]
 
     def suggest(self, suggestion: Suggestion) -> str:
         """Store the suggestion as a feedback item; the next sync places it in a theme."""

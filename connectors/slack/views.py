@@ -82,10 +82,11 @@ def comment_modal(ref: str, decision: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": COMMENT_VIEW,
-        "title": _plain(f"{verb}: {ref}"),
+        "title": _plain(verb),  # Slack allows 24 characters here
         "submit": _plain(verb),
         "private_metadata": json.dumps({"ref": ref, "decision": decision}),
         "blocks": [
+            _section(f"Ticket *{ref}*"),
             {
                 "type": "input",
                 "block_id": "comment",

@@ -465,8 +465,9 @@ class SlackApiStandIn:
             "channel": channel,
             "ts": self._new_ts(),
             "text": text,
-            "blocks": blocks,
-            "metadata": metadata,
+            # Copies, so a test editing a stored message cannot rewrite the recorded call (or the reverse).
+            "blocks": copy.deepcopy(blocks),
+            "metadata": copy.deepcopy(metadata),
             "user": user,
             "thread_ts": thread_ts,
             "ephemeral": False,
@@ -647,9 +648,9 @@ class SlackApiStandIn:
         if "text" in args:
             message["text"] = text
         if "blocks" in args:
-            message["blocks"] = blocks
+            message["blocks"] = copy.deepcopy(blocks)
         if "metadata" in args:
-            message["metadata"] = metadata
+            message["metadata"] = copy.deepcopy(metadata)
         message["edited"] = {"user": self.bot_user, "ts": self._new_ts()}
         return {"channel": channel, "ts": message["ts"], "text": message["text"], "message": self._render(message)}
 
@@ -768,8 +769,7 @@ class SlackApiStandIn:
                 problems.append("[ERROR] submit is required when an input block is present [json-pointer:/view]")
         if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
             problems.append(
-                f"[ERROR] must be less than {MAX_PRIVATE_METADATA + 1} characters "
-                "[json-pointer:/view/private_metadata]"
+                f"[ERROR] must be less than {MAX_PRIVATE_METADATA + 1} characters [json-pointer:/view/private_metadata]"
             )
         for name in ("callback_id", "external_id"):
             if len(str(view.get(name) or "")) > MAX_ID_LENGTH:
@@ -830,13 +830,8 @@ class SlackApiStandIn:
         return {"view": copy.deepcopy(self.views[view_id])}
 
     def _views_push(self, args: JSON) -> JSON:
-        """views.push: a modal on top of the current one (the stand-in does not track the stack's root)."""
-        view = self._check_view(args, "modal")
-        self._take_trigger(args)
-        view_id = self._new_view_id()
-        self._claim_external_id(view, view_id)
-        self.views[view_id] = self._build_view(view, view_id)
-        return {"view": copy.deepcopy(self.views[view_id])}
+        """views.push: like views.open (the stand-in does not track the stack, so no push_limit_reached)."""
+        return self._views_open(args)
 
     def _views_update(self, args: JSON) -> JSON:
         """views.update: by view_id or external_id; a stale `hash` answers hash_conflict."""
@@ -901,9 +896,11 @@ class SlackApiStandIn:
             if delete:
                 self.messages.remove(original)
             else:
-                original.update(text=text, blocks=blocks, edited={"user": self.bot_user, "ts": self._new_ts()})
+                original.update(
+                    text=text, blocks=copy.deepcopy(blocks), edited={"user": self.bot_user, "ts": self._new_ts()}
+                )
                 if metadata is not None:
-                    original["metadata"] = metadata
+                    original["metadata"] = copy.deepcopy(metadata)
             return _Response(200, "ok")
         if delete:
             # Nothing to delete when the interaction did not come from a message (a slash command, a modal).

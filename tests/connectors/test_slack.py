@@ -1,0 +1,397 @@
+"""The Slack app and notifier, run for real: Bolt's request handling over HTTP on 127.0.0.1 with requests
+signed by a real signing secret, and the Web API client pointed at the local stand-in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from connectors.slack.app import build_app
+from connectors.slack.config import slack_options, web_client
+from connectors.slack.serve import http_server
+from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SignOff
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from tests.standins.slack_api import SlackApiStandIn, SlackFault
+from tests.standins.slack_requests import SlackSender, new_trigger_id
+from tests.workspaces import make_workspace, open_workspace
+from workflows.review import triage
+from workflows.slack_actions import WorkspaceActions
+from workflows.sync import run_sync
+
+SECRET = "8f14e45fceea167a5a36dedd4bea2543"
+BOT_TOKEN = "xoxb-reviewbot-test"
+POLICY = """---
+id: returns-policy
+title: Returns Policy
+owner: head-of-cx
+approvers: [head-of-cx]
+sections:
+  refunds:
+    approvers: [finance, head-of-cx]
+---
+# Returns Policy
+
+## 1. Refunds
+We refund returned items within 5 business days of receiving them, to the original payment method.
+
+## 2. Delivery
+Parcels arrive within 3 days. Lost parcels are investigated by the carrier within 48 hours.
+"""
+
+
+@dataclass
+class SlackWorld:
+    """A workspace with Slack as notifier, the app served over HTTP, and the Web API stand-in."""
+
+    folder: Path
+    settings: Settings
+    store: Store
+    api: SlackApiStandIn
+    send: SlackSender
+
+    def items(self) -> list[FeedbackItem]:
+        with self.store.session() as session:
+            return list(session.exec(select(FeedbackItem).where(FeedbackItem.source == "slack")))
+
+    def sync(self):  # type: ignore[no-untyped-def]
+        settings, store = open_workspace(self.folder)
+        return run_sync(settings, store)
+
+    def dms(self, user: str) -> list[str]:
+        return [m["text"] for m in self.api.messages if m["channel"] == self.api.dm_channel(user)]
+
+
+def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait for work the app does after acknowledging (Bolt runs it on after the HTTP answer)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def world(tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackWorld]:
+    with SlackApiStandIn(bot_token=BOT_TOKEN) as api:
+        monkeypatch.setenv("REVIEWBOT_SLACK_BOT_TOKEN", BOT_TOKEN)
+        monkeypatch.setenv("REVIEWBOT_SLACK_SIGNING_SECRET", SECRET)
+        extra = f"""
+[roles]
+head-of-cx = ["dana"]
+finance = ["lee"]
+agents = ["priya"]
+
+[notifier]
+type = "slack"
+
+[slack]
+api_url = "{api.url}"
+channel = "C0POLICY"
+people = {{ dana = "U0DANA", lee = "U0LEE", priya = "U0PRIYA" }}
+"""
+        folder = make_workspace(tmp_path / "ws", extra_toml=extra, policy=POLICY)
+        settings, store = open_workspace(folder)
+        options = slack_options(settings)
+        app = build_app(options, WorkspaceActions(settings, store), web_client(settings, options), SECRET)
+        server = http_server(app, "127.0.0.1", 0, "/slack/events")
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        try:
+            yield SlackWorld(folder, settings, store, api, SlackSender(url, SECRET, response_urls=api.response_url))
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def submit(
+    world: SlackWorld, text: str, *, user: str = "U0PRIYA", view_id: str = "V0SUGGEST1", section: str = "not-sure"
+):  # type: ignore[no-untyped-def]
+    values = {
+        "text": {"value": {"type": "plain_text_input", "value": text}},
+        "section": {"value": {"type": "static_select", "selected_option": {"value": section}}},
+        "link": {"value": {"type": "plain_text_input", "value": None}},
+    }
+    return world.send.view_submission(
+        "policy_suggest", values, user=user, view_id=view_id, private_metadata='{"channel": "C0GENERAL"}'
+    )
+
+
+def test_slash_command_opens_the_modal_with_the_sections(world: SlackWorld) -> None:
+    trigger = new_trigger_id()
+    response = world.send.command("/policy-suggest", "refunds take too long", user="U0PRIYA", trigger_id=trigger)
+    assert response.status == 200
+    eventually(lambda: world.api.calls_to("views.open"))
+    [call] = world.api.calls_to("views.open")
+    assert call.args["trigger_id"] == trigger
+    view = call.args["view"]
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["text"]["element"]["initial_value"] == "refunds take too long"
+    labels = [o["text"]["text"] for o in blocks["section"]["element"]["options"]]
+    assert labels == ["Not sure", "1. Refunds", "2. Delivery"]
+
+
+def test_submission_stores_a_redacted_suggestion_once_and_confirms(world: SlackWorld) -> None:
+    response = submit(
+        world, "Refunds take 3 weeks, not 5 business days. Call me on +44 7700 900123", section="returns-policy#refunds"
+    )
+    assert response.status == 200 and response.body == ""
+    [item] = world.items()
+    assert item.kind == "suggestion" and item.author == "priya" and "[PHONE]" in item.text
+    assert item.meta["section_hint"] == "returns-policy#refunds" and item.meta["slack_user"] == "U0PRIYA"
+    eventually(lambda: world.dms("U0PRIYA"))
+    assert world.dms("U0PRIYA") == [
+        f"Thank you! Your suggestion is recorded as S-{item.id}. You will hear back when the policy changes."
+    ]
+    assert submit(world, "Refunds take 3 weeks, not 5 business days.").status == 200  # Slack retried: same view
+    assert len(world.items()) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "error"), [("   ", "Write what should change"), ("x" * 3001, "under 3000 characters")]
+)
+def test_empty_or_oversized_text_is_answered_in_the_modal(world: SlackWorld, text: str, error: str) -> None:
+    response = submit(world, text)
+    assert response.status == 200
+    answer = response.json()
+    assert answer["response_action"] == "errors" and error in answer["errors"]["text"]
+    assert world.items() == []
+
+
+def test_message_shortcut_prefills_the_message_and_its_link(world: SlackWorld) -> None:
+    said = "Customer says our site promises 5-day refunds, finance says 14"
+    ts = world.api.add_message("C0SUPPORT", said, user="U0PRIYA")
+    trigger = new_trigger_id()
+    response = world.send.message_shortcut(
+        "suggest_policy_change",
+        user="U0PRIYA",
+        message_text=said,
+        channel="C0SUPPORT",
+        message_ts=ts,
+        trigger_id=trigger,
+    )
+    assert response.status == 200
+    eventually(lambda: world.api.calls_to("views.open"))
+    blocks = {b["block_id"]: b for b in world.api.calls_to("views.open")[0].args["view"]["blocks"]}
+    assert blocks["text"]["element"]["initial_value"].startswith("Customer says our site promises")
+    assert (
+        blocks["link"]["element"]["initial_value"]
+        == f"https://example.slack.com/archives/C0SUPPORT/p{ts.replace('.', '')}"
+    )
+
+
+def test_forged_and_stale_requests_are_refused_and_store_nothing(world: SlackWorld) -> None:
+    body = b"command=%2Fpolicy-suggest&text=hello&user_id=U0PRIYA&trigger_id=1.2.3"
+    forged = world.send.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
+    stale = world.send.post(body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 6 * 60)
+    assert forged.status == 401 and stale.status == 401
+    time.sleep(0.2)
+    assert world.api.calls_to("views.open") == [] and world.items() == []
+
+
+def in_review(world: SlackWorld) -> str:
+    """The refunds ticket, triaged, its section edited, and sign-offs asked of lee and dana over Slack."""
+    world.sync()
+    with world.store.session() as session:
+        ticket = session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "refunds")).one()
+    ref = ticket.tracker_ref or ""
+    triage(world.store, world.settings, ref, "dana")
+    policy = world.folder / "policies" / "returns.md"
+    policy.write_text(policy.read_text().replace("within 5 business days", "within 10 business days"))
+    world.sync()
+    return ref
+
+
+def test_sign_off_requests_arrive_as_direct_messages_with_buttons(world: SlackWorld) -> None:
+    ref = in_review(world)
+    asked = [m for m in world.api.messages if m["channel"] == world.api.dm_channel("U0LEE")]
+    [request] = [m for m in asked if m["text"].startswith("Sign-off requested")]
+    actions = next(b for b in request["blocks"] if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == ["signoff_approve", "signoff_changes", "signoff_reject"]
+    assert {e["value"] for e in actions["elements"]} == {ref}
+    assert request["metadata"]["event_payload"]["key"].startswith("signoff:")
+    digest = [m for m in world.api.messages if m["channel"] == "C0POLICY"]
+    assert digest and "review tickets" in digest[0]["text"]
+
+
+def test_approve_button_only_for_the_approver_and_only_once(world: SlackWorld) -> None:
+    ref = in_review(world)
+    dm = world.api.dm_channel("U0LEE")
+
+    def signoffs() -> int:
+        with world.store.session() as session:
+            return len(session.exec(select(SignOff)).all())
+
+    def ephemerals(user: str) -> list[str]:
+        return [c.args["text"] for c in world.api.calls_to("chat.postEphemeral") if c.args["user"] == user]
+
+    assert world.send.block_action("signoff_approve", ref, user="U0PRIYA", channel=dm).status == 200
+    eventually(lambda: ephemerals("U0PRIYA"))
+    assert ephemerals("U0PRIYA") == ["Not signed: priya is not an approver of section refunds"]
+    assert signoffs() == 0
+
+    world.send.block_action("signoff_approve", ref, user="U0LEE", channel=dm)
+    eventually(lambda: ephemerals("U0LEE"))
+    assert ephemerals("U0LEE") == [f"{ref}: 1 of 2 approvals"]
+    world.send.block_action("signoff_approve", ref, user="U0LEE", channel=dm)  # a second click
+    eventually(lambda: len(ephemerals("U0LEE")) == 2)
+    assert ephemerals("U0LEE")[1].startswith("Not signed: lee already signed")
+    assert signoffs() == 1
+
+
+def test_request_changes_asks_why_in_a_modal(world: SlackWorld) -> None:
+    ref = in_review(world)
+    trigger = new_trigger_id()
+    world.send.block_action(
+        "signoff_changes", ref, user="U0DANA", channel=world.api.dm_channel("U0DANA"), trigger_id=trigger
+    )
+    eventually(lambda: world.api.calls_to("views.open"))
+    modal = world.api.calls_to("views.open")[0].args["view"]
+    assert modal["callback_id"] == "signoff_comment"
+    empty = {"comment": {"value": {"type": "plain_text_input", "value": ""}}}
+    refused = world.send.view_submission(
+        "signoff_comment", empty, user="U0DANA", private_metadata=modal["private_metadata"]
+    )
+    assert refused.json()["errors"]["comment"] == "say why in a comment"
+    values = {"comment": {"value": {"type": "plain_text_input", "value": "10 days is still too slow"}}}
+    answer = world.send.view_submission(
+        "signoff_comment", values, user="U0DANA", private_metadata=modal["private_metadata"]
+    )
+    assert answer.status == 200 and answer.body == ""
+    with world.store.session() as session:
+        assert (
+            session.exec(select(ReviewTicket).where(ReviewTicket.tracker_ref == ref)).one().state == "changes_requested"
+        )
+
+
+def test_app_home_shows_sign_offs_suggestions_and_versions_to_acknowledge(world: SlackWorld) -> None:
+    ref = in_review(world)
+    submit(world, "Please add a rule for price matching")
+    response = world.send.event({"type": "app_home_opened", "user": "U0LEE", "tab": "home"}, event_id="Ev01")
+    assert response.status == 200
+    eventually(lambda: "U0LEE" in world.api.home)
+    text = str(world.api.home["U0LEE"])
+    assert ref in text and "signoff_approve" in text
+    retried = world.send.event(
+        {"type": "app_home_opened", "user": "U0PRIYA", "tab": "home"},
+        event_id="Ev02",
+        retry_num=1,
+        retry_reason="http_timeout",
+    )
+    assert retried.status == 200
+    eventually(lambda: "U0PRIYA" in world.api.home)
+    home = str(world.api.home["U0PRIYA"])
+    assert "Please add a rule for price matching" in home and "read at the next sync" in home
+    assert "Nothing waits for your sign-off" in home
+
+
+def test_suggestion_is_evidence_and_its_author_is_thanked_on_publish(world: SlackWorld) -> None:
+    from workflows.publish import publish
+    from workflows.review import sign
+
+    submit(world, "Refund promise of 5 business days is wrong, refunds take three weeks; refund still missing for many")
+    ref = in_review(world)
+    [item] = world.items()
+    with world.store.session() as session:
+        ticket = session.exec(select(ReviewTicket).where(ReviewTicket.tracker_ref == ref)).one()
+    assert item.theme_id == ticket.theme_id  # the suggestion joined the refund theme
+    sign(world.store, world.settings, ref, "lee", "approve")
+    sign(world.store, world.settings, ref, "dana", "approve")
+    result = publish(world.settings, world.store, "returns-policy", "dana")
+    assert result.errors == []
+    thanks = [t for t in world.dms("U0PRIYA") if t.startswith("Thank you: your feedback shaped")]
+    title, addressed = "Thank you: your feedback shaped Returns Policy version 2", "What you reported is addressed in"
+    assert thanks == [f"{title}\n{addressed} Returns Policy version 2:\n- {result.changelog[0]}"]
+    acks = [
+        m
+        for m in world.api.messages
+        if m["channel"] == world.api.dm_channel("U0PRIYA") and m["text"].startswith("Please read")
+    ]
+    assert (
+        acks
+        and next(b for b in acks[0]["blocks"] if b["type"] == "actions")["elements"][0]["action_id"] == "policy_ack"
+    )
+    world.send.block_action(
+        "policy_ack",
+        '{"document": "returns-policy", "version": 2}',
+        user="U0PRIYA",
+        channel=world.api.dm_channel("U0PRIYA"),
+    )
+    eventually(
+        lambda: any(
+            "acknowledged returns-policy version 2" in c.args["text"] for c in world.api.calls_to("chat.postEphemeral")
+        )
+    )
+
+
+def test_rate_limited_posts_wait_and_are_sent_once(world: SlackWorld) -> None:
+    world.api.faults.append(SlackFault("chat.postMessage", "429", retry_after=1, times=1))
+    report = world.sync()
+    assert report.errors == [] and report.delivery == {"sent": 3, "failed": 0, "waiting": 0}  # 2 tickets, 1 digest
+    assert len(world.api.calls_to("chat.postMessage")) == 2 and len(world.api.channel_messages("C0POLICY")) == 1
+
+
+def test_post_with_a_lost_answer_is_not_posted_again(world: SlackWorld) -> None:
+    world.api.faults.append(SlackFault("chat.postMessage", "drop_after_write"))
+    first = world.sync()
+    assert first.status == "partial" and any("may have been posted" in e for e in first.errors)
+    assert len(world.api.channel_messages("C0POLICY")) == 1  # it did arrive
+    second = world.sync()
+    assert second.errors == [] and second.delivery["sent"] == 1
+    assert world.api.calls_to("conversations.history")  # looked before posting again
+    assert len(world.api.calls_to("chat.postMessage")) == 1
+    assert len(world.api.channel_messages("C0POLICY")) == 1
+
+
+def test_slack_outage_loses_no_notification(world: SlackWorld) -> None:
+    world.api.faults.append(SlackFault("*", "error", error="service_unavailable", times=100))
+    first = world.sync()
+    assert first.status == "partial" and first.tickets["created"] == 2
+    with world.store.session() as session:
+        waiting = session.exec(
+            select(OutboxMessage).where(OutboxMessage.target == "notifier", OutboxMessage.status != "sent")
+        ).all()
+    assert len(waiting) == 1
+    world.api.faults.clear()
+    second = world.sync()
+    assert second.errors == [] and len(world.api.channel_messages("C0POLICY")) == 1
+
+
+def test_slack_serve_command_answers_signed_requests(world: SlackWorld) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REVIEWBOT_SLACK_BOT_TOKEN": BOT_TOKEN, "REVIEWBOT_SLACK_SIGNING_SECRET": SECRET}
+    command = [
+        sys.executable,
+        "-m",
+        "reviewbot",
+        "-w",
+        str(world.folder),
+        "slack",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        assert "Slack app listening on http://127.0.0.1:" in line, server.stderr.read() if server.stderr else ""
+        url = line.split(" on ")[1].split(";")[0]
+        sender = SlackSender(url, SECRET)
+        assert sender.command("/policy-suggest", "hello", user="U0PRIYA", trigger_id=new_trigger_id()).status == 200
+        assert SlackSender(url, "wrong-secret").command("/policy-suggest", "x", user="U0PRIYA").status == 401
+        eventually(lambda: world.api.calls_to("views.open"))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
