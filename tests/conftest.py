@@ -3,6 +3,7 @@ REVIEWBOT_TEST_DATABASE_URL is set), workspaces, and the CLI run in-process."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import sys
@@ -79,11 +80,17 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  #
         argv = shlex.split(args) if isinstance(args, str) else list(args)
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["reviewbot", *argv])
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
         code = 0
         try:
             main()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            # `-v` reconfigures logging for the process; later tests must not inherit debug logging
+            root.setLevel(level)
+            root.handlers[:] = handlers
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
