@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,7 +55,7 @@ class ThemeSettings(_Strict):
     min_size: int = Field(default=5, ge=2)
     assign_threshold: float = Field(default=0.2, gt=0, lt=1)
     cluster_similarity: float = Field(default=0.25, gt=0, lt=1)
-    max_cluster_items: int = Field(default=20_000, ge=100)
+    max_cluster_items: int = Field(default=5_000, ge=100, le=20_000)  # clustering needs memory ~ n squared
     top_terms: int = Field(default=60, ge=5)
 
 
@@ -95,6 +96,39 @@ class ReviewSettings(_Strict):
     publish_url: str | None = None  # where publish_dir is served, for links from tickets (default: file://)
 
 
+class ScheduleSettings(_Strict):
+    """`reviewbot schedule`: cron expressions (minute hour day month weekday) in a time zone; empty to turn off."""
+
+    timezone: str = "UTC"
+    sync: str | None = "*/30 * * * *"
+    reminders: str | None = "0 9 * * 1-5"  # sign-off reminders and escalations
+    cadence: str | None = "0 6 * * *"  # periodic-review tickets for sections past their interval
+    digest: str | None = "0 8 * * 1"  # the weekly summary of open tickets and overdue sign-offs
+    misfire_grace_seconds: int = Field(default=300, ge=1)  # a run missed by more than this is skipped
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/London'") from None
+        return value
+
+    @field_validator("sync", "reminders", "cadence", "digest")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a cron expression (minute hour day month weekday): {exc}") from None
+        return value
+
+
 class ConnectorSettings(BaseModel):
     """`[tracker]` or `[notifier]`: the connector's name plus its own options."""
 
@@ -122,6 +156,7 @@ class Settings(BaseSettings):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     # role -> people, e.g. compliance-lead = ["sam.okafor"]; a name that is not a role is a person
     roles: dict[str, list[str]] = Field(default_factory=dict)
     tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))

@@ -164,3 +164,26 @@ def _escalate(
         f"{request.approver} overdue; told {', '.join(owners) or 'nobody (no owner)'}",
         ticket=ticket,
     )
+
+
+def queue_weekly_digest(session: Session, settings: Settings, now: datetime) -> bool:
+    """Queue this week's summary for the channel: open tickets by state, new ones, overdue sign-offs."""
+    week = now.date().isocalendar()
+    key = f"weekly:{week.year}-W{week.week:02d}"
+    active = tickets_in(session, ("open", "triaged", "in_review", "changes_requested", "approved"))
+    by_state: dict[str, int] = {}
+    for ticket in active:
+        by_state[ticket.state] = by_state.get(ticket.state, 0) + 1
+    fresh = [t for t in active if now - t.created_at <= timedelta(days=7)]
+    sla = timedelta(days=settings.review.signoff_sla_days)
+    overdue = [r for r in pending_requests(session) if now - r.requested_at >= sla]
+    states = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(by_state.items())) or "none"
+    lines = [f"Open review tickets: {states}.", f"New this week: {len(fresh)}."]
+    lines += [f"- {ref_of(t)} {t.title}" for t in fresh[:10]]
+    lines.append(f"Overdue sign-offs: {len(overdue)}.")
+    lines += [
+        f"- {r.approver} on ticket {r.ticket_id}, asked {r.requested_at.date().isoformat()}" for r in overdue[:10]
+    ]
+    title = f"Policy review: week {week.week} of {week.year}"
+    payload = {"kind": "digest", "title": title, "body": "\n".join(lines), "recipients": [], "data": {}}
+    return outbox.enqueue(session, key, "notifier", "send", payload)

@@ -1,9 +1,12 @@
-"""`reviewbot sync`: the stages in order. Each stage commits its own short transactions, so a crash
-leaves finished work in place and the next run continues from there."""
+"""`reviewbot sync`: the stages in order, one sync at a time. Each stage commits its own short transactions,
+so a crash leaves finished work in place and the next run continues from there."""
 
 from __future__ import annotations
 
 import logging
+
+from sqlalchemy import update
+from sqlmodel import col
 
 from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
@@ -11,6 +14,7 @@ from reviewbot.store import Store
 from workflows.collect import collect
 from workflows.deliver import deliver, reconcile
 from workflows.followup import follow_up
+from workflows.locks import job_lock
 from workflows.mapping import map_themes
 from workflows.policies import load_policies
 from workflows.pull import pull_states
@@ -22,26 +26,32 @@ log = logging.getLogger(__name__)
 
 
 def run_sync(
-    settings: Settings, store: Store, *, dry_run: bool = False, progress: ProgressSink | None = None
+    settings: Settings,
+    store: Store,
+    *,
+    dry_run: bool = False,
+    progress: ProgressSink | None = None,
+    wait: float | None = None,
 ) -> SyncReport:
-    """Run every stage; with `dry_run` everything is computed, reported, and rolled back, and nothing is sent."""
+    """Run every stage under the sync lock (LockHeld if another sync runs and `wait` is None or runs out).
+
+    With `dry_run` everything is computed, reported, and rolled back, and nothing is sent.
+    """
     progress = progress or NoProgress()
     report = SyncReport(dry_run=dry_run)
-    if dry_run:
-        with store.rolled_back():
-            _stages(settings, store, report, progress, deliver_outbox=False)
-        return report
-    with store.session() as session:
-        run = SyncRun()
-        session.add(run)
-        session.flush()
-        report.run_id = run.id
-    try:
-        _stages(settings, store, report, progress, deliver_outbox=True)
-    except BaseException as exc:
-        _finish_run(store, report, failed=f"{type(exc).__name__}: {exc}")
-        raise
-    _finish_run(store, report)
+    with job_lock(store, "sync", wait=wait) as owner:
+        if dry_run:
+            with store.rolled_back():
+                _stages(settings, store, report, progress, deliver_outbox=False)
+            return report
+        _start_run(store, report, owner)
+        try:
+            _stages(settings, store, report, progress, deliver_outbox=True)
+        except BaseException as exc:
+            _finish_run(store, report, failed=f"{type(exc).__name__}: {exc}")
+            raise
+        _finish_run(store, report)
+    log.info("sync %s finished: %s", report.run_id, report.status)
     return report
 
 
@@ -64,6 +74,18 @@ def _stages(
             report.duplicates = reconcile(settings, store)
         except Exception as exc:  # noqa: BLE001 - reconciling is best effort; the next run tries again
             report.errors.append(f"tracker: looking for duplicates: {exc}")
+
+
+def _start_run(store: Store, report: SyncReport, owner: str) -> None:
+    with store.session() as session:
+        # We hold the lock, so any run still marked running died without finishing.
+        session.execute(
+            update(SyncRun).where(col(SyncRun.status) == "running").values(status="interrupted", finished_at=utcnow())
+        )
+        run = SyncRun(owner=owner)
+        session.add(run)
+        session.flush()
+        report.run_id = run.id
 
 
 def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> None:

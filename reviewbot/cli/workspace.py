@@ -75,9 +75,16 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compute and report everything, store and send nothing.")
     ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another sync runs, wait for it instead of exiting (3).")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="With --wait: give up after this many seconds.")] = 3600,
     as_json: JsonOption = False,
 ) -> None:
-    """Read new feedback, update themes and section mappings, open or refresh review tickets, follow up, notify."""
+    """Read new feedback, update themes and section mappings, open or refresh review tickets, follow up, notify.
+
+    Only one sync runs at a time; a second one exits with status 3 (or waits, with --wait).
+    """
     from workflows.sync import run_sync
 
     started = time.monotonic()
@@ -90,7 +97,7 @@ def sync(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as progress:
-            report = run_sync(settings, store, dry_run=dry_run, progress=_Bar(progress))
+            report = run_sync(settings, store, dry_run=dry_run, progress=_Bar(progress), wait=timeout if wait else None)
         if as_json:
             print_json(report.to_dict())
         else:

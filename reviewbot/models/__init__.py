@@ -2,6 +2,7 @@
 
 from reviewbot.models.base import metadata, utcnow
 from reviewbot.models.feedback import FeedbackItem, QuarantinedRow, SourceState
+from reviewbot.models.locks import JobLock
 from reviewbot.models.ops import OutboxMessage, SyncRun
 from reviewbot.models.policy import (
     PolicyAck,
@@ -18,6 +19,7 @@ from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
 __all__ = [
     "AuditEvent",
     "FeedbackItem",
+    "JobLock",
     "OutboxMessage",
     "PolicyAck",
     "PolicyDocument",

@@ -40,7 +40,8 @@ class SyncRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    status: str = Field(default="running", max_length=20)  # running | ok | partial | failed
+    status: str = Field(default="running", max_length=20)  # running | ok | partial | failed | interrupted
+    owner: str = Field(default="", max_length=200)
     dry_run: bool = False
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     errors: list[str] = Field(default_factory=list, sa_type=JSON)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -56,7 +57,8 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._connection: Connection | None = None
+        # the rolled-back connection of a dry run belongs to its thread (a lease heartbeat must not use it)
+        self._local = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -67,7 +69,7 @@ class Store:
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
         # Inside `rolled_back()`, sessions commit to savepoints of one outer transaction.
-        bind = self._connection or self.engine
+        bind = getattr(self._local, "connection", None) or self.engine
         with Session(bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
             try:
                 yield session
@@ -81,11 +83,11 @@ class Store:
         """Run the block against one transaction that is rolled back at the end (for --dry-run)."""
         with self.engine.connect() as connection:
             transaction = connection.begin()
-            self._connection = connection
+            self._local.connection = connection
             try:
                 yield
             finally:
-                self._connection = None
+                self._local.connection = None
                 transaction.rollback()
 
     def check_connection(self) -> None:
