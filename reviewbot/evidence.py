@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from reviewbot.analysis.score import priority, spiking
 from reviewbot.models import PolicyDocument, PolicySection, Theme
 
 
@@ -64,7 +65,9 @@ def build_evidence(
             "weekly": weekly,
             "growth": None if theme.growth is None else round(theme.growth, 2),
             "window_weeks": recent_weeks,
+            "spike": spiking(theme.spike_p),
         },
+        "impact": {"score": theme.impact, "priority": priority(theme.impact)},
         "first_seen": theme.first_seen.date().isoformat() if theme.first_seen else None,
         "last_seen": theme.last_seen.date().isoformat() if theme.last_seen else None,
         "quotes": [
@@ -107,13 +110,8 @@ def _section(document: PolicyDocument, section: PolicySection) -> dict[str, Any]
 
 
 def impact(evidence: dict[str, Any]) -> str:
-    """How urgent a ticket looks: high (big or fast-growing and negative), medium, or low (periodic reviews)."""
-    counts, trend = evidence.get("counts") or {}, evidence.get("trend") or {}
-    total, growth = counts.get("total", 0), trend.get("growth") or 0
-    concern = (evidence.get("sentiment") or {}).get("concern_share", 0)
-    if total >= 30 or (growth >= 2 and total >= 10):
-        return "high"
-    return "medium" if total >= 12 or concern >= 0.8 else "low"
+    """A ticket's priority: high, medium or low (periodic reviews, which no feedback drives, are low)."""
+    return priority(float((evidence.get("impact") or {}).get("score", 0.0)))
 
 
 def evidence_hash(evidence: dict[str, Any]) -> str:
@@ -155,6 +153,7 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
         lines = [f"# {title}", "", f"Why: {evidence['reason']}", ""]
         return "\n".join(lines + _section_lines(evidence["section"])).rstrip() + "\n"
     counts, sentiment, trend = evidence["counts"], evidence["sentiment"], evidence["trend"]
+    impact_of = evidence.get("impact") or {"score": 0.0, "priority": "low"}
     kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts["by_kind"].items())
     lines = [
         f"# {title}",
@@ -173,7 +172,8 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
         f"- NPS: {_score(evidence['nps'], '')} ({evidence['nps'].get('responses', 0)} answers); "
         f"CSAT: {_score(evidence['csat'], '%')} ({evidence['csat'].get('responses', 0)} answers)",
         f"- Trend: {sparkline(trend['weekly'])} growth x{trend['growth'] if trend['growth'] is not None else '-'} "
-        f"over the last {trend['window_weeks']} weeks",
+        f"over the last {trend['window_weeks']} weeks" + (" (a spike this week)" if trend.get("spike") else ""),
+        f"- Impact: {impact_of['score']:.1f} ({impact_of['priority']} priority)",
         f"- Mapping confidence: {evidence['mapping']['confidence']:.2f}",
         "",
         "## What people said",

@@ -42,6 +42,7 @@ class SyncReport:
     review: dict[str, int] = field(default_factory=dict)
     tracker: dict[str, int] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     delivery: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 

@@ -4,6 +4,9 @@ so a crash leaves finished work in place and the next run continues from there."
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -58,22 +61,40 @@ def run_sync(
 def _stages(
     settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool
 ) -> None:
-    load_policies(settings, store, report)
+    with _timed(report, "policies"):
+        load_policies(settings, store, report)
     if deliver_outbox:  # a dry run talks to no outside system
-        pull_states(settings, store, report)
-    collect(settings, store, report, progress)
-    update_themes(settings, store, report, progress)
-    map_themes(settings, store, report)
-    decide_tickets(settings, store, report)
-    follow_up(settings, store, report)
+        with _timed(report, "pull"):
+            pull_states(settings, store, report)
+    with _timed(report, "collect"):
+        collect(settings, store, report, progress)
+    with _timed(report, "themes"):
+        update_themes(settings, store, report, progress)
+    with _timed(report, "mapping"):
+        map_themes(settings, store, report)
+    with _timed(report, "tickets"):
+        decide_tickets(settings, store, report)
+    with _timed(report, "followup"):
+        follow_up(settings, store, report)
     if deliver_outbox:
-        delivery = deliver(settings, store)
-        report.delivery = delivery.counts
-        report.errors.extend(delivery.errors)
-        try:
-            report.duplicates = reconcile(settings, store)
-        except Exception as exc:  # noqa: BLE001 - reconciling is best effort; the next run tries again
-            report.errors.append(f"tracker: looking for duplicates: {exc}")
+        with _timed(report, "deliver"):
+            delivery = deliver(settings, store)
+            report.delivery = delivery.counts
+            report.errors.extend(delivery.errors)
+            try:
+                report.duplicates = reconcile(settings, store)
+            except Exception as exc:  # noqa: BLE001 - reconciling is best effort; the next run tries again
+                report.errors.append(f"tracker: looking for duplicates: {exc}")
+
+
+@contextmanager
+def _timed(report: SyncReport, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.timings[stage] = round(time.perf_counter() - started, 3)
+        log.info("stage %s took %.2fs", stage, report.timings[stage])
 
 
 def _start_run(store: Store, report: SyncReport, owner: str) -> None:

@@ -81,7 +81,9 @@ def refresh_themes(session: Session, settings: Settings, relabel: set[int]) -> N
 def _relabel(session: Session, theme: Theme) -> None:
     members = theme_store.central_members(session, theme.id or 0)
     label, display = theme_label(theme.centroid, surface_forms(text for _, text, _ in members))
-    theme.label, theme.terms = label[:300], display
+    theme.terms = display
+    if not theme.label_pinned:  # a name a person gave stays
+        theme.label = label[:300]
     quote = pick_quote(members)
     if quote is not None:
         theme.representative_item_id, theme.quote = quote

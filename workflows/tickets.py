@@ -133,6 +133,7 @@ def _decide(session: Session, settings: Settings, decision: Decision) -> str:
             section_version=document.published_version,
             title=title,
             confidence=confidence,
+            impact=theme.impact,
             evidence=evidence,
             evidence_hash=digest,
             tracker=settings.tracker.type,
@@ -146,12 +147,13 @@ def _decide(session: Session, settings: Settings, decision: Decision) -> str:
     if ticket.state in FROZEN_STATES:
         return "unchanged"
     if ticket.evidence_hash == digest:
-        if ticket.evidence != evidence:  # only trend or labels moved: refresh quietly
-            ticket.evidence, ticket.title = evidence, title
+        if ticket.evidence != evidence:  # only trend, impact or labels moved: refresh quietly
+            ticket.evidence, ticket.title, ticket.impact = evidence, title, theme.impact
             session.add(ticket)
         return "unchanged"
     note = evidence_change(ticket.evidence, evidence)
     ticket.title, ticket.evidence, ticket.evidence_hash, ticket.confidence = title, evidence, digest, confidence
+    ticket.impact = theme.impact
     ticket.section_version = document.published_version
     touch(ticket)
     session.add(ticket)

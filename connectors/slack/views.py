@@ -92,7 +92,7 @@ def comment_modal(ref: str, decision: str) -> dict[str, Any]:
                 "block_id": "comment",
                 "label": _plain("Why?"),
                 "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
-            }
+            },
         ],
     }
 

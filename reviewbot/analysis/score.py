@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain, zip_longest
 from typing import TypeVar
+
+from scipy.stats import poisson
 
 from reviewbot.analysis.sentiment import csat_score, nps_score
 
@@ -53,27 +56,81 @@ class ThemeStats:
     first_seen: datetime | None
     last_seen: datetime | None
     weekly: dict[str, int]
+    spike_p: float | None  # how likely the latest week's count is under the theme's own baseline
+    impact: float
 
 
 def theme_stats(agg: ThemeAggregate, latest_week: str | None, window_weeks: int) -> ThemeStats:
     """Statistics of one theme; growth compares the last `window_weeks` with the ones before."""
     size = agg.size
     weekly = _filled_weeks(agg.weekly, latest_week)
+    concern = round(agg.concern / size, 4) if size else 0.0
+    growth = _growth(weekly, window_weeks)
+    spike_p = spike_probability(list(weekly.values()))
+    answers = sum(agg.nps.values())
+    detractors = agg.nps.get("detractor", 0) / answers if answers else 0.0
     return ThemeStats(
         size=size,
         unique_size=agg.unique,
         by_kind=dict(sorted(agg.by_kind.items())),
         mean_polarity=round(agg.polarity_sum / size, 4) if size else 0.0,
         negative_share=round(agg.negative / size, 4) if size else 0.0,
-        concern_share=round(agg.concern / size, 4) if size else 0.0,
+        concern_share=concern,
         rules_share=round(agg.cites_rules / size, 4) if size else 0.0,
         nps=_nps(agg.nps),
         csat=_csat(agg.csat),
-        growth=_growth(weekly, window_weeks),
+        growth=growth,
         first_seen=agg.first_seen,
         last_seen=agg.last_seen,
         weekly=weekly,
+        spike_p=spike_p,
+        impact=impact_score(agg.unique or size, concern, detractors, growth, spiking(spike_p)),
     )
+
+
+BASELINE_WEEKS = 8
+SPIKE_LEVEL = 0.01  # chance of a count this high by chance alone, below which a week is a spike
+MIN_SPIKE_COUNT = 5
+
+
+def spike_probability(counts: Sequence[int], baseline_weeks: int = BASELINE_WEEKS) -> float | None:
+    """P(a week at least as busy as the latest one | the theme's own baseline), by a Poisson test.
+
+    The baseline is the mean of the weeks before the latest (up to `baseline_weeks`). None without at least
+    four baseline weeks or when the latest week has too few items to mean anything.
+    """
+    if len(counts) < 5 or counts[-1] < MIN_SPIKE_COUNT:
+        return None
+    baseline = counts[-1 - baseline_weeks : -1]
+    rate = max(sum(baseline) / len(baseline), 0.5)  # a quiet theme still has some chance of items
+    return float(poisson.sf(counts[-1] - 1, rate))
+
+
+def spiking(p: float | None) -> bool:
+    """True when the latest week is a spike."""
+    return p is not None and p < SPIKE_LEVEL
+
+
+def impact_score(items: int, concern: float, detractors: float, growth: float | None, spike: bool) -> float:
+    """How much a theme matters, to order tickets and set their priority.
+
+        impact = log2(1 + distinct items) x (0.25 + 0.75 x concern share) x (1 + detractor share)
+                 x growth (clamped to 0.5-3, 1 when unknown) x 1.5 if the latest week is a spike
+
+    Volume counts logarithmically (the 200th complaint adds less than the 20th); a theme of praise keeps a
+    quarter of its weight; detractors among survey answers can double it; trends scale it.
+    """
+    trend = 1.0 if growth is None else min(max(growth, 0.5), 3.0)
+    value = math.log2(1 + items) * (0.25 + 0.75 * concern) * (1 + detractors) * trend * (1.5 if spike else 1.0)
+    return round(value, 3)
+
+
+HIGH_IMPACT, MEDIUM_IMPACT = 8.0, 3.0
+
+
+def priority(impact: float) -> str:
+    """high, medium or low, from the impact score."""
+    return "high" if impact >= HIGH_IMPACT else "medium" if impact >= MEDIUM_IMPACT else "low"
 
 
 def _nps(classes: Mapping[str, int]) -> float | None:

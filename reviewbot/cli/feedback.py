@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from reviewbot.cli.app import JsonOption, open_store, out, print_json, sub_app
+from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
 
 themes_app = sub_app("themes", "Recurring issues found in the feedback.")
@@ -66,6 +66,50 @@ def themes_show(
         out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})")
     out.print(f"Tickets: {', '.join(refs) or '-'}")
     out.print(items_table(members, f"Most typical of {theme.size} items"))
+
+
+@themes_app.command("rename")
+def themes_rename(
+    ctx: typer.Context,
+    theme_id: Annotated[int, typer.Argument(help="Theme id.")],
+    label: Annotated[str, typer.Argument(help="The new name; syncs keep it.")],
+    as_: ActorOption = None,
+) -> None:
+    """Name a theme; later syncs keep the name."""
+    from workflows.curate import rename
+
+    with open_store(ctx) as (_, store):
+        done(rename(store, theme_id, label, actor(as_)))
+
+
+@themes_app.command("merge")
+def themes_merge(
+    ctx: typer.Context,
+    target: Annotated[int, typer.Argument(help="The theme that stays.")],
+    sources: Annotated[list[int], typer.Argument(help="Themes to fold into it.")],
+    as_: ActorOption = None,
+) -> None:
+    """Merge themes that are the same issue; their open tickets are dismissed as merged."""
+    from workflows.curate import merge
+
+    with open_store(ctx) as (settings, store):
+        done(merge(settings, store, target, sources, actor(as_)))
+
+
+@themes_app.command("split")
+def themes_split(
+    ctx: typer.Context,
+    theme_id: Annotated[int, typer.Argument(help="The theme to split.")],
+    into: Annotated[
+        int | None, typer.Option("--into", help="How many parts (default: chosen from the data, 2-6).")
+    ] = None,
+    as_: ActorOption = None,
+) -> None:
+    """Split a theme that mixes different issues; the biggest part keeps its id."""
+    from workflows.curate import split
+
+    with open_store(ctx) as (settings, store):
+        done(split(settings, store, theme_id, actor(as_), into))
 
 
 @quarantine_app.command("list")

@@ -32,6 +32,10 @@ class Theme(SQLModel, table=True):
     nps: float | None = None
     csat: float | None = None
     growth: float | None = None
+    spike_p: float | None = None  # chance of the latest week's count under the theme's own baseline
+    impact: float = 0.0  # see reviewbot.analysis.score.impact_score
+    label_pinned: bool = False  # a person named the theme: syncs keep the name
+    merged_into: int | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     by_kind: dict[str, int] = Field(default_factory=dict, sa_type=JSON)

@@ -44,6 +44,7 @@ class ReviewTicket(SQLModel, table=True):
     settled_size: int | None = None  # theme size when dismissed or closed: it reopens only if the theme grows
     resolved_version: int | None = None  # the version that published the change
     confidence: float = 0.0
+    impact: float = 0.0  # of its theme when the evidence was last refreshed: orders the ticket list
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     evidence_hash: str = Field(default="", max_length=64)
     tracker: str = Field(default="builtin", max_length=50)

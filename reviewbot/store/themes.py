@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import bindparam, case, func, update
 from sqlmodel import Session, col, select
 
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, pick_quotes
@@ -88,15 +88,15 @@ def set_centroid(session: Session, theme_id: int, model: ThemeModel) -> None:
 def place_items(session: Session, placements: dict[int, tuple[int, float]], seen: Iterable[int]) -> None:
     """Record each placed item's theme, and mark every item in `seen` as processed."""
     now = utcnow()
-    by_theme: dict[tuple[int, float], list[int]] = {}
-    for item_id, target in placements.items():
-        by_theme.setdefault(target, []).append(item_id)
-    for (theme_id, similarity), ids in by_theme.items():
-        session.execute(
-            update(FeedbackItem)
-            .where(col(FeedbackItem.id).in_(ids))
-            .values(theme_id=theme_id, theme_similarity=similarity, themed_at=now)
+    table = FeedbackItem.__table__
+    rows = [{"item": i, "theme": t, "similarity": s} for i, (t, s) in placements.items()]
+    if rows:  # one executemany, not a statement per item
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("item"))
+            .values(theme_id=bindparam("theme"), theme_similarity=bindparam("similarity"), themed_at=now)
         )
+        session.connection().execute(statement, rows)
     rest = [i for i in seen if i not in placements]
     for start in range(0, len(rest), 5000):
         session.execute(

@@ -56,8 +56,8 @@ def get_ticket(session: Session, ref: str) -> ReviewTicket | None:
 
 
 def list_tickets(session: Session, state: str | None = None) -> list[ReviewTicket]:
-    """Tickets, newest first, optionally in one state."""
-    query = select(ReviewTicket).order_by(col(ReviewTicket.id).desc())
+    """Tickets, most impact first (then newest), optionally in one state."""
+    query = select(ReviewTicket).order_by(col(ReviewTicket.impact).desc(), col(ReviewTicket.id).desc())
     if state:
         query = query.where(ReviewTicket.state == state)
     return list(session.exec(query))

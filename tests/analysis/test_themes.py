@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from reviewbot.analysis.cluster import NOISE, find_clusters
 from reviewbot.analysis.score import ThemeAggregate, pick_quote, pick_quotes, theme_label, theme_stats
 from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes
@@ -167,3 +169,25 @@ def test_quotes_take_turns_across_kinds_and_skip_duplicates() -> None:
     ]
     picked = pick_quotes(ranked, 4, kind=lambda r: r[1], key=lambda r: r[0])
     assert picked == [("c1", "complaint"), ("s1", "survey"), ("n1", "agent_note"), ("c2", "complaint")]
+
+
+def test_a_week_far_above_the_themes_own_baseline_is_a_spike() -> None:
+    from reviewbot.analysis.score import spike_probability, spiking
+
+    assert spiking(spike_probability([3, 2, 4, 3, 2, 3, 4, 3, 15]))
+    assert not spiking(spike_probability([3, 2, 4, 3, 2, 3, 4, 3, 5]))  # an ordinary busy week
+    assert not spiking(spike_probability([30, 28, 35, 31, 29, 33, 30, 32, 38]))  # big theme, normal variation
+    assert spike_probability([0, 0, 0, 0, 0, 0, 0, 0, 3]) is None  # too few items to say
+
+
+def test_impact_grows_with_volume_negativity_detractors_and_trend() -> None:
+    from reviewbot.analysis.score import impact_score, priority
+
+    base = impact_score(30, 0.8, 0.5, 1.0, False)
+    assert impact_score(300, 0.8, 0.5, 1.0, False) > base
+    assert impact_score(30, 0.1, 0.5, 1.0, False) < base
+    assert impact_score(30, 0.8, 0.9, 1.0, False) > base
+    assert impact_score(30, 0.8, 0.5, 2.5, False) > base > impact_score(30, 0.8, 0.5, 0.3, False)
+    assert impact_score(30, 0.8, 0.5, 1.0, True) == pytest.approx(base * 1.5, abs=0.002)
+    assert priority(impact_score(30, 0.9, 0.8, 2.0, False)) == "high"
+    assert priority(impact_score(6, 0.1, 0.0, None, False)) == "low"

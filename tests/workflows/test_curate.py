@@ -1,0 +1,100 @@
+"""People curate themes (rename, merge, split) and later syncs keep what they decided."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from reviewbot.models import FeedbackItem, ReviewTicket, Theme
+from reviewbot.store import Store
+from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
+from workflows.curate import merge, rename, split
+from workflows.review import RefusedError
+from workflows.sync import run_sync
+
+
+@pytest.fixture
+def ws(tmp_path: Path, use_database: str) -> Path:
+    folder = make_workspace(tmp_path / "ws")
+    settings, store = open_workspace(folder)
+    run_sync(settings, store)
+    return folder
+
+
+def theme_of(store: Store, external_id: str) -> Theme:
+    with store.session() as session:
+        item = session.exec(select(FeedbackItem).where(FeedbackItem.external_id == external_id)).one()
+        theme = session.get(Theme, item.theme_id)
+        assert theme is not None
+        return theme
+
+
+def more(folder: Path, name: str, day: int) -> None:
+    fresh = rows([t + " once again" for t in REFUND_TEXTS[:3]], f"R-{name}", day) + rows(
+        [t + " once again" for t in DELIVERY_TEXTS[:3]], f"D-{name}", day
+    )
+    write_csv(folder / "inbox" / "complaints" / f"{name}.csv", fresh)
+
+
+def test_a_renamed_theme_keeps_its_name_through_syncs(ws: Path) -> None:
+    settings, store = open_workspace(ws)
+    refunds = theme_of(store, "R-0")
+    assert rename(store, refunds.id or 0, "Refunds slower than promised", "dana") == (
+        f"theme {refunds.id} is now 'Refunds slower than promised'"
+    )
+    more(ws, "later", 20)
+    report = run_sync(settings, store)
+    assert report.themes["items_placed"] == 6
+    assert theme_of(store, "R-0").label == "Refunds slower than promised"
+    with pytest.raises(RefusedError, match="needs a name"):
+        rename(store, refunds.id or 0, "  ", "dana")
+
+
+def test_merged_themes_become_one_and_stay_one(ws: Path) -> None:
+    settings, store = open_workspace(ws)
+    refunds, delivery = theme_of(store, "R-0"), theme_of(store, "D-0")
+    message = merge(settings, store, refunds.id or 0, [delivery.id or 0], "dana")
+    assert message == f"merged 1 theme(s) into theme {refunds.id} (16 items)"
+    assert theme_of(store, "D-3").id == refunds.id
+    with store.session() as session:
+        old = session.get(Theme, delivery.id)
+        tickets = {t.theme_id: t for t in session.exec(select(ReviewTicket))}
+    assert old is not None and old.status == "merged" and old.merged_into == refunds.id
+    assert tickets[delivery.id].state == "dismissed" and "merged into theme" in (
+        tickets[delivery.id].state_reason or ""
+    )
+    more(ws, "later", 20)
+    report = run_sync(settings, store)
+    assert report.themes["new_themes"] == 0
+    assert theme_of(store, "D-later-0").id == refunds.id  # the merged theme takes nothing new
+
+
+def test_a_split_theme_stays_split_and_each_part_attracts_its_own(ws: Path) -> None:
+    settings, store = open_workspace(ws)
+    refunds, delivery = theme_of(store, "R-0"), theme_of(store, "D-0")
+    merge(settings, store, refunds.id or 0, [delivery.id or 0], "dana")  # one theme holding two issues
+    message = split(settings, store, refunds.id or 0, "dana", parts=2)
+    parts = {theme_of(store, f"R-{i}").id for i in range(8)} | {theme_of(store, f"D-{i}").id for i in range(8)}
+    assert len(parts) == 2 and refunds.id in parts and message.startswith(f"theme {refunds.id} split into")
+    refund_part, delivery_part = theme_of(store, "R-0").id, theme_of(store, "D-0").id
+    assert refund_part != delivery_part
+    assert sum(theme_of(store, f"R-{i}").id == refund_part for i in range(8)) >= 7
+    more(ws, "later", 20)
+    report = run_sync(settings, store)
+    assert report.themes["new_themes"] == 0
+    assert theme_of(store, "R-later-1").id == refund_part and theme_of(store, "D-later-1").id == delivery_part
+
+
+def test_curation_is_audited_and_refuses_nonsense(ws: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    monkeypatch.chdir(ws)
+    _, store = open_workspace(ws)
+    refunds = theme_of(store, "R-0")
+    assert cli(f'themes rename {refunds.id} "Refund delays" --as dana').code == 0
+    assert cli("themes merge 999 1 --as dana").code == 1
+    assert cli(f"themes merge {refunds.id} {refunds.id} --as dana").code == 1
+    trail = json.loads(cli("audit --json").stdout)
+    assert trail[0]["action"] == "theme_rename" and "Refund delays" in trail[0]["detail"]
