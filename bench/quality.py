@@ -1,0 +1,152 @@
+"""Quality of themes and sentiment on labelled data.
+
+    python bench/quality.py                      # every data set in ../shared/data
+    python bench/quality.py themes FILE.csv --text text --label category
+    python bench/quality.py sentiment FOLDER     # UCI-style "sentence<TAB>label" files
+
+Themes run through the same placement a first sync uses (`plan_themes` with the default settings; the
+algorithm is not told how many labels there are). Items placed in no theme count as one extra "noise"
+cluster in NMI/ARI, which is the honest reading: a person sees them in no theme. Stability: 90% of the
+items are placed, then the other 10% arrive as a later sync; the share of the first 90% keeping their theme
+is reported. Sentiment: accuracy and F1 of "negative" for raw TextBlob and for reviewbot's scorer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+csv.field_size_limit(sys.maxsize)
+
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+
+from bench._common import SHARED, machine  # noqa: E402
+from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes  # noqa: E402
+from reviewbot.analysis.vectorize import CorpusStats, terms, weigh  # noqa: E402
+from reviewbot.settings import ThemeSettings  # noqa: E402
+
+NOISE = "(no theme)"
+
+
+def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], list[str]]:
+    """Texts and labels of a CSV, skipping empty texts (and the CFPB's "None")."""
+    texts, labels = [], []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            value = (row.get(text) or "").strip()
+            if value and value != "None":
+                texts.append(value)
+                labels.append(row[label])
+    return texts, labels
+
+
+def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: CorpusStats | None = None):  # type: ignore[no-untyped-def]
+    """Place texts as a sync would: (plan, corpus statistics)."""
+    defaults = ThemeSettings()
+    settings = PlanSettings(
+        min_size=defaults.min_size,
+        assign_threshold=defaults.assign_threshold,
+        cluster_similarity=defaults.cluster_similarity,
+        max_cluster_items=defaults.max_cluster_items,
+        top_terms=defaults.top_terms,
+    )
+    stats = stats or CorpusStats()
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    offset = 1_000_000 if existing else 0
+    docs = [Doc(offset + i, weigh(t, stats)) for i, t in enumerate(term_lists)]
+    return plan_themes(existing or [], docs, [], settings), stats
+
+
+def themes(texts: list[str], labels: list[str], name: str) -> None:
+    """NMI, ARI, number of themes, placed share, time, and stability for one labelled set."""
+    started = time.perf_counter()
+    result, _ = plan(texts)
+    seconds = time.perf_counter() - started
+    assigned = [str(result.assignments[i][0]) if i in result.assignments else NOISE for i in range(len(texts))]
+    placed = [i for i, a in enumerate(assigned) if a != NOISE]
+    nmi = normalized_mutual_info_score(labels, assigned)
+    ari = adjusted_rand_score(labels, assigned)
+    nmi_placed = normalized_mutual_info_score([labels[i] for i in placed], [assigned[i] for i in placed])
+    true_k, found_k = len(set(labels)), len(result.new_themes)
+    print(
+        f"{name}: {len(texts):,} texts, {true_k} labels -> {found_k} themes ({found_k / true_k:.2f}x); "
+        f"NMI {nmi:.3f} (placed only {nmi_placed:.3f}), ARI {ari:.3f}; placed {len(placed) / len(texts):.0%}; "
+        f"{seconds:.1f}s"
+    )
+    stability(texts, name)
+
+
+def stability(texts: list[str], name: str) -> None:
+    """Place 90%, then the last 10% as a later sync: how many of the first keep their theme, where the rest go."""
+    cut = int(len(texts) * 0.9)
+    first, stats = plan(texts[:cut])
+    # stored themes get positive ids; plan_themes numbers the themes it creates negatively
+    existing = [ThemeModel(key=i + 1, centroid=t.centroid, size=t.size) for i, t in enumerate(first.new_themes)]
+    second, _ = plan(texts[cut:], existing, stats)
+    kept = sum(1 for i in first.assignments if i not in second.assignments) / max(len(first.assignments), 1)
+    joined = sum(1 for key, _ in second.assignments.values() if key > 0) / max(len(texts) - cut, 1)
+    print(
+        f"{name} stability: {kept:.0%} of earlier items keep their theme; of the 10% arriving later, "
+        f"{joined:.0%} join existing themes, {len(second.new_themes)} new themes"
+    )
+
+
+def sentiment(folder: Path) -> None:
+    """Accuracy and F1 of "negative" on labelled sentences, raw TextBlob against reviewbot's scorer."""
+    from reviewbot.analysis.sentiment import TextBlobScorer
+
+    rows = []
+    for path in sorted(folder.glob("*_labelled.txt")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            text, _, label = line.rpartition("\t")
+            if text.strip() and label.strip() in ("0", "1"):
+                rows.append((text.strip(), label.strip() == "0"))
+    texts, negative = [r[0] for r in rows], [r[1] for r in rows]
+    print(f"sentiment: {len(texts):,} labelled sentences from {folder}")
+    for label, predicted in _scorers(TextBlobScorer(), texts).items():
+        print(f"  {label:<28} {_classification(negative, predicted)}")
+
+
+def _scorers(raw: object, texts: list[str]) -> dict[str, list[bool]]:
+    """Negative or not, per scorer (the calibrated scorer joins when it exists)."""
+    out = {"TextBlob raw": [raw.score(t).polarity < -0.05 for t in texts]}  # type: ignore[attr-defined]
+    return out
+
+
+def _classification(truth: list[bool], predicted: list[bool]) -> str:
+    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f"accuracy {accuracy:.3f}  negative: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", choices=["all", "themes", "sentiment"], default="all")
+    parser.add_argument("path", nargs="?", type=Path)
+    parser.add_argument("--text", default="text")
+    parser.add_argument("--label", default="category")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    if args.what == "themes":
+        themes(*read_labelled(args.path, args.text, args.label), args.path.name)
+    elif args.what == "sentiment":
+        sentiment(args.path)
+    else:
+        themes(*read_labelled(SHARED / "banking77" / "train.csv", "text", "category"), "BANKING77")
+        cfpb = read_labelled(SHARED / "cfpb-payday" / "complaints.csv", "Consumer complaint narrative", "Issue")
+        themes(*cfpb, "CFPB issues")
+        sentiment(SHARED / "uci-sentences")
+
+
+if __name__ == "__main__":
+    main()
