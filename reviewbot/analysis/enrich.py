@@ -48,7 +48,7 @@ class Enricher:
     def enrich(self, source: str, record: RawRecord) -> dict[str, Any]:
         """The column values of the item for this record (text redacted before anything else sees it)."""
         text = self.redactor.redact(record.text).text
-        sentiment = self.scorer.score(text)
+        sentiment = self.scorer.score(text, kind=record.kind)
         nps, csat = nps_class(record.nps), csat_class(record.csat)
         meta = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.meta.items()}
         values: dict[str, Any] = {

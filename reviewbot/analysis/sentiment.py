@@ -18,10 +18,10 @@ class Sentiment:
 
 
 class SentimentScorer(Protocol):
-    """Anything that scores a text; tests and later calibrated scorers plug in here."""
+    """Anything that scores a text; tests and calibrated scorers plug in here."""
 
-    def score(self, text: str) -> Sentiment:
-        """Score one text."""
+    def score(self, text: str, kind: str | None = None) -> Sentiment:
+        """Score one text; `kind` is the record kind ("complaint", "survey", ...), which a scorer may ignore."""
         ...
 
 
@@ -33,8 +33,8 @@ def _analyzer() -> PatternAnalyzer:
 class TextBlobScorer:
     """TextBlob's PatternAnalyzer: lexicon-based, handles negation and intensifiers, no corpora needed."""
 
-    def score(self, text: str) -> Sentiment:
-        """Score one text; empty text is neutral."""
+    def score(self, text: str, kind: str | None = None) -> Sentiment:
+        """Score one text (the same whatever its kind); empty text is neutral."""
         if not text.strip():
             return Sentiment(0.0, 0.0)
         result = _analyzer().analyze(text)
