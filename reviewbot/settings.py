@@ -47,6 +47,10 @@ class EnrichSettings(_Strict):
     max_text_chars: int = Field(default=10_000, gt=0)
     redact_patterns: dict[str, str] = Field(default_factory=dict)
     negative_below: float = -0.05
+    # auto: learn from survey answers once there are enough; lexicon: complaint phrases and source priors only;
+    # off: TextBlob as it is
+    calibration: Literal["auto", "lexicon", "off"] = "auto"
+    calibration_min_answers: int = Field(default=200, ge=20)
 
 
 class ThemeSettings(_Strict):

@@ -7,31 +7,31 @@ import logging
 from connectors.registry import ConnectorContext, make_source
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.analysis.redact import Redactor
-from reviewbot.analysis.sentiment import TextBlobScorer
 from reviewbot.errors import ConfigError, ReviewbotError
 from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, RawRecord
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.feedback import add_quarantined, get_cursor, item_id_of, save_cursor, upsert_items
+from workflows.calibrate import make_scorer
 from workflows.report import ProgressSink, SyncReport
 from workflows.review import RefusedError
 
 log = logging.getLogger(__name__)
 
 
-def make_enricher(settings: Settings) -> Enricher:
-    """The enricher configured by `[enrich]`."""
+def make_enricher(settings: Settings, store: Store) -> Enricher:
+    """The enricher configured by `[enrich]` (with the workspace's sentiment calibration)."""
     try:
         redactor = Redactor(settings.enrich.redact_patterns)
     except ValueError as exc:
         raise ConfigError(str(exc), file="reviewbot.toml", field="enrich.redact_patterns") from None
-    return Enricher(redactor, TextBlobScorer(), settings.enrich.negative_below)
+    return Enricher(redactor, make_scorer(settings, store), settings.enrich.negative_below)
 
 
 def collect(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> None:
     """Ingest new records from every enabled source; one failing source does not stop the others."""
-    enricher = make_enricher(settings)
+    enricher = make_enricher(settings, store)
     context = ConnectorContext(settings=settings, store=store)
     for config in settings.sources:
         if not config.enabled:
@@ -84,7 +84,7 @@ def store_feedback(settings: Settings, store: Store, source: str, record: RawRec
         check_text(record.text, max_chars=settings.enrich.max_text_chars, has_score=False)
     except FieldError as exc:
         raise RefusedError(str(exc).capitalize()) from None
-    row = make_enricher(settings).enrich(source, record)
+    row = make_enricher(settings, store).enrich(source, record)
     with store.session() as session:
         counts = upsert_items(session, source, [row])
         item_id = item_id_of(session, source, record.external_id)

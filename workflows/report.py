@@ -36,6 +36,7 @@ class SyncReport:
     dry_run: bool = False
     policies: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    sentiment: dict[str, Any] = field(default_factory=dict)
     themes: dict[str, int] = field(default_factory=dict)
     mapping: dict[str, int] = field(default_factory=dict)
     tickets: dict[str, int] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from sqlmodel import col
 from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from workflows.calibrate import calibrate
 from workflows.collect import collect
 from workflows.deliver import deliver, reconcile
 from workflows.followup import follow_up
@@ -68,6 +69,8 @@ def _stages(
             pull_states(settings, store, report)
     with _timed(report, "collect"):
         collect(settings, store, report, progress)
+    with _timed(report, "calibrate"):
+        calibrate(settings, store, report, progress)
     with _timed(report, "themes"):
         update_themes(settings, store, report, progress)
     with _timed(report, "mapping"):

@@ -36,8 +36,8 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
     progress.start("finding themes", len(new_items) or None)
     new_terms = [terms(text) for _, text in new_items]
     stats.add(new_terms)
-    new_docs = [Doc(i, weigh(t, stats)) for (i, _), t in zip(new_items, new_terms, strict=True)]
-    pool = [Doc(i, weigh(terms(text), stats)) for i, text in leftovers]
+    new_docs = [Doc(i, weigh(t, stats), text) for (i, text), t in zip(new_items, new_terms, strict=True)]
+    pool = [Doc(i, weigh(terms(text), stats), text) for i, text in leftovers]
     plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, plan_settings(settings))
     progress.advance(len(new_items))
 

@@ -2,78 +2,225 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix, hstack
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 NOISE = -1
+# Modularity splits a topic that fills most of a small graph, so small sets are grouped by average linkage,
+# which is exact and cheap below this size; the graph method takes over for large imports.
+LINKAGE_ROWS = 2_000
+NEIGHBOURS = 5  # few neighbours keep topics apart; more merge near-duplicates of different intents
+# Modularity resolution: higher splits finer. 3 suits thousands of rows (BANKING77: ~95 clusters for 77 intents);
+# small sets hold few topics, each a large share of the graph, which a high resolution would cut up, so below
+# RESOLUTION_ROWS it falls with the square root of the number of rows, to plain modularity (1) at the least.
+RESOLUTION = 3.0
+RESOLUTION_ROWS = 5_000
+CHUNK_ROWS = 1_000  # rows per block of similarity products, so memory stays linear in the number of rows
+TEXT_CHARS = 500  # character features read only the start of long texts: the words carry those well enough
 MAX_DIMENSIONS = 100
 ROWS_PER_DIMENSION = 20  # small corpora need few latent dimensions to generalise across wordings
-# In a small latent space, texts that share nothing can land together; a member must share words with the rest.
+MIN_LINK = 0.05  # neighbours less similar than this share next to nothing: no link
+# In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 
 
 def find_clusters(
-    matrix: csr_matrix, *, min_size: int, similarity: float, context: csr_matrix | None = None, seed: int = 0
+    matrix: csr_matrix,
+    *,
+    min_size: int,
+    similarity: float,
+    texts: Sequence[str] | None = None,
+    max_items: int | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """Cluster the rows of a TF-IDF matrix; returns a label per row, NOISE for rows in no cluster.
 
-    Rows are projected to a small latent semantic space (LSA), where texts that share no word but share
-    context still come close, then merged by average-linkage agglomerative clustering until the mean cosine
-    similarity inside a cluster would fall below `similarity`. The number of clusters follows from the data.
-    `context` rows (known themes' centroids) help fit the latent space but are not clustered. Members that
-    share no words with the rest of their cluster are dropped, and clusters smaller than `min_size` are noise.
-    Labels are numbered by size, largest first.
+    Features are the given terms plus, when `texts` are given and the set is large, all words (stop words
+    tell intents apart: "why" vs "how") and character n-grams (word forms, typos), projected to a latent
+    semantic space (LSA) so that texts sharing context but no word still come close. Up to LINKAGE_ROWS rows
+    are grouped by average linkage until the mean similarity inside a group would fall below `similarity`.
+    Larger sets are sampled (a fixed-seed sample of at most `max_items` rows, the only quadratic step); each
+    sampled row is linked to its few nearest neighbours, and the graph is split into communities by modularity
+    (Louvain). Then every row joins the community whose centroid is nearest, if at least `similarity` close.
+    Either way the number of clusters follows from the data. Members that share no words with the rest of their
+    cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     """
     n = matrix.shape[0]
     labels = np.full(n, NOISE, dtype=np.int64)
     usable = np.flatnonzero(matrix.getnnz(axis=1) > 0)
     if len(usable) < max(min_size, 2):
         return labels
-    points = _latent(matrix[usable], context, seed)
-    keep = np.linalg.norm(points, axis=1) > 0
-    usable, points = usable[keep], points[keep]
-    if len(usable) < max(min_size, 2):
-        return labels
-    found = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=1.0 - similarity, metric="cosine", linkage="average"
-    ).fit_predict(points)
-    found = _drop_strangers(matrix[usable], found)
-    sizes = np.bincount(found[found >= 0], minlength=found.max(initial=0) + 1)
-    # number clusters by size (ties by first member) so results do not depend on internal ordering
-    order = sorted(
-        (c for c in range(len(sizes)) if sizes[c] >= min_size), key=lambda c: (-sizes[c], int(np.argmax(found == c)))
-    )
-    renumber = {c: i for i, c in enumerate(order)}
-    for row, cluster in zip(usable, found, strict=True):
-        labels[row] = renumber.get(int(cluster), NOISE)
-    return labels
+    sample = usable
+    if max_items is not None and len(usable) > max_items:
+        sample = np.sort(np.random.default_rng(seed).choice(usable, max_items, replace=False))
+    found = np.full(n, NOISE, dtype=np.int64)
+    if len(usable) <= LINKAGE_ROWS:
+        # words and character n-grams of the raw texts blur the few topics of a small set: terms only
+        found[usable] = _average_linkage(_latent(_features(matrix, None, sample), usable, sample, seed), similarity)
+    else:
+        points = _latent(_features(matrix, texts, sample), usable, sample, seed)
+        in_sample = np.searchsorted(usable, sample)
+        communities = louvain(_neighbour_graph(points[in_sample]), _resolution(len(sample)), seed)
+        keep = np.bincount(communities)[communities] >= min_size
+        if not keep.any():
+            return labels
+        # every row (sampled or not) joins the nearest community, which also corrects poorly placed members
+        found[usable] = _nearest(points, _centroids(points[in_sample[keep]], communities[keep]), similarity)
+    found[usable] = _drop_strangers(matrix[usable], found[usable])
+    return _by_size(found, min_size)
 
 
-def _latent(matrix: csr_matrix, context: csr_matrix | None, seed: int) -> np.ndarray:
-    """Unit-length LSA coordinates of the rows (the matrix itself when it is too small to reduce)."""
-    fit = matrix if context is None or context.shape[0] == 0 else vstack([matrix, context]).tocsr()
+def _features(matrix: csr_matrix, texts: Sequence[str] | None, sample: np.ndarray) -> csr_matrix:
+    """Unit-length rows: the terms, plus (given texts) all words and character n-grams, equally weighted."""
+    blocks = [normalize(matrix.astype(np.float32))]
+    if texts is not None:
+        heads = [text[:TEXT_CHARS].lower() for text in texts]
+        fit = [heads[i] for i in sample]
+        for vectorizer in (
+            TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32),
+        ):
+            try:
+                blocks.append(vectorizer.fit(fit).transform(heads))
+            except ValueError:  # no word or n-gram occurs (often enough) in the sample
+                continue
+    return normalize(hstack(blocks, format="csr", dtype=np.float32))
+
+
+def _latent(features: csr_matrix, usable: np.ndarray, sample: np.ndarray, seed: int) -> csr_matrix:
+    """Unit-length LSA coordinates of the usable rows, fitted on the sample (the features when too few)."""
+    fit = features[sample]
     dims = min(MAX_DIMENSIONS, max(3, fit.shape[0] // ROWS_PER_DIMENSION), fit.shape[0] - 1, fit.shape[1] - 1)
     if dims < 2:
-        return normalize(matrix.toarray())
+        return features[usable]
     svd = TruncatedSVD(n_components=dims, random_state=seed).fit(fit)
-    return normalize(svd.transform(matrix))
+    return csr_matrix(normalize(svd.transform(features[usable])))
+
+
+def _average_linkage(points: csr_matrix, similarity: float) -> np.ndarray:
+    """Merge rows until the mean cosine similarity inside a group would fall below `similarity`."""
+    return AgglomerativeClustering(
+        n_clusters=None, distance_threshold=1.0 - similarity, metric="cosine", linkage="average"
+    ).fit_predict(points.toarray())
+
+
+def _resolution(rows: int) -> float:
+    """The modularity resolution for a graph of this many rows."""
+    return float(np.clip(RESOLUTION * np.sqrt(rows / RESOLUTION_ROWS), 1.0, RESOLUTION))
+
+
+def _neighbour_graph(points: csr_matrix) -> csr_matrix:
+    """Symmetric graph linking each (unit-length) row to its nearest rows, weighted by cosine similarity."""
+    n = points.shape[0]
+    k = min(NEIGHBOURS, n - 1)
+    rows, cols, weights = [], [], []
+    for start in range(0, n, CHUNK_ROWS):
+        sims = (points[start : start + CHUNK_ROWS] @ points.T).toarray()
+        sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0  # not one's own neighbour
+        near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
+        cols.append(near.ravel())
+        weights.append(np.take_along_axis(sims, near, axis=1).ravel())
+    w = np.concatenate(weights).astype(np.float64)
+    linked = w >= MIN_LINK
+    graph = csr_matrix((w[linked], (np.concatenate(rows)[linked], np.concatenate(cols)[linked])), shape=(n, n))
+    return graph.maximum(graph.T).tocsr()
+
+
+def louvain(graph: csr_matrix, resolution: float, seed: int = 0) -> np.ndarray:
+    """Communities of a weighted undirected graph by the Louvain method; a label per node."""
+    labels = np.arange(graph.shape[0])
+    total = float(graph.sum())
+    if total == 0:
+        return labels
+    rng = np.random.default_rng(seed)
+    while True:
+        strength = np.asarray(graph.sum(axis=1)).ravel()
+        moved = _local_moves(graph, strength, total, resolution, rng.permutation(graph.shape[0]))
+        if moved.max() + 1 == graph.shape[0]:
+            return labels
+        labels = moved[labels]
+        # collapse each community into one node (its inner links become a self-loop) and go on one level up
+        merge = csr_matrix((np.ones(len(moved)), (np.arange(len(moved)), moved)))
+        graph = (merge.T @ graph @ merge).tocsr()
+
+
+def _local_moves(
+    graph: csr_matrix, strength: np.ndarray, total: float, resolution: float, order: np.ndarray
+) -> np.ndarray:
+    """Move nodes to the neighbouring community that most raises modularity until none moves; labels 0..c-1."""
+    community = np.arange(graph.shape[0])
+    community_strength = strength.copy()
+    indptr, indices, data = graph.indptr, graph.indices, graph.data
+    scale = resolution / total
+    moved = True
+    while moved:
+        moved = False
+        for node in order.tolist():
+            links: dict[int, float] = {}
+            for p in range(indptr[node], indptr[node + 1]):
+                other = indices[p]
+                if other != node:
+                    links[community[other]] = links.get(community[other], 0.0) + data[p]
+            own, k = community[node], strength[node]
+            community_strength[own] -= k
+            best, best_gain = own, links.get(own, 0.0) - scale * k * community_strength[own]
+            for candidate, weight in links.items():
+                gain = weight - scale * k * community_strength[candidate]
+                if gain > best_gain + 1e-12:
+                    best, best_gain = candidate, gain
+            community_strength[best] += k
+            if best != own:
+                community[node] = best
+                moved = True
+    return np.unique(community, return_inverse=True)[1]
+
+
+def _centroids(points: csr_matrix, labels: np.ndarray) -> csr_matrix:
+    """Unit-length mean row per label (labels need not be contiguous; empty ones are dropped)."""
+    _, dense = np.unique(labels, return_inverse=True)
+    member = csr_matrix((np.ones(len(dense), dtype=np.float32), (dense, np.arange(len(dense)))))
+    return normalize(member @ points)
+
+
+def _nearest(points: csr_matrix, centroids: csr_matrix, similarity: float) -> np.ndarray:
+    """Index of the nearest centroid per row, NOISE where even that one is less than `similarity` close."""
+    result = np.full(points.shape[0], NOISE, dtype=np.int64)
+    for start in range(0, points.shape[0], CHUNK_ROWS * 10):
+        sims = (points[start : start + CHUNK_ROWS * 10] @ centroids.T).toarray()
+        best = sims.argmax(axis=1)
+        result[start : start + len(best)] = np.where(sims[np.arange(len(best)), best] >= similarity, best, NOISE)
+    return result
 
 
 def _drop_strangers(matrix: csr_matrix, found: np.ndarray) -> np.ndarray:
     """Mark as NOISE the members whose words barely overlap with the rest of their cluster."""
     result = found.copy()
-    for cluster in np.unique(found):
+    for cluster in np.unique(found[found != NOISE]):
         rows = np.flatnonzero(found == cluster)
-        if len(rows) < 2:
-            continue
-        members = matrix[rows]
-        total = np.asarray(members.sum(axis=0)).ravel()
-        own = members.toarray()
-        rest = total[None, :] - own
-        norms = np.linalg.norm(rest, axis=1)
-        shared = np.einsum("ij,ij->i", own, rest) / np.where(norms > 0, norms, 1.0)
+        own = matrix[rows]
+        total = own.sum(axis=0).A1  # the cluster's summed terms; "the rest" is this minus the member
+        own_dot_total = own @ total
+        own_sq = own.multiply(own).sum(axis=1).A1
+        rest_norm = np.sqrt(np.maximum(total @ total - 2 * own_dot_total + own_sq, 0.0))
+        shared = (own_dot_total - own_sq) / np.where(rest_norm > 1e-9, rest_norm, 1.0)
         result[rows[shared < MIN_SHARED]] = NOISE
     return result
+
+
+def _by_size(found: np.ndarray, min_size: int) -> np.ndarray:
+    """Clusters of at least `min_size` numbered by size (ties by first member), the rest NOISE."""
+    labels = np.full(len(found), NOISE, dtype=np.int64)
+    clusters, first, sizes = np.unique(found[found != NOISE], return_index=True, return_counts=True)
+    big = sizes >= min_size
+    # first member is an index into the non-noise rows, which keeps the same order as the rows themselves
+    order = sorted(zip(-sizes[big], first[big], clusters[big], strict=True))
+    for new, (_, _, cluster) in enumerate(order):
+        labels[found == cluster] = new
+    return labels

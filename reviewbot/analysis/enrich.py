@@ -68,14 +68,18 @@ class Enricher:
             "csat_class": csat,
             "polarity": sentiment.polarity,
             "subjectivity": sentiment.subjectivity,
-            # a detractor or unsatisfied answer is negative evidence even when the words are neutral
-            "is_negative": sentiment.polarity < self.negative_below or nps == "detractor" or csat == "unsatisfied",
+            "is_negative": is_negative(sentiment.polarity, nps, csat, self.negative_below),
             "cites_rules": cites_rules(text),
             "meta": meta,
             "origin": record.origin[:500],
         }
         values["row_hash"] = row_hash(values)
         return values
+
+
+def is_negative(polarity: float, nps_class: str | None, csat_class: str | None, below: float) -> bool:
+    """Negative words, or a detractor / unsatisfied answer: negative evidence even when the words are neutral."""
+    return polarity < below or nps_class == "detractor" or csat_class == "unsatisfied"
 
 
 def row_hash(values: dict[str, Any]) -> str:

@@ -17,10 +17,11 @@ SAME_THEME_SIMILARITY = 0.5
 
 @dataclass(frozen=True)
 class Doc:
-    """An item to place: its id and unit-length TF-IDF vector."""
+    """An item to place: its id, unit-length TF-IDF vector and (optionally) text, which sharpens clustering."""
 
     item_id: int
     vector: Mapping[str, float]
+    text: str | None = None
 
 
 @dataclass
@@ -103,12 +104,14 @@ def plan_themes(
         members.setdefault(existing[best[row]].key, []).append(int(row))
 
     leftover = np.flatnonzero(~fits)
-    clustered = leftover[: settings.max_cluster_items]
+    clustered = leftover  # find_clusters bounds its quadratic part to a sample of max_cluster_items itself
+    texts = [docs[r].text for r in clustered]
     labels = find_clusters(
         space.docs[clustered],
         min_size=settings.min_size,
         similarity=settings.cluster_similarity,
-        context=space.centroids,
+        texts=[t or "" for t in texts] if any(t is not None for t in texts) else None,
+        max_items=settings.max_cluster_items,
     )
     new_models: list[tuple[ThemeModel, np.ndarray]] = []
     for cluster in range(labels.max(initial=NOISE) + 1):

@@ -122,6 +122,7 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
         f"Themes: {th.get('active_themes', 0)} active ({th.get('new_themes', 0)} new), "
         f"{th.get('items_placed', 0)} items placed; coverage gaps: {mp.get('gaps', 0)}"
     )
+    out.print(f"Sentiment: {_sentiment_line(report.sentiment)}")
     out.print(
         f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened; "
         f"periodic reviews due: {rv.get('periodic_tickets', 0)}"
@@ -141,6 +142,22 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
         err.print(f"[yellow]duplicate:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for error in report.errors:
         err.print(f"[red]error:[/] {escape(safe(error))}", highlight=False, soft_wrap=True)
+
+
+def _sentiment_line(info: dict[str, Any]) -> str:
+    """How items were scored this run, and what a calibration fit did."""
+    scorer = {
+        "model": "TextBlob calibrated by a model learned from your survey answers",
+        "lexicon": "TextBlob with the complaint lexicon and source priors",
+        "off": "TextBlob as it is (calibration off)",
+    }.get(info.get("scorer", ""), "-")
+    if "fit" in info:
+        scorer += f"; fitted on {info['answers']} answers: {info['fit']}"
+        if info.get("rescored"):
+            scorer += f", {info['rescored']} items rescored"
+    elif info.get("scorer") == "lexicon":
+        scorer += f" ({info.get('answers', 0)} survey answers with text so far)"
+    return scorer
 
 
 @app.command()

@@ -13,7 +13,7 @@ from reviewbot.models.policy import (
     SectionReview,
 )
 from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
-from reviewbot.models.themes import Theme, ThemeMapping, VectorizerState
+from reviewbot.models.themes import SentimentCalibration, Theme, ThemeMapping, VectorizerState
 from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "QuarantinedRow",
     "ReviewTicket",
     "SectionReview",
+    "SentimentCalibration",
     "SignOff",
     "SignOffRequest",
     "SourceState",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Text
 from sqlmodel import Field, SQLModel
@@ -61,6 +62,20 @@ class ThemeMapping(SQLModel, table=True):
     def is_gap(self) -> bool:
         """True when no section covers the theme."""
         return self.section_id == ""
+
+
+class SentimentCalibration(SQLModel, table=True):
+    """The sentiment model learned from this workspace's survey answers (see reviewbot.analysis.calibrate)."""
+
+    __tablename__ = "sentiment_calibration"
+
+    name: str = Field(primary_key=True, max_length=50)
+    model: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # None when no model could be fitted
+    answers: int = 0  # survey answers with text it was fitted on (or tried to be)
+    reason: str = Field(default="", sa_type=Text)
+    holdout_accuracy: float | None = None  # balanced accuracy on held-out answers, model
+    baseline_accuracy: float | None = None  # the same for TextBlob with the lexicon
+    fitted_at: datetime = Field(default_factory=utcnow)
 
 
 class VectorizerState(SQLModel, table=True):

@@ -59,6 +59,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_quarantined_row_created_at"), ["created_at"], unique=False)
 
     op.create_table(
+        "sentiment_calibration",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("model", sa.JSON(), nullable=True),
+        sa.Column("answers", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("holdout_accuracy", sa.Float(), nullable=True),
+        sa.Column("baseline_accuracy", sa.Float(), nullable=True),
+        sa.Column("fitted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sentiment_calibration")),
+    )
+    op.create_table(
         "source_state",
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("cursor", sa.JSON(), nullable=False),
@@ -455,6 +466,7 @@ def downgrade() -> None:
     op.drop_table("theme")
     op.drop_table("sync_run")
     op.drop_table("source_state")
+    op.drop_table("sentiment_calibration")
     with op.batch_alter_table("quarantined_row", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quarantined_row_created_at"))
 

@@ -1,0 +1,70 @@
+"""Clustering: communities of a neighbour graph, found without being told how many, the same on every run."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from reviewbot.analysis.cluster import NOISE, find_clusters, louvain
+from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh
+
+TOPICS = {
+    "refund": ["refund", "waiting", "weeks", "money", "returned", "bank"],
+    "parcel": ["parcel", "courier", "lost", "tracking", "delivered", "missing"],
+    "login": ["login", "password", "app", "crash", "account", "locked"],
+}
+
+
+def synthetic(per_topic: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Short texts drawn from three small vocabularies, with their topic."""
+    rng = np.random.default_rng(seed)
+    texts, topics = [], []
+    for topic, vocab in TOPICS.items():
+        for _ in range(per_topic):
+            texts.append(" ".join(rng.choice(vocab, size=4, replace=False)))
+            topics.append(topic)
+    return texts, topics
+
+
+def tfidf(texts: list[str]) -> csr_matrix:
+    term_lists = [terms(t) for t in texts]
+    stats = CorpusStats()
+    stats.add(term_lists)
+    return to_matrix([weigh(t, stats) for t in term_lists], {})
+
+
+def assert_topics_found(labels: np.ndarray, topics: list[str]) -> None:
+    """Every text is placed and no cluster mixes topics (a uniform topic may come out as a few clusters)."""
+    assert NOISE not in labels.tolist()
+    for cluster in set(labels.tolist()):
+        assert len({t for t, label in zip(topics, labels, strict=True) if label == cluster}) == 1
+    assert len(set(labels.tolist())) <= 3 * len(TOPICS)
+
+
+def test_three_topics_are_kept_apart_with_or_without_texts() -> None:
+    texts, topics = synthetic(30)
+    matrix = tfidf(texts)
+    assert_topics_found(find_clusters(matrix, min_size=5, similarity=0.25), topics)
+    assert_topics_found(find_clusters(matrix, min_size=5, similarity=0.25, texts=texts), topics)
+
+
+def test_rows_beyond_the_sample_join_the_clusters_found_in_it() -> None:
+    texts, topics = synthetic(60)
+    labels = find_clusters(tfidf(texts), min_size=5, similarity=0.25, texts=texts, max_items=60)
+    assert_topics_found(labels, topics)
+
+
+def test_clustering_is_deterministic() -> None:
+    texts, _ = synthetic(40, seed=3)
+    matrix = tfidf(texts)
+    first = find_clusters(matrix, min_size=5, similarity=0.25, texts=texts, max_items=80)
+    assert np.array_equal(first, find_clusters(matrix, min_size=5, similarity=0.25, texts=texts, max_items=80))
+
+
+def test_louvain_splits_two_cliques_joined_by_one_edge() -> None:
+    dense = np.zeros((8, 8))
+    dense[:4, :4] = dense[4:, 4:] = 1.0
+    dense[3, 4] = dense[4, 3] = 0.1
+    np.fill_diagonal(dense, 0.0)
+    labels = louvain(csr_matrix(dense), resolution=1.0)
+    assert len(set(labels[:4].tolist())) == 1 and len(set(labels[4:].tolist())) == 1 and labels[0] != labels[4]
