@@ -29,9 +29,10 @@ def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) ->
 
     A theme qualifies when it is big enough and mostly complaints or negative answers (or growing fast).
     It is filed against a section it matches well; a coverage gap is filed only when its feedback talks
-    about rules or promises, which tells a missing policy apart from, say, product complaints.
+    about rules or promises, which tells a missing policy apart from, say, product complaints. Size counts
+    distinct texts: a complaint pasted ten times, or a templated answer, is one voice.
     """
-    if theme.size < rules.min_items:
+    if theme.unique_size < rules.min_items:
         return None
     why = []
     if theme.concern_share >= rules.min_concern_share:
@@ -46,7 +47,8 @@ def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) ->
         why.append(f"no section covers it and {theme.rules_share:.0%} of it mentions rules or promises")
     elif mapping.confidence < rules.min_confidence:
         return None
-    return f"{theme.size} items; " + "; ".join(why)
+    size = f"{theme.size} items" + (f" ({theme.unique_size} distinct)" if theme.unique_size < theme.size else "")
+    return f"{size}; " + "; ".join(why)
 
 
 def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None:

@@ -50,7 +50,48 @@ def find_clusters(
     (Louvain). Then every row joins the community whose centroid is nearest, if at least `similarity` close.
     Either way the number of clusters follows from the data. Members that share no words with the rest of their
     cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
+    Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
+    label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
     """
+    distinct, copies = _distinct_rows(matrix)
+    labels = _cluster_distinct(
+        matrix[distinct],
+        min_size=min_size,
+        similarity=similarity,
+        texts=None if texts is None else [texts[i] for i in distinct],
+        max_items=max_items,
+        seed=seed,
+    )
+    return labels[copies]
+
+
+def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct row, index into those for every row)."""
+    matrix = matrix.sorted_indices()  # equal rows must have equal index order to compare as bytes
+    seen: dict[bytes, int] = {}
+    firsts: list[int] = []
+    copies = np.empty(matrix.shape[0], dtype=np.int64)
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    for row in range(matrix.shape[0]):
+        span = slice(indptr[row], indptr[row + 1])
+        key = indices[span].tobytes() + np.round(data[span], 6).tobytes()
+        if key not in seen:
+            seen[key] = len(firsts)
+            firsts.append(row)
+        copies[row] = seen[key]
+    return np.asarray(firsts, dtype=np.int64), copies
+
+
+def _cluster_distinct(
+    matrix: csr_matrix,
+    *,
+    min_size: int,
+    similarity: float,
+    texts: Sequence[str] | None,
+    max_items: int | None,
+    seed: int,
+) -> np.ndarray:
+    """find_clusters on rows that are all different."""
     n = matrix.shape[0]
     labels = np.full(n, NOISE, dtype=np.int64)
     usable = np.flatnonzero(matrix.getnnz(axis=1) > 0)

@@ -15,6 +15,8 @@ from reviewbot.analysis.sentiment import SentimentScorer, csat_class, nps_class
 from reviewbot.protocols import RawRecord
 
 _SPACE = re.compile(r"\s+")
+_PUNCTUATION = re.compile(r"[^\w\s]+|_+")
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def week_of(moment: datetime) -> str:
@@ -24,8 +26,12 @@ def week_of(moment: datetime) -> str:
 
 
 def normalised(text: str) -> str:
-    """Text folded for duplicate detection: lower case, single spaces, no surrounding punctuation."""
-    return _SPACE.sub(" ", text.lower()).strip(" .!?,;:-")
+    """Text folded for duplicate detection: lower case words, every number the same, no punctuation.
+
+    So a complaint pasted twice, and templated answers that differ only in order numbers, dates or redacted
+    details ("[EMAIL]"), fold to the same text.
+    """
+    return _SPACE.sub(" ", _NUMBER.sub("0", _PUNCTUATION.sub(" ", text.lower()))).strip()
 
 
 def content_hash(text: str) -> str:

@@ -202,3 +202,31 @@ def test_two_issues_stay_two_themes_when_more_of_each_arrive(workspace: Path) ->
         after = {i.external_id: i.theme_id for i in session.exec(select(FeedbackItem))}
     assert all(after[k] == v for k, v in before.items())  # old items keep their theme
     assert after["R2-0"] == after["R-0"] and after["D2-0"] == after["D-0"]
+
+
+def test_pasted_and_templated_complaints_count_once_as_evidence(tmp_path: Path, use_database: str) -> None:
+    # eight rows, but only three distinct complaints: not yet a theme (min_size 4), let alone a ticket (min_items 5)
+    folder = make_workspace(tmp_path / "ws")
+    (folder / "inbox" / "complaints" / "export-1.csv").unlink()
+    template = "Order #{n} - refund for the returned sofa not received, 5 business days passed"
+    texts = [template.format(n=1000 + i) for i in range(4)]  # a templated form: only the order number differs
+    texts += ["Refund for my returned sofa not received, 5 business days passed!"] * 3  # pasted again and again
+    texts += ["still no refund for the sofa I returned, way past 5 business days"]
+    write_csv(folder / "inbox" / "complaints" / "sofa.csv", rows(texts, "S"))
+    settings, store = open_workspace(folder)
+
+    run_sync(settings, store)
+
+    assert count(store, Theme) == 0 and count(store, ReviewTicket) == 0  # three voices are below min_size 4
+
+    more = [
+        "Returned sofa, refund not received after 5 business days",
+        "5 business days for a refund? sofa refund late",
+    ]
+    write_csv(folder / "inbox" / "complaints" / "more.csv", rows(more, "M"))
+    run_sync(settings, store)
+    with store.session() as session:
+        ticket = session.exec(select(ReviewTicket)).one()
+    assert ticket.section_id == "refunds" and ticket.evidence["reason"].startswith("10 items (5 distinct)")
+    with store.session() as session:
+        assert session.exec(select(Theme.size, Theme.unique_size)).one() == (10, 5)
