@@ -59,7 +59,7 @@ class ThemeSettings(_Strict):
     min_size: int = Field(default=5, ge=2)
     assign_threshold: float = Field(default=0.2, gt=0, lt=1)
     cluster_similarity: float = Field(default=0.25, gt=0, lt=1)
-    max_cluster_items: int = Field(default=5_000, ge=100, le=20_000)  # clustering needs memory ~ n squared
+    max_cluster_items: int = Field(default=10_000, ge=100, le=50_000)  # clustering time grows with its square
     top_terms: int = Field(default=60, ge=5)
 
 

@@ -14,6 +14,9 @@ from reviewbot.store import themes as theme_store
 from workflows.report import ProgressSink, SyncReport
 
 
+MIN_POOL = 1_000
+
+
 def plan_settings(settings: Settings) -> PlanSettings:
     """Placement thresholds from `[themes]`."""
     t = settings.themes
@@ -26,11 +29,17 @@ def plan_settings(settings: Settings) -> PlanSettings:
     )
 
 
+def _pool_size(new: int, settings: Settings) -> int:
+    """How many earlier unplaced items to cluster again with the new ones: the newest, as many as there are new
+    items (at least MIN_POOL), so a small sync into a large store costs what its new items cost."""
+    return min(settings.themes.max_cluster_items, max(new, MIN_POOL)) if new else 0
+
+
 def update_themes(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> set[int]:
     """Place unplaced items and refresh statistics; returns the ids of themes that gained members."""
     with store.session() as session:
         new_items = theme_store.unplaced_items(session)
-        leftovers = theme_store.leftover_items(session, settings.themes.max_cluster_items)
+        leftovers = theme_store.leftover_items(session, _pool_size(len(new_items), settings))
         existing = theme_store.active_themes(session)
         stats = theme_store.load_corpus_stats(session)
     progress.start("finding themes", len(new_items) or None)

@@ -47,9 +47,11 @@ def find_clusters(
     are grouped by average linkage until the mean similarity inside a group would fall below `similarity`.
     Larger sets are sampled (a fixed-seed sample of at most `max_items` rows, the only quadratic step); each
     sampled row is linked to its few nearest neighbours, and the graph is split into communities by modularity
-    (Louvain). Then every row joins the community whose centroid is nearest, if at least `similarity` close.
-    Either way the number of clusters follows from the data. Members that share no words with the rest of their
-    cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
+    (Louvain). Then each sampled row joins the community whose centroid is nearest, if at least `similarity`
+    close; rows outside the sample stay NOISE for the caller to place against the themes found (plan_themes
+    does, by term similarity), which keeps the cost of a large import linear. Either way the number of
+    clusters follows from the data. Members that share no words with the rest of their cluster, and clusters
+    smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
     label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
     """
@@ -97,51 +99,49 @@ def _cluster_distinct(
     usable = np.flatnonzero(matrix.getnnz(axis=1) > 0)
     if len(usable) < max(min_size, 2):
         return labels
-    sample = usable
-    if max_items is not None and len(usable) > max_items:
-        sample = np.sort(np.random.default_rng(seed).choice(usable, max_items, replace=False))
     found = np.full(n, NOISE, dtype=np.int64)
     if len(usable) <= LINKAGE_ROWS:
         # words and character n-grams of the raw texts blur the few topics of a small set: terms only
-        found[usable] = _average_linkage(_latent(_features(matrix, None, sample), usable, sample, seed), similarity)
+        found[usable] = _average_linkage(_latent(_features(matrix[usable], None), seed), similarity)
     else:
-        points = _latent(_features(matrix, texts, sample), usable, sample, seed)
-        in_sample = np.searchsorted(usable, sample)
-        communities = louvain(_neighbour_graph(points[in_sample]), _resolution(len(sample)), seed)
+        rows = usable
+        if max_items is not None and len(usable) > max_items:
+            rows = np.sort(np.random.default_rng(seed).choice(usable, max_items, replace=False))
+        points = _latent(_features(matrix[rows], None if texts is None else [texts[i] for i in rows]), seed)
+        communities = louvain(_neighbour_graph(points), _resolution(len(rows)), seed)
         keep = np.bincount(communities)[communities] >= min_size
         if not keep.any():
             return labels
-        # every row (sampled or not) joins the nearest community, which also corrects poorly placed members
-        found[usable] = _nearest(points, _centroids(points[in_sample[keep]], communities[keep]), similarity)
+        # each row joins the nearest community centroid, which also corrects members the graph placed poorly
+        found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
     found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
 
 
-def _features(matrix: csr_matrix, texts: Sequence[str] | None, sample: np.ndarray) -> csr_matrix:
+def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     """Unit-length rows: the terms, plus (given texts) all words and character n-grams, equally weighted."""
     blocks = [normalize(matrix.astype(np.float32))]
     if texts is not None:
         heads = [text[:TEXT_CHARS].lower() for text in texts]
-        fit = [heads[i] for i in sample]
         for vectorizer in (
             TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32),
         ):
             try:
-                blocks.append(vectorizer.fit(fit).transform(heads))
-            except ValueError:  # no word or n-gram occurs (often enough) in the sample
+                blocks.append(vectorizer.fit_transform(heads))
+            except ValueError:  # no word or n-gram occurs (often enough)
                 continue
     return normalize(hstack(blocks, format="csr", dtype=np.float32))
 
 
-def _latent(features: csr_matrix, usable: np.ndarray, sample: np.ndarray, seed: int) -> csr_matrix:
-    """Unit-length LSA coordinates of the usable rows, fitted on the sample (the features when too few)."""
-    fit = features[sample]
-    dims = min(MAX_DIMENSIONS, max(3, fit.shape[0] // ROWS_PER_DIMENSION), fit.shape[0] - 1, fit.shape[1] - 1)
+def _latent(features: csr_matrix, seed: int) -> csr_matrix:
+    """Unit-length LSA coordinates of the rows (the features themselves when there are too few)."""
+    dims = min(
+        MAX_DIMENSIONS, max(3, features.shape[0] // ROWS_PER_DIMENSION), features.shape[0] - 1, features.shape[1] - 1
+    )
     if dims < 2:
-        return features[usable]
-    svd = TruncatedSVD(n_components=dims, random_state=seed).fit(fit)
-    return csr_matrix(normalize(svd.transform(features[usable])))
+        return features
+    return csr_matrix(normalize(TruncatedSVD(n_components=dims, random_state=seed).fit_transform(features)))
 
 
 def _average_linkage(points: csr_matrix, similarity: float) -> np.ndarray:

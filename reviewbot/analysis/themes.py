@@ -40,7 +40,7 @@ class PlanSettings:
     min_size: int = 5
     assign_threshold: float = 0.2
     cluster_similarity: float = 0.25
-    max_cluster_items: int = 5_000
+    max_cluster_items: int = 10_000
     top_terms: int = 60
 
 
