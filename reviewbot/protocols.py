@@ -133,7 +133,9 @@ class Tracker(Protocol):
         ...
 
 
-MessageKind = Literal["digest", "signoff_request", "reminder", "escalation", "announcement", "thank_you", "ack_request"]
+MessageKind = Literal[
+    "digest", "signoff_request", "reminder", "escalation", "announcement", "thank_you", "ack_request", "impact"
+]
 
 
 @dataclass(frozen=True)

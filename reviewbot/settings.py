@@ -100,6 +100,15 @@ class ReviewSettings(_Strict):
     publish_url: str | None = None  # where publish_dir is served, for links from tickets (default: file://)
 
 
+class ImpactSettings(_Strict):
+    """Measuring the effect of a published version on the themes its tickets cited (see reviewbot.analysis.effect)."""
+
+    before_days: int = Field(default=28, ge=1)  # the window before the publish date...
+    after_days: int = Field(default=28, ge=1)  # ...and after it; the effect is reported once this one has closed
+    alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level of a theme's verdict
+    min_expected: float = Field(default=5.0, gt=0)  # fewer expected items in a cell of a test is "too little data"
+
+
 class ScheduleSettings(_Strict):
     """`reviewbot schedule`: cron expressions (minute hour day month weekday) in a time zone; empty to turn off."""
 
@@ -160,6 +169,7 @@ class Settings(BaseSettings):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    impact: ImpactSettings = Field(default_factory=ImpactSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     # role -> people, e.g. compliance-lead = ["sam.okafor"]; a name that is not a role is a person
     roles: dict[str, list[str]] = Field(default_factory=dict)

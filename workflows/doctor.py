@@ -69,6 +69,10 @@ def _sources(settings: Settings) -> list[Check]:
         except ReviewbotError as exc:
             checks.append(Check(f"source {config.name}", False, exc.message, exc.hint))
             continue
+        check = getattr(source, "check", None)
+        if check is not None:  # a source behind an API: reach it and check the credentials
+            checks += check()
+            continue
         files = getattr(source, "files", None)
         count = f"{len(files())} files" if files else "ready"
         checks.append(Check(f"source {config.name}", True, f"{config.type} ({config.kind}): {count}"))

@@ -4,7 +4,8 @@
 - sign-offs given for text that was edited since start a new round;
 - a section past its review interval gets a periodic-review ticket, even without feedback;
 - a sign-off pending longer than the SLA gets a reminder (at most one per reminder interval), and past the
-  escalation threshold the document owner is told too.
+  escalation threshold the document owner is told too;
+- a published version whose after-window has closed gets its effect reported (workflows.impact).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, review_clocks, sections
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
+from workflows.impact import report_closed_windows
 from workflows.report import SyncReport
 from workflows.review import context_of, notify, ref_of, start_round
 
@@ -37,6 +39,7 @@ def follow_up(settings: Settings, store: Store, report: SyncReport, now: datetim
         }
         reminders, escalations = send_reminders(session, settings, now)
         counts.update(reminders=reminders, escalations=escalations)
+        counts["impact_reports"] = report_closed_windows(session, settings, now)
     report.review = counts
 
 

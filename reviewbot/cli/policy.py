@@ -1,9 +1,9 @@
-"""Commands about policy documents: list, show, diff, versions, publish, acknowledgements."""
+"""Commands about policy documents: list, show, diff, versions, publish, acknowledgements, impact."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markdown import Markdown
@@ -15,7 +15,12 @@ from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, 
 from reviewbot.errors import NotFoundError, ReviewbotError
 from reviewbot.models import PolicyDocument
 
-policy_app = sub_app("policy", "Policy documents: sections, versions, diffs, publishing, acknowledgements.")
+if TYPE_CHECKING:
+    from workflows.impact import VersionImpact
+
+policy_app = sub_app(
+    "policy", "Policy documents: sections, versions, diffs, publishing, acknowledgements, effect of a version."
+)
 
 DocArgument = Annotated[str, typer.Argument(help="Document id (from `policy list`).")]
 VersionOption = Annotated[int | None, typer.Option("--version", help="A published version (default: the latest).")]
@@ -261,3 +266,63 @@ def policy_acks(
     for person in status.pending:
         table.add_row(person, "[yellow]not yet[/]")
     out.print(table)
+
+
+@policy_app.command("impact")
+def policy_impact(
+    ctx: typer.Context,
+    document_id: DocArgument,
+    version: Annotated[
+        int | None, typer.Argument(help="A published version (default: every version that resolved tickets).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after."""
+    from workflows.impact import measure
+
+    with open_store(ctx) as (settings, store):
+        impacts = measure(settings, store, document_id, version)
+    if as_json:
+        print_json({"document": document_id, "versions": [i.to_dict() for i in impacts]})
+        return
+    if not impacts:
+        out.print(f"No published version of {document_id} has resolved a ticket with a theme yet: nothing to measure.")
+    for impact in impacts:
+        _print_impact(impact)
+
+
+def _print_impact(impact: VersionImpact) -> None:
+    from workflows.impact import outcome_text, window_text
+
+    if not impact.themes:
+        out.print(f"{impact.name} resolved no ticket with a theme: nothing to measure.")
+        return
+    table = Table(title=f"{impact.name}: {window_text(impact)}", title_justify="left")
+    for name in ("theme", "tickets", "share before", "share after", "share test"):
+        table.add_column(name, overflow="fold")
+    for name in ("negative before", "negative after", "negative test", "verdict"):
+        table.add_column(name, overflow="fold")
+    for theme in impact.themes:
+        share, negative = theme.effect.share, theme.effect.negative
+        table.add_row(
+            f"{theme.theme_id} {escape(theme.label)}",
+            ", ".join(theme.tickets),
+            _share(share.before, share.before_count, share.before_total),
+            _share(share.after, share.after_count, share.after_total),
+            outcome_text(share),
+            _share(negative.before, negative.before_count, negative.before_total),
+            _share(negative.after, negative.after_count, negative.after_total),
+            outcome_text(negative),
+            _VERDICT_STYLE.get(theme.verdict, "{}").format(theme.verdict),
+        )
+    out.print(table)
+    if impact.window_open:
+        closes = impact.after_end.strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"[yellow]after-window still open until {closes}[/]: the figures so far are provisional.")
+
+
+_VERDICT_STYLE = {"improved": "[green]{}[/]", "worse": "[red]{}[/]"}
+
+
+def _share(value: float | None, count: int, total: int) -> str:
+    return "-" if value is None else f"{value:.1%} ({count}/{total})"

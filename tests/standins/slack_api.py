@@ -253,6 +253,7 @@ class SlackApiStandIn:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
@@ -332,10 +333,27 @@ class SlackApiStandIn:
         with self._lock:
             return [m for m in self.messages if m["channel"] == channel and not m["ephemeral"]]
 
-    def add_message(self, channel: str, text: str, *, user: str, thread_ts: str | None = None) -> str:
-        """A person posted in a channel (for history, permalinks, message shortcuts); returns its ts."""
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        subtype: str | None = None,
+        bot_id: str | None = None,
+    ) -> str:
+        """A person (or, with bot_id, an integration) posted in a channel; returns its ts.
+
+        `subtype` marks system messages such as "channel_join", or "thread_broadcast" for a reply also sent to the
+        channel.
+        """
         with self._lock:
-            return self._store(channel, text=text, blocks=None, metadata=None, user=user, thread_ts=thread_ts)["ts"]
+            extra = {k: v for k, v in (("subtype", subtype), ("bot_id", bot_id)) if v}
+            message = self._store(
+                channel, text=text, blocks=None, metadata=None, user=user, thread_ts=thread_ts, **extra
+            )
+            return message["ts"]
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make a trigger_id stale, as after Slack's 3 seconds: views.open/push answer expired_trigger_id."""
@@ -491,6 +509,10 @@ class SlackApiStandIn:
             out["app_id"] = APP_ID
             out["bot_profile"] = {"id": BOT_ID, "app_id": APP_ID, "name": "reviewbot", "team_id": self.team}
         out["team"] = self.team
+        if message.get("subtype"):
+            out["subtype"] = message["subtype"]
+        if message.get("bot_id"):
+            out["bot_id"] = message["bot_id"]
         if message["blocks"]:
             out["blocks"] = copy.deepcopy(message["blocks"])
         if message.get("edited"):
@@ -712,7 +734,8 @@ class SlackApiStandIn:
         top_level = [
             m
             for m in self.channel_messages(channel)
-            if (not m["thread_ts"] or m["thread_ts"] == m["ts"]) and in_range(m["ts"])
+            if (not m["thread_ts"] or m["thread_ts"] == m["ts"] or m.get("subtype") == "thread_broadcast")
+            and in_range(m["ts"])
         ]
         top_level.reverse()
         page = top_level[offset : offset + limit]
@@ -724,6 +747,48 @@ class SlackApiStandIn:
             "channel_actions_ts": None,
             "channel_actions_count": 0,
         }
+        if result["has_more"]:
+            next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode()
+            result["response_metadata"] = {"next_cursor": next_cursor}
+        return result
+
+    def _conversations_replies(self, args: JSON) -> JSON:
+        """conversations.replies: a thread oldest first, its parent always first on the first page; `oldest` and
+        `latest` bound the replies; cursor pagination through response_metadata.next_cursor."""
+        channel = self._channel(args.get("channel"))
+        parent = self._find(channel, args.get("ts"))
+        if parent["thread_ts"] and parent["thread_ts"] != parent["ts"]:
+            parent = self._find(channel, parent["thread_ts"])  # the ts of a reply reaches its thread too
+        oldest = _ts_value(args.get("oldest") or "0")
+        latest = _ts_value(args["latest"]) if args.get("latest") else None
+        if oldest is None or (args.get("latest") and latest is None):
+            raise _SlackError("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
+        inclusive = _truthy(args.get("inclusive"))
+        try:
+            limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        except (TypeError, ValueError):
+            raise _SlackError("invalid_limit") from None
+        offset = 0
+        if args.get("cursor"):
+            try:
+                offset = int(base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("offset:"))
+            except (ValueError, binascii.Error):
+                raise _SlackError("invalid_cursor") from None
+
+        def in_range(ts: str) -> bool:
+            value = _ts_value(ts) or 0
+            after = value >= oldest if inclusive else value > oldest
+            return after and (latest is None or (value <= latest if inclusive else value < latest))
+
+        replies = [
+            m
+            for m in self.channel_messages(channel)
+            if m["thread_ts"] == parent["ts"] and m is not parent and in_range(m["ts"])
+        ]
+        # The parent leads the first page whatever `oldest` says, as Slack does; replies follow in order.
+        thread = [parent, *replies]
+        page = thread[offset : offset + limit]
+        result: JSON = {"messages": [self._render(m) for m in page], "has_more": offset + limit < len(thread)}
         if result["has_more"]:
             next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode()
             result["response_metadata"] = {"next_cursor": next_cursor}
