@@ -51,6 +51,7 @@ class EnrichSettings(_Strict):
     # off: TextBlob as it is
     calibration: Literal["auto", "lexicon", "off"] = "auto"
     calibration_min_answers: int = Field(default=200, ge=20)
+    workers: int = Field(default=0, ge=0)  # processes scoring large imports; 0: one per core (at most 4)
 
 
 class ThemeSettings(_Strict):
@@ -61,6 +62,9 @@ class ThemeSettings(_Strict):
     cluster_similarity: float = Field(default=0.25, gt=0, lt=1)
     max_cluster_items: int = Field(default=10_000, ge=100, le=50_000)  # clustering time grows with its square
     top_terms: int = Field(default=60, ge=5)
+    # "embeddings" finds new themes by meaning with a local sentence-transformers model (the optional extra)
+    backend: Literal["tfidf", "embeddings"] = "tfidf"
+    embedding_model: str = ""  # folder of the model, relative to the workspace
 
 
 class MappingSettings(_Strict):

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
 
 from connectors.registry import ConnectorContext, make_source
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.analysis.redact import Redactor
 from reviewbot.errors import ConfigError, ReviewbotError
 from reviewbot.intake import FieldError, check_text
-from reviewbot.protocols import Batch, RawRecord
+from reviewbot.protocols import Batch, RawRecord, Source
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.feedback import add_quarantined, get_cursor, item_id_of, save_cursor, upsert_items
 from workflows.calibrate import make_scorer
+from workflows.enrich_pool import EnrichPool, default_workers
 from workflows.report import ProgressSink, SyncReport
 from workflows.review import RefusedError
 
@@ -31,32 +35,56 @@ def make_enricher(settings: Settings, store: Store) -> Enricher:
 
 def collect(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> None:
     """Ingest new records from every enabled source; one failing source does not stop the others."""
-    enricher = make_enricher(settings, store)
     context = ConnectorContext(settings=settings, store=store)
-    for config in settings.sources:
-        if not config.enabled:
-            continue
-        source = make_source(config, context)  # a ConfigError here stops the sync: nothing is read
-        counts = report.sources.setdefault(config.name, {"new": 0, "updated": 0, "unchanged": 0, "quarantined": 0})
-        progress.start(f"reading {config.name}", None)
-        with store.session() as session:
-            cursor = get_cursor(session, config.name)
-        try:
-            for batch in source.fetch(cursor):
-                _store_batch(store, enricher, config.name, batch, counts, report)
-                progress.advance(len(batch.records) + len(batch.rejects))
-        except ReviewbotError:
+    with EnrichPool(make_enricher(settings, store), settings.enrich.workers or default_workers()) as pool:
+        for config in settings.sources:
+            if config.enabled:
+                source = make_source(config, context)  # a ConfigError here stops the sync: nothing is read
+                _collect_source(store, pool, config.name, source, report, progress)
+
+
+def _collect_source(
+    store: Store, pool: EnrichPool, name: str, source: Source, report: SyncReport, progress: ProgressSink
+) -> None:
+    """Read one source from its cursor; batches are enriched ahead while earlier ones are stored, in order."""
+    counts = report.sources.setdefault(name, {"new": 0, "updated": 0, "unchanged": 0, "quarantined": 0})
+    progress.start(f"reading {name}", None)
+    with store.session() as session:
+        cursor = get_cursor(session, name)
+    pending: deque[tuple[Batch, Future[list[dict[str, Any]]]]] = deque()
+
+    def store_oldest() -> None:
+        batch, job = pending.popleft()
+        _store_batch(store, pool.enricher, name, batch, job, counts, report)
+        progress.advance(len(batch.records) + len(batch.rejects))
+
+    try:
+        for batch in source.fetch(cursor):
+            pending.append((batch, pool.submit(name, batch.records)))
+            while len(pending) > pool.in_flight:
+                store_oldest()
+    except Exception as exc:
+        while pending:  # what was read before the failure is stored, with the cursors that cover it
+            store_oldest()
+        if isinstance(exc, ReviewbotError):
             raise
-        except Exception as exc:  # a source's outage or bug: report it, keep what was committed, go on
-            log.exception("source %s failed", config.name)
-            report.errors.append(f"source {config.name}: {type(exc).__name__}: {exc}")
+        log.exception("source %s failed", name)  # a source's outage or bug: report it and go on
+        report.errors.append(f"source {name}: {type(exc).__name__}: {exc}")
+    while pending:
+        store_oldest()
 
 
 def _store_batch(
-    store: Store, enricher: Enricher, name: str, batch: Batch, counts: dict[str, int], report: SyncReport
+    store: Store,
+    enricher: Enricher,
+    name: str,
+    batch: Batch,
+    job: Future[list[dict[str, Any]]],
+    counts: dict[str, int],
+    report: SyncReport,
 ) -> None:
-    """Store one batch with its rejects and the cursor that covers them, in one transaction."""
-    rows = [enricher.enrich(name, record) for record in batch.records]
+    """Store one enriched batch with its rejects and the cursor that covers them, in one transaction."""
+    rows = job.result()
     rejects = [
         {"file": r.file, "line": r.line, "reason": r.reason[:500], "raw": enricher.redact(r.raw) or ""}
         for r in batch.rejects

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import update
 from sqlmodel import col
 
+from reviewbot.analysis.embeddings import check_backend
 from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -62,6 +63,8 @@ def run_sync(
 def _stages(
     settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool
 ) -> None:
+    if settings.themes.backend == "embeddings":  # a wrong model path stops the sync before anything is read
+        check_backend(settings.themes.embedding_model, settings.workspace)
     with _timed(report, "policies"):
         load_policies(settings, store, report)
     if deliver_outbox:  # a dry run talks to no outside system

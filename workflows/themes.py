@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from reviewbot.analysis.embeddings import load_encoder
 from reviewbot.analysis.score import pick_quote, theme_label, theme_stats
 from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
 from reviewbot.analysis.vectorize import surface_forms, terms, weigh
@@ -12,7 +13,6 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store import themes as theme_store
 from workflows.report import ProgressSink, SyncReport
-
 
 MIN_POOL = 1_000
 
@@ -26,6 +26,7 @@ def plan_settings(settings: Settings) -> PlanSettings:
         cluster_similarity=t.cluster_similarity,
         max_cluster_items=t.max_cluster_items,
         top_terms=t.top_terms,
+        embed=load_encoder(t.embedding_model, settings.workspace) if t.backend == "embeddings" else None,
     )
 
 

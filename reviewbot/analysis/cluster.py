@@ -11,6 +11,8 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from reviewbot.analysis.embeddings import Encoder
+
 NOISE = -1
 # Modularity splits a topic that fills most of a small graph, so small sets are grouped by average linkage,
 # which is exact and cheap below this size; the graph method takes over for large imports.
@@ -37,6 +39,7 @@ def find_clusters(
     similarity: float,
     texts: Sequence[str] | None = None,
     max_items: int | None = None,
+    embed: Encoder | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """Cluster the rows of a TF-IDF matrix; returns a label per row, NOISE for rows in no cluster.
@@ -54,6 +57,7 @@ def find_clusters(
     smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
     label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
+    With `embed` (and `texts`), rows are compared by the texts' sentence embeddings instead of LSA.
     """
     distinct, copies = _distinct_rows(matrix)
     labels = _cluster_distinct(
@@ -62,6 +66,7 @@ def find_clusters(
         similarity=similarity,
         texts=None if texts is None else [texts[i] for i in distinct],
         max_items=max_items,
+        embed=embed if texts is not None else None,
         seed=seed,
     )
     return labels[copies]
@@ -91,6 +96,7 @@ def _cluster_distinct(
     similarity: float,
     texts: Sequence[str] | None,
     max_items: int | None,
+    embed: Encoder | None,
     seed: int,
 ) -> np.ndarray:
     """find_clusters on rows that are all different."""
@@ -102,12 +108,16 @@ def _cluster_distinct(
     found = np.full(n, NOISE, dtype=np.int64)
     if len(usable) <= LINKAGE_ROWS:
         # words and character n-grams of the raw texts blur the few topics of a small set: terms only
-        found[usable] = _average_linkage(_latent(_features(matrix[usable], None), seed), similarity)
+        points = _embedded(embed, texts, usable) if embed else _latent(_features(matrix[usable], None), seed)
+        found[usable] = _average_linkage(points, similarity)
     else:
         rows = usable
         if max_items is not None and len(usable) > max_items:
             rows = np.sort(np.random.default_rng(seed).choice(usable, max_items, replace=False))
-        points = _latent(_features(matrix[rows], None if texts is None else [texts[i] for i in rows]), seed)
+        if embed:
+            points = _embedded(embed, texts, rows)
+        else:
+            points = _latent(_features(matrix[rows], None if texts is None else [texts[i] for i in rows]), seed)
         communities = louvain(_neighbour_graph(points), _resolution(len(rows)), seed)
         keep = np.bincount(communities)[communities] >= min_size
         if not keep.any():
@@ -116,6 +126,12 @@ def _cluster_distinct(
         found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
     found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
+
+
+def _embedded(embed: Encoder, texts: Sequence[str] | None, rows: np.ndarray) -> np.ndarray:
+    """Unit-length sentence embeddings of some rows' texts."""
+    assert texts is not None  # find_clusters passes embed only with texts
+    return normalize(np.asarray(embed([texts[i][:TEXT_CHARS] for i in rows]), dtype=np.float32))
 
 
 def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
@@ -134,21 +150,21 @@ def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     return normalize(hstack(blocks, format="csr", dtype=np.float32))
 
 
-def _latent(features: csr_matrix, seed: int) -> csr_matrix:
-    """Unit-length LSA coordinates of the rows (the features themselves when there are too few)."""
+def _latent(features: csr_matrix, seed: int) -> np.ndarray:
+    """Unit-length LSA coordinates of the rows, dense (the features themselves when there are too few)."""
     dims = min(
         MAX_DIMENSIONS, max(3, features.shape[0] // ROWS_PER_DIMENSION), features.shape[0] - 1, features.shape[1] - 1
     )
     if dims < 2:
-        return features
-    return csr_matrix(normalize(TruncatedSVD(n_components=dims, random_state=seed).fit_transform(features)))
+        return features.toarray()
+    return normalize(TruncatedSVD(n_components=dims, random_state=seed).fit_transform(features)).astype(np.float32)
 
 
-def _average_linkage(points: csr_matrix, similarity: float) -> np.ndarray:
+def _average_linkage(points: np.ndarray, similarity: float) -> np.ndarray:
     """Merge rows until the mean cosine similarity inside a group would fall below `similarity`."""
     return AgglomerativeClustering(
         n_clusters=None, distance_threshold=1.0 - similarity, metric="cosine", linkage="average"
-    ).fit_predict(points.toarray())
+    ).fit_predict(points)
 
 
 def _resolution(rows: int) -> float:
@@ -156,13 +172,13 @@ def _resolution(rows: int) -> float:
     return float(np.clip(RESOLUTION * np.sqrt(rows / RESOLUTION_ROWS), 1.0, RESOLUTION))
 
 
-def _neighbour_graph(points: csr_matrix) -> csr_matrix:
+def _neighbour_graph(points: np.ndarray) -> csr_matrix:
     """Symmetric graph linking each (unit-length) row to its nearest rows, weighted by cosine similarity."""
     n = points.shape[0]
     k = min(NEIGHBOURS, n - 1)
     rows, cols, weights = [], [], []
     for start in range(0, n, CHUNK_ROWS):
-        sims = (points[start : start + CHUNK_ROWS] @ points.T).toarray()
+        sims = points[start : start + CHUNK_ROWS] @ points.T
         sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0  # not one's own neighbour
         near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
@@ -223,18 +239,18 @@ def _local_moves(
     return np.unique(community, return_inverse=True)[1]
 
 
-def _centroids(points: csr_matrix, labels: np.ndarray) -> csr_matrix:
+def _centroids(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Unit-length mean row per label (labels need not be contiguous; empty ones are dropped)."""
     _, dense = np.unique(labels, return_inverse=True)
     member = csr_matrix((np.ones(len(dense), dtype=np.float32), (dense, np.arange(len(dense)))))
-    return normalize(member @ points)
+    return normalize(np.asarray(member @ points))
 
 
-def _nearest(points: csr_matrix, centroids: csr_matrix, similarity: float) -> np.ndarray:
+def _nearest(points: np.ndarray, centroids: np.ndarray, similarity: float) -> np.ndarray:
     """Index of the nearest centroid per row, NOISE where even that one is less than `similarity` close."""
     result = np.full(points.shape[0], NOISE, dtype=np.int64)
     for start in range(0, points.shape[0], CHUNK_ROWS * 10):
-        sims = (points[start : start + CHUNK_ROWS * 10] @ centroids.T).toarray()
+        sims = points[start : start + CHUNK_ROWS * 10] @ centroids.T
         best = sims.argmax(axis=1)
         result[start : start + len(best)] = np.where(sims[np.arange(len(best)), best] >= similarity, best, NOISE)
     return result

@@ -6,13 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 
 from reviewbot.analysis.cluster import NOISE, find_clusters
+from reviewbot.analysis.embeddings import Encoder
 from reviewbot.analysis.vectorize import to_matrix
 
 # A cluster whose centroid is this close to an existing theme's is that theme, seen again.
 SAME_THEME_SIMILARITY = 0.5
+CHUNK_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class PlanSettings:
     cluster_similarity: float = 0.25
     max_cluster_items: int = 10_000
     top_terms: int = 60
+    embed: Encoder | None = None  # sentence embeddings for finding new themes (the optional backend)
 
 
 @dataclass
@@ -67,20 +70,20 @@ class _Space:
         self.centroids = matrix[: len(themes)]
         self.docs = matrix[len(themes) :]
 
-    def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> np.ndarray:
-        """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms."""
+    def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> csr_matrix:
+        """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms: a sparse
+        row, since a vocabulary-long dense row per theme would take gigabytes with hundreds of themes."""
         total = np.asarray(self.docs[rows].sum(axis=0)).ravel()
         if prior is not None:
             total += prior_weight * np.asarray(prior.todense()).ravel()
         if len(total) > top:
             total[np.argpartition(total, -top)[:-top]] = 0.0
         norm = np.linalg.norm(total)
-        return total / norm if norm else total
+        return csr_matrix(total / norm if norm else total)
 
-    def as_dict(self, dense: np.ndarray) -> dict[str, float]:
-        """A dense centroid as term -> weight, rounded for storage."""
-        nonzero = np.flatnonzero(dense)
-        return {str(self.terms[i]): round(float(dense[i]), 6) for i in nonzero}
+    def as_dict(self, centroid: csr_matrix) -> dict[str, float]:
+        """A centroid row as term -> weight, rounded for storage."""
+        return {str(self.terms[i]): round(float(v), 6) for i, v in zip(centroid.indices, centroid.data, strict=True)}
 
 
 def plan_themes(
@@ -112,8 +115,9 @@ def plan_themes(
         similarity=settings.cluster_similarity,
         texts=[t or "" for t in texts] if any(t is not None for t in texts) else None,
         max_items=settings.max_cluster_items,
+        embed=settings.embed,
     )
-    new_models: list[tuple[ThemeModel, np.ndarray]] = []
+    new_models: list[tuple[ThemeModel, csr_matrix]] = []
     for cluster in range(labels.max(initial=NOISE) + 1):
         rows = clustered[labels == cluster]
         centroid = space.centroid(rows, None, 0, settings.top_terms)
@@ -130,31 +134,34 @@ def plan_themes(
     for key, rows in members.items():
         theme, prior = by_key.get(key, (None, None))
         if theme is not None:
-            dense = space.centroid(np.array(rows), prior, theme.size, settings.top_terms)
-            plan.changed[key] = ThemeModel(key, space.as_dict(dense), theme.size + len(rows))
+            vector = space.centroid(np.array(rows), prior, theme.size, settings.top_terms)
+            plan.changed[key] = ThemeModel(key, space.as_dict(vector), theme.size + len(rows))
         else:
-            model, dense = next((m, d) for m, d in new_models if m.key == key)
+            model, vector = next((m, v) for m, v in new_models if m.key == key)
             model.size = len(rows)
             plan.changed[key] = model
-        sims = space.docs[np.array(rows)] @ dense
-        for row, sim in zip(rows, np.asarray(sims).ravel(), strict=True):
+        sims = (space.docs[np.array(rows)] @ vector.T).toarray().ravel()
+        for row, sim in zip(rows, sims, strict=True):
             plan.assignments[docs[row].item_id] = (key, round(float(sim), 4))
     return plan
 
 
 def _nearest(docs: csr_matrix, centroids: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """Index of and cosine similarity to the nearest centroid, per document (-1 and 0 without centroids)."""
+    best, score = np.full(docs.shape[0], -1), np.zeros(docs.shape[0])
     if centroids.shape[0] == 0:
-        return np.full(docs.shape[0], -1), np.zeros(docs.shape[0])
-    sims = (docs @ centroids.T).toarray()
-    return sims.argmax(axis=1), sims.max(axis=1)
+        return best, score
+    for start in range(0, docs.shape[0], CHUNK_ROWS):  # in blocks: rows x themes dense would not fit at 100k rows
+        sims = (docs[start : start + CHUNK_ROWS] @ centroids.T).toarray()
+        best[start : start + len(sims)], score[start : start + len(sims)] = sims.argmax(axis=1), sims.max(axis=1)
+    return best, score
 
 
-def _twin(centroid: np.ndarray, centroids: csr_matrix) -> int | None:
+def _twin(centroid: csr_matrix, centroids: csr_matrix) -> int | None:
     """The existing theme a freshly found cluster duplicates, if any."""
     if centroids.shape[0] == 0:
         return None
-    sims = centroids @ centroid
+    sims = (centroids @ centroid.T).toarray().ravel()
     best = int(np.argmax(sims))
     return best if sims[best] >= SAME_THEME_SIMILARITY else None
 
@@ -165,7 +172,7 @@ def _place_rest(
     labels: np.ndarray,
     clustered: np.ndarray,
     existing: Sequence[ThemeModel],
-    new_models: list[tuple[ThemeModel, np.ndarray]],
+    new_models: list[tuple[ThemeModel, csr_matrix]],
     members: dict[int, list[int]],
     settings: PlanSettings,
 ) -> None:
@@ -175,11 +182,8 @@ def _place_rest(
     if len(pending) == 0 or not (existing or new_models):
         return
     keys = [t.key for t in existing] + [m.key for m, _ in new_models]
-    dense_new = [d for _, d in new_models]
-    sims = (space.docs[pending] @ space.centroids.T).toarray() if existing else np.zeros((len(pending), 0))
-    if dense_new:
-        sims = np.hstack([sims, np.asarray(space.docs[pending] @ np.vstack(dense_new).T)])
-    best, score = sims.argmax(axis=1), sims.max(axis=1)
+    candidates = vstack([space.centroids, *(v for _, v in new_models)], format="csr")
+    best, score = _nearest(space.docs[pending], candidates)
     for row, b, s in zip(pending, best, score, strict=True):
         if s >= settings.assign_threshold:
             members.setdefault(keys[b], []).append(int(row))

@@ -68,21 +68,27 @@ class CorpusStats:
 
     n_docs: int = 0
     doc_freq: Counter[str] = field(default_factory=Counter)
+    _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # cache, cleared on change
 
     def add(self, docs: Iterable[Sequence[str]]) -> None:
         """Count a batch of documents (each a list of terms)."""
+        self._idf = {}
         for doc in docs:
             self.n_docs += 1
             self.doc_freq.update(set(doc))
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency, as scikit-learn computes it."""
-        return math.log((1 + self.n_docs) / (1 + self.doc_freq.get(term, 0))) + 1.0
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = math.log((1 + self.n_docs) / (1 + self.doc_freq.get(term, 0))) + 1.0
+        return value
 
     def prune(self, max_terms: int) -> None:
         """Keep the `max_terms` most frequent terms so the stored statistics stay small."""
         if len(self.doc_freq) > max_terms:
             self.doc_freq = Counter(dict(self.doc_freq.most_common(max_terms)))
+            self._idf = {}
 
 
 def weigh(doc: Sequence[str], stats: CorpusStats) -> dict[str, float]:

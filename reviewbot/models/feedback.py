@@ -22,10 +22,10 @@ class FeedbackItem(SQLModel, table=True):
     external_id: str = Field(max_length=200)
     kind: str = Field(max_length=20)
     text: str = Field(default="", sa_type=Text)
-    content_hash: str = Field(max_length=64, index=True)  # of the normalised text: near-duplicates share it
+    content_hash: str = Field(max_length=64)  # of the normalised text: near-duplicates share it
     row_hash: str = Field(max_length=64)  # of every stored field: tells a changed row from a repeated one
-    created_at: datetime = Field(index=True)
-    week: str = Field(max_length=10, index=True)  # Monday of the ISO week, e.g. "2026-09-14"
+    created_at: datetime
+    week: str = Field(max_length=10)  # Monday of the ISO week, e.g. "2026-09-14"
     customer: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=100)
     author: str | None = Field(default=None, max_length=200)

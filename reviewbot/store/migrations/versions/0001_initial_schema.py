@@ -177,11 +177,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "external_id", name=op.f("uq_feedback_item_source_external_id")),
     )
     with op.batch_alter_table("feedback_item", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_feedback_item_content_hash"), ["content_hash"], unique=False)
-        batch_op.create_index(batch_op.f("ix_feedback_item_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_feedback_item_theme_id"), ["theme_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_feedback_item_themed_at"), ["themed_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_feedback_item_week"), ["week"], unique=False)
 
     op.create_table(
         "policy_ack",
@@ -454,11 +451,8 @@ def downgrade() -> None:
     op.drop_table("policy_release")
     op.drop_table("policy_ack")
     with op.batch_alter_table("feedback_item", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_feedback_item_week"))
         batch_op.drop_index(batch_op.f("ix_feedback_item_themed_at"))
         batch_op.drop_index(batch_op.f("ix_feedback_item_theme_id"))
-        batch_op.drop_index(batch_op.f("ix_feedback_item_created_at"))
-        batch_op.drop_index(batch_op.f("ix_feedback_item_content_hash"))
 
     op.drop_table("feedback_item")
     op.drop_table("vectorizer_state")
