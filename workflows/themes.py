@@ -15,6 +15,7 @@ from reviewbot.store import themes as theme_store
 from workflows.report import ProgressSink, SyncReport
 
 MIN_POOL = 1_000
+RELABEL_GROWTH = 1.25
 
 
 def plan_settings(settings: Settings) -> PlanSettings:
@@ -63,7 +64,13 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
         theme_store.place_items(session, placements, [i for i, _ in new_items])
         theme_store.save_corpus_stats(session, stats)
         touched = set(ids.values())
-        refresh_themes(session, settings, touched)
+        before = {t.id: t.size for t in existing}
+        # labels and quotes are worth recomputing for new themes and ones that grew a lot: a label that changes on
+        # every sync confuses people, and relabelling hundreds of themes per small sync costs seconds
+        relabel = {
+            ids[m.key] for m in plan.changed.values() if m.key < 0 or m.size >= RELABEL_GROWTH * before.get(m.key, 0)
+        }
+        refresh_themes(session, settings, relabel)
         unplaced = theme_store.count_leftovers(session)
     report.themes = {
         "items_placed": len(placements),

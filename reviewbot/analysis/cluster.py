@@ -124,7 +124,8 @@ def _cluster_distinct(
             return labels
         # each row joins the nearest community centroid, which also corrects members the graph placed poorly
         found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
-    found[usable] = _drop_strangers(matrix[usable], found[usable])
+    if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
+        found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
 
 

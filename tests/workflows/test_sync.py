@@ -230,3 +230,45 @@ def test_pasted_and_templated_complaints_count_once_as_evidence(tmp_path: Path, 
     assert ticket.section_id == "refunds" and ticket.evidence["reason"].startswith("10 items (5 distinct)")
     with store.session() as session:
         assert session.exec(select(Theme.size, Theme.unique_size)).one() == (10, 5)
+
+
+def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
+    tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.files
+    import workflows.enrich_pool as enrich_pool
+
+    submitted: list[int] = []
+
+    class CountingExecutor(enrich_pool.ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(len(args[1]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 40)
+    monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", 80)
+    monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", CountingExecutor)
+    texts = [f"{t} (order {i})" for i in range(20) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 320 rows, 8 batches
+
+    folder = make_workspace(tmp_path / "ws")
+    (folder / "inbox" / "complaints" / "export-1.csv").unlink()
+    settings, store = open_workspace(folder)
+
+    def stored(prefix: str, workers: int) -> list[tuple[float, bool, str]]:
+        """Import the texts under ids prefix-N with this many workers; their scores in text order."""
+        write_csv(folder / "inbox" / "complaints" / f"{prefix}.csv", rows(texts, prefix))
+        report = run_sync(
+            settings.model_copy(update={"enrich": settings.enrich.model_copy(update={"workers": workers})}), store
+        )
+        assert report.errors == [] and report.sources["complaints"]["new"] == len(texts)
+        with store.session() as session:
+            items = {i.external_id: i for i in session.exec(select(FeedbackItem))}
+        return [
+            (i.polarity, i.is_negative, i.content_hash) for i in (items[f"{prefix}-{n}"] for n in range(len(texts)))
+        ]
+
+    in_process = stored("A", workers=1)
+    assert submitted == []
+    in_workers = stored("B", workers=2)
+    assert sum(submitted) == len(texts) - 80  # the first 80 rows in-process, the rest in the workers
+    assert in_workers == in_process

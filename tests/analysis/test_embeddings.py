@@ -1,0 +1,92 @@
+"""The optional embeddings backend: off by default, clear errors when its package or model is missing, and themes
+found by meaning when an encoder is given."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import func, select
+
+from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
+from reviewbot.analysis.vectorize import CorpusStats, terms, weigh
+from reviewbot.errors import ConfigError
+from reviewbot.models import FeedbackItem
+from tests.workspaces import make_workspace, open_workspace
+from workflows.sync import run_sync
+
+# Two complaints about one thing in words that share nothing, and two about another.
+LATE = ["refund still missing", "money back never arrived", "reimbursement overdue", "no credit to my card yet"]
+RUDE = ["agent was rude", "staff member shouted at me", "impolite person on the phone", "cashier insulted me"]
+MEANING = {text: (1.0, 0.0) for text in LATE} | {text: (0.0, 1.0) for text in RUDE}
+
+
+def meaning(texts: Sequence[str]) -> np.ndarray:
+    """A deterministic encoder that knows what each test sentence is about (as a real model would)."""
+    return np.array([MEANING[t] for t in texts], dtype=np.float32)
+
+
+def test_themes_come_from_the_encoder_when_one_is_given() -> None:
+    stats = CorpusStats()
+    term_lists = [terms(t) for t in LATE + RUDE]
+    stats.add(term_lists)
+    docs = [Doc(i, weigh(t, stats), text) for i, (t, text) in enumerate(zip(term_lists, LATE + RUDE, strict=True))]
+
+    by_words = plan_themes([], docs, [], PlanSettings(min_size=3))
+    by_meaning = plan_themes([], docs, [], PlanSettings(min_size=3, embed=meaning))
+
+    assert by_words.new_themes == []  # no two texts share a word
+    assert len(by_meaning.new_themes) == 2
+    late = {by_meaning.assignments[i][0] for i in range(4)}
+    rude = {by_meaning.assignments[i][0] for i in range(4, 8)}
+    assert len(late) == len(rude) == 1 and late != rude
+
+
+def embeddings_workspace(tmp_path: Path, model: str) -> Path:
+    """A workspace whose [themes] choose the embeddings backend with this model folder."""
+    folder = make_workspace(tmp_path / "ws")
+    toml = folder / "reviewbot.toml"
+    chosen = f'[themes]\nbackend = "embeddings"\nembedding_model = "{model}"\n'
+    toml.write_text(toml.read_text(encoding="utf-8").replace("[themes]\n", chosen), encoding="utf-8")
+    return folder
+
+
+def stored_items(folder: Path) -> int:
+    _, store = open_workspace(folder)
+    with store.session() as session:
+        return session.exec(select(func.count()).select_from(FeedbackItem)).one()
+
+
+def test_a_missing_model_folder_stops_the_sync_before_anything_is_read(tmp_path: Path, use_database: str) -> None:
+    folder = embeddings_workspace(tmp_path, "models/all-MiniLM-L6-v2")
+    settings, store = open_workspace(folder)
+
+    with pytest.raises(ConfigError) as error:
+        run_sync(settings, store)
+
+    assert error.value.field == "themes.embedding_model"
+    assert "no embedding model at" in error.value.message and "models/all-MiniLM-L6-v2" in error.value.message
+    assert "save(" in (error.value.hint or "")  # says how to get a model onto a machine without internet
+    assert stored_items(folder) == 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is not None, reason="the extra is installed")
+def test_without_the_extra_the_error_says_how_to_install_it(tmp_path: Path, use_database: str, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = embeddings_workspace(tmp_path, "model")
+    (folder / "model").mkdir()
+
+    result = cli(f"-w {folder} sync")
+
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "themes.backend" in result.stderr and 'pip install "reviewbot[embeddings]"' in result.stderr
+    assert stored_items(folder) == 0
+
+
+def test_the_default_backend_needs_neither_the_package_nor_a_model(tmp_path: Path, use_database: str) -> None:
+    folder = make_workspace(tmp_path / "ws")
+    settings, store = open_workspace(folder)
+    assert settings.themes.backend == "tfidf"
+    assert run_sync(settings, store).themes["new_themes"] == 2
