@@ -109,7 +109,9 @@ def _cluster_distinct(
     if len(usable) <= LINKAGE_ROWS:
         # words and character n-grams of the raw texts blur the few topics of a small set: terms only
         points = _embedded(embed, texts, usable) if embed else _latent(_features(matrix[usable], None), seed)
-        found[usable] = _average_linkage(points, similarity)
+        placed = np.linalg.norm(points, axis=1) > 0  # a text the model knows no word of has no direction
+        if placed.sum() >= 2:
+            found[usable[placed]] = _average_linkage(points[placed], similarity)
     else:
         rows = usable
         if max_items is not None and len(usable) > max_items:

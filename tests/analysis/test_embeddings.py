@@ -90,3 +90,16 @@ def test_the_default_backend_needs_neither_the_package_nor_a_model(tmp_path: Pat
     settings, store = open_workspace(folder)
     assert settings.themes.backend == "tfidf"
     assert run_sync(settings, store).themes["new_themes"] == 2
+
+
+def test_a_text_the_model_has_no_vector_for_stays_unplaced() -> None:
+    texts = [*LATE, "qwzx"]
+    MEANING["qwzx"] = (0.0, 0.0)  # every word unknown to the model: a zero vector
+    stats = CorpusStats()
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    docs = [Doc(i, weigh(t, stats), text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
+
+    plan = plan_themes([], docs, [], PlanSettings(min_size=3, embed=meaning))
+
+    assert len(plan.new_themes) == 1 and set(plan.assignments) == {0, 1, 2, 3}
