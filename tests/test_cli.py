@@ -48,6 +48,13 @@ def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
         yield folder
 
 
+def write_complaints(folder: Path, texts: list[str]) -> None:
+    """A new complaints export in the demo's format."""
+    rows = "".join(f'C-9{i:04d},2026-11-20 10:00,CUST-1,email,Complaint,"{text}"\n' for i, text in enumerate(texts))
+    path = folder / "inbox" / "complaints" / "new-export.csv"
+    path.write_text("complaint_id,received_at,customer_id,channel,category,description\n" + rows, encoding="utf-8")
+
+
 def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     for name in (
         "reviewbot.toml",
@@ -65,18 +72,24 @@ def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, c
 
 
 def test_sync_json_is_machine_readable_and_quiet(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write_complaints(demo, ["Chat queue was 40 minutes again tonight, nobody answered", "Refund still not here"])
     result = cli("sync --json")
-    report = json.loads(result.stdout)
-    assert report["status"] == "ok" and report["tickets"]["created"] >= 9
-    assert report["sources"]["surveys"]["quarantined"] == 2
+    report = json.loads(result.stdout)  # nothing but JSON on standard output
+    assert report["status"] == "ok" and report["sources"]["complaints"]["new"] == 2
+    assert report["sources"]["surveys"] == {"new": 0, "updated": 0, "unchanged": 0, "quarantined": 0}
     again = json.loads(cli("sync --json").stdout)
-    assert again["tickets"]["created"] == 0 and again["themes"]["new_themes"] == 0
+    assert again["sources"]["complaints"]["new"] == 0 and again["tickets"]["created"] == 0
 
 
-def test_dry_run_leaves_the_workspace_empty(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("sync --dry-run")
-    assert result.code == 0 and "Dry run" in result.stdout
-    assert json.loads(cli("tickets list --json").stdout) == []
+def test_dry_run_reports_but_changes_nothing(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    before = (cli("tickets list --json").stdout, cli("themes list --json").stdout)
+    write_complaints(
+        demo, [f"Price match refused again, the price dropped two days later (case {i})" for i in range(9)]
+    )
+    result = cli("sync --dry-run --json")
+    assert result.code == 0 and json.loads(result.stdout)["sources"]["complaints"]["new"] == 9
+    assert (cli("tickets list --json").stdout, cli("themes list --json").stdout) == before
+    assert json.loads(cli("sync --json").stdout)["sources"]["complaints"]["new"] == 9  # still new: nothing was kept
 
 
 def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -90,8 +103,9 @@ def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-u
     assert shown.code == 0 and "COVERAGE GAP" in shown.stdout and "Most typical" in shown.stdout
 
     tickets = json.loads(cli("tickets list --json").stdout)
-    assert {t["state"] for t in tickets} == {"open"}
-    assert json.loads(cli("tickets list --state open --json").stdout) == tickets
+    assert {t["state"] for t in tickets} == {"open", "closed"}  # the demo's history closed three with version 2
+    open_tickets = json.loads(cli("tickets list --state open --json").stdout)
+    assert open_tickets == [t for t in tickets if t["state"] == "open"]
     wrong = cli("tickets list --state opened")
     assert wrong.code == 2 and "use one of: open, triaged" in wrong.stderr
     gap = next(t for t in tickets if t["kind"] == "gap")

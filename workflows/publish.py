@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -104,8 +105,14 @@ def publish(
     *,
     changelog: list[str] | None = None,
     force_reason: str | None = None,
+    published_at: datetime | None = None,
 ) -> PublishResult:
-    """Publish the policy file as the next version; refused while a changed section has unapproved tickets."""
+    """Publish the policy file as the next version; refused while a changed section has unapproved tickets.
+
+    `published_at` records a version that took effect earlier (a publish done outside reviewbot, or history
+    being imported): not in the future and not before the previous version. The effect of a version is measured
+    from this date.
+    """
     plan = plan_publish(settings, store, document_id)
     if plan.blocking and not force_reason:
         listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
@@ -115,7 +122,7 @@ def publish(
         )
     lines = changelog if changelog is not None else plan.changelog
     version = plan.document.published_version + 1
-    published_at = utcnow()
+    published_at = _checked_date(store, document_id, published_at)
     files = _write_files(settings, plan.policy, version, published_at, lines)
     expected = [p for role in settings.review.ack_roles for p in settings.roles.get(role, [])]
     with store.session() as session:
@@ -129,8 +136,11 @@ def publish(
             forced_reason=force_reason if plan.blocking else None,
             ack_expected=expected,
             files=files,
+            published_at=published_at,
         )
         detail = f"version {entry.version}: {len(plan.changes)} section(s) changed"
+        if published_at < utcnow() - timedelta(minutes=1):
+            detail += f"; recorded as published on {published_at:%Y-%m-%d %H:%M} UTC"
         if plan.blocking:
             detail += f"; forced past {', '.join(ref_of(t) for t in plan.blocking)}: {force_reason}"
         audit(session, actor, "publish", detail, document_id=document_id, data={"changelog": lines})
@@ -140,6 +150,29 @@ def publish(
     return PublishResult(
         document_id, version, files, lines, resolved, bool(plan.blocking), expected, delivery.counts, delivery.errors
     )
+
+
+def _checked_date(store: Store, document_id: str, published_at: datetime | None) -> datetime:
+    """The publish time: now, or a checked earlier time (RefusedError when in the future or before the last)."""
+    now = utcnow()
+    if published_at is None:
+        return now
+    published_at = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
+    if published_at > now:
+        raise RefusedError(f"{published_at:%Y-%m-%d %H:%M} UTC is in the future", hint="publish now, without --at")
+    with store.session() as session:
+        previous = releases(session, document_id)
+    if previous and published_at < _aware(previous[-1].published_at):
+        last = _aware(previous[-1].published_at)
+        raise RefusedError(
+            f"version {previous[-1].version} was published on {last:%Y-%m-%d %H:%M} UTC, after {published_at:%Y-%m-%d}",
+            hint="a new version cannot predate the previous one",
+        )
+    return published_at
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _close(session: Session, stale: ReviewTicket, version: int, actor: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -184,6 +185,14 @@ def policy_publish(
         bool, typer.Option("--force", help="Publish even though changed sections have unapproved tickets.")
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force is needed (audited).")] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+            help="Record a version that took effect earlier (UTC; e.g. published outside reviewbot). Audited.",
+        ),
+    ] = None,
     as_: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -200,7 +209,15 @@ def policy_publish(
         if edit:
             plan = plan_publish(settings, store, document_id)
             changelog = _edit_changelog(changelog or plan.changelog)
-        result = publish(settings, store, document_id, who, changelog=changelog, force_reason=reason if force else None)
+        result = publish(
+            settings,
+            store,
+            document_id,
+            who,
+            changelog=changelog,
+            force_reason=reason if force else None,
+            published_at=at.replace(tzinfo=UTC) if at else None,
+        )
     if as_json:
         print_json(result.__dict__)
     else:

@@ -27,13 +27,38 @@ def init(
     from reviewbot.workspace import init_workspace
 
     result = init_workspace(folder, demo=demo)
+    history = _play_demo_history(result.workspace) if demo else []
     if as_json:
-        print_json({"workspace": str(result.workspace), "created": result.created, "database": result.database})
+        print_json(
+            {
+                "workspace": str(result.workspace),
+                "created": result.created,
+                "database": result.database,
+                "history": history,
+            }
+        )
         return
     out.print(f"Created workspace [bold]{result.workspace}[/] ({len(result.created)} files and folders)")
     out.print(f"Database: {result.database}")
+    for line in history:
+        out.print(line, highlight=False)
     where = f" -w {folder}" if folder != Path(".") else ""
     out.print(f"Next: [bold]reviewbot{where} sync[/]" + ("" if demo else " after dropping exports into inbox/"))
+
+
+def _play_demo_history(folder: Path) -> list[str]:
+    """The demo's earlier review and version 2, so the whole loop (and its effect) can be seen at once."""
+    from reviewbot.settings import load_settings
+    from workflows.demo import play_history
+
+    settings = load_settings(folder)
+    store = Store(settings.db_url)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as progress:
+            progress.add_task("playing the demo's history (sync, review, version 2)...")
+            return play_history(settings, store)
+    finally:
+        store.dispose()
 
 
 @db_app.command("upgrade")

@@ -23,8 +23,9 @@ IMPORTED = "Initial version"
 def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocument, bool]:
     """Store a parsed document; a revision is recorded when its content is new or changed.
 
-    The first revision of a document is its version 1 (the policy in force when reviewbot met it), and its
-    sections' review clocks start at their `last_reviewed` date, or now. Returns (document, revision added).
+    The first revision of a document is its version 1 (the policy in force when reviewbot met it), published as of
+    the document's `last_reviewed` date (or now), and its sections' review clocks start at their `last_reviewed`
+    date, or now. Returns (document, revision added).
     """
     document = session.get(PolicyDocument, parsed.id)
     if document is not None and document.current_revision:
@@ -66,7 +67,9 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
     _update_header(session, document, parsed)
     if first:
         session.flush()
-        release(session, document, number, published_by="reviewbot", changelog=[IMPORTED])
+        # the version in force when reviewbot met it took effect when it was last reviewed, if the file says so
+        since = _as_datetime(parsed.last_reviewed) if parsed.last_reviewed else None
+        release(session, document, number, published_by="reviewbot", changelog=[IMPORTED], published_at=since)
     return document, True
 
 
@@ -89,10 +92,12 @@ def release(
     forced_reason: str | None = None,
     ack_expected: list[str] | None = None,
     files: list[str] | None = None,
+    published_at: datetime | None = None,
 ) -> PolicyRelease:
-    """Publish a revision as the next version; sections new or changed in it restart their review clock."""
+    """Publish a revision as the next version (now, or at `published_at`); sections new or changed in it restart
+    their review clock."""
     before = {s.section_id: s.content_hash for s in sections(session, document, document.published_revision)}
-    now = utcnow()
+    now = published_at or utcnow()
     entry = PolicyRelease(
         document_id=document.id,
         version=document.published_version + 1,
