@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import feedback, machine, make_workspace, peak_rss_mb, write_export  # noqa: E402
 
 
-def case_sync(n: int, preload: int) -> dict[str, float]:
+def case_sync(n: int, preload: int) -> dict[str, Any]:
     """Sync n new items (after `preload` items were synced); times the second sync only when preloading."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
@@ -42,7 +43,12 @@ def case_sync(n: int, preload: int) -> dict[str, float]:
         seconds = time.perf_counter() - started
         store.dispose()
     assert report.sources["complaints"]["new"] == n, report.sources
-    return {"seconds": seconds, "rss_mb": peak_rss_mb(), "themes": report.themes["active_themes"]}
+    return {
+        "seconds": seconds,
+        "rss_mb": peak_rss_mb(),
+        "themes": report.themes["active_themes"],
+        "stages": report.timings,
+    }
 
 
 def case_textblob(n: int) -> dict[str, float]:
@@ -90,12 +96,17 @@ def _write_large(path: Path, n: int) -> None:
             writer.writerow([f"C-{i}", f"{base[i % len(base)]} #{i}", f"2026-10-{1 + i % 28:02d} 10:00"])
 
 
-def run_case(*args: str) -> dict[str, float]:
+def run_case(*args: str) -> dict[str, Any]:
     """Run one case in a fresh interpreter and return its figures."""
     done = subprocess.run([sys.executable, __file__, "--case", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"case {args} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _stages(result: dict[str, Any]) -> str:
+    """Seconds per sync stage, the big ones."""
+    return ", ".join(f"{name} {sec:.1f}s" for name, sec in result["stages"].items() if sec >= 0.05)
 
 
 def main() -> None:
@@ -127,10 +138,13 @@ def main() -> None:
             f"TextBlob alone {blob['seconds']:5.1f}s  ratio {sync['seconds'] / blob['seconds']:4.2f}  "
             f"peak RSS {sync['rss_mb']:5.0f} MB"
         )
+        print(f"    stages: {_stages(sync)}")
     if 100_000 in args.sizes:
         into_full, into_empty = run_case("sync", "1000", "100000"), run_case("sync", "1000", "0")
         full, empty = into_full["seconds"], into_empty["seconds"]
         print(f"incremental 1k: into 100k {full:.2f}s, into empty {empty:.2f}s, ratio {full / empty:.2f}")
+        print(f"    stages into 100k: {_stages(into_full)}")
+        print(f"    stages into empty: {_stages(into_empty)}")
 
 
 if __name__ == "__main__":

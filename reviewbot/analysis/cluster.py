@@ -160,7 +160,10 @@ def _latent(features: csr_matrix, seed: int) -> np.ndarray:
     )
     if dims < 2:
         return features.toarray()
-    return normalize(TruncatedSVD(n_components=dims, random_state=seed).fit_transform(features)).astype(np.float32)
+    # large samples: fewer power iterations cost little quality (measured on BANKING77) and save seconds
+    n_iter = 5 if features.shape[0] <= LINKAGE_ROWS else 2
+    svd = TruncatedSVD(n_components=dims, random_state=seed, n_iter=n_iter)
+    return normalize(svd.fit_transform(features)).astype(np.float32)
 
 
 def _average_linkage(points: np.ndarray, similarity: float) -> np.ndarray:
