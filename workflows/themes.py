@@ -1,4 +1,4 @@
-"""Sync stage: place new items in themes, then refresh every theme's statistics and touched themes' labels."""
+"""Sync stage: place new items in themes, then refresh the statistics and labels of the themes they changed."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from workflows.report import ProgressSink, SyncReport
 
 MIN_POOL = 1_000
 RELABEL_GROWTH = 1.25
+MAX_LISTED_THEMES = 500  # more themes to refresh than this: aggregate them all rather than list their ids
 
 
 def plan_settings(settings: Settings) -> PlanSettings:
@@ -70,7 +71,8 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
         relabel = {
             ids[m.key] for m in plan.changed.values() if m.key < 0 or m.size >= RELABEL_GROWTH * before.get(m.key, 0)
         }
-        refresh_themes(session, settings, relabel)
+        # after a rescoring every item's tone may have changed, so every theme's statistics with it
+        refresh_themes(session, settings, relabel, None if report.sentiment.get("rescored") else touched)
         unplaced = theme_store.count_leftovers(session)
     report.themes = {
         "items_placed": len(placements),
@@ -81,18 +83,30 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
     return touched
 
 
-def refresh_themes(session: Session, settings: Settings, relabel: set[int]) -> None:
-    """Recompute statistics of every active theme; relabel the given ones (unless a person named them)."""
-    aggregates = theme_store.aggregates(session)
+def refresh_themes(session: Session, settings: Settings, relabel: set[int], changed: set[int] | None = None) -> None:
+    """Recompute the statistics of the themes whose members changed (every active theme when `changed` is None)
+    and of those whose weekly trend ends before the latest week; relabel the given ones (unless a person named
+    them). Statistics depend only on a theme's members and the latest week, so the rest are current, and a small
+    sync into a long history costs what its new items cost."""
     latest = theme_store.latest_week(session)
+    themes = theme_store.active_themes(session)
+    if changed is not None:
+        themes = [t for t in themes if t.id in changed or t.id in relabel or _trend_end(t) != latest]
+    wanted = None if changed is None or len(themes) > MAX_LISTED_THEMES else [t.id or 0 for t in themes]
+    aggregates = theme_store.aggregates(session, wanted)
     window = max(1, settings.tickets.recent_days // 7)
-    for theme in theme_store.active_themes(session):
+    for theme in themes:
         agg = aggregates.get(theme.id or 0)
         if agg is None:
             continue
         theme_store.save_stats(session, theme, theme_stats(agg, latest, window))
         if theme.id in relabel:
             _relabel(session, theme)
+
+
+def _trend_end(theme: Theme) -> str | None:
+    """The last week of a theme's stored weekly counts (they run to the latest week of the last refresh)."""
+    return max(theme.weekly) if theme.weekly else None
 
 
 def _relabel(session: Session, theme: Theme) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -104,9 +104,13 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
         )
 
 
-def aggregates(session: Session) -> dict[int, ThemeAggregate]:
-    """Per-theme aggregates over all placed items, in a few GROUP BY queries."""
+def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> dict[int, ThemeAggregate]:
+    """Per-theme aggregates over the placed items of the given themes (all themes when None), in a few GROUP BY
+    queries."""
     aggs: dict[int, ThemeAggregate] = {}
+    if theme_ids is not None and not theme_ids:
+        return aggs
+    placed = col(FeedbackItem.theme_id).is_not(None) if theme_ids is None else col(FeedbackItem.theme_id).in_(theme_ids)
     negative = func.sum(case((col(FeedbackItem.is_negative), 1), else_=0))
     concern = func.sum(case((col(FeedbackItem.is_negative) | (FeedbackItem.kind == "complaint"), 1), else_=0))
     rules = func.sum(case((col(FeedbackItem.cites_rules), 1), else_=0))
@@ -122,7 +126,7 @@ def aggregates(session: Session) -> dict[int, ThemeAggregate]:
             func.min(FeedbackItem.created_at),
             func.max(FeedbackItem.created_at),
         )
-        .where(col(FeedbackItem.theme_id).is_not(None))
+        .where(placed)
         .group_by(FeedbackItem.theme_id, FeedbackItem.kind)
     )
     for theme_id, kind, n, polarity, neg, worry, cited, first, last in rows:
@@ -134,21 +138,19 @@ def aggregates(session: Session) -> dict[int, ThemeAggregate]:
         agg.cites_rules += cited or 0
         agg.first_seen = _min(agg.first_seen, first)
         agg.last_seen = _max(agg.last_seen, last)
-    _fill(session, aggs, FeedbackItem.week, "weekly")
-    _fill(session, aggs, FeedbackItem.nps_class, "nps")
-    _fill(session, aggs, FeedbackItem.csat_class, "csat")
+    _fill(session, aggs, placed, FeedbackItem.week, "weekly")
+    _fill(session, aggs, placed, FeedbackItem.nps_class, "nps")
+    _fill(session, aggs, placed, FeedbackItem.csat_class, "csat")
     unique = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
-    for theme_id, n in session.exec(
-        unique.where(col(FeedbackItem.theme_id).is_not(None)).group_by(FeedbackItem.theme_id)
-    ):
+    for theme_id, n in session.exec(unique.where(placed).group_by(FeedbackItem.theme_id)):
         aggs[theme_id].unique = n
     return aggs
 
 
-def _fill(session: Session, aggs: dict[int, ThemeAggregate], column: Any, attr: str) -> None:
+def _fill(session: Session, aggs: dict[int, ThemeAggregate], placed: Any, column: Any, attr: str) -> None:
     query = (
         select(FeedbackItem.theme_id, column, func.count())
-        .where(col(FeedbackItem.theme_id).is_not(None), col(column).is_not(None))
+        .where(placed, col(column).is_not(None))
         .group_by(FeedbackItem.theme_id, column)
     )
     for theme_id, value, n in session.exec(query):

@@ -11,14 +11,12 @@ from reviewbot.analysis.mapping import SectionMatch
 from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
 
 
-def replace_mappings(session: Session, theme_id: int, matches: Sequence[SectionMatch]) -> bool:
-    """Store a theme's section matches, replacing the old ones; returns whether anything changed."""
-    old = {
-        (m.document_id, m.section_id): round(m.confidence, 4)
-        for m in session.exec(select(ThemeMapping).where(ThemeMapping.theme_id == theme_id))
-    }
-    new = {(m.document_id, m.section_id): round(m.confidence, 4) for m in matches}
-    if old == new:
+def replace_mappings(
+    session: Session, theme_id: int, matches: Sequence[SectionMatch], old: Sequence[ThemeMapping]
+) -> bool:
+    """Store a theme's section matches in place of its `old` ones; returns whether anything changed."""
+    before = {(m.document_id, m.section_id): round(m.confidence, 4) for m in old}
+    if before == {(m.document_id, m.section_id): round(m.confidence, 4) for m in matches}:
         return False
     session.execute(delete(ThemeMapping).where(col(ThemeMapping.theme_id) == theme_id))
     for rank, m in enumerate(matches):

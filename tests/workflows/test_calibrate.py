@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlmodel import select
 
-from reviewbot.models import FeedbackItem, SentimentCalibration
+from reviewbot.models import FeedbackItem, SentimentCalibration, Theme
 from reviewbot.store import Store
 from tests.workspaces import make_workspace, open_workspace, write_csv
+from workflows.report import NoProgress, SyncReport
 from workflows.sync import run_sync
+from workflows.themes import update_themes
 
 SURVEYS = """
 [[sources]]
@@ -161,3 +164,21 @@ def test_lexicon_mode_reads_complaint_phrasing_without_learning(tmp_path: Path, 
     with store.session() as session:
         waiting = session.exec(select(FeedbackItem).where(FeedbackItem.external_id == "W-1")).one()
     assert waiting.is_negative
+
+
+def test_a_rescoring_recounts_every_theme_also_those_without_new_items(tmp_path: Path, use_database: str) -> None:
+    # a sync that gains no item touches no theme; but when the calibrate stage has rescored the stored items, the
+    # themes stage must recount every theme's tone
+    settings, store = open_workspace(make_workspace(tmp_path / "ws"))
+    run_sync(settings, store)
+    with store.session() as session:  # what a rescoring with a model that reads these as neutral would store
+        session.execute(update(FeedbackItem).values(is_negative=False))
+
+    quiet = SyncReport(sentiment={"scorer": "model"})
+    update_themes(settings, store, quiet, NoProgress())
+    with store.session() as session:
+        assert all(t.negative_share > 0 for t in session.exec(select(Theme)))  # nothing changed: nothing recounted
+    rescored = SyncReport(sentiment={"scorer": "model", "rescored": 16})
+    update_themes(settings, store, rescored, NoProgress())
+    with store.session() as session:
+        assert [t.negative_share for t in session.exec(select(Theme))] == [0.0, 0.0]

@@ -204,6 +204,24 @@ def test_two_issues_stay_two_themes_when_more_of_each_arrive(workspace: Path) ->
     assert after["R2-0"] == after["R-0"] and after["D2-0"] == after["D-0"]
 
 
+def test_a_theme_without_new_items_still_counts_the_weeks_that_passed(workspace: Path) -> None:
+    # only refund complaints arrive weeks later: the delivery theme's statistics are not recomputed from its
+    # members, yet its weekly trend must run to the new latest week (quiet weeks count as zero)
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    later = [{**r, "created_at": "2026-11-02 10:00"} for r in rows([t + " (again)" for t in REFUND_TEXTS], "R3")]
+    write_csv(workspace / "inbox" / "complaints" / "export-3.csv", later)
+    run_sync(settings, store)
+    with store.session() as session:
+        themes = {t.label: t for t in session.exec(select(Theme))}
+        latest = session.exec(select(func.max(FeedbackItem.week))).one()
+    refunds = next(t for label, t in themes.items() if "refund" in label)
+    delivery = next(t for label, t in themes.items() if "parcel" in label or "courier" in label)
+    assert refunds.size == 16 and delivery.size == 8
+    assert max(refunds.weekly) == max(delivery.weekly) == latest == "2026-11-02"
+    assert delivery.weekly[latest] == 0 and sum(delivery.weekly.values()) == 8
+
+
 def test_pasted_and_templated_complaints_count_once_as_evidence(tmp_path: Path, use_database: str) -> None:
     # eight rows, but only three distinct complaints: not yet a theme (min_size 4), let alone a ticket (min_items 5)
     folder = make_workspace(tmp_path / "ws")
