@@ -41,6 +41,10 @@ class FeedbackCounts:
                 mine[key] = mine.get(key, 0) + n
 
 
+# columns counted value by value, and the FeedbackCounts field that holds each
+BREAKDOWNS = ((FeedbackItem.week, "weekly"), (FeedbackItem.nps_class, "nps"), (FeedbackItem.csat_class, "csat"))
+
+
 def _period(since: datetime | None) -> list[Any]:
     return [] if since is None else [col(FeedbackItem.created_at) >= since]
 
@@ -60,11 +64,7 @@ def theme_counts(session: Session, since: datetime | None) -> dict[int, Feedback
         entry.items += n
         entry.negative += int(neg or 0)
         entry.by_kind[kind] = n
-    for column, attr in (
-        (FeedbackItem.week, "weekly"),
-        (FeedbackItem.nps_class, "nps"),
-        (FeedbackItem.csat_class, "csat"),
-    ):
+    for column, attr in BREAKDOWNS:
         query = (
             select(FeedbackItem.theme_id, column, func.count())
             .where(*placed, col(column).is_not(None))
@@ -86,11 +86,7 @@ def feedback_totals(session: Session, since: datetime | None) -> FeedbackCounts:
         totals.items += n
         totals.negative += int(neg or 0)
         totals.by_kind[kind] = n
-    for column, attr in (
-        (FeedbackItem.week, "weekly"),
-        (FeedbackItem.nps_class, "nps"),
-        (FeedbackItem.csat_class, "csat"),
-    ):
+    for column, attr in BREAKDOWNS:
         query = select(column, func.count()).where(*_period(since), col(column).is_not(None)).group_by(column)
         getattr(totals, attr).update({value: n for value, n in session.exec(query)})
     return totals
