@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from reviewbot.evidence import sparkline
@@ -58,6 +59,12 @@ def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str
     return data
 
 
+def add_text_row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose strings are shown as written: labels, titles and feedback may contain [brackets] that
+    Rich would otherwise read as markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def themes_table(themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]]) -> Table:
     """One row per theme: size, tone, where it maps, its tickets."""
     table = Table(title="Themes", title_justify="left")
@@ -66,7 +73,7 @@ def themes_table(themes: list[Theme], maps: dict[int, list[ThemeMapping]], ticke
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for t in themes:
         section = ", ".join(m.section_id or "GAP" for m in maps.get(t.id or 0, [])) or "-"
-        table.add_row(
+        add_text_row(table,
             str(t.id), t.label, str(t.size), pct(t.negative_share), signed(t.nps), sparkline(t.weekly)[-12:],
             section, ", ".join(tickets.get(t.id or 0, [])) or "-",
         )  # fmt: skip
@@ -85,7 +92,7 @@ def tickets_table(tickets: list[ReviewTicket]) -> Table:
         table.add_column(name, overflow="fold")
     for t in tickets:
         counts, sentiment = t.evidence.get("counts", {}), t.evidence.get("sentiment", {})
-        table.add_row(
+        add_text_row(table,
             t.tracker_ref or f"#{t.id}", t.state, t.kind, t.section_id or "(whole document)", str(t.theme_id or "-"),
             str(counts.get("total", "-")), pct(sentiment.get("negative_share")), t.title,
         )  # fmt: skip
@@ -103,8 +110,15 @@ def items_table(items: list[FeedbackItem], title: str) -> Table:
             for s in (f"NPS {i.nps}" if i.nps is not None else "", f"CSAT {i.csat}" if i.csat is not None else "")
             if s
         )
-        table.add_row(
-            i.source, i.external_id, i.kind, i.created_at.date().isoformat(), f"{i.polarity:+.2f}", score or "-", i.text
+        add_text_row(
+            table,
+            i.source,
+            i.external_id,
+            i.kind,
+            i.created_at.date().isoformat(),
+            f"{i.polarity:+.2f}",
+            score or "-",
+            i.text,
         )
     return table
 
@@ -115,7 +129,7 @@ def quarantine_table(rows: list[QuarantinedRow]) -> Table:
     for name in ("source", "file", "line", "reason", "row"):
         table.add_column(name, overflow="fold")
     for r in rows:
-        table.add_row(r.source, r.file, str(r.line) if r.line else "(file)", r.reason, r.raw[:120])
+        add_text_row(table, r.source, r.file, str(r.line) if r.line else "(file)", r.reason, r.raw[:120])
     return table
 
 
@@ -126,7 +140,9 @@ def documents_table(docs: list[tuple[PolicyDocument, int]]) -> Table:
         table.add_column(name, overflow="fold")
     for doc, count in docs:
         edits = "unpublished" if doc.has_draft else "-"
-        table.add_row(doc.id, doc.title, str(doc.published_version), edits, str(count), doc.owner or "-", doc.path)
+        add_text_row(
+            table, doc.id, doc.title, str(doc.published_version), edits, str(count), doc.owner or "-", doc.path
+        )
     return table
 
 
@@ -137,5 +153,7 @@ def sections_table(document: PolicyDocument, sections: list[PolicySection], labe
         table.add_column(name, overflow="fold")
     for s in sections:
         interval = f"{s.review_interval_days} days" if s.review_interval_days else "-"
-        table.add_row(s.section_id, s.heading, s.owner or "-", ", ".join(s.approvers) or "-", s.sign_off, interval)
+        add_text_row(
+            table, s.section_id, s.heading, s.owner or "-", ", ".join(s.approvers) or "-", s.sign_off, interval
+        )
     return table

@@ -125,6 +125,18 @@ def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-u
     assert sorted(r["line"] for r in rows) == [44, 130]
 
 
+def test_names_with_brackets_are_shown_as_written(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # Rich reads "[bold]" as markup: a name a person chose must be printed, not interpreted
+    name = "[bold]Refunds[/bold] [link=https://example.com]late[/link]"
+    themes = json.loads(cli("themes list --json").stdout)
+    theme_id = themes[0]["id"]
+    renamed = cli(["themes", "rename", str(theme_id), name, "--as", "dana.ellis"])
+    assert renamed.code == 0 and name in renamed.stdout
+    assert name in cli(f"themes show {theme_id}").stdout
+    assert name in cli("themes list").stdout
+    assert name in cli("audit").stdout
+
+
 def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("themes show 999")
     assert result.code == 1 and "no theme 999" in result.stderr and "themes list" in result.stderr

@@ -139,5 +139,5 @@ def print_json(data: Any) -> None:
 
 
 def done(message: str) -> None:
-    """Confirm what a command did."""
-    out.print(message, highlight=False)
+    """Confirm what a command did (the message is plain text: names people chose may contain brackets)."""
+    out.print(message, highlight=False, markup=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
@@ -51,7 +52,7 @@ def themes_show(
     if as_json:
         print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})
         return
-    out.print(f"[bold]Theme {theme.id}: {theme.label}[/]")
+    out.print(f"[bold]Theme {theme.id}: {escape(theme.label)}[/]")
     out.print(f"Terms: {', '.join(theme.terms)}")
     kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
     out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")

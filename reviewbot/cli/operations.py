@@ -53,7 +53,7 @@ def schedule(
         bool, typer.Option("--list", help="Show the jobs and their next run times, then exit.")
     ] = False,
 ) -> None:
-    """Run the jobs of [schedule] (sync, reminders, cadence, digest) in the foreground until stopped."""
+    """Run the scheduled jobs of reviewbot.toml (sync, reminders, cadence, digest) in the foreground until stopped."""
     from workflows.schedule import build_scheduler, default_jobs, next_runs, run_forever
 
     with open_store(ctx) as (settings, store):

@@ -136,9 +136,9 @@ def policy_diff(
     if not changes:
         out.print(f"No changes between {source} and {target}.")
         return
-    out.print(f"[bold]{document.title}[/]: {source} -> {target}, {len(changes)} section(s) changed")
+    out.print(f"[bold]{escape(document.title)}[/]: {source} -> {target}, {len(changes)} section(s) changed")
     for change in changes:
-        out.print(f"\n[bold]{change.status.upper()}[/] {change.section_id}")
+        out.print(f"\n[bold]{change.status.upper()}[/] {escape(change.section_id)}")
         for line in change.unified():
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
             out.print(escape(line), style=style, highlight=False, soft_wrap=True)
@@ -147,6 +147,7 @@ def policy_diff(
 @policy_app.command("versions")
 def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonOption = False) -> None:
     """List published versions with their date, publisher and changelog; and whether the file has edits since."""
+    from reviewbot.views import add_text_row
     from workflows.publish import version_history
 
     with open_store(ctx) as (_, store):
@@ -161,7 +162,8 @@ def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonO
         table.add_column(name, overflow="fold")
     for e in entries:
         forced = f" (forced: {e.forced_reason})" if e.forced_reason else ""
-        table.add_row(
+        add_text_row(
+            table,
             str(e.version),
             e.published_at.strftime("%Y-%m-%d %H:%M"),
             e.published_by + forced,
@@ -169,7 +171,7 @@ def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonO
             "\n".join(e.files),
         )
     if document.has_draft:
-        table.add_row("draft", "-", "-", "the policy file has unpublished edits (see `policy diff`)", "-")
+        add_text_row(table, "draft", "-", "-", "the policy file has unpublished edits (see `policy diff`)", "-")
     out.print(table)
 
 
@@ -223,8 +225,8 @@ def policy_publish(
     else:
         done(f"Published {result.document_id} version {result.version}" + (" (forced)" if result.forced else ""))
         for line in result.changelog:
-            out.print(f"  - {line}", highlight=False)
-        out.print(f"Files: {', '.join(result.files)}")
+            out.print(f"  - {line}", highlight=False, markup=False)
+        out.print(f"Files: {', '.join(result.files)}", markup=False)
         out.print(
             f"Closed: {', '.join(result.resolved) or '-'}; acknowledgements asked of {len(result.ack_expected)} people"
         )
@@ -266,6 +268,9 @@ def policy_acks(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_json: JsonOption = False
 ) -> None:
     """Who has and has not acknowledged a published version."""
+    from rich.text import Text
+
+    from reviewbot.views import add_text_row
     from workflows.publish import ack_status
 
     with open_store(ctx) as (_, store):
@@ -279,9 +284,9 @@ def policy_acks(
     table.add_column("person")
     table.add_column("acknowledged")
     for person, when in status.acknowledged.items():
-        table.add_row(person, when)
+        add_text_row(table, person, when)
     for person in status.pending:
-        table.add_row(person, "[yellow]not yet[/]")
+        add_text_row(table, person, Text("not yet", style="yellow"))
     out.print(table)
 
 

@@ -44,4 +44,4 @@ def report(
     if as_json:
         print_json({"path": str(path), "bytes": size, "report": data.to_dict()})
         return
-    out.print(f"Wrote {path} ({size_text(size)})", highlight=False, soft_wrap=True)
+    out.print(f"Wrote {path} ({size_text(size)})", highlight=False, soft_wrap=True, markup=False)

@@ -14,8 +14,8 @@ slack_app = sub_app("slack", "The Slack app: suggestions, sign-offs and acknowle
 @slack_app.command("serve")
 def slack_serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: [slack] host).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port to listen on (default: [slack] port).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: slack.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on (default: slack.port).")] = None,
     socket: Annotated[
         bool, typer.Option("--socket", help="Socket Mode: connect out to Slack, no public URL needed.")
     ] = False,

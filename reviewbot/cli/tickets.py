@@ -70,7 +70,11 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     if ticket.assignee:
         out.print(f"Assigned to {ticket.assignee}")
     for s in signed:
-        out.print(f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(), highlight=False)
+        out.print(
+            f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(),
+            highlight=False,
+            markup=False,
+        )
     if waiting:
         out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}")
     out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
@@ -156,6 +160,7 @@ def signoffs_pending(
     """Sign-offs still awaited, oldest first, with their age and reminders."""
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
+    from reviewbot.views import add_text_row
     from workflows.review import ref_of
 
     with open_store(ctx) as (settings, store), store.session() as session:
@@ -185,5 +190,5 @@ def signoffs_pending(
         waiting = (
             f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else "")
         )
-        table.add_row(str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
+        add_text_row(table, str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
     out.print(table if rows else "No sign-offs are pending.")

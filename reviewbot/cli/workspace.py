@@ -38,8 +38,8 @@ def init(
             }
         )
         return
-    out.print(f"Created workspace [bold]{result.workspace}[/] ({len(result.created)} files and folders)")
-    out.print(f"Database: {result.database}")
+    out.print(f"Created workspace [bold]{escape(str(result.workspace))}[/] ({len(result.created)} files and folders)")
+    out.print(f"Database: {result.database}", markup=False)
     for line in history:
         out.print(line, highlight=False)
     where = f" -w {folder}" if folder != Path(".") else ""
@@ -196,6 +196,7 @@ def audit(
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
+    from reviewbot.views import add_text_row
 
     with open_store(ctx) as (_, store), store.session() as session:
         ticket_id = None
@@ -216,5 +217,5 @@ def audit(
         table.add_column(name, overflow="fold")
     for e in events:
         when = e.at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(when, e.actor, e.action, refs.get(e.ticket_id, "-"), e.document_id or "-", e.detail)
+        add_text_row(table, when, e.actor, e.action, refs.get(e.ticket_id, "-"), e.document_id or "-", e.detail)
     out.print(table if events else "The audit log is empty.")
