@@ -84,14 +84,19 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
 
 
 def refresh_themes(session: Session, settings: Settings, relabel: set[int], changed: set[int] | None = None) -> None:
-    """Recompute the statistics of the themes whose members changed (every active theme when `changed` is None)
-    and of those whose weekly trend ends before the latest week; relabel the given ones (unless a person named
-    them). Statistics depend only on a theme's members and the latest week, so the rest are current, and a small
-    sync into a long history costs what its new items cost."""
+    """Recompute the statistics of the themes that gained items (`changed`; every active theme when None), lost
+    items (an edited row leaves its theme) or whose weekly trend ends before the latest week; relabel the given
+    ones (unless a person named them). Statistics depend only on a theme's members and the latest week, so the
+    rest are current, and a small sync into a long history costs what its new items cost."""
     latest = theme_store.latest_week(session)
     themes = theme_store.active_themes(session)
     if changed is not None:
-        themes = [t for t in themes if t.id in changed or t.id in relabel or _trend_end(t) != latest]
+        held = theme_store.member_counts(session)
+        themes = [
+            t
+            for t in themes
+            if t.id in changed or t.id in relabel or held.get(t.id or 0, 0) != t.size or _trend_end(t) != latest
+        ]
     wanted = None if changed is None or len(themes) > MAX_LISTED_THEMES else [t.id or 0 for t in themes]
     aggregates = theme_store.aggregates(session, wanted)
     window = max(1, settings.tickets.recent_days // 7)

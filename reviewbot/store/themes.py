@@ -165,6 +165,16 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
+def member_counts(session: Session) -> dict[int, int]:
+    """Theme id -> how many items it holds now (one pass over the theme index)."""
+    query = (
+        select(FeedbackItem.theme_id, func.count())
+        .where(col(FeedbackItem.theme_id).is_not(None))
+        .group_by(FeedbackItem.theme_id)
+    )
+    return {theme_id: n for theme_id, n in session.exec(query)}
+
+
 def latest_week(session: Session) -> str | None:
     """The newest week with any feedback: "now" for trends, so old exports still show their own trend."""
     return session.exec(select(func.max(FeedbackItem.week))).one()

@@ -81,6 +81,20 @@ def test_a_changed_row_updates_its_item_once(workspace: Path) -> None:
     assert run_sync(settings, store).sources["complaints"]["updated"] == 0
 
 
+def test_an_edited_row_that_moves_theme_leaves_its_old_theme(workspace: Path) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    changed = rows(REFUND_TEXTS, "R")
+    changed[0]["text"] = "Sorry, wrong form: the courier lost my parcel and the lost parcel claim goes nowhere"
+    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", changed)
+    assert run_sync(settings, store).sources["complaints"]["updated"] == 1
+    with store.session() as session:
+        sizes = {t.id: t.size for t in session.exec(select(Theme))}
+        held = dict(session.exec(select(FeedbackItem.theme_id, func.count()).group_by(FeedbackItem.theme_id)).all())
+    assert sorted(sizes.values()) == [7, 9]
+    assert sizes == held  # the refunds theme counts one item fewer, though it gained none
+
+
 def test_dry_run_reports_but_stores_and_sends_nothing(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     report = run_sync(settings, store, dry_run=True)
