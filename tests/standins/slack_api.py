@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import copy
 import json
 import re
 import secrets
-import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from tests.standins.serving import Served, TrackedHandler, TrackingServer
 
 JSON = dict[str, Any]
 
@@ -123,51 +121,10 @@ def _ts_value(ts: Any) -> int | None:
 # --- HTTP plumbing ------------------------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its stand-in and every open connection, so stop() can cut them."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, standin: SlackApiStandIn) -> None:
-        self.standin = standin
-        self.connections: dict[socket.socket, threading.Thread] = {}
-        self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Record handler failures; socket errors (client hung up, stop() cut the connection) are expected."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, OSError):
-            self.standin.errors.append(f"handler: {error!r}")
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(TrackedHandler):
     """Reads one request, lets the stand-in answer it, writes the answer (or drops the connection)."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "slack-standin"
-    sys_version = ""
-    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK stalls each one ~40 ms.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        """Register the connection so stop() can shut it down."""
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections[self.connection] = threading.current_thread()
-
-    def finish(self) -> None:
-        """Unregister the connection."""
-        try:
-            super().finish()
-        finally:
-            with self.server.connections_lock:
-                self.server.connections.pop(self.connection, None)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr; `SlackApiStandIn.calls` is the log."""
 
     def do_GET(self) -> None:
         """Serve GET (Slack accepts GET with query arguments for any method)."""
@@ -209,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
 # --- the stand-in -------------------------------------------------------------------------------------------------
 
 
-class SlackApiStandIn:
+class SlackApiStandIn(Served):
     """The Slack Web API methods reviewbot uses, plus response_url hooks, over HTTP on 127.0.0.1."""
 
     def __init__(
@@ -234,9 +191,7 @@ class SlackApiStandIn:
         self.views: dict[str, JSON] = {}
         self.home: dict[str, JSON] = {}
         self.errors: list[str] = []  # unexpected exceptions inside the stand-in (answered with 500 fatal_error)
-        self.thread: threading.Thread | None = None
-        self._root: str | None = None
-        self._server: _Server | None = None
+        super().__init__()
         self._lock = threading.RLock()
         self._last_ts = 0
         self._sequence = 0
@@ -264,58 +219,15 @@ class SlackApiStandIn:
 
     # -- lifecycle
 
-    @property
-    def root(self) -> str:
-        """http://127.0.0.1:<port>; set by start() and kept after stop()."""
-        if self._root is None:
-            raise RuntimeError("the Slack stand-in is not started")
-        return self._root
+    name = "Slack stand-in"
 
     @property
     def url(self) -> str:
         """The base_url for WebClient: http://127.0.0.1:<port>/api/ (the trailing slash matters to slack_sdk)."""
         return f"{self.root}/api/"
 
-    def start(self) -> SlackApiStandIn:
-        """Bind a free port and serve in a daemon thread."""
-        if self._root is not None:
-            # A second start would bind a new port and orphan every response_url handed out so far.
-            raise RuntimeError("the Slack stand-in was already started; make a new one")
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
-        self._root = f"http://{host}:{port}"
-        # A short poll interval keeps stop() fast; serve_forever only checks for shutdown between polls.
-        self.thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"slack-standin-{port}", daemon=True
-        )
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open keep-alive connections, and join the threads."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with server.connections_lock:
-            open_connections = list(server.connections.items())
-        for connection, _ in open_connections:
-            # Handler threads sit in a blocking read on idle keep-alive sockets; shutting the socket wakes them.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for _, handler_thread in open_connections:
-            handler_thread.join(timeout=2)
-        if self.thread is not None:
-            self.thread.join(timeout=2)
-
-    def __enter__(self) -> SlackApiStandIn:
-        """Start on entering a with block."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on leaving a with block."""
-        self.stop()
+    def _bind(self) -> TrackingServer:
+        return TrackingServer(self, _Handler)
 
     # -- helpers for tests
 

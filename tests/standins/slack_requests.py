@@ -6,7 +6,6 @@ import copy
 import itertools
 import json
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +17,8 @@ from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_sdk.signature import SignatureVerifier
+
+from tests.standins.serving import Served
 
 JSON = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
@@ -415,51 +416,15 @@ class _QuietHandler(WSGIRequestHandler):
         """Silence the access log."""
 
 
-class WsgiServer:
+class WsgiServer(Served):
     """A WSGI app served over HTTP on 127.0.0.1:<free port> in a daemon thread."""
 
+    name = "WSGI server"
+
     def __init__(self, app: Callable[..., Any]) -> None:
+        super().__init__()
         self.app = app
-        self.thread: threading.Thread | None = None
-        self._root: str | None = None
-        self._server: _ThreadingWSGIServer | None = None
 
-    @property
-    def root(self) -> str:
-        """http://127.0.0.1:<port>; append the app's path (e.g. /slack/events)."""
-        if self._root is None:
-            raise RuntimeError("the WSGI server is not started")
-        return self._root
-
-    def start(self) -> WsgiServer:
-        """Bind a free port and serve."""
-        if self._server is not None:
-            raise RuntimeError("already started")
-        self._server = make_server(
-            "127.0.0.1", 0, self.app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-        )
-        port = self._server.server_address[1]
-        self._root = f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"wsgi-{port}", daemon=True
-        )
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; wsgiref closes each connection after one response."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self.thread is not None:
-            self.thread.join(timeout=2)
-
-    def __enter__(self) -> WsgiServer:
-        """Start on entering a with block."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on leaving a with block."""
-        self.stop()
+    def _bind(self) -> _ThreadingWSGIServer:
+        # wsgiref closes each connection after one response: there are no idle connections to cut on stop()
+        return make_server("127.0.0.1", 0, self.app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)

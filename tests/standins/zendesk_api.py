@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import copy
 import hmac
 import json
 import re
-import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.standins.serving import Served, TrackedHandler, TrackingServer
 
 JSON = dict[str, Any]
 
@@ -88,50 +86,10 @@ def _decode_cursor(token: str) -> JSON | None:
 # --- HTTP plumbing ------------------------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its stand-in and every open connection, so stop() can cut them."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, standin: ZendeskApiStandIn) -> None:
-        self.standin = standin
-        self.connections: dict[socket.socket, threading.Thread] = {}
-        self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Record handler failures; socket errors (client hung up, stop() cut the connection) are expected."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, OSError):
-            self.standin.errors.append(f"handler: {error!r}")
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(TrackedHandler):
     """Reads one request, lets the stand-in answer it, writes the answer (or drops the connection)."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive, so the client's pooled connections are exercised too
     server_version = "zendesk-standin"
-    sys_version = ""
-    disable_nagle_algorithm = True  # headers and body go out in separate writes; Nagle would stall each ~40 ms
-    server: _Server
-
-    def setup(self) -> None:
-        """Register the connection so stop() can shut it down."""
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections[self.connection] = threading.current_thread()
-
-    def finish(self) -> None:
-        """Unregister the connection."""
-        try:
-            super().finish()
-        finally:
-            with self.server.connections_lock:
-                self.server.connections.pop(self.connection, None)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr; `ZendeskApiStandIn.calls` is the log."""
 
     def do_GET(self) -> None:
         """Serve GET (the source only reads)."""
@@ -168,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
 # --- the stand-in -------------------------------------------------------------------------------------------------
 
 
-class ZendeskApiStandIn:
+class ZendeskApiStandIn(Served):
     """One Zendesk account's tickets, comments, ratings and users, served over HTTP on 127.0.0.1."""
 
     def __init__(
@@ -194,9 +152,7 @@ class ZendeskApiStandIn:
         self.hooks: list[list[Any]] = []  # [path regex, action, requests to go]; see on_request()
         self.calls: list[tuple[str, JSON]] = []  # (path, query) of every request, faulted ones included
         self.errors: list[str] = []  # unexpected exceptions inside the stand-in (answered with 500)
-        self.thread: threading.Thread | None = None
-        self._root: str | None = None
-        self._server: _Server | None = None
+        super().__init__()
         self._lock = threading.RLock()
         self._sequence = 0  # order of changes: the export stream's order
         self._next_id = 100
@@ -205,50 +161,15 @@ class ZendeskApiStandIn:
 
     # -- lifecycle
 
+    name = "Zendesk stand-in"
+
     @property
     def url(self) -> str:
         """http://127.0.0.1:<port>: the source's api_url."""
-        if self._root is None:
-            raise RuntimeError("the Zendesk stand-in is not started")
-        return self._root
+        return self.root
 
-    def start(self) -> ZendeskApiStandIn:
-        """Bind a free port and serve in a daemon thread."""
-        if self._root is not None:
-            raise RuntimeError("the Zendesk stand-in was already started; make a new one")
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
-        self._root = f"http://{host}:{port}"
-        self.thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"zendesk-{port}", daemon=True
-        )
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open keep-alive connections, and join the threads."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with server.connections_lock:
-            open_connections = list(server.connections.items())
-        for connection, _ in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)  # wakes handler threads blocked reading idle sockets
-        for _, handler_thread in open_connections:
-            handler_thread.join(timeout=2)
-        if self.thread is not None:
-            self.thread.join(timeout=2)
-
-    def __enter__(self) -> ZendeskApiStandIn:
-        """Start on entering a with block."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on leaving a with block."""
-        self.stop()
+    def _bind(self) -> TrackingServer:
+        return TrackingServer(self, _Handler)
 
     # -- helpers for tests: what people do in Zendesk
 
