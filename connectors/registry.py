@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from reviewbot.errors import ConfigError
 from reviewbot.protocols import Notifier, Source, Tracker
 from reviewbot.settings import Settings, SourceConfig, setting_error
 from reviewbot.store import Store
@@ -69,6 +70,19 @@ def make_source(config: SourceConfig, context: ConnectorContext) -> Source:
 def source_loc(config: SourceConfig, settings: Settings) -> tuple[Any, ...]:
     """Where a source's entry is in reviewbot.toml, for error messages."""
     return ("sources", settings.sources.index(config))
+
+
+ConfigErrorFactory = Callable[[str, str, str], ConfigError]  # (setting, message, hint) -> error
+
+
+def source_errors(config: SourceConfig, settings: Settings) -> ConfigErrorFactory:
+    """Errors about one setting of a source's entry: they name the source and point at its line in reviewbot.toml."""
+    loc = source_loc(config, settings)
+
+    def config_error(setting: str, message: str, hint: str) -> ConfigError:
+        return setting_error(settings, (*loc, setting), f"{config.name}: {message}", hint)
+
+    return config_error
 
 
 def make_tracker(context: ConnectorContext) -> Tracker:

@@ -27,11 +27,18 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.registry import ConnectorContext, parse_options, register_source, source_loc
+from connectors.registry import (
+    ConfigErrorFactory,
+    ConnectorContext,
+    parse_options,
+    register_source,
+    source_errors,
+    source_loc,
+)
 from reviewbot.errors import ConfigError
 from reviewbot.intake import FieldError, check_text, parse_datetime
 from reviewbot.protocols import Batch, Check, Kind, RawRecord, Reject
-from reviewbot.settings import Settings, SourceConfig, setting_error
+from reviewbot.settings import Settings, SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,6 @@ DEFAULT_START_DAYS = 90
 EXPORT_DELAY = timedelta(seconds=120)  # Zendesk refuses a start_time within the last minute
 RATING_CSAT = {"good": 5, "bad": 1}  # on reviewbot's 1-5 CSAT scale: satisfied and unsatisfied
 MERGED_TAG = "closed_by_merge"
-
-ConfigErrorFactory = Callable[[str, str, str], ConfigError]  # (setting, message, hint) -> error
 
 
 class ZendeskOptions(BaseModel):
@@ -388,11 +393,8 @@ def _id_text(value: Any) -> str | None:
 
 def zendesk_source(config: SourceConfig, settings: Settings) -> ZendeskSource:
     """Build the Zendesk source of one `[[sources]]` entry, with the token from the environment or `.env`."""
-    loc = source_loc(config, settings)
-    options = parse_options(ZendeskOptions, config.options, loc, settings)
-
-    def config_error(setting: str, message: str, hint: str) -> ConfigError:
-        return setting_error(settings, (*loc, setting), f"{config.name}: {message}", hint)
+    options = parse_options(ZendeskOptions, config.options, source_loc(config, settings), settings)
+    config_error = source_errors(config, settings)
 
     token = settings.secret(options.token_env)
     if not token:

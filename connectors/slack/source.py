@@ -29,12 +29,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
-from connectors.registry import ConnectorContext, parse_options, register_source, source_loc
+from connectors.registry import (
+    ConfigErrorFactory,
+    ConnectorContext,
+    parse_options,
+    register_source,
+    source_errors,
+    source_loc,
+)
 from connectors.slack.config import Directory
 from reviewbot.errors import ConfigError
 from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, Check, Kind, RawRecord, Reject
-from reviewbot.settings import Settings, SourceConfig, setting_error
+from reviewbot.settings import Settings, SourceConfig
 
 BATCH_SIZE = 200
 DEFAULT_START_DAYS = 90
@@ -44,8 +51,6 @@ PEOPLE_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 # What a lost connection looks like from urllib, halfway through a page included.
 CONNECTION_ERRORS = [urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException]
-
-ConfigErrorFactory = Callable[[str, str, str], ConfigError]  # (setting, message, hint) -> error
 
 
 class SlackChannelOptions(BaseModel):
@@ -368,11 +373,8 @@ def slack_web_client(token: str, options: SlackChannelOptions, api_url: str | No
 
 def slack_channel_source(config: SourceConfig, settings: Settings) -> SlackChannelSource:
     """Build the Slack channel source of one `[[sources]]` entry, with the bot token from the environment or `.env`."""
-    loc = source_loc(config, settings)
-    options = parse_options(SlackChannelOptions, config.options, loc, settings)
-
-    def config_error(setting: str, message: str, hint: str) -> ConfigError:
-        return setting_error(settings, (*loc, setting), f"{config.name}: {message}", hint)
+    options = parse_options(SlackChannelOptions, config.options, source_loc(config, settings), settings)
+    config_error = source_errors(config, settings)
 
     token = settings.secret(options.token_env)
     if not token:
