@@ -7,11 +7,11 @@ import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
@@ -19,6 +19,18 @@ from reviewbot.errors import ConfigError
 CONFIG_FILE = "reviewbot.toml"
 DEFAULT_DB_FILE = "reviewbot.db"
 ENV_PREFIX = "REVIEWBOT_"
+
+
+def known_zone(value: str) -> str:
+    """The name of a time zone this machine knows (an IANA name like "Europe/London"), or a ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/London'") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]
 
 
 class _Strict(BaseModel):
@@ -116,21 +128,12 @@ class ImpactSettings(_Strict):
 class ScheduleSettings(_Strict):
     """`reviewbot schedule`: cron expressions (minute hour day month weekday) in a time zone; empty to turn off."""
 
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     sync: str | None = "*/30 * * * *"
     reminders: str | None = "0 9 * * 1-5"  # sign-off reminders and escalations
     cadence: str | None = "0 6 * * *"  # periodic-review tickets for sections past their interval
     digest: str | None = "0 8 * * 1"  # the weekly summary of open tickets and overdue sign-offs
     misfire_grace_seconds: int = Field(default=300, ge=1)  # a run missed by more than this is skipped
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/London'") from None
-        return value
 
     @field_validator("sync", "reminders", "cadence", "digest")
     @classmethod
