@@ -5,9 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlmodel import select
+
+from reviewbot.models import FeedbackItem
 from reviewbot.settings import Settings, load_settings
 from reviewbot.store import Store
 from reviewbot.store.migrate import upgrade
+from workflows.collect import collect
+from workflows.report import NoProgress, SyncReport
 
 POLICY = """---
 id: returns-policy
@@ -127,3 +132,24 @@ def open_workspace(folder: Path) -> tuple[Settings, Store]:
     """Settings and store of a workspace."""
     settings = load_settings(folder)
     return settings, Store(settings.db_url)
+
+
+def run_collect(folder: Path) -> SyncReport:
+    """The sync's collect stage on a workspace, as `reviewbot sync` runs it."""
+    settings, store = open_workspace(folder)
+    report = SyncReport()
+    try:
+        collect(settings, store, report, NoProgress())
+    finally:
+        store.dispose()
+    return report
+
+
+def stored_items(folder: Path, source: str) -> list[FeedbackItem]:
+    """The feedback items of one source, as stored."""
+    _, store = open_workspace(folder)
+    try:
+        with store.session() as session:
+            return list(session.exec(select(FeedbackItem).where(FeedbackItem.source == source)).all())
+    finally:
+        store.dispose()

@@ -12,17 +12,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 import connectors.slack.source
 from reviewbot.errors import ConfigError
 from reviewbot.models import FeedbackItem, SourceState
 from reviewbot.settings import load_settings
 from tests.standins.slack_api import SlackApiStandIn, SlackFault
-from tests.workspaces import make_workspace, open_workspace
-from workflows.collect import collect
+from tests.workspaces import make_workspace, open_workspace, run_collect, stored_items
 from workflows.doctor import run_checks
-from workflows.report import NoProgress, SyncReport
 
 SOURCE = "policy-feedback"
 CHANNEL = "C0FEEDBACK"
@@ -84,25 +81,8 @@ def workspace_for(tmp_path: Path, use_database: str, slack: SlackApiStandIn, mon
     return make
 
 
-def run_collect(folder: Path) -> SyncReport:
-    """The sync's collect stage, as `reviewbot sync` runs it."""
-    settings, store = open_workspace(folder)
-    report = SyncReport()
-    try:
-        collect(settings, store, report, NoProgress())
-    finally:
-        store.dispose()
-    return report
-
-
 def notes(folder: Path) -> dict[str, FeedbackItem]:
-    _, store = open_workspace(folder)
-    try:
-        with store.session() as session:
-            rows = session.exec(select(FeedbackItem).where(FeedbackItem.source == SOURCE)).all()
-            return {row.external_id.split("/")[1]: row for row in rows}
-    finally:
-        store.dispose()
+    return {row.external_id.split("/")[1]: row for row in stored_items(folder, SOURCE)}
 
 
 def post(slack: SlackApiStandIn, text: str, user: str = "U0TOM", **kwargs: Any) -> str:

@@ -16,10 +16,8 @@ from connectors.registry import ConnectorContext, make_source
 from reviewbot.models import FeedbackItem, QuarantinedRow, SourceState
 from reviewbot.settings import load_settings
 from tests.standins.zendesk_api import ZendeskApiStandIn, ZendeskFault
-from tests.workspaces import make_workspace, open_workspace
-from workflows.collect import collect
+from tests.workspaces import make_workspace, open_workspace, run_collect, stored_items
 from workflows.doctor import run_checks
-from workflows.report import NoProgress, SyncReport
 
 SOURCE = "helpdesk"
 EXPORT = r"/incremental/tickets/cursor"
@@ -63,25 +61,8 @@ def workspace_for(tmp_path: Path, use_database: str, zendesk: ZendeskApiStandIn,
     return make
 
 
-def run_collect(folder: Path) -> SyncReport:
-    """The sync's collect stage, as `reviewbot sync` runs it."""
-    settings, store = open_workspace(folder)
-    report = SyncReport()
-    try:
-        collect(settings, store, report, NoProgress())
-    finally:
-        store.dispose()
-    return report
-
-
 def items(folder: Path) -> dict[str, FeedbackItem]:
-    _, store = open_workspace(folder)
-    try:
-        with store.session() as session:
-            rows = session.exec(select(FeedbackItem).where(FeedbackItem.source == SOURCE)).all()
-            return {row.external_id: row for row in rows}
-    finally:
-        store.dispose()
+    return {row.external_id: row for row in stored_items(folder, SOURCE)}
 
 
 def cursor(folder: Path) -> dict[str, Any]:
