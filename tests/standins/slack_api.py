@@ -118,6 +118,44 @@ def _ts_value(ts: Any) -> int | None:
     return int(match.group(1)) * 1_000_000 + int((match.group(2) or "0").ljust(6, "0"))
 
 
+def _time_window(args: JSON) -> Callable[[str], bool]:
+    """The `oldest`, `latest` and `inclusive` arguments of conversations.history and .replies, as a test of a ts."""
+    oldest = _ts_value(args.get("oldest") or "0")
+    latest = _ts_value(args["latest"]) if args.get("latest") else None
+    if oldest is None or (args.get("latest") and latest is None):
+        raise _SlackError("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
+    inclusive = _truthy(args.get("inclusive"))
+
+    def in_range(ts: str) -> bool:
+        value = _ts_value(ts) or 0
+        after = value >= oldest if inclusive else value > oldest
+        return after and (latest is None or (value <= latest if inclusive else value < latest))
+
+    return in_range
+
+
+def _page(args: JSON, *, default: int, most: int) -> tuple[int, int]:
+    """(offset, limit) from the `cursor` and `limit` arguments; Slack clamps the limit rather than failing."""
+    try:
+        limit = max(1, min(int(args.get("limit") or default), most))
+    except (TypeError, ValueError):
+        raise _SlackError("invalid_limit") from None
+    if not args.get("cursor"):
+        return 0, limit
+    try:
+        return int(base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("offset:")), limit
+    except (ValueError, binascii.Error):
+        raise _SlackError("invalid_cursor") from None
+
+
+def _with_next_page(result: JSON, end: int, total: int) -> JSON:
+    """A page's result with has_more, and the cursor of the next page when there is one."""
+    result["has_more"] = end < total
+    if result["has_more"]:
+        result["response_metadata"] = {"next_cursor": base64.b64encode(f"offset:{end}".encode()).decode()}
+    return result
+
+
 # --- HTTP plumbing ------------------------------------------------------------------------------------------------
 
 
@@ -620,29 +658,8 @@ class SlackApiStandIn(Served):
     def _conversations_history(self, args: JSON) -> JSON:
         """conversations.history: top-level messages newest first; metadata only with include_all_metadata."""
         channel = self._channel(args.get("channel"))
-        oldest = _ts_value(args.get("oldest") or "0")
-        latest = _ts_value(args["latest"]) if args.get("latest") else None
-        if oldest is None or (args.get("latest") and latest is None):
-            raise _SlackError("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
-        inclusive = _truthy(args.get("inclusive"))
-        try:
-            limit = int(args.get("limit") or 100)
-        except (TypeError, ValueError):
-            raise _SlackError("invalid_limit") from None
-        limit = max(1, min(limit, 999))  # Slack clamps rather than failing
-        offset = 0
-        if args.get("cursor"):
-            try:
-                offset = int(base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("offset:"))
-            except (ValueError, binascii.Error):
-                raise _SlackError("invalid_cursor") from None
-
-        def in_range(ts: str) -> bool:
-            value = _ts_value(ts) or 0
-            after = value >= oldest if inclusive else value > oldest
-            before = latest is None or (value <= latest if inclusive else value < latest)
-            return after and before
-
+        in_range = _time_window(args)
+        offset, limit = _page(args, default=100, most=999)
         top_level = [
             m
             for m in self.channel_messages(channel)
@@ -654,15 +671,11 @@ class SlackApiStandIn(Served):
         with_metadata = _truthy(args.get("include_all_metadata"))
         result: JSON = {
             "messages": [self._render(m, metadata=with_metadata) for m in page],
-            "has_more": offset + limit < len(top_level),
             "pin_count": 0,
             "channel_actions_ts": None,
             "channel_actions_count": 0,
         }
-        if result["has_more"]:
-            next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode()
-            result["response_metadata"] = {"next_cursor": next_cursor}
-        return result
+        return _with_next_page(result, offset + limit, len(top_level))
 
     def _conversations_replies(self, args: JSON) -> JSON:
         """conversations.replies: a thread oldest first, its parent always first on the first page; `oldest` and
@@ -671,27 +684,8 @@ class SlackApiStandIn(Served):
         parent = self._find(channel, args.get("ts"))
         if parent["thread_ts"] and parent["thread_ts"] != parent["ts"]:
             parent = self._find(channel, parent["thread_ts"])  # the ts of a reply reaches its thread too
-        oldest = _ts_value(args.get("oldest") or "0")
-        latest = _ts_value(args["latest"]) if args.get("latest") else None
-        if oldest is None or (args.get("latest") and latest is None):
-            raise _SlackError("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
-        inclusive = _truthy(args.get("inclusive"))
-        try:
-            limit = max(1, min(int(args.get("limit") or 1000), 1000))
-        except (TypeError, ValueError):
-            raise _SlackError("invalid_limit") from None
-        offset = 0
-        if args.get("cursor"):
-            try:
-                offset = int(base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("offset:"))
-            except (ValueError, binascii.Error):
-                raise _SlackError("invalid_cursor") from None
-
-        def in_range(ts: str) -> bool:
-            value = _ts_value(ts) or 0
-            after = value >= oldest if inclusive else value > oldest
-            return after and (latest is None or (value <= latest if inclusive else value < latest))
-
+        in_range = _time_window(args)
+        offset, limit = _page(args, default=1000, most=1000)
         replies = [
             m
             for m in self.channel_messages(channel)
@@ -700,11 +694,7 @@ class SlackApiStandIn(Served):
         # The parent leads the first page whatever `oldest` says, as Slack does; replies follow in order.
         thread = [parent, *replies]
         page = thread[offset : offset + limit]
-        result: JSON = {"messages": [self._render(m) for m in page], "has_more": offset + limit < len(thread)}
-        if result["has_more"]:
-            next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode()
-            result["response_metadata"] = {"next_cursor": next_cursor}
-        return result
+        return _with_next_page({"messages": [self._render(m) for m in page]}, offset + limit, len(thread))
 
     # -- methods: views
 
