@@ -19,15 +19,15 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, Theme, utcnow
+from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases
 from reviewbot.store.review import audit
+from reviewbot.store.themes import current_themes
 from workflows.review import comment_on_tracker, notify, ref_of
 
 BOT = "reviewbot"
-MAX_MERGE_HOPS = 20  # a merged theme points at the one it went into; a longer chain would be a loop
 VERDICT_ORDER: tuple[Verdict, ...] = ("worse", "improved", "no change", "too little data")
 
 
@@ -150,23 +150,15 @@ def cited_themes(session: Session, document_id: str, version: int) -> dict[int, 
         ReviewTicket.resolved_version == version,
         col(ReviewTicket.theme_id).is_not(None),
     )
+    tickets = list(session.exec(query.order_by(col(ReviewTicket.id))))
+    current = current_themes(session, [t.theme_id or 0 for t in tickets])
     cited: dict[int, tuple[str, list[str]]] = {}
-    for ticket in session.exec(query.order_by(col(ReviewTicket.id))):
-        theme = current_theme(session, ticket.theme_id or 0)
+    for ticket in tickets:
+        theme = current[ticket.theme_id or 0]
         if theme is None or theme.id is None:
             continue
         cited.setdefault(theme.id, (theme.label, []))[1].append(ref_of(ticket))
     return cited
-
-
-def current_theme(session: Session, theme_id: int) -> Theme | None:
-    """A theme, or the theme it was merged into (and so on)."""
-    theme = session.get(Theme, theme_id)
-    for _ in range(MAX_MERGE_HOPS):
-        if theme is None or theme.merged_into is None:
-            break
-        theme = session.get(Theme, theme.merged_into)
-    return theme
 
 
 def window_counts(
@@ -215,13 +207,16 @@ def _queued(session: Session, key: str) -> bool:
 
 def _tell(session: Session, impact: VersionImpact, key: str) -> None:
     by_theme = {t.theme_id: t for t in impact.themes}
-    tickets = session.exec(
-        select(ReviewTicket).where(
-            ReviewTicket.document_id == impact.document_id, ReviewTicket.resolved_version == impact.version
+    tickets = list(
+        session.exec(
+            select(ReviewTicket).where(
+                ReviewTicket.document_id == impact.document_id, ReviewTicket.resolved_version == impact.version
+            )
         )
     )
+    current = current_themes(session, [t.theme_id for t in tickets if t.theme_id])
     for ticket in tickets:
-        theme = current_theme(session, ticket.theme_id) if ticket.theme_id else None
+        theme = current[ticket.theme_id] if ticket.theme_id else None
         measured = by_theme.get(theme.id or 0) if theme else None
         if measured is not None:
             note = f"Effect of {impact.name} ({window_text(impact)}): {describe(measured)}"

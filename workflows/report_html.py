@@ -42,11 +42,10 @@ from reviewbot.store.report import (
     resolved_tickets,
     signoff_turnaround,
     theme_counts,
-    themes_by_id,
 )
-from reviewbot.store.themes import active_themes
+from reviewbot.store.themes import active_themes, current_themes
 from reviewbot.store.tickets import mappings
-from workflows.impact import MAX_MERGE_HOPS, VersionImpact, measure
+from workflows.impact import VersionImpact, measure
 from workflows.review import ref_of
 
 MAX_QUOTE_CHARS = 240  # quotes are evidence, not the whole story: the ticket has them in full
@@ -208,8 +207,12 @@ def _gap_rows(
 
 
 def _ticket_rows(session: Session, tickets: list[ReviewTicket], now: datetime) -> list[TicketRow]:
-    current = _current_themes(session, [t.theme_id for t in tickets if t.theme_id is not None])
-    return [_ticket_row(t, current.get(t.theme_id) if t.theme_id is not None else None, now) for t in tickets]
+    current = current_themes(session, [t.theme_id for t in tickets if t.theme_id is not None])
+    return [_ticket_row(t, _id_of(current.get(t.theme_id)) if t.theme_id is not None else None, now) for t in tickets]
+
+
+def _id_of(theme: Theme | None) -> int | None:
+    return theme.id if theme else None
 
 
 def _ticket_row(ticket: ReviewTicket, theme_id: int | None, now: datetime) -> TicketRow:
@@ -234,25 +237,6 @@ def _ticket_row(ticket: ReviewTicket, theme_id: int | None, now: datetime) -> Ti
         reason=str(evidence.get("reason") or ticket.state_reason or ""),
         quotes=[q for q in quotes if q],
     )
-
-
-def _current_themes(session: Session, theme_ids: list[int]) -> dict[int, int | None]:
-    """theme id -> the theme that holds its items now (merges followed), so a ticket links to where they are."""
-    found: dict[int, Theme] = themes_by_id(session, theme_ids)
-    for _ in range(MAX_MERGE_HOPS):  # one query per level of merging, not one per ticket
-        missing = {t.merged_into for t in found.values() if t.merged_into is not None} - set(found)
-        if not missing:
-            break
-        found |= themes_by_id(session, [m for m in missing if m is not None])
-    current: dict[int, int | None] = {}
-    for theme_id in theme_ids:
-        theme = found.get(theme_id)
-        for _ in range(MAX_MERGE_HOPS):
-            if theme is None or theme.merged_into is None:
-                break
-            theme = found.get(theme.merged_into)
-        current[theme_id] = theme.id if theme else None
-    return current
 
 
 def _signoff_rows(session: Session, start: datetime | None, now: datetime, sla_days: float) -> list[SignOffRow]:

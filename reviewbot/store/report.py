@@ -3,7 +3,6 @@ and the tickets that were active in the period."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
-from reviewbot.models import FeedbackItem, ReviewTicket, SignOff, SignOffRequest, Theme
+from reviewbot.models import FeedbackItem, ReviewTicket, SignOff, SignOffRequest
 
 SETTLED = ("closed", "dismissed")  # states a ticket rests in; others still need someone
 
@@ -90,14 +89,6 @@ def feedback_totals(session: Session, since: datetime | None) -> FeedbackCounts:
         query = select(column, func.count()).where(*_period(since), col(column).is_not(None)).group_by(column)
         getattr(totals, attr).update({value: n for value, n in session.exec(query)})
     return totals
-
-
-def themes_by_id(session: Session, ids: Iterable[int]) -> dict[int, Theme]:
-    """Themes by id, whatever their status (a ticket may cite a theme merged since)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {t.id or 0: t for t in session.exec(select(Theme).where(col(Theme.id).in_(wanted)))}
 
 
 def active_tickets(session: Session, since: datetime | None) -> list[ReviewTicket]:

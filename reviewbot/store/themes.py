@@ -24,6 +24,39 @@ def active_themes(session: Session) -> list[Theme]:
     return list(session.exec(select(Theme).where(Theme.status == "active").order_by(col(Theme.id))))
 
 
+MAX_MERGE_HOPS = 20  # a merged theme points at the one it went into; a longer chain would be a loop
+
+
+def themes_by_id(session: Session, ids: Iterable[int]) -> dict[int, Theme]:
+    """Themes by id, whatever their status (a ticket may cite a theme merged since)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {t.id or 0: t for t in session.exec(select(Theme).where(col(Theme.id).in_(wanted)))}
+
+
+def current_themes(session: Session, theme_ids: Iterable[int]) -> dict[int, Theme | None]:
+    """theme id -> the theme that holds its items now: itself, or the one it was merged into (and so on).
+
+    One query per level of merging, not one per theme."""
+    wanted = set(theme_ids)
+    found = themes_by_id(session, wanted)
+    for _ in range(MAX_MERGE_HOPS):
+        missing = {t.merged_into for t in found.values() if t.merged_into is not None} - set(found)
+        if not missing:
+            break
+        found |= themes_by_id(session, [m for m in missing if m is not None])
+    current: dict[int, Theme | None] = {}
+    for theme_id in wanted:
+        theme = found.get(theme_id)
+        for _ in range(MAX_MERGE_HOPS):
+            if theme is None or theme.merged_into is None:
+                break
+            theme = found.get(theme.merged_into)
+        current[theme_id] = theme
+    return current
+
+
 def theme_models(themes: Iterable[Theme]) -> list[ThemeModel]:
     """Themes as the placement step sees them."""
     return [ThemeModel(key=t.id or 0, centroid=dict(t.centroid), size=t.size) for t in themes]
