@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from connectors.registry import ConnectorContext, make_tracker
 from reviewbot.models import ReviewTicket
+from reviewbot.models.tickets import SETTLED_STATES
 from reviewbot.protocols import TrackerRef
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -55,7 +56,7 @@ def _apply(session: Session, ticket: ReviewTicket, ref: TrackerRef, tracker: str
     if state is None or state == ticket.state or (state == "closed" and ticket.state in SETTLED):
         return 0
     actor, why = f"{tracker} user", f"{ref.status} in {tracker}"
-    if state in ("dismissed", "closed"):
+    if state in SETTLED_STATES:
         settle(session, ticket, state, actor, why, force=True)
     elif state in ("open", "triaged", "in_review"):
         move(session, ticket, state, actor, why, force=True)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
 from reviewbot.models import PolicyDocument, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
+from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import SignOffRule
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
@@ -159,7 +160,7 @@ def assign(store: Store, settings: Settings, ref: str, assignee: str, actor: str
     """Name the person who will edit the section for a ticket."""
     with store.session() as session:
         ticket = load(session, ref)
-        if ticket.state in ("published", "closed", "dismissed"):
+        if ticket.state in FINISHED_STATES:
             raise RefusedError(f"ticket {ref_of(ticket)} is {ticket.state}; there is nothing to assign")
         _assign(session, ticket, assignee, actor)
         return f"{ref_of(ticket)} is assigned to {assignee}"

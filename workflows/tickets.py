@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from reviewbot.evidence import Quote, build_evidence, evidence_change, evidence_hash, fingerprint, ticket_title
 from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping
+from reviewbot.models.tickets import FINISHED_STATES, SETTLED_STATES
 from reviewbot.settings import Settings, TicketSettings
 from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, sections
@@ -21,7 +22,6 @@ from workflows.report import SyncReport
 from workflows.review import move
 
 # Tickets a person has finished with keep their evidence as it was when they decided.
-FROZEN_STATES = ("published", "closed", "dismissed")
 
 
 def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) -> str | None:
@@ -101,7 +101,7 @@ class Decision:
 def _settled_sizes(session: Session) -> dict[tuple[int, str], int]:
     """(theme, document) -> largest theme size at which one of its tickets was dismissed or closed."""
     sizes: dict[tuple[int, str], int] = {}
-    for ticket in tickets_in(session, ("dismissed", "closed")):
+    for ticket in tickets_in(session, SETTLED_STATES):
         if ticket.theme_id is not None and ticket.settled_size is not None:
             key = (ticket.theme_id, ticket.document_id)
             sizes[key] = max(sizes.get(key, 0), ticket.settled_size)
@@ -144,9 +144,9 @@ def _decide(session: Session, settings: Settings, decision: Decision) -> str:
         session.flush()
         outbox.enqueue(session, f"tracker.create:{fp}", "tracker", "create", {}, ticket.id)
         return "created"
-    if ticket.state in ("dismissed", "closed") and ticket.settled_size and _grew(decision, settings):
+    if ticket.state in SETTLED_STATES and ticket.settled_size and _grew(decision, settings):
         return _reopen(session, ticket, theme, evidence, digest, title)
-    if ticket.state in FROZEN_STATES:
+    if ticket.state in FINISHED_STATES:
         return "unchanged"
     if ticket.evidence_hash == digest:
         if ticket.evidence != evidence:  # only trend, impact or labels moved: refresh quietly

@@ -132,6 +132,7 @@ def sync(
 
 
 def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
+    from reviewbot.models.tickets import SETTLED_STATES
     from reviewbot.views import theme_overview, themes_table, tickets_table
 
     title = "Dry run (nothing stored or sent)" if report.dry_run else f"Sync {report.run_id} finished"
@@ -162,7 +163,7 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
         with store.session() as session:
             themes, maps, refs, tickets = theme_overview(session)
         out.print(themes_table(themes, maps, refs))
-        out.print(tickets_table([t for t in tickets if t.state not in ("closed", "dismissed")]))
+        out.print(tickets_table([t for t in tickets if t.state not in SETTLED_STATES]))
     for line in report.duplicates:
         err.print(f"[yellow]duplicate:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for error in report.errors:

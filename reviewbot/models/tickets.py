@@ -20,6 +20,8 @@ TICKET_STATES = (
     "closed",
     "dismissed",
 )
+SETTLED_STATES = ("closed", "dismissed")  # a ticket rests in these; in any other state it still needs someone
+FINISHED_STATES = ("published", *SETTLED_STATES)  # its review is over: no new assignee, no evidence refresh
 
 
 class ReviewTicket(SQLModel, table=True):

@@ -8,7 +8,8 @@ from collections.abc import Collection
 from typing import Any
 
 from reviewbot.analysis.effect import Comparison
-from reviewbot.report.charts import SETTLED, effect_id, section_anchor
+from reviewbot.models.tickets import SETTLED_STATES
+from reviewbot.report.charts import effect_id, section_anchor
 from reviewbot.report.fmt import (
     anchor,
     day,
@@ -164,7 +165,7 @@ def _card(value: str, label: str, warn: bool = False) -> str:
 
 def _summary(report: Report) -> str:
     t = report.totals
-    waiting = sum(1 for x in report.tickets if x.state not in SETTLED)
+    waiting = sum(1 for x in report.tickets if x.state not in SETTLED_STATES)
     overdue = sum(1 for s in report.signoffs if s.pending and s.over_sla)
     kinds = ", ".join(f"{n} {esc(k.replace('_', ' '))}" for k, n in report.totals_by_kind.items()) or "none"
     cards = [
@@ -446,7 +447,7 @@ def _tickets_table(report: Report, links: Links) -> str:
 
 
 def _ticket_order(ticket: TicketRow) -> tuple[bool, float]:
-    return (ticket.state in SETTLED, -ticket.age_days)
+    return (ticket.state in SETTLED_STATES, -ticket.age_days)
 
 
 def _ticket_row(t: TicketRow, links: Links) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from reviewbot.models.tickets import TICKET_STATES
+from reviewbot.models.tickets import SETTLED_STATES, TICKET_STATES
 from reviewbot.report.fmt import anchor, short, week_labels
 from reviewbot.report.model import Report, Scores, SectionRow, SignOffRow, ThemeRow, TicketRow, VersionRow
 
@@ -19,7 +19,6 @@ AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("1-3 months", 91),
     ("over 3 months", float("inf")),
 )
-SETTLED = ("closed", "dismissed")
 
 
 def chart_payload(report: Report, known: Collection[str]) -> dict[str, Any]:
@@ -102,10 +101,10 @@ def tickets(rows: list[TicketRow]) -> dict[str, Any] | None:
     states = [s for s in TICKET_STATES if any(t.state == s for t in rows)]
     states += sorted({t.state for t in rows} - set(states))  # a state a tracker mapping invented
     data: dict[str, Any] = {"states": {"labels": states, "data": [sum(t.state == s for t in rows) for s in states]}}
-    waiting = [t for t in rows if t.state not in SETTLED]
+    waiting = [t for t in rows if t.state not in SETTLED_STATES]
     if waiting:
         series = []
-        for state in (s for s in states if s not in SETTLED):
+        for state in (s for s in states if s not in SETTLED_STATES):
             counts = [
                 sum(1 for t in waiting if t.state == state and _bucket(t.age_days) == i)
                 for i in range(len(AGE_BUCKETS))

@@ -8,11 +8,10 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SourceState, SyncRun, utcnow
+from reviewbot.models.tickets import SETTLED_STATES
 from reviewbot.settings import Settings
 from reviewbot.store.locks import all_leases
 from reviewbot.store.review import pending_requests
-
-CLOSED = ("closed", "dismissed")
 
 
 def recent_runs(session: Session, limit: int) -> list[SyncRun]:
@@ -39,7 +38,7 @@ def workspace_status(session: Session, settings: Settings) -> dict[str, Any]:
     last = session.exec(select(SyncRun).order_by(col(SyncRun.id).desc())).first()
     by_state = session.exec(
         select(ReviewTicket.state, func.count())
-        .where(col(ReviewTicket.state).not_in(CLOSED))
+        .where(col(ReviewTicket.state).not_in(SETTLED_STATES))
         .group_by(ReviewTicket.state)
     ).all()
     sla = timedelta(days=settings.review.signoff_sla_days)

@@ -11,8 +11,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from reviewbot.models import FeedbackItem, ReviewTicket, SignOff, SignOffRequest
-
-SETTLED = ("closed", "dismissed")  # states a ticket rests in; others still need someone
+from reviewbot.models.tickets import SETTLED_STATES
 
 
 @dataclass
@@ -99,7 +98,7 @@ def active_tickets(session: Session, since: datetime | None) -> list[ReviewTicke
             or_(
                 col(ReviewTicket.created_at) >= since,
                 col(ReviewTicket.updated_at) >= since,
-                col(ReviewTicket.state).not_in(SETTLED),
+                col(ReviewTicket.state).not_in(SETTLED_STATES),
             )
         )
     return list(session.exec(query))
