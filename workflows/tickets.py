@@ -17,7 +17,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, sections
 from reviewbot.store.review import tickets_in
 from reviewbot.store.themes import active_themes, quote_items, survey_counts
-from reviewbot.store.tickets import by_fingerprint, mappings, touch
+from reviewbot.store.tickets import by_fingerprints, mappings, touch
 from workflows.report import SyncReport
 from workflows.review import move
 
@@ -62,24 +62,32 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
         for mapping in mappings(session):
             by_theme.setdefault(mapping.theme_id, []).append(mapping)
         settled = _settled_sizes(session)
-        for theme in active_themes(session):
-            for mapping in by_theme.get(theme.id or 0, []):
-                reason = ticket_reason(theme, mapping, settings.tickets)
-                if reason is None:
-                    continue
-                counts["eligible"] += 1
-                section = section_rows.get((mapping.document_id, mapping.section_id))
-                quiet_below = settled.get((theme.id or 0, mapping.document_id))
-                outcome = _decide(
-                    session,
-                    settings,
-                    Decision(theme, docs[mapping.document_id], section, mapping.confidence, reason, quiet_below),
-                )
-                counts[outcome] += 1
-                if outcome != "unchanged":
-                    changed.append(
-                        f"{outcome}:{fingerprint(theme.id or 0, mapping.document_id, mapping.section_id or None)}"
-                    )
+        eligible = [
+            (theme, mapping, reason)
+            for theme in active_themes(session)
+            for mapping in by_theme.get(theme.id or 0, [])
+            if (reason := ticket_reason(theme, mapping, settings.tickets)) is not None
+        ]
+        counts["eligible"] = len(eligible)
+        surveys = survey_counts(session, {theme.id or 0 for theme, _, _ in eligible})  # one query, not one per ticket
+        decisions = [
+            Decision(
+                theme,
+                docs[mapping.document_id],
+                section_rows.get((mapping.document_id, mapping.section_id)),
+                mapping.confidence,
+                reason,
+                settled.get((theme.id or 0, mapping.document_id)),
+                surveys.get(theme.id or 0, {"nps": {}, "csat": {}}),
+            )
+            for theme, mapping, reason in eligible
+        ]
+        tickets = by_fingerprints(session, [d.fingerprint for d in decisions])
+        for decision in decisions:
+            outcome = _decide(session, settings, decision, tickets.get(decision.fingerprint))
+            counts[outcome] += 1
+            if outcome != "unchanged":
+                changed.append(f"{outcome}:{decision.fingerprint}")
         if changed:
             key = "digest:" + hashlib.sha256("|".join(sorted(changed)).encode()).hexdigest()[:16]
             outbox.enqueue(session, key, "notifier", "digest", {"changes": sorted(changed)})
@@ -96,6 +104,13 @@ class Decision:
     confidence: float
     reason: str
     settled_size: int | None  # a ticket of this theme on this document was dismissed or closed at this size
+    surveys: dict[str, dict[str, int]]  # the theme's survey answers by class: {"nps": {...}, "csat": {...}}
+
+    @property
+    def fingerprint(self) -> str:
+        """The identity of the ticket this decision is about."""
+        section = self.section.section_id if self.section else None
+        return fingerprint(self.theme.id or 0, self.document.id, section)
 
 
 def _settled_sizes(session: Session) -> dict[tuple[int, str], int]:
@@ -115,14 +130,12 @@ def _grew(decision: Decision, settings: Settings) -> bool:
     return decision.theme.size >= decision.settled_size * settings.review.reopen_factor
 
 
-def _decide(session: Session, settings: Settings, decision: Decision) -> str:
-    theme, document, section = decision.theme, decision.document, decision.section
-    fp = fingerprint(theme.id or 0, document.id, section.section_id if section else None)
-    ticket = by_fingerprint(session, fp)
+def _decide(session: Session, settings: Settings, decision: Decision, ticket: ReviewTicket | None) -> str:
+    """Create, refresh, reopen or leave the decision's ticket (None when there is none yet); returns which."""
+    theme, document, section, fp = decision.theme, decision.document, decision.section, decision.fingerprint
     if ticket is None and not _grew(decision, settings):
         return "unchanged"  # a person settled this theme here; a new section match alone does not undo that
-    confidence, reason = decision.confidence, decision.reason
-    evidence = _evidence(session, settings, theme, document, section, confidence, reason)
+    evidence = _evidence(session, settings, decision)
     digest = evidence_hash(evidence)
     title = ticket_title(theme, document, section)
     if ticket is None:
@@ -134,7 +147,7 @@ def _decide(session: Session, settings: Settings, decision: Decision) -> str:
             section_id=section.section_id if section else None,
             section_version=document.published_version,
             title=title,
-            confidence=confidence,
+            confidence=decision.confidence,
             impact=theme.impact,
             evidence=evidence,
             evidence_hash=digest,
@@ -154,7 +167,8 @@ def _decide(session: Session, settings: Settings, decision: Decision) -> str:
             session.add(ticket)
         return "unchanged"
     note = evidence_change(ticket.evidence, evidence)
-    ticket.title, ticket.evidence, ticket.evidence_hash, ticket.confidence = title, evidence, digest, confidence
+    ticket.title, ticket.evidence, ticket.evidence_hash = title, evidence, digest
+    ticket.confidence = decision.confidence
     ticket.impact = theme.impact
     ticket.section_version = document.published_version
     touch(ticket)
@@ -178,26 +192,19 @@ def _reopen(
     return "reopened"
 
 
-def _evidence(
-    session: Session,
-    settings: Settings,
-    theme: Theme,
-    document: PolicyDocument,
-    section: PolicySection | None,
-    confidence: float,
-    reason: str,
-) -> dict[str, object]:
+def _evidence(session: Session, settings: Settings, decision: Decision) -> dict[str, object]:
+    theme = decision.theme
     items = quote_items(session, theme.id or 0, settings.tickets.max_quotes)
     quotes = [Quote(i.text, i.source, i.external_id, i.kind, i.created_at) for i in items]
-    surveys = survey_counts(session, theme.id or 0)
+    nps, csat = decision.surveys["nps"], decision.surveys["csat"]
     return build_evidence(
         theme,
-        document,
-        section,
-        confidence,
-        reason,
+        decision.document,
+        decision.section,
+        decision.confidence,
+        decision.reason,
         quotes,
-        nps_counts={"responses": sum(surveys["nps"].values()), **surveys["nps"]},
-        csat_counts={"responses": sum(surveys["csat"].values()), **surveys["csat"]},
+        nps_counts={"responses": sum(nps.values()), **nps},
+        csat_counts={"responses": sum(csat.values()), **csat},
         recent_weeks=max(1, settings.tickets.recent_days // 7),
     )

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import Row, bindparam, case, func, update
 from sqlmodel import Session, col, select
 
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, pick_quotes
@@ -138,12 +138,12 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
 
 
 def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> dict[int, ThemeAggregate]:
-    """Per-theme aggregates over the placed items of the given themes (all themes when None), in a few GROUP BY
-    queries."""
+    """Per-theme aggregates over the placed items of the given themes (all themes when None), in three GROUP BY
+    queries (each one a pass over the themes' items, which is what a sync into a long history pays for)."""
     aggs: dict[int, ThemeAggregate] = {}
     if theme_ids is not None and not theme_ids:
         return aggs
-    placed = col(FeedbackItem.theme_id).is_not(None) if theme_ids is None else col(FeedbackItem.theme_id).in_(theme_ids)
+    placed = _members_of(theme_ids)
     negative = func.sum(case((col(FeedbackItem.is_negative), 1), else_=0))
     concern = func.sum(case((col(FeedbackItem.is_negative) | (FeedbackItem.kind == "complaint"), 1), else_=0))
     rules = func.sum(case((col(FeedbackItem.cites_rules), 1), else_=0))
@@ -151,6 +151,7 @@ def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> di
         select(
             FeedbackItem.theme_id,
             FeedbackItem.kind,
+            FeedbackItem.week,
             func.count(),
             func.sum(FeedbackItem.polarity),
             negative,
@@ -160,34 +161,49 @@ def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> di
             func.max(FeedbackItem.created_at),
         )
         .where(placed)
-        .group_by(FeedbackItem.theme_id, FeedbackItem.kind)
+        .group_by(FeedbackItem.theme_id, FeedbackItem.kind, FeedbackItem.week)
     )
-    for theme_id, kind, n, polarity, neg, worry, cited, first, last in rows:
+    for theme_id, kind, week, n, polarity, neg, worry, cited, first, last in rows:
         agg = aggs.setdefault(theme_id, ThemeAggregate())
-        agg.by_kind[kind] = n
+        agg.by_kind[kind] = agg.by_kind.get(kind, 0) + n
+        agg.weekly[week] = agg.weekly.get(week, 0) + n
         agg.polarity_sum += polarity or 0.0
         agg.negative += neg or 0
         agg.concern += worry or 0
         agg.cites_rules += cited or 0
         agg.first_seen = _min(agg.first_seen, first)
         agg.last_seen = _max(agg.last_seen, last)
-    _fill(session, aggs, placed, FeedbackItem.week, "weekly")
-    _fill(session, aggs, placed, FeedbackItem.nps_class, "nps")
-    _fill(session, aggs, placed, FeedbackItem.csat_class, "csat")
+    for theme_id, surveys in survey_counts(session, theme_ids).items():
+        aggs[theme_id].nps, aggs[theme_id].csat = surveys["nps"], surveys["csat"]
     unique = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
     for theme_id, n in session.exec(unique.where(placed).group_by(FeedbackItem.theme_id)):
         aggs[theme_id].unique = n
     return aggs
 
 
-def _fill(session: Session, aggs: dict[int, ThemeAggregate], placed: Any, column: Any, attr: str) -> None:
+def survey_counts(session: Session, theme_ids: Collection[int] | None) -> dict[int, dict[str, dict[str, int]]]:
+    """Survey answers by class per theme (all themes when None), in one query:
+    {theme: {"nps": {"promoter": 3, ...}, "csat": {"satisfied": 2, ...}}}; themes without answers are left out."""
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    if theme_ids is not None and not theme_ids:
+        return counts
+    nps, csat = FeedbackItem.nps_class, FeedbackItem.csat_class
     query = (
-        select(FeedbackItem.theme_id, column, func.count())
-        .where(placed, col(column).is_not(None))
-        .group_by(FeedbackItem.theme_id, column)
+        select(FeedbackItem.theme_id, nps, csat, func.count())
+        .where(_members_of(theme_ids), col(nps).is_not(None) | col(csat).is_not(None))
+        .group_by(FeedbackItem.theme_id, nps, csat)
     )
-    for theme_id, value, n in session.exec(query):
-        getattr(aggs[theme_id], attr)[value] = n
+    for theme_id, nps_class, csat_class, n in session.exec(query):
+        theme = counts.setdefault(theme_id, {"nps": {}, "csat": {}})
+        for name, value in (("nps", nps_class), ("csat", csat_class)):
+            if value is not None:
+                theme[name][value] = theme[name].get(value, 0) + n
+    return counts
+
+
+def _members_of(theme_ids: Collection[int] | None) -> Any:
+    """Filter: items placed in one of these themes (in any theme when None)."""
+    return col(FeedbackItem.theme_id).is_not(None) if theme_ids is None else col(FeedbackItem.theme_id).in_(theme_ids)
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -243,26 +259,15 @@ def central_items(session: Session, theme_id: int, limit: int) -> list[FeedbackI
     return list(session.exec(query))
 
 
-def quote_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
-    """Members worth quoting: the most central ones, one per distinct text, taking turns across kinds."""
+def quote_items(session: Session, theme_id: int, limit: int) -> list[Row[Any]]:
+    """Members worth quoting (text, source, external_id, kind, created_at, content_hash): the most central ones,
+    one per distinct text, taking turns across kinds. Columns, not items: a sync quotes every ticket's theme."""
+    f = FeedbackItem
     query = (
-        select(FeedbackItem)
-        .where(FeedbackItem.theme_id == theme_id, FeedbackItem.text != "")
-        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
+        select(f.text, f.source, f.external_id, f.kind, f.created_at, f.content_hash)
+        .where(f.theme_id == theme_id, f.text != "")
+        .order_by(col(f.theme_similarity).desc(), col(f.id))
         .limit(limit * 8)
     )
-    items = list(session.exec(query))
-    return pick_quotes(items, limit, kind=lambda i: i.kind, key=lambda i: i.content_hash)
-
-
-def survey_counts(session: Session, theme_id: int) -> dict[str, dict[str, int]]:
-    """Survey answers of a theme by class: {"nps": {"promoter": 3, ...}, "csat": {"satisfied": 2, ...}}."""
-    counts: dict[str, dict[str, int]] = {"nps": {}, "csat": {}}
-    for name, column in (("nps", FeedbackItem.nps_class), ("csat", FeedbackItem.csat_class)):
-        query = (
-            select(column, func.count())
-            .where(FeedbackItem.theme_id == theme_id, col(column).is_not(None))
-            .group_by(column)
-        )
-        counts[name] = {value: n for value, n in session.exec(query)}
-    return counts
+    rows = list(session.exec(query))
+    return pick_quotes(rows, limit, kind=lambda r: r.kind, key=lambda r: r.content_hash)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -10,13 +10,18 @@ from sqlmodel import Session, col, select
 from reviewbot.analysis.mapping import SectionMatch
 from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
 
+# Confidence is shown to two decimals; a theme's centroid moves a little with every sync, and rewriting its
+# mappings (and the tickets citing them) for a move nobody can see costs time and churn.
+CONFIDENCE_STEP = 0.005
+
 
 def replace_mappings(
     session: Session, theme_id: int, matches: Sequence[SectionMatch], old: Sequence[ThemeMapping]
 ) -> bool:
     """Store a theme's section matches in place of its `old` ones; returns whether anything changed."""
-    before = {(m.document_id, m.section_id): round(m.confidence, 4) for m in old}
-    if before == {(m.document_id, m.section_id): round(m.confidence, 4) for m in matches}:
+    before = {(m.document_id, m.section_id): m.confidence for m in old}
+    after = {(m.document_id, m.section_id): m.confidence for m in matches}
+    if before.keys() == after.keys() and all(abs(after[k] - before[k]) < CONFIDENCE_STEP for k in after):
         return False
     session.execute(delete(ThemeMapping).where(col(ThemeMapping.theme_id) == theme_id))
     for rank, m in enumerate(matches):
@@ -43,6 +48,14 @@ def mappings(session: Session, theme_id: int | None = None) -> list[ThemeMapping
 def by_fingerprint(session: Session, fingerprint: str) -> ReviewTicket | None:
     """The ticket with this fingerprint."""
     return session.exec(select(ReviewTicket).where(ReviewTicket.fingerprint == fingerprint)).first()
+
+
+def by_fingerprints(session: Session, fingerprints: Collection[str]) -> dict[str, ReviewTicket]:
+    """The tickets with these fingerprints, by fingerprint (one query)."""
+    if not fingerprints:
+        return {}
+    query = select(ReviewTicket).where(col(ReviewTicket.fingerprint).in_(fingerprints))
+    return {t.fingerprint: t for t in session.exec(query)}
 
 
 def get_ticket(session: Session, ref: str) -> ReviewTicket | None:
