@@ -27,7 +27,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  #
 
 from bench._common import SHARED, machine  # noqa: E402
 from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes  # noqa: E402
-from reviewbot.analysis.vectorize import CorpusStats, terms, weigh  # noqa: E402
+from reviewbot.analysis.vectorize import CorpusStats, terms  # noqa: E402
 from reviewbot.settings import ThemeSettings  # noqa: E402
 
 NOISE = "(no theme)"
@@ -59,8 +59,8 @@ def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: Corp
     term_lists = [terms(t) for t in texts]
     stats.add(term_lists)
     offset = 1_000_000 if existing else 0
-    docs = [Doc(offset + i, weigh(t, stats), text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
-    return plan_themes(existing or [], docs, [], settings), stats
+    docs = [Doc(offset + i, t, text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
+    return plan_themes(existing or [], docs, [], stats, settings), stats
 
 
 def themes(texts: list[str], labels: list[str], name: str) -> None:

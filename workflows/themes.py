@@ -7,7 +7,7 @@ from sqlmodel import Session
 from reviewbot.analysis.embeddings import load_encoder
 from reviewbot.analysis.score import pick_quote, theme_label, theme_stats
 from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
-from reviewbot.analysis.vectorize import surface_forms, terms, weigh
+from reviewbot.analysis.vectorize import surface_forms, terms
 from reviewbot.models import Theme
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -48,9 +48,9 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
     progress.start("finding themes", len(new_items) or None)
     new_terms = [terms(text) for _, text in new_items]
     stats.add(new_terms)
-    new_docs = [Doc(i, weigh(t, stats), text) for (i, text), t in zip(new_items, new_terms, strict=True)]
-    pool = [Doc(i, weigh(terms(text), stats), text) for i, text in leftovers]
-    plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, plan_settings(settings))
+    new_docs = [Doc(i, t, text) for (i, text), t in zip(new_items, new_terms, strict=True)]
+    pool = [Doc(i, terms(text), text) for i, text in leftovers]
+    plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, stats, plan_settings(settings))
     progress.advance(len(new_items))
 
     with store.session() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix, vstack
 
 from reviewbot.analysis.cluster import NOISE, find_clusters
 from reviewbot.analysis.embeddings import Encoder
-from reviewbot.analysis.vectorize import to_matrix
+from reviewbot.analysis.vectorize import CorpusStats, to_matrix, weigh_many
 
 # A cluster whose centroid is this close to an existing theme's is that theme, seen again.
 SAME_THEME_SIMILARITY = 0.5
@@ -19,10 +19,10 @@ CHUNK_ROWS = 10_000
 
 @dataclass(frozen=True)
 class Doc:
-    """An item to place: its id, unit-length TF-IDF vector and (optionally) text, which sharpens clustering."""
+    """An item to place: its id, its terms (vectorize.terms) and (optionally) text, which sharpens clustering."""
 
     item_id: int
-    vector: Mapping[str, float]
+    terms: Sequence[str]
     text: str | None = None
 
 
@@ -63,12 +63,12 @@ class ThemePlan:
 class _Space:
     """Centroids and documents as rows of one sparse matrix over a shared vocabulary."""
 
-    def __init__(self, themes: Sequence[ThemeModel], docs: Sequence[Doc]) -> None:
+    def __init__(self, themes: Sequence[ThemeModel], docs: Sequence[Doc], stats: CorpusStats) -> None:
         self.vocab: dict[str, int] = {}
-        matrix = to_matrix([t.centroid for t in themes] + [d.vector for d in docs], self.vocab)
+        self.centroids = to_matrix([t.centroid for t in themes], self.vocab)
+        self.docs = weigh_many([d.terms for d in docs], stats, self.vocab)
+        self.centroids.resize((len(themes), self.docs.shape[1]))  # the documents brought terms of their own
         self.terms = np.array(sorted(self.vocab, key=self.vocab.__getitem__), dtype=object)
-        self.centroids = matrix[: len(themes)]
-        self.docs = matrix[len(themes) :]
 
     def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> csr_matrix:
         """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms. Summed
@@ -92,18 +92,22 @@ class _Space:
 
 
 def plan_themes(
-    existing: Sequence[ThemeModel], new_docs: Sequence[Doc], pool: Sequence[Doc], settings: PlanSettings
+    existing: Sequence[ThemeModel],
+    new_docs: Sequence[Doc],
+    pool: Sequence[Doc],
+    stats: CorpusStats,
+    settings: PlanSettings,
 ) -> ThemePlan:
     """Place new items in existing themes; cluster the rest with earlier unplaced items into new themes.
 
-    `pool` holds items placed in no theme by earlier syncs, newest first. Nothing is clustered when
-    there are no new items, so running twice on the same data changes nothing.
+    `pool` holds items placed in no theme by earlier syncs, newest first; `stats` weigh every item's terms.
+    Nothing is clustered when there are no new items, so running twice on the same data changes nothing.
     """
     plan = ThemePlan()
     if not new_docs:
         return plan
     docs = [*new_docs, *pool]
-    space = _Space(existing, docs)
+    space = _Space(existing, docs, stats)
     best, score = _nearest(space.docs, space.centroids)
     fits = score >= settings.assign_threshold
     fits[len(new_docs) :] = False  # earlier leftovers only join via clustering, so old decisions stay put

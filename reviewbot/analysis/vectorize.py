@@ -17,6 +17,7 @@ import numpy as np
 from nltk.stem.snowball import SnowballStemmer
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.preprocessing import normalize
 
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
@@ -97,6 +98,25 @@ def weigh(doc: Sequence[str], stats: CorpusStats) -> dict[str, float]:
     weights = {t: (1.0 + math.log(c)) * stats.idf(t) for t, c in counts.items()}
     norm = math.sqrt(sum(w * w for w in weights.values()))
     return {t: w / norm for t, w in weights.items()} if norm else {}
+
+
+def weigh_many(docs: Sequence[Sequence[str]], stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
+    """Unit-length TF-IDF rows of many documents, as `weigh` computes them but in one sparse pass (a dict per
+    document costs seconds at 100k items); terms not in `vocab` are added to it, and the matrix is as wide."""
+    indptr, indices = [0], []
+    for doc in docs:
+        indices.extend([vocab.setdefault(term, len(vocab)) for term in doc])
+        indptr.append(len(indices))
+    counts = csr_matrix(
+        (np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        shape=(len(docs), max(len(vocab), 1)),
+    )
+    counts.sum_duplicates()
+    idf = np.zeros(counts.shape[1])
+    for term, column in vocab.items():
+        idf[column] = stats.idf(term)
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    return normalize(counts)
 
 
 def to_matrix(vectors: Sequence[Mapping[str, float]], vocab: dict[str, int]) -> csr_matrix:

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import func, select
 
 from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
-from reviewbot.analysis.vectorize import CorpusStats, terms, weigh
+from reviewbot.analysis.vectorize import CorpusStats, terms
 from reviewbot.errors import ConfigError
 from reviewbot.models import FeedbackItem
 from tests.workspaces import make_workspace, open_workspace
@@ -33,10 +33,10 @@ def test_themes_come_from_the_encoder_when_one_is_given() -> None:
     stats = CorpusStats()
     term_lists = [terms(t) for t in LATE + RUDE]
     stats.add(term_lists)
-    docs = [Doc(i, weigh(t, stats), text) for i, (t, text) in enumerate(zip(term_lists, LATE + RUDE, strict=True))]
+    docs = [Doc(i, t, text) for i, (t, text) in enumerate(zip(term_lists, LATE + RUDE, strict=True))]
 
-    by_words = plan_themes([], docs, [], PlanSettings(min_size=3))
-    by_meaning = plan_themes([], docs, [], PlanSettings(min_size=3, embed=meaning))
+    by_words = plan_themes([], docs, [], stats, PlanSettings(min_size=3))
+    by_meaning = plan_themes([], docs, [], stats, PlanSettings(min_size=3, embed=meaning))
 
     assert by_words.new_themes == []  # no two texts share a word
     assert len(by_meaning.new_themes) == 2
@@ -98,8 +98,8 @@ def test_a_text_the_model_has_no_vector_for_stays_unplaced() -> None:
     stats = CorpusStats()
     term_lists = [terms(t) for t in texts]
     stats.add(term_lists)
-    docs = [Doc(i, weigh(t, stats), text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
+    docs = [Doc(i, t, text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
 
-    plan = plan_themes([], docs, [], PlanSettings(min_size=3, embed=meaning))
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=3, embed=meaning))
 
     assert len(plan.new_themes) == 1 and set(plan.assignments) == {0, 1, 2, 3}

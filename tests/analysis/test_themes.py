@@ -34,12 +34,12 @@ SETTINGS = PlanSettings(min_size=4)
 def docs(texts: list[str], stats: CorpusStats, first_id: int) -> list[Doc]:
     term_lists = [terms(t) for t in texts]
     stats.add(term_lists)
-    return [Doc(first_id + i, weigh(t, stats)) for i, t in enumerate(term_lists)]
+    return [Doc(first_id + i, t) for i, t in enumerate(term_lists)]
 
 
 def test_two_topics_become_two_themes_without_being_told_how_many() -> None:
     stats = CorpusStats()
-    plan = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], SETTINGS)
+    plan = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], stats, SETTINGS)
     assert len(plan.new_themes) == 2
     groups = {key for key, _ in plan.assignments.values()}
     refunds = {plan.assignments[i][0] for i in range(6) if i in plan.assignments}
@@ -50,11 +50,11 @@ def test_two_topics_become_two_themes_without_being_told_how_many() -> None:
 
 def test_new_items_join_existing_themes_and_old_ones_do_not_move() -> None:
     stats = CorpusStats()
-    first = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], SETTINGS)
+    first = plan_themes([], docs(REFUNDS + PARCELS, stats, 0), [], stats, SETTINGS)
     existing = [ThemeModel(key=i + 1, centroid=t.centroid, size=t.size) for i, t in enumerate(first.new_themes)]
     key_of = {t.key: i + 1 for i, t in enumerate(first.new_themes)}
     later = docs(["refund still missing after weeks", "courier lost another parcel"], stats, 100)
-    plan = plan_themes(existing, later, [], SETTINGS)
+    plan = plan_themes(existing, later, [], stats, SETTINGS)
     assert plan.new_themes == []
     assert plan.assignments[100][0] == key_of[first.assignments[0][0]]
     assert plan.assignments[101][0] == key_of[first.assignments[6][0]]
@@ -66,7 +66,7 @@ def test_new_items_join_existing_themes_and_old_ones_do_not_move() -> None:
 def test_nothing_changes_without_new_items() -> None:
     stats = CorpusStats()
     leftovers = docs(REFUNDS + PARCELS, stats, 0)
-    assert plan_themes([], [], leftovers, SETTINGS).changed == {}
+    assert plan_themes([], [], leftovers, stats, SETTINGS).changed == {}
 
 
 ODD = [
@@ -88,11 +88,11 @@ def noise(count: int, seed: int = 1) -> list[str]:
 def test_leftovers_form_a_theme_once_enough_arrive() -> None:
     stats = CorpusStats()
     first_docs = docs(REFUNDS[:3] + noise(60) + PARCELS, stats, 0)
-    first = plan_themes([], first_docs, [], SETTINGS)
+    first = plan_themes([], first_docs, [], stats, SETTINGS)
     assert not {0, 1, 2} & set(first.assignments)  # three refund complaints are too few for a theme
     existing = [ThemeModel(key=i + 1, centroid=t.centroid, size=t.size) for i, t in enumerate(first.new_themes)]
     leftovers = [d for d in first_docs if d.item_id not in first.assignments]
-    second = plan_themes(existing, docs(REFUNDS[3:], stats, 100), leftovers, SETTINGS)
+    second = plan_themes(existing, docs(REFUNDS[3:], stats, 100), leftovers, stats, SETTINGS)
     refund_themes = {second.assignments[i][0] for i in (0, 1, 2, 100, 101, 102) if i in second.assignments}
     assert len(refund_themes) == 1 and refund_themes.pop() < 0  # one new theme
     assert {0, 1, 2, 100, 101, 102} <= set(second.assignments)
@@ -101,7 +101,7 @@ def test_leftovers_form_a_theme_once_enough_arrive() -> None:
 
 def test_unrelated_texts_stay_unplaced() -> None:
     stats = CorpusStats()
-    assert plan_themes([], docs(ODD, stats, 0), [], SETTINGS).assignments == {}
+    assert plan_themes([], docs(ODD, stats, 0), [], stats, SETTINGS).assignments == {}
 
 
 def test_clusters_ignore_empty_rows_and_number_largest_first() -> None:
