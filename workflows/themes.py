@@ -100,13 +100,14 @@ def refresh_themes(session: Session, settings: Settings, relabel: set[int], chan
     wanted = None if changed is None or len(themes) > MAX_LISTED_THEMES else [t.id or 0 for t in themes]
     aggregates = theme_store.aggregates(session, wanted)
     window = max(1, settings.tickets.recent_days // 7)
+    members = theme_store.central_members(session, [t.id or 0 for t in themes if t.id in relabel])
     for theme in themes:
         agg = aggregates.get(theme.id or 0)
         if agg is None:
             continue
         theme_store.save_stats(session, theme, theme_stats(agg, latest, window))
         if theme.id in relabel:
-            _relabel(session, theme)
+            _relabel(theme, members.get(theme.id or 0, []))
 
 
 def _trend_end(theme: Theme) -> str | None:
@@ -114,9 +115,10 @@ def _trend_end(theme: Theme) -> str | None:
     return max(theme.weekly) if theme.weekly else None
 
 
-def _relabel(session: Session, theme: Theme) -> None:
-    members = theme_store.central_members(session, theme.id or 0)
-    label, display = theme_label(theme.centroid, surface_forms(text for _, text, _ in members))
+def _relabel(theme: Theme, members: list[tuple[int, str, float]]) -> None:
+    """Name a theme after its heaviest terms (unless a person named it) and quote its most central member."""
+    forms = surface_forms((text for _, text, _ in members), wanted=theme.centroid.keys())
+    label, display = theme_label(theme.centroid, forms)
     theme.terms = display
     if not theme.label_pinned:  # a name a person gave stays
         theme.label = label[:300]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -49,17 +49,20 @@ def terms(text: str) -> list[str]:
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a != b]
 
 
-def surface_forms(texts: Iterable[str]) -> dict[str, str]:
-    """The most common written form of each term in these texts, for labels people can read."""
-    counts: dict[str, Counter[str]] = {}
+def surface_forms(texts: Iterable[str], wanted: Collection[str] | None = None) -> dict[str, str]:
+    """The most common written form of each term (of the `wanted` ones, or all) in these texts, for labels people
+    can read."""
+    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
         ws = [w for w in words(text) if len(w) > 1]
         stems = [stem(w) for w in ws]
         for s, w in zip(stems, ws, strict=True):
-            counts.setdefault(s, Counter())[w] += 1
+            if wanted is None or s in wanted:
+                counts[s][w] += 1
         for i in range(len(ws) - 1):
-            if stems[i] != stems[i + 1]:
-                counts.setdefault(f"{stems[i]} {stems[i + 1]}", Counter())[f"{ws[i]} {ws[i + 1]}"] += 1
+            pair = f"{stems[i]} {stems[i + 1]}"
+            if stems[i] != stems[i + 1] and (wanted is None or pair in wanted):
+                counts[pair][f"{ws[i]} {ws[i + 1]}"] += 1
     return {term: c.most_common(1)[0][0] for term, c in counts.items()}
 
 

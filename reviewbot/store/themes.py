@@ -252,15 +252,27 @@ def save_stats(session: Session, theme: Theme, stats: ThemeStats) -> None:
     session.add(theme)
 
 
-def central_members(session: Session, theme_id: int, limit: int = 40) -> list[tuple[int, str, float]]:
-    """(id, text, similarity) of the members closest to the theme's centroid."""
-    query = (
-        select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.theme_similarity)
-        .where(FeedbackItem.theme_id == theme_id, FeedbackItem.text != "")
-        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
-        .limit(limit)
+def central_members(
+    session: Session, theme_ids: Collection[int], limit: int = 40
+) -> dict[int, list[tuple[int, str, float]]]:
+    """Theme -> (id, text, similarity) of its members closest to its centroid, in one windowed query for all."""
+    if not theme_ids:
+        return {}
+    f = FeedbackItem
+    order = (col(f.theme_similarity).desc(), col(f.id))
+    rank = func.row_number().over(partition_by=f.theme_id, order_by=order).label("rank")
+    ranked = (
+        select(f.theme_id, f.id, f.text, f.theme_similarity, rank)
+        .where(col(f.theme_id).in_(theme_ids), f.text != "")
+        .subquery()
     )
-    return [(i, t, s or 0.0) for i, t, s in session.exec(query)]
+    query = select(ranked.c.theme_id, ranked.c.id, ranked.c.text, ranked.c.theme_similarity).where(
+        ranked.c.rank <= limit
+    )
+    members: dict[int, list[tuple[int, str, float]]] = {}
+    for theme_id, item_id, text, similarity in session.exec(query.order_by(ranked.c.theme_id, ranked.c.rank)):
+        members.setdefault(theme_id, []).append((item_id, text, similarity or 0.0))
+    return members
 
 
 def central_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:

@@ -119,6 +119,8 @@ def test_terms_drop_placeholders_stop_words_and_fold_word_forms() -> None:
     assert "refund delay" in terms("refund delayed")
     forms = surface_forms(["the refund delay", "refund delays", "Refund delays again"])
     assert forms["refund"] == "refund" and forms["refund delay"] == "refund delays"
+    only = surface_forms(["the refund delay", "refund delays"], wanted={"refund delay"})
+    assert only == {"refund delay": "refund delay"}  # a tie goes to the form seen first
 
 
 def test_label_prefers_word_pairs_and_readable_forms() -> None:
