@@ -265,15 +265,26 @@ def _nearest(points: np.ndarray, centroids: np.ndarray, similarity: float) -> np
 def _drop_strangers(matrix: csr_matrix, found: np.ndarray) -> np.ndarray:
     """Mark as NOISE the members whose words barely overlap with the rest of their cluster."""
     result = found.copy()
-    for cluster in np.unique(found[found != NOISE]):
-        rows = np.flatnonzero(found == cluster)
-        own = matrix[rows]
-        total = own.sum(axis=0).A1  # the cluster's summed terms; "the rest" is this minus the member
-        own_dot_total = own @ total
-        own_sq = own.multiply(own).sum(axis=1).A1
-        rest_norm = np.sqrt(np.maximum(total @ total - 2 * own_dot_total + own_sq, 0.0))
-        shared = (own_dot_total - own_sq) / np.where(rest_norm > 1e-9, rest_norm, 1.0)
-        result[rows[shared < MIN_SHARED]] = NOISE
+    rows = np.flatnonzero(found != NOISE)
+    if len(rows) == 0:
+        return result
+    _, cluster = np.unique(found[rows], return_inverse=True)
+    own = matrix[rows].tocoo()
+    # each cluster's summed terms, sparse ("the rest" of a member is this minus the member): a dense
+    # vocabulary-long sum per cluster took seconds with hundreds of clusters
+    member = csr_matrix((np.ones(len(rows)), (cluster, np.arange(len(rows)))), shape=(cluster.max() + 1, len(rows)))
+    totals = (member @ matrix[rows]).tocsr()
+    totals.sum_duplicates()  # also sorts, so (cluster, term) keys below come in order
+    width = np.int64(matrix.shape[1])
+    total_keys = np.repeat(np.arange(totals.shape[0], dtype=np.int64), np.diff(totals.indptr)) * width + totals.indices
+    own_keys = cluster[own.row].astype(np.int64) * width + own.col
+    total_at_own = totals.data[np.searchsorted(total_keys, own_keys)]  # every member term is in its cluster's sum
+    own_dot_total = np.bincount(own.row, weights=own.data * total_at_own, minlength=len(rows))
+    own_sq = np.bincount(own.row, weights=own.data * own.data, minlength=len(rows))
+    total_sq = np.asarray(totals.multiply(totals).sum(axis=1)).ravel()[cluster]
+    rest_norm = np.sqrt(np.maximum(total_sq - 2 * own_dot_total + own_sq, 0.0))
+    shared = (own_dot_total - own_sq) / np.where(rest_norm > 1e-9, rest_norm, 1.0)
+    result[rows[shared < MIN_SHARED]] = NOISE
     return result
 
 
