@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, case, func, insert, update
@@ -16,6 +16,7 @@ from reviewbot.analysis.vectorize import CorpusStats
 from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
 
 VECTORIZER = "tfidf"
+LATEST_WEEK_REACH = timedelta(days=9)
 MAX_STORED_TERMS = 100_000
 
 
@@ -241,7 +242,13 @@ def member_counts(session: Session) -> dict[int, int]:
 
 def latest_week(session: Session) -> str | None:
     """The newest week with any feedback: "now" for trends, so old exports still show their own trend."""
-    return session.exec(select(func.max(FeedbackItem.week))).one()
+    newest = session.exec(select(func.max(FeedbackItem.created_at))).one()  # the created_at index answers this
+    if newest is None:
+        return None
+    # An item's week starts on the Monday of its date, which is within a day of its time in UTC: the latest week
+    # belongs to items of the last nine days, so only those are read, not the whole history.
+    recent = col(FeedbackItem.created_at) >= newest - LATEST_WEEK_REACH
+    return session.exec(select(func.max(FeedbackItem.week)).where(recent)).one()
 
 
 def save_stats(session: Session, theme: Theme, stats: ThemeStats) -> None:
