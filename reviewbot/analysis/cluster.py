@@ -28,6 +28,14 @@ TEXT_CHARS = 500  # character features read only the start of long texts: the wo
 MAX_DIMENSIONS = 100
 ROWS_PER_DIMENSION = 20  # small corpora need few latent dimensions to generalise across wordings
 MIN_LINK = 0.05  # neighbours less similar than this share next to nothing: no link
+# Communities are refined by a naive Bayes model of their features (BANKING77 NMI 0.66 -> 0.71): at most
+# REFINE_ROUNDS rounds, fewer once under REFINE_SETTLED of the rows move. Features in fewer than REFINE_MIN_ROWS
+# rows are left out: they describe single texts, and long texts have so many that they drew rows into a few broad
+# clusters (CFPB: 10 themes for 24 issues with them, 36 without).
+REFINE_ROUNDS = 10
+REFINE_SETTLED = 0.002
+REFINE_MIN_ROWS = 10
+REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features are unit-length TF-IDF rows
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 
@@ -50,14 +58,16 @@ def find_clusters(
     are grouped by average linkage until the mean similarity inside a group would fall below `similarity`.
     Larger sets are sampled (a fixed-seed sample of at most `max_items` rows, the only quadratic step); each
     sampled row is linked to its few nearest neighbours, and the graph is split into communities by modularity
-    (Louvain). Then each sampled row joins the community whose centroid is nearest, if at least `similarity`
-    close; rows outside the sample stay NOISE for the caller to place against the themes found (plan_themes
-    does, by term similarity), which keeps the cost of a large import linear. Either way the number of
-    clusters follows from the data. Members that share no words with the rest of their cluster, and clusters
-    smaller than `min_size`, are noise. Labels are numbered by size, largest first.
+    (Louvain). A few rounds of a naive Bayes model of each community's features then move the rows that the
+    graph, seeing only a row's neighbours, misplaced; a row stays in its community only if at least
+    `similarity` close to its centroid. Rows outside the sample stay NOISE for the caller to place against
+    the themes found (plan_themes does, by term similarity), which keeps the cost of a large import linear.
+    Either way the number of clusters follows from the data. Members that share no words with the rest of their
+    cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
     label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
-    With `embed` (and `texts`), rows are compared by the texts' sentence embeddings instead of LSA.
+    With `embed` (and `texts`), rows are compared by the texts' sentence embeddings instead of LSA, and each
+    sampled row joins the nearest community centroid (if at least `similarity` close) instead of the refinement.
     """
     distinct, copies = _distinct_rows(matrix)
     labels = _cluster_distinct(
@@ -116,16 +126,22 @@ def _cluster_distinct(
         rows = usable
         if max_items is not None and len(usable) > max_items:
             rows = np.sort(np.random.default_rng(seed).choice(usable, max_items, replace=False))
+        features = None
         if embed:
             points = _embedded(embed, texts, rows)
         else:
-            points = _latent(_features(matrix[rows], None if texts is None else [texts[i] for i in rows]), seed)
+            features = _features(matrix[rows], None if texts is None else [texts[i] for i in rows])
+            points = _latent(features, seed)
         communities = louvain(_neighbour_graph(points), _resolution(len(rows)), seed)
         keep = np.bincount(communities)[communities] >= min_size
         if not keep.any():
             return labels
-        # each row joins the nearest community centroid, which also corrects members the graph placed poorly
-        found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
+        if features is None:
+            # each row joins the nearest community centroid, which also corrects members the graph placed poorly
+            found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
+        else:
+            # a row's few neighbours misplace it more often than the words of whole communities would
+            found[rows] = _close_members(points, _refine(features, communities), similarity)
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
         found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
@@ -243,6 +259,51 @@ def _local_moves(
                 community[node] = best
                 moved = True
     return np.unique(community, return_inverse=True)[1]
+
+
+def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Move rows between clusters by a naive Bayes model of the clusters' features (hard EM), until few move."""
+    common = np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS
+    features = features[:, np.flatnonzero(common)].tocsr()
+    labels = np.unique(labels, return_inverse=True)[1]
+    described = features.getnnz(axis=1) > 0  # a row without common features has no evidence to move on
+    if not described.any():
+        return labels
+    for _ in range(REFINE_ROUNDS):
+        moved = labels.copy()
+        moved[described] = _naive_bayes_round(features[described], labels[described], labels.max() + 1)
+        moved = np.unique(moved, return_inverse=True)[1]
+        settled = moved.max() == labels.max() and (moved != labels).mean() < REFINE_SETTLED
+        labels = moved
+        if settled:
+            break
+    return labels
+
+
+def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) -> np.ndarray:
+    """Per row, the cluster that a multinomial naive Bayes model of all the other rows finds most likely."""
+    n, m = features.shape
+    member = csr_matrix((np.ones(n, dtype=np.float32), (labels, np.arange(n))), shape=(clusters, n))
+    weights = (member @ features).toarray()  # summed feature weights per cluster
+    totals = weights.sum(axis=1, dtype=np.float64)
+    smoothing = np.float32(REFINE_SMOOTHING)
+    log_p = np.log(weights + smoothing) - np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
+    scores = features @ log_p.T
+    # a row's own cluster is scored without the row (leave one out), or every row would stay where it is
+    cells = features.tocoo()
+    own = labels[cells.row]
+    without = cells.data * np.log(np.maximum(weights[own, cells.col] - cells.data, 0.0) + smoothing)
+    length = np.asarray(features.sum(axis=1)).ravel()
+    rest = np.maximum(totals[labels] - length, 0.0) + REFINE_SMOOTHING * m
+    scores[np.arange(n), labels] = np.bincount(cells.row, weights=without, minlength=n) - length * np.log(rest)
+    return scores.argmax(axis=1)
+
+
+def _close_members(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:
+    """The labels, NOISE where a row is less than `similarity` close to its cluster's centroid."""
+    _, dense = np.unique(labels, return_inverse=True)
+    close = np.einsum("ij,ij->i", points, _centroids(points, labels)[dense]) >= similarity
+    return np.where(close, labels, NOISE)
 
 
 def _centroids(points: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from reviewbot.analysis.cluster import NOISE, find_clusters, louvain
+from reviewbot.analysis.cluster import NOISE, _refine, find_clusters, louvain
 from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh
 
 TOPICS = {
@@ -68,3 +68,13 @@ def test_louvain_splits_two_cliques_joined_by_one_edge() -> None:
     np.fill_diagonal(dense, 0.0)
     labels = louvain(csr_matrix(dense), resolution=1.0)
     assert len(set(labels[:4].tolist())) == 1 and len(set(labels[4:].tolist())) == 1 and labels[0] != labels[4]
+
+
+def test_refinement_moves_a_row_to_the_cluster_that_shares_its_words() -> None:
+    texts, topics = synthetic(30)
+    matrix = tfidf(texts)
+    labels = np.array([0 if t == "refund" else 1 for t in topics])
+    labels[0] = 1  # a refund text placed with the others, as a graph may do at a border
+    refined = _refine(matrix, labels)
+    assert refined[0] == refined[1] and refined[0] != refined[-1]
+    assert all(refined[i] == refined[1] for i, t in enumerate(topics) if t == "refund")
