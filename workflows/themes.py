@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlmodel import Session
 
 from reviewbot.analysis.embeddings import load_encoder
-from reviewbot.analysis.score import pick_quote, theme_label, theme_stats
+from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
 from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
 from reviewbot.analysis.vectorize import surface_forms, terms
 from reviewbot.models import Theme
@@ -72,7 +74,7 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
             ids[m.key] for m in plan.changed.values() if m.key < 0 or m.size >= RELABEL_GROWTH * before.get(m.key, 0)
         }
         # after a rescoring every item's tone may have changed, so every theme's statistics with it
-        refresh_themes(session, settings, relabel, None if report.sentiment.get("rescored") else touched)
+        refresh_themes(session, settings, relabel, None if report.sentiment.get("rescored") else touched, placements)
         unplaced = theme_store.count_leftovers(session)
     report.themes = {
         "items_placed": len(placements),
@@ -83,13 +85,21 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
     return touched
 
 
-def refresh_themes(session: Session, settings: Settings, relabel: set[int], changed: set[int] | None = None) -> None:
-    """Recompute the statistics of the themes that gained items (`changed`; every active theme when None), lost
-    items (an edited row leaves its theme) or whose weekly trend ends before the latest week; relabel the given
-    ones (unless a person named them). Statistics depend only on a theme's members and the latest week, so the
-    rest are current, and a small sync into a long history costs what its new items cost."""
+def refresh_themes(
+    session: Session,
+    settings: Settings,
+    relabel: set[int],
+    changed: set[int] | None = None,
+    placed: Collection[int] = (),
+) -> None:
+    """Recompute the statistics of the themes that gained items (`changed`, the `placed` items; every active
+    theme when None), lost items (an edited row leaves its theme) or whose weekly trend ends before the latest
+    week; relabel the given ones (unless a person named them). Statistics depend only on a theme's members and
+    the latest week, so the rest are current; and a theme that only gained members adds them to its stored
+    tally, so a small sync into a long history costs what its new items cost."""
     latest = theme_store.latest_week(session)
     themes = theme_store.active_themes(session)
+    aggregates: dict[int, ThemeAggregate] = {}
     if changed is not None:
         held = theme_store.member_counts(session)
         themes = [
@@ -97,17 +107,41 @@ def refresh_themes(session: Session, settings: Settings, relabel: set[int], chan
             for t in themes
             if t.id in changed or t.id in relabel or held.get(t.id or 0, 0) != t.size or _trend_end(t) != latest
         ]
-    wanted = None if changed is None or len(themes) > MAX_LISTED_THEMES else [t.id or 0 for t in themes]
-    aggregates = theme_store.aggregates(session, wanted)
+        aggregates = _carried_forward(session, themes, held, changed, placed)
+    recount = [t.id or 0 for t in themes if t.id not in aggregates]
+    wanted = None if changed is None or len(recount) > MAX_LISTED_THEMES else recount
+    aggregates |= {k: v for k, v in theme_store.aggregates(session, wanted).items() if k not in aggregates}
     window = max(1, settings.tickets.recent_days // 7)
     members = theme_store.central_members(session, [t.id or 0 for t in themes if t.id in relabel])
     for theme in themes:
         agg = aggregates.get(theme.id or 0)
         if agg is None:
             continue
+        theme.tally = agg.to_tally()
         theme_store.save_stats(session, theme, theme_stats(agg, latest, window))
         if theme.id in relabel:
             _relabel(theme, members.get(theme.id or 0, []))
+
+
+def _carried_forward(
+    session: Session, themes: list[Theme], held: dict[int, int], changed: set[int], placed: Collection[int]
+) -> dict[int, ThemeAggregate]:
+    """Aggregates of the themes whose stored tally is still right, plus their `placed` new members.
+
+    A tally stays right while a theme only gains members by placement: it holds exactly as many items as its
+    size says. Anything else (an edited row leaving, a merge, a rescoring) recounts it from the items."""
+    current = [t for t in themes if t.tally is not None and held.get(t.id or 0, 0) == t.size]
+    grown = [t.id or 0 for t in current if t.id in changed]
+    added = theme_store.added_aggregates(session, sorted(placed)) if grown else {}
+    unique = theme_store.unique_counts(session, grown) if grown else {}  # not additive: repeats may join
+    aggregates = {}
+    for theme in current:
+        agg = ThemeAggregate.from_tally(theme.tally or {})
+        if theme.id in added:
+            agg.add(added[theme.id or 0])
+        agg.unique = unique.get(theme.id or 0, agg.unique)
+        aggregates[theme.id or 0] = agg
+    return aggregates
 
 
 def _trend_end(theme: Theme) -> str | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain, zip_longest
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scipy.stats import poisson
 
@@ -37,6 +37,48 @@ class ThemeAggregate:
     def size(self) -> int:
         """Items in the theme."""
         return sum(self.by_kind.values())
+
+    def add(self, other: ThemeAggregate) -> None:
+        """Count another set of members in (all but `unique`, which depends on which texts are already in)."""
+        for mine, theirs in (
+            (self.by_kind, other.by_kind),
+            (self.weekly, other.weekly),
+            (self.nps, other.nps),
+            (self.csat, other.csat),
+        ):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        self.polarity_sum += other.polarity_sum
+        self.negative += other.negative
+        self.concern += other.concern
+        self.cites_rules += other.cites_rules
+        self.first_seen = earliest(self.first_seen, other.first_seen)
+        self.last_seen = latest(self.last_seen, other.last_seen)
+
+    def to_tally(self) -> dict[str, Any]:
+        """As JSON, to be stored with the theme so later syncs add their new members instead of recounting."""
+        data = asdict(self)
+        for key in ("first_seen", "last_seen"):
+            data[key] = None if data[key] is None else data[key].isoformat()
+        return data
+
+    @classmethod
+    def from_tally(cls, data: Mapping[str, Any]) -> ThemeAggregate:
+        """The aggregate a stored tally describes."""
+        values = dict(data)
+        for key in ("first_seen", "last_seen"):
+            values[key] = None if values[key] is None else datetime.fromisoformat(values[key])
+        return cls(**values)
+
+
+def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The earlier of two moments, either of which may be unknown."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+def latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two moments, either of which may be unknown."""
+    return b if a is None else a if b is None else max(a, b)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class FeedbackItem(SQLModel, table=True):
     content_hash: str = Field(max_length=64)  # of the normalised text: near-duplicates share it
     row_hash: str = Field(max_length=64)  # of every stored field: tells a changed row from a repeated one
     created_at: datetime
-    week: str = Field(max_length=10)  # Monday of the ISO week, e.g. "2026-09-14"
+    week: str = Field(max_length=10, index=True)  # Monday of the ISO week, e.g. "2026-09-14"; indexed for "now"
     customer: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=100)
     author: str | None = Field(default=None, max_length=200)

@@ -41,6 +41,9 @@ class Theme(SQLModel, table=True):
     last_seen: datetime | None = None
     by_kind: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     weekly: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    # the raw sums behind the statistics (analysis.score.ThemeAggregate), so a sync adds its new members instead
+    # of recounting the theme's history; None until counted, and after anything that moves items between themes
+    tally: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

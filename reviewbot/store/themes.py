@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, case, func, insert, update
 from sqlmodel import Session, col, select
 
-from reviewbot.analysis.score import ThemeAggregate, ThemeStats, pick_quotes
+from reviewbot.analysis.score import ThemeAggregate, ThemeStats, earliest, latest, pick_quotes
 from reviewbot.analysis.themes import ThemeModel
 from reviewbot.analysis.vectorize import CorpusStats
 from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
 
 VECTORIZER = "tfidf"
-LATEST_WEEK_REACH = timedelta(days=9)
+IDS_PER_QUERY = 5_000
 MAX_STORED_TERMS = 100_000
 
 
@@ -154,12 +153,30 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
 
 
 def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> dict[int, ThemeAggregate]:
-    """Per-theme aggregates over the placed items of the given themes (all themes when None), in three GROUP BY
-    queries (each one a pass over the themes' items, which is what a sync into a long history pays for)."""
-    aggs: dict[int, ThemeAggregate] = {}
+    """Per-theme aggregates over the members of the given themes (all themes when None), in three GROUP BY
+    queries, each a pass over those themes' items."""
     if theme_ids is not None and not theme_ids:
-        return aggs
-    placed = _members_of(theme_ids)
+        return {}
+    aggs = _sums(session, _members_of(theme_ids))
+    for theme_id, n in unique_counts(session, theme_ids).items():
+        aggs[theme_id].unique = n
+    return aggs
+
+
+def added_aggregates(session: Session, items: Sequence[int]) -> dict[int, ThemeAggregate]:
+    """Per-theme aggregates of just these (newly placed) items, read by id; without `unique`, which depends on
+    the texts a theme held before."""
+    total: dict[int, ThemeAggregate] = {}
+    for start in range(0, len(items), IDS_PER_QUERY):
+        chunk = col(FeedbackItem.id).in_(items[start : start + IDS_PER_QUERY])
+        for theme_id, agg in _sums(session, chunk & col(FeedbackItem.theme_id).is_not(None)).items():
+            total.setdefault(theme_id, ThemeAggregate()).add(agg)
+    return total
+
+
+def _sums(session: Session, members: Any) -> dict[int, ThemeAggregate]:
+    """Everything but `unique` of ThemeAggregate, per theme, over the items `members` selects."""
+    aggs: dict[int, ThemeAggregate] = {}
     negative = func.sum(case((col(FeedbackItem.is_negative), 1), else_=0))
     concern = func.sum(case((col(FeedbackItem.is_negative) | (FeedbackItem.kind == "complaint"), 1), else_=0))
     rules = func.sum(case((col(FeedbackItem.cites_rules), 1), else_=0))
@@ -176,7 +193,7 @@ def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> di
             func.min(FeedbackItem.created_at),
             func.max(FeedbackItem.created_at),
         )
-        .where(placed)
+        .where(members)
         .group_by(FeedbackItem.theme_id, FeedbackItem.kind, FeedbackItem.week)
     )
     for theme_id, kind, week, n, polarity, neg, worry, cited, first, last in rows:
@@ -187,26 +204,33 @@ def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> di
         agg.negative += neg or 0
         agg.concern += worry or 0
         agg.cites_rules += cited or 0
-        agg.first_seen = _min(agg.first_seen, first)
-        agg.last_seen = _max(agg.last_seen, last)
-    for theme_id, surveys in survey_counts(session, theme_ids).items():
+        agg.first_seen = earliest(agg.first_seen, first)
+        agg.last_seen = latest(agg.last_seen, last)
+    for theme_id, surveys in _survey_counts(session, members).items():
         aggs[theme_id].nps, aggs[theme_id].csat = surveys["nps"], surveys["csat"]
-    unique = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
-    for theme_id, n in session.exec(unique.where(placed).group_by(FeedbackItem.theme_id)):
-        aggs[theme_id].unique = n
     return aggs
+
+
+def unique_counts(session: Session, theme_ids: Collection[int] | None) -> dict[int, int]:
+    """Theme -> how many distinct texts (content hashes) its members have (all themes when None)."""
+    query = select(FeedbackItem.theme_id, func.count(func.distinct(FeedbackItem.content_hash)))
+    return dict(session.exec(query.where(_members_of(theme_ids)).group_by(FeedbackItem.theme_id)).all())
 
 
 def survey_counts(session: Session, theme_ids: Collection[int] | None) -> dict[int, dict[str, dict[str, int]]]:
     """Survey answers by class per theme (all themes when None), in one query:
     {theme: {"nps": {"promoter": 3, ...}, "csat": {"satisfied": 2, ...}}}; themes without answers are left out."""
-    counts: dict[int, dict[str, dict[str, int]]] = {}
     if theme_ids is not None and not theme_ids:
-        return counts
+        return {}
+    return _survey_counts(session, _members_of(theme_ids))
+
+
+def _survey_counts(session: Session, members: Any) -> dict[int, dict[str, dict[str, int]]]:
+    counts: dict[int, dict[str, dict[str, int]]] = {}
     nps, csat = FeedbackItem.nps_class, FeedbackItem.csat_class
     query = (
         select(FeedbackItem.theme_id, nps, csat, func.count())
-        .where(_members_of(theme_ids), col(nps).is_not(None) | col(csat).is_not(None))
+        .where(members, col(nps).is_not(None) | col(csat).is_not(None))
         .group_by(FeedbackItem.theme_id, nps, csat)
     )
     for theme_id, nps_class, csat_class, n in session.exec(query):
@@ -219,15 +243,8 @@ def survey_counts(session: Session, theme_ids: Collection[int] | None) -> dict[i
 
 def _members_of(theme_ids: Collection[int] | None) -> Any:
     """Filter: items placed in one of these themes (in any theme when None)."""
-    return col(FeedbackItem.theme_id).is_not(None) if theme_ids is None else col(FeedbackItem.theme_id).in_(theme_ids)
-
-
-def _min(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _max(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
+    theme = FeedbackItem.theme_id
+    return col(theme).is_not(None) if theme_ids is None else col(theme).in_(theme_ids)
 
 
 def member_counts(session: Session) -> dict[int, int]:
@@ -242,13 +259,7 @@ def member_counts(session: Session) -> dict[int, int]:
 
 def latest_week(session: Session) -> str | None:
     """The newest week with any feedback: "now" for trends, so old exports still show their own trend."""
-    newest = session.exec(select(func.max(FeedbackItem.created_at))).one()  # the created_at index answers this
-    if newest is None:
-        return None
-    # An item's week starts on the Monday of its date, which is within a day of its time in UTC: the latest week
-    # belongs to items of the last nine days, so only those are read, not the whole history.
-    recent = col(FeedbackItem.created_at) >= newest - LATEST_WEEK_REACH
-    return session.exec(select(func.max(FeedbackItem.week)).where(recent)).one()
+    return session.exec(select(func.max(FeedbackItem.week))).one()  # the week index answers without a scan
 
 
 def save_stats(session: Session, theme: Theme, stats: ThemeStats) -> None:

@@ -12,9 +12,11 @@ from sqlmodel import func, select
 
 from connectors.builtin import BuiltinTracker
 from connectors.registry import ConnectorContext, register_notifier, register_tracker
+from reviewbot.analysis.score import ThemeAggregate
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerIssue
 from reviewbot.protocols import Message, TicketDraft, TrackerRef
 from reviewbot.store import Store
+from reviewbot.store import themes as theme_store
 from tests.workspaces import DELIVERY_TEXTS, POLICY, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
 from workflows.sync import run_sync
 
@@ -304,3 +306,31 @@ def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
     in_workers = stored("B", workers=2)
     assert sum(submitted) == len(texts) - 80  # the first 80 rows in-process, the rest in the workers
     assert in_workers == in_process
+
+
+def test_theme_tallies_carry_new_members_and_match_a_full_recount(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    later = [t + " (again)" for t in REFUND_TEXTS[:3]] + [REFUND_TEXTS[0]] * 2  # two pasted repeats: not distinct
+    later += [t + " (still)" for t in DELIVERY_TEXTS[:2]]
+    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", rows(later, "L", day=25))
+    recounted: list[object] = []
+    full_recount = theme_store.aggregates
+    monkeypatch.setattr(theme_store, "aggregates", lambda s, ids=None: recounted.append(ids) or full_recount(s, ids))
+
+    placed = run_sync(settings, store).themes["items_placed"]
+
+    assert placed >= 5 and recounted == [[]]  # both themes only gained members: nothing was recounted from the history
+    with store.session() as session:
+        themes = list(session.exec(select(Theme)))
+        truth = full_recount(session)
+    assert sum(t.size for t in themes) == 16 + placed  # 8 refund and 8 delivery complaints before
+    for theme in themes:
+        carried = ThemeAggregate.from_tally(theme.tally or {})
+        expected = truth[theme.id or 0]
+        assert carried.polarity_sum == pytest.approx(expected.polarity_sum)
+        carried.polarity_sum = expected.polarity_sum
+        assert carried == expected
+        assert (theme.size, theme.unique_size) == (expected.size, expected.unique)
