@@ -56,13 +56,8 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
     progress.advance(len(new_items))
 
     with store.session() as session:
-        ids = {}
-        for model in plan.changed.values():
-            if model.key < 0:
-                ids[model.key] = theme_store.create_theme(session, model).id
-            else:
-                theme_store.set_centroid(session, model.key, model)
-                ids[model.key] = model.key
+        ids = {m.key: theme_store.create_theme(session, m).id if m.key < 0 else m.key for m in plan.changed.values()}
+        theme_store.set_centroids(session, [m for m in plan.changed.values() if m.key > 0])
         placements = {item: (ids[key], sim) for item, (key, sim) in plan.assignments.items()}
         theme_store.place_items(session, placements, [i for i, _ in new_items])
         theme_store.save_corpus_stats(session, stats)

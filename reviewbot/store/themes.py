@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, case, func, insert, update
+from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, bindparam, case, func, insert, update
 from sqlmodel import Session, col, select
 
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, earliest, latest, pick_quotes
@@ -109,13 +109,18 @@ def create_theme(session: Session, model: ThemeModel) -> Theme:
     return theme
 
 
-def set_centroid(session: Session, theme_id: int, model: ThemeModel) -> None:
-    """Store a theme's moved centroid."""
-    session.execute(
-        update(Theme)
-        .where(col(Theme.id) == theme_id)
-        .values(centroid=model.centroid, size=model.size, updated_at=utcnow())
+def set_centroids(session: Session, models: Sequence[ThemeModel]) -> None:
+    """Store the moved centroids (and sizes) of existing themes, in one executemany."""
+    if not models:
+        return
+    table = Theme.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("key"))
+        .values(centroid=bindparam("centroid"), size=bindparam("size"), updated_at=utcnow())
     )
+    rows = [{"key": m.key, "centroid": m.centroid, "size": m.size} for m in models]
+    session.connection().execute(statement, rows)
 
 
 # Placements of one sync, staged so that one UPDATE ... FROM writes them all: an UPDATE per item costs seconds
@@ -146,9 +151,11 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
         )
         _STAGED.drop(connection)
     rest = [i for i in seen if i not in placements]
-    for start in range(0, len(rest), 5000):
+    for start in range(0, len(rest), IDS_PER_QUERY):
         session.execute(
-            update(FeedbackItem).where(col(FeedbackItem.id).in_(rest[start : start + 5000])).values(themed_at=now)
+            update(FeedbackItem)
+            .where(col(FeedbackItem.id).in_(rest[start : start + IDS_PER_QUERY]))
+            .values(themed_at=now)
         )
 
 
