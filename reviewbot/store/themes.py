@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, bindparam, case, func, insert, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, earliest, latest, pick_quotes
@@ -123,8 +125,8 @@ def set_centroids(session: Session, models: Sequence[ThemeModel]) -> None:
     session.connection().execute(statement, rows)
 
 
-# Placements of one sync, staged so that one UPDATE ... FROM writes them all: an UPDATE per item costs seconds
-# at 100k items on SQLite, where every statement checks the theme's foreign key anew.
+# SQLite: placements of one sync are staged so that one UPDATE ... FROM writes them all; an UPDATE per item
+# costs seconds at 100k items there, where every statement checks the theme's foreign key anew.
 _STAGED = Table(
     "staged_placement",
     MetaData(),
@@ -138,18 +140,18 @@ _STAGED = Table(
 def place_items(session: Session, placements: dict[int, tuple[int, float]], seen: Iterable[int]) -> None:
     """Record each placed item's theme, and mark every item in `seen` as processed."""
     now = utcnow()
-    items = FeedbackItem.__table__
-    if placements:
-        connection = session.connection()
-        _STAGED.create(connection)  # inside the transaction: a rollback takes the table with it
-        rows = [{"item": i, "theme": t, "similarity": s} for i, (t, s) in placements.items()]
-        connection.execute(insert(_STAGED), rows)
-        connection.execute(
+    rows = [{"item": i, "theme": t, "similarity": s} for i, (t, s) in placements.items()]
+    connection = session.connection()
+    if rows and connection.dialect.name == "sqlite":
+        _place_staged(connection, rows, now)
+    elif rows:  # PostgreSQL: one executemany; a temporary table needs the TEMP privilege, which hardened servers revoke
+        items = FeedbackItem.__table__
+        statement = (
             update(items)
-            .where(items.c.id == _STAGED.c.item)
-            .values(theme_id=_STAGED.c.theme, theme_similarity=_STAGED.c.similarity, themed_at=now)
+            .where(items.c.id == bindparam("item"))
+            .values(theme_id=bindparam("theme"), theme_similarity=bindparam("similarity"), themed_at=now)
         )
-        _STAGED.drop(connection)
+        connection.execute(statement, rows)
     rest = [i for i in seen if i not in placements]
     for start in range(0, len(rest), IDS_PER_QUERY):
         session.execute(
@@ -157,6 +159,19 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
             .where(col(FeedbackItem.id).in_(rest[start : start + IDS_PER_QUERY]))
             .values(themed_at=now)
         )
+
+
+def _place_staged(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Write placements through the staging table: one UPDATE ... FROM."""
+    items = FeedbackItem.__table__
+    _STAGED.create(connection)  # inside the transaction: a rollback takes the table with it
+    connection.execute(insert(_STAGED), rows)
+    connection.execute(
+        update(items)
+        .where(items.c.id == _STAGED.c.item)
+        .values(theme_id=_STAGED.c.theme, theme_similarity=_STAGED.c.similarity, themed_at=now)
+    )
+    _STAGED.drop(connection)
 
 
 def aggregates(session: Session, theme_ids: Collection[int] | None = None) -> dict[int, ThemeAggregate]:
