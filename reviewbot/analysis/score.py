@@ -40,14 +40,7 @@ class ThemeAggregate:
 
     def add(self, other: ThemeAggregate) -> None:
         """Count another set of members in (all but `unique`, which depends on which texts are already in)."""
-        for mine, theirs in (
-            (self.by_kind, other.by_kind),
-            (self.weekly, other.weekly),
-            (self.nps, other.nps),
-            (self.csat, other.csat),
-        ):
-            for key, n in theirs.items():
-                mine[key] = mine.get(key, 0) + n
+        add_breakdowns(self, other)
         self.polarity_sum += other.polarity_sum
         self.negative += other.negative
         self.concern += other.concern
@@ -69,6 +62,18 @@ class ThemeAggregate:
         for key in ("first_seen", "last_seen"):
             values[key] = None if values[key] is None else datetime.fromisoformat(values[key])
         return cls(**values)
+
+
+BREAKDOWN_FIELDS = ("by_kind", "weekly", "nps", "csat")
+
+
+def add_breakdowns(into: Any, other: Any) -> None:
+    """Add `other`'s counts by kind, week, NPS and CSAT class to those of `into` (a ThemeAggregate, or the
+    report's FeedbackCounts, which share these fields)."""
+    for name in BREAKDOWN_FIELDS:
+        mine = getattr(into, name)
+        for key, n in getattr(other, name).items():
+            mine[key] = mine.get(key, 0) + n
 
 
 def earliest(a: datetime | None, b: datetime | None) -> datetime | None:

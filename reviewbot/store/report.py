@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
+from reviewbot.analysis.score import add_breakdowns
 from reviewbot.models import FeedbackItem, ReviewTicket, SignOff, SignOffRequest
 from reviewbot.models.tickets import SETTLED_STATES
 
@@ -29,14 +30,7 @@ class FeedbackCounts:
         """Add another set of counts to this one (a section sums the themes mapped to it)."""
         self.items += other.items
         self.negative += other.negative
-        for mine, theirs in (
-            (self.by_kind, other.by_kind),
-            (self.weekly, other.weekly),
-            (self.nps, other.nps),
-            (self.csat, other.csat),
-        ):
-            for key, n in theirs.items():
-                mine[key] = mine.get(key, 0) + n
+        add_breakdowns(self, other)
 
 
 # columns counted value by value, and the FeedbackCounts field that holds each

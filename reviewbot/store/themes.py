@@ -18,6 +18,8 @@ from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
 
 VECTORIZER = "tfidf"
 IDS_PER_QUERY = 5_000
+# a theme's members, most central first (ties by id, so the order is stable)
+_CENTRAL_FIRST = (col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
 MAX_STORED_TERMS = 100_000
 
 
@@ -299,8 +301,7 @@ def central_members(
     if not theme_ids:
         return {}
     f = FeedbackItem
-    order = (col(f.theme_similarity).desc(), col(f.id))
-    rank = func.row_number().over(partition_by=f.theme_id, order_by=order).label("rank")
+    rank = func.row_number().over(partition_by=f.theme_id, order_by=_CENTRAL_FIRST).label("rank")
     ranked = (
         select(f.theme_id, f.id, f.text, f.theme_similarity, rank)
         .where(col(f.theme_id).in_(theme_ids), f.text != "")
@@ -317,12 +318,7 @@ def central_members(
 
 def central_items(session: Session, theme_id: int, limit: int) -> list[FeedbackItem]:
     """The members most typical of a theme."""
-    query = (
-        select(FeedbackItem)
-        .where(FeedbackItem.theme_id == theme_id)
-        .order_by(col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
-        .limit(limit)
-    )
+    query = select(FeedbackItem).where(FeedbackItem.theme_id == theme_id).order_by(*_CENTRAL_FIRST).limit(limit)
     return list(session.exec(query))
 
 
@@ -333,7 +329,7 @@ def quote_items(session: Session, theme_id: int, limit: int) -> list[Row[Any]]:
     query = (
         select(f.text, f.source, f.external_id, f.kind, f.created_at, f.content_hash)
         .where(f.theme_id == theme_id, f.text != "")
-        .order_by(col(f.theme_similarity).desc(), col(f.id))
+        .order_by(*_CENTRAL_FIRST)
         .limit(limit * 8)
     )
     rows = list(session.exec(query))
