@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from connectors.registry import ConnectorContext, register_tracker
 from reviewbot.evidence import render_markdown
@@ -13,6 +14,7 @@ from reviewbot.protocols import TicketDraft, TrackerRef
 from reviewbot.store import Store
 
 KEY_PREFIX = "RB"
+KEYS_PER_QUERY = 5_000  # well under every database's limit of bound parameters
 
 
 class BuiltinTracker:
@@ -62,6 +64,17 @@ class BuiltinTracker:
         with self.store.session() as session:
             issue = self._get(session, ref)
             return TrackerRef(issue.key, issue.status)
+
+    def pull_many(self, refs: Iterable[str]) -> dict[str, TrackerRef]:
+        """Statuses of many issues, in one query."""
+        found: dict[str, TrackerRef] = {}
+        keys = list(refs)
+        with self.store.session() as session:
+            for start in range(0, len(keys), KEYS_PER_QUERY):
+                chunk = keys[start : start + KEYS_PER_QUERY]
+                query = select(TrackerIssue.key, TrackerIssue.status).where(col(TrackerIssue.key).in_(chunk))
+                found |= {key: TrackerRef(key, status) for key, status in session.exec(query)}
+        return found
 
     def close(self, ref: str, resolution: str) -> None:
         """Close the issue with a resolution; closing twice changes nothing."""

@@ -161,7 +161,7 @@ class JiraTracker:
                 field="tracker",
                 hint=f"give it Browse, Create, Edit, Comment and Transition issues in project {self.options.project}",
             )
-        return TrackerError(f"{what}: Jira answered {status}: {text}")
+        return TrackerError(f"{what}: Jira answered {status}: {text}", status=status)
 
     # --- the Tracker protocol --------------------------------------------------------------------------
 
@@ -194,10 +194,26 @@ class JiraTracker:
         """Statuses of many issues in few requests."""
         keys, found = list(refs), {}
         for start in range(0, len(keys), PAGE):
-            chunk = ", ".join(keys[start : start + PAGE])
-            for issue in self._search(f"key in ({chunk})", "status"):
-                found[issue.key] = self._ref(issue)
+            chunk = keys[start : start + PAGE]
+            try:
+                issues = self._search(f"key in ({', '.join(chunk)})", "status")
+            except TrackerError as exc:
+                if exc.status != 400:
+                    raise
+                # Jira rejects the whole query when one key no longer exists (an issue deleted there): ask
+                # for each, so one deleted issue does not stop every other ticket from following its status.
+                found |= {key: ref for key in chunk if (ref := self._pull_if_there(key)) is not None}
+                continue
+            found |= {issue.key: self._ref(issue) for issue in issues}
         return found
+
+    def _pull_if_there(self, ref: str) -> TrackerRef | None:
+        try:
+            return self.pull(ref)
+        except TrackerError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def close(self, ref: str, resolution: str) -> None:
         """Comment with the resolution and move the issue to done (nothing if it is done already)."""
@@ -319,6 +335,10 @@ class JiraTracker:
 
 class TrackerError(Exception):
     """Jira refused or could not do something; the message says what."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # Jira's HTTP status, when it answered
 
 
 def jira_from_settings(options: dict[str, Any], settings: Settings) -> JiraTracker:

@@ -11,6 +11,9 @@ from typing import Any
 from reviewbot.analysis.score import priority, spiking
 from reviewbot.models import PolicyDocument, PolicySection, Theme
 
+SHARE_STEP = 0.05  # a negative or concern share that moves this much (5 points) is worth a comment
+SCORE_STEP = 5.0  # so is an NPS or CSAT score that moves 5 points
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -115,10 +118,8 @@ def impact(evidence: dict[str, Any]) -> str:
 
 
 def evidence_hash(evidence: dict[str, Any]) -> str:
-    """A hash of what a reviewer would care about: counts, tone, survey scores, quotes and section text.
-
-    Trend weeks, growth and labels move with every sync; they are refreshed quietly, not announced.
-    """
+    """A hash of the facts a reviewer reads (counts, tone, survey scores, quotes, section text): it names the
+    tracker update that announces them, so the update is queued once."""
     section = evidence.get("section") or {}
     material = {
         "counts": evidence["counts"],
@@ -131,14 +132,63 @@ def evidence_hash(evidence: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def evidence_change(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """One line saying what changed between two versions of a ticket's evidence."""
-    old_total, new_total = old.get("counts", {}).get("total", 0), new["counts"]["total"]
-    parts = [f"{new_total - old_total:+d} items (now {new_total})"]
-    old_neg, new_neg = old.get("sentiment", {}).get("negative_share"), new["sentiment"]["negative_share"]
-    if old_neg is not None and round(old_neg, 2) != round(new_neg, 2):
-        parts.append(f"negative share {old_neg:.0%} -> {new_neg:.0%}")
-    if (old.get("section") or {}).get("text") != (new.get("section") or {}).get("text"):
+def headline(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The figures a ticket's followers were told: what a later change is measured against."""
+    section = evidence.get("section") or {}
+    text = f"{section.get('id')}|{section.get('text')}"
+    return {
+        "items": evidence["counts"]["total"],
+        "distinct": evidence["counts"]["unique"],
+        "negative_share": evidence["sentiment"]["negative_share"],
+        "concern_share": evidence["sentiment"]["concern_share"],
+        "nps": evidence["nps"].get("score"),
+        "csat": evidence["csat"].get("score"),
+        "priority": (evidence.get("impact") or {}).get("priority", "low"),
+        "spike": bool((evidence.get("trend") or {}).get("spike")),
+        "section": hashlib.sha256(text.encode()).hexdigest()[:16],
+    }
+
+
+def worth_announcing(told: dict[str, Any], evidence: dict[str, Any], min_growth: float) -> bool:
+    """True when the evidence moved enough since `told` (a headline) to comment on the ticket.
+
+    Material: the section's text changed, the theme grew by `min_growth` (a share of its distinct texts), its
+    negative or concern share moved by 5 points, its NPS or CSAT by 5 points, its priority changed, or a spike
+    began. Anything less (one more complaint in a theme of 300, a different quote) refreshes the ticket quietly:
+    a tracker that comments on every sync is muted by the people it should reach.
+    """
+    now = headline(evidence)
+    if now["section"] != told.get("section") or now["priority"] != told.get("priority"):
+        return True
+    if now["spike"] and not told.get("spike"):
+        return True
+    grown = now["distinct"] - told.get("distinct", 0)
+    if grown >= min_growth * told.get("distinct", 0) and now["items"] > told.get("items", 0):
+        return True
+    shares = ("negative_share", "concern_share")
+    if any(abs(now[k] - told.get(k, 0.0)) >= SHARE_STEP for k in shares):
+        return True
+    return any(_score_moved(told.get(k), now[k]) for k in ("nps", "csat"))
+
+
+def _score_moved(before: float | None, after: float | None) -> bool:
+    if before is None or after is None:
+        return before != after
+    return abs(after - before) >= SCORE_STEP
+
+
+def evidence_change(told: dict[str, Any], new: dict[str, Any]) -> str:
+    """One line saying what changed since a ticket's followers were last told (`told`, a headline)."""
+    now = headline(new)
+    parts = [f"{now['items'] - told.get('items', 0):+d} items (now {now['items']})"]
+    before = told.get("negative_share")
+    if before is not None and round(before, 2) != round(now["negative_share"], 2):
+        parts.append(f"negative share {before:.0%} -> {now['negative_share']:.0%}")
+    if told.get("priority") and told["priority"] != now["priority"]:
+        parts.append(f"priority {told['priority']} -> {now['priority']}")
+    if now["spike"] and not told.get("spike"):
+        parts.append("a spike this week")
+    if told.get("section") != now["section"]:
         parts.append(f"the section changed (document version {new['document']['version']})")
     return "; ".join(parts)
 

@@ -101,6 +101,9 @@ class TicketSettings(_Strict):
     min_gap_rules_share: float = Field(default=0.3, ge=0, le=1)
     recent_days: int = Field(default=28, ge=1)
     max_quotes: int = Field(default=5, ge=0)
+    # a ticket's tracker gets a comment when its theme grew by this share of distinct texts since the last one
+    # (or its tone, survey scores, priority or section changed); smaller changes refresh the ticket quietly
+    comment_growth: float = Field(default=0.1, ge=0)
 
 
 class ReviewSettings(_Strict):

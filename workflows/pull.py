@@ -21,26 +21,27 @@ SETTLED = ("published", "closed")
 def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     """Ask the tracker for the status of every ticket it holds and apply the changes."""
     tracker = make_tracker(ConnectorContext(settings=settings, store=store))
+    t = ReviewTicket
     with store.session() as session:
-        query = select(ReviewTicket).where(
-            col(ReviewTicket.tracker_ref).is_not(None), ReviewTicket.tracker == tracker.name
+        query = select(t.id, t.tracker_ref, t.tracker_status).where(
+            col(t.tracker_ref).is_not(None), t.tracker == tracker.name
         )
-        tickets = list(session.exec(query))
+        tickets = list(session.exec(query))  # columns: the evidence of every ticket is not needed here
     if not tickets:
         return
-    keys = [t.tracker_ref for t in tickets if t.tracker_ref]
+    keys = [ticket.tracker_ref for ticket in tickets]
     try:
         pull_many = getattr(tracker, "pull_many", None)
         refs = pull_many(keys) if pull_many else {key: tracker.pull(key) for key in keys}
     except Exception as exc:  # noqa: BLE001 - a tracker outage fails this step only
         report.errors.append(f"tracker ({tracker.name}): pulling ticket states: {exc}")
         return
+    moved = {i: ref for i, key, status in tickets if (ref := refs.get(key)) is not None and ref.status != status}
     changed = 0
     with store.session() as session:
-        for stale in tickets:
-            ticket = session.get(ReviewTicket, stale.id)
-            ref = refs.get(stale.tracker_ref or "")
-            if ticket is None or ref is None or ref.status == ticket.tracker_status:
+        for ticket_id, ref in moved.items():
+            ticket = session.get(ReviewTicket, ticket_id)
+            if ticket is None or ticket.tracker_status == ref.status:
                 continue
             first_look = ticket.tracker_status is None
             ticket.tracker_status = ref.status

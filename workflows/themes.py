@@ -127,14 +127,19 @@ def _carried_forward(
     size says. Anything else (an edited row leaving, a merge, a rescoring) recounts it from the items."""
     current = [t for t in themes if t.tally is not None and held.get(t.id or 0, 0) == t.size]
     grown = [t.id or 0 for t in current if t.id in changed]
-    added = theme_store.added_aggregates(session, sorted(placed)) if grown else {}
-    unique = theme_store.unique_counts(session, grown) if grown else {}  # not additive: repeats may join
+    items = sorted(placed)
+    added = theme_store.added_aggregates(session, items) if grown else {}
+    # distinct texts are not additive (a repeat may join): a small sync checks its own texts against the themes',
+    # a large one recounts the grown themes
+    few = len(items) <= theme_store.IDS_PER_QUERY
+    unique = theme_store.unique_counts(session, grown) if grown and not few else {}
+    texts = theme_store.added_texts(session, items) if grown and few else {}
     aggregates = {}
     for theme in current:
         agg = ThemeAggregate.from_tally(theme.tally or {})
         if theme.id in added:
             agg.add(added[theme.id or 0])
-        agg.unique = unique.get(theme.id or 0, agg.unique)
+        agg.unique = unique.get(theme.id or 0, agg.unique + texts.get(theme.id or 0, 0))
         aggregates[theme.id or 0] = agg
     return aggregates
 

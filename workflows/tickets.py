@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from reviewbot.evidence import Quote, build_evidence, evidence_change, evidence_hash, fingerprint, ticket_title
+from reviewbot.evidence import (
+    Quote,
+    build_evidence,
+    evidence_change,
+    evidence_hash,
+    fingerprint,
+    headline,
+    ticket_title,
+    worth_announcing,
+)
 from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping
 from reviewbot.models.tickets import FINISHED_STATES, SETTLED_STATES
 from reviewbot.settings import Settings, TicketSettings
@@ -22,6 +31,7 @@ from workflows.report import SyncReport
 from workflows.review import move
 
 # Tickets a person has finished with keep their evidence as it was when they decided.
+ANNOUNCED = ("created", "updated", "reopened")  # outcomes the tracker and the digest hear about
 
 
 def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) -> str | None:
@@ -53,7 +63,7 @@ def ticket_reason(theme: Theme, mapping: ThemeMapping, rules: TicketSettings) ->
 
 def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None:
     """Create or refresh tickets and queue their side effects."""
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "reopened": 0, "eligible": 0}
+    counts = {"created": 0, "updated": 0, "refreshed": 0, "unchanged": 0, "reopened": 0, "eligible": 0}
     changed: list[str] = []
     with store.session() as session:
         docs = {d.id: d for d in documents(session)}
@@ -86,7 +96,7 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
         for decision in decisions:
             outcome = _decide(session, settings, decision, tickets.get(decision.fingerprint))
             counts[outcome] += 1
-            if outcome != "unchanged":
+            if outcome in ANNOUNCED:
                 changed.append(f"{outcome}:{decision.fingerprint}")
         if changed:
             key = "digest:" + hashlib.sha256("|".join(sorted(changed)).encode()).hexdigest()[:16]
@@ -151,6 +161,7 @@ def _decide(session: Session, settings: Settings, decision: Decision, ticket: Re
             impact=theme.impact,
             evidence=evidence,
             evidence_hash=digest,
+            announced=headline(evidence),
             tracker=settings.tracker.type,
         )
         session.add(ticket)
@@ -161,18 +172,20 @@ def _decide(session: Session, settings: Settings, decision: Decision, ticket: Re
         return _reopen(session, ticket, theme, evidence, digest, title)
     if ticket.state in FINISHED_STATES:
         return "unchanged"
-    if ticket.evidence_hash == digest:
-        if ticket.evidence != evidence:  # only trend, impact or labels moved: refresh quietly
-            ticket.evidence, ticket.title, ticket.impact = evidence, title, theme.impact
-            session.add(ticket)
+    if ticket.evidence == evidence:
         return "unchanged"
-    note = evidence_change(ticket.evidence, evidence)
+    told = ticket.announced or headline(ticket.evidence)  # none stored: the evidence is what was last told
+    announce = worth_announcing(told, evidence, settings.tickets.comment_growth)
+    note = evidence_change(told, evidence)
     ticket.title, ticket.evidence, ticket.evidence_hash = title, evidence, digest
     ticket.confidence = decision.confidence
     ticket.impact = theme.impact
     ticket.section_version = document.published_version
-    touch(ticket)
     session.add(ticket)
+    if not announce:
+        return "refreshed"
+    ticket.announced = headline(evidence)
+    touch(ticket)
     outbox.enqueue(session, f"tracker.update:{fp}:{digest[:16]}", "tracker", "update", {"note": note}, ticket.id)
     return "updated"
 
@@ -185,6 +198,7 @@ def _reopen(
     move(session, ticket, "open", "reviewbot", why)
     ticket.state_reason, ticket.settled_size = why, None
     ticket.title, ticket.evidence, ticket.evidence_hash = title, evidence, digest
+    ticket.announced = headline(evidence)
     session.add(ticket)
     outbox.enqueue(
         session, f"tracker.reopen:{ticket.fingerprint}:{theme.size}", "tracker", "update", {"note": why}, ticket.id

@@ -150,7 +150,8 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
     )
     out.print(f"Sentiment: {_sentiment_line(report.sentiment)}")
     out.print(
-        f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened; "
+        f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened, "
+        f"{tk.get('refreshed', 0)} refreshed without a comment; "
         f"periodic reviews due: {rv.get('periodic_tickets', 0)}"
     )
     out.print(

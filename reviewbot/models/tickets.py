@@ -49,6 +49,8 @@ class ReviewTicket(SQLModel, table=True):
     impact: float = 0.0  # of its theme when the evidence was last refreshed: orders the ticket list
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     evidence_hash: str = Field(default="", max_length=64)
+    # the evidence's headline figures when the tracker was last told (see reviewbot.evidence.headline)
+    announced: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     tracker: str = Field(default="builtin", max_length=50)
     tracker_ref: str | None = Field(default=None, max_length=100)
     tracker_status: str | None = Field(default=None, max_length=100)  # the status last seen in the tracker

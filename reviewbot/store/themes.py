@@ -198,6 +198,26 @@ def added_aggregates(session: Session, items: Sequence[int]) -> dict[int, ThemeA
     return total
 
 
+def added_texts(session: Session, items: Sequence[int]) -> dict[int, int]:
+    """Theme -> how many distinct texts these (newly placed, at most IDS_PER_QUERY) items add to it: texts no
+    other member of the theme has. Passes over the content hashes once, where counting every grown theme's
+    distinct texts anew would read each of their members."""
+    f = FeedbackItem
+    placed = session.exec(
+        select(f.theme_id, f.content_hash).where(col(f.id).in_(items), col(f.theme_id).is_not(None))
+    ).all()
+    new = {(theme, text) for theme, text in placed}
+    if not new:
+        return {}
+    already = session.exec(
+        select(f.theme_id, f.content_hash).where(
+            col(f.content_hash).in_({text for _, text in new}), col(f.id).not_in(items)
+        )
+    )
+    new -= set(already)
+    return dict(Counter(theme for theme, _ in new))
+
+
 def _sums(session: Session, members: Any) -> dict[int, ThemeAggregate]:
     """Everything but `unique` of ThemeAggregate, per theme, over the items `members` selects."""
     aggs: dict[int, ThemeAggregate] = {}

@@ -119,3 +119,14 @@ def test_pull_and_close(tracker: Tracker) -> None:
     tracker.close(ref, "published in v2")
     closed = tracker.pull(ref)
     assert closed.status in ("closed", "Done") and closed.state in (None, "closed")
+
+
+def test_pull_many_agrees_with_pull_and_skips_unknown_keys(tracker: Tracker) -> None:
+    from dataclasses import replace
+
+    first = tracker.create(DRAFT).ref
+    second = tracker.create(replace(DRAFT, fingerprint="f" * 16)).ref
+    tracker.close(second, "dismissed")
+    pulled = tracker.pull_many([first, second, "NOPE-999"])  # type: ignore[attr-defined]
+    assert pulled == {first: tracker.pull(first), second: tracker.pull(second)}
+    assert pulled[first].status != pulled[second].status

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from connectors.builtin import BuiltinTracker
 from connectors.registry import ConnectorContext, register_notifier, register_tracker
 from reviewbot.analysis.score import ThemeAggregate
-from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerIssue
+from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerComment, TrackerIssue
 from reviewbot.protocols import Message, TicketDraft, TrackerRef
 from reviewbot.store import Store
 from reviewbot.store import themes as theme_store
@@ -58,6 +58,43 @@ def test_appended_rows_are_read_once(workspace: Path) -> None:
     assert count(store, FeedbackItem) == 17
 
 
+def comments(store: Store, ticket: ReviewTicket) -> list[str]:
+    with store.session() as session:
+        query = select(TrackerComment.body).where(TrackerComment.issue_key == ticket.tracker_ref)
+        return list(session.exec(query.order_by(col(TrackerComment.id))))
+
+
+def refunds_ticket(store: Store) -> ReviewTicket:
+    with store.session() as session:
+        return session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "refunds")).one()
+
+
+LATE_REFUNDS = [
+    "My refund is four weeks late, the refund never arrived",
+    "Refund still missing after a month, the refund was promised",
+    "No refund yet, returned the desk weeks ago and no refund",
+    "Refund not received, three weeks and the refund is still late",
+]
+
+
+def test_small_growth_refreshes_the_ticket_without_a_comment_until_it_adds_up(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws", extra_toml="comment_growth = 0.5")
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    inbox = workspace / "inbox" / "complaints"
+    write_csv(inbox / "late-1.csv", rows(LATE_REFUNDS[:1], "L1", day=20))
+    report = run_sync(settings, store)
+    assert report.tickets["updated"] == 0 and report.tickets["refreshed"] >= 1
+    ticket = refunds_ticket(store)
+    assert ticket.evidence["counts"]["total"] == 9  # the ticket itself shows the new item...
+    assert comments(store, ticket) == []  # ...but 8 -> 9 is less than half again: nobody is pinged
+    write_csv(inbox / "late-2.csv", rows(LATE_REFUNDS[1:], "L2", day=21))
+    report = run_sync(settings, store)
+    assert report.tickets["updated"] == 1
+    [note] = comments(store, refunds_ticket(store))
+    assert note.startswith("+4 items (now 12)")  # counted from what the tracker was last told, not the last sync
+
+
 def test_redropped_file_adds_nothing(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
@@ -65,7 +102,7 @@ def test_redropped_file_adds_nothing(workspace: Path) -> None:
     shutil.copy(inbox / "export-1.csv", inbox / "export-1 (copy).csv")
     report = run_sync(settings, store)
     assert report.sources["complaints"] == {"new": 0, "updated": 0, "unchanged": 16, "quarantined": 0}
-    assert report.tickets == {"created": 0, "updated": 0, "unchanged": 2, "reopened": 0, "eligible": 2}
+    assert report.tickets == {"created": 0, "updated": 0, "refreshed": 0, "unchanged": 2, "reopened": 0, "eligible": 2}
     assert count(store, FeedbackItem) == 16
 
 
@@ -314,15 +351,16 @@ def test_theme_tallies_carry_new_members_and_match_a_full_recount(
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
     later = [t + " (again)" for t in REFUND_TEXTS[:3]] + [REFUND_TEXTS[0]] * 2  # two pasted repeats: not distinct
+    later += [REFUND_TEXTS[3] + " (twice)"] * 2  # a new text, pasted twice in this export: one distinct
     later += [t + " (still)" for t in DELIVERY_TEXTS[:2]]
-    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", rows(later, "L", day=25))
+    write_csv(workspace / "inbox" / "complaints" / "export-2.csv", rows(later, "L", day=20))
     recounted: list[object] = []
     full_recount = theme_store.aggregates
     monkeypatch.setattr(theme_store, "aggregates", lambda s, ids=None: recounted.append(ids) or full_recount(s, ids))
 
     placed = run_sync(settings, store).themes["items_placed"]
 
-    assert placed >= 5 and recounted == [[]]  # both themes only gained members: nothing was recounted from the history
+    assert placed >= 7 and recounted == [[]]  # both themes only gained members: nothing was recounted from the history
     with store.session() as session:
         themes = list(session.exec(select(Theme)))
         truth = full_recount(session)
