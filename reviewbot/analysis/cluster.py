@@ -83,20 +83,18 @@ def find_clusters(
 
 
 def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """(first row of each distinct row, index into those for every row)."""
-    matrix = matrix.sorted_indices()  # equal rows must have equal index order to compare as bytes
-    seen: dict[bytes, int] = {}
-    firsts: list[int] = []
-    copies = np.empty(matrix.shape[0], dtype=np.int64)
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    for row in range(matrix.shape[0]):
-        span = slice(indptr[row], indptr[row + 1])
-        key = indices[span].tobytes() + np.round(data[span], 6).tobytes()
-        if key not in seen:
-            seen[key] = len(firsts)
-            firsts.append(row)
-        copies[row] = seen[key]
-    return np.asarray(firsts, dtype=np.int64), copies
+    """(first row of each distinct row, index into those for every row).
+
+    Rows are compared by two random projections of their (rounded) weights: equal rows project equally, and
+    different rows colliding on both is as likely as two random 64-bit floats being equal twice."""
+    matrix = matrix.sorted_indices()  # equal rows must sum their terms in the same order to project equally
+    rounded = csr_matrix((np.round(matrix.data, 6), matrix.indices, matrix.indptr), shape=matrix.shape)
+    projections = rounded @ np.random.default_rng(0).random((matrix.shape[1], 2))
+    _, firsts, copies = np.unique(projections, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(firsts, kind="stable")  # number distinct rows in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return firsts[order].astype(np.int64), rank[copies.ravel()].astype(np.int64)
 
 
 def _cluster_distinct(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
@@ -17,9 +18,10 @@ SAME_THEME_SIMILARITY = 0.5
 CHUNK_ROWS = 10_000
 
 
-@dataclass(frozen=True)
-class Doc:
-    """An item to place: its id, its terms (vectorize.terms) and (optionally) text, which sharpens clustering."""
+class Doc(NamedTuple):
+    """An item to place: its id, its terms (vectorize.terms) and (optionally) text, which sharpens clustering.
+
+    A tuple, not a dataclass: a large import makes one per item."""
 
     item_id: int
     terms: Sequence[str]
