@@ -133,7 +133,7 @@ def evidence_hash(evidence: dict[str, Any]) -> str:
 
 
 def headline(evidence: dict[str, Any]) -> dict[str, Any]:
-    """The figures a ticket's followers were told: what a later change is measured against."""
+    """The figures a ticket's followers are told: what a later change is measured against."""
     section = evidence.get("section") or {}
     text = f"{section.get('id')}|{section.get('text')}"
     return {
@@ -146,18 +146,18 @@ def headline(evidence: dict[str, Any]) -> dict[str, Any]:
         "priority": (evidence.get("impact") or {}).get("priority", "low"),
         "spike": bool((evidence.get("trend") or {}).get("spike")),
         "section": hashlib.sha256(text.encode()).hexdigest()[:16],
+        "version": evidence["document"]["version"],
     }
 
 
-def worth_announcing(told: dict[str, Any], evidence: dict[str, Any], min_growth: float) -> bool:
-    """True when the evidence moved enough since `told` (a headline) to comment on the ticket.
+def worth_announcing(told: dict[str, Any], now: dict[str, Any], min_growth: float) -> bool:
+    """True when the headline moved enough from `told` to `now` to comment on the ticket.
 
     Material: the section's text changed, the theme grew by `min_growth` (a share of its distinct texts), its
     negative or concern share moved by 5 points, its NPS or CSAT by 5 points, its priority changed, or a spike
     began. Anything less (one more complaint in a theme of 300, a different quote) refreshes the ticket quietly:
     a tracker that comments on every sync is muted by the people it should reach.
     """
-    now = headline(evidence)
     if now["section"] != told.get("section") or now["priority"] != told.get("priority"):
         return True
     if now["spike"] and not told.get("spike"):
@@ -177,9 +177,8 @@ def _score_moved(before: float | None, after: float | None) -> bool:
     return abs(after - before) >= SCORE_STEP
 
 
-def evidence_change(told: dict[str, Any], new: dict[str, Any]) -> str:
-    """One line saying what changed since a ticket's followers were last told (`told`, a headline)."""
-    now = headline(new)
+def evidence_change(told: dict[str, Any], now: dict[str, Any]) -> str:
+    """One line saying what changed from the headline `told` to the headline `now`."""
     parts = [f"{now['items'] - told.get('items', 0):+d} items (now {now['items']})"]
     before = told.get("negative_share")
     if before is not None and round(before, 2) != round(now["negative_share"], 2):
@@ -189,7 +188,7 @@ def evidence_change(told: dict[str, Any], new: dict[str, Any]) -> str:
     if now["spike"] and not told.get("spike"):
         parts.append("a spike this week")
     if told.get("section") != now["section"]:
-        parts.append(f"the section changed (document version {new['document']['version']})")
+        parts.append(f"the section changed (document version {now['version']})")
     return "; ".join(parts)
 
 

@@ -62,9 +62,9 @@ TOLD = headline(evidence())
     ],
 )
 def test_only_a_material_change_is_worth_a_comment(change: dict[str, Any], worth: bool) -> None:
-    assert worth_announcing(TOLD, evidence(**change), min_growth=0.1) is worth
+    assert worth_announcing(TOLD, headline(evidence(**change)), min_growth=0.1) is worth
 
 
 def test_the_comment_counts_from_what_was_last_told() -> None:
-    note = evidence_change(TOLD, evidence(size=130, negative=0.7, impact=9.0))
+    note = evidence_change(TOLD, headline(evidence(size=130, negative=0.7, impact=9.0)))
     assert note == "+30 items (now 130); negative share 60% -> 70%; priority medium -> high"

@@ -175,17 +175,17 @@ def _decide(session: Session, settings: Settings, decision: Decision, ticket: Re
     if ticket.evidence == evidence:
         return "unchanged"
     told = ticket.announced or headline(ticket.evidence)  # none stored: the evidence is what was last told
-    announce = worth_announcing(told, evidence, settings.tickets.comment_growth)
-    note = evidence_change(told, evidence)
+    now = headline(evidence)
     ticket.title, ticket.evidence, ticket.evidence_hash = title, evidence, digest
     ticket.confidence = decision.confidence
     ticket.impact = theme.impact
     ticket.section_version = document.published_version
     session.add(ticket)
-    if not announce:
+    if not worth_announcing(told, now, settings.tickets.comment_growth):
         return "refreshed"
-    ticket.announced = headline(evidence)
+    ticket.announced = now
     touch(ticket)
+    note = evidence_change(told, now)
     outbox.enqueue(session, f"tracker.update:{fp}:{digest[:16]}", "tracker", "update", {"note": note}, ticket.id)
     return "updated"
 
