@@ -11,7 +11,7 @@ from sklearn.preprocessing import normalize
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from reviewbot.analysis.vectorize import terms, to_matrix, top_terms, weigh
+from reviewbot.analysis.vectorize import terms, top_terms, weigh_many
 from reviewbot.errors import NotFoundError
 from reviewbot.models import FeedbackItem, ReviewTicket, Theme, ThemeMapping, utcnow
 from reviewbot.settings import Settings
@@ -90,11 +90,11 @@ def split(settings: Settings, store: Store, theme_id: int, actor: str, parts: in
             session.exec(select(FeedbackItem.id, FeedbackItem.text).where(FeedbackItem.theme_id == theme_id))
         )
         stats = load_corpus_stats(session)
-    docs = [(i, weigh(terms(text), stats)) for i, text in members if text]
+    docs = [(i, text) for i, text in members if text]
     if len(docs) < 2 * settings.themes.min_size:
         raise RefusedError(f"theme {theme_id} has too few items to split ({len(docs)})")
     vocab: dict[str, int] = {}
-    matrix = to_matrix([v for _, v in docs], vocab)
+    matrix = weigh_many([terms(text) for _, text in docs], stats, vocab)
     labels = _divide(matrix, parts, settings.themes.min_size)
     groups = sorted((np.flatnonzero(labels == g) for g in np.unique(labels)), key=len, reverse=True)
     names = sorted(vocab, key=vocab.__getitem__)
