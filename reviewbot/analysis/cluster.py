@@ -8,7 +8,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.embeddings import Encoder
@@ -24,6 +24,7 @@ NEIGHBOURS = 5  # few neighbours keep topics apart; more merge near-duplicates o
 RESOLUTION = 3.0
 RESOLUTION_ROWS = 5_000
 CHUNK_ROWS = 1_000  # rows per block of similarity products, so memory stays linear in the number of rows
+COLUMN_GROUP = 64  # columns per group when looking for a row's largest values
 TEXT_CHARS = 500  # character features read only the start of long texts: the words carry those well enough
 MAX_DIMENSIONS = 100
 ROWS_PER_DIMENSION = 20  # small corpora need few latent dimensions to generalise across wordings
@@ -156,15 +157,29 @@ def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     blocks = [normalize(matrix.astype(np.float32))]
     if texts is not None:
         heads = [text[:TEXT_CHARS].lower() for text in texts]
-        for vectorizer in (
-            TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32),
-        ):
+        words = TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32)
+        for vectorize in (words.fit_transform, _char_ngrams):
             try:
-                blocks.append(vectorizer.fit_transform(heads))
+                blocks.append(vectorize(heads))
             except ValueError:  # no word or n-gram occurs (often enough)
                 continue
     return normalize(hstack(blocks, format="csr", dtype=np.float32))
+
+
+def _char_ngrams(texts: Sequence[str]) -> csr_matrix:
+    """TF-IDF of the character n-grams of words, 2 to 5 long, in at least two texts: the matrix of
+    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True), built from the n-grams
+    of each distinct word rather than of every word of every text, a third of the time."""
+    words = CountVectorizer(analyzer=str.split, dtype=np.float32)
+    per_text = words.fit_transform(texts)
+    grams = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), dtype=np.float32)
+    per_word = grams.fit_transform(words.get_feature_names_out())
+    counts = (per_text @ per_word).tocsr()  # n-gram counts per text, columns in the vectorizer's order
+    counts.sort_indices()
+    common = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= 2)
+    if len(common) == 0:
+        raise ValueError("no character n-gram is in two texts")
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts[:, common])
 
 
 def _latent(features: csr_matrix, seed: int) -> np.ndarray:
@@ -196,11 +211,13 @@ def _neighbour_graph(points: np.ndarray) -> csr_matrix:
     """Symmetric graph linking each (unit-length) row to its nearest rows, weighted by cosine similarity."""
     n = points.shape[0]
     k = min(NEIGHBOURS, n - 1)
+    # zero rows up to a whole number of column groups (see _largest): their similarity 0 is below MIN_LINK
+    padded = np.vstack([points, np.zeros(((-n) % COLUMN_GROUP, points.shape[1]), dtype=points.dtype)])
     rows, cols, weights = [], [], []
     for start in range(0, n, CHUNK_ROWS):
-        sims = points[start : start + CHUNK_ROWS] @ points.T
+        sims = points[start : start + CHUNK_ROWS] @ padded.T
         sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0  # not one's own neighbour
-        near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        near = _largest(sims, k)
         rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
         cols.append(near.ravel())
         weights.append(np.take_along_axis(sims, near, axis=1).ravel())
@@ -208,6 +225,21 @@ def _neighbour_graph(points: np.ndarray) -> csr_matrix:
     linked = w >= MIN_LINK
     graph = csr_matrix((w[linked], (np.concatenate(rows)[linked], np.concatenate(cols)[linked])), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
+
+
+def _largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Column indexes of the k largest values of each row, in no order (ties broken either way).
+
+    The k largest lie in the k column groups with the largest maxima, so only those groups are searched: a
+    partition of every whole row took most of the time of clustering a large import."""
+    n_rows, n_cols = values.shape
+    if n_cols % COLUMN_GROUP or n_cols < 4 * k * COLUMN_GROUP:
+        return np.argpartition(values, -k, axis=1)[:, -k:]
+    maxima = values.reshape(n_rows, -1, COLUMN_GROUP).max(axis=2)
+    groups = np.argpartition(maxima, -k, axis=1)[:, -k:]
+    candidates = (groups[:, :, None] * COLUMN_GROUP + np.arange(COLUMN_GROUP)).reshape(n_rows, -1)
+    best = np.argpartition(np.take_along_axis(values, candidates, axis=1), -k, axis=1)[:, -k:]
+    return np.take_along_axis(candidates, best, axis=1)
 
 
 def louvain(graph: csr_matrix, resolution: float, seed: int = 0) -> np.ndarray:

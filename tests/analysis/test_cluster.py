@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from reviewbot.analysis.cluster import NOISE, _refine, find_clusters, louvain
+from reviewbot.analysis.cluster import COLUMN_GROUP, NOISE, _char_ngrams, _largest, _refine, find_clusters, louvain
 from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh
 
 TOPICS = {
@@ -78,3 +80,21 @@ def test_refinement_moves_a_row_to_the_cluster_that_shares_its_words() -> None:
     refined = _refine(matrix, labels)
     assert refined[0] == refined[1] and refined[0] != refined[-1]
     assert all(refined[i] == refined[1] for i, t in enumerate(topics) if t == "refund")
+
+
+@pytest.mark.parametrize("width", [COLUMN_GROUP * 40, COLUMN_GROUP * 40 + 7, 30])
+def test_largest_finds_each_rows_top_values(width: int) -> None:
+    values = np.random.default_rng(3).random((50, width)).astype(np.float32)
+    values[:, :COLUMN_GROUP] += 1.0  # one group holds every row's largest values
+    values[1, width - 3] = 5.0  # and some rows have their largest elsewhere
+    found = np.sort(_largest(values, 5), axis=1)
+    assert np.array_equal(found, np.sort(np.argsort(-values, axis=1)[:, :5], axis=1))
+
+
+def test_character_ngrams_match_scikit_learns_vectorizer() -> None:
+    texts, _ = synthetic(40)
+    texts += ["a b", "refund\u00a0delay  again\tand again", "é à", "", "x"]
+    expected = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit_transform(texts)
+    found = _char_ngrams(texts)
+    assert found.shape == expected.shape
+    assert abs(found - expected).max() < 1e-6

@@ -9,8 +9,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from textblob.en.sentiments import PatternAnalyzer
 
-from reviewbot.analysis.sentiment import TextBlobScorer, csat_class, csat_score, nps_class, nps_score
+from reviewbot.analysis.sentiment import Sentiment, TextBlobScorer, csat_class, csat_score, nps_class, nps_score
+
+
+def test_scores_are_textblobs_own() -> None:
+    # the scorer reads TextBlob's lexicon up front for speed; what it reads must stay what PatternAnalyzer reads
+    analyzer = PatternAnalyzer()
+    for text in [
+        "Great service, thank you so much!",
+        "not really good (!)",
+        "Terribly slow refund, I'm never ordering again :(",
+        "The app is okay I guess :-)",
+        "NOT GOOD. very very bad!!!",
+        "order 100234 arrived, fine",
+    ]:
+        expected = analyzer.analyze(text)
+        assert TextBlobScorer().score(text) == Sentiment(round(expected.polarity, 4), round(expected.subjectivity, 4))
 
 
 def test_polarity_reads_praise_and_anger() -> None:
