@@ -1,8 +1,9 @@
 """Enrich batches in worker processes once a run proves large, so sentiment scoring uses every core.
 
 Scoring is most of the cost of ingesting (TextBlob is pure Python), and batches are independent. Small runs stay
-in-process: starting a worker costs about a second. Batches come back in the order they were submitted, so the
-caller stores them, and advances cursors, exactly as it would without workers.
+in-process: a forked worker starts in a fraction of a second, a spawned one (see _start_method) in about a
+second, so workers start once a run has shown that they will pay off. Batches come back in the order they were
+submitted, so the caller stores them, and advances cursors, exactly as it would without workers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.protocols import RawRecord
 
-PARALLEL_AFTER = 5_000  # records enriched in-process before workers are started
+# records enriched in-process before workers are started (forked, spawned)
+PARALLEL_AFTER = {"fork": 1_000, "spawn": 5_000}
 
 _worker_enricher: Enricher | None = None
 
@@ -54,13 +56,14 @@ class EnrichPool:
 
     def submit(self, source: str, records: Sequence[RawRecord]) -> Future[list[dict[str, Any]]]:
         """Start enriching a batch; the future's result is the rows to store."""
-        if self._executor is None and (self.workers <= 1 or self.inline_records < PARALLEL_AFTER):
+        start = _start_method()
+        if self._executor is None and (self.workers <= 1 or self.inline_records < PARALLEL_AFTER[start]):
             self.inline_records += len(records)
             done: Future[list[dict[str, Any]]] = Future()
             done.set_result([self.enricher.enrich(source, record) for record in records])
             return done
         if self._executor is None:
-            context = multiprocessing.get_context(_start_method())
+            context = multiprocessing.get_context(start)
             self._executor = ProcessPoolExecutor(self.workers, context, _start_worker, (self.enricher,))
         return self._executor.submit(_enrich, source, list(records))
 

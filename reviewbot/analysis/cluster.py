@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
@@ -24,6 +26,7 @@ NEIGHBOURS = 5  # few neighbours keep topics apart; more merge near-duplicates o
 RESOLUTION = 3.0
 RESOLUTION_ROWS = 5_000
 CHUNK_ROWS = 1_000  # rows per block of similarity products, so memory stays linear in the number of rows
+PRODUCT_ROWS = 2_500
 COLUMN_GROUP = 64  # columns per group when looking for a row's largest values
 TEXT_CHARS = 500  # character features read only the start of long texts: the words carry those well enough
 MAX_DIMENSIONS = 100
@@ -318,7 +321,7 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     totals = weights.sum(axis=1, dtype=np.float64)
     smoothing = np.float32(REFINE_SMOOTHING)
     log_p = np.log(weights + smoothing) - np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
-    scores = features @ log_p.T
+    scores = _times_dense(features, log_p.T)
     # a row's own cluster is scored without the row (leave one out), or every row would stay where it is
     cells = features.tocoo()
     own = labels[cells.row]
@@ -327,6 +330,16 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     rest = np.maximum(totals[labels] - length, 0.0) + REFINE_SMOOTHING * m
     scores[np.arange(n), labels] = np.bincount(cells.row, weights=without, minlength=n) - length * np.log(rest)
     return scores.argmax(axis=1)
+
+
+def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
+    """sparse @ dense, in blocks of rows on every core: scipy releases the GIL in the product, and the naive Bayes
+    rounds of a large import spend most of their time in it."""
+    blocks = [slice(start, start + PRODUCT_ROWS) for start in range(0, sparse.shape[0], PRODUCT_ROWS)]
+    if len(blocks) == 1 or (os.cpu_count() or 1) == 1:
+        return np.asarray(sparse @ dense)
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        return np.vstack(list(pool.map(lambda rows: sparse[rows] @ dense, blocks)))
 
 
 def _close_members(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:

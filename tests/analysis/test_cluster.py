@@ -7,7 +7,16 @@ import pytest
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from reviewbot.analysis.cluster import COLUMN_GROUP, NOISE, _char_ngrams, _largest, _refine, find_clusters, louvain
+from reviewbot.analysis.cluster import (
+    COLUMN_GROUP,
+    NOISE,
+    _char_ngrams,
+    _largest,
+    _refine,
+    _times_dense,
+    find_clusters,
+    louvain,
+)
 from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh
 
 TOPICS = {
@@ -98,3 +107,10 @@ def test_character_ngrams_match_scikit_learns_vectorizer() -> None:
     found = _char_ngrams(texts)
     assert found.shape == expected.shape
     assert abs(found - expected).max() < 1e-6
+
+
+def test_the_product_in_row_blocks_is_the_whole_product() -> None:
+    rng = np.random.default_rng(5)
+    sparse = csr_matrix(rng.random((6_001, 40)) * (rng.random((6_001, 40)) < 0.1))
+    dense = rng.random((40, 7))
+    assert np.allclose(_times_dense(sparse, dense), sparse @ dense)

@@ -3,6 +3,7 @@ outside world (a notifier that is down, a tracker that drops the connection afte
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,20 @@ def test_first_sync_files_one_ticket_per_issue(workspace: Path) -> None:
         issues = session.exec(select(func.count()).select_from(TrackerIssue)).one()
     assert sections == ["delivery", "refunds"]
     assert issues == 2
+
+
+def test_a_sync_leaves_the_garbage_collector_as_it_found_it(workspace: Path) -> None:
+    # a sync collects less often while it runs; the scheduler's long-lived process must get its settings back
+    settings, store = open_workspace(workspace)
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    gc.callbacks.append(lambda phase, info: seen.append(gc.get_threshold()))
+    try:
+        run_sync(settings, store)
+    finally:
+        gc.callbacks.pop()
+    assert gc.get_threshold() == before
+    assert any(t[0] > before[0] for t in seen)
 
 
 def test_appended_rows_are_read_once(workspace: Path) -> None:
@@ -317,7 +332,7 @@ def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(connectors.files, "BATCH_SIZE", 40)
-    monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", 80)
+    monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", {"fork": 80, "spawn": 80})
     monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", CountingExecutor)
     texts = [f"{t} (order {i})" for i in range(20) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 320 rows, 8 batches
 
