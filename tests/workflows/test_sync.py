@@ -44,18 +44,22 @@ def test_first_sync_files_one_ticket_per_issue(workspace: Path) -> None:
     assert issues == 2
 
 
-def test_a_sync_leaves_the_garbage_collector_as_it_found_it(workspace: Path) -> None:
-    # a sync collects less often while it runs; the scheduler's long-lived process must get its settings back
+def test_a_sync_collects_garbage_less_often_and_restores_the_setting(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the scheduler's long-lived process must get its collector settings back after each sync
+    import workflows.sync
+
     settings, store = open_workspace(workspace)
     before = gc.get_threshold()
-    seen: list[tuple[int, int, int]] = []
-    gc.callbacks.append(lambda phase, info: seen.append(gc.get_threshold()))
-    try:
-        run_sync(settings, store)
-    finally:
-        gc.callbacks.pop()
+    during: list[tuple[int, int, int]] = []
+    update_themes = workflows.sync.update_themes
+    monkeypatch.setattr(
+        workflows.sync, "update_themes", lambda *a: during.append(gc.get_threshold()) or update_themes(*a)
+    )
+    run_sync(settings, store)
+    assert during[0][0] > before[0]
     assert gc.get_threshold() == before
-    assert any(t[0] > before[0] for t in seen)
 
 
 def test_appended_rows_are_read_once(workspace: Path) -> None:
