@@ -13,7 +13,8 @@ class _LoadedLexicon(textblob.en.Sentiment):
     """TextBlob's English sentiment analyzer with its lexicon read up front.
 
     The library's lexicon is a lazy dictionary that sends every word lookup through a check whether it has been
-    read yet: a quarter of the time of scoring. Read once, plain dictionary lookups give the same scores."""
+    read yet: a quarter of the time of scoring in a profile. Read once, plain dictionary lookups give the same
+    scores."""
 
     __contains__ = dict.__contains__
     __getitem__ = dict.__getitem__
