@@ -48,6 +48,22 @@ def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
         yield folder
 
 
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime(2026, 11, 23, 12, 0, tzinfo=UTC),  # before any changed section's periodic review is due
+        datetime(2026, 12, 6, 12, 0, tzinfo=UTC),  # service standards' review has fallen due
+        datetime(2027, 2, 1, 12, 0, tzinfo=UTC),  # and refund timelines' too
+    ],
+)
+def test_the_demo_plays_its_history_whatever_the_date(tmp_path: Path, use_database: str, cli, today: datetime) -> None:  # type: ignore[no-untyped-def]
+    # the README's first command; a periodic review falling due on a section version 2 edits once refused the publish
+    with time_machine.travel(today, tick=False):
+        result = cli(f"init --demo {tmp_path / 'demo'}")
+    assert result.code == 0, result.stderr
+    assert "version 2 of customer-service-policy published" in " ".join(result.stdout.split())
+
+
 def write_complaints(folder: Path, texts: list[str]) -> None:
     """A new complaints export in the demo's format."""
     rows = "".join(f'C-9{i:04d},2026-11-20 10:00,CUST-1,email,Complaint,"{text}"\n' for i, text in enumerate(texts))
