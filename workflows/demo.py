@@ -1,4 +1,5 @@
-"""The demo workspace's history: version 2 of the policy, published on 2026-10-12 after two review tickets.
+"""The demo workspace's history: version 2 of the policy, published on 2026-10-12 after the review tickets on
+the two sections it edits.
 
 `reviewbot init --demo` plays it, so the demo shows the whole loop at once, the effect of a version included: the
 chat-queue complaints fell after version 2 added an overflow rule; the refund-timeline complaints did not fall after
@@ -82,7 +83,7 @@ def play_history(settings: Settings, store: Store) -> list[str]:
 
 def _tickets_on(store: Store, section: str) -> list[str]:
     """References of the open tickets on a section that version 2 resolves: its feedback tickets, and a periodic
-    review that fell due (which one depends on the day the demo is played, so it may be there or not)."""
+    review that has fallen due (whether there is one depends on the day the demo is played)."""
     with store.session() as session:
         query = select(ReviewTicket).where(ReviewTicket.section_id == section, ReviewTicket.state == "open")
         tickets = list(session.exec(query.order_by(col(ReviewTicket.id))))
