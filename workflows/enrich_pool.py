@@ -56,13 +56,13 @@ class EnrichPool:
 
     def submit(self, source: str, records: Sequence[RawRecord]) -> Future[list[dict[str, Any]]]:
         """Start enriching a batch; the future's result is the rows to store."""
-        start = _start_method()
-        if self._executor is None and (self.workers <= 1 or self.inline_records < PARALLEL_AFTER[start]):
-            self.inline_records += len(records)
-            done: Future[list[dict[str, Any]]] = Future()
-            done.set_result([self.enricher.enrich(source, record) for record in records])
-            return done
         if self._executor is None:
+            start = _start_method()
+            if self.workers <= 1 or self.inline_records < PARALLEL_AFTER[start]:
+                self.inline_records += len(records)
+                done: Future[list[dict[str, Any]]] = Future()
+                done.set_result([self.enricher.enrich(source, record) for record in records])
+                return done
             context = multiprocessing.get_context(start)
             self._executor = ProcessPoolExecutor(self.workers, context, _start_worker, (self.enricher,))
         return self._executor.submit(_enrich, source, list(records))
