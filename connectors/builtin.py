@@ -51,6 +51,7 @@ class BuiltinTracker:
         """Replace the body with the new evidence and add the note as a comment, once per marker."""
         with self.store.session() as session:
             issue = self._get(session, ref)
+            issue.fingerprint = draft.fingerprint  # a ticket moved to another section has a new identity
             issue.title = draft.title
             issue.body = render_markdown(draft.title, draft.evidence)
             issue.updated_at = utcnow()

@@ -177,18 +177,26 @@ class JiraTracker:
         return TrackerRef(issue.key, "To Do", self._url(issue.key), self.options.statuses.get("To Do"))
 
     def update(self, ref: str, draft: TicketDraft, marker: str, note: str) -> None:
-        """Refresh summary and description, upsert links, and add the note as a comment once per marker."""
-        fields = {"summary": draft.title[:255], "description": render_jira(draft.title, draft.evidence)}
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields="summary"))
+        """Refresh summary, description, section field and fingerprint label (a ticket moved to another section
+        has a new one), upsert links, and add the note as a comment once per marker."""
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields="summary,labels"))
+        fields: dict[str, Any] = {"summary": draft.title[:255], "description": render_jira(draft.title, draft.evidence)}
+        kept = [label for label in issue.fields.labels or [] if not label.startswith(FINGERPRINT_LABEL)]
+        fields["labels"] = list(dict.fromkeys([*kept, f"{FINGERPRINT_LABEL}{draft.fingerprint}"]))
+        fields |= self._section_value(draft)
         self._call("update issue", lambda: issue.update(fields=fields))
         self._link(ref, draft.links)
         if note:
             self._comment_once(ref, marker, note)
 
     def pull(self, ref: str) -> TrackerRef:
-        """The issue's status, and the state it means here."""
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
+        """The issue's status, the state it means here, and the section its section field names."""
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields=self._pulled_fields))
         return self._ref(issue)
+
+    @property
+    def _pulled_fields(self) -> str:
+        return ",".join(["status", *([self.options.section_field] if self.options.section_field else [])])
 
     def pull_many(self, refs: Iterable[str]) -> dict[str, TrackerRef]:
         """Statuses of many issues in few requests."""
@@ -196,7 +204,7 @@ class JiraTracker:
         for start in range(0, len(keys), PAGE):
             chunk = keys[start : start + PAGE]
             try:
-                issues = self._search(f"key in ({', '.join(chunk)})", "status")
+                issues = self._search(f"key in ({', '.join(chunk)})", self._pulled_fields)
             except TrackerError as exc:
                 if exc.status != 400:
                     raise
@@ -307,10 +315,41 @@ class JiraTracker:
         priority = o.priorities.get(impact(draft.evidence))
         if priority:
             fields["priority"] = {"name": priority}
-        section = (draft.evidence.get("section") or {}).get("id")
-        if o.section_field and section:
-            fields[o.section_field] = [{"name": section}] if o.section_field == "components" else section
-        return fields
+        return fields | self._section_value(draft)
+
+    def _section_value(self, draft: TicketDraft) -> dict[str, Any]:
+        """The section field's value for a ticket (nothing when no field is configured or it is a coverage gap)."""
+        field, section = self.options.section_field, (draft.evidence.get("section") or {}).get("id")
+        if not field or not section:
+            return {}
+        return {field: [{"name": section}] if field == "components" else section}
+
+    def _section_of(self, issue: Any) -> str | None:
+        """The section an issue's section field names (the first component, or the custom field's value)."""
+        field = self.options.section_field
+        value = getattr(issue.fields, field, None) if field else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        for attribute in ("name", "value"):  # a component, or a select list option
+            value = getattr(value, attribute, value)
+        return value if isinstance(value, str) and value else None
+
+    def section_changed_by(self, ref: str) -> str | None:
+        """Who last changed the issue's section field, from its history (None when Jira does not say)."""
+        field = self.options.section_field
+        if not field:
+            return None
+        issue = self._call("read history", lambda: self.client.issue(ref, fields="summary", expand="changelog"))
+        for history in reversed(getattr(getattr(issue, "changelog", None), "histories", None) or []):
+            if any(field in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
+                author = history.author
+                return getattr(author, "emailAddress", None) or getattr(author, "displayName", None)
+        return None
+
+    def unlink(self, ref: str, global_ids: Iterable[str]) -> None:
+        """Remove links that no longer apply (to the section a ticket was moved away from)."""
+        for global_id in global_ids:
+            self._call("unlink", lambda g=global_id: self.client.delete_remote_link(ref, global_id=g))
 
     def _link(self, ref: str, links: Iterable[Link]) -> None:
         for link in links:
@@ -327,7 +366,8 @@ class JiraTracker:
 
     def _ref(self, issue: Any) -> TrackerRef:
         status = issue.fields.status.name
-        return TrackerRef(issue.key, status, self._url(issue.key), self.options.statuses.get(status))
+        section = self._section_of(issue)
+        return TrackerRef(issue.key, status, self._url(issue.key), self.options.statuses.get(status), section)
 
     def _url(self, key: str) -> str:
         return f"{self.options.server.rstrip('/')}/browse/{key}"

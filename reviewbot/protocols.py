@@ -90,6 +90,7 @@ class TrackerRef:
     status: str
     url: str | None = None
     state: str | None = None
+    section: str | None = None  # the policy section the tracker's section field names, where it has one
 
 
 class AmbiguousWrite(Exception):

@@ -16,6 +16,7 @@ from reviewbot.errors import NotFoundError
 from reviewbot.models import FeedbackItem, ReviewTicket, Theme, ThemeMapping, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.store.corrections import follow_merge, follow_split
 from reviewbot.store.review import audit
 from reviewbot.store.themes import load_corpus_stats
 from workflows.review import RefusedError, settle
@@ -59,6 +60,7 @@ def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int
                 update(FeedbackItem).where(col(FeedbackItem.theme_id) == source.id).values(theme_id=target_id)
             )
             session.execute(ThemeMapping.__table__.delete().where(ThemeMapping.__table__.c.theme_id == source.id))
+            follow_merge(session, source.id or 0, target_id)
             source.status, source.merged_into, source.updated_at = "merged", target_id, utcnow()
             session.add(source)
             for ticket in session.exec(
@@ -112,6 +114,11 @@ def split(settings: Settings, store: Store, theme_id: int, actor: str, parts: in
             session.execute(update(FeedbackItem).where(col(FeedbackItem.id).in_(ids)).values(theme_id=target.id))
             created.append(target.id or 0)
         theme.label_pinned = False
+        follow_split(
+            session,
+            theme_id,
+            {t.id or 0: t.centroid for t in session.exec(select(Theme).where(col(Theme.id).in_(created)))},
+        )
         refresh_themes(session, settings, set(created))
         audit(session, actor, "theme_split", f"theme {theme_id} split into {', '.join(map(str, created))}")
     return f"theme {theme_id} split into themes {', '.join(map(str, created))}"

@@ -17,6 +17,7 @@ from reviewbot.models import OutboxMessage, ReviewTicket, utcnow
 from reviewbot.protocols import AmbiguousWrite, Link, Message, Notifier, TicketDraft, Tracker
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
+from reviewbot.store.policies import published_sections
 from reviewbot.store.review import audit
 from reviewbot.store.tickets import by_fingerprint
 
@@ -119,19 +120,31 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
     if message.action == "create":
         # Search before create: a create that happened but was not recorded must not run twice.
         ref = tracker.find(ticket.fingerprint) or tracker.create(draft)
-        with store.session() as session:
-            stored = session.get(ReviewTicket, ticket.id)
-            if stored is not None:
-                stored.tracker_ref, stored.tracker_status = ref.ref, ref.status
-                session.add(stored)
+        _told(store, ticket, tracker_ref=ref.ref, tracker_status=ref.status)
     elif ticket.tracker_ref is None:
         raise RuntimeError("the ticket has not reached the tracker yet; retried after its create succeeds")
     elif message.action == "update":
         tracker.update(ticket.tracker_ref, draft, marker=message.key, note=str(message.payload.get("note", "")))
+        unlink = getattr(tracker, "unlink", None)
+        if unlink is not None and message.payload.get("unlink"):
+            unlink(ticket.tracker_ref, message.payload["unlink"])
+        _told(store, ticket)
     elif message.action == "close":
         if ticket.resolved_version:
             tracker.update(ticket.tracker_ref, draft, marker=message.key + ":links", note="")
         tracker.close(ticket.tracker_ref, str(message.payload.get("resolution", "")))
+
+
+def _told(store: Store, ticket: ReviewTicket, **fields: str) -> None:
+    """Remember what the tracker now holds: its key and status after a create, and the section it names (a
+    different section there later is a person's move)."""
+    with store.session() as session:
+        stored = session.get(ReviewTicket, ticket.id)
+        if stored is not None:
+            for name, value in fields.items():
+                setattr(stored, name, value)
+            stored.tracker_section = ticket.section_id
+            session.add(stored)
 
 
 def _render(store: Store, message: OutboxMessage) -> Message:
@@ -139,26 +152,38 @@ def _render(store: Store, message: OutboxMessage) -> Message:
     marks = {"outbox_key": message.key, "retry": message.attempts > 0}
     if message.action != "digest":
         payload = message.payload
+        data = {**payload.get("data", {}), **marks}
+        if payload["kind"] == "signoff_request":
+            data["sections"] = _section_choices(store)
         return Message(
             kind=payload["kind"],
             title=payload["title"],
             body=payload["body"],
             recipients=tuple(payload.get("recipients", ())),
-            data={**payload.get("data", {}), **marks},
+            data=data,
         )
     changes: list[tuple[int, str]] = []
+    created: list[dict[str, str]] = []
     with store.session() as session:
         for change in message.payload.get("changes", []):
             outcome, fp = change.split(":", 1)
             ticket = by_fingerprint(session, fp)
             if ticket is not None:
                 verb = "new" if outcome == "created" else "updated"
-                changes.append(
-                    (ticket.id or 0, f"- {verb}: {ticket.tracker_ref or '#' + str(ticket.id)} {ticket.title}")
-                )
+                ref = ticket.tracker_ref or f"#{ticket.id}"
+                changes.append((ticket.id or 0, f"- {verb}: {ref} {ticket.title}"))
+                if outcome == "created" and ticket.theme_id is not None:
+                    created.append({"ref": ref, "section": ticket.section_id or ""})
     new = sum(1 for c in message.payload.get("changes", []) if c.startswith("created"))
     title = f"{new} new and {len(changes) - new} updated review tickets"
-    return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)), data=marks)
+    data = {**marks, "created": created, "sections": _section_choices(store) if created else []}
+    return Message(kind="digest", title=title, body="\n".join(line for _, line in sorted(changes)), data=data)
+
+
+def _section_choices(store: Store) -> list[tuple[str, str, str]]:
+    """(document#section, heading, document title) of every published section: where a ticket can be moved."""
+    with store.session() as session:
+        return [(f"{doc.id}#{s.section_id}", s.heading, doc.title) for doc, s in published_sections(session)]
 
 
 def reconcile(settings: Settings, store: Store) -> list[str]:

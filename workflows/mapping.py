@@ -1,51 +1,177 @@
-"""Sync stage: match every active theme to the policy sections it concerns (or record a coverage gap)."""
+"""Sync stage: match every active theme to the policy sections it concerns (or record a coverage gap).
+
+A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
+items it placed. The sums are counted again from all members when the sections' words change (a version is
+published) or a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the
+owner put it; other themes like it follow the correction (analysis.mapping).
+"""
 
 from __future__ import annotations
 
-from reviewbot.analysis.mapping import SectionIndex, SectionText
-from reviewbot.models import ThemeMapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlmodel import Session
+
+from reviewbot.analysis.mapping import Correction, Explanation, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.vectorize import terms
+from reviewbot.models import MappingCorrection, Theme, ThemeMapping
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.store.corrections import corrections, pins
 from reviewbot.store.policies import published_sections
-from reviewbot.store.themes import active_themes
+from reviewbot.store.themes import active_themes, load_corpus_stats, member_counts, member_texts
 from reviewbot.store.tickets import mappings, replace_mappings
 from workflows.report import SyncReport
 
+Placed = Mapping[int, Sequence[Sequence[str]]]  # theme id -> terms of the items a sync placed in it
 
-def section_index(store: Store) -> SectionIndex:
-    """An index over every section of the published version of every document."""
-    with store.session() as session:
-        rows = published_sections(session)
+
+def section_texts(session: Session) -> list[SectionText]:
+    """Every section of the published version of every document, as the mapper sees it."""
+    rows = published_sections(session)
     headings = {(doc.id, s.section_id): s.heading for doc, s in rows}
-    return SectionIndex(
-        [
-            SectionText(
-                document_id=doc.id,
-                section_id=s.section_id,
-                heading=s.heading,
-                body=s.body,
-                keywords=tuple(s.keywords),
-                parent_heading=headings.get((doc.id, s.parent_id or "")),
-            )
-            for doc, s in rows
-        ]
+    return [
+        SectionText(
+            document_id=doc.id,
+            section_id=s.section_id,
+            heading=s.heading,
+            body=s.body,
+            keywords=tuple(s.keywords),
+            parent_heading=headings.get((doc.id, s.parent_id or "")),
+            parent_id=s.parent_id,
+        )
+        for doc, s in rows
+    ]
+
+
+def build_mapper(session: Session) -> SectionMapper:
+    """The mapper over the published sections, the workspace's term statistics and its owners' corrections."""
+    return SectionMapper(section_texts(session), load_corpus_stats(session), [learned(c) for c in corrections(session)])
+
+
+def learned(correction: MappingCorrection) -> Correction:
+    """A stored correction as the mapper learns from it."""
+    where = correction.section_id or "not a policy matter"
+    return Correction(
+        correction.id or 0,
+        correction.document_id,
+        correction.section_id,
+        correction.centroid,
+        f"theme {correction.theme_id or '?'} put on {where} by {correction.actor}",
     )
 
 
-def map_themes(settings: Settings, store: Store, report: SyncReport) -> None:
-    """Store each theme's best sections; unchanged mappings are left alone."""
-    index = section_index(store)
+def rules_of(settings: Settings) -> MatchRules:
+    """Match thresholds from `[mapping]`."""
     m = settings.mapping
-    changed = gaps = 0
+    return MatchRules(min_confidence=m.min_confidence, also_within=m.also_within, max_sections=m.max_sections)
+
+
+def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Placed | None = None) -> None:
+    """Store each theme's sections; unchanged mappings are left alone. `placed`: what this sync added to themes
+    (their votes are added to the themes' tallies; without it every tally is counted again)."""
+    changed = gaps = recounted = 0
     with store.session() as session:
+        mapper = build_mapper(session)
         themes = active_themes(session)
+        votes = _votes(session, mapper, themes, placed or {}, recount=placed is None)
+        recounted = votes.recounted
+        held = pins(session)
         stored: dict[int, list[ThemeMapping]] = {}
         for mapping in mappings(session):  # one query, not one per theme
             stored.setdefault(mapping.theme_id, []).append(mapping)
+        rules = rules_of(settings)
         for theme in themes:
-            matches = index.match(
-                theme.centroid, min_confidence=m.min_confidence, also_within=m.also_within, max_sections=m.max_sections
+            matches = pinned(held.get(theme.id or 0), mapper) or mapper.match(
+                votes.sums[theme.id or 0], theme.centroid, rules
             )
             gaps += any(match.is_gap for match in matches)
             changed += replace_mappings(session, theme.id or 0, matches, stored.get(theme.id or 0, []))
-    report.mapping = {"themes": len(themes), "changed": changed, "gaps": gaps}
+    report.mapping = {"themes": len(themes), "changed": changed, "gaps": gaps, "recounted": recounted}
+
+
+def pinned(correction: MappingCorrection | None, mapper: SectionMapper) -> list[SectionMatch] | None:
+    """Where an owner put a theme: [its section], [] for not a policy matter, None when nothing holds it (or the
+    section it was put on is gone)."""
+    if correction is None:
+        return None
+    if correction.section_id is None:
+        return []
+    if (correction.document_id, correction.section_id) not in mapper.targets:
+        return None
+    return [SectionMatch(correction.document_id, correction.section_id, 1.0)]
+
+
+@dataclass
+class Votes:
+    """Each theme's summed member votes, and how many themes were counted from all their members."""
+
+    sums: dict[int, np.ndarray]
+    recounted: int
+
+
+def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed: Placed, *, recount: bool) -> Votes:
+    """Bring every theme's vote tally up to date: add what this sync placed, or count again from all members."""
+    key = mapper.vote_key
+    counts = member_counts(session)
+    sums: dict[int, np.ndarray] = {}
+    again: list[Theme] = []
+    for theme in themes:
+        tally = theme.section_votes or {}
+        added = placed.get(theme.id or 0, ())
+        current = tally.get("key", key) == key and tally.get("n", 0) + len(added) == counts.get(theme.id or 0, 0)
+        if recount or not current:
+            again.append(theme)
+            continue
+        sums[theme.id or 0] = mapper.tally(tally.get("sums", {})) + _summed(mapper, added)
+        if added:
+            theme.section_votes = {
+                "key": key,
+                "n": tally.get("n", 0) + len(added),
+                "sums": mapper.tally_dict(sums[theme.id or 0]),
+            }
+            session.add(theme)
+    for theme_id, members in _members(session, [t.id or 0 for t in again]):
+        sums[theme_id] = sums.get(theme_id, np.zeros(len(mapper.targets))) + _summed(mapper, members)
+    for theme in again:
+        total = sums.setdefault(theme.id or 0, np.zeros(len(mapper.targets)))
+        theme.section_votes = {"key": key, "n": counts.get(theme.id or 0, 0), "sums": mapper.tally_dict(total)}
+        session.add(theme)
+    return Votes(sums, len(again))
+
+
+def _summed(mapper: SectionMapper, members: Sequence[Sequence[str]]) -> np.ndarray:
+    return mapper.vote_rows(members).sum(axis=0) if members else np.zeros(len(mapper.targets))
+
+
+THEMES_PER_QUERY = 200
+
+
+def _members(session: Session, theme_ids: list[int]) -> Iterable[tuple[int, list[list[str]]]]:
+    """(theme, terms of a batch of its members), a few themes at a time so memory stays flat."""
+    for start in range(0, len(theme_ids), THEMES_PER_QUERY):
+        batch: dict[int, list[list[str]]] = {}
+        for theme_id, text in member_texts(session, theme_ids[start : start + THEMES_PER_QUERY]):
+            batch.setdefault(theme_id, []).append(terms(text))
+        yield from batch.items()
+
+
+def explain_theme(
+    settings: Settings, store: Store, theme_id: int
+) -> tuple[Theme, Explanation, MappingCorrection | None]:
+    """Why a theme maps where it does: its members' vote counted now, the corrections that weigh, and the
+    owner's correction holding it, if any."""
+    from reviewbot.errors import NotFoundError
+
+    with store.session() as session:
+        theme = session.get(Theme, theme_id)
+        if theme is None or theme.status != "active":
+            raise NotFoundError(f"no active theme {theme_id}", hint="see `reviewbot themes list`")
+        mapper = build_mapper(session)
+        total = np.zeros(len(mapper.targets))
+        for _, members in _members(session, [theme_id]):
+            total += _summed(mapper, members)
+        explanation = mapper.explain(total, theme.centroid, rules_of(settings))
+        return theme, explanation, pins(session).get(theme_id)

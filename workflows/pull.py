@@ -1,17 +1,20 @@
 """Sync stage: pull ticket states back from the tracker. A status a person set there (Accepted, Won't Do,
 Done, ...) becomes our state; only changes since the last pull count, so our own decisions are not undone
-by a status the tracker has not caught up with."""
+by a status the tracker has not caught up with. A section a person set in the tracker's section field moves the
+ticket there, as `reviewbot tickets move` would."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
 from connectors.registry import ConnectorContext, make_tracker
+from reviewbot.errors import ReviewbotError
 from reviewbot.models import ReviewTicket
 from reviewbot.models.tickets import SETTLED_STATES
-from reviewbot.protocols import TrackerRef
+from reviewbot.protocols import Tracker, TrackerRef
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from workflows.corrections import move_ticket
 from workflows.report import SyncReport
 from workflows.review import move, settle
 
@@ -23,7 +26,7 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     tracker = make_tracker(ConnectorContext(settings=settings, store=store))
     t = ReviewTicket
     with store.session() as session:
-        query = select(t.id, t.tracker_ref, t.tracker_status).where(
+        query = select(t.id, t.tracker_ref, t.tracker_status, t.tracker_section).where(
             col(t.tracker_ref).is_not(None), t.tracker == tracker.name
         )
         tickets = list(session.exec(query))  # columns: the evidence of every ticket is not needed here
@@ -36,7 +39,7 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     except Exception as exc:  # noqa: BLE001 - a tracker outage fails this step only
         report.errors.append(f"tracker ({tracker.name}): pulling ticket states: {exc}")
         return
-    moved = {i: ref for i, key, status in tickets if (ref := refs.get(key)) is not None and ref.status != status}
+    moved = {i: ref for i, key, status, _ in tickets if (ref := refs.get(key)) is not None and ref.status != status}
     changed = 0
     with store.session() as session:
         for ticket_id, ref in moved.items():
@@ -48,7 +51,33 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
             session.add(ticket)
             if not first_look:
                 changed += _apply(session, ticket, ref, tracker.name)
-    report.tracker = {"pulled": len(refs), "changed": changed}
+    resectioned = {i: ref for i, key, _, told in tickets if (ref := refs.get(key)) and ref.section not in (None, told)}
+    moves = _follow_sections(settings, store, tracker, resectioned, report)
+    report.tracker = {"pulled": len(refs), "changed": changed, "moved": moves}
+
+
+def _follow_sections(
+    settings: Settings, store: Store, tracker: Tracker, refs: dict[int, TrackerRef], report: SyncReport
+) -> int:
+    """Move the tickets whose section a person changed in the tracker (its section field); returns how many."""
+    moves = 0
+    for ticket_id, ref in refs.items():
+        with store.session() as session:
+            ticket = session.get(ReviewTicket, ticket_id)
+            if ticket is None:
+                continue
+            first_look, current = ticket.tracker_section is None, ticket.section_id
+            ticket.tracker_section = ref.section  # seen: the same value is not a change next time
+            session.add(ticket)
+        if first_look or ref.section == current:
+            continue
+        who = getattr(tracker, "section_changed_by", lambda _: None)(ref.ref) or f"{tracker.name} user"
+        try:
+            move_ticket(store, settings, str(ticket_id), ref.section, f"{tracker.name}:{who}", in_tracker=True)
+            moves += 1
+        except ReviewbotError as exc:
+            report.errors.append(f"tracker ({tracker.name}): {ref.ref} names section {ref.section!r}: {exc.message}")
+    return moves
 
 
 def _apply(session: Session, ticket: ReviewTicket, ref: TrackerRef, tracker: str) -> int:

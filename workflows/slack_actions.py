@@ -13,6 +13,7 @@ from reviewbot.store import Store
 from reviewbot.store.policies import documents, published_sections, releases
 from reviewbot.store.review import pending_requests
 from workflows.collect import store_feedback
+from workflows.corrections import move_ticket
 from workflows.deliver import deliver
 from workflows.policies import load_policies
 from workflows.publish import acknowledge
@@ -74,6 +75,12 @@ class WorkspaceActions:
     def acknowledge(self, person: str, document_id: str, version: int) -> str:
         """Record that the person read the version."""
         return acknowledge(self.store, document_id, person, version)
+
+    def move(self, person: str, ref: str, document_id: str | None, section_id: str | None) -> str:
+        """Move the ticket (as `reviewbot tickets move` does) and tell the tracker right away."""
+        result = move_ticket(self.store, self.settings, ref, section_id, person, document_id=document_id)
+        deliver(self.settings, self.store)
+        return result
 
     def home(self, person: str, user_id: str) -> HomeData:
         """Pending sign-offs, suggestions with what became of them, versions to acknowledge."""

@@ -77,9 +77,9 @@ def _stages(
     with _timed(report, "calibrate"):
         calibrate(settings, store, report, progress)
     with _timed(report, "themes"):
-        update_themes(settings, store, report, progress)
+        placed = update_themes(settings, store, report, progress)
     with _timed(report, "mapping"):
-        map_themes(settings, store, report)
+        map_themes(settings, store, report, placed)
     with _timed(report, "tickets"):
         decide_tickets(settings, store, report)
     with _timed(report, "followup"):

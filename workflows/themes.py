@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlmodel import Session
 
@@ -40,8 +40,11 @@ def _pool_size(new: int, settings: Settings) -> int:
     return min(settings.themes.max_cluster_items, max(new, MIN_POOL)) if new else 0
 
 
-def update_themes(settings: Settings, store: Store, report: SyncReport, progress: ProgressSink) -> set[int]:
-    """Place unplaced items and refresh statistics; returns the ids of themes that gained members."""
+def update_themes(
+    settings: Settings, store: Store, report: SyncReport, progress: ProgressSink
+) -> dict[int, list[Sequence[str]]]:
+    """Place unplaced items and refresh statistics; returns the terms of the items placed, by theme (the mapping
+    stage adds their votes to the themes' tallies)."""
     with store.session() as session:
         new_items = theme_store.unplaced_items(session)
         leftovers = theme_store.leftover_items(session, _pool_size(len(new_items), settings))
@@ -77,7 +80,11 @@ def update_themes(settings: Settings, store: Store, report: SyncReport, progress
         "active_themes": len(existing) + len(plan.new_themes),
         "unplaced": unplaced,
     }
-    return touched
+    placed: dict[int, list[Sequence[str]]] = {}
+    for doc in (*new_docs, *pool):
+        if doc.item_id in placements:
+            placed.setdefault(placements[doc.item_id][0], []).append(doc.terms)
+    return placed
 
 
 def refresh_themes(

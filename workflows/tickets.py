@@ -206,6 +206,30 @@ def _reopen(
     return "reopened"
 
 
+def retarget(
+    session: Session,
+    settings: Settings,
+    ticket: ReviewTicket,
+    theme: Theme,
+    document: PolicyDocument,
+    section: PolicySection,
+) -> None:
+    """Point a ticket at another section of its theme (an owner moved it): new identity, title and evidence; the
+    tracker is told by the caller's comment, which refreshes the issue too."""
+    reason = str(ticket.evidence.get("reason") or "moved by a policy owner")
+    surveys = survey_counts(session, {theme.id or 0}).get(theme.id or 0, {"nps": {}, "csat": {}})
+    decision = Decision(theme, document, section, 1.0, reason, None, surveys)
+    ticket.fingerprint, ticket.document_id, ticket.section_id = decision.fingerprint, document.id, section.section_id
+    ticket.kind, ticket.confidence = "feedback", 1.0
+    ticket.section_version = document.published_version
+    ticket.title = ticket_title(theme, document, section)
+    ticket.evidence = _evidence(session, settings, decision)
+    ticket.evidence_hash = evidence_hash(ticket.evidence)
+    ticket.announced = headline(ticket.evidence)
+    touch(ticket)
+    session.add(ticket)
+
+
 def _evidence(session: Session, settings: Settings, decision: Decision) -> dict[str, object]:
     theme = decision.theme
     items = quote_items(session, theme.id or 0, settings.tickets.max_quotes)

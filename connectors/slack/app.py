@@ -20,6 +20,8 @@ from connectors.slack.config import Directory, SlackOptions
 from connectors.slack.views import (
     COMMENT_VIEW,
     DECISIONS,
+    MOVE_ACTION,
+    NOT_POLICY,
     NOT_SURE,
     SUGGEST_VIEW,
     HomeData,
@@ -71,6 +73,10 @@ class SlackActions(Protocol):
         """Record an acknowledgement; returns what happened."""
         ...
 
+    def move(self, person: str, ref: str, document_id: str | None, section_id: str | None) -> str:
+        """Move a ticket to another section (None: not a policy matter); returns what happened."""
+        ...
+
     def home(self, person: str, user_id: str) -> HomeData:
         """What the person's Home tab shows."""
         ...
@@ -89,6 +95,7 @@ def build_app(options: SlackOptions, actions: SlackActions, client: WebClient, s
     app.action("signoff_changes")(handlers.ask_comment)
     app.action("signoff_reject")(handlers.ask_comment)
     app.action("policy_ack")(handlers.acknowledge)
+    app.action(MOVE_ACTION)(handlers.move)
     app.event("app_home_opened")(handlers.home)
     return app
 
@@ -204,6 +211,23 @@ class _Handlers:
             return
         ack()
         _tell(client, user, None, result)
+
+    # --- moving a ticket to the right section ----------------------------------------------------------
+
+    def move(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """The "Wrong section?" picker under a ticket: move it (only its sections' owners and approvers may)."""
+        ack()
+        user, ref = body["user"]["id"], action["block_id"].split(":", 1)[1]
+        value = (action.get("selected_option") or {}).get("value", "")
+        document, _, section = value.partition("#")
+        try:
+            if value == NOT_POLICY:
+                result = self.actions.move(self.directory.person(user), ref, None, None)
+            else:
+                result = self.actions.move(self.directory.person(user), ref, document, section)
+        except ReviewbotError as exc:
+            result = f"Not moved: {exc.message}"
+        _tell(client, user, _channel(body), result)
 
     # --- acknowledgements and Home ---------------------------------------------------------------------
 

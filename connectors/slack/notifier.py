@@ -17,11 +17,12 @@ from slack_sdk.errors import SlackApiError
 
 from connectors.registry import ConnectorContext, register_notifier
 from connectors.slack.config import Directory, SlackOptions, slack_options, web_client
-from connectors.slack.views import ack_button, message_blocks, signoff_buttons
+from connectors.slack.views import ack_button, message_blocks, move_picker, signoff_buttons
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import AmbiguousWrite, Check, Message
 
 METADATA_EVENT = "reviewbot_message"
+MAX_PICKERS = 40  # section pickers in one digest; Slack allows 50 blocks in a message
 
 
 class SlackNotifier:
@@ -87,8 +88,11 @@ class SlackNotifier:
     @staticmethod
     def _buttons(message: Message) -> list[dict[str, Any]]:
         data = message.data
+        sections = data.get("sections") or []
         if message.kind == "signoff_request" and data.get("ref"):
-            return [signoff_buttons(str(data["ref"]))]
+            return [signoff_buttons(str(data["ref"])), *([move_picker(str(data["ref"]), sections)] if sections else [])]
+        if message.kind == "digest" and sections:  # a picker under each new ticket, within Slack's 50 blocks
+            return [move_picker(str(ticket["ref"]), sections) for ticket in data.get("created", [])[:MAX_PICKERS]]
         if message.kind == "ack_request" and data.get("document"):
             return [ack_button(str(data["document"]), int(data["version"]))]
         return []

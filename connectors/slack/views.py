@@ -11,6 +11,10 @@ SUGGEST_VIEW = "policy_suggest"
 COMMENT_VIEW = "signoff_comment"
 NOT_SURE = "not-sure"
 DECISIONS = {"signoff_approve": "approve", "signoff_changes": "request_changes", "signoff_reject": "reject"}
+MOVE_ACTION = "ticket_move"
+NOT_POLICY = "-"  # the picker's "not a policy matter"
+MAX_OPTIONS = 100  # Slack's limit on a select's options, and on its option groups
+MAX_VALUE = 150  # Slack's limit on an option's value
 
 
 def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
@@ -120,6 +124,33 @@ def signoff_buttons(ref: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+def move_picker(ref: str, sections: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """ "Wrong section?": a select moving one ticket to another section, or out of the policy's concern.
+
+    `sections` are (document#section, heading, document title); several documents are grouped by title."""
+    options = [
+        (title, {"text": _plain(heading), "value": value})
+        for value, heading, title in sections
+        if len(value) <= MAX_VALUE
+    ]
+    elsewhere = {"text": _plain("Not a policy matter"), "value": NOT_POLICY}
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": MOVE_ACTION,
+        "placeholder": _plain(f"Wrong section? Move {ref} to..."),
+    }
+    titles = list(dict.fromkeys(title for title, _ in options))
+    if len(titles) > 1:
+        groups = [
+            {"label": _plain(title), "options": [o for t, o in options if t == title][:MAX_OPTIONS]}
+            for title in titles[: MAX_OPTIONS - 1]
+        ]
+        select["option_groups"] = [*groups, {"label": _plain("None"), "options": [elsewhere]}]
+    else:
+        select["options"] = [*(o for _, o in options[: MAX_OPTIONS - 1]), elsewhere]
+    return {"type": "actions", "block_id": f"move:{ref}", "elements": [select]}
 
 
 def ack_button(document_id: str, version: int) -> dict[str, Any]:

@@ -1,15 +1,44 @@
-"""Match themes to the policy sections they concern, with a confidence; no good match is a coverage gap."""
+"""Match themes to the policy sections they concern, with a confidence; no good match is a coverage gap.
+
+A theme's members vote. Each compares its words with every section's (heading, text and front-matter keywords)
+and spreads one vote over the sections it resembles, most on the closest. Words are weighed against the
+workspace's own feedback (a word every complaint uses says little) and against the other sections (a word every
+section uses says little about which one). The theme goes to the section with most of the vote, or to a
+subsection of it nearly as voted (the most specific section that fits); a theme whose vote is split between sibling
+sections goes to their parent, once. A theme whose words fit no section well enough is a coverage gap.
+
+Owners' corrections (a ticket moved to another section, or marked as no policy matter) teach by example: a theme
+like a corrected one goes where the owner put that one, the more surely the more alike they are.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from reviewbot.analysis.vectorize import CorpusStats, terms, weigh
+import numpy as np
+from scipy.sparse import csr_matrix, diags
+
+from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh_many
 
 # Headings and keywords say what a section is about more densely than its prose does.
 HEADING_WEIGHT = 3
 KEYWORD_WEIGHT = 3
+# How widely a member spreads its vote: a section whose cosine similarity to it is this much lower than its best
+# one's gets 1/e of that one's share. So a member that barely resembles any section spreads its vote thinly, and
+# one that clearly resembles one section gives it most of its vote.
+VOTE_SPREAD = 0.05
+# A theme whose centroid is this close to a corrected theme's is like it, and follows the correction more the
+# closer it is, fully from LIKE_FULLY. The lower bound is the similarity at which the themes stage treats a new
+# cluster as an existing theme seen again (analysis.themes.SAME_THEME_SIMILARITY). Tried on the dev sets: letting
+# corrections teach words to their sections, or pull less similar themes, moved more right themes than wrong ones.
+LIKE = 0.5
+LIKE_FULLY = 0.75
+# Two sections a theme's vote is split between are both what it concerns only if together they hold this share of
+# the vote; a vote spread thinly over many sections says little about any two of them.
+SPAN = 0.5
+NOT_POLICY = "(not a policy matter)"  # the target of corrections saying a theme needs no policy review
 
 
 @dataclass(frozen=True)
@@ -22,6 +51,7 @@ class SectionText:
     body: str
     keywords: tuple[str, ...] = ()
     parent_heading: str | None = None
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,42 +68,317 @@ class SectionMatch:
         return self.section_id == ""
 
 
-class SectionIndex:
-    """TF-IDF vectors of the sections, weighted against each other so shared boilerplate counts little."""
+@dataclass(frozen=True)
+class Correction:
+    """An owner's correction: the centroid of the theme they moved, and where they put it (`section_id` None: not
+    a policy matter, so no ticket)."""
 
-    def __init__(self, sections: Sequence[SectionText]) -> None:
+    key: int
+    document_id: str
+    section_id: str | None
+    centroid: Mapping[str, float]
+    label: str = ""  # how `explain` names it, e.g. "RB-5, moved by dana.ellis"
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    """How one section fared for a theme: its share of the vote and how well its words fit the theme's."""
+
+    document_id: str
+    section_id: str
+    share: float
+    fit: float
+
+
+@dataclass
+class Explanation:
+    """Why a theme went where it went."""
+
+    matches: list[SectionMatch]
+    scores: list[SectionScore]  # most voted first
+    reason: str
+    not_policy: bool = False
+    corrections: list[tuple[str, float]] = field(default_factory=list)  # (label, similarity) of those that weighed
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """Thresholds of a match (see MappingSettings in reviewbot.settings)."""
+
+    min_confidence: float = 0.08
+    also_within: float = 0.8
+    max_sections: int = 2
+
+
+def section_terms(section: SectionText) -> list[str]:
+    """The terms a section is known by: heading (with its parent's) and keywords weigh more than prose."""
+    heading = section.heading if not section.parent_heading else f"{section.parent_heading} {section.heading}"
+    return (
+        terms(heading) * HEADING_WEIGHT
+        + terms(section.body)
+        + [t for k in section.keywords for t in terms(k)] * KEYWORD_WEIGHT
+    )
+
+
+class SectionMapper:
+    """Maps themes to sections by their members' votes, and like corrected themes where owners put those."""
+
+    def __init__(
+        self, sections: Sequence[SectionText], stats: CorpusStats | None = None, corrections: Sequence[Correction] = ()
+    ) -> None:
         self.sections = list(sections)
-        docs = [self._terms(s) for s in self.sections]
-        stats = CorpusStats()
-        stats.add(docs)
-        self.vectors = [weigh(d, stats) for d in docs]
+        self.targets = [(s.document_id, s.section_id) for s in self.sections]
+        known = set(self.targets)
+        # a correction towards a section that no longer exists is inert, not an error
+        self.corrections = [c for c in corrections if c.section_id is None or (c.document_id, c.section_id) in known]
+        if any(c.section_id is None for c in self.corrections):
+            self.targets.append(("", NOT_POLICY))
+        self._index = {target: i for i, target in enumerate(self.targets)}
+        self._parent = [self._index.get((s.document_id, s.parent_id or "")) for s in self.sections]
+        self._parent += [None] * (len(self.targets) - len(self.sections))
+        self._children: dict[int, list[int]] = {}
+        for i, parent in enumerate(self._parent):
+            if parent is not None:
+                self._children.setdefault(parent, []).append(i)
+        # a section with a heading and nothing else ("## Repayments" over its subsections) is covered by its
+        # subsections' words; its few heading words alone would make it the closest match of anything using them
+        self._voting = np.array([bool(s.body.strip() or s.keywords) for s in self.sections], dtype=bool)
+        self._build(stats or CorpusStats())
 
-    @staticmethod
-    def _terms(section: SectionText) -> list[str]:
-        heading = section.heading if not section.parent_heading else f"{section.parent_heading} {section.heading}"
-        return (
-            terms(heading) * HEADING_WEIGHT
-            + terms(section.body)
-            + [t for k in section.keywords for t in terms(k)] * KEYWORD_WEIGHT
+    def _build(self, stats: CorpusStats) -> None:
+        docs = [section_terms(s) for s in self.sections]
+        self._stats = CorpusStats(stats.n_docs, stats.doc_freq.copy())
+        self._stats.add(docs)
+        self._vocab: dict[str, int] = {}
+        text = weigh_many(docs, self._stats, self._vocab) if docs else csr_matrix((0, 1))
+        width = max(len(self._vocab), 1)
+        text.resize((text.shape[0], width))
+        # a word many sections use says little about which one: weigh it down as IDF does across documents
+        in_sections = np.asarray((text > 0).sum(axis=0)).ravel()
+        self._column_weights = diags(np.log((1 + len(docs)) / (1 + in_sections)) + 1.0)
+        self._profiles = _unit_rows((text @ self._column_weights).toarray())
+        self._learned, self._learned_vocab = np.zeros((0, 1)), {}
+        if self.corrections:
+            matrix = to_matrix([c.centroid for c in self.corrections], self._learned_vocab)
+            self._learned = _unit_rows(matrix.toarray())
+
+    # --- votes -----------------------------------------------------------------------------------------
+
+    @property
+    def vote_key(self) -> str:
+        """What a stored tally of votes depends on: the sections' words and the voting rule."""
+        parts = [f"{VOTE_SPREAD}:{HEADING_WEIGHT}:{KEYWORD_WEIGHT}"] + [
+            f"{s.document_id}\x1f{s.section_id}\x1f{s.heading}\x1f{s.body}\x1f{'|'.join(s.keywords)}\x1f{s.parent_id}"
+            for s in self.sections
+        ]
+        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
+
+    def vote_rows(self, members: Sequence[Sequence[str]]) -> np.ndarray:
+        """Each member's vote over the targets (rows summing to 1; all zero for a member sharing no word with any
+        section). Sum rows over a theme's members and pass the sums to `explain`."""
+        votes = np.zeros((len(members), len(self.targets)))
+        if not members or not self.sections or not self._voting.any():
+            return votes
+        vocab = dict(self._vocab)  # the members' other words count in their length, not in any similarity
+        rows = weigh_many(members, self._stats, vocab)[:, : len(self._vocab)]
+        rows.resize((rows.shape[0], self._profiles.shape[1]))
+        sims = _unit_rows((rows @ self._column_weights).toarray()) @ self._profiles.T
+        sims = np.where(self._voting, sims, -np.inf)
+        best = sims.max(axis=1)
+        voting = best > 0
+        weights = np.exp((sims[voting] - best[voting, None]) / VOTE_SPREAD)
+        votes[np.flatnonzero(voting)[:, None], np.arange(len(self.sections))] = weights / weights.sum(
+            axis=1, keepdims=True
+        )
+        return votes
+
+    def tally(self, sums: Mapping[str, float]) -> np.ndarray:
+        """Stored vote sums (by `target_key`) as an array in this mapper's order; unknown sections drop out."""
+        out = np.zeros(len(self.targets))
+        for key, value in sums.items():
+            i = self._index.get(split_key(key))
+            if i is not None:
+                out[i] = value
+        return out
+
+    def tally_dict(self, sums: np.ndarray) -> dict[str, float]:
+        """Vote sums as stored: target_key -> sum (rounded)."""
+        return {target_key(*self.targets[i]): round(float(v), 6) for i, v in enumerate(sums) if v > 0}
+
+    # --- decisions -------------------------------------------------------------------------------------
+
+    def explain(
+        self, votes: np.ndarray | Mapping[str, float], centroid: Mapping[str, float], rules: MatchRules = MatchRules()
+    ) -> Explanation:
+        """The theme's matches and the scores behind them, from its members' summed votes and its centroid."""
+        if not self.sections:
+            return Explanation([], [], "the policy has no sections")
+        if isinstance(votes, Mapping):
+            sums = self.tally(votes)
+        else:
+            sums = np.concatenate([votes, np.zeros(len(self.targets) - len(votes))])
+        shares = sums / sums.sum() if sums.sum() > 0 else sums
+        weighed = self._like(centroid)
+        shares = self._corrected(shares, weighed)
+        fits = self._fits(centroid)
+        scores = self._scores(shares, fits)
+        named = [(self.corrections[i].label or f"correction {self.corrections[i].key}", s) for i, s, _ in weighed]
+        if not shares.any():
+            return self._gap(fits, scores, rules, named, "none of its items shares a word with any section")
+        picked = self._choose(shares, rules)
+        if self.targets[picked[0]][1] == NOT_POLICY:
+            return Explanation([], scores, "like a theme an owner marked as not a policy matter", True, named)
+        best_fit = max(fits[: len(self.sections)])
+        if best_fit < rules.min_confidence and not weighed:
+            return self._gap(fits, scores, rules, named, "")
+        matches = [self._match(i, fits) for i in picked if i == picked[0] or fits[i] >= rules.min_confidence]
+        if weighed and picked[0] == self._index[_target_of(self.corrections[weighed[0][0]])]:
+            # like a theme an owner put here: as sure as the themes are alike, whatever the words' fit
+            first = matches[0]
+            matches[0] = SectionMatch(first.document_id, first.section_id, max(first.confidence, weighed[0][1]))
+        share = self._subtree_share(picked[0], shares)
+        return Explanation(
+            matches, scores, f"{share:.0%} of the vote is for {self.targets[picked[0]][1]}", False, named
         )
 
-    def scores(self, centroid: Mapping[str, float]) -> list[float]:
-        """Cosine similarity of a theme centroid to every section."""
-        return [sum(w * vector.get(t, 0.0) for t, w in centroid.items()) for vector in self.vectors]
-
     def match(
-        self, centroid: Mapping[str, float], *, min_confidence: float, also_within: float, max_sections: int
+        self, votes: np.ndarray | Mapping[str, float], centroid: Mapping[str, float], rules: MatchRules = MatchRules()
     ) -> list[SectionMatch]:
-        """The best section, plus close runners-up; or a gap against the best document when none is good."""
-        if not self.sections:
+        """The theme's section (and close runners-up), a gap, or nothing for a theme that is not a policy matter."""
+        return self.explain(votes, centroid, rules).matches
+
+    def _gap(
+        self, fits: np.ndarray, scores: list[SectionScore], rules: MatchRules, named: list, why: str
+    ) -> Explanation:
+        best = int(np.argmax(fits[: len(self.sections)]))
+        gap = SectionMatch(self.sections[best].document_id, "", round(float(fits[best]), 4))
+        reason = why or f"no section fits well enough (best fit {fits[best]:.2f} < {rules.min_confidence:.2f})"
+        return Explanation([gap], scores, reason, False, named)
+
+    def _like(self, centroid: Mapping[str, float]) -> list[tuple[int, float, float]]:
+        """(correction, similarity, weight) of the corrected themes this theme is like, most alike first."""
+        if not self.corrections:
             return []
-        scored = sorted(zip(self.scores(centroid), range(len(self.sections)), strict=True), key=lambda p: (-p[0], p[1]))
-        best_score, best = scored[0]
-        if best_score < min_confidence:
-            return [SectionMatch(self.sections[best].document_id, "", round(best_score, 4))]
-        picked = [
-            SectionMatch(self.sections[i].document_id, self.sections[i].section_id, round(score, 4))
-            for score, i in scored[:max_sections]
-            if score >= min_confidence and score >= also_within * best_score
-        ]
+        row = to_matrix([centroid], dict(self._learned_vocab))[:, : self._learned.shape[1]]
+        row.resize((1, self._learned.shape[1]))
+        vector = np.asarray(row.todense()).ravel()
+        norm = float(np.linalg.norm(vector))
+        sims = self._learned @ vector / norm if norm else np.zeros(len(self.corrections))
+        alike = [(i, round(float(s), 4), min(1.0, (s - LIKE) / (LIKE_FULLY - LIKE))) for i, s in enumerate(sims)]
+        return sorted((a for a in alike if a[1] >= LIKE), key=lambda a: -a[1])
+
+    def _corrected(self, shares: np.ndarray, weighed: list[tuple[int, float, float]]) -> np.ndarray:
+        """The vote, moved towards where the most alike corrected theme went, as far as the themes are alike."""
+        if not weighed:
+            return shares
+        i, _, weight = weighed[0]
+        moved = shares * (1 - weight)
+        moved[self._index[_target_of(self.corrections[i])]] += weight
+        return moved
+
+    def _fits(self, centroid: Mapping[str, float]) -> np.ndarray:
+        """Cosine of a theme's centroid with every section's words (0 for a not-policy target)."""
+        fits = np.zeros(len(self.targets))
+        row = to_matrix([centroid], dict(self._vocab))[:, : len(self._vocab)]
+        row.resize((1, self._profiles.shape[1]))
+        weighted = np.asarray((row @ self._column_weights).todense()).ravel()
+        norm = float(np.linalg.norm(weighted))
+        if norm:
+            fits[: len(self.sections)] = self._profiles @ weighted / norm
+        return fits
+
+    def _choose(self, shares: np.ndarray, rules: MatchRules) -> list[int]:
+        """The targets a theme goes to, best first.
+
+        First the most voted section, or a subsection of it nearly as voted (the most specific that fits). A theme
+        spans two sections when together they hold most of its vote and each nearly as much as the other: two
+        sibling sections are then replaced by their parent (one ticket, not one each), and another part of the
+        policy (a top-level section with its subsections) is cited too, settled on its subsection holding the
+        vote, up to `max_sections`."""
+        order = sorted(range(len(self.targets)), key=lambda i: (-shares[i], i))
+        close = [i for i in order if shares[i] >= rules.also_within * shares[order[0]] and shares[i] > 0]
+        first = order[0]
+        for i in close[1:]:
+            if self._ancestor(first, i):
+                first = i
+        mass = self._masses(shares)
+        for i in close[1:]:
+            common = self._common_ancestor(first, i)
+            if common is not None and common != i and mass[common] >= SPAN and not self._ancestor(first, i):
+                first = common
+                break
+        picked = [first]
+        home = [first, *self._ancestors(first)][-1]
+        roots = sorted((i for i in range(len(self.targets)) if self._parent[i] is None), key=lambda i: (-mass[i], i))
+        for root in roots:
+            if len(picked) >= rules.max_sections or mass[root] < rules.also_within * mass[first]:
+                break
+            spans = mass[root] + mass[first] >= SPAN
+            if spans and root != home and NOT_POLICY not in (self.targets[root][1], self.targets[first][1]):
+                picked.append(self._settle(root, shares, mass, rules))
         return picked
+
+    def _settle(self, node: int, shares: np.ndarray, mass: np.ndarray, rules: MatchRules) -> int:
+        """Go down from a section to the subsection holding its vote: not when the section's own words hold more,
+        and not when two subsections hold nearly as much (the theme spans them: the section is the one)."""
+        while True:
+            children = sorted(self._children.get(node, []), key=lambda i: (-mass[i], i))
+            if not children or mass[children[0]] <= shares[node]:
+                return node
+            if len(children) > 1 and mass[children[1]] >= rules.also_within * mass[children[0]]:
+                return node
+            node = children[0]
+
+    def _masses(self, shares: np.ndarray) -> np.ndarray:
+        """Each target's share with its descendants'."""
+        mass = shares.copy()
+        for i in range(len(self.targets)):
+            for ancestor in self._ancestors(i):
+                mass[ancestor] += shares[i]
+        return mass
+
+    def _ancestors(self, i: int) -> list[int]:
+        found, parent = [], self._parent[i]
+        while parent is not None:
+            found.append(parent)
+            parent = self._parent[parent]
+        return found
+
+    def _ancestor(self, a: int, b: int) -> bool:
+        """True when target `a` is an ancestor of target `b`."""
+        return a in self._ancestors(b)
+
+    def _common_ancestor(self, a: int, b: int) -> int | None:
+        mine = self._ancestors(a)
+        return next((p for p in self._ancestors(b) if p in mine), None)
+
+    def _subtree_share(self, target: int, shares: np.ndarray) -> float:
+        return float(shares[target] + sum(shares[i] for i in range(len(self.targets)) if self._ancestor(target, i)))
+
+    def _match(self, target: int, fits: np.ndarray) -> SectionMatch:
+        document_id, section_id = self.targets[target]
+        return SectionMatch(document_id, section_id, round(float(max(fits[target], 0.0)), 4))
+
+    def _scores(self, shares: np.ndarray, fits: np.ndarray) -> list[SectionScore]:
+        order = sorted(range(len(self.targets)), key=lambda i: (-shares[i], -fits[i], i))
+        return [SectionScore(*self.targets[i], round(float(shares[i]), 4), round(float(fits[i]), 4)) for i in order]
+
+
+def target_key(document_id: str, section_id: str) -> str:
+    """How a section is named in stored vote tallies."""
+    return f"{document_id}#{section_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """The (document, section) of a `target_key`."""
+    document_id, _, section_id = key.partition("#")
+    return document_id, section_id
+
+
+def _target_of(correction: Correction) -> tuple[str, str]:
+    return ("", NOT_POLICY) if correction.section_id is None else (correction.document_id, correction.section_id)
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix, dtype=float), where=norms > 0)

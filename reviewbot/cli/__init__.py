@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.markup import escape
 
-from reviewbot.cli import feedback, operations, policy, report, slack, tickets, workspace  # noqa: F401  (registers commands)
+from reviewbot.cli import (  # noqa: F401  (registers commands)
+    feedback,
+    mapping,
+    operations,
+    policy,
+    report,
+    slack,
+    tickets,
+    workspace,
+)
 from reviewbot.cli.app import app, err, safe
 from reviewbot.errors import ReviewbotError
 

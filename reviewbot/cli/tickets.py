@@ -10,7 +10,7 @@ from rich.table import Table
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
 
-tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, dismiss, sign off.")
+tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, move, dismiss, sign off.")
 signoffs_app = sub_app("signoffs", "Sign-offs asked of approvers.")
 
 RefArgument = Annotated[str, typer.Argument(help="Ticket: tracker reference (RB-3), number, or fingerprint.")]
@@ -120,6 +120,33 @@ def tickets_dismiss(
 
     with open_store(ctx) as (settings, store):
         done(dismiss(store, settings, ref, reason, actor(as_)))
+
+
+@tickets_app.command("move")
+def tickets_move(
+    ctx: typer.Context,
+    ref: RefArgument,
+    section: Annotated[
+        str | None, typer.Option("--section", help="The section it concerns (its id, as `policy show` lists).")
+    ] = None,
+    document: Annotated[
+        str | None, typer.Option("--document", help="The document of that section (default: the ticket's).")
+    ] = None,
+    not_policy: Annotated[
+        bool, typer.Option("--not-policy", help="No policy section concerns it: dismiss it, file no such ticket.")
+    ] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")] = "",
+    as_: ActorOption = None,
+) -> None:
+    """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on."""
+    from workflows.corrections import move_ticket
+    from workflows.deliver import deliver
+
+    if (section is None) == (not not_policy):
+        raise typer.BadParameter("give --section SECTION_ID, or --not-policy")
+    with open_store(ctx) as (settings, store):
+        done(move_ticket(store, settings, ref, section, actor(as_), document_id=document, reason=reason))
+        deliver(settings, store)  # the tracker hears of it now, not at the next sync
 
 
 def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | None) -> None:

@@ -13,13 +13,14 @@ from reviewbot.models.policy import (
     SectionReview,
 )
 from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
-from reviewbot.models.themes import SentimentCalibration, Theme, ThemeMapping, VectorizerState
+from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
 from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
 
 __all__ = [
     "AuditEvent",
     "FeedbackItem",
     "JobLock",
+    "MappingCorrection",
     "OutboxMessage",
     "PolicyAck",
     "PolicyDocument",

@@ -44,6 +44,9 @@ class Theme(SQLModel, table=True):
     # the raw sums behind the statistics (analysis.score.ThemeAggregate), so a sync adds its new members instead
     # of recounting the theme's history; None until counted, and after anything that moves items between themes
     tally: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # its members' summed votes for policy sections (analysis.mapping): {"key": the sections' words they were cast
+    # on, "n": members counted, "sums": {"document#section": votes}}; None until counted
+    section_votes: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -65,6 +68,27 @@ class ThemeMapping(SQLModel, table=True):
     def is_gap(self) -> bool:
         """True when no section covers the theme."""
         return self.section_id == ""
+
+
+class MappingCorrection(SQLModel, table=True):
+    """A policy owner's answer to "which section does this theme concern?": a ticket moved to another section,
+    or marked as no policy matter. It keeps its theme on that section (while `theme_id` is set) and teaches the
+    mapper where themes like it go, through its centroid, whatever later happens to the theme."""
+
+    __tablename__ = "mapping_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int | None = Field(default=None, foreign_key="theme.id", index=True)  # the theme it holds in place
+    ticket_id: int | None = Field(default=None, foreign_key="review_ticket.id")
+    document_id: str = Field(max_length=200)
+    section_id: str | None = Field(default=None, max_length=300)  # None: not a policy matter
+    was_section: str | None = Field(default=None, max_length=300)  # where the theme had been mapped
+    centroid: dict[str, float] = Field(default_factory=dict, sa_type=JSON)  # the theme's, when corrected
+    theme_size: int = 0
+    actor: str = Field(max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    superseded: bool = False  # a later correction of the same theme replaced it
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class SentimentCalibration(SQLModel, table=True):

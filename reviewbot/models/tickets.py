@@ -54,6 +54,8 @@ class ReviewTicket(SQLModel, table=True):
     tracker: str = Field(default="builtin", max_length=50)
     tracker_ref: str | None = Field(default=None, max_length=100)
     tracker_status: str | None = Field(default=None, max_length=100)  # the status last seen in the tracker
+    # the section last told to or seen in the tracker's section field: a different one there is a person's move
+    tracker_section: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -289,6 +289,12 @@ def _members_of(theme_ids: Collection[int] | None) -> Any:
     """Filter: items placed in one of these themes (in any theme when None)."""
     theme = FeedbackItem.theme_id
     return col(theme).is_not(None) if theme_ids is None else col(theme).in_(theme_ids)
+
+
+def member_texts(session: Session, theme_ids: Collection[int]) -> Iterator[tuple[int, str]]:
+    """(theme, text) of every member of these themes, streamed."""
+    query = select(FeedbackItem.theme_id, FeedbackItem.text).where(_members_of(theme_ids))
+    yield from session.exec(query.execution_options(yield_per=IDS_PER_QUERY))
 
 
 def member_counts(session: Session) -> dict[int, int]:

@@ -1,10 +1,13 @@
-"""Matching themes to sections: the right section wins, close runners-up are kept, nothing fits is a gap."""
+"""Matching themes to sections: the members' vote picks the section, the most specific one that fits; a theme split
+between subsections goes to their parent once; nothing close is a gap; owners' corrections teach by example."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reviewbot.analysis.cues import cites_rules
-from reviewbot.analysis.mapping import SectionIndex, SectionText
-from reviewbot.analysis.vectorize import CorpusStats, terms, weigh
+from reviewbot.analysis.mapping import Correction, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.vectorize import CorpusStats, terms, top_terms, weigh
 
 SECTIONS = [
     SectionText("p", "refunds", "Refunds", "Refunds are paid within 5 business days to the original payment method."),
@@ -19,50 +22,145 @@ SECTIONS = [
     ),
 ]
 
+# A lender's policy with nested sections, as policies are written: a heading over subsections with their own text.
+NESTED = [
+    SectionText("l", "costs", "Costs and fees", "Every fee and the interest rate are shown before signing."),
+    SectionText("l", "payments", "Repayments", ""),
+    SectionText(
+        "l",
+        "payments.crediting",
+        "Crediting payments",
+        "Every payment is credited to the loan on the day we receive it.",
+        parent_heading="Repayments",
+        parent_id="payments",
+    ),
+    SectionText(
+        "l",
+        "payments.debits",
+        "Automatic debits",
+        "We debit the bank account only on the authorised dates and stop debits when authorisation is revoked.",
+        parent_heading="Repayments",
+        parent_id="payments",
+    ),
+    SectionText("l", "vehicles", "Vehicle-secured loans", "A vehicle is repossessed only after written notice."),
+]
 
-def centroid(*texts: str) -> dict[str, float]:
+
+def theme(*texts: str) -> tuple[list[list[str]], dict[str, float]]:
+    """A theme as the mapper sees it: its members' terms and its centroid."""
+    members = [terms(t) for t in texts]
     stats = CorpusStats()
-    docs = [terms(t) for t in texts]
-    stats.add(docs)
+    stats.add(members)
     total: dict[str, float] = {}
-    for doc in docs:
+    for doc in members:
         for term, weight in weigh(doc, stats).items():
             total[term] = total.get(term, 0.0) + weight
-    norm = sum(w * w for w in total.values()) ** 0.5
-    return {t: w / norm for t, w in total.items()}
+    return members, top_terms(total, 60)
 
 
-def match(*texts: str, also_within: float = 0.8) -> list[tuple[str, float]]:
-    index = SectionIndex(SECTIONS)
-    matches = index.match(centroid(*texts), min_confidence=0.08, also_within=also_within, max_sections=2)
-    return [(m.section_id, m.confidence) for m in matches]
+def match(
+    *texts: str,
+    sections: Sequence[SectionText] = SECTIONS,
+    corrections: Sequence[Correction] = (),
+    also_within: float = 0.8,
+) -> list[SectionMatch]:
+    mapper = SectionMapper(sections, corrections=corrections)
+    members, centroid = theme(*texts)
+    return mapper.match(mapper.vote_rows(members).sum(axis=0), centroid, MatchRules(also_within=also_within))
+
+
+def sections_of(matches: list[SectionMatch]) -> list[str]:
+    return [m.section_id for m in matches]
 
 
 def test_theme_maps_to_the_section_it_concerns() -> None:
-    assert match("my refund is late", "still no refund after weeks")[0][0] == "refunds"
-    assert match("courier lost my parcel", "lost parcel claim ignored")[0][0] == "delivery"
-    assert match("agent asked for my full card number")[0][0] == "privacy"
+    assert sections_of(match("my refund is late", "still no refund after weeks"))[0] == "refunds"
+    assert sections_of(match("courier lost my parcel", "lost parcel claim ignored"))[0] == "delivery"
+    assert sections_of(match("agent asked for my full card number"))[0] == "privacy"
 
 
 def test_keywords_from_front_matter_count() -> None:
-    assert match("how do I send back the lamp")[0][0] == "returns"
+    assert sections_of(match("how do I send back the lamp"))[0] == "returns"
 
 
-def test_a_close_runner_up_is_cited_too() -> None:
-    texts = ("returned it within 30 days but the refund never came", "refund for my return")
-    assert [s for s, _ in match(*texts)] == ["returns"]
-    both = match(*texts, also_within=0.45)
-    assert [s for s, _ in both] == ["returns", "refunds"] and both[0][1] > both[1][1]
+def test_members_vote_so_one_odd_member_does_not_decide() -> None:
+    texts = ["parcel lost by the courier", "courier never delivered my parcel", "carrier lost the parcel again"]
+    assert sections_of(match(*texts, "refund refund refund refund"))[0] == "delivery"
+
+
+def test_a_theme_concerning_two_parts_of_the_policy_cites_both() -> None:
+    texts = ("returned it within 30 days", "refund paid to my card took 5 business days")
+    assert sections_of(match(*texts, also_within=0.3)) == ["returns", "refunds"]
+    assert len(match(*texts, also_within=1.0)) == 1
+
+
+def test_the_most_specific_section_wins_and_never_with_its_parent() -> None:
+    matches = match("my payment was not credited to the loan", "payment received but not credited", sections=NESTED)
+    assert sections_of(matches) == ["payments.crediting"]
+
+
+def test_a_theme_split_between_subsections_goes_to_their_parent_once() -> None:
+    texts = ["payment not credited to my loan", "the debit from my bank account came on the wrong date"] * 3
+    assert sections_of(match(*texts, sections=NESTED, also_within=0.5)) == ["payments"]
+
+
+def test_a_heading_without_text_does_not_attract_themes_by_its_words_alone() -> None:
+    # "repayments" is the parent heading's only word; the theme is about fees
+    assert sections_of(match("repayments fee charged", "interest rate and fee not shown", sections=NESTED)) == ["costs"]
 
 
 def test_nothing_close_is_a_gap_against_the_document() -> None:
-    [gap] = SectionIndex(SECTIONS).match(
-        centroid("price dropped a week later", "competitor was cheaper, price match?"),
-        min_confidence=0.08,
-        also_within=0.8,
-        max_sections=2,
-    )
+    [gap] = match("price dropped a week later", "competitor was cheaper, price match?")
     assert gap.is_gap and gap.document_id == "p" and gap.confidence < 0.08
+
+
+def test_a_correction_sends_a_like_theme_where_the_owner_put_the_first() -> None:
+    car = ("they towed my car at night", "car gone from the driveway", "my car was towed")
+    [before] = match(*car, sections=NESTED)
+    assert before.is_gap  # "car" is not "vehicle": the words alone do not get there
+    _, centroid = theme(*car)
+    moved = Correction(1, "l", "vehicles", centroid, "RB-1 moved by dana")
+    similar = ("they towed my car from the driveway", "car towed at night")
+    after = match(*similar, sections=NESTED, corrections=[moved])
+    assert sections_of(after) == ["vehicles"]
+    assert after[0].confidence >= 0.5  # as sure as the themes are alike
+    unrelated = match("fee charged that was never shown", "interest rate not disclosed", sections=NESTED)
+    assert sections_of(unrelated) == ["costs"]
+
+
+def test_not_a_policy_matter_stops_mapping_like_themes() -> None:
+    chatter = ("thanks for the quick reply", "thank you, all sorted now", "thanks, great help today")
+    _, centroid = theme(*chatter)
+    told = Correction(2, "p", None, centroid)
+    assert match("thanks, all sorted", "thank you for the quick help", corrections=[told]) == []
+    assert sections_of(match("courier lost my parcel", corrections=[told])) == ["delivery"]
+
+
+def test_a_correction_to_a_section_that_is_gone_is_inert() -> None:
+    _, centroid = theme("courier lost my parcel", "parcel never came")
+    gone = Correction(3, "p", "shipping-and-couriers", centroid)
+    assert sections_of(match("courier lost my parcel", "lost parcel", corrections=[gone])) == ["delivery"]
+
+
+def test_explanation_names_the_scores_and_the_corrections_that_weighed() -> None:
+    members, centroid = theme("they towed my car", "car towed at night")
+    moved = Correction(4, "l", "vehicles", centroid, "RB-9 moved by dana")
+    mapper = SectionMapper(NESTED, corrections=[moved])
+    explanation = mapper.explain(mapper.vote_rows(members).sum(axis=0), centroid)
+    assert explanation.matches[0].section_id == "vehicles"
+    assert explanation.corrections and explanation.corrections[0][0] == "RB-9 moved by dana"
+    assert explanation.scores[0].section_id == "vehicles" and explanation.scores[0].share > 0.5
+    assert {s.section_id for s in explanation.scores} >= {"costs", "payments.crediting", "payments.debits"}
+
+
+def test_vote_tallies_survive_storage() -> None:
+    mapper = SectionMapper(SECTIONS)
+    members, centroid = theme("courier lost my parcel", "parcel never came")
+    sums = mapper.vote_rows(members).sum(axis=0)
+    assert mapper.match(mapper.tally_dict(sums), centroid) == mapper.match(sums, centroid)
+    assert SectionMapper(SECTIONS).vote_key == mapper.vote_key
+    edited = [*SECTIONS[:-1], SectionText("p", "privacy", "Data privacy", "We delete data on request.")]
+    assert SectionMapper(edited).vote_key != mapper.vote_key
 
 
 def test_rule_cues() -> None:

@@ -198,12 +198,12 @@ def test_status_changed_in_jira_shows_up_after_the_next_sync(ws: Path, jira: Jir
     jira.set_status(refunds.tracker_ref or "", "Won't Do")
     jira.set_status(delivery.tracker_ref or "", "Accepted")
     _, report = sync(ws)
-    assert report.tracker == {"pulled": 2, "changed": 2}
+    assert report.tracker == {"pulled": 2, "changed": 2, "moved": 0}
     monkeypatch.chdir(ws)
     listed = {t["tracker_ref"]: t["state"] for t in json.loads(cli("tickets list --json").stdout)}
     assert listed == {refunds.tracker_ref: "dismissed", delivery.tracker_ref: "triaged"}
     _, again = sync(ws)
-    assert again.tracker == {"pulled": 2, "changed": 0}
+    assert again.tracker == {"pulled": 2, "changed": 0, "moved": 0}
     assert next(t for t in tickets(ws) if t.id == refunds.id).state == "dismissed"  # not reopened by a stale status
 
 
@@ -257,3 +257,62 @@ def test_no_output_or_log_line_carries_the_token(ws: Path, jira: JiraStandIn, cl
     assert "REVIEWBOT_JIRA_TOKEN" in outputs[1].stdout
     for result in outputs:
         assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_moved_ticket_moves_its_jira_issue(ws: Path, jira: JiraStandIn) -> None:
+    from workflows.corrections import move_ticket
+    from workflows.deliver import deliver
+
+    sync(ws)
+    refunds = next(t for t in tickets(ws) if t.section_id == "refunds")
+    key = refunds.tracker_ref or ""
+    settings, store = open_workspace(ws)
+    move_ticket(store, settings, key, "privacy", "dana", reason="card refunds need a data check")
+    deliver(settings, store)
+    moved = next(t for t in tickets(ws) if t.id == refunds.id)
+    fields = jira.issues[key]["fields"]
+    assert fields["customfield_10042"] == "privacy" and fields["summary"] == moved.title
+    assert f"reviewbot-{moved.fingerprint}" in fields["labels"]
+    assert f"reviewbot-{refunds.fingerprint}" not in fields["labels"]
+    assert [link["object"]["url"].rsplit("#", 1)[1] for link in jira.remote_links[key]] == ["privacy"]
+    assert any("Moved to 3. Privacy" in c["body"] for c in jira.comments[key])
+    _, again = sync(ws)  # Jira names the section reviewbot told it: nothing moves back
+    assert again.errors == [] and again.tracker["moved"] == 0 and len(jira.issues) == 2
+    assert next(t for t in tickets(ws) if t.id == refunds.id).section_id == "privacy"
+
+
+def test_a_section_changed_in_jira_moves_the_ticket_and_teaches_the_mapper(ws: Path, jira: JiraStandIn) -> None:
+    from reviewbot.models import AuditEvent, MappingCorrection
+
+    sync(ws)
+    delivery = next(t for t in tickets(ws) if t.section_id == "delivery")
+    key = delivery.tracker_ref or ""
+    jira.edit_field(key, "customfield_10042", "privacy", by="Maria Lopez", email="maria@example.com")
+    store, report = sync(ws)
+    assert report.errors == [] and report.tracker["moved"] == 1
+    moved = next(t for t in tickets(ws) if t.id == delivery.id)
+    assert moved.section_id == "privacy" and moved.title.startswith("Review 3. Privacy")
+    with store.session() as session:
+        [correction] = session.exec(select(MappingCorrection)).all()
+        trail = [(e.actor, e.action) for e in session.exec(select(AuditEvent).where(AuditEvent.ticket_id == moved.id))]
+    assert (correction.actor, correction.section_id, correction.was_section) == (
+        "jira:maria@example.com",
+        "privacy",
+        "delivery",
+    )
+    assert ("jira:maria@example.com", "move") in trail
+    assert jira.issues[key]["fields"]["summary"] == moved.title
+    _, again = sync(ws)
+    assert again.tracker["moved"] == 0 and next(t for t in tickets(ws) if t.id == delivery.id).section_id == "privacy"
+
+
+def test_a_section_jira_names_that_the_policy_lacks_is_reported_once(ws: Path, jira: JiraStandIn) -> None:
+    sync(ws)
+    delivery = next(t for t in tickets(ws) if t.section_id == "delivery")
+    jira.edit_field(delivery.tracker_ref or "", "customfield_10042", "shipping")
+    _, report = sync(ws)
+    assert report.tracker["moved"] == 0
+    assert any(f"{delivery.tracker_ref} names section 'shipping': no section 'shipping'" in e for e in report.errors)
+    assert next(t for t in tickets(ws) if t.id == delivery.id).section_id == "delivery"
+    _, again = sync(ws)
+    assert again.errors == []

@@ -395,3 +395,37 @@ def test_slack_serve_command_answers_signed_requests(world: SlackWorld) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_ticket_is_moved_from_the_section_picker_under_it(world: SlackWorld) -> None:
+    world.sync()
+    [digest] = [m for m in world.api.messages if m["channel"] == "C0POLICY"]
+    pickers = {b["block_id"]: b["elements"][0] for b in digest["blocks"] if b.get("block_id", "").startswith("move:")}
+    with world.store.session() as session:
+        refunds = session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "refunds")).one()
+    ref = refunds.tracker_ref or ""
+    picker = pickers[f"move:{ref}"]
+    assert picker["action_id"] == "ticket_move" and len(pickers) == 2
+    choices = {o["text"]["text"]: o for o in picker["options"]}
+    assert set(choices) == {"1. Refunds", "2. Delivery", "Not a policy matter"}
+
+    def ephemerals(user: str) -> list[str]:
+        return [c.args["text"] for c in world.api.calls_to("chat.postEphemeral") if c.args["user"] == user]
+
+    delivery = choices["2. Delivery"]
+    world.send.block_action(
+        "ticket_move", "", user="U0PRIYA", channel="C0POLICY", block_id=f"move:{ref}", selected=delivery
+    )
+    eventually(lambda: ephemerals("U0PRIYA"))
+    assert ephemerals("U0PRIYA") == [f"Not moved: priya may not move {ref}"]
+    world.send.block_action(
+        "ticket_move", "", user="U0DANA", channel="C0POLICY", block_id=f"move:{ref}", selected=delivery
+    )
+    eventually(lambda: ephemerals("U0DANA"))
+    assert ephemerals("U0DANA") == [f"{ref} moved from refunds to delivery; themes like it will be filed there too"]
+    with world.store.session() as session:
+        moved = session.get(ReviewTicket, refunds.id)
+        assert moved is not None and moved.section_id == "delivery"
+        from reviewbot.models import AuditEvent
+
+        assert session.exec(select(AuditEvent.actor).where(AuditEvent.action == "move")).all() == ["dana"]

@@ -103,6 +103,15 @@ def _same_component(a: Any, b: Any) -> bool:
     return isinstance(a, dict) and isinstance(b, dict) and a.get("id") == b.get("id")
 
 
+def _as_text(value: Any) -> str | None:
+    """A field value as Jira's changelog writes it (component names joined, lists of labels space-separated)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return " ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
+    return str(value.get("name", value.get("value", value))) if isinstance(value, dict) else str(value)
+
+
 def _now() -> str:
     """The current time in Jira's timestamp format."""
     stamp = datetime.now(UTC)
@@ -330,13 +339,14 @@ class JiraStandIn(Served):
         self.issues: dict[str, JSON] = {}
         self.comments: dict[str, list[JSON]] = {}
         self.remote_links: dict[str, list[JSON]] = {}
+        self.histories: dict[str, list[JSON]] = {}  # issue key -> changelog entries, oldest first
         self.links: list[JSON] = []
         self.requests: list[tuple[str, str, JSON | None]] = []
         self.faults: list[Fault] = []
         self.errors: list[str] = []  # unexpected exceptions inside the stand-in (answered with 500)
         super().__init__()
         self._lock = threading.RLock()
-        self._next_id = {"issue": 10000, "comment": 10000, "remotelink": 10000, "issuelink": 10000}
+        self._next_id = {"issue": 10000, "comment": 10000, "remotelink": 10000, "issuelink": 10000, "history": 10000}
         self._next_number = 1
         self._hidden: dict[str, int] = {}  # issue key -> searches it still stays invisible for
         self._routes = self._build_routes()
@@ -368,6 +378,22 @@ class JiraStandIn(Served):
                 raise ValueError(f"unknown status {status!r}; known: {self.statuses}")
             self._set_status(issue, status)
             self._sync_links()
+
+    def edit_field(
+        self, key: str, name: str, value: Any, *, by: str = "Maria Lopez", email: str = "maria@example.com"
+    ) -> None:
+        """A person edited a field in Jira's UI (a component list, or the policy section's text); the issue's
+        history records who."""
+        with self._lock:
+            issue = self._issue(key)
+            errors: dict[str, str] = {}
+            parsed = self._parse_field(name, value, errors)
+            if errors:
+                raise ValueError(errors)
+            author = {**self._user(), "displayName": by, "emailAddress": email, "accountId": f"557058:{by}"}
+            self._record_history(issue, {name: parsed}, author)
+            issue["fields"][name] = parsed
+            issue["fields"]["updated"] = _now()
 
     def created(self, method: str = "POST", path: str = r"/rest/api/2/issue$") -> int:
         """How many requests matching method and path regex were received (by default: issue creates)."""
@@ -774,6 +800,34 @@ class JiraStandIn(Served):
                     errors[name] = f"Operation '{verb}' is not supported for field '{name}'."
         return comments
 
+    def _record_history(self, issue: JSON, changes: JSON, author: JSON) -> None:
+        """Add a changelog entry for the fields whose values change, as Jira shows them (names, ids, strings)."""
+        items = []
+        for name, new in changes.items():
+            old = issue["fields"].get(name)
+            if old == new or name in ("description",):
+                continue
+            label = {
+                "components": "Component",
+                "labels": "labels",
+                "summary": "summary",
+                POLICY_SECTION: "Policy section",
+            }
+            items.append(
+                {
+                    "field": label.get(name, name),
+                    "fieldtype": "custom" if name.startswith("customfield_") else "jira",
+                    "fieldId": name,
+                    "from": None,
+                    "fromString": _as_text(old),
+                    "to": None,
+                    "toString": _as_text(new),
+                }
+            )
+        if items:
+            entry = {"id": str(self._new_id("history")), "author": author, "created": _now(), "items": items}
+            self.histories.setdefault(issue["key"], []).append(entry)
+
     def _set_status(self, issue: JSON, status: str) -> None:
         """Move an issue to a status; done-category statuses get a resolution, others lose it."""
         fields = issue["fields"]
@@ -1075,7 +1129,16 @@ class JiraStandIn(Served):
     def _get_issue(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET issue/{idOrKey}; reads by key are consistent at once, unlike search."""
         issue = self._issue(id_or_key)
-        return _Response(200, self._render(issue, query.get("fields")))
+        rendered = self._render(issue, query.get("fields"))
+        if "changelog" in ",".join(query.get("expand", [])).split(","):
+            histories = copy.deepcopy(self.histories.get(issue["key"], []))
+            rendered["changelog"] = {
+                "startAt": 0,
+                "maxResults": len(histories),
+                "total": len(histories),
+                "histories": histories,
+            }
+        return _Response(200, rendered)
 
     def _edit_issue(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
         """PUT issue/{idOrKey}: `fields` (replace) and `update` verbs; 204 like Jira."""
@@ -1092,6 +1155,7 @@ class JiraStandIn(Served):
         comments = self._apply_update(issue["fields"], changes, body.get("update"), errors)
         if errors:
             raise _ApiError(400, [], errors)
+        self._record_history(issue, changes, self._user())
         issue["fields"].update(changes)
         for comment_body in comments:
             self._store_comment(issue, comment_body)

@@ -225,8 +225,10 @@ class SlackSender:
         trigger_id: str | None = None,
         message: JSON | None = None,
         text: str = "Button",
+        selected: JSON | None = None,
     ) -> Response:
-        """A button click in a message (`channel` + `message_ts`) or in a modal / App Home (`view`)."""
+        """A button click in a message (`channel` + `message_ts`) or in a modal / App Home (`view`); with
+        `selected` (an option), a choice in a static select instead."""
         if channel is None and view is None:
             raise ValueError("a block action happens in a message (channel=...) or in a view (view=...)")
         payload: JSON = {
@@ -246,6 +248,15 @@ class SlackSender:
                     "text": {"type": "plain_text", "text": text, "emoji": True},
                     "value": value,
                     "type": "button",
+                    "action_ts": self._action_ts(),
+                }
+                if selected is None
+                else {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "selected_option": copy.deepcopy(selected),
+                    "placeholder": {"type": "plain_text", "text": text, "emoji": True},
+                    "type": "static_select",
                     "action_ts": self._action_ts(),
                 }
             ],

@@ -1,0 +1,94 @@
+"""Commands about how themes map to policy sections: why a theme went where it did, and owners' corrections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewbot.cli.app import JsonOption, open_store, out, print_json, sub_app
+
+mapping_app = sub_app("mapping", "How themes are matched to policy sections, and what owners corrected.")
+SHOWN = 8  # sections listed by `explain`
+
+
+@mapping_app.command("explain")
+def mapping_explain(
+    ctx: typer.Context,
+    theme_id: Annotated[int, typer.Argument(help="Theme id (from `themes list`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Why a theme maps where it does: each section's share of its items' vote and fit, and the corrections that
+    weighed."""
+    from reviewbot.views import add_text_row
+    from workflows.mapping import explain_theme
+
+    with open_store(ctx) as (settings, store):
+        theme, explanation, pin = explain_theme(settings, store, theme_id)
+    chosen = [
+        {"document": m.document_id, "section": m.section_id or None, "gap": m.is_gap, "confidence": m.confidence}
+        for m in explanation.matches
+    ]
+    if pin is not None:
+        where = pin.section_id or "not a policy matter"
+        reason = f"held on {where} by {pin.actor}'s correction of {pin.created_at:%Y-%m-%d}"
+    else:
+        reason = explanation.reason
+    if as_json:
+        print_json(
+            {
+                "theme": theme.id,
+                "label": theme.label,
+                "maps_to": [] if pin is not None and pin.section_id is None else chosen,
+                "reason": reason,
+                "held_by_correction": pin.id if pin is not None else None,
+                "not_policy": explanation.not_policy if pin is None else pin.section_id is None,
+                "sections": [s.__dict__ for s in explanation.scores],
+                "corrections": [{"correction": label, "similarity": sim} for label, sim in explanation.corrections],
+            }
+        )
+        return
+    out.print(f"Theme {theme.id}: {theme.label}", highlight=False, markup=False)
+    out.print(f"Maps to: {_targets(chosen) if pin is None else pin.section_id or '-'}", highlight=False, markup=False)
+    out.print(f"Why: {reason}", highlight=False, markup=False)
+    table = Table(title="Sections by their share of the items' vote", title_justify="left")
+    for name, justify in (("section", "left"), ("vote", "right"), ("word fit", "right")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for score in explanation.scores[:SHOWN]:
+        add_text_row(table, score.section_id, f"{score.share:.0%}", f"{score.fit:.2f}")
+    out.print(table)
+    for label, similarity in explanation.corrections:
+        out.print(f"Weighed: {label} (themes {similarity:.0%} alike)", highlight=False, markup=False)
+
+
+def _targets(chosen: list[dict[str, object]]) -> str:
+    return (
+        ", ".join("coverage gap" if c["gap"] else f"{c['section']} (confidence {c['confidence']:.2f})" for c in chosen)
+        or "nothing: not a policy matter"
+    )
+
+
+@mapping_app.command("corrections")
+def mapping_corrections(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Owners' corrections the mapper learns from, oldest first."""
+    from reviewbot.store.corrections import corrections
+    from reviewbot.views import add_text_row
+
+    with open_store(ctx) as (_, store), store.session() as session:
+        rows = corrections(session)
+    if as_json:
+        print_json([r.model_dump(exclude={"centroid"}) for r in rows])
+        return
+    if not rows:
+        out.print("No corrections yet: `reviewbot tickets move` records one.")
+        return
+    table = Table(title="Mapping corrections", title_justify="left")
+    for name in ("when", "by", "theme", "from", "to", "reason"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        to = r.section_id or "not a policy matter"
+        add_text_row(
+            table, f"{r.created_at:%Y-%m-%d}", r.actor, str(r.theme_id or "-"), r.was_section or "gap", to, r.reason
+        )
+    out.print(table)
