@@ -8,7 +8,7 @@ owner put it; other themes like it follow the correction (analysis.mapping).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,9 +83,13 @@ def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Pla
         for mapping in mappings(session):  # one query, not one per theme
             stored.setdefault(mapping.theme_id, []).append(mapping)
         rules = rules_of(settings)
-        for theme in themes:
-            matches = pinned(held.get(theme.id or 0), mapper) or mapper.match(
-                votes.sums[theme.id or 0], theme.centroid, rules
+        fits = mapper.fits([theme.centroid for theme in themes])  # one product for all themes
+        for theme, theme_fits in zip(themes, fits, strict=True):
+            held_by = pinned(held.get(theme.id or 0), mapper)
+            matches = (
+                held_by
+                if held_by is not None
+                else mapper.match(votes.sums[theme.id or 0], theme.centroid, rules, theme_fits)
             )
             gaps += any(match.is_gap for match in matches)
             changed += replace_mappings(session, theme.id or 0, matches, stored.get(theme.id or 0, []))
@@ -117,45 +121,47 @@ def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed:
     key = mapper.vote_key
     counts = member_counts(session)
     sums: dict[int, np.ndarray] = {}
-    again: list[Theme] = []
+    again: list[int] = []
     for theme in themes:
-        tally = theme.section_votes or {}
-        added = placed.get(theme.id or 0, ())
-        current = tally.get("key", key) == key and tally.get("n", 0) + len(added) == counts.get(theme.id or 0, 0)
-        if recount or not current:
-            again.append(theme)
-            continue
-        sums[theme.id or 0] = mapper.tally(tally.get("sums", {})) + _summed(mapper, added)
-        if added:
-            theme.section_votes = {
-                "key": key,
-                "n": tally.get("n", 0) + len(added),
-                "sums": mapper.tally_dict(sums[theme.id or 0]),
-            }
+        tally, added = theme.section_votes or {}, len(placed.get(theme.id or 0, ()))
+        if recount or tally.get("key", key) != key or tally.get("n", 0) + added != counts.get(theme.id or 0, 0):
+            again.append(theme.id or 0)
+        else:
+            sums[theme.id or 0] = mapper.tally(tally.get("sums", {}))
+    for theme_id, total in _summed(mapper, {t: placed[t] for t in sums if placed.get(t)}).items():
+        sums[theme_id] += total
+    for batch in _members(session, again):
+        sums |= _summed(mapper, batch)
+    for theme in themes:
+        theme_id = theme.id or 0
+        if theme_id in again or placed.get(theme_id):
+            total = sums.setdefault(theme_id, np.zeros(len(mapper.targets)))
+            theme.section_votes = {"key": key, "n": counts.get(theme_id, 0), "sums": mapper.tally_dict(total)}
             session.add(theme)
-    for theme_id, members in _members(session, [t.id or 0 for t in again]):
-        sums[theme_id] = sums.get(theme_id, np.zeros(len(mapper.targets))) + _summed(mapper, members)
-    for theme in again:
-        total = sums.setdefault(theme.id or 0, np.zeros(len(mapper.targets)))
-        theme.section_votes = {"key": key, "n": counts.get(theme.id or 0, 0), "sums": mapper.tally_dict(total)}
-        session.add(theme)
     return Votes(sums, len(again))
 
 
-def _summed(mapper: SectionMapper, members: Sequence[Sequence[str]]) -> np.ndarray:
-    return mapper.vote_rows(members).sum(axis=0) if members else np.zeros(len(mapper.targets))
+def _summed(mapper: SectionMapper, members: Mapping[int, Sequence[Sequence[str]]]) -> dict[int, np.ndarray]:
+    """Theme -> its given members' summed votes, counted in one pass."""
+    themes = [t for t, docs in members.items() if docs]
+    docs = [doc for t in themes for doc in members[t]]
+    if not docs:
+        return {}
+    votes = mapper.vote_rows(docs)
+    starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
+    return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True))
 
 
 THEMES_PER_QUERY = 200
 
 
-def _members(session: Session, theme_ids: list[int]) -> Iterable[tuple[int, list[list[str]]]]:
-    """(theme, terms of a batch of its members), a few themes at a time so memory stays flat."""
+def _members(session: Session, theme_ids: list[int]) -> Iterator[dict[int, list[list[str]]]]:
+    """Theme -> terms of all its members, a few themes at a time so memory stays flat."""
     for start in range(0, len(theme_ids), THEMES_PER_QUERY):
         batch: dict[int, list[list[str]]] = {}
         for theme_id, text in member_texts(session, theme_ids[start : start + THEMES_PER_QUERY]):
             batch.setdefault(theme_id, []).append(terms(text))
-        yield from batch.items()
+        yield batch
 
 
 def explain_theme(
@@ -171,7 +177,7 @@ def explain_theme(
             raise NotFoundError(f"no active theme {theme_id}", hint="see `reviewbot themes list`")
         mapper = build_mapper(session)
         total = np.zeros(len(mapper.targets))
-        for _, members in _members(session, [theme_id]):
-            total += _summed(mapper, members)
+        for batch in _members(session, [theme_id]):
+            total += _summed(mapper, batch).get(theme_id, 0.0)
         explanation = mapper.explain(total, theme.centroid, rules_of(settings))
         return theme, explanation, pins(session).get(theme_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix, diags
+from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh_many
 
@@ -155,8 +156,13 @@ class SectionMapper:
         text.resize((text.shape[0], width))
         # a word many sections use says little about which one: weigh it down as IDF does across documents
         in_sections = np.asarray((text > 0).sum(axis=0)).ravel()
-        self._column_weights = diags(np.log((1 + len(docs)) / (1 + in_sections)) + 1.0)
+        rarity = np.log((1 + len(docs)) / (1 + in_sections)) + 1.0
+        self._column_weights = diags(rarity)
         self._profiles = _unit_rows((text @ self._column_weights).toarray())
+        idf = np.ones(width)
+        for term, column in self._vocab.items():
+            idf[column] = self._stats.idf(term)
+        self._scale = idf * rarity  # a member's term weighs as the sections' do: IDF times rarity among sections
         self._learned, self._learned_vocab = np.zeros((0, 1)), {}
         if self.corrections:
             matrix = to_matrix([c.centroid for c in self.corrections], self._learned_vocab)
@@ -179,11 +185,7 @@ class SectionMapper:
         votes = np.zeros((len(members), len(self.targets)))
         if not members or not self.sections or not self._voting.any():
             return votes
-        vocab = dict(self._vocab)  # the members' other words count in their length, not in any similarity
-        rows = weigh_many(members, self._stats, vocab)[:, : len(self._vocab)]
-        rows.resize((rows.shape[0], self._profiles.shape[1]))
-        sims = _unit_rows((rows @ self._column_weights).toarray()) @ self._profiles.T
-        sims = np.where(self._voting, sims, -np.inf)
+        sims = np.where(self._voting, np.asarray(self._member_rows(members) @ self._profiles.T), -np.inf)
         best = sims.max(axis=1)
         voting = best > 0
         weights = np.exp((sims[voting] - best[voting, None]) / VOTE_SPREAD)
@@ -191,6 +193,22 @@ class SectionMapper:
             axis=1, keepdims=True
         )
         return votes
+
+    def _member_rows(self, members: Sequence[Sequence[str]]) -> csr_matrix:
+        """The members' terms that sections use, weighed as in the profiles (sublinear term frequency, IDF, rarity
+        among sections), at unit length: how a member is spread over what the policy talks about. Words no section
+        uses tell no section apart, so they do not count (and need no weighing: this is the hot path of a sync)."""
+        vocab, indptr, indices = self._vocab, [0], []
+        for doc in members:
+            indices.extend([vocab[t] for t in doc if t in vocab])
+            indptr.append(len(indices))
+        counts = csr_matrix(
+            (np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+            shape=(len(members), self._profiles.shape[1]),
+        )
+        counts.sum_duplicates()
+        counts.data = (1.0 + np.log(counts.data)) * self._scale[counts.indices]
+        return normalize(counts)
 
     def tally(self, sums: Mapping[str, float]) -> np.ndarray:
         """Stored vote sums (by `target_key`) as an array in this mapper's order; unknown sections drop out."""
@@ -208,9 +226,14 @@ class SectionMapper:
     # --- decisions -------------------------------------------------------------------------------------
 
     def explain(
-        self, votes: np.ndarray | Mapping[str, float], centroid: Mapping[str, float], rules: MatchRules = MatchRules()
+        self,
+        votes: np.ndarray | Mapping[str, float],
+        centroid: Mapping[str, float],
+        rules: MatchRules = MatchRules(),
+        fits: np.ndarray | None = None,
     ) -> Explanation:
-        """The theme's matches and the scores behind them, from its members' summed votes and its centroid."""
+        """The theme's matches and the scores behind them, from its members' summed votes and its centroid (and its
+        row of `fits`, when computed for many themes at once)."""
         if not self.sections:
             return Explanation([], [], "the policy has no sections")
         if isinstance(votes, Mapping):
@@ -220,7 +243,7 @@ class SectionMapper:
         shares = sums / sums.sum() if sums.sum() > 0 else sums
         weighed = self._like(centroid)
         shares = self._corrected(shares, weighed)
-        fits = self._fits(centroid)
+        fits = self.fits([centroid])[0] if fits is None else fits
         scores = self._scores(shares, fits)
         named = [(self.corrections[i].label or f"correction {self.corrections[i].key}", s) for i, s, _ in weighed]
         if not shares.any():
@@ -242,10 +265,14 @@ class SectionMapper:
         )
 
     def match(
-        self, votes: np.ndarray | Mapping[str, float], centroid: Mapping[str, float], rules: MatchRules = MatchRules()
+        self,
+        votes: np.ndarray | Mapping[str, float],
+        centroid: Mapping[str, float],
+        rules: MatchRules = MatchRules(),
+        fits: np.ndarray | None = None,
     ) -> list[SectionMatch]:
         """The theme's section (and close runners-up), a gap, or nothing for a theme that is not a policy matter."""
-        return self.explain(votes, centroid, rules).matches
+        return self.explain(votes, centroid, rules, fits).matches
 
     def _gap(
         self, fits: np.ndarray, scores: list[SectionScore], rules: MatchRules, named: list, why: str
@@ -276,15 +303,15 @@ class SectionMapper:
         moved[self._index[_target_of(self.corrections[i])]] += weight
         return moved
 
-    def _fits(self, centroid: Mapping[str, float]) -> np.ndarray:
-        """Cosine of a theme's centroid with every section's words (0 for a not-policy target)."""
-        fits = np.zeros(len(self.targets))
-        row = to_matrix([centroid], dict(self._vocab))[:, : len(self._vocab)]
-        row.resize((1, self._profiles.shape[1]))
-        weighted = np.asarray((row @ self._column_weights).todense()).ravel()
-        norm = float(np.linalg.norm(weighted))
-        if norm:
-            fits[: len(self.sections)] = self._profiles @ weighted / norm
+    def fits(self, centroids: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Cosine of each theme centroid with every section's words (a row per theme; 0 for a not-policy target)."""
+        fits = np.zeros((len(centroids), len(self.targets)))
+        if not centroids or not self.sections:
+            return fits
+        vocab = dict(self._vocab)
+        rows = to_matrix(centroids, vocab)[:, : len(self._vocab)]
+        rows.resize((len(centroids), self._profiles.shape[1]))
+        fits[:, : len(self.sections)] = np.asarray(normalize(rows @ self._column_weights) @ self._profiles.T)
         return fits
 
     def _choose(self, shares: np.ndarray, rules: MatchRules) -> list[int]:
