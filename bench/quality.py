@@ -97,25 +97,30 @@ def stability(texts: list[str], name: str) -> None:
     )
 
 
-def sentiment(folder: Path) -> None:
-    """Accuracy and F1 of "negative" on labelled sentences: raw TextBlob, with the lexicon, and with a model.
-
-    The model is learned as a sync learns it from survey answers: each half of the sentences (alternate lines)
-    trains a model that scores the other half, so no sentence is scored by a model that saw it.
-    """
-    from reviewbot.analysis.calibrate import CalibratedScorer, fit_calibration
-    from reviewbot.analysis.sentiment import TextBlobScorer
-
+def labelled_sentences(folder: Path) -> list[tuple[str, bool]]:
+    """(sentence, is negative) of the UCI files ("sentence<TAB>label", split on the last tab)."""
     rows = []
     for path in sorted(folder.glob("*_labelled.txt")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             text, _, label = line.rpartition("\t")
             if text.strip() and label.strip() in ("0", "1"):
                 rows.append((text.strip(), label.strip() == "0"))
-    print(f"sentiment: {len(rows):,} labelled sentences from {folder}")
+    return rows
+
+
+def sentiment(folder: Path) -> None:
+    """Negative vs the rest on labelled sentences: raw TextBlob, the calibrated scorer, and with a learned model.
+
+    The model is learned as a sync learns it from survey answers: each half of the sentences (alternate lines)
+    trains a model that scores the other half, so no sentence is scored by a model that saw it."""
+    from reviewbot.analysis.calibrate import CalibratedScorer, fit_calibration
+    from reviewbot.analysis.sentiment import TextBlobScorer
+
+    rows = labelled_sentences(folder)
+    print(f"sentiment: {len(rows):,} labelled sentences from {folder} (as survey answers)")
     halves = rows[0::2], rows[1::2]
     truth = [negative for half in halves for _, negative in half]
-    scorers: dict[str, list[bool]] = {"TextBlob raw": [], "TextBlob + lexicon": [], "TextBlob + lexicon + model": []}
+    scorers: dict[str, list[bool]] = {"TextBlob raw": [], "calibrated": [], "calibrated + model": []}
     started = time.perf_counter()
     for half, other in ((halves[0], halves[1]), (halves[1], halves[0])):
         model = fit_calibration(other, min_answers=200).model
@@ -124,8 +129,27 @@ def sentiment(folder: Path) -> None:
         ):
             scorers[label] += [scorer.score(t, kind="survey").polarity < -0.05 for t, _ in half]
     for label, predicted in scorers.items():
-        print(f"  {label:<28} {_classification(truth, predicted)}")
+        print(f"  {label:<22} {_classification(truth, predicted)}")
     print(f"  ({time.perf_counter() - started:.1f}s including two model fits)")
+
+
+def airline_sentiment(path: Path) -> None:
+    """Negative vs the rest on tweets to airlines labelled by people, read as a complaint source would be."""
+    from reviewbot.analysis.calibrate import CalibratedScorer
+    from reviewbot.analysis.sentiment import TextBlobScorer
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [(row["text"], row["airline_sentiment"] == "negative") for row in csv.DictReader(fh)]
+    truth = [negative for _, negative in rows]
+    print(f"sentiment: {len(rows):,} tweets from {path} ({sum(truth) / len(truth):.1%} negative)")
+    for label, scorer, kind in (
+        ("TextBlob raw", TextBlobScorer(), None),
+        ("calibrated, no source", CalibratedScorer(), None),
+        ("calibrated, complaint source", CalibratedScorer(), "complaint"),
+    ):
+        started = time.perf_counter()
+        predicted = [scorer.score(t, kind=kind).polarity < -0.05 for t, _ in rows]
+        print(f"  {label:<29} {_classification(truth, predicted)}  ({time.perf_counter() - started:.1f}s)")
 
 
 def complaint_negativity(texts: list[str]) -> None:
@@ -133,26 +157,45 @@ def complaint_negativity(texts: list[str]) -> None:
     from reviewbot.analysis.calibrate import CalibratedScorer
     from reviewbot.analysis.sentiment import TextBlobScorer
 
-    for label, scorer in (("TextBlob raw", TextBlobScorer()), ("TextBlob + lexicon + prior", CalibratedScorer())):
+    for label, scorer in (("TextBlob raw", TextBlobScorer()), ("calibrated, complaint source", CalibratedScorer())):
         started = time.perf_counter()
         share = sum(scorer.score(t, kind="complaint").polarity < -0.05 for t in texts) / len(texts)
-        print(f"  CFPB complaints read as negative, {label:<27} {share:.0%}  ({time.perf_counter() - started:.1f}s)")
+        print(f"  CFPB complaints read as negative, {label:<29} {share:.0%}  ({time.perf_counter() - started:.1f}s)")
 
 
 def _classification(truth: list[bool], predicted: list[bool]) -> str:
-    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
-    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
-    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    """F1 of "negative", MCC, balanced accuracy, accuracy, and the share flagged against the true share."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score, matthews_corrcoef
+
     accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return f"accuracy {accuracy:.3f}  negative: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}"
+    return (
+        f"F1 {f1_score(truth, predicted):.3f}  MCC {matthews_corrcoef(truth, predicted):.3f}  "
+        f"balanced {balanced_accuracy_score(truth, predicted):.3f}  accuracy {accuracy:.3f}  "
+        f"flagged {sum(predicted) / len(predicted):.0%} (true {sum(truth) / len(truth):.0%})"
+    )
+
+
+def combiner(folder: Path) -> None:
+    """Refit the calibrated scorer's COMBINER weights on the UCI sentences and print them (see calibrate.py)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from reviewbot.analysis.calibrate import FEATURES, CalibratedScorer
+    from reviewbot.analysis.sentiment import TextBlobScorer
+    from reviewbot.analysis.vader import vader
+
+    rows = labelled_sentences(folder)
+    base, lexicon = TextBlobScorer(), CalibratedScorer().lexicon
+    x = []
+    for text, _ in rows:
+        tb, second = base.score(text), vader().polarity_scores(text)
+        x.append([tb.polarity, tb.subjectivity, second["compound"], second["pos"], second["neg"], lexicon.score(text)])
+    fitted = LogisticRegression(fit_intercept=False, max_iter=1000).fit(x, [negative for _, negative in rows])
+    print({name: round(float(w), 2) for name, w in zip(FEATURES, fitted.coef_[0], strict=True)})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=["all", "themes", "sentiment"], default="all")
+    parser.add_argument("what", nargs="?", choices=["all", "themes", "sentiment", "combiner"], default="all")
     parser.add_argument("path", nargs="?", type=Path)
     parser.add_argument("--text", default="text")
     parser.add_argument("--label", default="category")
@@ -162,10 +205,13 @@ def main() -> None:
         themes(*read_labelled(args.path, args.text, args.label), args.path.name)
     elif args.what == "sentiment":
         sentiment(args.path)
+    elif args.what == "combiner":
+        combiner(args.path or SHARED / "uci-sentences")
     else:
         themes(*read_labelled(SHARED / "banking77" / "train.csv", "text", "category"), "BANKING77")
         cfpb = read_labelled(SHARED / "cfpb-payday" / "complaints.csv", "Consumer complaint narrative", "Issue")
         themes(*cfpb, "CFPB issues")
+        airline_sentiment(SHARED / "airline-dev" / "tweets.csv")
         sentiment(SHARED / "uci-sentences")
         complaint_negativity(cfpb[0])
 

@@ -29,9 +29,10 @@ except ImportError:  # pragma: no cover - Python without re._parser
 
 # (regex over `fold`ed text: lower case, single spaces, punctuation as separate tokens; weight in (0, 1)).
 # A phrase matches whole words and never runs across punctuation; use (?:...) groups only.
-# 0.6 = on its own says "complaint"; 0.4-0.55 = usually a complaint; 0.25-0.35 = a hint. Times LEXICON_SCALE (0.6
-# in calibrate.py) even a hint makes a neutral text negative (-0.15), but not one with praise in it. Words TextBlob
-# already scores ("broken", "missing", "complaint", "failed", "rude") are left out so they are not counted twice.
+# 0.6 = on its own says "complaint"; 0.4-0.55 = usually a complaint; 0.25-0.35 = a hint. In calibrate.py the score
+# weighs 3.67 in the log-odds of negative: a hint alone (0.3) makes a neutral text 3 to 1 negative, but not one with
+# praise in it. Words TextBlob already scores ("broken", "missing", "complaint", "failed", "rude") are left out so
+# they are not counted twice.
 _NT = r"(?:n't|nt| not)"  # "didn't", "didnt", "did not"
 _CANT = r"(?:can'?t|cannot|can not|couldn'?t|could not|unable to)"
 DEFAULT_CUES: tuple[tuple[str, float], ...] = (
@@ -111,11 +112,29 @@ DEFAULT_CUES: tuple[tuple[str, float], ...] = (
     (r"(?:hidden|extra|unexpected|excessive) (?:fees?|charges?)", 0.4),
     (r"nothing (?:was|has been|is being|got) (?:done|offered)", 0.45),
     (r"disput(?:e|ed|ing)", 0.35),
+    # service failures wherever they happen: a duration said to a service is time lost waiting, people stuck,
+    # no human to talk to, what was supposed to happen, something cancelled or missed, a system down
+    (r"(?:hours?|hrs?|mins?|minutes?)", 0.3),
+    (r"(?:stuck|stranded)", 0.45),
+    (r"(?:sitting|sat|waiting) (?:here|on|at|in|around)", 0.35),
+    (r"on hold", 0.45),
+    (r"(?:no|not a|not one|without a|never a) (?:human|person|real person|live (?:agent|person)|one to talk)|"
+     r"automated", 0.4),
+    (r"lack of", 0.4),
+    (r"(?:was|were|is|are|am) supposed to", 0.4),
+    (r"(?:cancell?ed|cancell?ation)", 0.3),
+    (r"missed (?:my|our|the|a)", 0.4),
+    (r"why (?:is|are|was|were|does|do|did|can'?t|won'?t|would|has|have|am|isn'?t|aren'?t|wasn'?t|didn'?t|"
+     r"doesn'?t)", 0.3),
+    (r"(?:thanks|thank you) for (?:nothing|ruining|wasting|making me|the (?:delay|wait))", 0.6),
+    (r"(?:fix|sort out|resolve) (?:this|it|your)", 0.35),
+    (r"(?:system|site|website|app|phone line|line)s? (?:is |are |was |were |keeps? |has been )?(?:down|crash\w*|"
+     r"broken|not working)", 0.45),
 )  # fmt: skip
 # Idioms that contain a cue word but praise or shrug. A cue inside one does not count, and the weight counts as
 # reassurance against the cues (TextBlob reads "nothing was missing" as negative and "no issues" as neutral).
 DEFAULT_BENIGN: tuple[tuple[str, float], ...] = (
-    (r"no (?:problems?|issues?|complaints?|hassle|fuss|delays?|worries)", 0.3),
+    (r"no (?:problems?|issues?|complaints?|hassle|fuss|delays?|worries|wait(?:ing)?|queues?)", 0.3),
     (r"(?:nothing (?:was |is )?(?:missing|wrong|broken)|missing out|never been easier|worth the wait)", 0.3),
     (r"(?:arrived|came|delivered|ready)(?: \w+){0,2} (?:on time|early|as expected|as promised|as described)", 0.3),
     (r"(?:issue|problem|query|complaint|request)s? (?:was |were |got |has been |have been |is |are )?(?:all )?"
@@ -123,6 +142,7 @@ DEFAULT_BENIGN: tuple[tuple[str, float], ...] = (
      r"dealt with|taken care of)", 0.4),
     (r"(?:resolved|solved|fixed|sorted) (?:my |the |our |all )?(?:issue|problem|complaint)s?", 0.4),
     (rf"(?:{_CANT} complain|{_CANT} get enough|would{_NT} (?:change|want) (?:a thing|anything))", 0.3),
+    (r"(?:within|in|after|for) (?:a few |few |just |only |\w+ )?(?:minutes|mins|seconds)", 0.2),
 )  # fmt: skip
 # A cue preceded by one of these within the three words before it, in the same clause, is negated.
 _NEGATORS = frozenset((
@@ -293,8 +313,21 @@ class Lexicon:
 
     def score_tokens(self, tokens: Sequence[str], folded: str) -> float:
         """`score` of a text already folded and split into tokens."""
-        cues, benign = self._matches(tokens, folded)
-        return _noisy_or(self.cues[i][1] for i in cues) - _noisy_or(self.benign[i][1] for i in benign)
+        return self.read(tokens, folded)[0]
+
+    def read(self, tokens: Sequence[str], folded: str) -> tuple[float, list[tuple[int, int]]]:
+        """`score_tokens`, and the spans of the folded text the benign idioms cover (their negators are praise)."""
+        cues: dict[int, None] = {}
+        benign: dict[int, None] = {}
+        spans = []
+        for found in self._phrases.find(tokens, folded):
+            if found.phrase < len(self.benign):
+                benign[found.phrase] = None
+                spans.append((found.start, found.end))
+            elif not _negated(tokens, found.token):
+                cues[found.phrase - len(self.benign)] = None
+        score = _noisy_or(self.cues[i][1] for i in cues) - _noisy_or(self.benign[i][1] for i in benign)
+        return score, spans
 
 
 def _noisy_or(weights: Iterable[float]) -> float:

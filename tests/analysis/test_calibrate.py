@@ -101,7 +101,7 @@ def test_praise_stays_positive_and_anger_negative_whatever_the_source(scorer: Ca
 def test_a_complaint_channel_shifts_a_neutral_text_negative_but_not_a_clearly_positive_one(
     scorer: CalibratedScorer,
 ) -> None:
-    neutral = "I would like to know the status of order 1234"
+    neutral = "I want to know the status of order 1234"
     assert not negative(scorer, neutral)
     assert not negative(scorer, neutral, "survey")
     assert negative(scorer, neutral, "complaint")
@@ -110,6 +110,36 @@ def test_a_complaint_channel_shifts_a_neutral_text_negative_but_not_a_clearly_po
     assert negative(scorer, "The export is a bit slow", "suggestion")
     assert not negative(scorer, "Thanks, the new form is really good", "complaint")
     assert not negative(CalibratedScorer(priors={}), neutral, "complaint")  # priors are configurable
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, sorted",
+        "Thank you so much, all fixed now",
+        "Great, thanks for the quick reply!",
+        "Can you add my loyalty number to booking ABC123?",
+        "Is flight 587 on time?",
+    ],
+)
+def test_thanks_and_plain_questions_in_a_complaint_channel_are_not_negative(
+    scorer: CalibratedScorer, text: str
+) -> None:
+    assert not negative(scorer, text, "complaint")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks for nothing, 3 hours on hold",
+        "Why is my flight delayed again?",
+        "Can you explain why my refund is still missing?",
+        "stuck at the airport, no one to talk to",
+        "Cancelled without notice and nobody answers the phone",
+    ],
+)
+def test_sarcasm_and_questions_with_a_grievance_stay_negative(scorer: CalibratedScorer, text: str) -> None:
+    assert negative(scorer, text, "complaint")
 
 
 def test_an_empty_text_is_neutral_whatever_its_kind(scorer: CalibratedScorer) -> None:
@@ -176,7 +206,8 @@ def test_a_model_learned_from_survey_answers_beats_textblob_on_held_out_answers(
     lexicon_only = evaluate(texts, labels, CalibratedScorer(), kind="survey")
     learned = evaluate(texts, labels, CalibratedScorer(model=fitted), kind="survey")
     assert learned["accuracy"] > raw["accuracy"] + 0.25
-    assert learned["accuracy"] > lexicon_only["accuracy"] + 0.2
+    # the workspace's own words beat every general cue (VADER, the lexicon) on answers written without polar words
+    assert learned["accuracy"] > lexicon_only["accuracy"] + 0.15
     assert learned["recall"] > 0.8 and learned["precision"] > 0.8
     assert raw["recall"] < 0.2  # the problem being solved
 
@@ -253,7 +284,7 @@ def test_survey_scores_map_to_negative_as_enrich_does() -> None:
 def test_the_enricher_passes_the_record_kind_to_the_scorer() -> None:
     enricher = Enricher(Redactor(), CalibratedScorer())
     moment = datetime(2026, 9, 1, tzinfo=UTC)
-    neutral = "I would like to know the status of order 1234"
+    neutral = "I want to know the status of order 1234"
     complaint = enricher.enrich("s", RawRecord("1", neutral, moment, "complaint", "x:1"))
     survey = enricher.enrich("s", RawRecord("2", neutral, moment, "survey", "x:2"))
     assert complaint["is_negative"] and not survey["is_negative"]
