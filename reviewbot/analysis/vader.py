@@ -7,7 +7,8 @@ code: the same scores (checked on 45,000 texts of the shared data sets), a third
 
 from __future__ import annotations
 
-from functools import cache
+import string
+from functools import cache, lru_cache
 from typing import Any
 
 from vaderSentiment import vaderSentiment as vs
@@ -23,6 +24,30 @@ def _lower(words: list[str]) -> list[str]:
     return words.lower if isinstance(words, _Words) else [str(w).lower() for w in words]
 
 
+_NEGATE = frozenset(vs.NEGATE)
+
+
+def _negated(word: str) -> bool:
+    """`vs.negated([word])` for one lower-case word, by a set lookup instead of a scan of the negation list."""
+    return word in _NEGATE or "n't" in word
+
+
+@lru_cache(maxsize=100_000)
+def _strip_punctuation(token: str) -> str:
+    """SentiText's `_strip_punc_if_word`, remembered: texts repeat their words."""
+    stripped = token.strip(string.punctuation)
+    return token if len(stripped) <= 2 else stripped
+
+
+def _senti_text(text: str) -> Any:
+    """vs.SentiText(text) without its per-word punctuation stripping done again for every text."""
+    sentitext = vs.SentiText.__new__(vs.SentiText)
+    sentitext.text = text
+    sentitext.words_and_emoticons = [_strip_punctuation(token) for token in text.split()]
+    sentitext.is_cap_diff = vs.allcap_differential(sentitext.words_and_emoticons)
+    return sentitext
+
+
 class FastVader(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
     """SentimentIntensityAnalyzer with the same `polarity_scores`, without the repeated lower-casing."""
 
@@ -35,7 +60,7 @@ class FastVader(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
         if not self._emoji_chars.isdisjoint(text):  # emojis become words first: the library's own path
             return super().polarity_scores(text)  # type: ignore[no-any-return]
         text = text.strip()
-        sentitext = vs.SentiText(text)
+        sentitext = _senti_text(text)
         words = _Words(sentitext.words_and_emoticons)
         words.lower = lower = [w.lower() for w in words]
         sentitext.words_and_emoticons = words
@@ -127,14 +152,14 @@ class FastVader(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
     @staticmethod
     def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
         w = _lower(words)
-        if start_i == 0 and vs.negated([w[i - 1]]):
+        if start_i == 0 and _negated(w[i - 1]):
             valence = valence * vs.N_SCALAR
         if start_i == 1:
             if w[i - 2] == "never" and (w[i - 1] == "so" or w[i - 1] == "this"):
                 valence = valence * 1.25
             elif w[i - 2] == "without" and w[i - 1] == "doubt":
                 pass
-            elif vs.negated([w[i - 2]]):
+            elif _negated(w[i - 2]):
                 valence = valence * vs.N_SCALAR
         if start_i == 2:
             if (w[i - 3] == "never" and (w[i - 2] == "so" or w[i - 2] == "this")) or (
@@ -143,7 +168,7 @@ class FastVader(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
                 valence = valence * 1.25
             elif w[i - 3] == "without" and (w[i - 2] == "doubt" or w[i - 1] == "doubt"):
                 pass
-            elif vs.negated([w[i - 3]]):
+            elif _negated(w[i - 3]):
                 valence = valence * vs.N_SCALAR
         return valence
 
