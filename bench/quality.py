@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 csv.field_size_limit(sys.maxsize)
 
+import numpy as np  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from bench._common import SHARED, machine  # noqa: E402
@@ -45,8 +46,8 @@ def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], list[st
     return texts, labels
 
 
-def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: CorpusStats | None = None):  # type: ignore[no-untyped-def]
-    """Place texts as a sync would: (plan, corpus statistics)."""
+def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: CorpusStats | None = None, embed=None):  # type: ignore[no-untyped-def]
+    """Place texts as a sync would: (plan, corpus statistics); `embed` for the embeddings backend."""
     defaults = ThemeSettings()
     settings = PlanSettings(
         min_size=defaults.min_size,
@@ -54,6 +55,7 @@ def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: Corp
         cluster_similarity=defaults.cluster_similarity,
         max_cluster_items=defaults.max_cluster_items,
         top_terms=defaults.top_terms,
+        embed=embed,
     )
     stats = stats or CorpusStats()
     term_lists = [terms(t) for t in texts]
@@ -80,6 +82,58 @@ def themes(texts: list[str], labels: list[str], name: str) -> None:
         f"{seconds:.1f}s"
     )
     stability(texts, name)
+
+
+def nmi_of(texts: list[str], labels: list[str], embed=None) -> tuple[float, int, float]:  # type: ignore[no-untyped-def]
+    """(NMI with unplaced items as one more cluster, number of themes, share placed) of a first sync's themes."""
+    result, _ = plan(texts, embed=embed)
+    assigned = [str(result.assignments[i][0]) if i in result.assignments else NOISE for i in range(len(texts))]
+    placed = sum(a != NOISE for a in assigned) / len(texts)
+    return normalized_mutual_info_score(labels, assigned), len(result.new_themes), placed
+
+
+def backends(sizes: list[int | None]) -> None:
+    """Both theme backends on BANKING77, CFPB payday issues and airline complaint reasons, at several sizes."""
+    from reviewbot.analysis.embeddings import load_encoder
+
+    encode = load_encoder("", Path.cwd())
+    cache: dict[str, np.ndarray] = {}
+
+    def cached(texts):  # type: ignore[no-untyped-def]  # each text encoded once across sizes
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, encode(missing), strict=True))
+        return np.array([cache[t] for t in texts])
+
+    for name, (texts, labels) in labelled_sets().items():
+        for size in sizes:
+            part = (texts[:size], labels[:size]) if size else (texts, labels)
+            for backend, embed in (("tfidf", None), ("embeddings", cached)):
+                started = time.perf_counter()
+                nmi, found, placed = nmi_of(*part, embed=embed)
+                print(
+                    f"{name:<20} {len(part[0]):>6,} items {backend:<10} NMI {nmi:.3f}  {found:>3} themes "
+                    f"for {len(set(part[1]))} labels, {placed:.0%} placed  ({time.perf_counter() - started:.1f}s)"
+                )
+
+
+def labelled_sets() -> dict[str, tuple[list[str], list[str]]]:
+    """The labelled theme sets: BANKING77 intents, CFPB payday issues, airline complaint reasons (negative tweets
+    with a reason), each in a fixed shuffled order so that a prefix is a fair sample."""
+    with (SHARED / "airline-dev" / "tweets.csv").open(encoding="utf-8", newline="") as fh:
+        tweets = [r for r in csv.DictReader(fh) if r["negativereason"] not in ("", "Can't Tell")]
+    sets = {
+        "BANKING77": read_labelled(SHARED / "banking77" / "train.csv", "text", "category"),
+        "CFPB issues": read_labelled(
+            SHARED / "cfpb-payday" / "complaints.csv", "Consumer complaint narrative", "Issue"
+        ),
+        "airline reasons": ([r["text"] for r in tweets], [r["negativereason"] for r in tweets]),
+    }
+    shuffled = {}
+    for name, (texts, labels) in sets.items():
+        order = np.random.default_rng(7).permutation(len(texts))
+        shuffled[name] = ([texts[i] for i in order], [labels[i] for i in order])
+    return shuffled
 
 
 def stability(texts: list[str], name: str) -> None:
@@ -195,7 +249,10 @@ def combiner(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=["all", "themes", "sentiment", "combiner"], default="all")
+    parser.add_argument(
+        "what", nargs="?", choices=["all", "themes", "sentiment", "combiner", "backends", "sets"], default="all"
+    )
+    parser.add_argument("--sizes", default="1000,2000,0", help="backends: sizes to try (0: all)")
     parser.add_argument("path", nargs="?", type=Path)
     parser.add_argument("--text", default="text")
     parser.add_argument("--label", default="category")
@@ -205,6 +262,12 @@ def main() -> None:
         themes(*read_labelled(args.path, args.text, args.label), args.path.name)
     elif args.what == "sentiment":
         sentiment(args.path)
+    elif args.what == "backends":
+        backends([int(n) or None for n in args.sizes.split(",")])
+    elif args.what == "sets":
+        for name, (texts, labels) in labelled_sets().items():
+            nmi, found, placed = nmi_of(texts, labels)
+            print(f"{name:<16} {len(texts):>6,} items  NMI {nmi:.3f}  {found} themes, {placed:.0%} placed")
     elif args.what == "combiner":
         combiner(args.path or SHARED / "uci-sentences")
     else:

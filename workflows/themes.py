@@ -163,6 +163,6 @@ def _relabel(theme: Theme, members: list[tuple[int, str, float]]) -> None:
     theme.terms = display
     if not theme.label_pinned:  # a name a person gave stays
         theme.label = label[:300]
-    quote = pick_quote(members)
+    quote = pick_quote(members, theme.centroid)
     if quote is not None:
         theme.representative_item_id, theme.quote = quote

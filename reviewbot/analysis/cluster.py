@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.embeddings import Encoder
+from reviewbot.analysis.vectorize import without_addresses
 
 NOISE = -1
 # Modularity splits a topic that fills most of a small graph, so small sets are grouped by average linkage,
@@ -42,6 +43,8 @@ REFINE_MIN_ROWS = 10
 REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features are unit-length TF-IDF rows
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
+CHANCE_PAIRS = 5_000  # random pairs whose median similarity is the chance level of a set of embeddings
+CHANCE_ROWS = 50
 
 
 def find_clusters(
@@ -123,7 +126,8 @@ def _cluster_distinct(
         points = _embedded(embed, texts, usable) if embed else _latent(_features(matrix[usable], None), seed)
         placed = np.linalg.norm(points, axis=1) > 0  # a text the model knows no word of has no direction
         if placed.sum() >= 2:
-            found[usable[placed]] = _average_linkage(points[placed], similarity)
+            alike = above_chance(points[placed], similarity, seed) if embed else similarity
+            found[usable[placed]] = _average_linkage(points[placed], alike)
     else:
         rows = usable
         if max_items is not None and len(usable) > max_items:
@@ -140,13 +144,32 @@ def _cluster_distinct(
             return labels
         if features is None:
             # each row joins the nearest community centroid, which also corrects members the graph placed poorly
-            found[rows] = _nearest(points, _centroids(points[keep], communities[keep]), similarity)
+            centroids = _centroids(points[keep], communities[keep])
+            found[rows] = _nearest(points, centroids, above_chance(points, similarity, seed))
         else:
             # a row's few neighbours misplace it more often than the words of whole communities would
             found[rows] = _close_members(points, _refine(features, communities), similarity)
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
         found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
+
+
+def above_chance(points: np.ndarray, similarity: float, seed: int = 0) -> float:
+    """`similarity` as a share of the way from what two random rows have in common to identity.
+
+    Term vectors of unrelated texts share nothing (cosine about 0), so a threshold means the same on every set;
+    sentence embeddings of unrelated complaints are still about 0.3 alike (same language, same register), which
+    would make a threshold meant for terms merge everything. The chance level is the median cosine of random
+    pairs of rows; a handful of rows tells no chance level (they may all be one topic), so below CHANCE_ROWS the
+    threshold is taken as given."""
+    n = points.shape[0]
+    if n < CHANCE_ROWS:
+        return similarity
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, n, CHANCE_PAIRS), rng.integers(0, n, CHANCE_PAIRS)
+    distinct = a != b
+    chance = float(np.median(np.einsum("ij,ij->i", points[a[distinct]], points[b[distinct]])))
+    return chance + similarity * (1.0 - chance) if chance > 0 else similarity
 
 
 def _embedded(embed: Encoder, texts: Sequence[str] | None, rows: np.ndarray) -> np.ndarray:
@@ -159,7 +182,7 @@ def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     """Unit-length rows: the terms, plus (given texts) all words and character n-grams, equally weighted."""
     blocks = [normalize(matrix.astype(np.float32))]
     if texts is not None:
-        heads = [text[:TEXT_CHARS].lower() for text in texts]
+        heads = [without_addresses(text[:TEXT_CHARS]).lower() for text in texts]
         words = TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32)
         for vectorize in (words.fit_transform, _char_ngrams):
             try:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from scipy.stats import poisson
 
 from reviewbot.analysis.sentiment import csat_score, nps_score
+from reviewbot.analysis.vectorize import terms
 
 MAX_WEEKS = 52
 PAIR_BOOST = 1.6
@@ -210,6 +211,11 @@ def _growth(weekly: Mapping[str, int], window: int) -> float | None:
     return round((recent + 1) / (previous + 1), 3)
 
 
+# Stems that name who spoke rather than what about: agents' shorthand for the customer, verbs of reporting. They
+# stay in the terms (clustering is tuned with them) but never in a label.
+LABEL_FILLER = frozenset({"cust", "custs", "cx", "say", "explain", "mention", "state"})
+
+
 def theme_label(centroid: Mapping[str, float], surface: Mapping[str, str], n: int = 3) -> tuple[str, list[str]]:
     """A readable label from a centroid's heaviest terms, and the display terms themselves (up to 10).
 
@@ -220,6 +226,8 @@ def theme_label(centroid: Mapping[str, float], surface: Mapping[str, str], n: in
     chosen: list[str] = []
     for term, _ in ranked:
         words = term.split(" ")
+        if LABEL_FILLER.intersection(words):
+            continue  # "cust says" names who spoke, not the issue
         if len(words) == 1 and any(term in c.split(" ") for c in chosen):
             continue  # already inside a chosen pair
         if len(words) == 2:
@@ -231,12 +239,27 @@ def theme_label(centroid: Mapping[str, float], surface: Mapping[str, str], n: in
     return " / ".join(display[:n]) if display else "(no words)", display
 
 
-def pick_quote(candidates: Sequence[tuple[int, str, float]]) -> tuple[int, str] | None:
-    """The most central member text of readable length, as (item id, text)."""
+def pick_quote(
+    candidates: Sequence[tuple[int, str, float]], centroid: Mapping[str, float] | None = None
+) -> tuple[int, str] | None:
+    """The member text most typical of the theme, of readable length, as (item id, text).
+
+    Typical: it says what the theme is about, the centroid's terms, more than it says anything else (the weight
+    of the centroid terms it contains over the square root of its distinct terms); without a centroid, the member
+    the themes stage found closest. A long letter holds many of the theme's terms among many others, and a short
+    text from another issue few: neither is typical."""
     readable = [c for c in candidates if 40 <= len(c[1]) <= 400] or list(candidates)
     if not readable:
         return None
-    item_id, text, _ = max(readable, key=lambda c: (c[2], -c[0]))
+
+    def typical(candidate: tuple[int, str, float]) -> tuple[float, float, int]:
+        if not centroid:
+            return (0.0, candidate[2], -candidate[0])
+        own = set(terms(candidate[1]))
+        cover = sum(centroid.get(t, 0.0) for t in own) / math.sqrt(len(own)) if own else 0.0
+        return (round(cover, 9), candidate[2], -candidate[0])
+
+    item_id, text, _ = max(readable, key=typical)
     return item_id, text
 
 

@@ -21,6 +21,8 @@ from sklearn.preprocessing import normalize
 
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+# Who a message is addressed to (@airline) and links say nothing about the issue, and would name every theme.
+_ADDRESS = re.compile(r"(?<![\w.])@\w+|(?:https?://|www\.)\S+")
 # Words that appear in almost all customer-service text and say nothing about the issue.
 _DOMAIN_STOP = {
     "hi", "hello", "thanks", "thank", "pls", "please", "dear", "regards", "ok", "okay", "yes", "just",
@@ -37,9 +39,14 @@ def stem(word: str) -> str:
     return _stemmer.stem(word)
 
 
+def without_addresses(text: str) -> str:
+    """The text without @mentions and links."""
+    return _ADDRESS.sub(" ", text)
+
+
 def words(text: str) -> list[str]:
-    """Lower-case words of a text, without placeholders like [EMAIL], stop words or apostrophes."""
-    cleaned = _PLACEHOLDER.sub(" ", text).lower().replace("’", "'")
+    """Lower-case words of a text, without placeholders like [EMAIL], @mentions, links, stop words or apostrophes."""
+    cleaned = _PLACEHOLDER.sub(" ", without_addresses(text)).lower().replace("’", "'")
     return [w.replace("'", "") for w in _WORD.findall(cleaned) if w.replace("'", "") not in STOP_WORDS]
 
 

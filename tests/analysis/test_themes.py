@@ -160,6 +160,16 @@ def test_quote_is_the_most_central_readable_text() -> None:
     assert pick_quote([]) is None
 
 
+def test_the_typical_quote_says_what_the_theme_is_about() -> None:
+    centroid = {"refund": 0.7, "late": 0.5, "refund late": 0.5}
+    candidates = [
+        (1, "The chair arrived scratched and the courier was rude about it all", 0.9),  # closest when placed
+        (2, "My refund is late again, three weeks after the return arrived", 0.4),
+        (3, "Refund late. " + "I have written so many times about so many different things " * 5, 0.8),
+    ]
+    assert pick_quote(candidates, centroid) == (2, candidates[1][1])
+
+
 def test_quotes_take_turns_across_kinds_and_skip_duplicates() -> None:
     ranked = [
         ("c1", "complaint"),
