@@ -132,7 +132,7 @@ def test_not_a_policy_matter_stops_mapping_like_themes() -> None:
     chatter = ("thanks for the quick reply", "thank you, all sorted now", "thanks, great help today")
     _, centroid = theme(*chatter)
     told = Correction(2, "p", None, centroid)
-    assert match("thanks, all sorted", "thank you for the quick help", corrections=[told]) == []
+    assert match("thanks for the quick reply", "thank you, all sorted", corrections=[told]) == []
     assert sections_of(match("courier lost my parcel", corrections=[told])) == ["delivery"]
 
 
