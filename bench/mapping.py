@@ -2,6 +2,7 @@
 
     python bench/mapping.py                        # the dev set, the airline set and the demo
     python bench/mapping.py dev --simulate-owner 10
+    python bench/mapping.py dev --orders 3           # also with the rows shuffled twice: how much themes move it
     python bench/mapping.py demo
     python bench/mapping.py custom --policy P.md --export F.csv --id ID --text TEXT --date DATE \\
         --date-format %m/%d/%y --label-column Issue --labels labels.tsv
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import csv
 import io
+import random
 import sys
 import tempfile
 import time
@@ -129,9 +131,10 @@ columns = {{ {columns} }}
 """
 
 
-def build(case: Case, folder: Path, halves: bool) -> list[dict[str, str]]:
+def build(case: Case, folder: Path, halves: bool, order: int = 0) -> list[dict[str, str]]:
     """The case's workspace in `folder`, with the export (or its older half) in its inbox; returns the rows of the
-    newer half when `halves`, to be added before a second sync."""
+    newer half when `halves`, to be added before a second sync. `order` > 0 shuffles the export's rows (seeded):
+    the same feedback arriving in another order, which moves the themes a little."""
     from reviewbot.workspace import init_workspace
 
     init_workspace(folder, demo=case.export is None)
@@ -141,6 +144,8 @@ def build(case: Case, folder: Path, halves: bool) -> list[dict[str, str]]:
     (folder / "reviewbot.toml").write_text(workspace_toml(case), encoding="utf-8")
     with case.export.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    if order:
+        random.Random(order).shuffle(rows)
     newer: list[dict[str, str]] = []
     if halves:
         rows.sort(key=lambda row: _when(row[case.columns["created_at"]], case.date_format))
@@ -314,22 +319,32 @@ def quietly(call, *args):  # type: ignore[no-untyped-def]
         return call(*args)
 
 
-def run(case: Case) -> None:
-    """Build, sync and score one case."""
+def run(case: Case, orders: int = 1) -> None:
+    """Build, sync and score one case: in the export's order, then shuffled `orders - 1` times."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
     from workflows.sync import run_sync
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "ws"
-        build(case, folder, halves=False)
-        settings = load_settings(folder)
-        store = Store(settings.db_url)
-        started = time.perf_counter()
-        result = quietly(run_sync, settings, store)
-        print(f"\n{case.name}: sync {time.perf_counter() - started:.1f}s, {result.themes.get('active_themes')} themes")
-        report(store, case, "one sync")
-        store.dispose()
+    scores = []
+    for order in range(orders if case.export is not None else 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "ws"
+            build(case, folder, halves=False, order=order)
+            settings = load_settings(folder)
+            store = Store(settings.db_url)
+            started = time.perf_counter()
+            result = quietly(run_sync, settings, store)
+            seconds = time.perf_counter() - started
+            print(f"\n{case.name}: sync {seconds:.1f}s, {result.themes.get('active_themes')} themes")
+            scores.append(report(store, case, "one sync" + (f" (rows shuffled, seed {order})" if order else "")))
+            store.dispose()
+    if len(scores) > 1:
+        for measure in ("exact", "top", "gap"):
+            values = [s[measure] for s in scores]
+            print(
+                f"  {measure} over {len(values)} orders: mean {sum(values) / len(values):.3f}, "
+                f"range {min(values):.3f}-{max(values):.3f}"
+            )
 
 
 def simulate(case: Case, n: int) -> None:
@@ -370,6 +385,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", nargs="?", choices=["all", "dev", "airline", "demo", "custom"], default="all")
     parser.add_argument("--simulate-owner", type=int, default=0, metavar="N")
+    parser.add_argument("--orders", type=int, default=1, help="sync the export in this many row orders (seeded)")
     parser.add_argument("--policy", type=Path)
     parser.add_argument("--export", type=Path)
     parser.add_argument("--id", default="id")
@@ -402,7 +418,7 @@ def main() -> None:
             )
         )
     for case in cases:
-        run(case)
+        run(case, args.orders)
         if args.simulate_owner and case.export is not None:
             simulate(case, args.simulate_owner)
 
