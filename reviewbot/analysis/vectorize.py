@@ -41,7 +41,8 @@ def stem(word: str) -> str:
 
 def without_addresses(text: str) -> str:
     """The text without @mentions and links."""
-    return _ADDRESS.sub(" ", text)
+    # most texts have neither: a substring test is a tenth of the regex's cost, on every text of a sync
+    return _ADDRESS.sub(" ", text) if "@" in text or "://" in text or "www." in text else text
 
 
 def words(text: str) -> list[str]:
