@@ -2,11 +2,88 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
+import textblob._text as pattern
 import textblob.en
+
+_PUNCTUATION = tuple(pattern.PUNCTUATION.replace(".", ""))
+_TRAILING = (*_PUNCTUATION, ".")
+_SENTENCE_END = ("...", ".", "!", "?", pattern.EOS)
+_CLOSERS = ("'", '"', "”", "’", "...", ".", "!", "?", ")", pattern.EOS)
+_LINEBREAK = re.compile(r"\n{2,}")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=200_000)
+def _pieces(t: str) -> tuple[str, ...]:
+    """The tokens TextBlob's tokenizer makes of one whitespace-separated word: the loop body of its find_tokens,
+    which depends on the word alone, so it is worked out once per distinct word."""
+    tokens, tail = [], []
+    replace, abbreviations = pattern.replacements, pattern.ABBREVIATIONS
+    while t.startswith(_PUNCTUATION) and t not in replace:
+        tokens.append(t[0])
+        t = t[1:]
+    while t.endswith(_TRAILING) and t not in replace:
+        if t.endswith(_PUNCTUATION):
+            tail.append(t[-1])
+            t = t[:-1]
+        if t.endswith("..."):
+            tail.append("...")
+            t = t[:-3].rstrip(".")
+        if t.endswith("."):
+            if (
+                t in abbreviations
+                or pattern.RE_ABBR1.match(t) is not None
+                or pattern.RE_ABBR2.match(t) is not None
+                or pattern.RE_ABBR3.match(t) is not None
+            ):
+                break
+            tail.append(t[-1])
+            t = t[:-1]
+    if t != "":
+        tokens.append(t)
+    tokens.extend(reversed(tail))
+    return tuple(tokens)
+
+
+def find_tokens(string: str) -> list[str]:
+    """TextBlob's find_tokens (pattern's tokenizer, with its default punctuation, abbreviations and contractions),
+    the same sentences, with each word's tokens remembered instead of worked out again in every text."""
+    if "'" in string:  # every contraction pattern holds an apostrophe
+        for a, b in pattern.replacements.items():
+            string = re.sub(a, b, string)
+    string = (
+        string.replace("“", " “ ")
+        .replace("”", " ” ")
+        .replace("‘", " ‘ ")
+        .replace("’", " ’ ")
+        .replace("'", " ' ")
+        .replace('"', ' " ')
+    )
+    string = _SPACES.sub(" ", _LINEBREAK.sub(f" {pattern.EOS} ", string.replace("\r\n", "\n")))
+    tokens: list[str] = []
+    for t in pattern.TOKEN.findall(string + " "):
+        if t:
+            tokens.extend(_pieces(t))
+    sentences: list[list[str]] = [[]]
+    i = j = 0
+    while j < len(tokens):
+        if tokens[j] in _SENTENCE_END:
+            while j < len(tokens) and tokens[j] in _CLOSERS:
+                if tokens[j] in ("'", '"') and sentences[-1].count(tokens[j]) % 2 == 0:
+                    break  # balanced quotes
+                j += 1
+            sentences[-1].extend(t for t in tokens[i:j] if t != pattern.EOS)
+            sentences.append([])
+            i = j
+        j += 1
+    sentences[-1].extend(tokens[i:j])
+    joined = (pattern.RE_SARCASM.sub("(!)", " ".join(s)) for s in sentences if s)
+    return [pattern.RE_EMOTICONS.sub(lambda m: m.group(1).replace(" ", "") + m.group(2), s) for s in joined]
 
 
 class _LoadedLexicon(textblob.en.Sentiment):
@@ -23,12 +100,12 @@ class _LoadedLexicon(textblob.en.Sentiment):
 
 @cache
 def english_analyzer() -> textblob.en.Sentiment:
-    """The analyzer behind PatternAnalyzer (same lexicon, tokenizer, negations and modifiers), loaded."""
+    """The analyzer behind PatternAnalyzer (same lexicon, negations and modifiers, the same tokens), loaded."""
     shipped = textblob.en.sentiment
     analyzer = _LoadedLexicon(
         path=shipped.path,
         synset=shipped._synset,
-        tokenizer=shipped.tokenizer,
+        tokenizer=find_tokens,
         negations=shipped.negations,
         modifiers=shipped.modifiers,
         modifier=shipped.modifier,

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textblob.en.sentiments import PatternAnalyzer
 
 from reviewbot.analysis.sentiment import Sentiment, TextBlobScorer, csat_class, csat_score, nps_class, nps_score
@@ -27,6 +29,40 @@ def test_scores_are_textblobs_own() -> None:
     ]:
         expected = analyzer.analyze(text)
         assert TextBlobScorer().score(text) == Sentiment(round(expected.polarity, 4), round(expected.subjectivity, 4))
+
+
+_WORDS = st.sampled_from(
+    ["good", "bad", "not", "I'm", "can't", "won't", "it's", "U.S.", "e.g.", "etc...", "!!!", "(!)", ":-)", "<3",
+     "\"quoted\"", "'single'", "“fancy”", "‘curly’", "Mr.", "a.", "...", "?", "end.", "\n\n", "\r\n", "---", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_WORDS, st.text(max_size=6)), max_size=25))
+def test_the_faster_tokenizer_makes_textblobs_tokens(parts: list[str]) -> None:
+    import textblob.en
+
+    from reviewbot.analysis.sentiment import find_tokens
+
+    text = " ".join(parts)
+    assert find_tokens(text) == textblob.en.sentiment.tokenizer(text)
+
+
+def test_vader_port_scores_as_the_library() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from reviewbot.analysis.vader import vader
+
+    library = SentimentIntensityAnalyzer()
+    for text in [
+        "The service was NOT good, but the refund came fast!!",
+        "kind of ok I guess, no issues at all",
+        "never so bad, without doubt the worst :( 😠",
+        "least helpful agent ever... sort of rude",
+        "no no no",
+        "",
+    ]:
+        assert vader().polarity_scores(text) == library.polarity_scores(text)
 
 
 def test_polarity_reads_praise_and_anger() -> None:
