@@ -59,7 +59,7 @@ class EnrichSettings(_Strict):
     max_text_chars: int = Field(default=10_000, gt=0)
     redact_patterns: dict[str, str] = Field(default_factory=dict)
     negative_below: float = -0.05
-    # auto: learn from survey answers once there are enough; lexicon: complaint phrases and source priors only;
+    # auto: learn from survey answers once there are enough; lexicon: TextBlob, VADER, complaint phrases, source;
     # off: TextBlob as it is
     calibration: Literal["auto", "lexicon", "off"] = "auto"
     calibration_min_answers: int = Field(default=200, ge=20)

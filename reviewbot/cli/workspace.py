@@ -175,7 +175,7 @@ def _sentiment_line(info: dict[str, Any]) -> str:
     """How items were scored this run, and what a calibration fit did."""
     scorer = {
         "model": "TextBlob calibrated by a model learned from your survey answers",
-        "lexicon": "TextBlob with the complaint lexicon and source priors",
+        "lexicon": "TextBlob and VADER with the complaint lexicon and the source",
         "off": "TextBlob as it is (calibration off)",
     }.get(info.get("scorer", ""), "-")
     if "fit" in info:
