@@ -63,7 +63,11 @@ def model_path(model: str, workspace: Path) -> Path:
 
 
 def check_backend(model: str, workspace: Path) -> Path:
-    """The model folder, after checking it and the packages exist (cheap: loads nothing); ConfigError if not."""
+    """The model folder, after checking it and the packages exist (cheap: loads nothing); ConfigError if not.
+
+    A model named in the settings is looked for first (a wrong path is the likelier mistake), the default one
+    after the packages (it comes with them)."""
+    path = model_path(model, workspace) if model else None
     for package in ("sentence_transformers", "torch"):
         if importlib.util.find_spec(package) is None:
             raise ConfigError(
@@ -71,7 +75,7 @@ def check_backend(model: str, workspace: Path) -> Path:
                 field="themes.backend",
                 hint=INSTALL_HINT,
             )
-    return model_path(model, workspace)
+    return path or model_path(model, workspace)
 
 
 def load_encoder(model: str, workspace: Path, batch_size: int = 64) -> Encoder:
