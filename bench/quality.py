@@ -27,8 +27,9 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from bench._common import SHARED, machine  # noqa: E402
-from reviewbot.analysis.themes import Doc, PlanSettings, ThemeModel, plan_themes  # noqa: E402
-from reviewbot.analysis.vectorize import CorpusStats, terms  # noqa: E402
+from reviewbot.analysis.boilerplate import Boilerplate  # noqa: E402
+from reviewbot.analysis.themes import PlanSettings, ThemeModel, make_docs, plan_themes  # noqa: E402
+from reviewbot.analysis.vectorize import CorpusStats  # noqa: E402
 from reviewbot.settings import ThemeSettings  # noqa: E402
 
 NOISE = "(no theme)"
@@ -58,10 +59,9 @@ def plan(texts: list[str], existing: list[ThemeModel] | None = None, stats: Corp
         embed=embed,
     )
     stats = stats or CorpusStats()
-    term_lists = [terms(t) for t in texts]
-    stats.add(term_lists)
     offset = 1_000_000 if existing else 0
-    docs = [Doc(offset + i, t, text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))]
+    docs = make_docs([(offset + i, text) for i, text in enumerate(texts)], Boilerplate(), learn=True)
+    stats.add([d.terms for d in docs])
     return plan_themes(existing or [], docs, [], stats, settings), stats
 
 

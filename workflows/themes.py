@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from reviewbot.analysis.embeddings import load_encoder
 from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
-from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
-from reviewbot.analysis.vectorize import surface_forms, terms
+from reviewbot.analysis.themes import PlanSettings, make_docs, plan_themes
+from reviewbot.analysis.vectorize import surface_forms
 from reviewbot.models import Theme
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -50,11 +50,11 @@ def update_themes(
         leftovers = theme_store.leftover_items(session, _pool_size(len(new_items), settings))
         existing = theme_store.active_themes(session)
         stats = theme_store.load_corpus_stats(session)
+        boilerplate = theme_store.load_boilerplate(session)
     progress.start("finding themes", len(new_items) or None)
-    new_terms = [terms(text) for _, text in new_items]
-    stats.add(new_terms)
-    new_docs = [Doc(i, t, text) for (i, text), t in zip(new_items, new_terms, strict=True)]
-    pool = [Doc(i, terms(text), text) for i, text in leftovers]
+    new_docs = make_docs(new_items, boilerplate, learn=True)
+    stats.add([d.terms for d in new_docs])
+    pool = make_docs(leftovers, boilerplate)
     plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, stats, plan_settings(settings))
     progress.advance(len(new_items))
 
@@ -64,6 +64,7 @@ def update_themes(
         placements = {item: (ids[key], sim) for item, (key, sim) in plan.assignments.items()}
         theme_store.place_items(session, placements, [i for i, _ in new_items])
         theme_store.save_corpus_stats(session, stats)
+        theme_store.save_boilerplate(session, boilerplate)
         touched = set(ids.values())
         before = {t.id: t.size for t in existing}
         # labels and quotes are worth recomputing for new themes and ones that grew a lot: a label that changes on

@@ -9,9 +9,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
 
+from reviewbot.analysis.boilerplate import Boilerplate
 from reviewbot.analysis.cluster import NOISE, find_clusters
 from reviewbot.analysis.embeddings import Encoder
-from reviewbot.analysis.vectorize import CorpusStats, to_matrix, weigh_many
+from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, weigh_many, words
 
 # A cluster whose centroid is this close to an existing theme's is that theme, seen again.
 SAME_THEME_SIMILARITY = 0.5
@@ -26,6 +27,19 @@ class Doc(NamedTuple):
     item_id: int
     terms: Sequence[str]
     text: str | None = None
+
+
+def make_docs(items: Sequence[tuple[int, str]], boilerplate: Boilerplate, *, learn: bool = False) -> list[Doc]:
+    """Docs of (item id, text): terms, and text for clustering, without the wording a text shares with many letters
+    (see analysis.boilerplate); `learn` counts the texts' runs of words first."""
+    text_words = [words(text) for _, text in items]
+    if learn:
+        boilerplate.add(text_words)
+    docs = []
+    for (item_id, text), all_words in zip(items, text_words, strict=True):
+        kept = boilerplate.strip(all_words)
+        docs.append(Doc(item_id, terms_of(kept), text if len(kept) == len(all_words) else " ".join(kept)))
+    return docs
 
 
 @dataclass

@@ -53,7 +53,12 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Stemmed words and adjacent stemmed pairs ("refund delay" -> "refund", "delay", "refund delay")."""
-    stems = [stem(w) for w in words(text) if len(w) > 1]
+    return terms_of(words(text))
+
+
+def terms_of(text_words: Sequence[str]) -> list[str]:
+    """`terms` of a text's `words`."""
+    stems = [stem(w) for w in text_words if len(w) > 1]
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a != b]
 
 

@@ -11,12 +11,14 @@ from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, bindparam, 
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from reviewbot.analysis.boilerplate import Boilerplate
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, earliest, latest, pick_quotes
 from reviewbot.analysis.themes import ThemeModel
 from reviewbot.analysis.vectorize import CorpusStats
 from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
 
 VECTORIZER = "tfidf"
+BOILERPLATE = "boilerplate"  # the VectorizerState holding analysis.boilerplate's counts
 IDS_PER_QUERY = 5_000
 # a theme's members, most central first (ties by id, so the order is stable)
 _CENTRAL_FIRST = (col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
@@ -102,6 +104,19 @@ def save_corpus_stats(session: Session, stats: CorpusStats) -> None:
     stats.prune(MAX_STORED_TERMS)
     state = session.get(VectorizerState, VECTORIZER) or VectorizerState(name=VECTORIZER)
     state.n_docs, state.doc_freq, state.updated_at = stats.n_docs, dict(stats.doc_freq), utcnow()
+    session.add(state)
+
+
+def load_boilerplate(session: Session) -> Boilerplate:
+    """The runs of words counted in earlier syncs' letters."""
+    state = session.get(VectorizerState, BOILERPLATE)
+    return Boilerplate() if state is None else Boilerplate.from_json(state.doc_freq)
+
+
+def save_boilerplate(session: Session, boilerplate: Boilerplate) -> None:
+    """Save the runs worth remembering."""
+    state = session.get(VectorizerState, BOILERPLATE) or VectorizerState(name=BOILERPLATE)
+    state.doc_freq, state.updated_at = boilerplate.to_json(), utcnow()
     session.add(state)
 
 

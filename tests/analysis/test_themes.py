@@ -203,3 +203,70 @@ def test_impact_grows_with_volume_negativity_detractors_and_trend() -> None:
     assert impact_score(30, 0.8, 0.5, 1.0, True) == pytest.approx(base * 1.5, abs=0.002)
     assert priority(impact_score(30, 0.9, 0.8, 2.0, False)) == "high"
     assert priority(impact_score(6, 0.1, 0.0, None, False)) == "low"
+
+
+TEMPLATE = (
+    "Dear Sir or Madam, I am writing pursuant to my rights under the Fair Credit Reporting Act and the Consumer "
+    "Financial Protection Act to formally request your immediate attention to the following matter. Please be "
+    "advised that I expect a complete written response within thirty days of receipt of this correspondence, that "
+    "all records concerning my account be preserved, and that you acknowledge this letter in writing without "
+    "delay. Failure to respond will be reported to the appropriate regulatory authorities. The matter: {problem} "
+    "Sincerely, a concerned customer who expects this matter resolved promptly and professionally."
+)
+
+
+def test_a_templated_letter_lands_in_the_theme_of_its_problem() -> None:
+    from reviewbot.analysis.boilerplate import Boilerplate
+    from reviewbot.analysis.themes import make_docs
+
+    refunds = [
+        "Still waiting for my refund after three weeks, you said 5 business days",
+        "Where is my refund? Returned the chair a month ago and the refund never came",
+        "Refund promised in 5 business days, it has been 20 days, no refund on my bank",
+        "My refund has not arrived, the bank says no refund was sent",
+        "Refund delay again, returned item received two weeks ago, still no refund",
+        "The refund for my lamp is three weeks late, policy says 5 days",
+    ]
+    parcels = [
+        "My parcel was lost by the courier and nobody investigates the lost parcel",
+        "Lost parcel again, courier says delivered but the parcel never arrived",
+        "Parcel marked delivered, not received, courier claim for the lost parcel ignored",
+        "The courier lost my parcel, claim open for two weeks with no news",
+        "Second lost parcel this month, the courier left it nowhere",
+        "Parcel missing, courier tracking says delivered, lost parcel claim pending",
+    ]
+    letters = [TEMPLATE.format(problem=p) for p in (
+        "my refund for the returned sofa has still not arrived after four weeks.",
+        "the refund you promised within five business days never reached my bank.",
+        "three weeks after the return you received, no refund has been paid.",
+        "the courier lost my parcel and nobody investigates the lost parcel claim.",
+        "my parcel was marked delivered but never arrived, the courier claim is ignored.",
+        "the lost parcel claim with your courier has been open for weeks.",
+    )]  # fmt: skip
+    texts = refunds + parcels + letters
+    docs = make_docs(list(enumerate(texts)), Boilerplate(), learn=True)
+    stats = CorpusStats()
+    stats.add([d.terms for d in docs])
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=4))
+    theme = {i: plan.assignments.get(i, (None, 0.0))[0] for i in range(len(texts))}
+    refund_theme, parcel_theme = theme[0], theme[6]
+    assert refund_theme is not None and parcel_theme is not None and refund_theme != parcel_theme
+    assert [theme[i] for i in range(12, 15)] == [refund_theme] * 3  # the refund letters
+    assert [theme[i] for i in range(15, 18)] == [parcel_theme] * 3  # the lost-parcel letters
+
+
+def test_boilerplate_is_learned_from_letters_only_and_kept_between_syncs() -> None:
+    from reviewbot.analysis.boilerplate import Boilerplate
+    from reviewbot.analysis.vectorize import words
+
+    problems = ["refund missing", "card charged twice", "agent rude", "app crashes", "voucher expired"]
+    learned = Boilerplate()
+    learned.add([words(TEMPLATE.format(problem=p)) for p in problems])
+    kept = Boilerplate.from_json(learned.to_json())  # as stored between syncs
+    letter = words(TEMPLATE.format(problem="the courier lost my parcel."))
+    assert kept.strip(letter) == ["courier", "lost", "parcel"]
+    short = words("Dear Sir or Madam, I am writing pursuant to my rights under the Fair Credit Reporting Act")
+    assert kept.strip(short) == short  # a short text is not a letter: left as written
+    once = Boilerplate()
+    once.add([words(TEMPLATE.format(problem=p)) for p in problems[:4]])
+    assert once.strip(letter) == letter  # four letters are not yet a template
