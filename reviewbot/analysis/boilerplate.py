@@ -32,6 +32,11 @@ class Boilerplate:
 
     counts: Counter[int] = field(default_factory=Counter)
 
+    @staticmethod
+    def applies(words: Sequence[str]) -> bool:
+        """True for a text long enough to be a letter (its content words)."""
+        return len(words) >= MIN_WORDS
+
     def add(self, letters: Iterable[Sequence[str]]) -> None:
         """Count the runs of these texts' words (long texts only; each run once per text)."""
         for words in letters:

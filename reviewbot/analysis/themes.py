@@ -31,15 +31,24 @@ class Doc(NamedTuple):
 
 def make_docs(items: Sequence[tuple[int, str]], boilerplate: Boilerplate, *, learn: bool = False) -> list[Doc]:
     """Docs of (item id, text): terms, and text for clustering, without the wording a text shares with many letters
-    (see analysis.boilerplate); `learn` counts the texts' runs of words first."""
-    text_words = [words(text) for _, text in items]
+    (see analysis.boilerplate); `learn` counts the texts' runs of words first. Only long texts' words are kept
+    between the two passes: a large import is mostly short texts, and their words would double its memory."""
+    docs: list[Doc | None] = []
+    letters: dict[int, list[str]] = {}
+    for position, (item_id, text) in enumerate(items):
+        text_words = words(text)
+        if boilerplate.applies(text_words):
+            letters[position] = text_words
+            docs.append(None)
+        else:
+            docs.append(Doc(item_id, terms_of(text_words), text))
     if learn:
-        boilerplate.add(text_words)
-    docs = []
-    for (item_id, text), all_words in zip(items, text_words, strict=True):
-        kept = boilerplate.strip(all_words)
-        docs.append(Doc(item_id, terms_of(kept), text if len(kept) == len(all_words) else " ".join(kept)))
-    return docs
+        boilerplate.add(letters.values())
+    for position, text_words in letters.items():
+        item_id, text = items[position]
+        kept = boilerplate.strip(text_words)
+        docs[position] = Doc(item_id, terms_of(kept), text if len(kept) == len(text_words) else " ".join(kept))
+    return [d for d in docs if d is not None]
 
 
 @dataclass
