@@ -260,10 +260,12 @@ class SectionMapper:
             # like a theme an owner put here: as sure as the themes are alike, whatever the words' fit
             first = matches[0]
             matches[0] = SectionMatch(first.document_id, first.section_id, max(first.confidence, weighed[0][1]))
-        share = self._subtree_share(picked[0], shares)
-        return Explanation(
-            matches, scores, f"{share:.0%} of the vote is for {self.targets[picked[0]][1]}", False, named
-        )
+        mass = self._masses(shares)
+        reason = f"{mass[picked[0]]:.0%} of the vote is for {self.targets[picked[0]][1]}"
+        for other in picked[1:]:
+            home = [other, *self._ancestors(other)][-1]
+            reason += f"; {mass[home]:.0%} for {self.targets[home][1]} and its subsections: it spans both"
+        return Explanation(matches, scores, reason, False, named)
 
     def match(
         self,
@@ -379,9 +381,6 @@ class SectionMapper:
     def _common_ancestor(self, a: int, b: int) -> int | None:
         mine = self._ancestors(a)
         return next((p for p in self._ancestors(b) if p in mine), None)
-
-    def _subtree_share(self, target: int, shares: np.ndarray) -> float:
-        return float(shares[target] + sum(shares[i] for i in range(len(self.targets)) if self._ancestor(target, i)))
 
     def _match(self, target: int, fits: np.ndarray) -> SectionMatch:
         document_id, section_id = self.targets[target]

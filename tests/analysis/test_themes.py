@@ -218,23 +218,9 @@ TEMPLATE = (
 def test_a_templated_letter_lands_in_the_theme_of_its_problem() -> None:
     from reviewbot.analysis.boilerplate import Boilerplate
     from reviewbot.analysis.themes import make_docs
+    from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS
 
-    refunds = [
-        "Still waiting for my refund after three weeks, you said 5 business days",
-        "Where is my refund? Returned the chair a month ago and the refund never came",
-        "Refund promised in 5 business days, it has been 20 days, no refund on my bank",
-        "My refund has not arrived, the bank says no refund was sent",
-        "Refund delay again, returned item received two weeks ago, still no refund",
-        "The refund for my lamp is three weeks late, policy says 5 days",
-    ]
-    parcels = [
-        "My parcel was lost by the courier and nobody investigates the lost parcel",
-        "Lost parcel again, courier says delivered but the parcel never arrived",
-        "Parcel marked delivered, not received, courier claim for the lost parcel ignored",
-        "The courier lost my parcel, claim open for two weeks with no news",
-        "Second lost parcel this month, the courier left it nowhere",
-        "Parcel missing, courier tracking says delivered, lost parcel claim pending",
-    ]
+    refunds, parcels = REFUND_TEXTS[:6], DELIVERY_TEXTS[:6]
     letters = [TEMPLATE.format(problem=p) for p in (
         "my refund for the returned sofa has still not arrived after four weeks.",
         "the refund you promised within five business days never reached my bank.",
