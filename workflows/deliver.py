@@ -138,6 +138,8 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
 def _told(store: Store, ticket: ReviewTicket, **fields: str) -> None:
     """Remember what the tracker now holds: its key and status after a create, and the section it names (a
     different section there later is a person's move)."""
+    if not fields and ticket.tracker_section == ticket.section_id:
+        return  # already known: most updates are evidence refreshes on the same section
     with store.session() as session:
         stored = session.get(ReviewTicket, ticket.id)
         if stored is not None:

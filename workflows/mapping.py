@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from reviewbot.analysis.mapping import Correction, Explanation, MatchRules, SectionMapper, SectionMatch, SectionText
 from reviewbot.analysis.vectorize import terms
+from reviewbot.errors import NotFoundError
 from reviewbot.models import MappingCorrection, Theme, ThemeMapping
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -169,8 +170,6 @@ def explain_theme(
 ) -> tuple[Theme, Explanation, MappingCorrection | None]:
     """Why a theme maps where it does: its members' vote counted now, the corrections that weigh, and the
     owner's correction holding it, if any."""
-    from reviewbot.errors import NotFoundError
-
     with store.session() as session:
         theme = session.get(Theme, theme_id)
         if theme is None or theme.status != "active":

@@ -181,10 +181,6 @@ class CalibratedScorer:
         plain = lexicon_score <= 0 and second["compound"] >= 0 and bool(_QUESTION.search(text.strip()))
         return Evidence(logit, base.subjectivity, plain)
 
-    def p_negative(self, text: str, kind: str | None = None) -> float:
-        """Probability that a text from a record of this kind is negative (0.5 for an empty text)."""
-        return self._judge(text, kind)[0]
-
     def score(self, text: str, kind: str | None = None) -> Sentiment:
         """Score one text from a record of this kind; empty text is neutral whatever its kind."""
         if not text.strip():
