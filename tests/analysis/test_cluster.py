@@ -14,8 +14,8 @@ from reviewbot.analysis.cluster import (
     _largest,
     _refine,
     _times_dense,
+    communities,
     find_clusters,
-    louvain,
 )
 from reviewbot.analysis.vectorize import CorpusStats, terms, to_matrix, weigh
 
@@ -72,12 +72,12 @@ def test_clustering_is_deterministic() -> None:
     assert np.array_equal(first, find_clusters(matrix, min_size=5, similarity=0.25, texts=texts, max_items=80))
 
 
-def test_louvain_splits_two_cliques_joined_by_one_edge() -> None:
+def test_communities_split_two_cliques_joined_by_one_edge() -> None:
     dense = np.zeros((8, 8))
     dense[:4, :4] = dense[4:, 4:] = 1.0
     dense[3, 4] = dense[4, 3] = 0.1
     np.fill_diagonal(dense, 0.0)
-    labels = louvain(csr_matrix(dense), resolution=1.0)
+    labels = communities(csr_matrix(dense), resolution=1.0)
     assert len(set(labels[:4].tolist())) == 1 and len(set(labels[4:].tolist())) == 1 and labels[0] != labels[4]
 
 
