@@ -103,12 +103,12 @@ people = {{ dana = "U0DANA", lee = "U0LEE", priya = "U0PRIYA" }}
         server = http_server(app, "127.0.0.1", 0, "/slack/events")
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        url = f"http://127.0.0.1:{server.port}/slack/events"
         try:
             yield SlackWorld(folder, settings, store, api, SlackSender(url, SECRET, response_urls=api.response_url))
         finally:
             server.shutdown()
-            server.server_close()
+            thread.join(timeout=10)
 
 
 def submit(

@@ -29,6 +29,15 @@ MAX_VIEW_BLOCKS = 100
 MAX_PRIVATE_METADATA = 3000
 MAX_TITLE = 24
 MAX_ID_LENGTH = 255
+MAX_SECTION_TEXT = 3000
+MAX_HEADER = 150
+MAX_OPTIONS = 100  # per static select, per option group, and per options-load answer
+MAX_OPTION_GROUPS = 100
+MAX_OPTION_TEXT = 75  # an option's text, an option group's label
+MAX_OPTION_VALUE = 150
+MAX_PLACEHOLDER = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
 RESPONSE_URL_USES = 5  # a response_url takes at most five posts
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -154,6 +163,130 @@ def _with_next_page(result: JSON, end: int, total: int) -> JSON:
     if result["has_more"]:
         result["response_metadata"] = {"next_cursor": base64.b64encode(f"offset:{end}".encode()).decode()}
     return result
+
+
+def shown_text(mrkdwn: str) -> str:
+    """What people read from mrkdwn: `<target|label>` as the label (`<target>` as the target, `<@U1>` as @U1,
+    `<!here>` as @here), and only then `&lt;`, `&gt;`, `&amp;` as the characters; so unescaped text is garbled."""
+
+    def link(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith(("@", "!")):
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        return label or target
+
+    return re.sub(r"<([^<>]*)>", link, mrkdwn).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# --- Block Kit limits (docs.slack.dev/reference/block-kit), checked on every message and view --------------------
+
+
+def _too_long(value: Any, limit: int, where: str) -> list[str]:
+    """A problem when a string is over `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return [f"[ERROR] must be less than {limit + 1} characters [json-pointer:{where}]"]
+    return []
+
+
+def _text_problems(obj: Any, limit: int, where: str, *, plain: bool = False) -> list[str]:
+    """A text object: the right type, not empty, within `limit`."""
+    if not isinstance(obj, dict) or obj.get("type") not in (("plain_text",) if plain else ("plain_text", "mrkdwn")):
+        return [f"[ERROR] must be a {'plain_text' if plain else 'text'} object [json-pointer:{where}]"]
+    if not isinstance(obj.get("text"), str) or not obj["text"]:
+        return [f"[ERROR] must be at least 1 character [json-pointer:{where}/text]"]
+    return _too_long(obj["text"], limit, f"{where}/text")
+
+
+def _option_problems(option: Any, where: str) -> list[str]:
+    """An option: plain_text of at most 75 characters, a value of at most 150."""
+    if not isinstance(option, dict):
+        return [f"[ERROR] must be an option object [json-pointer:{where}]"]
+    return _text_problems(option.get("text"), MAX_OPTION_TEXT, f"{where}/text", plain=True) + _too_long(
+        option.get("value"), MAX_OPTION_VALUE, f"{where}/value"
+    )
+
+
+def _select_problems(element: JSON, where: str) -> list[str]:
+    """static_select: options or option_groups (not both), 100 at most, and an initial_option among them."""
+    options, groups = element.get("options"), element.get("option_groups")
+    if element["type"] != "static_select":
+        return []
+    if (options is None) == (groups is None):
+        return [f"[ERROR] must provide exactly one of options or option_groups [json-pointer:{where}]"]
+    problems: list[str] = []
+    every: list[Any] = []
+    if options is not None:
+        if not options or len(options) > MAX_OPTIONS:
+            problems.append(f"[ERROR] must provide 1 to {MAX_OPTIONS} items [json-pointer:{where}/options]")
+        every = list(options)
+    else:
+        if not groups or len(groups) > MAX_OPTION_GROUPS:
+            problems.append(f"[ERROR] must provide 1 to {MAX_OPTION_GROUPS} items [json-pointer:{where}/option_groups]")
+        for g, group in enumerate(groups or []):
+            at = f"{where}/option_groups/{g}"
+            problems += _text_problems(group.get("label"), MAX_OPTION_TEXT, f"{at}/label", plain=True)
+            group_options = group.get("options") or []
+            if not group_options or len(group_options) > MAX_OPTIONS:
+                problems.append(f"[ERROR] must provide 1 to {MAX_OPTIONS} items [json-pointer:{at}/options]")
+            every += group_options
+    for o, option in enumerate(every):
+        problems += _option_problems(option, f"{where}/options/{o}")
+    initial = element.get("initial_option")
+    if initial is not None and not any(
+        isinstance(o, dict) and o.get("value") == initial.get("value") for o in every
+    ):
+        problems.append(f"[ERROR] initial_option must be one of the options [json-pointer:{where}/initial_option]")
+    return problems
+
+
+def _element_problems(element: Any, where: str) -> list[str]:
+    """An interactive element: buttons and selects within their limits."""
+    if not isinstance(element, dict) or not element.get("type"):
+        return [f"[ERROR] must be an element [json-pointer:{where}]"]
+    problems = _too_long(element.get("action_id"), MAX_ID_LENGTH, f"{where}/action_id")
+    if element["type"] == "button":
+        problems += _text_problems(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text", plain=True)
+        problems += _too_long(element.get("value"), MAX_BUTTON_VALUE, f"{where}/value")
+    elif element["type"].endswith("_select"):
+        problems += _text_problems(element.get("placeholder"), MAX_PLACEHOLDER, f"{where}/placeholder", plain=True)
+        problems += _select_problems(element, where)
+    return problems
+
+
+def _block_problems(block: JSON, where: str) -> list[str]:
+    """One block against Slack's documented limits (the kinds reviewbot sends)."""
+    kind = block["type"]
+    problems = _too_long(block.get("block_id"), MAX_ID_LENGTH, f"{where}/block_id")
+    if kind == "section":
+        if block.get("text") is None and not block.get("fields"):
+            problems.append(f"[ERROR] must provide text or fields [json-pointer:{where}]")
+        if block.get("text") is not None:
+            problems += _text_problems(block["text"], MAX_SECTION_TEXT, f"{where}/text")
+        if len(block.get("fields") or []) > 10:
+            problems.append(f"[ERROR] no more than 10 items allowed [json-pointer:{where}/fields]")
+        if block.get("accessory") is not None:
+            problems += _element_problems(block["accessory"], f"{where}/accessory")
+    elif kind == "header":
+        problems += _text_problems(block.get("text"), MAX_HEADER, f"{where}/text", plain=True)
+    elif kind == "context":
+        elements = block.get("elements") or []
+        if not elements or len(elements) > 10:
+            problems.append(f"[ERROR] must provide 1 to 10 items [json-pointer:{where}/elements]")
+        for e, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") in ("mrkdwn", "plain_text"):
+                problems += _text_problems(element, MAX_SECTION_TEXT, f"{where}/elements/{e}")
+    elif kind == "actions":
+        elements = block.get("elements") or []
+        if not elements or len(elements) > 25:
+            problems.append(f"[ERROR] must provide 1 to 25 items [json-pointer:{where}/elements]")
+        for e, element in enumerate(elements):
+            problems += _element_problems(element, f"{where}/elements/{e}")
+    elif kind == "input":
+        problems += _text_problems(block.get("label"), 2000, f"{where}/label", plain=True)
+        problems += _element_problems(block.get("element"), f"{where}/element")
+    return problems
 
 
 # --- HTTP plumbing ------------------------------------------------------------------------------------------------
@@ -506,15 +639,19 @@ class SlackApiStandIn(Served):
 
     @staticmethod
     def _check_block_ids(blocks: list[JSON], error: str) -> None:
-        """Slack rejects two blocks with the same block_id."""
+        """Slack rejects two blocks with the same block_id, and any block or element over its documented limits."""
         seen: set[str] = set()
+        problems: list[str] = []
         for index, block in enumerate(blocks):
             block_id = block.get("block_id")
+            problems += _block_problems(block, f"/blocks/{index}")
             if block_id is None:
                 continue
             if block_id in seen:
                 raise _SlackError(error, f"[ERROR] duplicate block_id {block_id!r} [json-pointer:/blocks/{index}]")
             seen.add(block_id)
+        if problems:
+            raise _SlackError(error, *problems)
 
     # -- methods: auth, users
 
