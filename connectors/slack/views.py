@@ -105,7 +105,8 @@ def _grouped(
             label = f"{title} ({len(options)} of {totals[title]}: type to narrow)"
         groups.append({"label": _plain(label), "options": options})
     if extra:
-        groups.insert(0 if extra["value"] == NOT_SURE else len(groups), {"label": _plain(extra_label), "options": [extra]})
+        where = 0 if extra["value"] == NOT_SURE else len(groups)
+        groups.insert(where, {"label": _plain(extra_label), "options": [extra]})
     return {"option_groups": groups}
 
 

@@ -78,7 +78,9 @@ def slack_manifest(
         )
     if not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", base):
         raise ConfigError(
-            f"{base!r} is not an https:// URL", field="--url", hint="Slack only posts to https://, e.g. https://bot.acme.com"
+            f"{base!r} is not an https:// URL",
+            field="--url",
+            hint="Slack only posts to https://, e.g. https://bot.acme.com",
         )
     text = (bundled_config() / "slack-manifest.yaml").read_text(encoding="utf-8")
     # Plain text to stdout, never through Rich: a console would wrap long lines at its width and break the YAML.

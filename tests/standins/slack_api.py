@@ -234,9 +234,7 @@ def _select_problems(element: JSON, where: str) -> list[str]:
     for o, option in enumerate(every):
         problems += _option_problems(option, f"{where}/options/{o}")
     initial = element.get("initial_option")
-    if initial is not None and not any(
-        isinstance(o, dict) and o.get("value") == initial.get("value") for o in every
-    ):
+    if initial is not None and not any(isinstance(o, dict) and o.get("value") == initial.get("value") for o in every):
         problems.append(f"[ERROR] initial_option must be one of the options [json-pointer:{where}/initial_option]")
     return problems
 
