@@ -8,6 +8,7 @@ run behind one proxy against one PostgreSQL database.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,6 +56,8 @@ class HttpServer:
 
         # ident: no server version in the answers' headers
         self._server = create_server(wsgi_app(app, path), host=host, port=port, threads=threads, ident="reviewbot")
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
 
     @property
     def host(self) -> str:
@@ -67,12 +70,28 @@ class HttpServer:
         return int(self._server.effective_port)
 
     def serve_forever(self) -> None:
-        """Answer requests until shut down."""
-        self._server.run()
+        """Answer requests until shut down; the sockets are closed here, in the thread that polls them."""
+        server = self._server
+        try:
+            while not self._stop.is_set():
+                server.asyncore.loop(
+                    timeout=server.adj.asyncore_loop_timeout,
+                    map=server._map,  # noqa: SLF001 - waitress's own run() loops over the same map
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )
+        finally:
+            server.close()
+            self._stopped.set()
 
-    def shutdown(self) -> None:
-        """Stop listening, finish the requests in hand, and make serve_forever return."""
-        self._server.close()
+    def shutdown(self, *, wait: bool = True, timeout: float = 10) -> None:
+        """Stop listening and make serve_forever return; `wait=False` from a signal handler in its own thread."""
+        if self._stopped.is_set():
+            return
+        self._stop.set()
+        self._server.pull_trigger()  # wake the poll at once instead of after its timeout
+        if wait:
+            self._stopped.wait(timeout)
 
 
 def http_server(app: App, host: str, port: int, path: str, *, threads: int = 8) -> HttpServer:

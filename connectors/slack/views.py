@@ -96,7 +96,10 @@ def _grouped(
     its sections are shown."""
     titles = list(dict.fromkeys(title for _, _, title in choices))
     if len(titles) <= 1 and totals is None:
-        return {"options": [*([extra] if extra else []), *(_option(h, v) for v, h, _ in choices)]}
+        options = [_option(h, v) for v, h, _ in choices]
+        if extra:
+            options.insert(0 if extra["value"] == NOT_SURE else len(options), extra)
+        return {"options": options}
     groups = []
     for title in titles:
         options = [_option(h, v) for v, h, t in choices if t == title]
@@ -138,9 +141,7 @@ def section_options(
     words = query.lower().split()
     found = [c for c in choices if all(w in f"{c[2]} {c[1]} {c[0]}".lower() for w in words)]
     shown = found[: MAX_OPTIONS - (1 if extra else 0)]
-    if len(shown) == len(found):
-        return _grouped(shown, extra, extra_label)
-    totals: dict[str, int] = {}
+    totals: dict[str, int] = {}  # always grouped: the answer names each section's document
     for _, _, title in found:
         totals[title] = totals.get(title, 0) + 1
     return _grouped(shown, extra, extra_label, totals)

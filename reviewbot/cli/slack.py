@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from typing import Annotated
 
@@ -48,12 +49,15 @@ def slack_serve(
         address = f"http://{server.host}:{server.port}{options.path}"
         # Plain and flushed: scripts and supervisors read this line from a pipe (Rich would wrap it at 80 columns).
         print(f"Slack app listening on {address}; {options.threads} threads; Ctrl-C to stop", flush=True)
+        # SIGTERM (a supervisor or orchestrator stopping a replica) ends it as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: server.shutdown(wait=False))
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            err.print("stopped")
+            pass
         finally:
             server.shutdown()
+        err.print("stopped")
 
 
 @slack_app.command("manifest")
