@@ -153,11 +153,35 @@ class SlackNotifier:
         except (OSError, http.client.HTTPException) as exc:
             return [Check("Slack", False, f"unreachable: {exc}", "check the network or api_url in [slack]")]
         checks = [Check("Slack", True, f"signed in as {me.get('user')} in {me.get('team')}")]
+        missing = self._missing_scopes(me.headers)
+        if missing:
+            checks.append(
+                Check(
+                    "Slack scopes",
+                    False,
+                    f"the bot token lacks {', '.join(missing)}",
+                    "add them at api.slack.com/apps > OAuth & Permissions (or paste the manifest of "
+                    "`reviewbot slack manifest` again), reinstall the app and update the token",
+                )
+            )
         if not self.options.channel:
             checks.append(
                 Check("Slack channel", False, "no channel for digests and announcements", "set channel in [slack]")
             )
         return checks
+
+    def _missing_scopes(self, headers: dict[str, Any]) -> list[str]:
+        """Scopes reviewbot needs that the token lacks, by Slack's x-oauth-scopes header (none when it is absent)."""
+        granted = {k.lower(): v for k, v in (headers or {}).items()}.get("x-oauth-scopes")
+        if granted is None:
+            return []
+        if isinstance(granted, list):  # slack_sdk keeps each header as a list of values
+            granted = ",".join(granted)
+        have = {scope.strip() for scope in str(granted).split(",")}
+        needed = ["chat:write", "im:write", "im:history", "channels:history", "users:read"]
+        if self.options.email_domain or self.directory.emails:
+            needed.append("users:read.email")
+        return [scope for scope in needed if scope not in have]
 
 
 def _hint(message: Message) -> str:

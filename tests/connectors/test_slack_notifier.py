@@ -146,3 +146,11 @@ def test_answers_are_cached_for_a_while_only(api: SlackApiStandIn) -> None:
 def test_people_must_be_slack_ids_or_emails() -> None:
     with pytest.raises(ValueError, match="neither a Slack user id"):
         SlackOptions.model_validate({"people": {"dana": "dana"}})
+
+
+def test_doctor_names_the_scopes_the_token_lacks(api: SlackApiStandIn) -> None:
+    api.scopes = ["commands", "chat:write", "im:write", "im:history", "channels:history", "users:read"]
+    [signed_in, scopes] = notifier(api).check()
+    assert signed_in.ok and not scopes.ok and scopes.detail == "the bot token lacks users:read.email"
+    api.scopes.append("users:read.email")
+    assert [c.ok for c in notifier(api).check()] == [True]

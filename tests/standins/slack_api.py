@@ -326,6 +326,8 @@ class _Handler(TrackedHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-slack-req-id", secrets.token_hex(16))
+        if self.server.standin.scopes is not None:  # as Slack does on every Web API answer
+            self.send_header("x-oauth-scopes", ",".join(self.server.standin.scopes))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -346,8 +348,11 @@ class SlackApiStandIn(Served):
         bot_user: str = "U0BOT",
         users: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        scopes: list[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        # The bot token's scopes, sent as x-oauth-scopes; None sends no header.
+        self.scopes = scopes
         self.team = team
         self.bot_user = bot_user
         # With no directory every well-formed user id exists; with one, unknown ids fail as in a real workspace.
