@@ -21,6 +21,7 @@ from connectors.slack.mrkdwn import clip_escaped
 from connectors.slack.views import (
     COMMENT_VIEW,
     DECISIONS,
+    HASHED,
     MOVE_ACTION,
     NOT_POLICY,
     NOT_SURE,
@@ -162,7 +163,7 @@ class _Handlers:
         user = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
         section = values.get("section")
-        if section and section != NOT_SURE:
+        if section and section.startswith(HASHED):  # only a long id travels as a digest: look it up
             section = chosen(section, self.actions.sections())
         suggestion = Suggestion(
             external_id=f"slack:{view['id']}",
@@ -233,7 +234,7 @@ class _Handlers:
         ack()
         user, ref = body["user"]["id"], action["block_id"].split(":", 1)[1]
         value = (action.get("selected_option") or {}).get("value", "")
-        if value != NOT_POLICY:
+        if value.startswith(HASHED):
             value = chosen(value, self.actions.sections()) or ""
         document, _, section = value.partition("#")
         try:
