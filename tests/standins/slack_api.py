@@ -349,8 +349,12 @@ class SlackApiStandIn(Served):
         users: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         scopes: list[str] | None = None,
+        rate_limits: dict[str, int] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        # method -> calls allowed per conversation per second (of `clock`); more are answered 429, Retry-After: 1
+        self.rate_limits = dict(rate_limits or {})
+        self._recent_calls: dict[tuple[str, str], list[float]] = {}
         # The bot token's scopes, sent as x-oauth-scopes; None sends no header.
         self.scopes = scopes
         self.team = team
@@ -477,6 +481,8 @@ class SlackApiStandIn(Served):
         with self._lock:
             self.calls.append(Call(method, args, None if hook else token))
             fault = self._take_fault(method)
+            if fault is None and not hook and self._over_rate_limit(method, args):
+                fault = SlackFault(method, "429", retry_after=1)
         if fault is not None and fault.kind == "429":
             # Rate limited calls are not processed at all; Slack says so with a 429 and Retry-After.
             body: JSON | str = "rate_limited" if hook else {"ok": False, "error": "ratelimited"}
@@ -490,6 +496,21 @@ class SlackApiStandIn(Served):
         if fault is not None and fault.kind == "drop_after_write":
             return None
         return response
+
+    def _over_rate_limit(self, method: str, args: JSON) -> bool:
+        """Whether this call goes over `rate_limits`: more calls of the method to one channel within a second
+        of the clock than allowed (Slack's chat.postMessage allows about one per second per channel)."""
+        allowed = self.rate_limits.get(method)
+        if allowed is None:
+            return False
+        now = self.clock()
+        key = (method, str(args.get("channel") or args.get("user_id") or args.get("email") or ""))
+        recent = [t for t in self._recent_calls.get(key, []) if now - t < 1.0]
+        if len(recent) >= allowed:
+            self._recent_calls[key] = recent
+            return True
+        self._recent_calls[key] = [*recent, now]
+        return False
 
     def _take_fault(self, method: str) -> SlackFault | None:
         """The first live fault matching this method, with one use spent."""

@@ -627,3 +627,16 @@ def test_too_long_text_is_refused_as_slack_does(slack: SlackApiStandIn, client: 
     assert error_of(lambda: client().chat_postMessage(channel="C0R", text="x" * 40_001)).response["error"] == (
         "msg_too_long"
     )
+
+
+def test_calls_over_the_rate_limit_get_429_with_retry_after() -> None:
+    now = [1000.0]
+    with SlackApiStandIn(bot_token=TOKEN, users=USERS, clock=lambda: now[0], rate_limits={"chat.postMessage": 1}) as s:
+        web = WebClient(token=TOKEN, base_url=s.url, timeout=5, retry_handlers=[])
+        web.chat_postMessage(channel="C0A", text="first")
+        web.chat_postMessage(channel="C0B", text="another channel has its own budget")
+        limited = error_of(lambda: web.chat_postMessage(channel="C0A", text="too soon"))
+        assert limited.response.status_code == 429 and limited.response.headers["Retry-After"] == "1"
+        now[0] += 1.0
+        assert web.chat_postMessage(channel="C0A", text="a second later")["ok"]
+        assert [m["text"] for m in s.channel_messages("C0A")] == ["first", "a second later"]
