@@ -154,3 +154,16 @@ def test_doctor_names_the_scopes_the_token_lacks(api: SlackApiStandIn) -> None:
     assert signed_in.ok and not scopes.ok and scopes.detail == "the bot token lacks users:read.email"
     api.scopes.append("users:read.email")
     assert [c.ok for c in notifier(api).check()] == [True]
+
+
+def test_posts_faster_than_slack_allows_are_waited_out_not_lost() -> None:
+    with SlackApiStandIn(bot_token=TOKEN, users=USERS, rate_limits={"chat.postMessage": 1}) as limited:
+        slack = notifier(limited)
+        slack.send(Message(kind="announcement", title="Returns Policy v2", body="Published"))
+        slack.send(Message(kind="announcement", title="Agent Handbook v5", body="Published"))
+        calls = limited.calls_to("chat.postMessage")
+        assert len(calls) == 3  # one 429, waited out for its Retry-After
+        assert [m["text"].split("\n")[0] for m in limited.channel_messages("C0POLICY")] == [
+            "Returns Policy v2",
+            "Agent Handbook v5",
+        ]
