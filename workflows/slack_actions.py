@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from connectors.slack.app import Suggestion
-from connectors.slack.views import HomeData
+from connectors.slack.views import HOME_SUGGESTIONS, HomeData
 from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, utcnow
 from reviewbot.protocols import RawRecord
 from reviewbot.settings import Settings
@@ -30,18 +30,20 @@ class WorkspaceActions:
         self.settings = settings
         self.store = store
 
-    def sections(self) -> list[tuple[str, str]]:
-        """Every section of every published policy, as (document#section, heading)."""
+    def sections(self) -> list[tuple[str, str, str]]:
+        """Every section of every published policy, as (document#section, heading, document title)."""
         with self.store.session() as session:
             known = published_sections(session)
         if not known:  # before the first sync: read the policy files now
             load_policies(self.settings, self.store, SyncReport())
             with self.store.session() as session:
                 known = published_sections(session)
-        return [(f"{doc.id}#{s.section_id}", s.heading) for doc, s in known]
+        return [(f"{doc.id}#{s.section_id}", s.heading, doc.title) for doc, s in known]
 
-    def suggest(self, suggestion: Suggestion) -> str:
-        """Store the suggestion as a feedback item; the next sync places it in a theme."""
+    def suggest(self, suggestion: Suggestion) -> tuple[str, bool]:
+        """Store the suggestion as a feedback item (the next sync places it in a theme); its reference, and whether
+        it is new: the store's unique key on the modal's view id makes a retried submission the same item, on every
+        replica of the app."""
         meta = {"slack_user": suggestion.user_id, "section_hint": suggestion.section, "link": suggestion.link}
         record = RawRecord(
             external_id=suggestion.external_id,
@@ -53,8 +55,8 @@ class WorkspaceActions:
             channel="slack",
             meta={k: v for k, v in meta.items() if v},
         )
-        item_id, _ = store_feedback(self.settings, self.store, SOURCE, record)
-        return f"S-{item_id}"
+        item_id, new = store_feedback(self.settings, self.store, SOURCE, record)
+        return f"S-{item_id}", new
 
     def can_sign(self, person: str, ref: str) -> None:
         """Refuse unless the person is an approver of the ticket and it can be signed now."""
@@ -95,8 +97,11 @@ class WorkspaceActions:
                 .where(FeedbackItem.kind == "suggestion", col(FeedbackItem.author).in_([person, user_id]))
                 .order_by(col(FeedbackItem.created_at).desc())
             )
-            for item in session.exec(query.limit(20)):
+            for item in session.exec(query.limit(HOME_SUGGESTIONS)):
                 data.suggestions.append((item.created_at.date().isoformat(), item.text, _fate(session, item)))
+            if len(data.suggestions) == HOME_SUGGESTIONS:
+                total = session.exec(select(func.count()).select_from(query.subquery())).one()
+                data.more_suggestions = total - HOME_SUGGESTIONS
             acked = {
                 (a.document_id, a.version) for a in session.exec(select(PolicyAck).where(PolicyAck.person == person))
             }

@@ -16,17 +16,25 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.slack.config import Directory, SlackOptions
+from connectors.slack.config import Directory, SlackOptions, directory
+from connectors.slack.mrkdwn import clip_escaped
 from connectors.slack.views import (
     COMMENT_VIEW,
     DECISIONS,
+    HASHED,
     MOVE_ACTION,
     NOT_POLICY,
     NOT_SURE,
+    SECTION_ACTION,
     SUGGEST_VIEW,
+    Choice,
     HomeData,
+    chosen,
     comment_modal,
     home_view,
+    not_policy_option,
+    not_sure_option,
+    section_options,
     submitted_values,
     suggest_modal,
 )
@@ -53,12 +61,12 @@ class Suggestion:
 class SlackActions(Protocol):
     """What the app may do to reviewbot's data; each raises ReviewbotError with a message people can read."""
 
-    def sections(self) -> list[tuple[str, str]]:
-        """(value, label) of every policy section for the picker."""
+    def sections(self) -> list[Choice]:
+        """(document#section, heading, document title) of every policy section, for the pickers."""
         ...
 
-    def suggest(self, suggestion: Suggestion) -> str:
-        """Store a suggestion; returns its reference."""
+    def suggest(self, suggestion: Suggestion) -> tuple[str, bool]:
+        """Store a suggestion; returns its reference and whether it is new (a retried submission is not)."""
         ...
 
     def can_sign(self, person: str, ref: str) -> None:
@@ -85,8 +93,7 @@ class SlackActions(Protocol):
 def build_app(options: SlackOptions, actions: SlackActions, client: WebClient, signing_secret: str) -> App:
     """The Bolt app with every listener registered."""
     app = App(signing_secret=signing_secret, client=client, token_verification_enabled=False)
-    directory = Directory(options.people)
-    handlers = _Handlers(options, actions, directory)
+    handlers = _Handlers(options, actions, directory(options, lambda: client))
     app.command(COMMAND)(handlers.command)
     app.shortcut(SHORTCUT)(handlers.shortcut)
     app.view(SUGGEST_VIEW)(handlers.submit_suggestion)
@@ -96,6 +103,9 @@ def build_app(options: SlackOptions, actions: SlackActions, client: WebClient, s
     app.action("signoff_reject")(handlers.ask_comment)
     app.action("policy_ack")(handlers.acknowledge)
     app.action(MOVE_ACTION)(handlers.move)
+    app.action(SECTION_ACTION)(handlers.ignore)  # choosing in the modal's picker: nothing to do until submit
+    app.options(SECTION_ACTION)(handlers.section_options)
+    app.options(MOVE_ACTION)(handlers.move_options)
     app.event("app_home_opened")(handlers.home)
     return app
 
@@ -153,6 +163,8 @@ class _Handlers:
         user = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
         section = values.get("section")
+        if section and section.startswith(HASHED):  # only a long id travels as a digest: look it up
+            section = chosen(section, self.actions.sections())
         suggestion = Suggestion(
             external_id=f"slack:{view['id']}",
             text=text,
@@ -163,11 +175,14 @@ class _Handlers:
             channel=metadata.get("channel"),
         )
         try:
-            ref = self.actions.suggest(suggestion)
+            ref, new = self.actions.suggest(suggestion)
         except ReviewbotError as exc:
             ack(response_action="errors", errors={"text": exc.message})
             return
         ack()
+        if not new:  # Slack sent the same submission again: it was stored and thanked the first time
+            log.info("suggestion %s was submitted again; not thanking twice", ref)
+            return
         _tell(
             client,
             user,
@@ -219,15 +234,39 @@ class _Handlers:
         ack()
         user, ref = body["user"]["id"], action["block_id"].split(":", 1)[1]
         value = (action.get("selected_option") or {}).get("value", "")
+        if value.startswith(HASHED):
+            value = chosen(value, self.actions.sections()) or ""
         document, _, section = value.partition("#")
         try:
             if value == NOT_POLICY:
                 result = self.actions.move(self.directory.person(user), ref, None, None)
+            elif not section:
+                result = "Not moved: that section is no longer in the policy; pick again"
             else:
                 result = self.actions.move(self.directory.person(user), ref, document, section)
         except ReviewbotError as exc:
             result = f"Not moved: {exc.message}"
         _tell(client, user, _channel(body), result)
+
+    # --- searchable pickers (when there are more sections than a static select holds) ------------------------
+
+    def ignore(self, ack: Ack) -> None:
+        """Acknowledge an interaction that needs no answer."""
+        ack()
+
+    def section_options(self, ack: Ack, payload: dict[str, Any]) -> None:
+        """The suggestion modal's section picker: the sections matching what the person typed."""
+        menu = section_options(
+            self.actions.sections(), str(payload.get("value") or ""), extra=not_sure_option(), extra_label="Not sure"
+        )
+        ack(**menu)
+
+    def move_options(self, ack: Ack, payload: dict[str, Any]) -> None:
+        """The "Wrong section?" picker: the sections matching what the person typed."""
+        menu = section_options(
+            self.actions.sections(), str(payload.get("value") or ""), extra=not_policy_option(), extra_label="None"
+        )
+        ack(**menu)
 
     # --- acknowledgements and Home ---------------------------------------------------------------------
 
@@ -253,6 +292,7 @@ def _channel(body: dict[str, Any]) -> str | None:
 
 def _tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
     """A reply only this person sees: ephemeral in the conversation, or a direct message (from Home, a modal)."""
+    text = clip_escaped(text, 3000)
     try:
         if channel:
             client.chat_postEphemeral(channel=channel, user=user, text=text)

@@ -16,13 +16,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from connectors.registry import ConnectorContext, register_notifier
-from connectors.slack.config import Directory, SlackOptions, slack_options, web_client
-from connectors.slack.views import ack_button, message_blocks, move_picker, signoff_buttons
+from connectors.slack.config import SLACK_ID, DirectoryError, SlackOptions, directory, slack_options, web_client
+from connectors.slack.views import ack_button, fallback_text, message_blocks, move_picker, signoff_buttons
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import AmbiguousWrite, Check, Message
 
 METADATA_EVENT = "reviewbot_message"
-MAX_PICKERS = 40  # section pickers in one digest; Slack allows 50 blocks in a message
 
 
 class SlackNotifier:
@@ -33,7 +32,7 @@ class SlackNotifier:
     def __init__(self, options: SlackOptions, client: WebClient | Callable[[], WebClient]) -> None:
         self.options = options
         self._client = client
-        self.directory = Directory(options.people)
+        self.directory = directory(options, lambda: self.client)
 
     @property
     def client(self) -> WebClient:
@@ -43,14 +42,34 @@ class SlackNotifier:
         return self._client
 
     def send(self, message: Message) -> None:
-        """Post the message to each recipient (or the channel), skipping any where it already arrived."""
-        key = str(message.data.get("outbox_key", ""))
-        for target in self._targets(message):
-            if message.data.get("retry") and key and self._already_posted(target, key):
-                continue
-            self._post(target, message, key)
+        """Post the message to each recipient (or the channel), skipping any where it already arrived.
 
-    def _targets(self, message: Message) -> list[str]:
+        Everyone who can be reached gets it; those who cannot (no Slack user, Slack refused) are reported together
+        afterwards, so the outbox tries again for them only (the others' copies are found in their history)."""
+        key = str(message.data.get("outbox_key", ""))
+        targets, problems = self._targets(message)
+        ambiguous: list[str] = []
+        reached = 0
+        for target in targets:
+            try:
+                if not (message.data.get("retry") and key and self._already_posted(target, key)):
+                    self._post(target, message, key)
+                reached += 1
+            except AmbiguousWrite as exc:
+                ambiguous.append(str(exc))
+            except NotifierError as exc:
+                problems.append(str(exc))
+            except SlackApiError as exc:  # looking for an earlier copy failed: try this one again next time
+                problems.append(f"Slack refused reading {target}'s history: {exc.response.get('error')}")
+            except (OSError, http.client.HTTPException) as exc:
+                problems.append(f"Slack unreachable reading {target}'s history: {type(exc).__name__}")
+        if ambiguous:
+            raise AmbiguousWrite("; ".join(ambiguous + problems))
+        if problems:
+            raise NotifierError(f"reached {reached} of {reached + len(problems)}: " + "; ".join(problems))
+
+    def _targets(self, message: Message) -> tuple[list[str], list[str]]:
+        """The conversations to post to, and why anyone cannot be reached."""
         if not message.recipients:
             if not self.options.channel:
                 raise ConfigError(
@@ -58,23 +77,36 @@ class SlackNotifier:
                     field="slack.channel",
                     hint="set channel in [slack]",
                 )
-            return [self.options.channel]
-        targets = []
-        for person in message.recipients:
-            user = self.directory.user(person)
+            return [self.options.channel], []
+        targets, problems = [], []
+        for person in dict.fromkeys(message.recipients):
+            try:
+                user = self.directory.user(person)
+            except DirectoryError as exc:
+                problems.append(str(exc))
+                continue
             if user is None:
-                raise ConfigError(
-                    f"no Slack user for {person}", field="slack.people", hint=f'add {person} = "U..." to [slack.people]'
-                )
-            targets.append(user)
-        return targets
+                problems.append(self._unknown(person))
+            elif user not in targets:
+                targets.append(user)
+        return targets, problems
+
+    def _unknown(self, person: str) -> str:
+        """Why a person has no Slack user, and how to fix it."""
+        email = self.directory.email(person)
+        if email is None:
+            return (
+                f'no Slack user for {person}: add {person} = "U..." (or their email) to [slack.people], '
+                "or set email_domain in [slack]"
+            )
+        return f'no Slack user for {person}: Slack has no user with {email}; add {person} = "U..." to [slack.people]'
 
     def _post(self, target: str, message: Message, key: str) -> None:
         try:
             self.client.chat_postMessage(
                 channel=target,
-                text=f"{message.title}\n{message.body}"[:3000],
-                blocks=message_blocks(message.title, message.body, self._buttons(message)),
+                text=fallback_text(message.title, message.body),
+                blocks=message_blocks(message.title, message.body, self._buttons(message), more_hint=_hint(message)),
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
                 unfurl_links=False,
             )
@@ -91,8 +123,8 @@ class SlackNotifier:
         sections = data.get("sections") or []
         if message.kind == "signoff_request" and data.get("ref"):
             return [signoff_buttons(str(data["ref"])), *([move_picker(str(data["ref"]), sections)] if sections else [])]
-        if message.kind == "digest" and sections:  # a picker under each new ticket, within Slack's 50 blocks
-            return [move_picker(str(ticket["ref"]), sections) for ticket in data.get("created", [])[:MAX_PICKERS]]
+        if message.kind == "digest" and sections:  # a picker for each new ticket; message_blocks counts any left out
+            return [move_picker(str(ticket["ref"]), sections) for ticket in data.get("created", [])]
         if message.kind == "ack_request" and data.get("document"):
             return [ack_button(str(data["document"]), int(data["version"]))]
         return []
@@ -100,7 +132,7 @@ class SlackNotifier:
     def _already_posted(self, target: str, key: str) -> bool:
         """True when the conversation's recent history holds a message with this outbox key."""
         channel = target
-        if self.directory.user(target) == target:  # a user: find the direct-message channel
+        if SLACK_ID.match(target):  # a user: find the direct-message channel
             channel = self.client.conversations_open(users=target)["channel"]["id"]
         history = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         for item in history.get("messages", []):
@@ -121,11 +153,42 @@ class SlackNotifier:
         except (OSError, http.client.HTTPException) as exc:
             return [Check("Slack", False, f"unreachable: {exc}", "check the network or api_url in [slack]")]
         checks = [Check("Slack", True, f"signed in as {me.get('user')} in {me.get('team')}")]
+        missing = self._missing_scopes(me.headers)
+        if missing:
+            checks.append(
+                Check(
+                    "Slack scopes",
+                    False,
+                    f"the bot token lacks {', '.join(missing)}",
+                    "add them at api.slack.com/apps > OAuth & Permissions (or paste the manifest of "
+                    "`reviewbot slack manifest` again), reinstall the app and update the token",
+                )
+            )
         if not self.options.channel:
             checks.append(
                 Check("Slack channel", False, "no channel for digests and announcements", "set channel in [slack]")
             )
         return checks
+
+    def _missing_scopes(self, headers: dict[str, Any]) -> list[str]:
+        """Scopes reviewbot needs that the token lacks, by Slack's x-oauth-scopes header (none when it is absent)."""
+        granted = {k.lower(): v for k, v in (headers or {}).items()}.get("x-oauth-scopes")
+        if granted is None:
+            return []
+        if isinstance(granted, list):  # slack_sdk keeps each header as a list of values
+            granted = ",".join(granted)
+        have = {scope.strip() for scope in str(granted).split(",")}
+        needed = ["chat:write", "im:write", "im:history", "channels:history", "users:read"]
+        if self.options.email_domain or self.directory.emails:
+            needed.append("users:read.email")
+        return [scope for scope in needed if scope not in have]
+
+
+def _hint(message: Message) -> str:
+    """Where to see or do what a message could not hold."""
+    if message.kind == "digest":
+        return "See them with `reviewbot tickets list`; move a ticket with `reviewbot tickets move REF SECTION`."
+    return ""
 
 
 class NotifierError(Exception):

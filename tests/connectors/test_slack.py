@@ -103,12 +103,12 @@ people = {{ dana = "U0DANA", lee = "U0LEE", priya = "U0PRIYA" }}
         server = http_server(app, "127.0.0.1", 0, "/slack/events")
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        url = f"http://127.0.0.1:{server.port}/slack/events"
         try:
             yield SlackWorld(folder, settings, store, api, SlackSender(url, SECRET, response_urls=api.response_url))
         finally:
             server.shutdown()
-            server.server_close()
+            thread.join(timeout=10)
 
 
 def submit(
@@ -429,3 +429,71 @@ def test_a_ticket_is_moved_from_the_section_picker_under_it(world: SlackWorld) -
         from reviewbot.models import AuditEvent
 
         assert session.exec(select(AuditEvent.actor).where(AuditEvent.action == "move")).all() == ["dana"]
+
+
+def test_a_retried_submission_is_stored_and_thanked_once_on_any_replica(world: SlackWorld) -> None:
+    # A second replica of the app, on its own server, sharing only the store: nothing kept in one process.
+    settings, store = open_workspace(world.folder)
+    options = slack_options(settings)
+    replica = build_app(options, WorkspaceActions(settings, store), web_client(settings, options), SECRET)
+    server = http_server(replica, "127.0.0.1", 0, "/slack/events")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    other = SlackSender(f"http://127.0.0.1:{server.port}/slack/events", SECRET)
+    values = {
+        "text": {"value": {"type": "plain_text_input", "value": "Refunds take 3 weeks & more"}},
+        "section": {"value": {"type": "static_select", "selected_option": {"value": "not-sure"}}},
+        "link": {"value": {"type": "plain_text_input", "value": None}},
+    }
+    try:
+        for attempt in range(6):
+            sender = world.send if attempt % 2 == 0 else other
+            answer = sender.view_submission(
+                "policy_suggest", values, user="U0PRIYA", view_id="V0RETRIED", retry_num=attempt or None
+            )
+            assert answer.status == 200 and answer.body == ""
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    eventually(lambda: world.dms("U0PRIYA"))
+    time.sleep(0.3)  # a second thank-you would be posted right after its answer
+    [item] = world.items()
+    assert world.dms("U0PRIYA") == [
+        f"Thank you! Your suggestion is recorded as S-{item.id}. You will hear back when the policy changes."
+    ]
+
+
+def test_a_malformed_request_timestamp_is_401(world: SlackWorld) -> None:
+    body = b"command=%2Fpolicy-suggest&text=hello&user_id=U0PRIYA&trigger_id=1.2.3"
+    stamp = {"X-Slack-Request-Timestamp": "x"}
+    answer = world.send.post(body, "application/x-www-form-urlencoded", extra_headers=stamp)
+    assert answer.status == 401 and world.items() == []
+
+
+def test_people_unmapped_in_config_get_their_sign_off_requests_by_email(tmp_path: Path, use_database: str) -> None:
+    users = {"U0DANA": "Dana", "U0LEE": "Lee"}  # the stand-in shows dana@example.com, lee@example.com
+    with SlackApiStandIn(bot_token=BOT_TOKEN, users=users) as api:
+        extra = f"""
+[roles]
+head-of-cx = ["dana"]
+finance = ["lee", "mo"]
+
+[notifier]
+type = "slack"
+
+[slack]
+api_url = "{api.url}"
+channel = "C0POLICY"
+email_domain = "example.com"
+"""
+        folder = make_workspace(tmp_path / "ws", extra_toml=extra, policy=POLICY)
+        world = SlackWorld(folder, *open_workspace(folder), api, SlackSender("http://127.0.0.1:9/", SECRET))
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("REVIEWBOT_SLACK_BOT_TOKEN", BOT_TOKEN)
+            ref = in_review(world)
+            asked = [m for m in api.messages if m["text"].startswith("Sign-off requested")]
+            assert {m["channel"] for m in asked} == {api.dm_channel("U0LEE"), api.dm_channel("U0DANA")}
+            assert all(ref in m["text"] for m in asked)
+            report = world.sync()  # mo has no Slack user: reported each run, the others are not asked twice
+        assert any("no Slack user for mo: Slack has no user with mo@example.com" in e for e in report.errors)
+        assert len([m for m in api.messages if m["text"].startswith("Sign-off requested")]) == len(asked)

@@ -29,6 +29,15 @@ MAX_VIEW_BLOCKS = 100
 MAX_PRIVATE_METADATA = 3000
 MAX_TITLE = 24
 MAX_ID_LENGTH = 255
+MAX_SECTION_TEXT = 3000
+MAX_HEADER = 150
+MAX_OPTIONS = 100  # per static select, per option group, and per options-load answer
+MAX_OPTION_GROUPS = 100
+MAX_OPTION_TEXT = 75  # an option's text, an option group's label
+MAX_OPTION_VALUE = 150
+MAX_PLACEHOLDER = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
 RESPONSE_URL_USES = 5  # a response_url takes at most five posts
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -156,6 +165,128 @@ def _with_next_page(result: JSON, end: int, total: int) -> JSON:
     return result
 
 
+def shown_text(mrkdwn: str) -> str:
+    """What people read from mrkdwn: `<target|label>` as the label (`<target>` as the target, `<@U1>` as @U1,
+    `<!here>` as @here), and only then `&lt;`, `&gt;`, `&amp;` as the characters; so unescaped text is garbled."""
+
+    def link(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith(("@", "!")):
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        return label or target
+
+    return re.sub(r"<([^<>]*)>", link, mrkdwn).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# --- Block Kit limits (docs.slack.dev/reference/block-kit), checked on every message and view --------------------
+
+
+def _too_long(value: Any, limit: int, where: str) -> list[str]:
+    """A problem when a string is over `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return [f"[ERROR] must be less than {limit + 1} characters [json-pointer:{where}]"]
+    return []
+
+
+def _text_problems(obj: Any, limit: int, where: str, *, plain: bool = False) -> list[str]:
+    """A text object: the right type, not empty, within `limit`."""
+    if not isinstance(obj, dict) or obj.get("type") not in (("plain_text",) if plain else ("plain_text", "mrkdwn")):
+        return [f"[ERROR] must be a {'plain_text' if plain else 'text'} object [json-pointer:{where}]"]
+    if not isinstance(obj.get("text"), str) or not obj["text"]:
+        return [f"[ERROR] must be at least 1 character [json-pointer:{where}/text]"]
+    return _too_long(obj["text"], limit, f"{where}/text")
+
+
+def _option_problems(option: Any, where: str) -> list[str]:
+    """An option: plain_text of at most 75 characters, a value of at most 150."""
+    if not isinstance(option, dict):
+        return [f"[ERROR] must be an option object [json-pointer:{where}]"]
+    return _text_problems(option.get("text"), MAX_OPTION_TEXT, f"{where}/text", plain=True) + _too_long(
+        option.get("value"), MAX_OPTION_VALUE, f"{where}/value"
+    )
+
+
+def _select_problems(element: JSON, where: str) -> list[str]:
+    """static_select: options or option_groups (not both), 100 at most, and an initial_option among them."""
+    options, groups = element.get("options"), element.get("option_groups")
+    if element["type"] != "static_select":
+        return []
+    if (options is None) == (groups is None):
+        return [f"[ERROR] must provide exactly one of options or option_groups [json-pointer:{where}]"]
+    problems: list[str] = []
+    every: list[Any] = []
+    if options is not None:
+        if not options or len(options) > MAX_OPTIONS:
+            problems.append(f"[ERROR] must provide 1 to {MAX_OPTIONS} items [json-pointer:{where}/options]")
+        every = list(options)
+    else:
+        if not groups or len(groups) > MAX_OPTION_GROUPS:
+            problems.append(f"[ERROR] must provide 1 to {MAX_OPTION_GROUPS} items [json-pointer:{where}/option_groups]")
+        for g, group in enumerate(groups or []):
+            at = f"{where}/option_groups/{g}"
+            problems += _text_problems(group.get("label"), MAX_OPTION_TEXT, f"{at}/label", plain=True)
+            group_options = group.get("options") or []
+            if not group_options or len(group_options) > MAX_OPTIONS:
+                problems.append(f"[ERROR] must provide 1 to {MAX_OPTIONS} items [json-pointer:{at}/options]")
+            every += group_options
+    for o, option in enumerate(every):
+        problems += _option_problems(option, f"{where}/options/{o}")
+    initial = element.get("initial_option")
+    if initial is not None and not any(isinstance(o, dict) and o.get("value") == initial.get("value") for o in every):
+        problems.append(f"[ERROR] initial_option must be one of the options [json-pointer:{where}/initial_option]")
+    return problems
+
+
+def _element_problems(element: Any, where: str) -> list[str]:
+    """An interactive element: buttons and selects within their limits."""
+    if not isinstance(element, dict) or not element.get("type"):
+        return [f"[ERROR] must be an element [json-pointer:{where}]"]
+    problems = _too_long(element.get("action_id"), MAX_ID_LENGTH, f"{where}/action_id")
+    if element["type"] == "button":
+        problems += _text_problems(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text", plain=True)
+        problems += _too_long(element.get("value"), MAX_BUTTON_VALUE, f"{where}/value")
+    elif element["type"].endswith("_select"):
+        problems += _text_problems(element.get("placeholder"), MAX_PLACEHOLDER, f"{where}/placeholder", plain=True)
+        problems += _select_problems(element, where)
+    return problems
+
+
+def _block_problems(block: JSON, where: str) -> list[str]:
+    """One block against Slack's documented limits (the kinds reviewbot sends)."""
+    kind = block["type"]
+    problems = _too_long(block.get("block_id"), MAX_ID_LENGTH, f"{where}/block_id")
+    if kind == "section":
+        if block.get("text") is None and not block.get("fields"):
+            problems.append(f"[ERROR] must provide text or fields [json-pointer:{where}]")
+        if block.get("text") is not None:
+            problems += _text_problems(block["text"], MAX_SECTION_TEXT, f"{where}/text")
+        if len(block.get("fields") or []) > 10:
+            problems.append(f"[ERROR] no more than 10 items allowed [json-pointer:{where}/fields]")
+        if block.get("accessory") is not None:
+            problems += _element_problems(block["accessory"], f"{where}/accessory")
+    elif kind == "header":
+        problems += _text_problems(block.get("text"), MAX_HEADER, f"{where}/text", plain=True)
+    elif kind == "context":
+        elements = block.get("elements") or []
+        if not elements or len(elements) > 10:
+            problems.append(f"[ERROR] must provide 1 to 10 items [json-pointer:{where}/elements]")
+        for e, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") in ("mrkdwn", "plain_text"):
+                problems += _text_problems(element, MAX_SECTION_TEXT, f"{where}/elements/{e}")
+    elif kind == "actions":
+        elements = block.get("elements") or []
+        if not elements or len(elements) > 25:
+            problems.append(f"[ERROR] must provide 1 to 25 items [json-pointer:{where}/elements]")
+        for e, element in enumerate(elements):
+            problems += _element_problems(element, f"{where}/elements/{e}")
+    elif kind == "input":
+        problems += _text_problems(block.get("label"), 2000, f"{where}/label", plain=True)
+        problems += _element_problems(block.get("element"), f"{where}/element")
+    return problems
+
+
 # --- HTTP plumbing ------------------------------------------------------------------------------------------------
 
 
@@ -195,6 +326,8 @@ class _Handler(TrackedHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-slack-req-id", secrets.token_hex(16))
+        if self.server.standin.scopes is not None:  # as Slack does on every Web API answer
+            self.send_header("x-oauth-scopes", ",".join(self.server.standin.scopes))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -215,8 +348,15 @@ class SlackApiStandIn(Served):
         bot_user: str = "U0BOT",
         users: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        scopes: list[str] | None = None,
+        rate_limits: dict[str, int] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        # method -> calls allowed per conversation per second (of `clock`); more are answered 429, Retry-After: 1
+        self.rate_limits = dict(rate_limits or {})
+        self._recent_calls: dict[tuple[str, str], list[float]] = {}
+        # The bot token's scopes, sent as x-oauth-scopes; None sends no header.
+        self.scopes = scopes
         self.team = team
         self.bot_user = bot_user
         # With no directory every well-formed user id exists; with one, unknown ids fail as in a real workspace.
@@ -341,6 +481,8 @@ class SlackApiStandIn(Served):
         with self._lock:
             self.calls.append(Call(method, args, None if hook else token))
             fault = self._take_fault(method)
+            if fault is None and not hook and self._over_rate_limit(method, args):
+                fault = SlackFault(method, "429", retry_after=1)
         if fault is not None and fault.kind == "429":
             # Rate limited calls are not processed at all; Slack says so with a 429 and Retry-After.
             body: JSON | str = "rate_limited" if hook else {"ok": False, "error": "ratelimited"}
@@ -354,6 +496,21 @@ class SlackApiStandIn(Served):
         if fault is not None and fault.kind == "drop_after_write":
             return None
         return response
+
+    def _over_rate_limit(self, method: str, args: JSON) -> bool:
+        """Whether this call goes over `rate_limits`: more calls of the method to one channel within a second
+        of the clock than allowed (Slack's chat.postMessage allows about one per second per channel)."""
+        allowed = self.rate_limits.get(method)
+        if allowed is None:
+            return False
+        now = self.clock()
+        key = (method, str(args.get("channel") or args.get("user_id") or args.get("email") or ""))
+        recent = [t for t in self._recent_calls.get(key, []) if now - t < 1.0]
+        if len(recent) >= allowed:
+            self._recent_calls[key] = recent
+            return True
+        self._recent_calls[key] = [*recent, now]
+        return False
 
     def _take_fault(self, method: str) -> SlackFault | None:
         """The first live fault matching this method, with one use spent."""
@@ -506,15 +663,19 @@ class SlackApiStandIn(Served):
 
     @staticmethod
     def _check_block_ids(blocks: list[JSON], error: str) -> None:
-        """Slack rejects two blocks with the same block_id."""
+        """Slack rejects two blocks with the same block_id, and any block or element over its documented limits."""
         seen: set[str] = set()
+        problems: list[str] = []
         for index, block in enumerate(blocks):
             block_id = block.get("block_id")
+            problems += _block_problems(block, f"/blocks/{index}")
             if block_id is None:
                 continue
             if block_id in seen:
                 raise _SlackError(error, f"[ERROR] duplicate block_id {block_id!r} [json-pointer:/blocks/{index}]")
             seen.add(block_id)
+        if problems:
+            raise _SlackError(error, *problems)
 
     # -- methods: auth, users
 

@@ -116,9 +116,9 @@ class SlackSender:
         response.payload = fields
         return response
 
-    def _interactive(self, payload: JSON) -> Response:
+    def _interactive(self, payload: JSON, headers: dict[str, str] | None = None) -> Response:
         """POST an interactivity payload: form-encoded `payload=<json>`."""
-        response = self.post(urlencode({"payload": json.dumps(payload)}).encode(), FORM)
+        response = self.post(urlencode({"payload": json.dumps(payload)}).encode(), FORM, extra_headers=headers)
         response.payload = payload
         return response
 
@@ -298,8 +298,10 @@ class SlackSender:
         private_metadata: str = "",
         view: JSON | None = None,
         trigger_id: str | None = None,
+        retry_num: int | None = None,
     ) -> Response:
-        """A modal's submit; `values` in Slack's state shape {block_id: {action_id: {"type": ..., ...}}}."""
+        """A modal's submit; `values` in Slack's state shape {block_id: {action_id: {"type": ..., ...}}}; with
+        `retry_num`, sent again as Slack does when the first answer was slow (X-Slack-Retry-Num)."""
         _check_state_values(values)
         shown: JSON = copy.deepcopy(view) if view is not None else {}
         shown_id = view_id or shown.get("id") or f"V0{next(_sequence):07X}"
@@ -339,6 +341,44 @@ class SlackSender:
             "is_enterprise_install": False,
             "enterprise": None,
         }
+        headers = None
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self._interactive(payload, headers)
+
+    def options_request(
+        self,
+        action_id: str,
+        typed: str,
+        *,
+        user: str,
+        block_id: str = "section",
+        view: JSON | None = None,
+        channel: str | None = None,
+        message_ts: str | None = None,
+    ) -> Response:
+        """What Slack sends for an external_select's options as the person types (`block_suggestion`), from a
+        modal (`view`) or a message (`channel`); the app answers with the options as JSON."""
+        if (view is None) == (channel is None):
+            raise ValueError("an options request comes from a view (view=...) or a message (channel=...)")
+        payload: JSON = {
+            "type": "block_suggestion",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": typed,
+        }
+        if view is not None:
+            payload["view"] = copy.deepcopy(view)
+            payload["container"] = {"type": "view", "view_id": view.get("id")}
+        else:
+            payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel}
+            payload["channel"] = {"id": channel, "name": str(channel).lower()}
         return self._interactive(payload)
 
     def event(

@@ -573,3 +573,70 @@ def test_a_listener_that_never_acks_gets_404_after_three_seconds(rig: BoltRig) -
     assert answered.status == 404
     assert 3.0 <= time.monotonic() - started < 4.0
     assert json.loads(answered.body) == {"error": "unhandled request"}
+
+
+# --- Block Kit limits: what Slack would refuse, the stand-in refuses -----------------------------------------------
+
+
+def _option(i: int, text: str | None = None) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text or f"Option {i}"}, "value": f"v{i}"}
+
+
+def _select(**menu: Any) -> dict[str, Any]:
+    element = {"type": "static_select", "action_id": "pick", "placeholder": {"type": "plain_text", "text": "Pick"}}
+    return {"type": "actions", "elements": [{**element, **menu}]}
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        ({"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}, "/blocks/0/text/text"),
+        ({"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}, "/blocks/0/text/text"),
+        (_select(options=[_option(i) for i in range(101)]), "/blocks/0/elements/0/options"),
+        (_select(options=[_option(1, "x" * 76)]), "/blocks/0/elements/0/options/0/text/text"),
+        (_select(options=[{**_option(1), "value": "v" * 151}]), "/blocks/0/elements/0/options/0/value"),
+        (
+            _select(option_groups=[{"label": {"type": "plain_text", "text": "L" * 76}, "options": [_option(1)]}]),
+            "/blocks/0/elements/0/option_groups/0/label/text",
+        ),
+        (_select(options=[_option(1)], initial_option=_option(2)), "/blocks/0/elements/0/initial_option"),
+        (_select(options=[_option(1)], option_groups=[]), "/blocks/0/elements/0"),
+    ],
+)
+def test_blocks_over_slacks_limits_are_refused(
+    slack: SlackApiStandIn, client: Client, block: dict[str, Any], problem: str
+) -> None:
+    refused = error_of(lambda: client().chat_postMessage(channel="C0REVIEWS", text="x", blocks=[block]))
+    assert refused.response["error"] == "invalid_blocks"
+    assert any(problem + "]" in m for m in refused.response["response_metadata"]["messages"])
+    home = error_of(lambda: client().views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [block]}))
+    assert home.response["error"] == "invalid_arguments"
+    assert slack.messages == [] and slack.home == {}
+
+
+def test_blocks_at_slacks_limits_are_accepted(slack: SlackApiStandIn, client: Client) -> None:
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}},
+        {"type": "header", "text": {"type": "plain_text", "text": "x" * 150}},
+        _select(options=[_option(i, "x" * 75) for i in range(100)], initial_option=_option(0, "x" * 75)),
+    ]
+    assert client().chat_postMessage(channel="C0REVIEWS", text="x", blocks=blocks)["ok"]
+
+
+def test_too_long_text_is_refused_as_slack_does(slack: SlackApiStandIn, client: Client) -> None:
+    assert error_of(lambda: client().chat_postMessage(channel="C0R", text="x" * 40_001)).response["error"] == (
+        "msg_too_long"
+    )
+
+
+def test_calls_over_the_rate_limit_get_429_with_retry_after() -> None:
+    now = [1000.0]
+    with SlackApiStandIn(bot_token=TOKEN, users=USERS, clock=lambda: now[0], rate_limits={"chat.postMessage": 1}) as s:
+        web = WebClient(token=TOKEN, base_url=s.url, timeout=5, retry_handlers=[])
+        web.chat_postMessage(channel="C0A", text="first")
+        web.chat_postMessage(channel="C0B", text="another channel has its own budget")
+        limited = error_of(lambda: web.chat_postMessage(channel="C0A", text="too soon"))
+        assert limited.response.status_code == 429 and limited.response.headers["Retry-After"] == "1"
+        now[0] += 1.0
+        assert web.chat_postMessage(channel="C0A", text="a second later")["ok"]
+        assert [m["text"] for m in s.channel_messages("C0A")] == ["first", "a second later"]
