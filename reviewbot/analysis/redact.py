@@ -300,8 +300,18 @@ def _replace_glued_card(match: re.Match[str]) -> str:
 
 def _redact_library_phones(text: str, region: str, leniency: PhoneLeniency) -> str:
     """Replace the phone numbers libphonenumber finds that the phone rule left (national formats)."""
-    if len(_DIGITS.findall(text)) == 0 or sum(map(len, _DIGITS.findall(text))) < 7:
-        return text
+    # The matcher picks candidates by their surroundings, which a replacement changes: repeat until nothing
+    # more is found, so that redacting the result again finds nothing either.
+    while sum(map(len, _DIGITS.findall(text))) >= 7:
+        replaced = _library_phone_pass(text, region, leniency)
+        if replaced == text:
+            break
+        text = replaced
+    return text
+
+
+def _library_phone_pass(text: str, region: str, leniency: PhoneLeniency) -> str:
+    """One scan of libphonenumber's matcher."""
     level = phonenumbers.Leniency.VALID if leniency == "valid" else phonenumbers.Leniency.POSSIBLE
     out: list[str] = []
     kept = 0
@@ -346,20 +356,25 @@ def _is_titled(word: str) -> bool:
 def _name_words(cue: str, words: list[str]) -> int:
     """How many of the words after a cue are a name."""
     everything, not_nouns = _lexicon()
-    first = words[0]
+    first, base = words[0], _base(words[0])
     if cue.startswith(("my name", "name")):
-        if first.lower() in _NOT_NAMES:
+        if base in _NOT_NAMES:
             return 0
     elif not _is_titled(first):
         return 0
-    elif cue == "this is" and first.lower() in everything:
+    elif cue == "this is" and base in everything:
         return 0  # "This is Delta", "This is Ridiculous": only a word that is no English word is a name
-    elif first.lower() in not_nouns:
+    elif base in not_nouns:
         return 0  # "I am Sorry", "I'm Done" (a noun like "Mark" may be a name)
     count = 1
-    while count < len(words) and _is_titled(words[count]) and words[count].lower() not in not_nouns:
+    while count < len(words) and _is_titled(words[count]) and _base(words[count]) not in not_nouns:
         count += 1
     return count
+
+
+def _base(word: str) -> str:
+    """A word as the lexicon lists it: lower case, without a possessive "'s"."""
+    return word.lower().replace("’", "'").removesuffix("'s")
 
 
 def _replace_name(match: re.Match[str]) -> str:

@@ -578,7 +578,9 @@ def test_lines_appended_to_a_jsonl_are_read_once(tmp_path: Path, trailing_newlin
     first = fetch(source)
     assert first.ids == ["1", "2"]
 
-    append(path, ("" if trailing_newline else "\n") + line.format(3, "Broken") + "\n" + line.format(4, "Bad\\u0000") + end)
+    append(
+        path, ("" if trailing_newline else "\n") + line.format(3, "Broken") + "\n" + line.format(4, "Bad\\u0000") + end
+    )
     second = fetch(source, first.cursor)
     assert [(r.external_id, r.origin) for r in second.records] == [("3", "inbox/export.jsonl:3")]
     assert second.only_reject.line == 4
