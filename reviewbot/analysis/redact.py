@@ -11,7 +11,7 @@ groups of at most 4 digits. Other runs (``5552013344``, ``482913``) look like or
 split at spaces and the leftmost-longest phone number taken, so a neighbouring number ("555-201-3344 2026-09-14")
 hides nothing.
 
-Before those rules, full-width forms and other scripts' digits are folded to ASCII (NFKC), so "５５５－２０１３"
+Before those rules, full-width digits and signs and other scripts' digits are folded to ASCII (NFKC), so "５５５－２０１３"
 is seen as digits. Cards may also be written with dots, underscores, slashes or double spaces, or glued to a word
 ("card4111111111111111": then only a compact 13-19 digit number with an issuer's first digit 2-6, passing Luhn).
 IBANs may be grouped with spaces or dashes. After the phone rule, Google's libphonenumber (`phonenumbers`) finds
@@ -87,8 +87,9 @@ _ZIP_PLUS_4 = re.compile(r"[0-9]{5}-[0-9]{4}")
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _BUILTIN_NAMES = ("EMAIL", "IBAN", "CARD", "PHONE", "NAME")
 
-# Characters folded before matching: full-width ASCII forms ("５", "＠", "－") and digits of other scripts.
-_FOLDABLE = re.compile(r"[\uff01-\uff5e]|(?![0-9])\d")
+# Characters folded before matching: full-width digits and signs ("５", "＠", "－"; full-width letters are left as
+# they are, \w matches them) and digits of other scripts.
+_FOLDABLE = re.compile(r"[\uff01-\uff20\uff3b-\uff40\uff5b-\uff5e]|(?![0-9])\d")
 
 # Spelled-out emails. "at" in brackets marks an address on its own; a bare " at " only with a spelled-out " dot "
 # before a common top-level domain, since "I shopped at amazon.com" is prose.
