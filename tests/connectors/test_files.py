@@ -10,7 +10,7 @@ import csv
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -779,3 +779,93 @@ def test_pretty_printed_object_without_records_key_names_the_key_to_set(tmp_path
     )
     reject = fetch(make_source(tmp_path)).only_reject
     assert reject.line == 0 and "set records_key to one of: tickets" in reject.reason
+
+
+# --- rows that must not stop a file (issue 19) ----------------------------------------------------------
+
+
+def make_capped_source(workspace: Path, **intake: Any) -> FileSource:
+    """A file source with intake settings other than the defaults."""
+    from reviewbot.settings import IntakeSettings
+
+    options = FileSourceOptions(path="inbox", columns=COLUMNS, extra_columns=["note"])
+    return FileSource(
+        "feedback", "complaint", options, workspace=workspace, max_text_chars=10**6, intake=IntakeSettings(**intake)
+    )
+
+
+def test_a_field_over_the_csv_modules_own_limit_is_read(tmp_path: Path) -> None:
+    long_note = "n" * 200_000  # the csv module refuses fields over 131,072 characters by default
+    drop(tmp_path, "export.csv", f"id,text,created_at,note\n1,Late,2026-01-01,{long_note}\n2,Lost,2026-01-02,ok\n")
+    fetched = fetch(make_capped_source(tmp_path))
+    assert (fetched.ids, fetched.rejects) == (["1", "2"], [])
+    assert len(fetched.records[0].meta["note"]) == 200_000
+
+
+def test_a_field_over_the_configured_cap_is_quarantined_naming_its_column(tmp_path: Path) -> None:
+    drop(tmp_path, "a.csv", f"id,text,created_at,note\n1,Late,2026-01-01,ok\n2,Lost,2026-01-02,{'n' * 5_000}\n")
+    drop(tmp_path, "b.csv", "id,text,created_at,note\n3,Broken,2026-01-03,ok\n")
+    fetched = fetch(make_capped_source(tmp_path, max_field_chars=4_000))
+    assert fetched.ids == ["1", "3"]  # the rest of the file and the next file are read
+    reject = fetched.only_reject
+    assert (reject.file, reject.line) == ("inbox/a.csv", 3)
+    assert reject.reason.startswith(
+        "column 'note' is 5,000 characters, over the limit of 4,000 (intake.max_field_chars)"
+    )
+    assert fetch(make_capped_source(tmp_path, max_field_chars=4_000), fetched.cursor).rejects == []
+
+
+def test_a_field_over_the_cap_in_jsonl_is_quarantined(tmp_path: Path) -> None:
+    drop(tmp_path, "a.jsonl", json.dumps({"id": "1", "text": "Late", "created_at": "2026-01-01", "note": "n" * 5_000}))
+    reason = fetch(make_capped_source(tmp_path, max_field_chars=4_000)).only_reject.reason
+    assert reason.startswith("extra column 'note' is 5,000 characters")
+
+
+def test_a_nul_byte_near_the_top_quarantines_its_row_not_the_file(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n2,Lo\x00st,2026-01-02\n3,Broken,2026-01-03\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["1", "3"]
+    assert fetched.only_reject.line == 3
+    assert "NUL byte" in fetched.only_reject.reason
+
+
+def test_a_file_of_mostly_control_bytes_is_still_refused_as_binary(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n".encode("utf-16-le"))
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert reject.whole_file
+    assert reject.reason.startswith("binary data, not CSV or JSON")
+    assert "UTF-16" in reject.reason
+
+
+def test_dates_ahead_of_the_future_tolerance_are_quarantined(tmp_path: Path) -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes")
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="minutes")
+    drop(tmp_path, "export.csv", f"id,text,created_at,note\n1,Late,{soon},\n2,Lost,{later},\n")
+    fetched = fetch(make_capped_source(tmp_path))  # default tolerance: 2 days
+    assert fetched.ids == ["1"]
+    assert "in the future, beyond intake.future_tolerance (2 days)" in fetched.only_reject.reason
+    strict = fetch(make_capped_source(tmp_path, future_tolerance="1 hour"))
+    assert strict.ids == [] and "(1 hour)" in strict.rejects[0].reason
+    assert fetch(make_capped_source(tmp_path, future_tolerance="1 week")).ids == ["1", "2"]
+
+
+def test_rows_without_an_id_column_get_a_stable_id_from_their_content(tmp_path: Path) -> None:
+    export = "text,created_at\nLate parcel,2026-01-01\nLost parcel,2026-01-02\nLate parcel,2026-01-01\n"
+    drop(tmp_path, "export.csv", export)
+    source = make_source(tmp_path, columns={"text": "text", "created_at": "created_at"})
+    first = fetch(source)
+    assert len(first.ids) == 3 and len(set(first.ids)) == 2  # an exact repeat is the same item
+    assert all(i.startswith("sha256:") for i in first.ids)
+    # a new export under the same name, in another order: read again from the start, the same rows get the same ids
+    drop(tmp_path, "export.csv", "text,created_at\nBroken lamp,2026-01-03\n" + export.split("\n", 1)[1])
+    again = fetch(source, first.cursor)
+    assert again.ids[1:] == first.ids and again.ids[0] not in first.ids
+
+
+def test_rows_without_a_date_column_take_the_files_modification_time(tmp_path: Path) -> None:
+    import os
+
+    path = drop(tmp_path, "export.csv", "id,text\n1,Late parcel\n")
+    os.utime(path, (1_780_000_000, 1_780_000_000))
+    (record,) = fetch(make_source(tmp_path, columns={"id": "id", "text": "text"})).records
+    assert record.created_at == datetime.fromtimestamp(1_780_000_000, tz=UTC)
