@@ -459,3 +459,42 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "****")
     return text
+
+
+# Setting names whose values are secrets wherever they appear ("bot_token", "signing_secret", "password",
+# "api_key"); a name ending in _env or _file holds the name of a variable or file, which is no secret.
+_SECRET_NAME = re.compile(
+    r"token|secret|passw(?:or)?d|passphrase|pwd|credential|(?:^|_)(?:api|access|private|secret|signing)_?key$|^key$",
+    re.IGNORECASE,
+)
+_NOT_SECRET_NAME = re.compile(r"_(?:env|file|path)$", re.IGNORECASE)
+# Values that are secrets whatever their setting is called.
+_SECRET_VALUES = (
+    re.compile(r"\bxox[a-z]-[A-Za-z0-9-]{8,}"),  # Slack bot, user and legacy tokens
+    re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
+    re.compile(r"\bATATT[A-Za-z0-9_=+/-]{16,}"),  # Atlassian (Jira) API tokens
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"),
+)
+# The password of a URL: scheme://user:PASSWORD@host
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.IGNORECASE)
+MASK = "****"
+
+
+def mask_secret_values(text: str) -> str:
+    """Text with tokens that look like Slack, Jira or GitHub tokens and passwords in URLs replaced by ****."""
+    for pattern in _SECRET_VALUES:
+        text = pattern.sub(MASK, text)
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+
+
+def mask_config(value: Any, name: str = "") -> Any:
+    """Settings as data with every secret masked: values of secret-named keys, and secret-looking values."""
+    if isinstance(value, dict):
+        return {key: mask_config(item, str(key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_config(item, name) for item in value]
+    if isinstance(value, str):
+        if value and _SECRET_NAME.search(name) and not _NOT_SECRET_NAME.search(name):
+            return MASK
+        return mask_secret_values(value)
+    return value

@@ -11,16 +11,17 @@ groups of at most 4 digits. Other runs (``5552013344``, ``482913``) look like or
 split at spaces and the leftmost-longest phone number taken, so a neighbouring number ("555-201-3344 2026-09-14")
 hides nothing.
 
-Before those rules, full-width digits and signs and other scripts' digits are folded to ASCII (NFKC), so "５５５－２０１３"
-is seen as digits. Cards may also be written with dots, underscores, slashes or double spaces, or glued to a word
-("card4111111111111111": then only a compact 13-19 digit number with an issuer's first digit 2-6, passing Luhn).
-IBANs may be grouped with spaces or dashes. After the phone rule, Google's libphonenumber (`phonenumbers`) finds
-the numbers it leaves, in the national formats of a default region ("030/1234567", "98765 43210"); a number found
-so is kept when it is written as one run of digits (an order number), looks like a date, or has fewer than 7
-digits. Emails written "john.doe[at]example.com", "john (at) example (dot) com" or "john at example dot com" are
-EMAIL; a name after "my name is", "I am", "I'm", "this is" or "call me" is NAME (after "my name is" any word but
-a few like "not"; after the others only a capitalised word that is not an English word, so "I am angry" and
-"This is Delta" stay).
+Before those rules, full-width digits and signs and other scripts' digits are folded to ASCII (NFKC), so
+"５５５－２０１３" is seen as digits. Cards may also be written with dots, underscores, slashes or double
+spaces, or glued to a word ("card4111111111111111": then only a compact 13-19 digit number with an issuer's
+first digit 2-6, passing Luhn). IBANs may be grouped with spaces or dashes. After the phone rule, Google's
+libphonenumber (`phonenumbers`) finds the numbers it leaves, in the national formats of a default region
+("030/1234567", "98765 43210"); a number found so is kept when it is written as one run of digits (an order
+number), looks like a date, or has fewer than 7 digits. Emails written "john.doe[at]example.com",
+"john (at) example (dot) com" or "john at example dot com" are EMAIL; a name after "my name is", "I am", "I'm",
+"this is" or "call me" is NAME (after "my name is" any word but a few like "not"; after the others only a
+capitalised word that is not an English adjective, verb or adverb, and after "this is" no English word at all,
+so "I am angry" and "This is Delta" stay).
 
 Redacting twice changes nothing more; with extra patterns too, unless one matches inside a number (e.g. r"-").
 """
