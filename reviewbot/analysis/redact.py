@@ -20,8 +20,7 @@ libphonenumber (`phonenumbers`) finds the numbers it leaves, in the national for
 number), looks like a date, or has fewer than 7 digits. Emails written "john.doe[at]example.com",
 "john (at) example (dot) com" or "john at example dot com" are EMAIL; a name after "my name is", "I am", "I'm",
 "this is" or "call me" is NAME (after "my name is" any word but a few like "not"; after the others only a
-capitalised word that is not an English adjective, verb or adverb, and after "this is" no English word at all,
-so "I am angry" and "This is Delta" stay).
+capitalised word that is no English word in TextBlob's lexicon, so "I am angry" and "This is Delta" stay).
 
 Redacting twice changes nothing more; with extra patterns too, unless one matches inside a number (e.g. r"-").
 """
@@ -333,8 +332,11 @@ def _is_library_phone(text: str, start: int, raw: str) -> bool:
         return False
     if raw.startswith("+"):
         return True
-    # One run of digits is an order or account number; dates and lists of small numbers are not phone numbers.
-    return len(groups) > 1 and sum(len(g) == 1 for g in groups) <= 1 and not _DATE_LIKE.search(raw)
+    # One run of digits is an order or account number, also after a one-digit prefix ("AA Ref 1-2990176298");
+    # dates and lists of small numbers are not phone numbers.
+    if len(groups) < 2 or digits - max(map(len, groups)) <= 1:
+        return False
+    return sum(len(g) == 1 for g in groups) <= 1 and not _DATE_LIKE.search(raw)
 
 
 @functools.cache
@@ -364,10 +366,10 @@ def _name_words(cue: str, words: list[str]) -> int:
             return 0
     elif not _is_titled(first):
         return 0
-    elif cue == "this is" and base in everything:
-        return 0  # "This is Delta", "This is Ridiculous": only a word that is no English word is a name
-    elif base in not_nouns:
-        return 0  # "I am Sorry", "I'm Done" (a noun like "Mark" may be a name)
+    elif base in everything:
+        # "This is Delta", "I am Platinum", "I'm Group 2": only a word that is no English word is a name (so
+        # "I am Mark" is kept too: on real tweets, capitalised nouns after "I am" were mostly not names)
+        return 0
     count = 1
     while count < len(words) and _is_titled(words[count]) and _base(words[count]) not in not_nouns:
         count += 1

@@ -485,6 +485,7 @@ def test_ordinary_words_after_an_introduction_are_kept(text: str) -> None:
         "between 2015 and 2019",
         "APR of 664%",
         "reference 1-2-3",
+        "AA Ref#1-2990176298, 1-3001885409",
     ],
 )
 def test_amounts_dates_order_and_flight_numbers_survive(text: str) -> None:
