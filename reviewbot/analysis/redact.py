@@ -332,6 +332,8 @@ def _is_library_phone(text: str, start: int, raw: str) -> bool:
         return False
     if raw.startswith("+"):
         return True
+    if "." in raw:
+        return False  # a decimal or a section ("Revised Code 4112.021"); dotted phone numbers are the rule's
     # One run of digits is an order or account number, also after a one-digit prefix ("AA Ref 1-2990176298");
     # dates and lists of small numbers are not phone numbers.
     if len(groups) < 2 or digits - max(map(len, groups)) <= 1:

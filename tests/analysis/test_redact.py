@@ -486,6 +486,7 @@ def test_ordinary_words_after_an_introduction_are_kept(text: str) -> None:
         "APR of 664%",
         "reference 1-2-3",
         "AA Ref#1-2990176298, 1-3001885409",
+        "Ohio Revised Code 4112.021 and a rate of 690.4522 %",
     ],
 )
 def test_amounts_dates_order_and_flight_numbers_survive(text: str) -> None:
