@@ -28,11 +28,12 @@ Redacting twice changes nothing more; with extra patterns too, unless one matche
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 import phonenumbers
@@ -104,6 +105,7 @@ _SPELLED_EMAIL = re.compile(
     rf"|\s+at\s+{_LABEL}(?:{_DOT_ANY}{_LABEL})*{_DOT_SPELLED}{_TLDS})(?![\w\[])",
     re.IGNORECASE,
 )
+_AT_MARKS = ("at]", "at)", "at}", "at>", "at ]", "at )", "at }", "at >")
 _SPELLED_HINT = re.compile(r"[\[({<]\s*at\s*[\])}>]|\sdot\s", re.IGNORECASE)
 
 # Names: up to three capitalised words after the phrase (or one word of any case after "my name is").
@@ -113,6 +115,7 @@ _NAME_AFTER = re.compile(
     rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})",
     re.IGNORECASE,
 )
+_CUES = ("my name", "name's", "i am", "i'm", "i’m", "this is", "call me")
 # Words after "my name is" that are no name ("my name is not on the account").
 _NOT_NAMES = frozenset(
     {"a", "an", "and", "as", "at", "for", "from", "in", "is", "isn't", "not", "now", "of", "on", "the", "to"}
@@ -122,6 +125,10 @@ _NOT_NAMES = frozenset(
 # libphonenumber's finds that are other numbers: dates, and groups a phone number is not written in.
 _DATE_LIKE = re.compile(r"\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4}")
 _DIGITS = re.compile(r"[0-9]+")
+# Two or more groups of digits joined by spaces, parentheses, slashes or dashes (a dot ends a run: decimals,
+# sections); one compact run is an order number, or the phone rule's when it starts with "+".
+# (A character class first: with an optional "+" or "(" in front, `re` would try every position in Python.)
+_PHONE_CANDIDATE = re.compile(r"[0-9(+][0-9]*\)?(?:(?: {1,2}|[/-]|\) ?| ?\()[0-9]+\)?)+")
 PhoneLeniency = Literal["possible", "valid"]
 
 
@@ -289,7 +296,8 @@ def _fold(text: str) -> str:
 
 def _redact_spelled_emails(text: str) -> str:
     """Replace addresses written to dodge filters: "john.doe[at]example.com", "jo at example dot com"."""
-    if not _SPELLED_HINT.search(text):
+    lower = text.lower()  # substring tests in C before any regex: most texts have neither "dot" nor "at)"
+    if "dot" not in lower and not any(mark in lower for mark in _AT_MARKS) or not _SPELLED_HINT.search(text):
         return text
     return _SPELLED_EMAIL.sub("[EMAIL]", text)
 
@@ -303,23 +311,27 @@ def _redact_library_phones(text: str, region: str, leniency: PhoneLeniency) -> s
     """Replace the phone numbers libphonenumber finds that the phone rule left (national formats)."""
     # The matcher picks candidates by their surroundings, which a replacement changes: repeat until nothing
     # more is found, so that redacting the result again finds nothing either.
-    while sum(map(len, _DIGITS.findall(text))) >= 7:
+    while True:
         replaced = _library_phone_pass(text, region, leniency)
         if replaced == text:
-            break
+            return text
         text = replaced
-    return text
 
 
 def _library_phone_pass(text: str, region: str, leniency: PhoneLeniency) -> str:
-    """One scan of libphonenumber's matcher."""
+    """One scan of libphonenumber's matcher over the runs of digits and separators that could hold a number."""
     level = phonenumbers.Leniency.VALID if leniency == "valid" else phonenumbers.Leniency.POSSIBLE
     out: list[str] = []
     kept = 0
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=level):
-        if _is_library_phone(text, match.start, match.raw_string):
-            out += [text[kept : match.start], "[PHONE]"]
-            kept = match.end
+    # The matcher is slow (it parses every digit run it meets); only runs with 7 digits in 2 groups reach it.
+    for run in _PHONE_CANDIDATE.finditer(text):
+        if sum(map(run.group().count, "0123456789")) < 7:
+            continue
+        for match in phonenumbers.PhoneNumberMatcher(run.group(), region, leniency=level):
+            start = run.start() + match.start
+            if start >= kept and _is_library_phone(text, start, match.raw_string):
+                out += [text[kept:start], "[PHONE]"]
+                kept = run.start() + match.end
     return "".join(out) + text[kept:] if out else text
 
 
@@ -346,7 +358,11 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
     """(every lower-case English word, those that are not nouns) from TextBlob's tagged lexicon."""
     words: set[str] = set()
     not_nouns: set[str] = set()
-    for line in (resources.files("textblob") / "en" / "en-lexicon.txt").read_text(encoding="utf-8").splitlines():
+    # Found without importing textblob, which imports NLTK (seconds).
+    spec = importlib.util.find_spec("textblob")
+    assert spec is not None and spec.submodule_search_locations
+    lexicon = Path(spec.submodule_search_locations[0]) / "en" / "en-lexicon.txt"
+    for line in lexicon.read_text(encoding="utf-8").splitlines():
         word, _, tag = line.partition(" ")
         if word.islower():
             words.add(word)
@@ -383,25 +399,51 @@ def _base(word: str) -> str:
     return word.lower().replace("’", "'").removesuffix("'s")
 
 
-def _replace_name(match: re.Match[str]) -> str:
+def _redact_names(text: str) -> str:
+    """Replace names after an introduction; the regex is tried only where str.find saw a cue (much faster)."""
+    lower = text.lower()
+    if len(lower) == len(text):
+        starts = sorted({pos for cue in _CUES for pos in _find_all(lower, cue)})
+    else:  # lower-casing changed offsets (e.g. "İ"): try every word start
+        starts = [m.start() for m in re.finditer(r"\b\w", text)]
+    out: list[str] = []
+    kept = 0
+    for pos in starts:
+        match = _NAME_AFTER.match(text, pos) if pos >= kept else None
+        span = _name_span(match) if match else None
+        if span:
+            out += [text[kept : span[0]], "[NAME]"]
+            kept = span[1]  # the words after the name are scanned again ("I am Sam and this is Okafor")
+    return "".join(out) + text[kept:] if out else text
+
+
+def _find_all(text: str, part: str) -> list[int]:
+    """Every position where `part` starts in `text`."""
+    found: list[int] = []
+    pos = text.find(part)
+    while pos >= 0:
+        found.append(pos)
+        pos = text.find(part, pos + 1)
+    return found
+
+
+def _name_span(match: re.Match[str]) -> tuple[int, int] | None:
+    """Where the name after a cue starts and ends in the text, or None if the words after it are no name."""
     words = match.group("name").split()
     count = _name_words(match.group("cue").lower().replace("’", "'"), words)
     if not count:
-        return match.group()
-    name_start = match.start("name") - match.start()
-    # Keep the spacing and the words after the name as written.
-    rest = match.group("name")
-    cut = 0
+        return None
+    rest, cut = match.group("name"), 0
     for word in words[:count]:
         cut = rest.index(word, cut) + len(word)
-    return match.group()[:name_start] + "[NAME]" + rest[cut:]
+    return match.start("name"), match.start("name") + cut
 
 
 def _redact_builtins(text: str, region: str = "US", leniency: PhoneLeniency = "possible") -> str:
     """Apply the built-in types in order, over tags too: none can match or cross a "[NAME]" tag."""
     text = _redact_emails(_fold(text))
     text = _redact_spelled_emails(text)
-    text = _NAME_AFTER.sub(_replace_name, text)
+    text = _redact_names(text)
     if not any(digit in text for digit in "0123456789"):
         return text  # IBANs, cards and phone numbers all contain digits
     text = _CARD_RUN.sub(_replace_cards, _redact_ibans(text))
