@@ -120,6 +120,10 @@ _CUES = ("my name", "name's", "i am", "i'm", "i’m", "this is", "call me")
 _NOT_NAMES = frozenset(
     {"a", "an", "and", "as", "at", "for", "from", "in", "is", "isn't", "not", "now", "of", "on", "the", "to"}
     | {"was", "with", "has", "had", "still", "also", "just", "listed", "spelled", "wrong", "correct", "missing"}
+    # capitalised, and not in the lexicon in lower case: "call me Monday"
+    | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow"}
+    | {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october"}
+    | {"november", "december"}
 )
 
 # libphonenumber's finds that are other numbers: dates, and groups a phone number is not written in.
@@ -379,9 +383,11 @@ def _name_words(cue: str, words: list[str]) -> int:
     """How many of the words after a cue are a name."""
     everything, not_nouns = _lexicon()
     first, base = words[0], _base(words[0])
+    if base in _NOT_NAMES:
+        return 0
     if cue.startswith(("my name", "name")):
-        if base in _NOT_NAMES:
-            return 0
+        if not _is_titled(first) and base in not_nouns:
+            return 0  # "under my name is concerning"; "my name is john" is a name
     elif not _is_titled(first):
         return 0
     elif base in everything:

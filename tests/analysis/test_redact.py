@@ -462,6 +462,8 @@ def test_names_after_an_introduction_are_replaced(text: str, expected: str) -> N
         "This is Ridiculous",
         "this is the third time",
         "my name is not on the account",
+        "the loan made under my name is concerning",
+        "she was going to call me Monday",
         "I am 5 months late",
         "I shopped at amazon.com",
         "meet at the store dot",
