@@ -62,3 +62,28 @@ def test_each_bad_row_is_quarantined_and_every_good_row_and_later_file_stored(wo
     again = run_collect(workspace)  # the cursor moved past every row: nothing is read or quarantined again
     assert again.errors == []
     assert again.sources["complaints"] == {"new": 0, "updated": 0, "unchanged": 0, "quarantined": 0}
+
+
+def test_a_nul_byte_from_a_source_other_than_files_does_not_fail_the_write(workspace: Path) -> None:
+    # the file source quarantines such rows; a record from elsewhere (here a Slack suggestion) is stored without it
+    from datetime import UTC, datetime
+
+    from reviewbot.protocols import RawRecord
+    from workflows.collect import store_feedback
+
+    settings, store = open_workspace(workspace)
+    record = RawRecord(
+        external_id="S-1",
+        text="Please\x00 extend the returns window",
+        created_at=datetime(2026, 9, 3, tzinfo=UTC),
+        kind="suggestion",
+        origin="slack",
+        meta={"thread": {"note": "nul\x00inside"}},
+    )
+    item_id, new = store_feedback(settings, store, "slack", record)
+    with store.session() as session:
+        item = session.get(FeedbackItem, item_id)
+        assert item is not None
+        stored = (item.text, item.meta)
+    store.dispose()
+    assert new and stored == ("Please\ufffd extend the returns window", {"thread": {"note": "nul\ufffdinside"}})
