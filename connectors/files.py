@@ -133,6 +133,9 @@ class FileSource:
         self.intake = intake or IntakeSettings()
         self.tz = ZoneInfo(options.timezone)
         self._file_time: datetime | None = None  # the modification time of the file being read
+        # (how a field is named in a quarantine reason, its column) of every field that is stored
+        self._stored = [(f"{k} ({c})", c) for k, c in options.columns.model_dump().items() if c]
+        self._stored += [(f"extra column {c!r}", c) for c in options.extra_columns]
 
     def files(self) -> list[Path]:
         """The files this source reads, in a stable order; hidden and temporary files are skipped."""
@@ -266,9 +269,7 @@ class FileSource:
 
     def _check_storable(self, values: dict[str, Any]) -> None:
         """Refuse a row whose mapped fields the database cannot store: a NUL byte, or a field over the cap."""
-        mapped = [(f"{k} ({c})", c) for k, c in self.options.columns.model_dump().items() if c]
-        mapped += [(f"extra column {c!r}", c) for c in self.options.extra_columns]
-        for field, column in mapped:
+        for field, column in self._stored:
             value = self._get(values, column)
             if not isinstance(value, str):
                 continue

@@ -75,9 +75,9 @@ class Enricher:
             "content_hash": content_hash(text),
             "created_at": record.created_at,
             "week": week_of(record.created_at),
-            "customer": self.redact(record.customer),
-            "channel": self.redact(record.channel),
-            "author": self.redact(record.author),
+            "customer": _clip(self.redact(record.customer), 200),
+            "channel": _clip(self.redact(record.channel), 100),
+            "author": _clip(self.redact(record.author), 200),
             "nps": record.nps,
             "csat": record.csat,
             "nps_class": nps,
@@ -91,6 +91,11 @@ class Enricher:
         }
         values["row_hash"] = row_hash(values)
         return values
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """A short field cut to its column's size: a tag can be longer than what it replaced ("Al" -> "[NAME]")."""
+    return None if value is None else value[:length]
 
 
 def is_negative(polarity: float, nps_class: str | None, csat_class: str | None, below: float) -> bool:
