@@ -46,7 +46,7 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
 BINARY_SHARE = 0.1  # a head of which more than this share is control bytes is not text
 _MAGIC = {
-    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?)",
+    b"PK\x03\x04": "a ZIP archive: an Excel .xlsx workbook?",
     b"\xd0\xcf\x11\xe0": "an old Office file (.xls?)",
     b"%PDF": "a PDF",
     b"\x1f\x8b": "gzip-compressed",
@@ -198,11 +198,9 @@ class FileSource:
 
     def _format(self, path: Path, head: bytes) -> str:
         what = _binary_kind(head)
-        if what:
-            raise FileFormatError(
-                f"{what}, not CSV or JSON; export the data as CSV, JSONL or JSON"
-                + ("" if what != "binary data" else " (UTF-16 text? save it as UTF-8)")
-            )
+        if what is not None:
+            kind, hint = (f"binary file ({what})", "") if what else ("binary file", " (UTF-16 text? save it as UTF-8)")
+            raise FileFormatError(f"{kind}, not CSV or JSON; export the data as CSV, JSONL or JSON{hint}")
         if self.options.format != "auto":
             return self.options.format
         fmt = EXTENSIONS.get(path.suffix.lower())
@@ -481,7 +479,7 @@ def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
 
 
 def _binary_kind(head: bytes) -> str | None:
-    """What a file that is not text looks like (by its first bytes), or None for text.
+    """What a file that is not text looks like by its first bytes ("" if unknown), or None for text.
 
     A stray NUL byte in a text export is one bad row, quarantined on its own; only a head that is mostly
     control bytes (or a known binary format) refuses the whole file.
@@ -490,7 +488,7 @@ def _binary_kind(head: bytes) -> str | None:
         if head.startswith(magic):
             return what
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    return "binary data" if head and controls > BINARY_SHARE * len(head) else None
+    return "" if head and controls > BINARY_SHARE * len(head) else None
 
 
 def _too_long(field: str, length: int, cap: int) -> str:

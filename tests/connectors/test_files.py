@@ -434,7 +434,7 @@ def test_binary_file_is_refused_as_a_whole(tmp_path: Path) -> None:
     drop(tmp_path, "export.csv", b"PK\x03\x04\x00\x00binary junk\n" * 10)
     reject = fetch(make_source(tmp_path)).only_reject
     assert (reject.file, reject.line, reject.whole_file) == ("inbox/export.csv", 0, True)
-    assert reject.reason.startswith("a ZIP archive (an Excel .xlsx workbook?), not CSV or JSON")
+    assert reject.reason.startswith("binary file (a ZIP archive: an Excel .xlsx workbook?), not CSV or JSON")
 
 
 def test_unsupported_extension_is_refused_as_a_whole(tmp_path: Path) -> None:
@@ -833,7 +833,7 @@ def test_a_file_of_mostly_control_bytes_is_still_refused_as_binary(tmp_path: Pat
     drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n".encode("utf-16-le"))
     reject = fetch(make_source(tmp_path)).only_reject
     assert reject.whole_file
-    assert reject.reason.startswith("binary data, not CSV or JSON")
+    assert reject.reason.startswith("binary file, not CSV or JSON")
     assert "UTF-16" in reject.reason
 
 
