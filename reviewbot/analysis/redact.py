@@ -59,7 +59,7 @@ _IBAN_SEP = re.compile("([ -])")
 # The letter-led IBAN scan is slow, so it only runs where two letters precede two digits.
 _IBAN_HINT = re.compile(r"[0-9](?<=[A-Za-z]{2}[0-9])[0-9]")
 _LETTER_VALUES = str.maketrans({chr(code): str(code - 55) for code in range(65, 91)})
-# A card run (digit groups joined by single spaces or dashes) is later searched for a Luhn-valid span, so "ref 12
+# A card run (digit groups joined by separators) is later searched for a Luhn-valid span, so "ref 12
 # 4111 1111 1111 1111" works. '+' before it means a phone number; '.', ',' or a currency sign an amount. The
 # lookahead drops runs too short for 13 digits before any Python code runs.
 # Separators: one space, dash, dot, underscore or slash, or two spaces; a group may be followed by "_" (a
@@ -116,7 +116,7 @@ _NAME_AFTER = re.compile(
     re.IGNORECASE,
 )
 _CUES = ("my name", "name's", "i am", "i'm", "i’m", "this is", "call me")
-# Words after "my name is" that are no name ("my name is not on the account").
+# Words after a cue that are no name ("my name is not on the account", "call me Monday").
 _NOT_NAMES = frozenset(
     {"a", "an", "and", "as", "at", "for", "from", "in", "is", "isn't", "not", "now", "of", "on", "the", "to"}
     | {"was", "with", "has", "had", "still", "also", "just", "listed", "spelled", "wrong", "correct", "missing"}
