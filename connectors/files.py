@@ -16,6 +16,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 from zoneinfo import ZoneInfo
@@ -23,14 +24,35 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.registry import ConnectorContext, parse_options, register_source, source_loc
-from reviewbot.intake import CSAT_RANGE, NPS_RANGE, FieldError, check_text, clean_id, parse_datetime, parse_score
+from reviewbot.intake import (
+    CSAT_RANGE,
+    NPS_RANGE,
+    FieldError,
+    check_date_range,
+    check_text,
+    clean_id,
+    content_id,
+    parse_datetime,
+    parse_score,
+)
 from reviewbot.protocols import Batch, Kind, RawRecord, Reject
-from reviewbot.settings import SourceConfig, TimeZoneName
+from reviewbot.settings import IntakeSettings, SourceConfig, TimeZoneName
 
 BATCH_SIZE = 1000
 HEAD_BYTES = 4096
 RAW_PREVIEW = 500
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+# Control bytes that text exports never hold in bulk (tab, newlines and form feed are text).
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
+BINARY_SHARE = 0.1  # a head of which more than this share is control bytes is not text
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive: an Excel .xlsx workbook?",
+    b"\xd0\xcf\x11\xe0": "an old Office file (.xls?)",
+    b"%PDF": "a PDF",
+    b"\x1f\x8b": "gzip-compressed",
+}
+# The database columns' sizes (reviewbot.models.FeedbackItem): longer values are cut, not refused.
+_FIELD_LENGTHS = {"customer": 200, "channel": 100, "author": 200}
 
 
 class ColumnMap(BaseModel):
@@ -38,9 +60,9 @@ class ColumnMap(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str
+    id: str | None = None  # none: a hash of the row's values, so the same row read again is the same item
     text: str | None = None
-    created_at: str
+    created_at: str | None = None  # none: the file's modification time
     customer: str | None = None
     channel: str | None = None
     author: str | None = None
@@ -93,7 +115,14 @@ class FileSource:
     """Reads every matching file under a folder (or one file), incrementally."""
 
     def __init__(
-        self, name: str, kind: Kind, options: FileSourceOptions, *, workspace: Path, max_text_chars: int
+        self,
+        name: str,
+        kind: Kind,
+        options: FileSourceOptions,
+        *,
+        workspace: Path,
+        max_text_chars: int,
+        intake: IntakeSettings | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -101,7 +130,12 @@ class FileSource:
         self.root = (workspace / options.path).resolve()
         self.workspace = workspace.resolve()
         self.max_text_chars = max_text_chars
+        self.intake = intake or IntakeSettings()
         self.tz = ZoneInfo(options.timezone)
+        self._file_time: datetime | None = None  # the modification time of the file being read
+        # (how a field is named in a quarantine reason, its column) of every field that is stored
+        self._stored = [(f"{k} ({c})", c) for k, c in options.columns.model_dump().items() if c]
+        self._stored += [(f"extra column {c!r}", c) for c in options.extra_columns]
 
     def files(self) -> list[Path]:
         """The files this source reads, in a stable order; hidden and temporary files are skipped."""
@@ -133,6 +167,7 @@ class FileSource:
         display = self._display(path)
         try:
             with path.open("rb") as fh:
+                self._file_time = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
                 fmt = self._format(path, fh.read(HEAD_BYTES))
                 resume = self._resume_point(fh, path, state)
                 if resume and resume["offset"] == path.stat().st_size:
@@ -162,8 +197,10 @@ class FileSource:
         return state
 
     def _format(self, path: Path, head: bytes) -> str:
-        if b"\x00" in head:
-            raise FileFormatError("binary file, not CSV or JSON; export the data as CSV, JSONL or JSON")
+        what = _binary_kind(head)
+        if what is not None:
+            kind, hint = (f"binary file ({what})", "") if what else ("binary file", " (UTF-16 text? save it as UTF-8)")
+            raise FileFormatError(f"{kind}, not CSV or JSON; export the data as CSV, JSONL or JSON{hint}")
         if self.options.format != "auto":
             return self.options.format
         fmt = EXTENSIONS.get(path.suffix.lower())
@@ -182,7 +219,7 @@ class FileSource:
         for row in rows:
             last = row
             self._add(batch, row, display)
-            if len(batch.records) + len(batch.rejects) >= BATCH_SIZE:
+            if len(batch.records) + len(batch.rejects) + batch.skipped >= BATCH_SIZE:
                 yield batch, _state(fh, row)
                 batch = Batch()
         if last is not None:
@@ -191,38 +228,79 @@ class FileSource:
     def _add(self, batch: Batch, row: _Row, display: str) -> None:
         if row.error is None and row.values is not None:
             try:
-                batch.records.append(self._record(row.values, f"{display}:{row.line}"))
-                return
+                record = self._record(row.values, f"{display}:{row.line}")
             except FieldError as exc:
                 row.error = str(exc)
+            else:
+                if record is None:
+                    batch.skipped += 1
+                else:
+                    batch.records.append(record)
+                return
         batch.rejects.append(Reject(display, row.line, row.error or "unreadable row", row.raw[:RAW_PREVIEW]))
 
-    def _record(self, values: dict[str, Any], origin: str) -> RawRecord:
+    def _record(self, values: dict[str, Any], origin: str) -> RawRecord | None:
+        """The record of a row, or None for a row with no text (and no score) to skip; FieldError if bad."""
         cols = self.options.columns
+        self._check_storable(values)
         nps = parse_score(self._get(values, cols.nps), field=f"nps ({cols.nps})", low=NPS_RANGE[0], high=NPS_RANGE[1])
         csat = parse_score(
             self._get(values, cols.csat), field=f"csat ({cols.csat})", low=CSAT_RANGE[0], high=CSAT_RANGE[1]
         )
-        text = check_text(
-            str(self._get(values, cols.text) or ""),
-            max_chars=self.max_text_chars,
-            has_score=nps is not None or csat is not None,
-        )
-        created = self._get(values, cols.created_at)
+        raw_text = str(self._get(values, cols.text) or "")
+        if not raw_text.strip() and nps is None and csat is None:
+            return None  # nothing to learn from: counted, not quarantined
+        text = check_text(raw_text, max_chars=self.max_text_chars, has_score=True)
         return RawRecord(
-            external_id=clean_id(self._get(values, cols.id), field=f"id ({cols.id})"),
+            external_id=self._id(values),
             text=text,
-            created_at=parse_datetime(
-                str(created or ""), field=f"created_at ({cols.created_at})", fmt=self.options.date_format, tz=self.tz
-            ),
+            created_at=self._created_at(values),
             kind=self.kind,
             origin=origin,
-            customer=self._text_or_none(values, cols.customer),
-            channel=self._text_or_none(values, cols.channel),
-            author=self._text_or_none(values, cols.author),
+            customer=self._text_or_none(values, cols.customer, "customer"),
+            channel=self._text_or_none(values, cols.channel, "channel"),
+            author=self._text_or_none(values, cols.author, "author"),
             nps=nps,
             csat=csat,
             meta={c: v for c in self.options.extra_columns if (v := self._get(values, c)) is not None},
+        )
+
+    def _check_storable(self, values: dict[str, Any]) -> None:
+        """Refuse a row whose mapped fields the database cannot store: a NUL byte, or a field over the cap."""
+        for field, column in self._stored:
+            value = self._get(values, column)
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:  # PostgreSQL refuses it in text and JSON
+                raise FieldError(
+                    f"{field} holds a NUL byte (\\x00) at character {value.index(chr(0)) + 1:,}, which the "
+                    "database cannot store; remove it from the export"
+                )
+            if len(value) > self.intake.max_field_chars:
+                raise FieldError(_too_long(field, len(value), self.intake.max_field_chars))
+
+    def _id(self, values: dict[str, Any]) -> str:
+        """The row's id, or a hash of its values when no id column is mapped."""
+        column = self.options.columns.id
+        if column is None:
+            return content_id(values)
+        return clean_id(self._get(values, column), field=f"id ({column})")
+
+    def _created_at(self, values: dict[str, Any]) -> datetime:
+        """The row's date (within the configured range), or the file's modification time when none is mapped."""
+        column = self.options.columns.created_at
+        if column is None:
+            assert self._file_time is not None
+            return self._file_time
+        field = f"created_at ({column})"
+        created = self._get(values, column)
+        moment = parse_datetime(str(created or ""), field=field, fmt=self.options.date_format, tz=self.tz)
+        return check_date_range(
+            moment,
+            field=field,
+            now=datetime.now(UTC),
+            future_tolerance=self.intake.future_tolerance,
+            earliest=self.intake.earliest_date,
         )
 
     def _get(self, values: dict[str, Any], column: str | None) -> Any:
@@ -235,9 +313,9 @@ class FileSource:
             return None
         return value
 
-    def _text_or_none(self, values: dict[str, Any], column: str | None) -> str | None:
+    def _text_or_none(self, values: dict[str, Any], column: str | None, field: str) -> str | None:
         value = self._get(values, column)
-        return None if value is None else str(value).strip()[:200] or None
+        return None if value is None else str(value).strip()[: _FIELD_LENGTHS[field]] or None
 
     # --- CSV -----------------------------------------------------------------------------------------
 
@@ -245,6 +323,8 @@ class FileSource:
         delimiter = self.options.delimiter or ("\t" if fmt == "tsv" else ",")
         # The delimiter as bytes of this encoding; utf-8-sig would put its byte order mark in front.
         sep = delimiter.encode(self.options.encoding).removeprefix(codecs.BOM_UTF8)
+        # Process-wide, but every file source of a workspace shares the setting; longer fields are quarantined.
+        csv.field_size_limit(self.intake.max_field_chars)
         fh.seek(0)
         records = _records(fh, 0, 1, sep)
         first = next(records, None)
@@ -254,7 +334,10 @@ class FileSource:
         header_text = self._decode(raw_bytes, strip_bom=True)
         if header_text is None:
             raise FileFormatError(f"the header row is not valid {self.options.encoding}; set encoding for this source")
-        header = [h.strip() for h in _split(header_text, delimiter)]
+        try:
+            header = [h.strip() for h in _split(header_text, delimiter)]
+        except csv.Error as exc:
+            raise FileFormatError(f"the header row cannot be read: {exc}") from None
         self._check_header(header, delimiter)
         if resume:
             fh.seek(resume["offset"])
@@ -285,12 +368,35 @@ class FileSource:
                 continue
             if not text.strip():
                 continue
-            fields = _split(text, delimiter)
+            try:
+                fields = _split(text, delimiter)
+            except csv.Error as exc:  # a field over intake.max_field_chars
+                error = self._split_error(text, header, delimiter, exc)
+                yield _Row(line, next_line, end, None, text[:RAW_PREVIEW], error)
+                continue
             if len(fields) != len(header):
                 error = f"ragged row: expected {len(header)} fields, found {len(fields)}"
                 yield _Row(line, next_line, end, None, text.rstrip("\r\n"), error)
                 continue
             yield _Row(line, next_line, end, dict(zip(header, fields, strict=True)), text.rstrip("\r\n"))
+
+    def _split_error(self, text: str, header: list[str], delimiter: str, exc: csv.Error) -> str:
+        """Why a row could not be split: names the column over intake.max_field_chars when that is the cause."""
+        cap = self.intake.max_field_chars
+        if len(text) <= cap:
+            return f"the row cannot be read as CSV: {exc}"
+        csv.field_size_limit(len(text) + 1)  # read it once more, only to find and name the long field
+        try:
+            fields = _split(text, delimiter)
+        except csv.Error:
+            fields = []
+        finally:
+            csv.field_size_limit(cap)
+        for index, value in enumerate(fields):
+            if len(value) > cap:
+                name = header[index] if index < len(header) else f"field {index + 1}"
+                return _too_long(f"column {name!r}", len(value), cap)
+        return _too_long("a field", len(text), cap)
 
     def _decode(self, raw: bytes, strip_bom: bool = False) -> str | None:
         encoding = self.options.encoding
@@ -370,6 +476,27 @@ def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
     }
     fh.seek(row.end)
     return state
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file that is not text looks like by its first bytes ("" if unknown), or None for text.
+
+    A stray NUL byte in a text export is one bad row, quarantined on its own; only a head that is mostly
+    control bytes (or a known binary format) refuses the whole file.
+    """
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return what
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return "" if head and controls > BINARY_SHARE * len(head) else None
+
+
+def _too_long(field: str, length: int, cap: int) -> str:
+    """The reason for a field longer than intake.max_field_chars."""
+    return (
+        f"{field} is {length:,} characters, over the limit of {cap:,} (intake.max_field_chars); "
+        "a quote left open in the export can run on like this"
+    )
 
 
 def _one_object_per_line(head: bytes) -> bool:
@@ -519,4 +646,5 @@ def make_file_source(config: SourceConfig, context: ConnectorContext) -> FileSou
         options,
         workspace=context.settings.workspace,
         max_text_chars=context.settings.enrich.max_text_chars,
+        intake=context.settings.intake,
     )

@@ -5,7 +5,10 @@ Sources call these while reading; each raises `FieldError` whose message becomes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 NPS_RANGE = (0, 10)
@@ -33,7 +36,46 @@ def parse_datetime(value: str, *, field: str, fmt: str | None = None, tz: ZoneIn
         raise FieldError(f"{field} {text!r} is not a date in {expected}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-05:00 or 0001-01-01T00:00+05:00 is past the end of the calendar in UTC
+        raise FieldError(f"{field} {text!r} is outside the range of dates (years 1-9999 in UTC)") from None
+
+
+def check_date_range(
+    moment: datetime, *, field: str, now: datetime, future_tolerance: timedelta, earliest: date
+) -> datetime:
+    """The moment, unless it lies beyond `now + future_tolerance` or before `earliest` (a placeholder date)."""
+    if moment > now + future_tolerance:
+        ahead = moment - now
+        amount = f"{ahead.days:,} days" if ahead.days >= 1 else f"{ahead.seconds // 3600} hours"
+        raise FieldError(
+            f"{field} {moment.isoformat(' ', 'minutes')[:16]} UTC is {amount} in the future, "
+            f"beyond intake.future_tolerance "
+            f"({_duration(future_tolerance)}); fix the date in the export or raise the tolerance"
+        )
+    if moment.date() < earliest:
+        raise FieldError(
+            f"{field} {moment.date().isoformat()} is before intake.earliest_date ({earliest.isoformat()}); "
+            "fix the date in the export or lower the setting"
+        )
+    return moment
+
+
+def _duration(span: timedelta) -> str:
+    """A tolerance as people write it: "2 days", "12 hours", "90 seconds"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def content_id(values: dict[str, Any]) -> str:
+    """A stable id for a row that has none: a hash of all its values, so reading the file again adds nothing."""
+    payload = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def parse_score(value: str | int | float | None, *, field: str, low: int, high: int) -> int | None:

@@ -49,6 +49,7 @@ class Batch:
     records: list[RawRecord] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
+    skipped: int = 0  # rows with nothing to store (no text, no score): counted, not quarantined
 
 
 @runtime_checkable

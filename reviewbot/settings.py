@@ -6,12 +6,13 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
@@ -31,6 +32,28 @@ def known_zone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(known_zone)]
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*", re.IGNORECASE)
+
+
+def human_duration(value: Any) -> Any:
+    """ "2 days", "36 hours", "1 week" as a timedelta; anything else is left to pydantic (seconds, ISO 8601)."""
+    if isinstance(value, str) and (match := _DURATION.fullmatch(value)):
+        return timedelta(**{match.group(2).lower() + "s": float(match.group(1))})
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(human_duration)]
+
+
+def known_region(value: str) -> str:
+    """A region code the phone-number library knows (ISO 3166 like "US", "GB", "DE"), upper-cased."""
+    import phonenumbers
+
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown phone region {value!r}; use a two-letter country code like 'US', 'GB' or 'DE'")
+    return code
 
 
 class _Strict(BaseModel):
@@ -64,6 +87,21 @@ class EnrichSettings(_Strict):
     calibration: Literal["auto", "lexicon", "off"] = "auto"
     calibration_min_answers: int = Field(default=200, ge=20)
     workers: int = Field(default=0, ge=0)  # processes scoring large imports; 0: one per core (at most 4)
+    # phone numbers written without a country code are read as numbers of this country
+    phone_region: Annotated[str, AfterValidator(known_region)] = "US"
+    # possible: any number of a length the region's plan allows (written with separators); valid: only numbers
+    # in ranges that are assigned (fewer false positives, misses made-up and newly assigned numbers)
+    phone_leniency: Literal["possible", "valid"] = "possible"
+
+
+class IntakeSettings(_Strict):
+    """Which rows of a file source are quarantined rather than stored."""
+
+    # longest field a CSV row may have (the csv module's own limit is 131,072); longer rows are quarantined
+    max_field_chars: int = Field(default=1_000_000, ge=1_000)
+    # a row dated further ahead of the time it is read than this is quarantined ("2 days", "12 hours", ...)
+    future_tolerance: Duration = timedelta(days=2)
+    earliest_date: date = date(1990, 1, 1)  # a row dated before this is quarantined (a placeholder like 0001-01-01)
 
 
 class ThemeSettings(_Strict):
@@ -174,6 +212,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     policies_dir: str = "policies"
     sources: list[SourceConfig] = Field(default_factory=list)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
@@ -420,3 +459,42 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "****")
     return text
+
+
+# Setting names whose values are secrets wherever they appear ("bot_token", "signing_secret", "password",
+# "api_key"); a name ending in _env or _file holds the name of a variable or file, which is no secret.
+_SECRET_NAME = re.compile(
+    r"token|secret|passw(?:or)?d|passphrase|pwd|credential|(?:^|_)(?:api|access|private|secret|signing)_?key$|^key$",
+    re.IGNORECASE,
+)
+_NOT_SECRET_NAME = re.compile(r"_(?:env|file|path)$", re.IGNORECASE)
+# Values that are secrets whatever their setting is called.
+_SECRET_VALUES = (
+    re.compile(r"\bxox[a-z]-[A-Za-z0-9-]{8,}"),  # Slack bot, user and legacy tokens
+    re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
+    re.compile(r"\bATATT[A-Za-z0-9_=+/-]{16,}"),  # Atlassian (Jira) API tokens
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"),
+)
+# The password of a URL: scheme://user:PASSWORD@host
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.IGNORECASE)
+MASK = "****"
+
+
+def mask_secret_values(text: str) -> str:
+    """Text with tokens that look like Slack, Jira or GitHub tokens and passwords in URLs replaced by ****."""
+    for pattern in _SECRET_VALUES:
+        text = pattern.sub(MASK, text)
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+
+
+def mask_config(value: Any, name: str = "") -> Any:
+    """Settings as data with every secret masked: values of secret-named keys, and secret-looking values."""
+    if isinstance(value, dict):
+        return {key: mask_config(item, str(key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_config(item, name) for item in value]
+    if isinstance(value, str):
+        if value and _SECRET_NAME.search(name) and not _NOT_SECRET_NAME.search(name):
+            return MASK
+        return mask_secret_values(value)
+    return value

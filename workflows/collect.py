@@ -27,7 +27,11 @@ log = logging.getLogger(__name__)
 def make_enricher(settings: Settings, store: Store) -> Enricher:
     """The enricher configured by `[enrich]` (with the workspace's sentiment calibration)."""
     try:
-        redactor = Redactor(settings.enrich.redact_patterns)
+        redactor = Redactor(
+            settings.enrich.redact_patterns,
+            phone_region=settings.enrich.phone_region,
+            phone_leniency=settings.enrich.phone_leniency,
+        )
     except ValueError as exc:
         raise ConfigError(str(exc), file="reviewbot.toml", field="enrich.redact_patterns") from None
     return Enricher(redactor, make_scorer(settings, store), settings.enrich.negative_below)
@@ -72,6 +76,8 @@ def _collect_source(
         report.errors.append(f"source {name}: {type(exc).__name__}: {exc}")
     while pending:
         store_oldest()
+    if counts.get("skipped"):
+        log.info("%s: skipped %s rows with no text", name, f"{counts['skipped']:,}")
 
 
 def _store_batch(
@@ -85,8 +91,14 @@ def _store_batch(
 ) -> None:
     """Store one enriched batch with its rejects and the cursor that covers them, in one transaction."""
     rows = job.result()
+    # A reason can quote the value it refuses (a date, a score), so it is redacted like the row itself.
     rejects = [
-        {"file": r.file, "line": r.line, "reason": r.reason[:500], "raw": enricher.redact(r.raw) or ""}
+        {
+            "file": r.file,
+            "line": r.line,
+            "reason": (enricher.redact(r.reason) or "")[:500],
+            "raw": enricher.redact(r.raw) or "",
+        }
         for r in batch.rejects
     ]
     with store.session() as session:
@@ -98,6 +110,8 @@ def _store_batch(
     counts["updated"] += upserted.updated
     counts["unchanged"] += upserted.unchanged
     counts["quarantined"] += quarantined
+    if batch.skipped:  # only when there are some, so sources that never skip keep their four counts
+        counts["skipped"] = counts.get("skipped", 0) + batch.skipped
     for reject in batch.rejects:
         if reject.whole_file:
             report.errors.append(f"{name}: {reject.file}: {reject.reason}")

@@ -51,12 +51,22 @@ class Enricher:
         """Redacted text, or None."""
         return None if value is None else self.redactor.redact(value).text
 
+    def redact_value(self, value: Any) -> Any:
+        """A JSON value with every string in it redacted (extra columns can hold nested objects)."""
+        if isinstance(value, str):
+            return self.redactor.redact(value).text
+        if isinstance(value, dict):
+            return {k: self.redact_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact_value(v) for v in value]
+        return value
+
     def enrich(self, source: str, record: RawRecord) -> dict[str, Any]:
         """The column values of the item for this record (text redacted before anything else sees it)."""
         text = self.redactor.redact(record.text).text
         sentiment = self.scorer.score(text, kind=record.kind)
         nps, csat = nps_class(record.nps), csat_class(record.csat)
-        meta = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.meta.items()}
+        meta = {k: self.redact_value(v) for k, v in record.meta.items()}
         values: dict[str, Any] = {
             "source": source,
             "external_id": record.external_id,
@@ -65,9 +75,9 @@ class Enricher:
             "content_hash": content_hash(text),
             "created_at": record.created_at,
             "week": week_of(record.created_at),
-            "customer": self.redact(record.customer),
-            "channel": record.channel,
-            "author": self.redact(record.author),
+            "customer": _clip(self.redact(record.customer), 200),
+            "channel": _clip(self.redact(record.channel), 100),
+            "author": _clip(self.redact(record.author), 200),
             "nps": record.nps,
             "csat": record.csat,
             "nps_class": nps,
@@ -81,6 +91,11 @@ class Enricher:
         }
         values["row_hash"] = row_hash(values)
         return values
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """A short field cut to its column's size: a tag can be longer than what it replaced ("Al" -> "[NAME]")."""
+    return None if value is None else value[:length]
 
 
 def is_negative(polarity: float, nps_class: str | None, csat_class: str | None, below: float) -> bool:

@@ -37,8 +37,12 @@ def doctor(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @config_app.command("show")
 def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Print the settings after merging reviewbot.toml, .env and the environment; secrets are masked."""
+    from reviewbot.settings import mask_config
+
     settings = load(ctx)
-    data = json.loads(safe(settings.model_dump_json()))
+    # Secrets known by value (the environment, .env), then any written under a secret's name or in a secret's
+    # shape, wherever they are: reviewbot.toml, a connector's options, the environment.
+    data = mask_config(json.loads(safe(settings.model_dump_json())))
     data["secrets"] = {f"#{i + 1}": f"set ({len(s)} characters)" for i, s in enumerate(SECRETS)}
     if as_json:
         print_json(data)

@@ -143,6 +143,9 @@ def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
     for name, c in report.sources.items():
         table.add_row(name, *(str(c[k]) for k in ("new", "updated", "unchanged", "quarantined")))
     out.print(table)
+    for name, c in report.sources.items():
+        if c.get("skipped"):
+            out.print(f"{name}: skipped {c['skipped']:,} rows with no text")
     th, mp, tk, rv, dl = report.themes, report.mapping, report.tickets, report.review, report.delivery
     out.print(
         f"Themes: {th.get('active_themes', 0)} active ({th.get('new_themes', 0)} new), "

@@ -32,11 +32,26 @@ def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]
     session.execute(statement, list(rows))
 
 
+NUL = "\x00"
+
+
+def without_nul(value: Any) -> Any:
+    """A value PostgreSQL can store: NUL characters (refused in text and JSON) become U+FFFD, also when nested."""
+    if isinstance(value, str):
+        return value.replace(NUL, "\ufffd") if NUL in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def upsert_items(session: Session, source: str, rows: list[dict[str, Any]]) -> UpsertCounts:
     """Store enriched rows of one source: new ids are inserted, changed rows updated, repeats ignored."""
     counts = UpsertCounts()
     latest: dict[str, dict[str, Any]] = {}
-    for row in rows:  # the same id twice in one batch: the later row wins
+    # The file source quarantines rows with NUL bytes; one from another source must not fail the whole batch.
+    for row in map(without_nul, rows):  # the same id twice in one batch: the later row wins
         latest[row["external_id"]] = row
     existing = {
         ext: (item_id, digest)
@@ -74,6 +89,7 @@ def add_quarantined(session: Session, source: str, rejects: Sequence[dict[str, A
     """Record rejected rows (idempotent per source, file, line and reason); returns how many were new."""
     if not rejects:
         return 0
+    rejects = [without_nul(r) for r in rejects]  # a row quarantined for its NUL byte is stored without it
     keys = [(r["file"], r["line"], r["reason"]) for r in rejects]
     known = set(
         session.exec(

@@ -10,7 +10,7 @@ import csv
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class Fetched:
     rejects: list[Reject] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     batches: list[int] = field(default_factory=list)  # rows (records + rejects) per batch
+    skipped: int = 0  # rows with no text, counted and not quarantined
 
     @property
     def ids(self) -> list[str]:
@@ -78,6 +79,7 @@ def fetch(source: FileSource, cursor: dict[str, Any] | None = None) -> Fetched:
         result.records += batch.records
         result.rejects += batch.rejects
         result.batches.append(len(batch.records) + len(batch.rejects))
+        result.skipped += batch.skipped
         result.cursor = batch.cursor
     return result
 
@@ -213,11 +215,14 @@ def test_survey_row_with_a_score_and_empty_text_is_kept(tmp_path: Path) -> None:
     assert (records["2"].text, records["2"].csat) == ("", 2)
 
 
-def test_complaint_row_with_empty_text_is_rejected(tmp_path: Path) -> None:
-    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late parcel,2026-01-01\n2,   ,2026-01-01\n3,Lost,2026-01-01\n")
+def test_complaint_rows_with_no_text_are_skipped_and_counted_not_quarantined(tmp_path: Path) -> None:
+    # a real CFPB export leaves the narrative empty in most rows: they are not errors to fix
+    export = "id,text,created_at\n1,Late parcel,2026-01-01\n2,   ,2026-01-01\n3,Lost,2026-01-01\n4,,2026-01-01\n"
+    drop(tmp_path, "export.csv", export)
     fetched = fetch(make_source(tmp_path, kind="complaint"))
     assert fetched.ids == ["1", "3"]
-    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "text is empty")
+    assert (fetched.rejects, fetched.skipped) == ([], 2)
+    assert fetch(make_source(tmp_path), fetched.cursor).skipped == 0  # the cursor moved past them
 
 
 # --- line numbers ---------------------------------------------------------------------------------------
@@ -232,7 +237,7 @@ def test_quoted_field_spanning_lines_keeps_physical_line_numbers(tmp_path: Path)
         "in the rain.\n"  # 3
         'It was ""ruined"".",2026-01-01\n'  # 4
         "2,Fine otherwise,2026-01-02\n"  # 5
-        "3,,2026-01-03\n",  # 6: bad
+        "3,Late,yesterday\n",  # 6: bad
     )
     fetched = fetch(make_source(tmp_path))
     records = by_id(fetched)
@@ -249,7 +254,7 @@ def test_stray_quote_inside_an_unquoted_field_does_not_swallow_later_rows(tmp_pa
         "id,text,created_at\n"
         '1,My 5" screen cracked,2026-01-01\n'
         "2,Late parcel,2026-01-02\n"
-        "3,,2026-01-03\n"
+        "3,Late,yesterday\n"
         "4,Lost parcel,2026-01-04\n",
     )
     fetched = fetch(make_source(tmp_path))
@@ -279,15 +284,15 @@ def test_json_array_elements_carry_the_line_they_start_on(tmp_path: Path) -> Non
         "export.json",
         "[\n"  # line 1
         '  {"id": "1", "text": "Late", "created_at": "2026-01-01"},\n'  # 2
-        '  {"id": "2",\n'  # 3: bad (empty text), spans three lines
-        '   "text": "",\n'
-        '   "created_at": "2026-01-02"},\n'
+        '  {"id": "2",\n'  # 3: bad (no date), spans three lines
+        '   "text": "Late",\n'
+        '   "created_at": ""},\n'
         '  {"id": "3", "text": "Lost", "created_at": "2026-01-03"}\n'  # 6
         "]\n",
     )
     fetched = fetch(make_source(tmp_path))
     assert [r.origin for r in fetched.records] == ["inbox/export.json:2", "inbox/export.json:6"]
-    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "text is empty")
+    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "created_at (created_at) is empty")
 
 
 def test_json_records_key_reads_the_nested_array(tmp_path: Path) -> None:
@@ -298,7 +303,7 @@ def test_json_records_key_reads_the_nested_array(tmp_path: Path) -> None:
         '  "exported_at": "2026-01-31",\n'  # 2
         '  "tickets": [\n'  # 3
         '    {"id": "1", "text": "Late", "created_at": "2026-01-01", "user": {"name": "Ann"}},\n'  # 4
-        '    {"id": "2", "text": "", "created_at": "2026-01-02"}\n'  # 5: bad
+        '    {"id": "2", "text": "Lost", "created_at": "someday"}\n'  # 5: bad
         "  ]\n"
         "}\n",
     )
@@ -318,7 +323,7 @@ def test_json_records_key_is_found_when_its_name_also_appears_as_a_value(tmp_pat
         '  "filters": ["open", "closed"],\n'
         '  "tickets": [\n'
         '    {"id": "1", "text": "Late", "created_at": "2026-01-01"},\n'  # line 5
-        '    {"id": "2", "text": "", "created_at": "2026-01-02"}\n'  # 6: bad
+        '    {"id": "2", "text": "Lost", "created_at": "someday"}\n'  # 6: bad
         "  ]\n"
         "}\n",
     )
@@ -330,7 +335,6 @@ def test_json_records_key_is_found_when_its_name_also_appears_as_a_value(tmp_pat
 # --- bad rows: rejected with a reason, the rest of the file still read ------------------------------------
 
 BAD_CSV_ROWS = {
-    "missing text": ("3,,2026-01-03,,", ["text is empty"]),
     "missing id": (",Late,2026-01-03,,", ["id (id)", "empty"]),
     "unparseable date": ("3,Late,yesterday,,", ["created_at (created_at)", "'yesterday'", "not a date"]),
     "nps out of range": ("3,Late,2026-01-03,11,", ["nps (nps)", "11", "out of range 0-10"]),
@@ -341,6 +345,22 @@ BAD_CSV_ROWS = {
     "text over the limit": (f"3,{'x' * 61},2026-01-03,,", ["text is 61 characters", "limit of 60"]),
     "too few fields": ("3,Late,2026-01-03", ["ragged row", "expected 5 fields, found 3"]),
     "too many fields": ("3,Late,2026-01-03,,,extra", ["ragged row", "expected 5 fields, found 6"]),
+    # past the end of the calendar once converted to UTC (OverflowError in datetime)
+    "last date of the calendar west of UTC": (
+        "3,Late,9999-12-31T23:59:59-05:00,,",
+        ["created_at (created_at)", "'9999-12-31T23:59:59-05:00'", "outside the range of dates"],
+    ),
+    "first date of the calendar east of UTC": (
+        "3,Late,0001-01-01T00:00+05:00,,",
+        ["created_at (created_at)", "'0001-01-01T00:00+05:00'", "outside the range of dates"],
+    ),
+    "far future date": (
+        "3,Late,9999-12-31,,",
+        ["created_at (created_at) 9999-12-31 00:00 UTC is", "days in the future", "intake.future_tolerance (2 days)"],
+    ),
+    "placeholder date": ("3,Late,0001-01-01,,", ["created_at (created_at) 0001-01-01 is before intake.earliest_date"]),
+    "NUL byte": ("3,Late\x00parcel,2026-01-03,,", ["text (text) holds a NUL byte", "at character 5"]),
+    "NUL byte in a score": ("3,Late,2026-01-03,\x009,", ["nps (nps) holds a NUL byte"]),
 }
 
 
@@ -414,7 +434,7 @@ def test_binary_file_is_refused_as_a_whole(tmp_path: Path) -> None:
     drop(tmp_path, "export.csv", b"PK\x03\x04\x00\x00binary junk\n" * 10)
     reject = fetch(make_source(tmp_path)).only_reject
     assert (reject.file, reject.line, reject.whole_file) == ("inbox/export.csv", 0, True)
-    assert "binary file" in reject.reason
+    assert reject.reason.startswith("binary file (a ZIP archive: an Excel .xlsx workbook?), not CSV or JSON")
 
 
 def test_unsupported_extension_is_refused_as_a_whole(tmp_path: Path) -> None:
@@ -539,7 +559,7 @@ def test_rows_appended_to_a_csv_are_read_once(tmp_path: Path, trailing_newline: 
     first = fetch(source)
     assert first.ids == ["1", "2"]
 
-    append(path, ("" if trailing_newline else "\n") + f"3,Broken,2026-01-03\n4,,2026-01-04{end}")
+    append(path, ("" if trailing_newline else "\n") + f"3,Broken,2026-01-03\n4,Lost,someday{end}")
     second = fetch(source, first.cursor)
     assert second.ids == ["3"]
     assert second.records[0].origin == "inbox/export.csv:4"
@@ -558,7 +578,9 @@ def test_lines_appended_to_a_jsonl_are_read_once(tmp_path: Path, trailing_newlin
     first = fetch(source)
     assert first.ids == ["1", "2"]
 
-    append(path, ("" if trailing_newline else "\n") + line.format(3, "Broken") + "\n" + line.format(4, "") + end)
+    append(
+        path, ("" if trailing_newline else "\n") + line.format(3, "Broken") + "\n" + line.format(4, "Bad\\u0000") + end
+    )
     second = fetch(source, first.cursor)
     assert [(r.external_id, r.origin) for r in second.records] == [("3", "inbox/export.jsonl:3")]
     assert second.only_reject.line == 4
@@ -616,7 +638,7 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     path = drop(
         tmp_path,
         "export.csv",
-        'id,text,created_at\r\n1,"Two\r\nlines",2026-01-01\r\n2,Lost,2026-01-02\r\n3,,2026-01-03\r\n',
+        'id,text,created_at\r\n1,"Two\r\nlines",2026-01-01\r\n2,Lost,2026-01-02\r\n3,Late,someday\r\n',
     )
     source = make_source(tmp_path)
     first = fetch(source)
@@ -757,3 +779,93 @@ def test_pretty_printed_object_without_records_key_names_the_key_to_set(tmp_path
     )
     reject = fetch(make_source(tmp_path)).only_reject
     assert reject.line == 0 and "set records_key to one of: tickets" in reject.reason
+
+
+# --- rows that must not stop a file (issue 19) ----------------------------------------------------------
+
+
+def make_capped_source(workspace: Path, **intake: Any) -> FileSource:
+    """A file source with intake settings other than the defaults."""
+    from reviewbot.settings import IntakeSettings
+
+    options = FileSourceOptions(path="inbox", columns=COLUMNS, extra_columns=["note"])
+    return FileSource(
+        "feedback", "complaint", options, workspace=workspace, max_text_chars=10**6, intake=IntakeSettings(**intake)
+    )
+
+
+def test_a_field_over_the_csv_modules_own_limit_is_read(tmp_path: Path) -> None:
+    long_note = "n" * 200_000  # the csv module refuses fields over 131,072 characters by default
+    drop(tmp_path, "export.csv", f"id,text,created_at,note\n1,Late,2026-01-01,{long_note}\n2,Lost,2026-01-02,ok\n")
+    fetched = fetch(make_capped_source(tmp_path))
+    assert (fetched.ids, fetched.rejects) == (["1", "2"], [])
+    assert len(fetched.records[0].meta["note"]) == 200_000
+
+
+def test_a_field_over_the_configured_cap_is_quarantined_naming_its_column(tmp_path: Path) -> None:
+    drop(tmp_path, "a.csv", f"id,text,created_at,note\n1,Late,2026-01-01,ok\n2,Lost,2026-01-02,{'n' * 5_000}\n")
+    drop(tmp_path, "b.csv", "id,text,created_at,note\n3,Broken,2026-01-03,ok\n")
+    fetched = fetch(make_capped_source(tmp_path, max_field_chars=4_000))
+    assert fetched.ids == ["1", "3"]  # the rest of the file and the next file are read
+    reject = fetched.only_reject
+    assert (reject.file, reject.line) == ("inbox/a.csv", 3)
+    assert reject.reason.startswith(
+        "column 'note' is 5,000 characters, over the limit of 4,000 (intake.max_field_chars)"
+    )
+    assert fetch(make_capped_source(tmp_path, max_field_chars=4_000), fetched.cursor).rejects == []
+
+
+def test_a_field_over_the_cap_in_jsonl_is_quarantined(tmp_path: Path) -> None:
+    drop(tmp_path, "a.jsonl", json.dumps({"id": "1", "text": "Late", "created_at": "2026-01-01", "note": "n" * 5_000}))
+    reason = fetch(make_capped_source(tmp_path, max_field_chars=4_000)).only_reject.reason
+    assert reason.startswith("extra column 'note' is 5,000 characters")
+
+
+def test_a_nul_byte_near_the_top_quarantines_its_row_not_the_file(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n2,Lo\x00st,2026-01-02\n3,Broken,2026-01-03\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["1", "3"]
+    assert fetched.only_reject.line == 3
+    assert "NUL byte" in fetched.only_reject.reason
+
+
+def test_a_file_of_mostly_control_bytes_is_still_refused_as_binary(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "id,text,created_at\n1,Late,2026-01-01\n".encode("utf-16-le"))
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert reject.whole_file
+    assert reject.reason.startswith("binary file, not CSV or JSON")
+    assert "UTF-16" in reject.reason
+
+
+def test_dates_ahead_of_the_future_tolerance_are_quarantined(tmp_path: Path) -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes")
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="minutes")
+    drop(tmp_path, "export.csv", f"id,text,created_at,note\n1,Late,{soon},\n2,Lost,{later},\n")
+    fetched = fetch(make_capped_source(tmp_path))  # default tolerance: 2 days
+    assert fetched.ids == ["1"]
+    assert "in the future, beyond intake.future_tolerance (2 days)" in fetched.only_reject.reason
+    strict = fetch(make_capped_source(tmp_path, future_tolerance="1 hour"))
+    assert strict.ids == [] and "(1 hour)" in strict.rejects[0].reason
+    assert fetch(make_capped_source(tmp_path, future_tolerance="1 week")).ids == ["1", "2"]
+
+
+def test_rows_without_an_id_column_get_a_stable_id_from_their_content(tmp_path: Path) -> None:
+    export = "text,created_at\nLate parcel,2026-01-01\nLost parcel,2026-01-02\nLate parcel,2026-01-01\n"
+    drop(tmp_path, "export.csv", export)
+    source = make_source(tmp_path, columns={"text": "text", "created_at": "created_at"})
+    first = fetch(source)
+    assert len(first.ids) == 3 and len(set(first.ids)) == 2  # an exact repeat is the same item
+    assert all(i.startswith("sha256:") for i in first.ids)
+    # a new export under the same name, in another order: read again from the start, the same rows get the same ids
+    drop(tmp_path, "export.csv", "text,created_at\nBroken lamp,2026-01-03\n" + export.split("\n", 1)[1])
+    again = fetch(source, first.cursor)
+    assert again.ids[1:] == first.ids and again.ids[0] not in first.ids
+
+
+def test_rows_without_a_date_column_take_the_files_modification_time(tmp_path: Path) -> None:
+    import os
+
+    path = drop(tmp_path, "export.csv", "id,text\n1,Late parcel\n")
+    os.utime(path, (1_780_000_000, 1_780_000_000))
+    (record,) = fetch(make_source(tmp_path, columns={"id": "id", "text": "text"})).records
+    assert record.created_at == datetime.fromtimestamp(1_780_000_000, tz=UTC)
