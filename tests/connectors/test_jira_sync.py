@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from sqlmodel import select
 
+from connectors.jira_markup import unescape
 from reviewbot.models import OutboxMessage, ReviewTicket
 from tests.standins.jira_server import Fault, JiraStandIn
 from tests.workspaces import make_workspace, open_workspace
@@ -68,6 +69,11 @@ def tickets(folder: Path) -> list[ReviewTicket]:
     _, store = open_workspace(folder)
     with store.session() as session:
         return list(session.exec(select(ReviewTicket).order_by(ReviewTicket.id)))
+
+
+def said(body: str) -> str:
+    """A comment as a person reads it in Jira: without reviewbot's marker, escapes rendered."""
+    return unescape(re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", body))
 
 
 def issues_per_fingerprint(jira: JiraStandIn) -> dict[str, int]:
@@ -186,7 +192,7 @@ def test_evidence_changes_and_sign_offs_become_comments_once(ws: Path, jira: Jir
     triage(store, settings, ref, "dana")
     sync(ws)
     sync(ws)
-    bodies = [re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", c["body"]) for c in jira.comments[ref]]
+    bodies = [said(c["body"]) for c in jira.comments[ref]]
     assert len(bodies) == 2 and bodies[0].startswith("+1 items (now 9)") and bodies[1] == "Triaged by dana"
 
 
@@ -221,8 +227,8 @@ def test_publish_moves_the_issue_to_done_with_the_version(ws: Path, jira: JiraSt
     result = publish(settings, store, "returns-policy", "dana")
     assert result.errors == []
     assert jira.issues[ref]["fields"]["status"]["name"] == "Done"
-    assert any("Published in version 2 of returns-policy" in c["body"] for c in jira.comments[ref])
-    assert any(c["body"].startswith("Approved by dana") for c in jira.comments[ref])
+    assert any("Published in version 2 of returns-policy" in said(c["body"]) for c in jira.comments[ref])
+    assert any(said(c["body"]).startswith("Approved by dana") for c in jira.comments[ref])
     urls = [link["object"]["url"] for link in jira.remote_links[ref]]
     assert any(u.endswith("/publish/returns-policy-v2.html#refunds") for u in urls)
     _, later = sync(ws)
@@ -275,7 +281,7 @@ def test_a_moved_ticket_moves_its_jira_issue(ws: Path, jira: JiraStandIn) -> Non
     assert f"reviewbot-{moved.fingerprint}" in fields["labels"]
     assert f"reviewbot-{refunds.fingerprint}" not in fields["labels"]
     assert [link["object"]["url"].rsplit("#", 1)[1] for link in jira.remote_links[key]] == ["privacy"]
-    assert any("Moved to 3. Privacy" in c["body"] for c in jira.comments[key])
+    assert any("Moved to 3. Privacy" in said(c["body"]) for c in jira.comments[key])
     _, again = sync(ws)  # Jira names the section reviewbot told it: nothing moves back
     assert again.errors == [] and again.tracker["moved"] == 0 and len(jira.issues) == 2
     assert next(t for t in tickets(ws) if t.id == refunds.id).section_id == "privacy"

@@ -169,7 +169,8 @@ def test_create_validation_answers_400_like_jira(cloud: JiraStandIn, connect: Co
         (task("two\nlines"), "newline characters"),
         (task("x", labels=["has space"]), "contains spaces"),
         (task("x", customfield_10043="High"), "Could not find valid 'id' or 'value'"),
-        (task("x", assignee={"name": "bob"}), "Field 'assignee' cannot be set"),
+        (task("x", assignee={"accountId": "557058:bob"}), "User '557058:bob' does not exist"),
+        (task("x", reporter={"name": "bob"}), "Field 'reporter' cannot be set"),
     ]
     for fields, message in bad:
         with pytest.raises(JIRAError) as error:
@@ -626,7 +627,7 @@ def test_faults_match_method_and_path_and_wear_out(cloud: JiraStandIn, connect: 
 
 def test_fault_definitions_are_checked_up_front() -> None:
     with pytest.raises(ValueError):
-        Fault("POST", CREATE, "500")  # type: ignore[arg-type]
+        Fault("POST", CREATE, "418")
     with pytest.raises(ValueError):
         Fault("POST", CREATE, "429", times=0)
 
