@@ -399,7 +399,8 @@ class JiraTracker:
     # --- doctor ----------------------------------------------------------------------------------------
 
     def check(self) -> list[Check]:
-        """Reach Jira and check credentials, project, issue type and the done transition's status."""
+        """Reach Jira and check credentials, project, issue type, priorities, the section field, and the statuses
+        and resolutions the done and won't-do transitions use."""
         o = self.options
         try:
             info = self._call("server info", lambda: self.client.server_info())
@@ -414,14 +415,70 @@ class JiraTracker:
                 return [Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")]
             return [Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")]
         checks.append(Check("Jira project", True, f"{project.key}: {project.name}"))
-        types = [t.name for t in getattr(project, "issueTypes", [])]
-        checks.append(Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}"))
-        statuses = self._statuses()
-        done = o.done_transition in statuses
-        checks.append(
-            Check("Jira done status", done, o.done_transition, f"statuses here: {', '.join(sorted(statuses))}")
-        )
+        try:
+            checks += self._configured_names(project)
+        except (TrackerError, ConfigError) as exc:
+            checks.append(Check("Jira settings", False, str(exc), "check the account's permissions in the project"))
         return checks
+
+    def _configured_names(self, project: Any) -> list[Check]:
+        """Every name reviewbot.toml gives Jira exists there (a misspelt one fails each create or transition)."""
+        o = self.options
+        types = [t.name for t in getattr(project, "issueTypes", [])]
+        checks = [Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}")]
+        priorities = {p.name for p in self._call("priorities", lambda: self.client.priorities())}
+        unknown = sorted(set(o.priorities.values()) - priorities)
+        checks.append(
+            Check(
+                "Jira priorities",
+                not unknown,
+                f"not in Jira: {', '.join(unknown)}" if unknown else ", ".join(sorted(set(o.priorities.values()))),
+                f"priorities here: {', '.join(sorted(priorities))}; set priorities in [tracker] ({{}} leaves them)",
+            )
+        )
+        statuses = self._statuses()
+        for name, setting in ((o.done_transition, "done_transition"), (o.dismiss_transition, "dismiss_transition")):
+            label = "Jira done status" if setting == "done_transition" else "Jira won't-do status"
+            hint = f"statuses here: {', '.join(sorted(statuses))}; set {setting} in [tracker]"
+            checks.append(Check(label, name in statuses, name, hint))
+        resolutions = {r.name for r in self._call("resolutions", lambda: self.client.resolutions())}
+        wanted = sorted({r for r in (o.done_resolution, o.dismiss_resolution) if r})
+        missing = [r for r in wanted if r not in resolutions]
+        hint = f"resolutions here: {', '.join(sorted(resolutions))}; set done_resolution / dismiss_resolution"
+        checks.append(Check("Jira resolutions", not missing, ", ".join(missing or wanted) or "left to Jira", hint))
+        if o.section_field and o.section_field != "components":
+            fields = {f["id"]: f["name"] for f in self._call("fields", lambda: self.client.fields())}
+            found = o.section_field in fields
+            detail = f"{o.section_field} ({fields[o.section_field]})" if found else f"no field {o.section_field}"
+            hint = "set section_field to a custom field id (Jira: Settings > Issues > Custom fields) or components"
+            checks.append(Check("Jira section field", found, detail, hint))
+        return checks
+
+    def check_sections(self, sections: Iterable[str]) -> list[Check]:
+        """With section_field = "components": every policy section has its component (or it will be created)."""
+        o = self.options
+        if o.section_field != "components":
+            return []
+        try:
+            existing = self._project_components()
+        except (TrackerError, ConfigError) as exc:
+            return [Check("Jira components", False, str(exc))]
+        missing = [
+            name for name in sorted({o.components.get(s, s) for s in sections}) if name.casefold() not in existing
+        ]
+        if not missing:
+            return [Check("Jira components", True, f"every section has its component in {o.project}")]
+        if o.create_components:
+            return [Check("Jira components", True, f"created when first used: {', '.join(missing)}")]
+        return [
+            Check(
+                "Jira components",
+                False,
+                f"sections without a component in {o.project}: {', '.join(missing)}",
+                "add them in Jira (Project settings > Components), map sections to existing ones in [tracker] "
+                "components, or set create_components = true",
+            )
+        ]
 
     def _statuses(self) -> set[str]:
         return {s.name for s in self._call("statuses", lambda: self.client.statuses())}

@@ -356,6 +356,7 @@ class JiraStandIn(Served):
         self.resolution_on_done = resolution_on_done
         # ... and a transition without a screen refuses fields such as resolution, as Jira does.
         self.transition_screen = transition_screen
+        self.components: list[tuple[str, str]] = list(COMPONENTS)  # the project's (id, name); admins add more
         # People Jira knows, found by user search (by email, name or display name) and assignable.
         self.users: list[JSON] = [
             {"name": "dana", "displayName": "Dana Whitfield", "emailAddress": "dana@example.com"},
@@ -604,6 +605,7 @@ class JiraStandIn(Served):
             ("DELETE", f"{API}/issue/([^/]+)/remotelink/([^/]+)", self._delete_remote_link),
             ("POST", f"{API}/issueLink", self._create_issue_link),
             ("GET", f"{API}/user/search", self._search_users),
+            ("POST", f"{API}/component", self._create_component),
             ("PUT", f"{API}/issue/([^/]+)/assignee", self._assign),
             ("GET", f"{API}/issueLinkType", self._issue_link_types),
             ("GET", r"/rest/applinks/latest/listApplicationlinks", self._application_links),
@@ -837,7 +839,7 @@ class JiraStandIn(Served):
 
     def _parse_component(self, item: Any, errors: dict[str, str]) -> JSON | None:
         """A component reference by id or name."""
-        for component_id, component_name in COMPONENTS:
+        for component_id, component_name in self.components:
             if isinstance(item, dict) and (item.get("id") == component_id or item.get("name") == component_name):
                 return self._component(component_id, component_name)
         if isinstance(item, dict) and "id" in item:
@@ -1092,7 +1094,7 @@ class JiraStandIn(Served):
             **self._project_ref(),
             "description": "Review tickets filed by reviewbot.",
             "lead": self._user(),
-            "components": [{**self._component(*c), "isAssigneeTypeValid": False} for c in COMPONENTS],
+            "components": [{**self._component(*c), "isAssigneeTypeValid": False} for c in self.components],
             "issueTypes": [self._issue_type(*t) for t in ISSUE_TYPES],
             "assigneeType": "UNASSIGNED",
             "versions": [],
@@ -1128,7 +1130,7 @@ class JiraStandIn(Served):
     def _project_components(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET project/{idOrKey}/components."""
         self._require_project(id_or_key)
-        return _Response(200, [self._component(*c) for c in COMPONENTS])
+        return _Response(200, [self._component(*c) for c in self.components])
 
     def _issue_types(self, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET issuetype."""
@@ -1705,3 +1707,15 @@ class JiraStandIn(Served):
         issue["fields"]["assignee"] = user
         issue["fields"]["updated"] = _now()
         return _Response(204)
+
+    def _create_component(self, *, query: dict[str, list[str]], body: Any) -> _Response:
+        """POST component: {name, project}; 400 when the name is taken in the project (any case), as Jira does."""
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise _ApiError(400, [], {"name": "The component name specified is invalid."})
+        self._require_project(str(body.get("project", "")))
+        if any(existing.casefold() == name.casefold() for _, existing in self.components):
+            raise _ApiError(400, [], {"name": "A component with the name " + name + " already exists in this project."})
+        component_id = str(10000 + len(self.components))
+        self.components.append((component_id, name))
+        return _Response(201, {**self._component(component_id, name), "project": self.project_key})
