@@ -11,20 +11,12 @@ import time_machine
 from sqlmodel import select
 
 from reviewbot.models import AuditEvent, OutboxMessage
-from tests.connectors.test_jira_sync import (  # noqa: F401 - fixtures and helpers shared with the sync tests
-    CREATE,
-    issues_per_fingerprint,
-    jira,
-    jira_workspace,
-    no_sleep,
-    sync,
-    tickets,
-    ws,
-)
+from tests.connectors.jira_helpers import CREATE, issues_per_fingerprint, jira_workspace, sync, tickets
 from tests.standins.jira_server import Fault, JiraStandIn
 from tests.workspaces import open_workspace
 from workflows.deliver import deliver, record_create
 
+pytestmark = pytest.mark.usefixtures("no_sleep")
 GET_ISSUE = r"/rest/api/2/issue/[^/]+$"
 
 
