@@ -143,3 +143,23 @@ def test_doctor_checks_every_name_the_configuration_gives_jira(folder: Path) -> 
     assert "Won't Do" in (failed["Jira won't-do status"].hint or "")
     assert failed["Jira resolutions"].detail == "Fixed"
     assert "customfield_99999" in failed["Jira section field"].detail
+
+
+@pytest.mark.parametrize("deployment", ["Cloud", "Server"])
+def test_assignee_round_trip_on_cloud_and_data_center(deployment: str) -> None:
+    from connectors.jira import JiraOptions, JiraTracker
+    from tests.connectors.test_tracker_contract import DRAFT
+
+    with JiraStandIn(deployment=deployment) as standin:  # type: ignore[arg-type]
+        kind = "cloud" if deployment == "Cloud" else "datacenter"
+        options = JiraOptions(server=standin.url, deployment=kind, project="POL", users={"mo": "maria"})
+        tracker = JiraTracker(options, token="secret-token", email="bot@example.com")
+        ref = tracker.create(DRAFT).ref
+        tracker.assign(ref, "dana")  # Cloud by accountId, Data Center by username
+        assert standin.assignee(ref) == "dana"
+        pulled = tracker.pull(ref)
+        assert pulled.assignee == "dana" and tracker.same_person(pulled, "dana")  # known from the lookup
+        tracker.assign(ref, "mo")
+        assert standin.assignee(ref) == "maria" and tracker.pull(ref).assignee == "mo"
+        tracker.assign(ref, None)
+        assert standin.assignee(ref) is None and tracker.pull(ref).assignee is None
