@@ -195,16 +195,13 @@ def record_create(store: Store, message: OutboxMessage, ticket: ReviewTicket, re
         outbox.mark_known(session, message.id or 0)
 
 
-def _told(store: Store, ticket: ReviewTicket, **fields: str) -> None:
-    """Remember what the tracker now holds: its key and status after a create, and the section it names (a
-    different section there later is a person's move)."""
-    if not fields and ticket.tracker_section == ticket.section_id:
+def _told(store: Store, ticket: ReviewTicket) -> None:
+    """Remember the section the tracker now names (a different section there later is a person's move)."""
+    if ticket.tracker_section == ticket.section_id:
         return  # already known: most updates are evidence refreshes on the same section
     with store.session() as session:
         stored = session.get(ReviewTicket, ticket.id)
         if stored is not None:
-            for name, value in fields.items():
-                setattr(stored, name, value)
             stored.tracker_section = ticket.section_id
             session.add(stored)
 
