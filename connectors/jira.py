@@ -76,6 +76,7 @@ class JiraOptions(BaseModel):
     done_resolution: str | None = "Done"  # set by that transition; None leaves the resolution to the workflow
     dismiss_transition: str = "Won't Do"  # tickets dismiss / a rejection
     dismiss_resolution: str | None = "Won't Do"
+    reopen_transition: str = "To Do"  # a dismissed or closed ticket whose theme grew back
     # person in reviewbot -> Jira user (email, Data Center username, or Cloud accountId); unmapped people are
     # looked up by user search with their own name
     users: dict[str, str] = Field(default_factory=dict)
@@ -275,9 +276,15 @@ class JiraTracker:
         o = self.options
         self._transition(ref, o.dismiss_transition, o.dismiss_resolution, "dismiss_transition")
 
-    def _transition(self, ref: str, wanted: str, resolution: str | None, setting: str) -> None:
+    def reopen(self, ref: str) -> None:
+        """Move a done issue back through `reopen_transition` (nothing if it is not done)."""
+        self._transition(ref, self.options.reopen_transition, None, "reopen_transition", done=False)
+
+    def _transition(self, ref: str, wanted: str, resolution: str | None, setting: str, *, done: bool = True) -> None:
+        """Move the issue through a transition named like `wanted` (or leading to that status), unless it already
+        is where that leads: in a done status (`done`), or not in one."""
         issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
-        if issue.fields.status.statusCategory.key == "done":
+        if (issue.fields.status.statusCategory.key == "done") == done:
             return
         transitions = self._call("read transitions", lambda: self.client.transitions(issue))
         match = next((t for t in transitions if wanted.lower() in (t["name"].lower(), t["to"]["name"].lower())), None)
@@ -437,8 +444,11 @@ class JiraTracker:
             )
         )
         statuses = self._statuses()
-        for name, setting in ((o.done_transition, "done_transition"), (o.dismiss_transition, "dismiss_transition")):
-            label = "Jira done status" if setting == "done_transition" else "Jira won't-do status"
+        for label, name, setting in (
+            ("Jira done status", o.done_transition, "done_transition"),
+            ("Jira won't-do status", o.dismiss_transition, "dismiss_transition"),
+            ("Jira reopen status", o.reopen_transition, "reopen_transition"),
+        ):
             hint = f"statuses here: {', '.join(sorted(statuses))}; set {setting} in [tracker]"
             checks.append(Check(label, name in statuses, name, hint))
         resolutions = {r.name for r in self._call("resolutions", lambda: self.client.resolutions())}

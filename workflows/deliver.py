@@ -160,6 +160,10 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
         dismiss = getattr(tracker, "dismiss", None)  # a tracker without "won't do" keeps the comment alone
         if dismiss is not None:
             dismiss(ticket.tracker_ref, str(message.payload.get("reason", "")))
+    elif message.action == "reopen":
+        reopen = getattr(tracker, "reopen", None)
+        if reopen is not None:
+            reopen(ticket.tracker_ref)
     elif message.action == "assign":
         assign = getattr(tracker, "assign", None)
         if assign is not None:

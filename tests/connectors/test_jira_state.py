@@ -126,7 +126,13 @@ def test_an_assignee_set_in_jira_comes_back(folder: Path, strict_jira: JiraStand
 
 def test_doctor_checks_every_name_the_configuration_gives_jira(folder: Path) -> None:
     checks = {c.name: c for c in run_checks(open_workspace(folder)[0])}
-    for name in ("Jira priorities", "Jira done status", "Jira won't-do status", "Jira resolutions"):
+    for name in (
+        "Jira priorities",
+        "Jira done status",
+        "Jira won't-do status",
+        "Jira reopen status",
+        "Jira resolutions",
+    ):
         assert checks[name].ok, checks[name]
     assert checks["Jira section field"].ok and "Policy section" in checks["Jira section field"].detail
 
@@ -163,3 +169,23 @@ def test_assignee_round_trip_on_cloud_and_data_center(deployment: str) -> None:
         assert standin.assignee(ref) == "maria" and tracker.pull(ref).assignee == "mo"
         tracker.assign(ref, None)
         assert standin.assignee(ref) is None and tracker.pull(ref).assignee is None
+
+
+def test_a_dismissed_ticket_reopened_by_growth_reopens_its_jira_issue(folder: Path, strict_jira: JiraStandIn) -> None:
+    from tests.workspaces import DELIVERY_TEXTS, rows, write_csv
+
+    sync(folder)
+    delivery = next(t for t in tickets(folder) if t.section_id == "delivery")
+    key = delivery.tracker_ref or ""
+    settings, store = open_workspace(folder)
+    dismiss(store, settings, key, "carrier issue, not policy", "dana")
+    sync(folder)
+    assert strict_jira.issues[key]["fields"]["status"]["name"] == "Won't Do"
+    more = [t + " once more" for t in DELIVERY_TEXTS[:6]]
+    write_csv(folder / "inbox" / "complaints" / "more.csv", rows(more, "D-again", day=21))
+    _, grown = sync(folder)
+    assert grown.errors == [] and grown.tickets["reopened"] == 1
+    fields = strict_jira.issues[key]["fields"]
+    assert fields["status"]["name"] == "To Do" and fields["resolution"] is None
+    _, again = sync(folder)
+    assert again.tracker["changed"] == 0 and next(t for t in tickets(folder) if t.id == delivery.id).state == "open"
