@@ -1,11 +1,14 @@
-"""Jira tracker: review tickets as Jira issues, created exactly once, with their state flowing back.
+"""Jira tracker: review tickets as Jira issues, created exactly once, with their state flowing both ways.
 
 Jira has no idempotency key, its client re-sends POSTs after connection errors, and Jira Cloud search lags
 behind writes. So every issue carries a fingerprint label (`reviewbot-<fingerprint>`), the outbox searches for
-it before creating, the client runs with its own retries off, and a write whose outcome is unknown (timeout,
-dropped connection) raises AmbiguousWrite: the outbox then searches again later instead of creating again.
-429 and 503 answers were not processed, so they are retried here after their Retry-After, a bounded number of
-times. Comments carry a marker so none is added twice.
+it before creating, the client runs with its own retries off, and a create is one POST and nothing more
+(`prefetch=False`: the client would otherwise GET the new issue, and a failed GET would make the whole call look
+failed). Only answers that say the POST was not applied (429, or 503 with Retry-After) send it again; a write
+whose outcome is unknown (timeout, dropped connection, gateway error) raises AmbiguousWrite and the outbox
+searches again after the search has settled instead of creating again. Comments carry a marker so none is added
+twice. Every error says whether it concerns the whole site (`site_wide`: unreachable, 5xx, rate limits, 401/403)
+or one issue (a 400 or 404 about it), so one bad ticket does not hold up the others.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import requests
 from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.jira_markup import render_jira
+from connectors.jira_markup import escape, render_jira
 from connectors.registry import ConnectorContext, parse_options, register_tracker
 from reviewbot.errors import ConfigError
 from reviewbot.evidence import impact
@@ -65,8 +68,18 @@ class JiraOptions(BaseModel):
     # impact of a ticket (high, medium, low) -> Jira priority name; empty to leave priority to Jira
     priorities: dict[str, str] = Field(default_factory=lambda: {"high": "High", "medium": "Medium", "low": "Low"})
     section_field: str | None = None  # "components", or a custom field id such as "customfield_10042"
+    # section_field = "components": section id -> component name (else the component named like the section id)
+    components: dict[str, str] = Field(default_factory=dict)
+    create_components: bool = False  # create a section's missing component instead of failing its ticket
     statuses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATUSES))  # Jira status -> our state
-    done_transition: str = "Done"
+    done_transition: str = "Done"  # approve/publish: a transition (or its target status) by name
+    done_resolution: str | None = "Done"  # set by that transition; None leaves the resolution to the workflow
+    dismiss_transition: str = "Won't Do"  # tickets dismiss / a rejection
+    dismiss_resolution: str | None = "Won't Do"
+    reopen_transition: str = "To Do"  # a dismissed or closed ticket whose theme grew back
+    # person in reviewbot -> Jira user (email, Data Center username, or Cloud accountId); unmapped people are
+    # looked up by user search with their own name
+    users: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=10, gt=0)
     retries: int = Field(default=3, ge=0)  # for 429/503 answers and failed reads
     max_retry_after: float = Field(default=60, gt=0)
@@ -85,6 +98,9 @@ class JiraTracker:
         self.settle_seconds = options.settle_seconds
         self.sleep: Callable[[float], None] = time.sleep
         self._client: JIRA | None = None
+        self._users: dict[str, dict[str, Any]] = {}  # person -> Jira user, found once per run
+        self._assignee_ids: dict[str, str] = {}  # issue key -> accountId/name of its assignee, as last pulled
+        self._components: dict[str, str] | None = None  # component name (casefolded) -> name, read once
 
     # --- the client ------------------------------------------------------------------------------------
 
@@ -117,15 +133,21 @@ class JiraTracker:
         return JIRA(server=o.server, max_retries=0, timeout=o.timeout, **auth)
 
     def _call(self, what: str, call: Callable[[], T], *, write: bool = False) -> T:
-        """Run one client call: retry 429/503 after Retry-After and failed reads; a failed write is ambiguous."""
+        """Run one client call: retry what Jira did not apply (429, 503 with Retry-After) and failed reads; a write
+        that may have been applied (dropped connection, timeout, gateway error) is ambiguous, never repeated."""
         o = self.options
         for attempt in range(o.retries + 1):
             try:
                 return call()
             except JIRAError as exc:
-                if exc.status_code in (429, 503) and attempt < o.retries:
+                if self._not_applied(exc, write) and attempt < o.retries:
                     self.sleep(self._retry_after(exc))
                     continue
+                if write and (exc.status_code is None or exc.status_code >= 500) and not self._not_applied(exc, write):
+                    raise AmbiguousWrite(
+                        f"{what}: Jira answered {exc.status_code or 'nothing'} after the request was sent; "
+                        "the outcome is unknown"
+                    ) from None
                 raise self._error(what, exc) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if write:
@@ -138,10 +160,24 @@ class JiraTracker:
                 raise TrackerError(f"{what}: Jira at {o.server} is unreachable ({type(exc).__name__})") from None
         raise AssertionError("unreachable")
 
-    def _retry_after(self, exc: JIRAError) -> float:
+    def _not_applied(self, exc: JIRAError, write: bool) -> bool:
+        """Whether an error answer says Jira did not process the request, so sending it again is safe."""
+        if exc.status_code == 429:
+            return True
+        if exc.status_code == 503:
+            # Jira's own overload answer carries Retry-After; a bare 503 on a write may come from a proxy that
+            # gave up while Jira went on.
+            return not write or self._header(exc, "Retry-After") is not None
+        return not write and exc.status_code in (502, 504)
+
+    @staticmethod
+    def _header(exc: JIRAError, name: str) -> str | None:
         headers = getattr(exc.response, "headers", None) or exc.headers or {}
+        return headers.get(name)
+
+    def _retry_after(self, exc: JIRAError) -> float:
         try:
-            seconds = float(headers.get("Retry-After", 1))
+            seconds = float(self._header(exc, "Retry-After") or 1)
         except (TypeError, ValueError):
             seconds = 1.0
         return max(0.0, min(seconds, self.options.max_retry_after))
@@ -161,7 +197,7 @@ class JiraTracker:
                 field="tracker",
                 hint=f"give it Browse, Create, Edit, Comment and Transition issues in project {self.options.project}",
             )
-        return TrackerError(f"{what}: Jira answered {status}: {text}", status=status)
+        return TrackerError(f"{what}: Jira answered {status}: {text or 'no reason given'}", status=status)
 
     # --- the Tracker protocol --------------------------------------------------------------------------
 
@@ -171,10 +207,15 @@ class JiraTracker:
         return self._ref(found[0]) if found else None
 
     def create(self, draft: TicketDraft) -> TrackerRef:
-        """Create the issue (once: the caller searched first) and link it to the policy section."""
-        issue = self._call("create issue", lambda: self.client.create_issue(fields=self._fields(draft)), write=True)
-        self._link(issue.key, draft.links)
+        """Create the issue with one POST (the caller searched first); links follow with `link` once the key is
+        saved, so a failed link cannot make a created issue look uncreated."""
+        fields = self._fields(draft)  # before the POST: a section without a component fails here, nothing sent
+        issue = self._call("create issue", lambda: self.client.create_issue(fields=fields, prefetch=False), write=True)
         return TrackerRef(issue.key, "To Do", self._url(issue.key), self.options.statuses.get("To Do"))
+
+    def link(self, ref: str, links: Iterable[Link]) -> None:
+        """Add or refresh the issue's remote links (the same globalId updates a link: safe to repeat)."""
+        self._link(ref, links)
 
     def update(self, ref: str, draft: TicketDraft, marker: str, note: str) -> None:
         """Refresh summary, description, section field and fingerprint label (a ticket moved to another section
@@ -196,7 +237,7 @@ class JiraTracker:
 
     @property
     def _pulled_fields(self) -> str:
-        return ",".join(["status", *([self.options.section_field] if self.options.section_field else [])])
+        return ",".join(["status", "assignee", *([self.options.section_field] if self.options.section_field else [])])
 
     def pull_many(self, refs: Iterable[str]) -> dict[str, TrackerRef]:
         """Statuses of many issues in few requests."""
@@ -224,21 +265,117 @@ class JiraTracker:
             raise
 
     def close(self, ref: str, resolution: str) -> None:
-        """Comment with the resolution and move the issue to done (nothing if it is done already)."""
+        """Comment with the resolution and move the issue to done with `done_resolution` (nothing if it is in a
+        done status already)."""
+        o = self.options
         self._comment_once(ref, f"close:{resolution}", resolution)
+        self._transition(ref, o.done_transition, o.done_resolution, "done_transition")
+
+    def dismiss(self, ref: str, reason: str) -> None:
+        """Move the issue to the "won't do" transition with `dismiss_resolution` (nothing if it is done already)."""
+        o = self.options
+        self._transition(ref, o.dismiss_transition, o.dismiss_resolution, "dismiss_transition")
+
+    def reopen(self, ref: str) -> None:
+        """Move a done issue back through `reopen_transition` (nothing if it is not done)."""
+        self._transition(ref, self.options.reopen_transition, None, "reopen_transition", done=False)
+
+    def _transition(self, ref: str, wanted: str, resolution: str | None, setting: str, *, done: bool = True) -> None:
+        """Move the issue through a transition named like `wanted` (or leading to that status), unless it already
+        is where that leads: in a done status (`done`), or not in one."""
         issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
-        if issue.fields.status.statusCategory.key == "done":
+        if (issue.fields.status.statusCategory.key == "done") == done:
             return
         transitions = self._call("read transitions", lambda: self.client.transitions(issue))
-        wanted = self.options.done_transition.lower()
-        match = next((t for t in transitions if wanted in (t["name"].lower(), t["to"]["name"].lower())), None)
+        match = next((t for t in transitions if wanted.lower() in (t["name"].lower(), t["to"]["name"].lower())), None)
         if match is None:
             names = ", ".join(t["name"] for t in transitions) or "none"
             raise TrackerError(
-                f"{ref}: no transition {self.options.done_transition!r} from {issue.fields.status.name} "
-                f"(available: {names}); set done_transition in [tracker]"
+                f"{ref}: no transition {wanted!r} from {issue.fields.status.name} (available: {names}); "
+                f"set {setting} in [tracker]",
+                status=400,
             )
-        self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"]))
+        fields = {"resolution": {"name": resolution}} if resolution else None
+        try:
+            self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"], fields=fields))
+        except TrackerError as exc:
+            if fields is None or exc.status != 400 or "resolution" not in str(exc):
+                raise
+            # The transition has no screen with the resolution on it: its workflow sets one (or none) itself.
+            log.info("%s: transition %s takes no resolution; done without it", ref, match["name"])
+            self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"]))
+
+    # --- assignee --------------------------------------------------------------------------------------
+
+    def assign(self, ref: str, person: str | None) -> None:
+        """Make the Jira user this person is (see `users`) the issue's assignee; None unassigns it."""
+        user = None if person is None else self._user_for(person)
+        key = "accountId" if self.options.deployment == "cloud" else "name"
+        value = None if user is None else {key: user[key]}
+        issue = self._call("read issue", lambda: self.client.issue(ref, fields="assignee"))
+        self._call("assign issue", lambda: issue.update(fields={"assignee": value}))
+
+    def same_person(self, ref: TrackerRef, person: str | None) -> bool:
+        """Whether the Jira user a pulled issue is assigned to is this reviewbot person."""
+        if ref.assignee == person:
+            return True
+        if person is None or ref.ref not in self._assignee_ids:
+            return False
+        try:
+            user = self._user_for(person)
+        except TrackerError:
+            return False
+        return self._identity(user) == self._assignee_ids[ref.ref]
+
+    def _user_for(self, person: str) -> dict[str, Any]:
+        """The Jira user for a person: `users` names them by email, username or accountId, else their own name is
+        searched for. Exactly one user must match."""
+        if person in self._users:
+            return self._users[person]
+        wanted = self.options.users.get(person, person)
+        cloud = self.options.deployment == "cloud"
+        found = self._call(
+            "user search",
+            lambda: (
+                self.client.search_users(query=wanted, maxResults=20)
+                if cloud
+                else self.client.search_users(user=wanted, maxResults=20)
+            ),
+        )
+        users = [u.raw for u in found if u.raw.get("active", True)]
+        exact = [
+            u
+            for u in users
+            if wanted.casefold()
+            in {str(u.get(k, "")).casefold() for k in ("accountId", "emailAddress", "name", "displayName")}
+        ]
+        chosen = exact if exact else users
+        if len(chosen) != 1:
+            seen = ", ".join(str(u.get("emailAddress") or u.get("displayName")) for u in chosen) or "nobody"
+            raise TrackerError(
+                f"no single Jira user for {person!r} (searched {wanted!r}, found {seen}); "
+                f'map them in [tracker] users, e.g. users = {{ "{person}" = "their.email@example.com" }}',
+                status=404,
+            )
+        self._users[person] = chosen[0]
+        return chosen[0]
+
+    def _identity(self, user: dict[str, Any]) -> str:
+        return str(user.get("accountId") if self.options.deployment == "cloud" else user.get("name"))
+
+    def _person_of(self, user: Any) -> str | None:
+        """The reviewbot person a Jira user is: by `users`, or by an earlier lookup; else Jira's email or name."""
+        if user is None:
+            return None
+        raw = getattr(user, "raw", None) or {}
+        ids = {str(raw.get(k, "")).casefold() for k in ("accountId", "emailAddress", "name")} - {""}
+        for person, value in self.options.users.items():
+            if value.casefold() in ids:
+                return person
+        for person, known in self._users.items():
+            if self._identity(known) == self._identity(raw):
+                return person
+        return raw.get("emailAddress") or raw.get("name") or raw.get("displayName")
 
     # --- duplicates ------------------------------------------------------------------------------------
 
@@ -251,24 +388,26 @@ class JiraTracker:
                     by_fingerprint.setdefault(label[len(FINGERPRINT_LABEL) :], []).append(issue.key)
         return {fp: keys for fp, keys in by_fingerprint.items() if len(keys) > 1}
 
-    def link_duplicate(self, keep: str, duplicate: str) -> None:
-        """Mark `duplicate` as a duplicate of `keep`, once."""
+    def link_duplicate(self, keep: str, duplicate: str) -> bool:
+        """Mark `duplicate` as a duplicate of `keep`, once; True when it was not marked before."""
         issue = self._call("read issue", lambda: self.client.issue(duplicate, fields="issuelinks"))
         for link in getattr(issue.fields, "issuelinks", None) or []:
             linked = getattr(link, "outwardIssue", None) or getattr(link, "inwardIssue", None)
             if linked is not None and linked.key == keep:
-                return
+                return False
         self._call(
             "link duplicate",
             lambda: self.client.create_issue_link("Duplicate", inwardIssue=duplicate, outwardIssue=keep),
             write=True,
         )
         self._comment_once(duplicate, f"duplicate-of:{keep}", f"Duplicate of {keep}, created twice by reviewbot.")
+        return True
 
     # --- doctor ----------------------------------------------------------------------------------------
 
     def check(self) -> list[Check]:
-        """Reach Jira and check credentials, project, issue type and the done transition's status."""
+        """Reach Jira and check credentials, project, issue type, priorities, the section field, and the statuses
+        and resolutions the done and won't-do transitions use."""
         o = self.options
         try:
             info = self._call("server info", lambda: self.client.server_info())
@@ -283,14 +422,73 @@ class JiraTracker:
                 return [Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")]
             return [Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")]
         checks.append(Check("Jira project", True, f"{project.key}: {project.name}"))
-        types = [t.name for t in getattr(project, "issueTypes", [])]
-        checks.append(Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}"))
-        statuses = self._statuses()
-        done = o.done_transition in statuses
-        checks.append(
-            Check("Jira done status", done, o.done_transition, f"statuses here: {', '.join(sorted(statuses))}")
-        )
+        try:
+            checks += self._configured_names(project)
+        except (TrackerError, ConfigError) as exc:
+            checks.append(Check("Jira settings", False, str(exc), "check the account's permissions in the project"))
         return checks
+
+    def _configured_names(self, project: Any) -> list[Check]:
+        """Every name reviewbot.toml gives Jira exists there (a misspelt one fails each create or transition)."""
+        o = self.options
+        types = [t.name for t in getattr(project, "issueTypes", [])]
+        checks = [Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}")]
+        priorities = {p.name for p in self._call("priorities", lambda: self.client.priorities())}
+        unknown = sorted(set(o.priorities.values()) - priorities)
+        checks.append(
+            Check(
+                "Jira priorities",
+                not unknown,
+                f"not in Jira: {', '.join(unknown)}" if unknown else ", ".join(sorted(set(o.priorities.values()))),
+                f"priorities here: {', '.join(sorted(priorities))}; set priorities in [tracker] ({{}} leaves them)",
+            )
+        )
+        statuses = self._statuses()
+        for label, name, setting in (
+            ("Jira done status", o.done_transition, "done_transition"),
+            ("Jira won't-do status", o.dismiss_transition, "dismiss_transition"),
+            ("Jira reopen status", o.reopen_transition, "reopen_transition"),
+        ):
+            hint = f"statuses here: {', '.join(sorted(statuses))}; set {setting} in [tracker]"
+            checks.append(Check(label, name in statuses, name, hint))
+        resolutions = {r.name for r in self._call("resolutions", lambda: self.client.resolutions())}
+        wanted = sorted({r for r in (o.done_resolution, o.dismiss_resolution) if r})
+        missing = [r for r in wanted if r not in resolutions]
+        hint = f"resolutions here: {', '.join(sorted(resolutions))}; set done_resolution / dismiss_resolution"
+        checks.append(Check("Jira resolutions", not missing, ", ".join(missing or wanted) or "left to Jira", hint))
+        if o.section_field and o.section_field != "components":
+            fields = {f["id"]: f["name"] for f in self._call("fields", lambda: self.client.fields())}
+            found = o.section_field in fields
+            detail = f"{o.section_field} ({fields[o.section_field]})" if found else f"no field {o.section_field}"
+            hint = "set section_field to a custom field id (Jira: Settings > Issues > Custom fields) or components"
+            checks.append(Check("Jira section field", found, detail, hint))
+        return checks
+
+    def check_sections(self, sections: Iterable[str]) -> list[Check]:
+        """With section_field = "components": every policy section has its component (or it will be created)."""
+        o = self.options
+        if o.section_field != "components":
+            return []
+        try:
+            existing = self._project_components()
+        except (TrackerError, ConfigError) as exc:
+            return [Check("Jira components", False, str(exc))]
+        missing = [
+            name for name in sorted({o.components.get(s, s) for s in sections}) if name.casefold() not in existing
+        ]
+        if not missing:
+            return [Check("Jira components", True, f"every section has its component in {o.project}")]
+        if o.create_components:
+            return [Check("Jira components", True, f"created when first used: {', '.join(missing)}")]
+        return [
+            Check(
+                "Jira components",
+                False,
+                f"sections without a component in {o.project}: {', '.join(missing)}",
+                "add them in Jira (Project settings > Components), map sections to existing ones in [tracker] "
+                "components, or set create_components = true",
+            )
+        ]
 
     def _statuses(self) -> set[str]:
         return {s.name for s in self._call("statuses", lambda: self.client.statuses())}
@@ -322,7 +520,32 @@ class JiraTracker:
         field, section = self.options.section_field, (draft.evidence.get("section") or {}).get("id")
         if not field or not section:
             return {}
-        return {field: [{"name": section}] if field == "components" else section}
+        return {field: [{"name": self.component_for(section)}] if field == "components" else section}
+
+    def component_for(self, section: str) -> str:
+        """The project component that stands for a section: mapped in `components`, or named like the section
+        (any case); created when `create_components` is on, else a clear error for this ticket alone."""
+        o = self.options
+        wanted = o.components.get(section, section)
+        existing = self._project_components()
+        if wanted.casefold() in existing:
+            return existing[wanted.casefold()]
+        if not o.create_components:
+            raise TrackerError(
+                f"section {section!r} has no component {wanted!r} in project {o.project}; add it in Jira "
+                "(Project settings > Components), map the section in [tracker] components, or set "
+                "create_components = true",
+                status=400,
+            )
+        self._call("create component", lambda: self.client.create_component(wanted, o.project), write=True)
+        existing[wanted.casefold()] = wanted
+        return wanted
+
+    def _project_components(self) -> dict[str, str]:
+        if self._components is None:
+            found = self._call("components", lambda: self.client.project_components(self.options.project))
+            self._components = {c.name.casefold(): c.name for c in found}
+        return self._components
 
     def _section_of(self, issue: Any) -> str | None:
         """The section an issue's section field names (the first component, or the custom field's value)."""
@@ -332,7 +555,12 @@ class JiraTracker:
             value = value[0] if value else None
         for attribute in ("name", "value"):  # a component, or a select list option
             value = getattr(value, attribute, value)
-        return value if isinstance(value, str) and value else None
+        if not isinstance(value, str) or not value:
+            return None
+        if field == "components":  # the section a component stands for: mapped, or named like it
+            mapped = {name.casefold(): section for section, name in self.options.components.items()}
+            return mapped.get(value.casefold(), value.casefold())
+        return value
 
     def section_changed_by(self, ref: str) -> str | None:
         """Who last changed the issue's section field, from its history (None when Jira does not say)."""
@@ -362,12 +590,17 @@ class JiraTracker:
         existing = self._call("read comments", lambda: self.client.comments(ref))
         if any(tag in (c.body or "") for c in existing):
             return
-        self._call("add comment", lambda: self.client.add_comment(ref, f"{text}\n\n{tag}"), write=True)
+        # Notes carry people's words (reasons, comments): escaped, so they read in Jira as they were written.
+        self._call("add comment", lambda: self.client.add_comment(ref, f"{escape(text)}\n\n{tag}"), write=True)
 
     def _ref(self, issue: Any) -> TrackerRef:
         status = issue.fields.status.name
         section = self._section_of(issue)
-        return TrackerRef(issue.key, status, self._url(issue.key), self.options.statuses.get(status), section)
+        user = getattr(issue.fields, "assignee", None)
+        if user is not None:
+            self._assignee_ids[issue.key] = self._identity(getattr(user, "raw", None) or {})
+        state = self.options.statuses.get(status)
+        return TrackerRef(issue.key, status, self._url(issue.key), state, section, self._person_of(user))
 
     def _url(self, key: str) -> str:
         return f"{self.options.server.rstrip('/')}/browse/{key}"
@@ -379,6 +612,11 @@ class TrackerError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status  # Jira's HTTP status, when it answered
+
+    @property
+    def site_wide(self) -> bool:
+        """True when the whole site is in trouble (unreachable, 5xx, rate limited), not one issue (400, 404)."""
+        return self.status is None or self.status >= 500 or self.status == 429
 
 
 def jira_from_settings(options: dict[str, Any], settings: Settings) -> JiraTracker:

@@ -1,4 +1,12 @@
-"""Ticket evidence in Jira wiki markup (the format of REST API v2 descriptions and comments)."""
+"""Ticket evidence in Jira wiki markup (the format of REST API v2 descriptions and comments).
+
+Customer text (quotes, theme labels and terms) and policy text are escaped so they render as the words they
+were: every character that can start or end a markup construct gets a backslash (Jira's escape: `\\[` shows
+`[`), a backslash itself becomes `&#92;` (two backslashes are a line break in Jira), `&` before what looks
+like an entity becomes `&amp;`, and line starts that would make headings or quotes (`h1.`, `bq.`) and
+emoticons such as `:)` or `(y)` are defused the same way. `unescape` reverses it exactly. This is what pandoc's
+Jira writer does too.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +15,37 @@ from typing import Any
 
 from reviewbot.evidence import sparkline
 
-_SPECIAL = re.compile(r"([{}\[\]|*_+^~-])")
+# Characters that open or close a construct: {macro}, [link|url], !image!, |table|, *bold*, _italic_, +underline+,
+# ^sup^, ~sub~, -strike-, ??cite??, # and * lists; then line-start blocks and emoticons.
+_ESCAPE = re.compile(
+    r"(?P<backslash>\\)"
+    r"|(?P<entity>&(?=#?[A-Za-z0-9]+;))"
+    r"|(?P<special>[{}\[\]|*_+^~!?#-])"
+    r"|(?P<block>(?<![^\n])[ \t]*(?:h[1-6]|bq))(?P<dot>\.)"
+    r"|(?P<smiley>(?<=[:;])-?[()PDpd])"
+    r"|(?P<paren>\()(?=[^\s()]{1,3}\))"
+)
+_UNESCAPE = re.compile(r"&#92;|&amp;|\\(.)", re.DOTALL)
 
 
 def escape(text: str) -> str:
-    """Text shown as written: Jira markup characters escaped, line starts that would make lists defused."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Text shown as written: no markup construct in it renders (see the module docstring); `unescape` undoes it."""
+    return _ESCAPE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    if match.group("backslash"):
+        return "&#92;"
+    if match.group("entity"):
+        return "&amp;"
+    if match.group("block") is not None:
+        return match.group("block") + "\\."
+    return "\\" + match.group(0)
+
+
+def unescape(text: str) -> str:
+    """The original text of `escape(text)`."""
+    return _UNESCAPE.sub(lambda m: {"&#92;": "\\", "&amp;": "&"}.get(m.group(0)) or m.group(1), text)
 
 
 def render_jira(title: str, evidence: dict[str, Any]) -> str:
@@ -31,7 +64,7 @@ def render_jira(title: str, evidence: dict[str, Any]) -> str:
             f"h2. Section {escape(section['heading'])} ({escape(section['id'])}, version {section['version']})",
             f"Owner: {escape(section['owner'] or '-')}; approvers: {escape(', '.join(section['approvers']) or '-')}",
             "{quote}",
-            section["text"].replace("{quote}", "{ quote}"),
+            escape(section["text"]),
             "{quote}",
         ]
     lines += ["", "----", "_Filed by reviewbot. Reply here or in reviewbot; sign-offs are mirrored as comments._"]
@@ -55,7 +88,7 @@ def _feedback(evidence: dict[str, Any]) -> list[str]:
         "h2. What people said",
     ]
     for quote in evidence["quotes"]:
-        lines += ["{quote}", quote["text"].replace("{quote}", "{ quote}"), "{quote}"]
+        lines += ["{quote}", escape(quote["text"]), "{quote}"]
         lines.append(
             f"— {quote['kind'].replace('_', ' ')} {escape(quote['source'])}/{escape(quote['id'])}, {quote['date']}"
         )

@@ -92,6 +92,7 @@ class TrackerRef:
     url: str | None = None
     state: str | None = None
     section: str | None = None  # the policy section the tracker's section field names, where it has one
+    assignee: str | None = None  # the person the ticket is assigned to there, where the tracker says
 
 
 class AmbiguousWrite(Exception):

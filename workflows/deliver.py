@@ -1,9 +1,14 @@
 """Sync stage: deliver the outbox to the tracker and the notifier. Each message is sent at most once; a failure
 leaves it queued for the next run and does not stop the notifier when the tracker is down, or the reverse.
 
-A tracker write whose outcome is unknown (timeout, dropped connection) is not repeated blindly: the message is
-marked unknown, and the next attempt first searches the tracker for the ticket's fingerprint, after giving the
-tracker's search time to catch up (`settle_seconds`).
+A create is never repeated blindly: the message is marked unknown before the write is sent and stays so until the
+new key is saved (in one transaction with it), so a timeout, a dropped connection or a process killed in between
+all leave it unknown; the next attempt then waits until the tracker's search has caught up (`settle_seconds`)
+and searches for the ticket's fingerprint before creating again. Links and the rest follow once the key is saved.
+
+One ticket's failure (an error about that issue: Jira's 400 or 404) fails that message with the tracker's reason
+and the others go on; only a failure of the whole tracker (unreachable, 5xx, rate limited, credentials) holds
+back the tracker's remaining messages until the next run.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from connectors.registry import ConnectorContext, make_notifier, make_tracker
+from reviewbot.errors import ConfigError
 from reviewbot.models import OutboxMessage, ReviewTicket, utcnow
 from reviewbot.protocols import AmbiguousWrite, Link, Message, Notifier, TicketDraft, Tracker
 from reviewbot.settings import Settings
@@ -68,6 +74,14 @@ class Delivery:
     errors: list[str] = field(default_factory=list)
 
 
+class CreateRefused(Exception):
+    """The tracker refused a create: nothing was filed, so the message is failed, not of unknown outcome."""
+
+
+class NotFiledYet(Exception):
+    """A message about a ticket whose create has not succeeded yet; retried after it does."""
+
+
 def deliver(settings: Settings, store: Store) -> Delivery:
     """Send every due outbox message; count what was sent and what failed."""
     context = ConnectorContext(settings=settings, store=store)
@@ -78,19 +92,19 @@ def deliver(settings: Settings, store: Store) -> Delivery:
     tracker_down = False
     for message in messages:
         if message.target == "tracker" and tracker_down:
-            continue  # keep the order of a ticket's messages: try the rest next run
+            continue  # the tracker itself is failing: try the rest next run, in order
         if _waiting(message, tracker):
             result.counts["waiting"] += 1
             continue
         try:
             _send(settings, store, message, tracker, notifier)
         except Exception as exc:  # noqa: BLE001 - any failure of an outside system is retried next run
-            unknown = isinstance(exc, AmbiguousWrite)
+            unknown = True if isinstance(exc, AmbiguousWrite) else False if isinstance(exc, CreateRefused) else None
             log.warning("outbox message %s failed: %s", message.key, exc)
             with store.session() as session:
                 outbox.mark_failed(session, message.id or 0, f"{type(exc).__name__}: {exc}", unknown=unknown)
             result.counts["failed"] += 1
-            tracker_down = tracker_down or message.target == "tracker"
+            tracker_down = tracker_down or (message.target == "tracker" and site_wide(exc))
             name = tracker.name if message.target == "tracker" else notifier.name
             result.errors.append(f"{message.target} ({name}): {message.key}: {exc}")
             continue
@@ -98,6 +112,14 @@ def deliver(settings: Settings, store: Store) -> Delivery:
             outbox.mark_sent(session, message.id or 0)
         result.counts["sent"] += 1
     return result
+
+
+def site_wide(exc: BaseException) -> bool:
+    """Whether a tracker error concerns the whole tracker (so its other messages wait) rather than one ticket."""
+    cause = exc.__cause__ if isinstance(exc, CreateRefused) and exc.__cause__ is not None else exc
+    if isinstance(cause, AmbiguousWrite | ConfigError | OSError):
+        return True  # a lost connection, credentials or permissions: every other write would fail the same way
+    return bool(getattr(cause, "site_wide", False))
 
 
 def _waiting(message: OutboxMessage, tracker: Tracker) -> bool:
@@ -118,11 +140,12 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
         return
     draft = draft_of(settings, ticket)
     if message.action == "create":
-        # Search before create: a create that happened but was not recorded must not run twice.
-        ref = tracker.find(ticket.fingerprint) or tracker.create(draft)
-        _told(store, ticket, tracker_ref=ref.ref, tracker_status=ref.status)
+        ref = ticket.tracker_ref or _create(store, message, tracker, ticket, draft)
+        link = getattr(tracker, "link", None)
+        if link is not None:
+            link(ref, draft.links)
     elif ticket.tracker_ref is None:
-        raise RuntimeError("the ticket has not reached the tracker yet; retried after its create succeeds")
+        raise NotFiledYet("the ticket has not reached the tracker yet; retried after its create succeeds")
     elif message.action == "update":
         tracker.update(ticket.tracker_ref, draft, marker=message.key, note=str(message.payload.get("note", "")))
         unlink = getattr(tracker, "unlink", None)
@@ -133,18 +156,56 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
         if ticket.resolved_version:
             tracker.update(ticket.tracker_ref, draft, marker=message.key + ":links", note="")
         tracker.close(ticket.tracker_ref, str(message.payload.get("resolution", "")))
+    elif message.action == "dismiss":
+        dismiss = getattr(tracker, "dismiss", None)  # a tracker without "won't do" keeps the comment alone
+        if dismiss is not None:
+            dismiss(ticket.tracker_ref, str(message.payload.get("reason", "")))
+    elif message.action == "reopen":
+        reopen = getattr(tracker, "reopen", None)
+        if reopen is not None:
+            reopen(ticket.tracker_ref)
+    elif message.action == "assign":
+        assign = getattr(tracker, "assign", None)
+        if assign is not None:
+            assign(ticket.tracker_ref, message.payload.get("assignee"))
 
 
-def _told(store: Store, ticket: ReviewTicket, **fields: str) -> None:
-    """Remember what the tracker now holds: its key and status after a create, and the section it names (a
-    different section there later is a person's move)."""
-    if not fields and ticket.tracker_section == ticket.section_id:
+def _create(store: Store, message: OutboxMessage, tracker: Tracker, ticket: ReviewTicket, draft: TicketDraft) -> str:
+    """File the ticket once: find it first (an earlier create may have happened), mark the message unknown before
+    writing, and save the key in the same transaction that makes the outcome known."""
+    found = tracker.find(ticket.fingerprint)
+    if found is None:
+        with store.session() as session:
+            outbox.mark_unknown(session, message.id or 0)
+        try:
+            found = tracker.create(draft)
+        except AmbiguousWrite:
+            raise
+        except Exception as exc:
+            if isinstance(exc, ConfigError) or hasattr(exc, "status"):
+                raise CreateRefused(str(exc)) from exc  # the tracker refused it (or was never reached): not filed
+            raise AmbiguousWrite(f"create: {type(exc).__name__}: {exc}") from exc  # it may have got through
+    record_create(store, message, ticket, found.ref, found.status)
+    return found.ref
+
+
+def record_create(store: Store, message: OutboxMessage, ticket: ReviewTicket, ref: str, status: str) -> None:
+    """Save the tracker's key for a ticket and mark its create message's outcome known, in one transaction."""
+    with store.session() as session:
+        stored = session.get(ReviewTicket, ticket.id)
+        if stored is not None:
+            stored.tracker_ref, stored.tracker_status, stored.tracker_section = ref, status, ticket.section_id
+            session.add(stored)
+        outbox.mark_known(session, message.id or 0)
+
+
+def _told(store: Store, ticket: ReviewTicket) -> None:
+    """Remember the section the tracker now names (a different section there later is a person's move)."""
+    if ticket.tracker_section == ticket.section_id:
         return  # already known: most updates are evidence refreshes on the same section
     with store.session() as session:
         stored = session.get(ReviewTicket, ticket.id)
         if stored is not None:
-            for name, value in fields.items():
-                setattr(stored, name, value)
             stored.tracker_section = ticket.section_id
             session.add(stored)
 
@@ -197,8 +258,9 @@ def reconcile(settings: Settings, store: Store) -> list[str]:
     found = []
     for fingerprint, refs in find_duplicates().items():
         keep, *copies = refs
-        for copy in copies:
-            tracker.link_duplicate(keep, copy)  # type: ignore[attr-defined]
+        linked = [copy for copy in copies if tracker.link_duplicate(keep, copy) is not False]  # type: ignore[attr-defined]
+        if not linked:
+            continue  # known and linked before: reported once, not on every sync
         with store.session() as session:
             ticket = by_fingerprint(session, fingerprint)
             if ticket is not None and ticket.tracker_ref != keep:
@@ -208,8 +270,8 @@ def reconcile(settings: Settings, store: Store) -> list[str]:
                 session,
                 "reviewbot",
                 "duplicates",
-                f"{keep} kept; {', '.join(copies)} linked as duplicates",
+                f"{keep} kept; {', '.join(linked)} linked as duplicates",
                 ticket=ticket,
             )
-        found.append(f"{keep} has duplicates {', '.join(copies)} (linked)")
+        found.append(f"{keep} has duplicates {', '.join(linked)} (linked)")
     return found

@@ -79,6 +79,17 @@ def _sources(settings: Settings) -> list[Check]:
     return checks
 
 
+def _section_ids(settings: Settings) -> list[str]:
+    """The ids of every section of the policies that load (the broken ones are reported by `_policies`)."""
+    ids = []
+    for path in policy_files(settings.policies_path):
+        try:
+            ids += [s.id for s in load_policy(path).sections]
+        except ReviewbotError:
+            continue
+    return ids
+
+
 def _connector(settings: Settings, kind: str) -> list[Check]:
     from connectors.registry import ConnectorContext, make_notifier, make_tracker
 
@@ -87,7 +98,11 @@ def _connector(settings: Settings, kind: str) -> list[Check]:
     try:
         connector = make(ConnectorContext(settings=settings, store=store))
         check = getattr(connector, "check", None)
-        return check() if check else [Check(kind, True, connector.name)]
+        checks = check() if check else [Check(kind, True, connector.name)]
+        check_sections = getattr(connector, "check_sections", None)
+        if check_sections is not None and all(c.ok for c in checks):
+            checks += check_sections(_section_ids(settings))  # e.g. Jira components standing for sections
+        return checks
     except ReviewbotError as exc:
         return [Check(kind, False, exc.message, exc.hint)]
     finally:

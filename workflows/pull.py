@@ -1,7 +1,8 @@
 """Sync stage: pull ticket states back from the tracker. A status a person set there (Accepted, Won't Do,
 Done, ...) becomes our state; only changes since the last pull count, so our own decisions are not undone
 by a status the tracker has not caught up with. A section a person set in the tracker's section field moves the
-ticket there, as `reviewbot tickets move` would."""
+ticket there, as `reviewbot tickets move` would. An assignee a person set there becomes the ticket's assignee
+(unless an assignment made here is still on its way to the tracker)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from sqlmodel import Session, col, select
 
 from connectors.registry import ConnectorContext, make_tracker
 from reviewbot.errors import ReviewbotError
-from reviewbot.models import ReviewTicket
+from reviewbot.models import OutboxMessage, ReviewTicket
 from reviewbot.models.tickets import SETTLED_STATES
 from reviewbot.protocols import Tracker, TrackerRef
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.store.review import audit
 from workflows.corrections import move_ticket
 from workflows.report import SyncReport
 from workflows.review import move, settle
@@ -53,7 +55,42 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
                 changed += _apply(session, ticket, ref, tracker.name)
     resectioned = {i: ref for i, key, _, told in tickets if (ref := refs.get(key)) and ref.section not in (None, told)}
     moves = _follow_sections(settings, store, tracker, resectioned, report)
+    assigned = _follow_assignees(store, tracker, {i: ref for i, key, _, _ in tickets if (ref := refs.get(key))})
     report.tracker = {"pulled": len(refs), "changed": changed, "moved": moves}
+    if assigned:
+        report.tracker["assigned"] = assigned
+
+
+def _follow_assignees(store: Store, tracker: Tracker, refs: dict[int, TrackerRef]) -> int:
+    """Take over the assignee a person set in the tracker; returns how many tickets changed hands. An issue left
+    unassigned there changes nothing (the assignment may not have reached it yet)."""
+    same_person = getattr(tracker, "same_person", lambda ref, person: ref.assignee == person)
+    changed = 0
+    with store.session() as session:
+        waiting = set(
+            session.exec(
+                select(OutboxMessage.ticket_id).where(
+                    OutboxMessage.action == "assign", col(OutboxMessage.status).in_(["pending", "failed", "unknown"])
+                )
+            )
+        )
+        for ticket_id, ref in refs.items():
+            if ref.assignee is None or ticket_id in waiting:
+                continue
+            ticket = session.get(ReviewTicket, ticket_id)
+            if ticket is None or ticket.assignee == ref.assignee or same_person(ref, ticket.assignee):
+                continue
+            ticket.assignee = ref.assignee
+            session.add(ticket)
+            audit(
+                session,
+                f"{tracker.name} user",
+                "assign",
+                f"assigned to {ref.assignee} in {tracker.name}",
+                ticket=ticket,
+            )
+            changed += 1
+    return changed
 
 
 def _follow_sections(

@@ -171,6 +171,15 @@ def _assign(session: Session, ticket: ReviewTicket, assignee: str, actor: str) -
     touch(ticket)
     session.add(ticket)
     audit(session, actor, "assign", f"assigned to {assignee}", ticket=ticket)
+    # The tracker's assignee follows (Jira: the user `[tracker] users` maps this person to, or found by search).
+    key = f"tracker.assign:{ticket.id}:{utcnow().isoformat()}"
+    outbox.enqueue(session, key, "tracker", "assign", {"assignee": assignee}, ticket.id)
+
+
+def push_dismissal(session: Session, ticket: ReviewTicket, reason: str) -> None:
+    """Move the tracker's issue to its "won't do" status with a resolution (Jira: `dismiss_transition`)."""
+    key = f"tracker.dismiss:{ticket.id}:{utcnow().isoformat()}"
+    outbox.enqueue(session, key, "tracker", "dismiss", {"reason": reason}, ticket.id)
 
 
 def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str) -> str:
@@ -183,6 +192,7 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
         comment_on_tracker(
             session, ticket, f"dismissed:{ticket.id}:{utcnow().isoformat()}", f"Dismissed by {actor}: {reason}"
         )
+        push_dismissal(session, ticket, reason)
         return f"{ref_of(ticket)} is dismissed"
 
 
@@ -262,6 +272,7 @@ def _after_sign_off(
     ticket = ctx.ticket
     if decision == "reject":
         settle(session, ticket, "dismissed", approver, f"rejected by {approver}: {comment}")
+        push_dismissal(session, ticket, f"rejected by {approver}: {comment}")
         return f"{ref_of(ticket)} is rejected and dismissed"
     if decision == "request_changes":
         move(session, ticket, "changes_requested", approver, comment)

@@ -203,6 +203,9 @@ def _reopen(
     outbox.enqueue(
         session, f"tracker.reopen:{ticket.fingerprint}:{theme.size}", "tracker", "update", {"note": why}, ticket.id
     )
+    # The tracker's issue leaves its done status too (Jira: `reopen_transition`).
+    key = f"tracker.reopen-status:{ticket.fingerprint}:{theme.size}"
+    outbox.enqueue(session, key, "tracker", "reopen", {}, ticket.id)
     return "reopened"
 
 

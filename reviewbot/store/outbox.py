@@ -36,12 +36,32 @@ def mark_sent(session: Session, message_id: int) -> None:
         session.add(message)
 
 
-def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool = False) -> None:
-    """Record a failed attempt, tried again next run; `unknown` when it may have happened all the same."""
+def mark_unknown(session: Session, message_id: int) -> None:
+    """Record that a write is about to be sent: until its result is recorded, its outcome is unknown (a process
+    killed in between leaves it so), and the next attempt waits for the tracker's search before writing again."""
     message = session.get(OutboxMessage, message_id)
     if message is not None:
-        # Once unknown, stay unknown until delivered: a later plain failure does not prove the first did nothing.
-        message.status = "unknown" if unknown or message.status == "unknown" else "failed"
+        message.status, message.last_attempt_at = "unknown", utcnow()
+        session.add(message)
+
+
+def mark_known(session: Session, message_id: int) -> None:
+    """The write's result is recorded (in the same transaction): the message is no longer of unknown outcome."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None and message.status == "unknown":
+        message.status = "pending"
+        session.add(message)
+
+
+def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool | None = None) -> None:
+    """Record a failed attempt, tried again next run. `unknown`: True when the write may have happened all the
+    same, False when it was refused (nothing happened), None when this attempt did not get as far as writing."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None:
+        # Unless refused, once unknown stays unknown: a failure before writing does not prove the earlier write
+        # did nothing.
+        keep = unknown is None and message.status == "unknown"
+        message.status = "unknown" if unknown or keep else "failed"
         message.attempts += 1
         message.last_attempt_at = utcnow()
         message.last_error = error[:MAX_ERROR]

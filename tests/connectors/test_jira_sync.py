@@ -4,8 +4,6 @@ closing the issue, doctor messages, and no token in any output."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,70 +11,21 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from reviewbot.models import OutboxMessage, ReviewTicket
+from reviewbot.models import OutboxMessage
+from tests.connectors.jira_helpers import (
+    CREATE,
+    TOKEN,
+    issues_per_fingerprint,
+    jira_workspace,
+    said,
+    sync,
+    tickets,
+)
 from tests.standins.jira_server import Fault, JiraStandIn
-from tests.workspaces import make_workspace, open_workspace
+from tests.workspaces import open_workspace
 from workflows.doctor import run_checks
-from workflows.sync import run_sync
 
-TOKEN = "jira-test-token-3f9a"
-CREATE = r"/rest/api/2/issue$"
-
-
-@pytest.fixture
-def jira() -> Iterator[JiraStandIn]:
-    with JiraStandIn(deployment="Cloud", project="POL", email="bot@example.com", token=TOKEN) as standin:
-        yield standin
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry-After waits are recorded instead of slept, so fault tests stay fast."""
-    waits: list[float] = []
-    monkeypatch.setattr("connectors.jira.time.sleep", waits.append)
-    return waits
-
-
-def jira_workspace(folder: Path, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch, settle: float = 0) -> Path:
-    monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", TOKEN)
-    tracker = f"""
-[tracker]
-type = "jira"
-server = "{jira.url}"
-email = "bot@example.com"
-project = "POL"
-settle_seconds = {settle}
-section_field = "customfield_10042"
-
-[roles]
-head-of-cx = ["dana"]
-"""
-    return make_workspace(folder, extra_toml=tracker)
-
-
-@pytest.fixture
-def ws(tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return jira_workspace(tmp_path / "ws", jira, monkeypatch)
-
-
-def sync(folder: Path):  # type: ignore[no-untyped-def]
-    settings, store = open_workspace(folder)
-    return store, run_sync(settings, store)
-
-
-def tickets(folder: Path) -> list[ReviewTicket]:
-    _, store = open_workspace(folder)
-    with store.session() as session:
-        return list(session.exec(select(ReviewTicket).order_by(ReviewTicket.id)))
-
-
-def issues_per_fingerprint(jira: JiraStandIn) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for issue in jira.issues.values():
-        for label in issue["fields"]["labels"]:
-            if label.startswith("reviewbot-"):
-                counts[label] = counts.get(label, 0) + 1
-    return counts
+pytestmark = pytest.mark.usefixtures("no_sleep")
 
 
 def test_tickets_become_jira_issues_with_evidence_links_and_labels(ws: Path, jira: JiraStandIn) -> None:
@@ -186,7 +135,7 @@ def test_evidence_changes_and_sign_offs_become_comments_once(ws: Path, jira: Jir
     triage(store, settings, ref, "dana")
     sync(ws)
     sync(ws)
-    bodies = [re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", c["body"]) for c in jira.comments[ref]]
+    bodies = [said(c["body"]) for c in jira.comments[ref]]
     assert len(bodies) == 2 and bodies[0].startswith("+1 items (now 9)") and bodies[1] == "Triaged by dana"
 
 
@@ -221,8 +170,8 @@ def test_publish_moves_the_issue_to_done_with_the_version(ws: Path, jira: JiraSt
     result = publish(settings, store, "returns-policy", "dana")
     assert result.errors == []
     assert jira.issues[ref]["fields"]["status"]["name"] == "Done"
-    assert any("Published in version 2 of returns-policy" in c["body"] for c in jira.comments[ref])
-    assert any(c["body"].startswith("Approved by dana") for c in jira.comments[ref])
+    assert any("Published in version 2 of returns-policy" in said(c["body"]) for c in jira.comments[ref])
+    assert any(said(c["body"]).startswith("Approved by dana") for c in jira.comments[ref])
     urls = [link["object"]["url"] for link in jira.remote_links[ref]]
     assert any(u.endswith("/publish/returns-policy-v2.html#refunds") for u in urls)
     _, later = sync(ws)
@@ -275,7 +224,7 @@ def test_a_moved_ticket_moves_its_jira_issue(ws: Path, jira: JiraStandIn) -> Non
     assert f"reviewbot-{moved.fingerprint}" in fields["labels"]
     assert f"reviewbot-{refunds.fingerprint}" not in fields["labels"]
     assert [link["object"]["url"].rsplit("#", 1)[1] for link in jira.remote_links[key]] == ["privacy"]
-    assert any("Moved to 3. Privacy" in c["body"] for c in jira.comments[key])
+    assert any("Moved to 3. Privacy" in said(c["body"]) for c in jira.comments[key])
     _, again = sync(ws)  # Jira names the section reviewbot told it: nothing moves back
     assert again.errors == [] and again.tracker["moved"] == 0 and len(jira.issues) == 2
     assert next(t for t in tickets(ws) if t.id == refunds.id).section_id == "privacy"

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.builtin import BuiltinTracker
 from connectors.jira import JiraOptions, JiraTracker
+from connectors.jira_markup import unescape
 from reviewbot.protocols import TicketDraft, Tracker
 from reviewbot.store import Store
 from tests.standins.jira_server import JiraStandIn
@@ -66,7 +67,7 @@ def builtin_comments(store: Store) -> Comments:
 def jira_comments(standin: JiraStandIn) -> Comments:
     def read(ref: str) -> list[str]:
         # what a person reads: the text, without reviewbot's marker
-        return [re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", c["body"]) for c in standin.comments.get(ref, [])]
+        return [unescape(re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", c["body"])) for c in standin.comments.get(ref, [])]
 
     return read
 

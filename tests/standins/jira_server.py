@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,7 +50,7 @@ LINK_TYPES = [
 POLICY_SECTION = "customfield_10042"
 IMPACT = "customfield_10043"
 # Fields a client may set on create or edit; everything else is "not on the appropriate screen", as Jira says.
-SETTABLE = frozenset({"summary", "description", "labels", "priority", "components", POLICY_SECTION, IMPACT})
+SETTABLE = frozenset({"summary", "description", "labels", "priority", "components", "assignee", POLICY_SECTION, IMPACT})
 NOT_SETTABLE = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 API = r"/rest/api/(?:2|latest)"
@@ -62,19 +62,40 @@ REMOVED_SEARCH = (
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 
 
+# Answers a fault gives without processing the request, as Jira (or the proxy in front of it) words them.
+FAULT_STATUSES: dict[str, str] = {
+    "400": "The request was malformed.",
+    "401": NOT_AUTHENTICATED,
+    "403": "You do not have the permission to see the specified issue.",
+    "404": "Issue does not exist or you do not have permission to see it.",
+    "409": "The issue is being edited by someone else.",
+    "429": "Rate limit exceeded.",
+    "500": "Internal server error",
+    "502": "Bad Gateway",
+    "503": "Service Unavailable",
+    "504": "Gateway Timeout",
+}
+
+
 @dataclass
 class Fault:
-    """One injected failure for requests matching method + path regex; `times` how often, then it is used up."""
+    """One injected failure for requests matching method + path regex; `times` how often, then it is used up.
+
+    Kinds: an HTTP status from FAULT_STATUSES (answered without processing, e.g. a 429 or a 404 on the GET that
+    follows a create), "drop_before" (hang up unprocessed), "drop_after_write" (process, then hang up), or
+    "status_after_write:NNN" (process, then answer NNN: a proxy that timed out on a request Jira did apply).
+    """
 
     method: str
     path: str
-    kind: Literal["429", "503", "drop_after_write", "drop_before"]
+    kind: str
     retry_after: float = 1.0
     times: int = 1
 
     def __post_init__(self) -> None:
         """Fail at the test's line, not as a fault that silently never fires."""
-        if self.kind not in ("429", "503", "drop_after_write", "drop_before"):
+        after = self.kind.removeprefix("status_after_write:")
+        if self.kind not in ("drop_after_write", "drop_before") and after not in FAULT_STATUSES:
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.times < 1:
             raise ValueError("times must be >= 1")
@@ -109,7 +130,9 @@ def _as_text(value: Any) -> str | None:
         return None
     if isinstance(value, list):
         return " ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
-    return str(value.get("name", value.get("value", value))) if isinstance(value, dict) else str(value)
+    if isinstance(value, dict):
+        return str(value.get("displayName") or value.get("name") or value.get("value") or value)
+    return str(value)
 
 
 def _now() -> str:
@@ -313,17 +336,33 @@ class JiraStandIn(Served):
         email: str = "bot@example.com",
         token: str = "secret-token",
         search_lag: int = 0,
+        search_lag_seconds: float = 0,
         workflow: dict[str, list[str]] | None = None,
+        resolution_on_done: bool = True,
+        transition_screen: bool = True,
     ) -> None:
         if deployment not in ("Cloud", "Server"):
             raise ValueError(f"deployment must be 'Cloud' or 'Server', not {deployment!r}")
-        if search_lag < 0:
-            raise ValueError("search_lag must be >= 0")
+        if search_lag < 0 or search_lag_seconds < 0:
+            raise ValueError("search_lag and search_lag_seconds must be >= 0")
         self.deployment = deployment
         self.project_key = project.upper()
         self.email = email
         self.token = token
         self.search_lag = search_lag
+        # Jira Cloud's search lags behind writes by time: a new issue is invisible to search this long.
+        self.search_lag_seconds = search_lag_seconds
+        # A done status without a resolution set by the transition gets one (Jira's default post function) ...
+        self.resolution_on_done = resolution_on_done
+        # ... and a transition without a screen refuses fields such as resolution, as Jira does.
+        self.transition_screen = transition_screen
+        self.components: list[tuple[str, str]] = list(COMPONENTS)  # the project's (id, name); admins add more
+        # People Jira knows, found by user search (by email, name or display name) and assignable.
+        self.users: list[JSON] = [
+            {"name": "dana", "displayName": "Dana Whitfield", "emailAddress": "dana@example.com"},
+            {"name": "maria", "displayName": "Maria Lopez", "emailAddress": "maria@example.com"},
+            {"name": "sam.okafor", "displayName": "Sam Okafor", "emailAddress": "sam@example.com"},
+        ]
         self.workflow = {status: list(targets) for status, targets in (workflow or DEFAULT_WORKFLOW).items()}
         if not self.workflow:
             raise ValueError("workflow needs at least one status")
@@ -349,6 +388,7 @@ class JiraStandIn(Served):
         self._next_id = {"issue": 10000, "comment": 10000, "remotelink": 10000, "issuelink": 10000, "history": 10000}
         self._next_number = 1
         self._hidden: dict[str, int] = {}  # issue key -> searches it still stays invisible for
+        self._hidden_until: dict[str, datetime] = {}  # issue key -> when search starts to see it
         self._routes = self._build_routes()
 
     # -- lifecycle
@@ -395,6 +435,22 @@ class JiraStandIn(Served):
             issue["fields"][name] = parsed
             issue["fields"]["updated"] = _now()
 
+    def set_assignee(self, key: str, name: str | None, *, by: str = "Maria Lopez") -> None:
+        """A person assigned the issue in Jira's UI (by the user's name; None unassigns it)."""
+        with self._lock:
+            issue = self._issue(key)
+            user = None if name is None else self._user_json(next(u for u in self.users if u["name"] == name))
+            author = {**self._user(), "displayName": by}
+            self._record_history(issue, {"assignee": user}, author)
+            issue["fields"]["assignee"] = user
+            issue["fields"]["updated"] = _now()
+
+    def assignee(self, key: str) -> str | None:
+        """The name of the user the issue is assigned to, if any."""
+        with self._lock:
+            user = self._issue(key)["fields"].get("assignee")
+            return None if user is None else str(self._find_user(user)["name"])
+
     def created(self, method: str = "POST", path: str = r"/rest/api/2/issue$") -> int:
         """How many requests matching method and path regex were received (by default: issue creates)."""
         with self._lock:
@@ -419,14 +475,16 @@ class JiraStandIn(Served):
         with self._lock:
             self.requests.append((method, target, body if isinstance(body, dict) else None))
             fault = self._take_fault(method, parts.path)
-        if fault is not None and fault.kind in ("429", "503"):
-            return self._fault_response(fault)
+        if fault is not None and fault.kind in FAULT_STATUSES:
+            return self._fault_response(fault, fault.kind)
         if fault is not None and fault.kind == "drop_before":
             return None
         query = parse_qs(parts.query, keep_blank_values=True)
         response = self._process(method, parts.path, query, authorization, body, body_error)
         if fault is not None and fault.kind == "drop_after_write":
             return None
+        if fault is not None and fault.kind.startswith("status_after_write:"):
+            return self._fault_response(fault, fault.kind.split(":", 1)[1])
         return response
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
@@ -441,12 +499,14 @@ class JiraStandIn(Served):
                 return fault
         return None
 
-    def _fault_response(self, fault: Fault) -> _Response:
-        """A 429 or 503 without processing; Retry-After in whole seconds because the client does int() on it."""
+    def _fault_response(self, fault: Fault, status: str) -> _Response:
+        """An injected error answer; Retry-After (whole seconds: the client does int() on it) on 429 and 503."""
         retry_after = str(max(0, math.ceil(fault.retry_after)))
-        if fault.kind == "503":
-            body = {"errorMessages": ["Service Unavailable"], "errors": {}}
+        body = {"errorMessages": [FAULT_STATUSES[status]], "errors": {}}
+        if status == "503":
             return _Response(503, body, {"Retry-After": retry_after})
+        if status != "429":
+            return _Response(int(status), body)
         headers = {
             "Retry-After": retry_after,
             "X-RateLimit-Limit": "100",
@@ -544,6 +604,9 @@ class JiraStandIn(Served):
             ("GET", f"{API}/issue/([^/]+)/remotelink/([^/]+)", self._get_remote_link),
             ("DELETE", f"{API}/issue/([^/]+)/remotelink/([^/]+)", self._delete_remote_link),
             ("POST", f"{API}/issueLink", self._create_issue_link),
+            ("GET", f"{API}/user/search", self._search_users),
+            ("POST", f"{API}/component", self._create_component),
+            ("PUT", f"{API}/issue/([^/]+)/assignee", self._assign),
             ("GET", f"{API}/issueLinkType", self._issue_link_types),
             ("GET", r"/rest/applinks/latest/listApplicationlinks", self._application_links),
         ]
@@ -577,6 +640,30 @@ class JiraStandIn(Served):
             "active": True,
             "timeZone": "Etc/UTC",
         }
+
+    def _user_json(self, person: JSON) -> JSON:
+        """A known person as Jira embeds users: accountId on Cloud, name/key on Server."""
+        base = {"emailAddress": person["emailAddress"], "displayName": person["displayName"], "active": True}
+        if self.deployment == "Cloud":
+            account_id = f"557058:{person['name']}"
+            return {"self": f"{self.api}/user?accountId={account_id}", "accountId": account_id, **base}
+        return {
+            "self": f"{self.api}/user?username={person['name']}",
+            "name": person["name"],
+            "key": person["name"],
+            **base,
+        }
+
+    def _find_user(self, ref: Any) -> JSON:
+        """The person a user reference names: {"accountId"} on Cloud, {"name"} on Server; KeyError if none."""
+        if isinstance(ref, dict):
+            for person in self.users:
+                user = self._user_json(person)
+                if (self.deployment == "Cloud" and ref.get("accountId") == user["accountId"]) or (
+                    self.deployment == "Server" and ref.get("name") == person["name"]
+                ):
+                    return person
+        raise KeyError(ref)
 
     def _status_id(self, name: str) -> str:
         """Stable status id: Jira's usual ids for the default statuses, 10100+ for others."""
@@ -710,6 +797,15 @@ class JiraStandIn(Served):
                 errors[name] = "data was not an array"
                 return []
             return [component for item in value if (component := self._parse_component(item, errors)) is not None]
+        if name == "assignee":
+            if value is None:
+                return None
+            try:
+                return self._user_json(self._find_user(value))
+            except KeyError:
+                wanted = "accountId" if self.deployment == "Cloud" else "name"
+                errors[name] = f"User '{value.get(wanted) if isinstance(value, dict) else value}' does not exist."
+                return None
         if name == POLICY_SECTION:
             if value is not None and not isinstance(value, str):
                 errors[name] = "Operation value must be a string"
@@ -743,7 +839,7 @@ class JiraStandIn(Served):
 
     def _parse_component(self, item: Any, errors: dict[str, str]) -> JSON | None:
         """A component reference by id or name."""
-        for component_id, component_name in COMPONENTS:
+        for component_id, component_name in self.components:
             if isinstance(item, dict) and (item.get("id") == component_id or item.get("name") == component_name):
                 return self._component(component_id, component_name)
         if isinstance(item, dict) and "id" in item:
@@ -835,7 +931,7 @@ class JiraStandIn(Served):
         old_category = fields["status"]["statusCategory"]["key"]
         fields["status"] = self._status(status)
         if self._category(status) == "done":
-            if fields.get("resolution") is None:
+            if fields.get("resolution") is None and self.resolution_on_done:
                 name = "Won't Do" if status == "Won't Do" else "Done"
                 fields["resolution"] = self._resolution(*next(r for r in RESOLUTIONS if r[1] == name))
                 fields["resolutiondate"] = now
@@ -998,7 +1094,7 @@ class JiraStandIn(Served):
             **self._project_ref(),
             "description": "Review tickets filed by reviewbot.",
             "lead": self._user(),
-            "components": [{**self._component(*c), "isAssigneeTypeValid": False} for c in COMPONENTS],
+            "components": [{**self._component(*c), "isAssigneeTypeValid": False} for c in self.components],
             "issueTypes": [self._issue_type(*t) for t in ISSUE_TYPES],
             "assigneeType": "UNASSIGNED",
             "versions": [],
@@ -1034,7 +1130,7 @@ class JiraStandIn(Served):
     def _project_components(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET project/{idOrKey}/components."""
         self._require_project(id_or_key)
-        return _Response(200, [self._component(*c) for c in COMPONENTS])
+        return _Response(200, [self._component(*c) for c in self.components])
 
     def _issue_types(self, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET issuetype."""
@@ -1107,7 +1203,7 @@ class JiraStandIn(Served):
             "statuscategorychangedate": now,
             "reporter": self._user(),
             "creator": self._user(),
-            "assignee": None,
+            "assignee": values.get("assignee"),
             "resolution": None,
             "resolutiondate": None,
             "issuelinks": [],
@@ -1124,6 +1220,8 @@ class JiraStandIn(Served):
         self._sync_comments(issue)
         if self.search_lag:
             self._hidden[key] = self.search_lag
+        if self.search_lag_seconds:
+            self._hidden_until[key] = datetime.now(UTC) + timedelta(seconds=self.search_lag_seconds)
         return _Response(201, {"id": issue_id, "key": key, "self": issue["self"]})
 
     def _get_issue(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
@@ -1213,6 +1311,8 @@ class JiraStandIn(Served):
 
         # Eventual consistency: this request sees only issues whose lag has run out (or that it reconciles).
         hidden = {key for key, left in self._hidden.items() if left > 0 and self.issues[key]["id"] not in reconcile}
+        now = datetime.now(UTC)
+        hidden |= {k for k, t in self._hidden_until.items() if t > now and self.issues[k]["id"] not in reconcile}
         for key in list(self._hidden):
             self._hidden[key] -= 1
             if self._hidden[key] <= 0:
@@ -1423,6 +1523,9 @@ class JiraStandIn(Served):
         changes: JSON = {}
         resolution: JSON | None = None
         for name, value in (body.get("fields") or {}).items():
+            if not self.transition_screen:
+                errors[name] = NOT_SETTABLE.format(name)
+                continue
             if name == "resolution":
                 match = [
                     r
@@ -1577,3 +1680,42 @@ class JiraStandIn(Served):
         inward["fields"]["updated"] = outward["fields"]["updated"] = now
         self._sync_links()
         return _Response(201)
+
+    # -- endpoints: users
+
+    def _search_users(self, *, query: dict[str, list[str]], body: Any) -> _Response:
+        """GET user/search: `query` (Cloud) or `username` (Server) matched against name, email and display name."""
+        wanted = ((query.get("query") or query.get("username") or [""])[-1]).casefold()
+        if not wanted:
+            raise _ApiError(400, ["The query parameter 'query' is required."])
+        found = [
+            self._user_json(person)
+            for person in self.users
+            if any(wanted in str(person[k]).casefold() for k in ("name", "emailAddress", "displayName"))
+        ]
+        return _Response(200, found)
+
+    def _assign(self, id_or_key: str, *, query: dict[str, list[str]], body: Any) -> _Response:
+        """PUT issue/{key}/assignee: {"accountId"} on Cloud, {"name"} on Server; null unassigns."""
+        issue = self._issue(id_or_key)
+        errors: dict[str, str] = {}
+        value = None if not isinstance(body, dict) or body.get("accountId", body.get("name")) is None else body
+        user = self._parse_field("assignee", value, errors)
+        if errors:
+            raise _ApiError(404 if value else 400, [errors["assignee"]])
+        self._record_history(issue, {"assignee": user}, self._user())
+        issue["fields"]["assignee"] = user
+        issue["fields"]["updated"] = _now()
+        return _Response(204)
+
+    def _create_component(self, *, query: dict[str, list[str]], body: Any) -> _Response:
+        """POST component: {name, project}; 400 when the name is taken in the project (any case), as Jira does."""
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise _ApiError(400, [], {"name": "The component name specified is invalid."})
+        self._require_project(str(body.get("project", "")))
+        if any(existing.casefold() == name.casefold() for _, existing in self.components):
+            raise _ApiError(400, [], {"name": "A component with the name " + name + " already exists in this project."})
+        component_id = str(10000 + len(self.components))
+        self.components.append((component_id, name))
+        return _Response(201, {**self._component(component_id, name), "project": self.project_key})

@@ -169,7 +169,8 @@ def test_create_validation_answers_400_like_jira(cloud: JiraStandIn, connect: Co
         (task("two\nlines"), "newline characters"),
         (task("x", labels=["has space"]), "contains spaces"),
         (task("x", customfield_10043="High"), "Could not find valid 'id' or 'value'"),
-        (task("x", assignee={"name": "bob"}), "Field 'assignee' cannot be set"),
+        (task("x", assignee={"accountId": "557058:bob"}), "User '557058:bob' does not exist"),
+        (task("x", reporter={"name": "bob"}), "Field 'reporter' cannot be set"),
     ]
     for fields, message in bad:
         with pytest.raises(JIRAError) as error:
@@ -626,7 +627,7 @@ def test_faults_match_method_and_path_and_wear_out(cloud: JiraStandIn, connect: 
 
 def test_fault_definitions_are_checked_up_front() -> None:
     with pytest.raises(ValueError):
-        Fault("POST", CREATE, "500")  # type: ignore[arg-type]
+        Fault("POST", CREATE, "418")
     with pytest.raises(ValueError):
         Fault("POST", CREATE, "429", times=0)
 
@@ -663,3 +664,65 @@ def test_two_standins_run_side_by_side(connect: Connect) -> None:
 
         assert list(first.issues) == ["POL-1"] and list(second.issues) == ["OPS-1"]
         assert in_ops.fields.project.key == "OPS"
+
+
+# --- what the Jira fault and state tests rely on ----------------------------------------------------------------
+
+
+def test_any_status_can_be_injected_and_a_write_can_be_applied_before_the_error(
+    cloud: JiraStandIn, connect: Connect
+) -> None:
+    client = connect(cloud)
+    cloud.faults.append(Fault("GET", r"/rest/api/2/issue/[^/]+$", "404"))
+    issue = client.create_issue(fields=task("Fresh"), prefetch=False)
+    with pytest.raises(JIRAError) as missing:
+        client.issue(issue.key)
+    assert missing.value.status_code == 404 and client.issue(issue.key).key == issue.key
+
+    cloud.faults.append(Fault("POST", CREATE, "status_after_write:504"))
+    with pytest.raises(JIRAError) as gateway:
+        client.create_issue(fields=task("Applied"), prefetch=False)
+    assert gateway.value.status_code == 504 and len(cloud.issues) == 2  # Jira did it; the answer was lost
+
+
+def test_search_lag_in_seconds_hides_a_new_issue_until_it_has_passed(connect: Connect) -> None:
+    import time_machine
+
+    with JiraStandIn(search_lag_seconds=30) as standin, time_machine.travel(0, tick=False) as clock:
+        client = connect(standin)
+        issue = client.create_issue(fields=task("Fresh", labels=["prb-lag"]), prefetch=False)
+        clock.shift(29)
+        assert client.search_issues("labels = prb-lag") == []
+        clock.shift(2)
+        assert [i.key for i in client.search_issues("labels = prb-lag")] == [issue.key]
+
+
+@pytest.mark.parametrize("deployment", ["Cloud", "Server"])
+def test_users_are_found_by_search_and_assigned(deployment: str, connect: Connect) -> None:
+    with JiraStandIn(deployment=deployment) as standin:  # type: ignore[arg-type]
+        client = connect(standin)
+        [dana] = (
+            client.search_users(query="dana@example.com") if deployment == "Cloud" else client.search_users(user="dana")
+        )
+        issue = client.create_issue(fields=task("Fresh"), prefetch=False)
+        key = {"accountId": dana.accountId} if deployment == "Cloud" else {"name": dana.name}
+        client.issue(issue.key).update(fields={"assignee": key})
+        assert standin.assignee(issue.key) == "dana"
+        standin.set_assignee(issue.key, "maria")
+        assert client.issue(issue.key, fields="assignee").fields.assignee.displayName == "Maria Lopez"
+
+
+def test_resolution_and_components_behave_as_configured(connect: Connect) -> None:
+    with JiraStandIn(resolution_on_done=False, transition_screen=False) as standin:
+        client = connect(standin)
+        issue = client.create_issue(fields=task("Fresh"), prefetch=False)
+        done = next(t["id"] for t in client.transitions(issue.key) if t["name"] == "Done")
+        with pytest.raises(JIRAError) as refused:
+            client.transition_issue(issue.key, done, fields={"resolution": {"name": "Done"}})
+        assert refused.value.status_code == 400 and "resolution" in refused.value.text  # no screen: refused
+        client.transition_issue(issue.key, done)
+        assert standin.issues[issue.key]["fields"]["resolution"] is None  # no post function sets one
+        client.create_component("delivery", "POL")
+        assert "delivery" in [c.name for c in client.project_components("POL")]
+        with pytest.raises(JIRAError):
+            client.create_component("Delivery", "POL")  # names are unique regardless of case
