@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
@@ -89,8 +89,11 @@ _current = threading.local()
 def _fence(session: Session) -> None:
     """Refuse the commit of a job's thread once its lease belongs to someone else (checked in the transaction)."""
     lease: Lease | None = getattr(_current, "lease", None)
-    if lease is None or session.get_bind().engine is not lease.store.engine:
+    if lease is None:
         return
+    bind = session.get_bind()
+    if isinstance(bind, Connection) or bind.engine is not lease.store.engine:
+        return  # a connection: a dry run's (store.rolled_back), where nothing is ever committed
     if lease.lost.is_set() or not holds_lease(session, lease.name, lease.owner):
         raise lease.lost_error(session)  # store.session() rolls the transaction back
 
