@@ -15,6 +15,7 @@ then, the fork server and multiprocessing's resource tracker, which exit when th
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.protocols import RawRecord
 
+log = logging.getLogger(__name__)
 # records enriched in-process before workers are started (from a fork server, spawned)
 PARALLEL_AFTER = {"forkserver": 1_000, "spawn": 5_000}
 
@@ -99,6 +101,12 @@ class EnrichPool:
                 done: Future[list[dict[str, Any]]] = Future()
                 done.set_result([self.enricher.enrich(source, record) for record in records])
                 return done
+            log.info(
+                "scoring in %d worker processes (%s) after %d records",
+                self.workers,
+                self.start_method,
+                self.inline_records,
+            )
             context = multiprocessing.get_context(self.start_method)
             lifeline, self._lifeline = context.Pipe(duplex=False)
             self._executor = ProcessPoolExecutor(self.workers, context, _start_worker, (self.enricher, lifeline))

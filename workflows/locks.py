@@ -132,14 +132,15 @@ def _acquire(store: Store, name: str, owner: str, ttl: timedelta) -> Any:
     """Take the lease (and on PostgreSQL the advisory lock): the advisory connection, None, or False if held."""
     with store.session() as session:
         before = holder(session, name)
+        was = (before.owner, before.expires_at) if before is not None else None  # the UPDATE below changes `before`
         if not try_lease(session, name, owner, ttl):
             return False
-    if before is not None and before.owner != owner:
+    if was is not None and was[0] != owner:
         log.warning(
             "took over the %s lease of %s: no heartbeat since its lease ran out at %s UTC",
             name,
-            _describe(before.owner),
-            f"{before.expires_at:%Y-%m-%d %H:%M:%S}",
+            _describe(was[0]),
+            f"{was[1]:%Y-%m-%d %H:%M:%S}",
         )
     if store.dialect != "postgresql":
         return None

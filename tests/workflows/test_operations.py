@@ -109,7 +109,9 @@ def test_an_expired_lease_is_taken_over(ws: Path) -> None:
         assert run_sync(settings, store).errors == []
 
 
-def test_a_holder_whose_process_is_not_visible_here_keeps_its_lease_while_its_heartbeat_is_fresh(ws: Path) -> None:
+def test_a_holder_whose_process_is_not_visible_here_keeps_its_lease_while_its_heartbeat_is_fresh(
+    ws: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Containers with a fixed hostname and their own PID namespaces: same host name, a PID this process cannot
     see, yet alive. Only the lease's heartbeat tells, so it is not taken over until it stops beating."""
     settings, store = open_workspace(ws)
@@ -125,6 +127,7 @@ def test_a_holder_whose_process_is_not_visible_here_keeps_its_lease_while_its_he
     with time_machine.travel(beat + LEASE + timedelta(seconds=1)):  # a whole lease without a heartbeat
         assert run_sync(settings, store).errors == []
     assert count(store, FeedbackItem) == 16
+    assert f"took over the sync lease of {socket.gethostname()}, process {pid}: no heartbeat since" in caplog.text
 
 
 def test_the_heartbeat_renews_the_lease_so_a_long_job_keeps_it(ws: Path) -> None:
