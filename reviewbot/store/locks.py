@@ -71,16 +71,20 @@ def release(session: Session, name: str, owner: str) -> None:
     session.execute(delete(JobLock).where(col(JobLock.name) == name, col(JobLock.owner) == owner))
 
 
-def advisory_key(name: str) -> int:
-    """A stable 63-bit key for pg_advisory locks."""
-    return int.from_bytes(hashlib.sha256(f"reviewbot:{name}".encode()).digest()[:8], "big") >> 1
+def advisory_key(scope: str, name: str) -> int:
+    """A stable 63-bit key for pg_advisory locks: the job's name within the schema that holds the workspace."""
+    return int.from_bytes(hashlib.sha256(f"reviewbot:{scope}:{name}".encode()).digest()[:8], "big") >> 1
 
 
 def try_advisory_xact_lock(connection: Connection, name: str) -> bool:
-    """PostgreSQL: take the job's advisory lock for the current transaction of `connection`."""
-    return bool(
-        connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(name)}).scalar()
-    )
+    """PostgreSQL: take the job's advisory lock for the current transaction of `connection`.
+
+    Advisory locks belong to the whole database, so the key includes the schema: workspaces kept in different
+    schemas of one database each have their own sync.
+    """
+    schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
+    key = advisory_key(schema, name)
+    return bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar())
 
 
 def all_leases(session: Session) -> list[JobLock]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlmodel import col, func, select
 
 from reviewbot.models import FeedbackItem, JobLock, ReviewTicket, SyncRun, Theme
@@ -218,6 +218,19 @@ def test_postgresql_advisory_lock_guards_even_without_the_lease(ws: Path) -> Non
             run_sync(settings, store)
     assert count(store, JobLock) == 0  # the refused attempt gave its lease back
     assert run_sync(settings, store).errors == []
+
+
+@pytest.mark.skipif(not os.environ.get("REVIEWBOT_TEST_DATABASE_URL"), reason="PostgreSQL only")
+def test_postgresql_workspaces_in_other_schemas_of_the_database_do_not_block_each_other(ws: Path) -> None:
+    from reviewbot.store.locks import try_advisory_xact_lock
+
+    settings, store = open_workspace(ws)
+    schema = f"other_{secrets.token_hex(4)}"
+    with store.engine.connect() as other:  # another workspace's sync, in its own schema (rolled back at the end)
+        other.execute(text(f'CREATE SCHEMA "{schema}"'))
+        other.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+        assert try_advisory_xact_lock(other, "sync")
+        assert run_sync(settings, store).errors == []
 
 
 def test_two_sync_processes_at_once_one_runs_one_reports_the_lock(ws: Path) -> None:
