@@ -1,9 +1,15 @@
 """One job at a time: a lease in the database (every backend) and, on PostgreSQL, an advisory lock too.
 
-The lease is renewed by a heartbeat while the job runs, so a long sync keeps it and a killed one loses it
-when it expires (at once, if the dead process was on this machine). The advisory lock is held in a
-transaction of its own connection, which does nothing else: PostgreSQL drops it the moment that connection
-dies, whatever happened to the process.
+The lease belongs to a random token, not to a process id: a heartbeat renews it while the job runs, and it is
+taken over only once it has gone a whole lease length without one (a killed job's lease lapses within
+`LEASE`). A process id proves nothing in containers that share a hostname but not a PID namespace, so it is
+shown in messages and never used to judge a holder dead.
+
+A holder that loses its lease anyway (its heartbeat could not reach the database for a whole lease, and another
+process took it) must stop writing: every commit of the thread that holds the lease first checks, inside the same
+transaction, that the lease is still its own, and fails with LeaseLost otherwise; the sync also checks between
+stages. The advisory lock is held in a transaction of its own connection, which does nothing else: PostgreSQL
+drops it the moment that connection dies, whatever happened to the process.
 """
 
 from __future__ import annotations
@@ -16,9 +22,20 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection, event
+from sqlmodel import Session
+
 from reviewbot.errors import ReviewbotError
 from reviewbot.store import Store
-from reviewbot.store.locks import holder, new_owner, release, try_advisory_xact_lock, try_lease
+from reviewbot.store.locks import (
+    holder,
+    holds_lease,
+    new_owner,
+    release,
+    renew_lease,
+    try_advisory_xact_lock,
+    try_lease,
+)
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
@@ -30,26 +47,83 @@ class LockHeld(ReviewbotError):
     exit_code = 3
 
 
+class LeaseLost(ReviewbotError):
+    """Another process took this job's lease: the job stops before it writes anything more."""
+
+    exit_code = 3
+
+
+class Lease:
+    """A job's lease as held by this process: its owner token, and whether it has been lost."""
+
+    def __init__(self, store: Store, name: str, owner: str, ttl: timedelta) -> None:
+        self.store, self.name, self.owner, self.ttl = store, name, owner, ttl
+        self.lost = threading.Event()
+
+    def check(self) -> None:
+        """Raise LeaseLost unless this process still holds the lease (a checkpoint between steps of a job)."""
+        with self.store.session() as session:
+            if not self.lost.is_set() and holds_lease(session, self.name, self.owner):
+                return
+            raise self.lost_error(session)
+
+    def lost_error(self, session: Session) -> LeaseLost:
+        """The error that stops a job whose lease was taken, naming who took it (read in `session`)."""
+        self.lost.set()
+        with session.no_autoflush:
+            lease = holder(session, self.name)
+        taker = f" by {_describe(lease.owner)}" if lease is not None and lease.owner != self.owner else ""
+        return LeaseLost(
+            f"this {self.name} lost its lease (taken over{taker}) and stopped before writing anything more",
+            hint=f"the other {self.name} carries on, and what this one committed is kept; a lease is taken over "
+            f"only after {self.ttl.total_seconds():.0f} s without a heartbeat, so check that nothing stalls this "
+            "process or its database for that long",
+        )
+
+
+# The lease held by the job running in this thread: its commits are fenced by it.
+_current = threading.local()
+
+
+@event.listens_for(Session, "before_commit")
+def _fence(session: Session) -> None:
+    """Refuse the commit of a job's thread once its lease belongs to someone else (checked in the transaction)."""
+    lease: Lease | None = getattr(_current, "lease", None)
+    if lease is None:
+        return
+    bind = session.get_bind()
+    if isinstance(bind, Connection) or bind.engine is not lease.store.engine:
+        return  # a connection: a dry run's (store.rolled_back), where nothing is ever committed
+    if lease.lost.is_set() or not holds_lease(session, lease.name, lease.owner):
+        raise lease.lost_error(session)  # store.session() rolls the transaction back
+
+
 @contextmanager
-def job_lock(store: Store, name: str = "sync", *, wait: float | None = None, ttl: timedelta = LEASE) -> Iterator[str]:
-    """Hold the job's lock for the block; refused at once (LockHeld), or after waiting up to `wait` seconds."""
-    owner = new_owner()
+def job_lock(store: Store, name: str = "sync", *, wait: float | None = None, ttl: timedelta = LEASE) -> Iterator[Lease]:
+    """Hold the job's lock for the block; refused at once (LockHeld), or after waiting up to `wait` seconds.
+
+    While the block runs, its thread's commits fail with LeaseLost if the lease was taken by another process.
+    """
+    lease = Lease(store, name, new_owner(), ttl)
     deadline = time.monotonic() + (wait or 0)
     while True:
-        advisory = _acquire(store, name, owner, ttl)
+        advisory = _acquire(store, name, lease.owner, ttl)
         if advisory is not False:
             break
         if wait is None or time.monotonic() >= deadline:
             raise _held(store, name)
         time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
-    heartbeat = _Heartbeat(store, name, owner, ttl)
+    heartbeat = _Heartbeat(lease)
     heartbeat.start()
+    outer = getattr(_current, "lease", None)
+    _current.lease = lease
     try:
-        yield owner
+        yield lease
     finally:
+        _current.lease = outer
         heartbeat.stop()
         with store.session() as session:
-            release(session, name, owner)
+            release(session, name, lease.owner)
         if advisory is not None:
             advisory.close()  # ends its transaction: PostgreSQL releases the advisory lock
 
@@ -57,8 +131,17 @@ def job_lock(store: Store, name: str = "sync", *, wait: float | None = None, ttl
 def _acquire(store: Store, name: str, owner: str, ttl: timedelta) -> Any:
     """Take the lease (and on PostgreSQL the advisory lock): the advisory connection, None, or False if held."""
     with store.session() as session:
+        before = holder(session, name)
+        was = (before.owner, before.expires_at) if before is not None else None  # the UPDATE below changes `before`
         if not try_lease(session, name, owner, ttl):
             return False
+    if was is not None and was[0] != owner:
+        log.warning(
+            "took over the %s lease of %s: no heartbeat since its lease ran out at %s UTC",
+            name,
+            _describe(was[0]),
+            f"{was[1]:%Y-%m-%d %H:%M:%S}",
+        )
     if store.dialect != "postgresql":
         return None
     connection = store.engine.connect()
@@ -71,35 +154,44 @@ def _acquire(store: Store, name: str, owner: str, ttl: timedelta) -> Any:
     return False
 
 
+def _describe(owner: str) -> str:
+    host, _, rest = owner.partition(":")
+    return f"{host}, process {rest.partition(':')[0]}"
+
+
 def _held(store: Store, name: str) -> LockHeld:
     with store.session() as session:
         lease = holder(session, name)
     if lease is None:
         return LockHeld(f"another {name} is starting right now", hint="try again, or run with --wait")
-    host, _, rest = lease.owner.partition(":")
     return LockHeld(
-        f"another {name} is running (on {host}, process {rest.partition(':')[0]}, since "
+        f"another {name} is running (on {_describe(lease.owner)}, since "
         f"{lease.acquired_at:%Y-%m-%d %H:%M} UTC; its lease runs to {lease.expires_at:%H:%M:%S} UTC)",
         hint="wait for it to finish, or run with --wait",
     )
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the lease every third of its length while the job runs."""
+    """Renews the lease every third of its length while the job runs; marks it lost once another owner has it."""
 
-    def __init__(self, store: Store, name: str, owner: str, ttl: timedelta) -> None:
-        super().__init__(name=f"lease-{name}", daemon=True)
-        self.store, self.lock_name, self.owner, self.ttl = store, name, owner, ttl
+    def __init__(self, lease: Lease) -> None:
+        super().__init__(name=f"lease-{lease.name}", daemon=True)
+        self.lease = lease
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.ttl.total_seconds() / 3):
+        lease = self.lease
+        while not self.stopped.wait(lease.ttl.total_seconds() / 3):
             try:
-                with self.store.session() as session:
-                    if not try_lease(session, self.lock_name, self.owner, self.ttl):
-                        log.error("lost the %s lease to another process", self.lock_name)
+                with lease.store.session() as session:
+                    renewed = renew_lease(session, lease.name, lease.owner, lease.ttl)
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
-                log.warning("could not renew the %s lease", self.lock_name, exc_info=True)
+                log.warning("could not renew the %s lease", lease.name, exc_info=True)
+                continue
+            if not renewed:
+                log.error("lost the %s lease to another process: this %s stops at its next step", *(lease.name,) * 2)
+                lease.lost.set()
+                return
 
     def stop(self) -> None:
         """Stop renewing and wait for the thread."""

@@ -20,7 +20,7 @@ from workflows.calibrate import calibrate
 from workflows.collect import collect
 from workflows.deliver import deliver, reconcile
 from workflows.followup import follow_up
-from workflows.locks import job_lock
+from workflows.locks import Lease, LeaseLost, job_lock
 from workflows.mapping import map_themes
 from workflows.policies import load_policies
 from workflows.pull import pull_states
@@ -42,18 +42,21 @@ def run_sync(
 ) -> SyncReport:
     """Run every stage under the sync lock (LockHeld if another sync runs and `wait` is None or runs out).
 
-    With `dry_run` everything is computed, reported, and rolled back, and nothing is sent.
+    With `dry_run` everything is computed, reported, and rolled back, and nothing is sent. LeaseLost if another
+    process took the lease meanwhile: the sync stops at its next commit or stage, before writing anything more.
     """
     progress = progress or NoProgress()
     report = SyncReport(dry_run=dry_run)
-    with job_lock(store, "sync", wait=wait) as owner, _fewer_collections():
+    with job_lock(store, "sync", wait=wait) as lease, _fewer_collections():
         if dry_run:
             with store.rolled_back():
-                _stages(settings, store, report, progress, deliver_outbox=False)
+                _stages(settings, store, report, progress, lease, deliver_outbox=False)
             return report
-        _start_run(store, report, owner)
+        _start_run(store, report, lease.owner)
         try:
-            _stages(settings, store, report, progress, deliver_outbox=True)
+            _stages(settings, store, report, progress, lease, deliver_outbox=True)
+        except LeaseLost:
+            raise  # the run is the new holder's to record (it marks this one interrupted); we may not write
         except BaseException as exc:
             _finish_run(store, report, failed=f"{type(exc).__name__}: {exc}")
             raise
@@ -63,29 +66,35 @@ def run_sync(
 
 
 def _stages(
-    settings: Settings, store: Store, report: SyncReport, progress: ProgressSink, *, deliver_outbox: bool
+    settings: Settings,
+    store: Store,
+    report: SyncReport,
+    progress: ProgressSink,
+    lease: Lease,
+    *,
+    deliver_outbox: bool,
 ) -> None:
     if settings.themes.backend == "embeddings":  # a wrong model path stops the sync before anything is read
         check_backend(settings.themes.embedding_model, settings.workspace)
-    with _timed(report, "policies"):
+    with _timed(report, "policies", lease):
         load_policies(settings, store, report)
     if deliver_outbox:  # a dry run talks to no outside system
-        with _timed(report, "pull"):
+        with _timed(report, "pull", lease):
             pull_states(settings, store, report)
-    with _timed(report, "collect"):
+    with _timed(report, "collect", lease):
         collect(settings, store, report, progress)
-    with _timed(report, "calibrate"):
+    with _timed(report, "calibrate", lease):
         calibrate(settings, store, report, progress)
-    with _timed(report, "themes"):
+    with _timed(report, "themes", lease):
         placed = update_themes(settings, store, report, progress)
-    with _timed(report, "mapping"):
+    with _timed(report, "mapping", lease):
         map_themes(settings, store, report, placed)
-    with _timed(report, "tickets"):
+    with _timed(report, "tickets", lease):
         decide_tickets(settings, store, report)
-    with _timed(report, "followup"):
+    with _timed(report, "followup", lease):
         follow_up(settings, store, report)
     if deliver_outbox:
-        with _timed(report, "deliver"):
+        with _timed(report, "deliver", lease):
             delivery = deliver(settings, store)
             report.delivery = delivery.counts
             report.errors.extend(delivery.errors)
@@ -109,7 +118,9 @@ def _fewer_collections() -> Iterator[None]:
 
 
 @contextmanager
-def _timed(report: SyncReport, stage: str) -> Iterator[None]:
+def _timed(report: SyncReport, stage: str, lease: Lease) -> Iterator[None]:
+    """Time a stage; it starts only while the lease is still ours (a stage may talk to outside systems)."""
+    lease.check()
     started = time.perf_counter()
     try:
         yield

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,12 +19,13 @@ from pathlib import Path
 import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlmodel import func, select
+from sqlalchemy import delete, text, update
+from sqlmodel import col, func, select
 
-from reviewbot.models import FeedbackItem, JobLock, ReviewTicket, SyncRun
+from reviewbot.models import FeedbackItem, JobLock, ReviewTicket, SyncRun, Theme
 from reviewbot.store import Store
 from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace
-from workflows.locks import LockHeld, job_lock
+from workflows.locks import LEASE, LeaseLost, LockHeld, job_lock
 from workflows.schedule import build_scheduler, next_runs
 from workflows.sync import run_sync
 
@@ -106,16 +109,101 @@ def test_an_expired_lease_is_taken_over(ws: Path) -> None:
         assert run_sync(settings, store).errors == []
 
 
-def test_the_lease_of_a_dead_process_on_this_machine_is_taken_over_at_once(ws: Path) -> None:
-    import socket
-
+def test_a_holder_whose_process_is_not_visible_here_keeps_its_lease_while_its_heartbeat_is_fresh(
+    ws: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Containers with a fixed hostname and their own PID namespaces: same host name, a PID this process cannot
+    see, yet alive. Only the lease's heartbeat tells, so it is not taken over until it stops beating."""
     settings, store = open_workspace(ws)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = gone.stdout.strip()  # no such process here, as seen from another PID namespace
+    beat = datetime.now(UTC)
     with store.session() as session:
-        now = datetime.now(UTC)
-        owner = f"{socket.gethostname()}:{gone.stdout.strip()}:dead"
-        session.add(JobLock(name="sync", owner=owner, acquired_at=now, expires_at=now + timedelta(hours=1)))
-    assert run_sync(settings, store).errors == []
+        owner = f"{socket.gethostname()}:{pid}:{secrets.token_hex(16)}"
+        session.add(JobLock(name="sync", owner=owner, acquired_at=beat, expires_at=beat + LEASE))
+    with pytest.raises(LockHeld, match=f"on {socket.gethostname()}, process {pid}"):
+        run_sync(settings, store)
+    assert count(store, FeedbackItem) == 0 and count(store, SyncRun) == 0
+    with time_machine.travel(beat + LEASE + timedelta(seconds=1)):  # a whole lease without a heartbeat
+        assert run_sync(settings, store).errors == []
+    assert count(store, FeedbackItem) == 16
+    assert f"took over the sync lease of {socket.gethostname()}, process {pid}: no heartbeat since" in caplog.text
+
+
+def test_the_heartbeat_renews_the_lease_so_a_long_job_keeps_it(ws: Path) -> None:
+    _, store = open_workspace(ws)
+    with job_lock(store, "sync", ttl=timedelta(seconds=0.6)):
+        first = _lease(store).expires_at
+        wait_until(lambda: _lease(store).expires_at > first)
+        wait_until(lambda: datetime.now(UTC).replace(tzinfo=None) > first.replace(tzinfo=None))
+        with pytest.raises(LockHeld), job_lock(store, "sync"):  # past its first expiry, but renewed: still held
+            pass
+    assert count(store, JobLock) == 0
+
+
+def _lease(store: Store) -> JobLock:
+    with store.session() as session:
+        lease = session.get(JobLock, "sync")
+        assert lease is not None
+        return lease
+
+
+def _steal_lease(store: Store) -> None:
+    """What another process does once this one's lease has run out: take it (not through this thread's sessions)."""
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(JobLock)
+            .where(col(JobLock.name) == "sync")
+            .values(owner="other-host:4242:stolen", acquired_at=now, expires_at=now + LEASE)
+        )
+
+
+def test_a_holder_that_lost_its_lease_writes_nothing_more(ws: Path) -> None:
+    _, store = open_workspace(ws)
+    with job_lock(store, "sync", ttl=timedelta(seconds=0.3)) as lease:
+        _steal_lease(store)
+        wait_until(lease.lost.is_set)  # its heartbeat found another owner
+        with pytest.raises(LeaseLost, match="taken over by other-host, process 4242"):
+            lease.check()
+        with pytest.raises(LeaseLost), store.session() as session:
+            session.add(SyncRun(owner=lease.owner))
+    assert count(store, SyncRun) == 0
+    assert _lease(store).owner == "other-host:4242:stolen"  # leaving did not release the other's lease
+
+
+def test_a_sync_whose_lease_is_taken_stops_at_its_next_commit_and_the_new_holder_finishes(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.files
+
+    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 500)
+    big_export(ws, 2_000)
+    settings, store = open_workspace(ws)
+
+    class StealAfterFirstBatch:
+        """Progress that, once the first batch is stored, lets another process take the lease."""
+
+        def start(self, label: str, total: int | None) -> None:
+            pass
+
+        def advance(self, amount: int = 1) -> None:
+            if _lease(store).owner != "other-host:4242:stolen":
+                _steal_lease(store)
+
+    with pytest.raises(LeaseLost, match="lost its lease"):
+        run_sync(settings, store, progress=StealAfterFirstBatch())
+    assert count(store, FeedbackItem) == 500  # the batch stored before the lease was taken, and no other
+    assert count(store, Theme) == 0 and count(store, ReviewTicket) == 0
+    assert _lease(store).owner == "other-host:4242:stolen"
+
+    with store.session() as session:  # the other sync ends
+        session.execute(delete(JobLock))
+    report = run_sync(settings, store)
+    assert report.errors == [] and count(store, FeedbackItem) == 2_016
+    with store.session() as session:
+        runs = session.exec(select(SyncRun.status).order_by(col(SyncRun.id))).all()
+    assert runs == ["interrupted", "ok"]
 
 
 @pytest.mark.skipif(not os.environ.get("REVIEWBOT_TEST_DATABASE_URL"), reason="PostgreSQL only")
@@ -130,6 +218,19 @@ def test_postgresql_advisory_lock_guards_even_without_the_lease(ws: Path) -> Non
             run_sync(settings, store)
     assert count(store, JobLock) == 0  # the refused attempt gave its lease back
     assert run_sync(settings, store).errors == []
+
+
+@pytest.mark.skipif(not os.environ.get("REVIEWBOT_TEST_DATABASE_URL"), reason="PostgreSQL only")
+def test_postgresql_workspaces_in_other_schemas_of_the_database_do_not_block_each_other(ws: Path) -> None:
+    from reviewbot.store.locks import try_advisory_xact_lock
+
+    settings, store = open_workspace(ws)
+    schema = f"other_{secrets.token_hex(4)}"
+    with store.engine.connect() as other:  # another workspace's sync, in its own schema (rolled back at the end)
+        other.execute(text(f'CREATE SCHEMA "{schema}"'))
+        other.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+        assert try_advisory_xact_lock(other, "sync")
+        assert run_sync(settings, store).errors == []
 
 
 def test_two_sync_processes_at_once_one_runs_one_reports_the_lock(ws: Path) -> None:
@@ -164,7 +265,10 @@ def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled
     stored = count(store, FeedbackItem)
     assert 0 < stored < rows + 16  # killed during the ingest
 
-    report = run_sync(settings, store)  # right away: the dead process's lease is taken over
+    with pytest.raises(LockHeld):  # its lease is taken over only once it has missed a whole lease of heartbeats
+        run_sync(settings, store)
+    with time_machine.travel(datetime.now(UTC) + LEASE + timedelta(seconds=1)):
+        report = run_sync(settings, store)
     assert report.errors == []
     assert count(store, FeedbackItem) == rows + 16
     with store.session() as session:
@@ -176,6 +280,53 @@ def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled
     assert len(tickets) == len(set(tickets)) and {s for _, s in tickets} == {"refunds", "delivery"}
     again = run_sync(settings, store)
     assert again.sources["complaints"]["new"] == 0 and again.tickets["created"] == 0
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process this machine shows: pid -> (parent pid, state), from /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        found[int(stat.parent.name)] = (int(fields[1]), fields[0])
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    processes, found, todo = _processes(), set(), [pid]
+    while todo:
+        parent = todo.pop()
+        children = {p for p, (ppid, _) in processes.items() if ppid == parent}
+        todo.extend(children - found)
+        found |= children
+    return found
+
+
+def _running(pids: set[int]) -> set[int]:
+    """Those of `pids` that still run (a zombie waiting to be reaped has ended)."""
+    processes = _processes()
+    return {p for p in pids if p in processes and processes[p][1] not in ("Z", "X")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc")
+def test_a_killed_sync_leaves_no_worker_process_behind(ws: Path) -> None:
+    with (ws / "reviewbot.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[enrich]\nworkers = 2\n")
+    big_export(ws, 30_000)
+    victim = reviewbot(ws, "sync")
+    helpers: set[int] = set()
+    try:
+        # its workers, the fork server they come from and multiprocessing's resource tracker
+        wait_until(lambda: len(helpers.update(_descendants(victim.pid)) or _running(helpers)) >= 4, timeout=120)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        wait_until(lambda: not _running(helpers), timeout=15)
+    finally:
+        for pid in _running(helpers):  # on failure, do not leave them to the next test
+            os.kill(pid, signal.SIGKILL)
 
 
 # --- history and status ----------------------------------------------------------------------------------

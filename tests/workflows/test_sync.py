@@ -336,7 +336,7 @@ def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(connectors.files, "BATCH_SIZE", 40)
-    monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", {"fork": 80, "spawn": 80})
+    monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", {"forkserver": 80, "spawn": 80})
     monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", CountingExecutor)
     texts = [f"{t} (order {i})" for i in range(20) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 320 rows, 8 batches
 
@@ -362,6 +362,42 @@ def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
     in_workers = stored("B", workers=2)
     assert sum(submitted) == len(texts) - 80  # the first 80 rows in-process, the rest in the workers
     assert in_workers == in_process
+
+
+def test_workers_start_after_the_first_thousand_records_of_a_sync_despite_its_lease_heartbeat(
+    tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the sync lock a heartbeat thread runs, so the sync must not fork itself: its workers come from a fork
+    server, as soon as from a fork (they used to be spawned, and only after 5,000 records)."""
+    import multiprocessing
+
+    import connectors.files
+    import workflows.enrich_pool as enrich_pool
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform: workers are spawned after 5,000 records")
+    started: list[str] = []
+    submitted: list[int] = []
+
+    class RecordingExecutor(enrich_pool.ProcessPoolExecutor):
+        def __init__(self, workers, context, *args):  # type: ignore[no-untyped-def]
+            started.append(context.get_start_method())
+            super().__init__(workers, context, *args)
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(len(args[1]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 250)
+    monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", RecordingExecutor)
+    folder = make_workspace(tmp_path / "ws", extra_toml="[enrich]\nworkers = 2\n")
+    texts = [f"{t} (order {i})" for i in range(125) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 2,000 rows
+    write_csv(folder / "inbox" / "complaints" / "export-2.csv", rows(texts, "W"))
+    settings, store = open_workspace(folder)
+    report = run_sync(settings, store)
+    assert report.errors == [] and report.sources["complaints"]["new"] == len(texts) + 16
+    assert started == ["forkserver"]
+    assert sum(submitted) == 1_000  # 1,016 records in-process (16, then four batches of 250), the rest in workers
 
 
 def test_theme_tallies_carry_new_members_and_match_a_full_recount(
