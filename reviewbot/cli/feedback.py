@@ -79,8 +79,8 @@ def themes_rename(
     """Name a theme; later syncs keep the name."""
     from workflows.curate import rename
 
-    with open_store(ctx) as (_, store):
-        done(rename(store, theme_id, label, actor(as_)))
+    with open_store(ctx) as (settings, store):
+        done(rename(store, theme_id, label, actor(settings, store, as_)))
 
 
 @themes_app.command("merge")
@@ -94,7 +94,7 @@ def themes_merge(
     from workflows.curate import merge
 
     with open_store(ctx) as (settings, store):
-        done(merge(settings, store, target, sources, actor(as_)))
+        done(merge(settings, store, target, sources, actor(settings, store, as_)))
 
 
 @themes_app.command("split")
@@ -110,7 +110,7 @@ def themes_split(
     from workflows.curate import split
 
     with open_store(ctx) as (settings, store):
-        done(split(settings, store, theme_id, actor(as_), into))
+        done(split(settings, store, theme_id, actor(settings, store, as_), into))
 
 
 @quarantine_app.command("list")
