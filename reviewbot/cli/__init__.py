@@ -34,7 +34,7 @@ def _missing_driver(exc: ModuleNotFoundError) -> bool:
     if name in DRIVERS:
         err.print(
             f"[red]error:[/] the PostgreSQL driver ({name}) is not installed\n"
-            f"  hint: {DRIVERS[name]}, and use a URL like postgresql+psycopg://user@host:5432/db",
+            f"  hint: {escape(DRIVERS[name])}, and use a URL like postgresql+psycopg://user@host:5432/db",
             highlight=False,
             soft_wrap=True,
         )

@@ -53,7 +53,7 @@ def themes_show(
         print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})
         return
     out.print(f"[bold]Theme {theme.id}: {escape(theme.label)}[/]")
-    out.print(f"Terms: {', '.join(theme.terms)}")
+    out.print(f"Terms: {', '.join(theme.terms)}", markup=False)
     kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
     out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")
     csat = "-" if theme.csat is None else f"{theme.csat:.0f}%"
@@ -64,8 +64,8 @@ def themes_show(
     out.print(f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{growth}")
     for m in maps:
         target = f"section {m.section_id}" if m.section_id else "COVERAGE GAP (no section fits)"
-        out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})")
-    out.print(f"Tickets: {', '.join(refs) or '-'}")
+        out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})", markup=False)
+    out.print(f"Tickets: {', '.join(refs) or '-'}", markup=False)
     out.print(items_table(members, f"Most typical of {theme.size} items"))
 
 

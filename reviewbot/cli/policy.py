@@ -279,7 +279,11 @@ def policy_acks(
         print_json(status.__dict__)
         return
     expected = len(status.acknowledged) + len(status.pending)
-    out.print(f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged")
+    out.print(
+        f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged",
+        highlight=False,
+        markup=False,
+    )
     table = Table(title_justify="left")
     table.add_column("person")
     table.add_column("acknowledged")

@@ -46,7 +46,12 @@ def init(
     for line in history:
         out.print(line, highlight=False)
     where = f" -w {folder}" if folder != Path(".") else ""
-    out.print(f"Next: [bold]reviewbot{where} sync[/]" + ("" if demo else " after dropping exports into inbox/"))
+    if not demo:
+        out.print(
+            "Next: write your policy (policies/policy-template.md.example shows how; only *.md files are read),"
+            " drop exports into inbox/,"
+        )
+    out.print(f"{'then' if not demo else 'Next:'} [bold]reviewbot{escape(where)} sync[/]")
 
 
 def _play_demo_history(folder: Path) -> list[str]:
