@@ -122,6 +122,11 @@ def test_only_an_admin_may_act_for_someone_else_and_it_is_audited(demo: Path, cl
     assert trail[0]["data"] == {"acting_admin": "dana.ellis", "acting_for": "lee.chen"}
     assert "dana.ellis for lee.chen" in cli("audit --ticket RB-5").stdout
 
+    _add_people(demo, '"lee.chen" = { os_user = "lchen" }\n')
+    os_user("lchen")  # lee.chen himself, in the same process: no admin is acting any more
+    assert cli("tickets assign RB-5 nina.kowalski").code == 0
+    assert json.loads(cli("audit --ticket RB-5 --json").stdout)[0]["actor"] == "lee.chen"
+
 
 def test_unknown_people_cannot_acknowledge_and_the_count_holds(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     before = cli("policy acks customer-service-policy").stdout
