@@ -20,7 +20,7 @@ COMMANDS = [
     "tickets", "tickets list", "tickets show", "tickets triage", "tickets assign", "tickets dismiss",
     "tickets approve", "tickets request-changes", "tickets reject", "signoffs", "signoffs pending",
     "policy", "policy list", "policy show", "policy diff", "policy versions", "policy publish", "policy ack",
-    "policy acks", "db", "db upgrade",
+    "policy acks", "db", "db upgrade", "export", "whoami",
 ]  # fmt: skip
 
 
