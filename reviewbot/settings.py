@@ -190,6 +190,47 @@ class ScheduleSettings(_Strict):
         return value
 
 
+PERSON_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$"
+
+
+class PersonSettings(_Strict):
+    """One `[identity.people."name"]` entry: how that person is recognised on the command line."""
+
+    # operating-system login(s) the person runs `reviewbot` as
+    os_user: list[str] = Field(default_factory=list)
+    # SHA-256 (hex) of a personal token given in REVIEWBOT_TOKEN (for a shared or service login); the token
+    # itself never goes in this file (`reviewbot whoami --new-token` makes one)
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @field_validator("os_user", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class IdentitySettings(_Strict):
+    """`[identity]`: who is who on the command line. Read from reviewbot.toml only, never the environment."""
+
+    # people (or roles) who may act for someone else with --as NAME; audited as "ADMIN for NAME"
+    admins: list[str] = Field(default_factory=list)
+    people: dict[Annotated[str, Field(pattern=PERSON_NAME)], PersonSettings] = Field(default_factory=dict)
+
+    def person_of_login(self, login: str) -> str | None:
+        """The person who logs in to the operating system as `login`, if any."""
+        return next((name for name, p in self.people.items() if login in p.os_user), None)
+
+    def person_of_token(self, token: str) -> str | None:
+        """The person whose personal token this is, if any (compared by SHA-256, in constant time)."""
+        import hashlib
+        import hmac
+
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return next(
+            (n for n, p in self.people.items() if p.token_sha256 and hmac.compare_digest(p.token_sha256, digest)),
+            None,
+        )
+
+
 class ConnectorSettings(BaseModel):
     """`[tracker]` or `[notifier]`: the connector's name plus its own options."""
 
@@ -222,6 +263,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     # role -> people, e.g. compliance-lead = ["sam.okafor"]; a name that is not a role is a person
     roles: dict[str, list[str]] = Field(default_factory=dict)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))
     notifier: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="console"))
     slack: dict[str, Any] = Field(default_factory=dict)  # checked by the Slack connector
@@ -238,7 +280,7 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         """The database URL: configured, or a SQLite file in the workspace (relative SQLite paths are too)."""
-        url = self.database_url or f"sqlite:///{DEFAULT_DB_FILE}"
+        url = normalise_db_url(self.database_url or f"sqlite:///{DEFAULT_DB_FILE}")
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
             url = prefix + str((self.workspace / url[len(prefix) :]).resolve())
@@ -252,6 +294,16 @@ class Settings(BaseSettings):
                 if person not in found:
                     found.append(person)
         return found
+
+    def known_people(self) -> set[str]:
+        """Everyone this workspace names as a person: in [identity], in [roles], and in [slack] people."""
+        slack_people = self.slack.get("people")
+        slack_names = set(slack_people) if isinstance(slack_people, dict) else set()
+        return set(self.people(self.roles)) | set(self.identity.people) | slack_names
+
+    def is_admin(self, person: str) -> bool:
+        """True when `person` may act for someone else (listed, or holding a role listed, in identity.admins)."""
+        return person in self.people(self.identity.admins)
 
     @property
     def publish_path(self) -> Path:
@@ -271,6 +323,15 @@ class Settings(BaseSettings):
         if env_file.is_file():
             return dotenv_values(env_file).get(name)
         return None
+
+
+def normalise_db_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as Heroku, Render and most docs write them) mean PostgreSQL through
+    psycopg 3, the driver reviewbot installs; SQLAlchemy alone would look for psycopg2 or reject the name."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 ALLOWED_TOP_LEVEL = set(Settings.model_fields) - {"workspace"}
@@ -326,6 +387,8 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
         return WorkspaceSettings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
             workspace=workspace,
+            # who is who comes from the file alone: an environment variable must not make anyone an admin
+            identity=data.get("identity", {}),
             **overrides,
         )
     except ValidationError as exc:

@@ -69,15 +69,34 @@ class CliResult:
     stderr: str
 
 
+TEST_OS_USER = "reviewbot-test"  # the OS login CLI tests run as (tests/workspaces.py makes it an admin)
+
+
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run `reviewbot ARGS` in-process, the way the console script does, and capture its output."""
+def os_user(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Set the operating-system user the CLI sees: `os_user("msilva")`; it starts as TEST_OS_USER."""
+
+    def become(login: str) -> None:
+        monkeypatch.setattr("reviewbot.cli.identity.os_user", lambda: login)
+
+    become(TEST_OS_USER)
+    return become
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, os_user):  # type: ignore[no-untyped-def]
+    """Run `reviewbot ARGS` in-process, the way the console script does, and capture its output.
+
+    Runs as the OS user TEST_OS_USER (see the `os_user` fixture), in a 200-column terminal unless `columns` says.
+    """
     from reviewbot.cli import main
 
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("REVIEWBOT_TOKEN", raising=False)
 
-    def run(args: str | list[str]) -> CliResult:
+    def run(args: str | list[str], columns: int = 200) -> CliResult:
         argv = shlex.split(args) if isinstance(args, str) else list(args)
+        monkeypatch.setenv("COLUMNS", str(columns))
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["reviewbot", *argv])
         root = logging.getLogger()

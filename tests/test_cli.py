@@ -20,7 +20,7 @@ COMMANDS = [
     "tickets", "tickets list", "tickets show", "tickets triage", "tickets assign", "tickets dismiss",
     "tickets approve", "tickets request-changes", "tickets reject", "signoffs", "signoffs pending",
     "policy", "policy list", "policy show", "policy diff", "policy versions", "policy publish", "policy ack",
-    "policy acks", "db", "db upgrade",
+    "policy acks", "db", "db upgrade", "export", "whoami",
 ]  # fmt: skip
 
 
@@ -80,11 +80,14 @@ def test_init_writes_a_workspace_and_sync_shows_themes_and_tickets(demo: Path, c
         "inbox/agent_notes",
     ):
         assert (demo / name).exists(), name
-    result = cli("sync")
+    result = cli("sync")  # `init --demo` synced already: nothing is new, and one line says so
     assert result.code == 0, result.stderr
-    assert "Themes" in result.stdout and "Review tickets" in result.stdout
-    assert "Coverage gap in Northwind Home Customer Service Policy" in result.stdout
-    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith("Sync ") and result.stdout.rstrip().endswith("nothing new.")
+    assert len(result.stdout.splitlines()) == 1
+    detail = cli("-v sync")  # -v shows the themes and the open tickets
+    assert "Themes" in detail.stdout and "Open review tickets" in detail.stdout
+    assert "Coverage gap in Northwind Home Customer Service Policy" in detail.stdout
+    assert "Traceback" not in result.stderr + detail.stderr
 
 
 def test_sync_json_is_machine_readable_and_quiet(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -80,14 +80,87 @@ def test_readme_review_walk(demo: Path, cli) -> None:  # type: ignore[no-untyped
     assert versions["versions"][1]["published_at"].startswith("2026-10-12")  # the demo's history
 
 
-def test_publish_needs_a_reason_to_force_and_a_name(demo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("REVIEWBOT_USER", raising=False)
+def test_publish_needs_a_reason_to_force(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("policy publish customer-service-policy --force")
     assert result.code == 2 and "--force needs a --reason" in result.stderr
-    result = cli("policy publish customer-service-policy")
-    assert result.code == 2 and "say who you are" in result.stderr
-    result = cli("policy publish customer-service-policy --as dana.ellis")
+    result = cli("policy publish customer-service-policy")  # as the OS user: dana.ellis, the demo's admin
     assert result.code == 1 and "nothing to publish" in result.stderr
+
+
+def _add_people(demo: Path, lines: str) -> None:
+    config = demo / "reviewbot.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[identity.people]\n", "[identity.people]\n" + lines))
+
+
+def test_the_os_user_is_who_acts_and_an_unknown_one_is_refused(demo: Path, cli, os_user) -> None:  # type: ignore[no-untyped-def]
+    assert "dana.ellis (OS user reviewbot-test), admin" in cli("whoami").stdout  # init --demo made the creator dana
+    os_user("intruder")
+    result = cli("tickets triage RB-5")
+    assert result.code == 2 and "OS user intruder is not a person in this workspace" in result.stderr
+    assert '[identity.people] "your.name" = { os_user = "intruder" }' in result.stderr
+    assert cli("tickets approve RB-5 --as marta.silva").code == 2  # --as does not help a stranger
+    assert json.loads(cli("tickets show RB-5 --json").stdout)["state"] == "open"
+
+
+def test_only_an_admin_may_act_for_someone_else_and_it_is_audited(demo: Path, cli, os_user) -> None:  # type: ignore[no-untyped-def]
+    _add_people(demo, '"nina.kowalski" = { os_user = "nkowalski" }\n')
+    os_user("nkowalski")
+    refused = cli("tickets triage RB-5 --as marta.silva")
+    assert refused.code == 1 and "you are nina.kowalski (OS user nkowalski)" in refused.stderr
+    assert "only an admin may act for marta.silva" in refused.stderr
+    assert cli("tickets triage RB-5 --assign nina.kowalski").code == 0  # as herself
+
+    os_user("reviewbot-test")  # dana.ellis, an admin
+    typo = cli("tickets dismiss RB-5 --reason dup --as nobody.x")
+    assert typo.code == 1 and "nobody.x is not a person in this workspace" in typo.stderr
+    assert cli("tickets assign RB-5 marta.silva --as lee.chen").code == 0
+    trail = json.loads(cli("audit --ticket RB-5 --json").stdout)
+    assert [(e["actor"], e["action"]) for e in trail[:2]] == [
+        ("dana.ellis for lee.chen", "assign"),
+        ("nina.kowalski", "assign"),
+    ]
+    assert trail[0]["data"] == {"acting_admin": "dana.ellis", "acting_for": "lee.chen"}
+    assert "dana.ellis for lee.chen" in cli("audit --ticket RB-5").stdout
+
+    _add_people(demo, '"lee.chen" = { os_user = "lchen" }\n')
+    os_user("lchen")  # lee.chen himself, in the same process: no admin is acting any more
+    assert cli("tickets assign RB-5 nina.kowalski").code == 0
+    assert json.loads(cli("audit --ticket RB-5 --json").stdout)[0]["actor"] == "lee.chen"
+
+
+def test_unknown_people_cannot_acknowledge_and_the_count_holds(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    before = cli("policy acks customer-service-policy").stdout
+    assert "0 of 8 acknowledged" in before
+    stranger = cli("policy ack customer-service-policy --as nobody.x")
+    assert stranger.code == 1 and "nobody.x is not a person in this workspace" in stranger.stderr
+    not_asked = cli("policy ack customer-service-policy --as marta.silva")  # a person, but not one of the agents
+    assert not_asked.code == 1 and "marta.silva was not asked to acknowledge" in not_asked.stderr
+    assert cli("policy ack customer-service-policy --as priya.n").code == 0
+    assert "1 of 8 acknowledged" in cli("policy acks customer-service-policy").stdout
+
+
+def test_a_personal_token_names_its_person(demo: Path, cli, os_user, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    made = cli("whoami --new-token").stdout
+    token = made.split("REVIEWBOT_TOKEN=", 1)[1].split()[0]
+    digest = made.split('token_sha256 = "', 1)[1].split('"')[0]
+    _add_people(demo, f'"marta.silva" = {{ token_sha256 = "{digest}" }}\n')
+    os_user("ci-runner")  # a shared login no person is mapped to
+    monkeypatch.setenv("REVIEWBOT_TOKEN", token)
+    assert "marta.silva (personal token)" in cli("whoami").stdout
+    assert cli("tickets triage RB-5").code == 0
+    assert json.loads(cli("audit --ticket RB-5 --json").stdout)[0]["actor"] == "marta.silva"
+    monkeypatch.setenv("REVIEWBOT_TOKEN", token + "x")
+    wrong = cli("whoami")
+    assert wrong.code == 2 and "belongs to nobody" in wrong.stderr and token not in wrong.stderr
+
+
+def test_the_environment_cannot_make_anyone_an_admin(demo: Path, cli, os_user, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    _add_people(demo, '"nina.kowalski" = { os_user = "nkowalski" }\n')
+    os_user("nkowalski")
+    monkeypatch.setenv("REVIEWBOT_IDENTITY__ADMINS", '["nina.kowalski"]')
+    monkeypatch.setenv("REVIEWBOT_IDENTITY", '{"admins": ["nina.kowalski"]}')
+    result = cli("tickets approve RB-5 --as marta.silva")
+    assert result.code == 1 and "only an admin may act for marta.silva" in result.stderr
 
 
 def test_periodic_review_of_an_overdue_section(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

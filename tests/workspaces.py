@@ -51,6 +51,12 @@ min_size = 4
 [tickets]
 min_items = 5
 {extra}
+
+[identity]
+admins = ["tester"]
+
+[identity.people]
+tester = {{ os_user = "reviewbot-test" }}
 """
 
 REFUND_TEXTS = [

@@ -285,9 +285,18 @@ def acknowledge(store: Store, document_id: str, person: str, version: int | None
     with store.session() as session:
         document = _document(session, document_id)
         number = version or document.published_version
-        if get_release(session, document_id, number) is None:
+        entry = get_release(session, document_id, number)
+        if entry is None:
             raise NotFoundError(
                 f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
+            )
+        if person not in entry.ack_expected:
+            # an acknowledgement is an attestation: only the people asked for one can give it, so the
+            # "N of M acknowledged" count means what it says
+            raise RefusedError(
+                f"{person} was not asked to acknowledge {document_id} version {number}",
+                hint="the people in review.ack_roles when the version was published are asked "
+                f"({len(entry.ack_expected)} people)",
             )
         if not add_ack(session, document_id, number, person):
             return f"{person} had already acknowledged {document_id} version {number}"
@@ -315,7 +324,12 @@ def ack_status(store: Store, document_id: str, version: int | None = None) -> Ac
             raise NotFoundError(
                 f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
             )
-        done = {a.person: a.acked_at.isoformat(timespec="minutes") for a in acks(session, document_id, number)}
+        expected = set(entry.ack_expected)  # acknowledgements recorded before only the asked could give one
+        done = {
+            a.person: a.acked_at.isoformat(timespec="minutes")
+            for a in acks(session, document_id, number)
+            if a.person in expected
+        }
         return AckStatus(document_id, number, done, [p for p in entry.ack_expected if p not in done])
 
 

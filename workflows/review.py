@@ -22,7 +22,7 @@ from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import SignOffRule
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import mark_reviewed, revision, sections
+from reviewbot.store.policies import documents, mark_reviewed, revision, sections
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
 from workflows.policies import refresh_document
@@ -93,6 +93,17 @@ def _section(session: Session, document: PolicyDocument, number: int, section_id
 
 def _rule(text: str) -> SignOffRule:
     return SignOffRule("all") if text == "all" else SignOffRule("count", int(text))
+
+
+def known_people(session: Session, settings: Settings) -> set[str]:
+    """Everyone who may be named as acting: the workspace's people and roles, and the owners and approvers the
+    published policies name (a name there that is no role is a person)."""
+    named: list[str] = []
+    for document in documents(session):
+        named += [document.owner or "", *document.approvers]
+        for section in sections(session, document):
+            named += [section.owner or "", *section.approvers]
+    return settings.known_people() | {p for p in settings.people(n for n in named if n)}
 
 
 def ref_of(ticket: ReviewTicket) -> str:

@@ -29,6 +29,9 @@ from workflows.locks import LockHeld, job_lock
 from workflows.sync import run_sync
 
 log = logging.getLogger("reviewbot.schedule")
+# One line per run is the scheduler's whole output, so it is shown at the default (warning) level too;
+# `reviewbot -q schedule` raises this to errors only.
+log.setLevel(logging.INFO)
 Job = Callable[[], str]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,6 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from reviewbot import __version__
-from reviewbot.errors import ReviewbotError
 from reviewbot.settings import Settings, find_workspace, load_settings, mask, secret_values
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
@@ -34,7 +32,12 @@ err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 ActorOption = Annotated[
-    str | None, typer.Option("--as", help="Who is acting (default: $REVIEWBOT_USER).", show_default=False)
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act for this person (admins only; audited). Default: you, from your OS user or $REVIEWBOT_TOKEN.",
+        show_default=False,
+    ),
 ]
 
 
@@ -69,6 +72,7 @@ class Globals:
 
     workspace: Path | None = None
     verbose: int = 0
+    quiet: bool = False
 
 
 def _version(value: bool) -> None:
@@ -90,15 +94,26 @@ def main_options(
         ),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More detail on standard error (-vv for debug).")
+        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv for debug logging).")
     ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on success (for cron); errors still go to stderr.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
     """Global options."""
-    ctx.obj = Globals(workspace=workspace, verbose=verbose)
+    from reviewbot.store.review import ACTING_FOR
+
+    ACTING_FOR.set(None)  # a command acts for someone only if its own --as says so
+    ctx.obj = Globals(workspace=workspace, verbose=verbose, quiet=quiet)
+    out.quiet = quiet
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    # the scheduler's one line per run shows at the default level (see workflows.schedule), not with -q
+    logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if quiet else logging.INFO)
+    if quiet:
+        level = logging.ERROR
     handler = RichHandler(console=err, show_path=False)
     handler.addFilter(MaskSecrets())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
@@ -125,16 +140,24 @@ def open_store(ctx: typer.Context) -> Iterator[tuple[Settings, Store]]:
         store.dispose()
 
 
-def actor(name: str | None) -> str:
-    """Who is acting: --as, else $REVIEWBOT_USER; actions that are signed or audited need a name."""
-    who = (name or os.environ.get("REVIEWBOT_USER") or "").strip()
-    if not who:
-        raise ReviewbotError("say who you are", hint="pass --as NAME or set REVIEWBOT_USER")
-    return who
+def actor(settings: Settings, store: Store, name: str | None) -> str:
+    """Who an action is recorded for: the person behind the OS user (or REVIEWBOT_TOKEN); with --as NAME, an
+    admin acting for NAME (audited as such). Refused for anyone else."""
+    from reviewbot.cli.identity import acting_person
+    from workflows.review import known_people
+
+    wanted = (name or "").strip()
+    if wanted:
+        with store.session() as session:
+            people = known_people(session, settings)
+        return acting_person(settings, wanted, people)
+    return acting_person(settings, None, set())
 
 
 def print_json(data: Any) -> None:
-    """Write JSON for scripts to standard output."""
+    """Write JSON for scripts to standard output (nothing with -q)."""
+    if out.quiet:
+        return
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 

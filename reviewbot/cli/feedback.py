@@ -53,7 +53,7 @@ def themes_show(
         print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})
         return
     out.print(f"[bold]Theme {theme.id}: {escape(theme.label)}[/]")
-    out.print(f"Terms: {', '.join(theme.terms)}")
+    out.print(f"Terms: {', '.join(theme.terms)}", markup=False)
     kinds = ", ".join(f"{n} {k}" for k, n in theme.by_kind.items())
     out.print(f"Items: {theme.size} ({theme.unique_size} distinct): {kinds}")
     csat = "-" if theme.csat is None else f"{theme.csat:.0f}%"
@@ -64,8 +64,8 @@ def themes_show(
     out.print(f"Seen: {seen}; weekly {sparkline(theme.weekly)} growth x{growth}")
     for m in maps:
         target = f"section {m.section_id}" if m.section_id else "COVERAGE GAP (no section fits)"
-        out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})")
-    out.print(f"Tickets: {', '.join(refs) or '-'}")
+        out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})", markup=False)
+    out.print(f"Tickets: {', '.join(refs) or '-'}", markup=False)
     out.print(items_table(members, f"Most typical of {theme.size} items"))
 
 
@@ -79,8 +79,8 @@ def themes_rename(
     """Name a theme; later syncs keep the name."""
     from workflows.curate import rename
 
-    with open_store(ctx) as (_, store):
-        done(rename(store, theme_id, label, actor(as_)))
+    with open_store(ctx) as (settings, store):
+        done(rename(store, theme_id, label, actor(settings, store, as_)))
 
 
 @themes_app.command("merge")
@@ -94,7 +94,7 @@ def themes_merge(
     from workflows.curate import merge
 
     with open_store(ctx) as (settings, store):
-        done(merge(settings, store, target, sources, actor(as_)))
+        done(merge(settings, store, target, sources, actor(settings, store, as_)))
 
 
 @themes_app.command("split")
@@ -110,7 +110,7 @@ def themes_split(
     from workflows.curate import split
 
     with open_store(ctx) as (settings, store):
-        done(split(settings, store, theme_id, actor(as_), into))
+        done(split(settings, store, theme_id, actor(settings, store, as_), into))
 
 
 @quarantine_app.command("list")

@@ -121,7 +121,10 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         print_json(data)
         return
     last = data["last_run"]
-    out.print(f"Last sync: {last['id']} {last['status']} at {last['started_at']}" if last else "Last sync: never")
+    out.print(
+        f"Last sync: {last['id']} {last['status']} at {last['started_at']}" if last else "Last sync: never",
+        markup=False,
+    )
     table = Table(title="Sources", title_justify="left")
     for name in ("source", "items", "files read", "last read"):
         table.add_column(name)
@@ -132,4 +135,4 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     out.print(f"Open tickets: {states}")
     out.print(f"Overdue sign-offs: {data['overdue_signoffs']}; outbox messages waiting: {data['outbox_pending']}")
     if data["lock"]:
-        out.print(f"Running now: {data['lock']}")
+        out.print(f"Running now: {data['lock']}", markup=False)

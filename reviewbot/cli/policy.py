@@ -205,8 +205,8 @@ def policy_publish(
         raise ReviewbotError(
             "--force needs a --reason", hint='e.g. --force --reason "legal deadline, approvals follow"'
         )
-    who = actor(as_)
     with open_store(ctx) as (settings, store):
+        who = actor(settings, store, as_)
         changelog = _read_changelog(changelog_file) if changelog_file else None
         if edit:
             plan = plan_publish(settings, store, document_id)
@@ -259,8 +259,8 @@ def policy_ack(
     """Acknowledge that you have read a published version."""
     from workflows.publish import acknowledge
 
-    with open_store(ctx) as (_, store):
-        done(acknowledge(store, document_id, actor(as_), version))
+    with open_store(ctx) as (settings, store):
+        done(acknowledge(store, document_id, actor(settings, store, as_), version))
 
 
 @policy_app.command("acks")
@@ -279,7 +279,11 @@ def policy_acks(
         print_json(status.__dict__)
         return
     expected = len(status.acknowledged) + len(status.pending)
-    out.print(f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged")
+    out.print(
+        f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged",
+        highlight=False,
+        markup=False,
+    )
     table = Table(title_justify="left")
     table.add_column("person")
     table.add_column("acknowledged")

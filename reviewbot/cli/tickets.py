@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
+from reviewbot.models import ReviewTicket
 
 tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, move, dismiss, sign off.")
 signoffs_app = sub_app("signoffs", "Sign-offs asked of approvers.")
@@ -23,10 +25,10 @@ def tickets_list(
     state: Annotated[str | None, typer.Option("--state", help="Only tickets in this state (e.g. open).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List review tickets, newest first."""
+    """List review tickets, highest impact (priority) first, then newest; one line each."""
     from reviewbot.models.tickets import TICKET_STATES
     from reviewbot.store.tickets import list_tickets
-    from reviewbot.views import ticket_dict, tickets_table
+    from reviewbot.views import ticket_dict
 
     if state is not None and state not in TICKET_STATES:
         raise typer.BadParameter(f"{state!r} is not a ticket state; use one of: {', '.join(TICKET_STATES)}")
@@ -34,8 +36,42 @@ def tickets_list(
         tickets = list_tickets(session, state)
     if as_json:
         print_json([ticket_dict(t) for t in tickets])
+    elif not tickets:
+        out.print("No review tickets" + (f" in state {state}." if state else " yet."))
     else:
-        out.print(tickets_table(tickets))
+        out.print(ticket_lines(tickets))
+
+
+def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", width: int | None = None) -> Table:
+    """One line per ticket at any terminal width: ids and states never fold, long assignees, sections and titles
+    end in "..."."""
+    from reviewbot.evidence import impact
+
+    rows = [
+        (
+            t.tracker_ref or f"#{t.id}",
+            t.state,
+            impact(t.evidence),
+            t.assignee or "-",
+            t.section_id or "(document)",
+            t.title,
+        )
+        for t in tickets
+    ]
+    names = ("ref", "state", "prio", "assignee", "section", "title")
+    widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(names)]
+    widths[3], widths[4] = min(widths[3], 12), min(widths[4], 18)
+    # Rich would shrink every column to fit, folding ids; we size them and give the title what is left
+    spare = (width or out.width) - sum(widths[:5]) - 2 * (len(names) - 1)
+    widths[5] = max(12, min(widths[5], spare))
+    table = Table(
+        title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold"
+    )
+    for name, size in zip(names, widths, strict=True):
+        table.add_column(name, width=size, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis") for cell in row))
+    return table
 
 
 @tickets_app.command("show")
@@ -43,7 +79,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     """Show one ticket: its evidence, state, sign-offs and pending requests."""
     from rich.markdown import Markdown
 
-    from reviewbot.evidence import render_markdown
+    from reviewbot.evidence import impact, render_markdown
     from reviewbot.store.review import requests, sign_offs
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import ticket_dict
@@ -64,11 +100,15 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
         )
         return
     state = ticket.state + (f" ({ticket.state_reason})" if ticket.state_reason else "")
+    # plain text: "[open]" would be read as Rich markup and vanish, and reasons and names are people's words
     out.print(
-        f"{ticket.tracker_ref or '#' + str(ticket.id)} [{state}] fingerprint {ticket.fingerprint}", highlight=False
+        f"{ticket.tracker_ref or '#' + str(ticket.id)} [{state}] fingerprint {ticket.fingerprint}",
+        highlight=False,
+        markup=False,
     )
+    out.print(f"Priority: {impact(ticket.evidence)}", highlight=False, markup=False)
     if ticket.assignee:
-        out.print(f"Assigned to {ticket.assignee}")
+        out.print(f"Assigned to {ticket.assignee}", highlight=False, markup=False)
     for s in signed:
         out.print(
             f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(),
@@ -76,7 +116,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
             markup=False,
         )
     if waiting:
-        out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}")
+        out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}", highlight=False, markup=False)
     out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
 
 
@@ -91,7 +131,7 @@ def tickets_triage(
     from workflows.review import triage
 
     with open_store(ctx) as (settings, store):
-        done(triage(store, settings, ref, actor(as_), assign_to))
+        done(triage(store, settings, ref, actor(settings, store, as_), assign_to))
 
 
 @tickets_app.command("assign")
@@ -105,7 +145,7 @@ def tickets_assign(
     from workflows.review import assign
 
     with open_store(ctx) as (settings, store):
-        done(assign(store, settings, ref, person, actor(as_)))
+        done(assign(store, settings, ref, person, actor(settings, store, as_)))
 
 
 @tickets_app.command("dismiss")
@@ -119,7 +159,7 @@ def tickets_dismiss(
     from workflows.review import dismiss
 
     with open_store(ctx) as (settings, store):
-        done(dismiss(store, settings, ref, reason, actor(as_)))
+        done(dismiss(store, settings, ref, reason, actor(settings, store, as_)))
 
 
 @tickets_app.command("move")
@@ -145,7 +185,9 @@ def tickets_move(
     if (section is None) == (not not_policy):
         raise typer.BadParameter("give --section SECTION_ID, or --not-policy")
     with open_store(ctx) as (settings, store):
-        done(move_ticket(store, settings, ref, section, actor(as_), document_id=document, reason=reason))
+        done(
+            move_ticket(store, settings, ref, section, actor(settings, store, as_), document_id=document, reason=reason)
+        )
         deliver(settings, store)  # the tracker hears of it now, not at the next sync
 
 
@@ -154,7 +196,7 @@ def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | 
     from workflows.review import sign
 
     with open_store(ctx) as (settings, store):
-        done(sign(store, settings, ref, actor(who), decision, comment))
+        done(sign(store, settings, ref, actor(settings, store, who), decision, comment))
         deliver(settings, store)  # tell the tracker and people now, not at the next sync
 
 

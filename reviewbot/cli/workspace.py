@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from reviewbot.cli.app import JsonOption, app, err, load, open_store, out, print_json, safe, sub_app
+from reviewbot.cli.tickets import ticket_lines
 from reviewbot.store import Store
 
 db_app = sub_app("db", "The database.")
@@ -24,9 +26,10 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace: reviewbot.toml, policies/, inbox/ folders, .env.example and a migrated database."""
+    from reviewbot.cli.identity import os_user
     from reviewbot.workspace import init_workspace
 
-    result = init_workspace(folder, demo=demo)
+    result = init_workspace(folder, demo=demo, creator=os_user())
     history = _play_demo_history(result.workspace) if demo else []
     if as_json:
         print_json(
@@ -43,7 +46,12 @@ def init(
     for line in history:
         out.print(line, highlight=False)
     where = f" -w {folder}" if folder != Path(".") else ""
-    out.print(f"Next: [bold]reviewbot{where} sync[/]" + ("" if demo else " after dropping exports into inbox/"))
+    if not demo:
+        out.print(
+            "Next: write your policy (policies/policy-template.md.example shows how; only *.md files are read),"
+            " drop exports into inbox/,"
+        )
+    out.print(f"{'then' if not demo else 'Next:'} [bold]reviewbot{escape(where)} sync[/]")
 
 
 def _play_demo_history(folder: Path) -> list[str]:
@@ -110,9 +118,10 @@ def sync(
 
     Only one sync runs at a time; a second one exits with status 3 (or waits, with --wait).
     """
+    from reviewbot.models import utcnow
     from workflows.sync import run_sync
 
-    started = time.monotonic()
+    started, since = time.monotonic(), utcnow()
     with open_store(ctx) as (settings, store):
         columns = (
             SpinnerColumn(),
@@ -126,52 +135,106 @@ def sync(
         if as_json:
             print_json(report.to_dict())
         else:
-            _print_sync_summary(store, report, time.monotonic() - started)
+            _print_sync_summary(store, report, since, time.monotonic() - started, ctx.obj.verbose > 0)
     if report.errors:
         raise typer.Exit(1)
 
 
-def _print_sync_summary(store: Store, report: Any, seconds: float) -> None:
+def _print_sync_summary(store: Store, report: Any, since: datetime, seconds: float, verbose: bool) -> None:
+    """A sync that changed nothing says so in one line; otherwise what changed, with the tickets it touched.
+    The full theme and ticket tables only with -v (`themes list` and `tickets list` show them any time)."""
     from reviewbot.models.tickets import SETTLED_STATES
-    from reviewbot.views import theme_overview, themes_table, tickets_table
+    from reviewbot.store.tickets import list_tickets
+    from reviewbot.views import theme_overview, themes_table
 
     title = "Dry run (nothing stored or sent)" if report.dry_run else f"Sync {report.run_id} finished"
-    out.print(f"[bold]{title}[/] in {seconds:.1f}s")
-    table = Table(title="Sources", title_justify="left")
-    for name in ("source", "new", "updated", "unchanged", "quarantined"):
-        table.add_column(name, justify="left" if name == "source" else "right")
-    for name, c in report.sources.items():
-        table.add_row(name, *(str(c[k]) for k in ("new", "updated", "unchanged", "quarantined")))
-    out.print(table)
-    for name, c in report.sources.items():
-        if c.get("skipped"):
-            out.print(f"{name}: skipped {c['skipped']:,} rows with no text")
-    th, mp, tk, rv, dl = report.themes, report.mapping, report.tickets, report.review, report.delivery
-    out.print(
-        f"Themes: {th.get('active_themes', 0)} active ({th.get('new_themes', 0)} new), "
-        f"{th.get('items_placed', 0)} items placed; coverage gaps: {mp.get('gaps', 0)}"
-    )
-    out.print(f"Sentiment: {_sentiment_line(report.sentiment)}")
-    out.print(
-        f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened, "
-        f"{tk.get('refreshed', 0)} refreshed without a comment; "
-        f"periodic reviews due: {rv.get('periodic_tickets', 0)}"
-    )
-    out.print(
-        f"Sign-offs: {rv.get('reviews_started', 0)} rounds started, {rv.get('reminders', 0)} reminders, "
-        f"{rv.get('escalations', 0)} escalations"
-    )
-    if dl:
-        out.print(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")
-    if not report.dry_run:
-        with store.session() as session:
-            themes, maps, refs, tickets = theme_overview(session)
-        out.print(themes_table(themes, maps, refs))
-        out.print(tickets_table([t for t in tickets if t.state not in SETTLED_STATES]))
+    changes = _changes(report)
+    if not changes and not verbose:
+        out.print(f"{title} in {seconds:.1f}s: nothing new.", highlight=False, markup=False)
+    else:
+        out.print(f"[bold]{title}[/] in {seconds:.1f}s")
+        for line in changes if not verbose else _details(report):
+            out.print(line, highlight=False, markup=False)
+        if not report.dry_run:
+            with store.session() as session:
+                tickets = list_tickets(session)
+                themes, maps, refs, _ = theme_overview(session) if verbose else ([], {}, {}, [])
+            if verbose:
+                out.print(themes_table(themes, maps, refs))
+                shown = [t for t in tickets if t.state not in SETTLED_STATES]
+                out.print(ticket_lines(shown, "Open review tickets"))
+            elif any(line.startswith("Tickets:") for line in changes):
+                shown = [t for t in tickets if _naive(t.updated_at) >= _naive(since)]
+                out.print(ticket_lines(shown, "Tickets this sync changed"))
     for line in report.duplicates:
         err.print(f"[yellow]duplicate:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for error in report.errors:
         err.print(f"[red]error:[/] {escape(safe(error))}", highlight=False, soft_wrap=True)
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without a zone: SQLite gives naive datetimes back, PostgreSQL aware ones."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _changes(report: Any) -> list[str]:
+    """One line per kind of change this sync made; none when it changed nothing."""
+    lines = []
+    counts = {k: sum(c.get(k, 0) for c in report.sources.values()) for k in ("new", "updated", "quarantined")}
+    if any(counts.values()):
+        lines.append(
+            f"Feedback: {counts['new']} new, {counts['updated']} updated, {counts['quarantined']} quarantined"
+            + " ("
+            + ", ".join(f"{n}: {c.get('new', 0)} new" for n, c in report.sources.items() if c.get("new"))
+            + ")"
+            if counts["new"]
+            else f"Feedback: {counts['updated']} updated, {counts['quarantined']} quarantined"
+        )
+    lines += _skipped(report)
+    th = report.themes
+    if th.get("new_themes") or th.get("items_placed"):
+        lines.append(f"Themes: {th.get('new_themes', 0)} new, {th.get('items_placed', 0)} items placed")
+    tk, rv, dl = report.tickets, report.review, report.delivery
+    ticket_counts = {k: tk.get(k, 0) for k in ("created", "updated", "reopened")}
+    ticket_counts["periodic"] = rv.get("periodic_tickets", 0)
+    if any(ticket_counts.values()):
+        lines.append("Tickets: " + ", ".join(f"{n} {k}" for k, n in ticket_counts.items() if n))
+    review = {k: rv.get(k, 0) for k in ("reviews_started", "reminders", "escalations")}
+    if any(review.values()):
+        lines.append("Sign-offs: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in review.items() if n))
+    if dl.get("sent") or dl.get("failed"):
+        lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")
+    return lines
+
+
+def _skipped(report: Any) -> list[str]:
+    """Rows a source skipped for having no text: counted, not quarantined."""
+    return [
+        f"{name}: skipped {c['skipped']:,} rows with no text" for name, c in report.sources.items() if c.get("skipped")
+    ]
+
+
+def _details(report: Any) -> list[str]:
+    """Every count of the run (-v)."""
+    th, mp, tk, rv, dl = report.themes, report.mapping, report.tickets, report.review, report.delivery
+    lines = [
+        f"{name}: {c.get('new', 0)} new, {c.get('updated', 0)} updated, {c.get('unchanged', 0)} unchanged, "
+        f"{c.get('quarantined', 0)} quarantined"
+        for name, c in report.sources.items()
+    ]
+    lines += _skipped(report)
+    lines += [
+        f"Themes: {th.get('active_themes', 0)} active ({th.get('new_themes', 0)} new), "
+        f"{th.get('items_placed', 0)} items placed; coverage gaps: {mp.get('gaps', 0)}",
+        f"Sentiment: {_sentiment_line(report.sentiment)}",
+        f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened, "
+        f"{tk.get('refreshed', 0)} refreshed without a comment; periodic reviews due: {rv.get('periodic_tickets', 0)}",
+        f"Sign-offs: {rv.get('reviews_started', 0)} rounds started, {rv.get('reminders', 0)} reminders, "
+        f"{rv.get('escalations', 0)} escalations",
+    ]
+    if dl:
+        lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")
+    return lines
 
 
 def _sentiment_line(info: dict[str, Any]) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from reviewbot.models import AuditEvent, ReviewTicket, SignOff, SignOffRequest
+
+# (admin, person) while an admin acts for someone else: their events name both
+ACTING_FOR: ContextVar[tuple[str, str] | None] = ContextVar("acting_for", default=None)
 
 
 def audit(
@@ -20,7 +24,11 @@ def audit(
     document_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append an event to the audit log."""
+    """Append an event to the audit log (as "ADMIN for PERSON" when an admin is acting for that person)."""
+    acting = ACTING_FOR.get()
+    if acting is not None and actor == acting[1]:
+        actor = f"{acting[0]} for {actor}"
+        data = {**(data or {}), "acting_admin": acting[0], "acting_for": acting[1]}
     session.add(
         AuditEvent(
             actor=actor,

@@ -93,8 +93,11 @@ def test_curation_is_audited_and_refuses_nonsense(ws: Path, cli, monkeypatch: py
     monkeypatch.chdir(ws)
     _, store = open_workspace(ws)
     refunds = theme_of(store, "R-0")
-    assert cli(f'themes rename {refunds.id} "Refund delays" --as dana').code == 0
-    assert cli("themes merge 999 1 --as dana").code == 1
-    assert cli(f"themes merge {refunds.id} {refunds.id} --as dana").code == 1
+    # the CLI acts as the OS user's person (tests/workspaces.py maps it to "tester"); nobody named "dana" here
+    assert cli(f'themes rename {refunds.id} "Refund delays"').code == 0
+    assert cli("themes merge 999 1").code == 1
+    assert cli(f"themes merge {refunds.id} {refunds.id}").code == 1
+    assert cli(f"themes split {refunds.id} --as dana").code == 1  # acting for someone unknown is refused
     trail = json.loads(cli("audit --json").stdout)
     assert trail[0]["action"] == "theme_rename" and "Refund delays" in trail[0]["detail"]
+    assert trail[0]["actor"] == "tester"

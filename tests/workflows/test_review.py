@@ -151,6 +151,11 @@ def test_walk_from_feedback_ticket_to_published_version(ws: Path) -> None:
     assert "already" in acknowledge(store, "returns-policy", "priya")
     status = ack_status(store, "returns-policy")
     assert list(status.acknowledged) == ["priya"] and status.pending == ["tom"]
+    for stranger in ("nobody.x", "finance"):  # unknown, or a person who was not asked: refused, not counted
+        with pytest.raises(RefusedError, match=f"{stranger} was not asked to acknowledge returns-policy version 2"):
+            acknowledge(store, "returns-policy", stranger)
+    status = ack_status(store, "returns-policy")
+    assert list(status.acknowledged) == ["priya"] and status.pending == ["tom"]
 
     # nothing more happens on later syncs: no new tickets for the resolved theme, no repeated messages
     before = len(messages(ws))
@@ -328,3 +333,14 @@ def test_crash_between_publish_and_notification_sends_each_message_once(
         pending = session.exec(select(OutboxMessage).where(OutboxMessage.status != "sent")).all()
         issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).one()
     assert pending == [] and issue.status == "closed"
+
+
+def test_known_people_are_the_workspaces_and_the_policies(ws: Path) -> None:
+    from workflows.review import known_people
+
+    edit_policy(ws, "owner: head-of-cx", "owner: olga.owner")  # a name that is no role is a person
+    settings, store, _ = sync(ws)
+    with store.session() as session:
+        people = known_people(session, settings)
+    assert {"dana", "sam", "lee", "joe", "priya", "tom", "tester", "olga.owner"} <= people
+    assert not {"head-of-cx", "finance", "nobody.x"} & people  # roles are not people

@@ -1,0 +1,156 @@
+"""The CLI in an 80-column terminal and in cron: what people see, and what a cron mail would contain."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from reviewbot.settings import load_settings, normalise_db_url
+from tests.workspaces import make_workspace
+
+
+@pytest.fixture
+def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
+        folder = tmp_path / "demo"
+        assert cli(f"init --demo {folder}").code == 0
+        monkeypatch.chdir(folder)
+        yield folder
+
+
+def test_tickets_show_shows_the_state(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    shown = cli("tickets show RB-5", columns=80)
+    assert shown.stdout.splitlines()[0].startswith("RB-5 [open] fingerprint ")
+    assert "Priority: high" in shown.stdout
+    closed = cli("tickets show RB-1", columns=80).stdout.splitlines()[0]
+    assert closed.startswith("RB-1 [closed (published in version 2)]")
+
+
+def test_reasons_and_names_with_brackets_are_shown_as_written(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    reason = "[bold]dup[/bold] of [RB-3]"
+    assert cli(["tickets", "dismiss", "RB-5", "--reason", reason]).code == 0
+    first = cli("tickets show RB-5", columns=80).stdout.splitlines()[0]
+    assert first.startswith(f"RB-5 [dismissed ({reason})] fingerprint")
+    assert reason in cli("audit --ticket RB-5").stdout
+
+
+def test_tickets_list_is_one_line_per_ticket_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    tickets = json.loads(cli("tickets list --json").stdout)
+    listed = cli("tickets list", columns=80)
+    lines = listed.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[1].split() == ["ref", "state", "prio", "assignee", "section", "title"]
+    body = lines[2:]
+    assert len(body) == len(tickets)  # one line each: nothing folds
+    for line, ticket in zip(body, tickets, strict=True):
+        ref, state, prio, assignee = line.split()[:4]
+        assert (ref, state) == (ticket["tracker_ref"], ticket["state"])  # ids and states whole, in the JSON's order
+        assert prio in ("high", "medium", "low")
+        assert assignee == (ticket["assignee"] or "-") or assignee.endswith("…")
+    gap = next(line for line in body if "Coverage gap" in line)
+    assert gap.endswith("…")  # a long title ends in an ellipsis instead of wrapping
+    assert "lee.chen" in listed.stdout  # the demo's history assigned RB-2
+
+
+def test_tickets_list_help_tells_the_real_order(cli) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(cli("tickets list --help").stdout.split())
+    assert "highest impact (priority) first, then newest" in text and "newest first." not in text
+
+
+def test_quiet_sync_prints_nothing_and_errors_still_reach_stderr(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    quiet = cli("-q sync")
+    assert quiet.code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    (demo / "inbox" / "complaints" / "report.xlsx").write_bytes(b"PK\x03\x04\x00\x00binary")
+    failed = cli("-q sync")
+    assert failed.code == 1 and failed.stdout == "" and "report.xlsx" in failed.stderr
+    assert cli("-q tickets show RB-99").stderr.startswith("error: no ticket 'RB-99'")
+
+
+def test_a_sync_that_changes_something_says_what_in_a_few_lines(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rows = "".join(
+        f"C-9{i:04d},2026-11-20 10:00,CUST-1,email,Complaint,Price match refused again case {i}\n" for i in range(3)
+    )
+    (demo / "inbox" / "complaints" / "new.csv").write_text(
+        "complaint_id,received_at,customer_id,channel,category,description\n" + rows, encoding="utf-8"
+    )
+    result = cli("sync", columns=80)
+    assert result.code == 0
+    assert "Feedback: 3 new, 0 updated, 0 quarantined (complaints: 3 new)" in result.stdout
+    assert len(result.stdout.splitlines()) < 25 and "Themes" not in result.stdout.splitlines()[1:2]
+    assert cli("sync").stdout.rstrip().endswith("nothing new.")
+
+
+class Lines(logging.Handler):
+    """Collects what the log would print, like the CLI's handler (no level of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_the_scheduler_logs_one_line_per_run_at_the_default_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflows.schedule import logged
+
+    root, handler = logging.getLogger(), Lines()
+    monkeypatch.setattr(root, "handlers", [handler])
+    monkeypatch.setattr(root, "level", logging.WARNING)  # the default: no -v
+    logged("sync", lambda: "ok: 0 new items, 0 new tickets, 0 errors")()
+
+    def boom() -> str:
+        raise RuntimeError("database gone")
+
+    logged("digest", boom)()
+    assert len(handler.lines) == 2
+    assert handler.lines[0].startswith("sync done in ") and handler.lines[0].endswith("0 errors")
+    assert handler.lines[1].startswith("digest failed after") and "database gone" in handler.lines[1]
+
+
+def test_the_quiet_flag_silences_the_scheduler_line(
+    tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws")
+    monkeypatch.chdir(folder)
+    assert cli("-q schedule --list").stdout == ""
+    assert logging.getLogger("reviewbot.schedule").getEffectiveLevel() == logging.ERROR
+    assert "sync" in cli("schedule --list").stdout
+    assert logging.getLogger("reviewbot.schedule").getEffectiveLevel() == logging.INFO
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db:5432/rb", "postgresql://u:p@db:5432/rb"])
+def test_postgres_urls_mean_psycopg(url: str) -> None:
+    assert normalise_db_url(url) == "postgresql+psycopg://u:p@db:5432/rb"
+    assert normalise_db_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_postgres_url_without_the_driver_says_how_to_install_it(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws")
+    monkeypatch.setenv("REVIEWBOT_DATABASE_URL", "postgres://reviewbot@127.0.0.1:1/reviewbot")
+    assert load_settings(folder).db_url.startswith("postgresql+psycopg://")
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if `pip install reviewbot` left the extra out
+    result = cli(f"-w {folder} status")
+    assert result.code == 2 and 'pip install "reviewbot[postgres]"' in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
+
+
+def test_plain_init_leaves_a_template_policy_that_parses(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from reviewbot.policy.parse import parse_policy
+
+    monkeypatch.delenv("REVIEWBOT_DATABASE_URL", raising=False)
+    assert cli(f"init {tmp_path / 'ws'}").code == 0
+    template = tmp_path / "ws" / "policies" / "policy-template.md.example"
+    policy = parse_policy(template.read_text(encoding="utf-8"), str(template))
+    assert policy.id == "customer-service-policy" and len(policy.sections) == 3
+    assert not list((tmp_path / "ws" / "policies").glob("*.md"))  # not read until copied to a .md name
+    assert "reviewbot-test (OS user reviewbot-test), admin" in cli(f"-w {tmp_path / 'ws'} whoami").stdout
