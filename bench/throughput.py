@@ -239,7 +239,7 @@ def main() -> None:
     sizes = sorted(set(args.sizes) | ({300_000, 1_000_000} if args.large else set()))
     for n in sizes:
         bench_size(n, args.stores, args.runs, args.pg_url)
-    if 100_000 in sizes and not args.no_incremental:
+    if (100_000 in sizes or not sizes) and not args.no_incremental:  # `--sizes` alone: incremental only
         bench_incremental(args.stores, args.pg_url)
 
 

@@ -86,8 +86,9 @@ def _insert_new_postgresql(session: Session, rows: list[dict[str, Any]]) -> set[
     names = list(rows[0])
     dialect = session.get_bind().dialect
     arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names)
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     statement = text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({arrays}) "
         "ON CONFLICT (source, external_id) DO NOTHING RETURNING external_id"
     )
     columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in names}
