@@ -1,20 +1,34 @@
-"""Throughput and memory of a full sync, against TextBlob sentiment alone on the same texts.
+"""Throughput and memory of a full sync on SQLite and PostgreSQL, against the project's own TextBlob scorer alone.
 
-    python bench/throughput.py                 # 10k and 100k, incremental 1k-into-100k vs 1k-into-empty
-    python bench/throughput.py --sizes 10000   # quicker
-    python bench/throughput.py --stream 1000000  # ingest only: peak memory at 100k vs 1M rows
+    python bench/throughput.py                      # 10k and 100k on both stores, 3 runs each; incremental 1k
+    python bench/throughput.py --sizes 10000 --runs 1 --stores sqlite   # quicker
+    python bench/throughput.py --large --runs 1     # adds 300k and 1M items (long: minutes per case)
+    python bench/throughput.py --stream 1000000     # ingest only: peak memory at 100k vs 1M rows
 
-Each case runs in a fresh process on a fresh SQLite store, so peak RSS is the case's own.
+Every case runs in a fresh process on a fresh store (a new SQLite file, or a new schema in the PostgreSQL
+database of --pg-url), so its peak RSS is its own. The cases of one run follow each other (SQLite, PostgreSQL,
+then the baseline), so a noisy machine slows them alike: compare the ratios of a run, and the medians.
+
+The baseline is `TextBlobScorer` (the project's fastest TextBlob scorer: TextBlob's lexicon read once into plain
+dictionaries, tokens remembered per word) over the same texts on one core. A sync scores with more than TextBlob
+(VADER, calibration) in worker processes on every core, so its CPU seconds (its own process and its workers,
+not the database server) are printed beside its wall time: what the cores bought.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +36,45 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import feedback, machine, make_workspace, peak_rss_mb, write_export  # noqa: E402
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-def case_sync(n: int, preload: int) -> dict[str, Any]:
+
+@contextmanager
+def fresh_database(store: str, pg_url: str, folder: Path) -> Iterator[None]:
+    """Point reviewbot at a new SQLite file in the workspace, or at a new PostgreSQL schema dropped afterwards."""
+    if store == "sqlite":
+        os.environ["REVIEWBOT_DATABASE_URL"] = f"sqlite:///{folder / 'reviewbot.db'}"
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    os.environ["REVIEWBOT_DATABASE_URL"] = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
+    try:
+        yield
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def cpu_seconds() -> float:
+    """User and system CPU of this process and of its finished children (the enrichment workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def case_sync(n: int, preload: int, store_kind: str, pg_url: str) -> dict[str, Any]:
     """Sync n new items (after `preload` items were synced); times the second sync only when preloading."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
     from workflows.sync import run_sync
 
     texts = feedback(preload + n)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(store_kind, pg_url, Path(tmp)):
         folder = make_workspace(Path(tmp) / "ws")
         settings = load_settings(folder)
         store = Store(settings.db_url)
@@ -38,13 +82,15 @@ def case_sync(n: int, preload: int) -> dict[str, Any]:
             write_export(folder / "inbox" / "history.csv", texts[:preload])
             run_sync(settings, store)
         write_export(folder / "inbox" / "new.csv", texts[preload:], start=preload)
-        started = time.perf_counter()
+        del texts
+        started, cpu = time.perf_counter(), cpu_seconds()
         report = run_sync(settings, store)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         store.dispose()
     assert report.sources["complaints"]["new"] == n, report.sources
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "rss_mb": peak_rss_mb(),
         "themes": report.themes["active_themes"],
         "stages": report.timings,
@@ -52,25 +98,25 @@ def case_sync(n: int, preload: int) -> dict[str, Any]:
 
 
 def case_textblob(n: int) -> dict[str, float]:
-    """TextBlob polarity alone over the same texts."""
-    from textblob.en.sentiments import PatternAnalyzer
+    """The project's own TextBlob scorer alone over the same texts, on one core."""
+    from reviewbot.analysis.sentiment import TextBlobScorer
 
     texts = feedback(n)
-    analyzer = PatternAnalyzer()
+    scorer = TextBlobScorer()
     started = time.perf_counter()
     for text in texts:
-        analyzer.analyze(text)
+        scorer.score(text)
     return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
 
 
-def case_ingest(n: int) -> dict[str, float]:
+def case_ingest(n: int, store_kind: str, pg_url: str) -> dict[str, float]:
     """Only the collect stage (read, redact, score, store) over one n-row file: streaming memory."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
     from workflows.collect import collect
     from workflows.report import NoProgress, SyncReport
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(store_kind, pg_url, Path(tmp)):
         folder = make_workspace(Path(tmp) / "ws")
         _write_large(folder / "inbox" / "big.csv", n)
         settings = load_settings(folder)
@@ -109,42 +155,92 @@ def _stages(result: dict[str, Any]) -> str:
     return ", ".join(f"{name} {sec:.1f}s" for name, sec in result["stages"].items() if sec >= 0.05)
 
 
+def _sync_line(n: int, store: str, sync: dict[str, Any], baseline: float) -> str:
+    return (
+        f"N={n:>9,} {store:<10}: sync {sync['seconds']:6.1f}s, CPU {sync['cpu']:6.1f}s "
+        f"({n / sync['seconds']:6,.0f} items/s, {sync['themes']} themes)  "
+        f"x baseline {sync['seconds'] / baseline:4.2f}  "
+        f"peak RSS {sync['rss_mb']:5.0f} MB"
+    )
+
+
+def bench_size(n: int, stores: list[str], runs: int, pg_url: str) -> None:
+    """`runs` rounds of a sync on each store and the baseline, back to back; then the medians."""
+    seconds: dict[str, list[float]] = {s: [] for s in stores}
+    rss: dict[str, list[float]] = {s: [] for s in stores}
+    ratios: list[float] = []
+    baselines: list[float] = []
+    for run in range(1, runs + 1):
+        syncs = {s: run_case("sync", str(n), "0", s, pg_url) for s in stores}
+        baseline = run_case("textblob", str(n))["seconds"]
+        baselines.append(baseline)
+        print(f"run {run}: baseline (TextBlobScorer, one core) {baseline:.1f}s")
+        for store, sync in syncs.items():
+            seconds[store].append(sync["seconds"])
+            rss[store].append(sync["rss_mb"])
+            print("  " + _sync_line(n, store, sync, baseline))
+            print(f"      stages: {_stages(sync)}")
+        if len(stores) == 2:
+            ratios.append(syncs[stores[1]]["seconds"] / syncs[stores[0]]["seconds"])
+            print(f"  {stores[1]} / {stores[0]}: {ratios[-1]:.2f}")
+    base = statistics.median(baselines)
+    for store in stores:
+        per_run = [s / b for s, b in zip(seconds[store], baselines, strict=True)]
+        print(
+            f"N={n:>9,} {store:<10} median of {runs}: sync {statistics.median(seconds[store]):.1f}s, "
+            f"baseline {base:.1f}s, x baseline {statistics.median(per_run):.2f} (runs: "
+            f"{', '.join(f'{r:.2f}' for r in per_run)}), peak RSS {statistics.median(rss[store]):.0f} MB"
+        )
+    if ratios:
+        print(f"N={n:>9,} {stores[1]} / {stores[0]} median {statistics.median(ratios):.2f} (runs: "
+              f"{', '.join(f'{r:.2f}' for r in ratios)})")  # fmt: skip
+
+
+def bench_incremental(stores: list[str], pg_url: str) -> None:
+    """1k new items into a store of 100k, against 1k into an empty one, on each store."""
+    for store in stores:
+        into_full = run_case("sync", "1000", "100000", store, pg_url)
+        into_empty = run_case("sync", "1000", "0", store, pg_url)
+        full, empty = into_full["seconds"], into_empty["seconds"]
+        print(f"incremental 1k {store}: into 100k {full:.2f}s, into empty {empty:.2f}s, ratio {full / empty:.2f}")
+        print(f"    stages into 100k: {_stages(into_full)}")
+        print(f"    stages into empty: {_stages(into_empty)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--large", action="store_true", help="add 300k and 1M items (minutes per case)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per size; medians are reported")
+    parser.add_argument("--stores", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL database to make a schema per case in")
+    parser.add_argument("--no-incremental", action="store_true", help="skip 1k into 100k vs 1k into empty")
     parser.add_argument("--stream", type=int, default=0, help="ingest-only memory check at 100k and this many rows")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        kind, *numbers = args.case
+        kind, *rest = args.case
         result = {
-            "sync": lambda: case_sync(int(numbers[0]), int(numbers[1])),
-            "textblob": lambda: case_textblob(int(numbers[0])),
-            "ingest": lambda: case_ingest(int(numbers[0])),
+            "sync": lambda: case_sync(int(rest[0]), int(rest[1]), rest[2], rest[3]),
+            "textblob": lambda: case_textblob(int(rest[0])),
+            "ingest": lambda: case_ingest(int(rest[0]), rest[1], rest[2]),
         }[kind]()
         print(json.dumps(result))
         return
     print(f"machine: {machine()}")
     if args.stream:
-        for n in (100_000, args.stream):
-            r = run_case("ingest", str(n))
-            rate = n / r["seconds"]
-            print(f"ingest {n:>9,} rows: {r['seconds']:7.1f}s  {rate:9,.0f} rows/s  peak RSS {r['rss_mb']:6.0f} MB")
+        for store in args.stores:
+            for n in (100_000, args.stream):
+                r = run_case("ingest", str(n), store, args.pg_url)
+                rate = n / r["seconds"]
+                print(f"ingest {store:<10} {n:>9,} rows: {r['seconds']:7.1f}s  {rate:9,.0f} rows/s  "
+                      f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
         return
-    for n in args.sizes:
-        sync, blob = run_case("sync", str(n), "0"), run_case("textblob", str(n))
-        print(
-            f"N={n:>7,}: sync {sync['seconds']:6.1f}s ({n / sync['seconds']:7,.0f} items/s, {sync['themes']} themes)  "
-            f"TextBlob alone {blob['seconds']:5.1f}s  ratio {sync['seconds'] / blob['seconds']:4.2f}  "
-            f"peak RSS {sync['rss_mb']:5.0f} MB"
-        )
-        print(f"    stages: {_stages(sync)}")
-    if 100_000 in args.sizes:
-        into_full, into_empty = run_case("sync", "1000", "100000"), run_case("sync", "1000", "0")
-        full, empty = into_full["seconds"], into_empty["seconds"]
-        print(f"incremental 1k: into 100k {full:.2f}s, into empty {empty:.2f}s, ratio {full / empty:.2f}")
-        print(f"    stages into 100k: {_stages(into_full)}")
-        print(f"    stages into empty: {_stages(into_empty)}")
+    sizes = sorted(set(args.sizes) | ({300_000, 1_000_000} if args.large else set()))
+    for n in sizes:
+        bench_size(n, args.stores, args.runs, args.pg_url)
+    if (100_000 in sizes or not sizes) and not args.no_incremental:  # `--sizes` alone: incremental only
+        bench_incremental(args.stores, args.pg_url)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,14 @@ from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, RawRecord, Source
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from reviewbot.store.feedback import add_quarantined, get_cursor, item_id_of, save_cursor, upsert_items
+from reviewbot.store.feedback import (
+    add_quarantined,
+    get_cursor,
+    item_id_of,
+    refresh_statistics,
+    save_cursor,
+    upsert_items,
+)
 from workflows.calibrate import make_scorer
 from workflows.enrich_pool import EnrichPool, default_workers
 from workflows.report import ProgressSink, SyncReport
@@ -45,6 +52,8 @@ def collect(settings: Settings, store: Store, report: SyncReport, progress: Prog
             if config.enabled:
                 source = make_source(config, context)  # a ConfigError here stops the sync: nothing is read
                 _collect_source(store, pool, config.name, source, report, progress)
+    with store.session() as session:
+        refresh_statistics(session, sum(counts["new"] for counts in report.sources.values()))
 
 
 def _collect_source(

@@ -9,11 +9,6 @@ from datetime import date, datetime, timedelta
 from itertools import chain, zip_longest
 from typing import Any, TypeVar
 
-from scipy.stats import poisson
-
-from reviewbot.analysis.sentiment import csat_score, nps_score
-from reviewbot.analysis.vectorize import terms
-
 MAX_WEEKS = 52
 PAIR_BOOST = 1.6
 
@@ -151,6 +146,8 @@ def spike_probability(counts: Sequence[int], baseline_weeks: int = BASELINE_WEEK
         return None
     baseline = counts[-1 - baseline_weeks : -1]
     rate = max(sum(baseline) / len(baseline), 0.5)  # a quiet theme still has some chance of items
+    from scipy.stats import poisson  # here: SciPy's statistics take half a second to import, listing needs none
+
     return float(poisson.sf(counts[-1] - 1, rate))
 
 
@@ -182,11 +179,15 @@ def priority(impact: float) -> str:
 
 
 def _nps(classes: Mapping[str, int]) -> float | None:
+    from reviewbot.analysis.sentiment import nps_score  # here: it imports TextBlob, which listing rows never needs
+
     scores = [10] * classes.get("promoter", 0) + [8] * classes.get("passive", 0) + [0] * classes.get("detractor", 0)
     return nps_score(scores)
 
 
 def _csat(classes: Mapping[str, int]) -> float | None:
+    from reviewbot.analysis.sentiment import csat_score
+
     return csat_score([5] * classes.get("satisfied", 0) + [1] * classes.get("unsatisfied", 0))
 
 
@@ -251,6 +252,7 @@ def pick_quote(
     readable = [c for c in candidates if 40 <= len(c[1]) <= 400] or list(candidates)
     if not readable:
         return None
+    from reviewbot.analysis.vectorize import terms  # here: it imports scikit-learn, which listing rows never needs
 
     def typical(candidate: tuple[int, str, float]) -> tuple[float, float, int]:
         if not centroid:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, Row, Table, bindparam, case, func, insert, update
 from sqlalchemy.engine import Connection
@@ -13,9 +13,11 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.boilerplate import Boilerplate
 from reviewbot.analysis.score import ThemeAggregate, ThemeStats, earliest, latest, pick_quotes
-from reviewbot.analysis.themes import ThemeModel
-from reviewbot.analysis.vectorize import CorpusStats
 from reviewbot.models import FeedbackItem, Theme, VectorizerState, utcnow
+
+if TYPE_CHECKING:  # both import scikit-learn: commands that list themes must not pay for it
+    from reviewbot.analysis.themes import ThemeModel
+    from reviewbot.analysis.vectorize import CorpusStats
 
 VECTORIZER = "tfidf"
 BOILERPLATE = "boilerplate"  # the VectorizerState holding analysis.boilerplate's counts
@@ -65,6 +67,8 @@ def current_themes(session: Session, theme_ids: Iterable[int]) -> dict[int, Them
 
 def theme_models(themes: Iterable[Theme]) -> list[ThemeModel]:
     """Themes as the placement step sees them."""
+    from reviewbot.analysis.themes import ThemeModel
+
     return [ThemeModel(key=t.id or 0, centroid=dict(t.centroid), size=t.size) for t in themes]
 
 
@@ -93,6 +97,8 @@ def count_leftovers(session: Session) -> int:
 
 def load_corpus_stats(session: Session) -> CorpusStats:
     """The document frequencies saved by earlier syncs."""
+    from reviewbot.analysis.vectorize import CorpusStats
+
     state = session.get(VectorizerState, VECTORIZER)
     if state is None:
         return CorpusStats()

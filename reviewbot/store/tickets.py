@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from reviewbot.analysis.mapping import SectionMatch
 from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
+
+if TYPE_CHECKING:  # the mapper imports scikit-learn: commands that list tickets must not pay for it
+    from reviewbot.analysis.mapping import SectionMatch
 
 # Confidence is shown to two decimals; a theme's centroid moves a little with every sync, and rewriting its
 # mappings (and the tickets citing them) for a move nobody can see costs time and churn.

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from reviewbot.errors import ConfigError
 from reviewbot.models import metadata
 from reviewbot.store import Store
-from reviewbot.store.migrate import current_revision, head_revision, require_current, upgrade
+from reviewbot.store.migrate import HEAD, current_revision, head_revision, require_current, upgrade
 
 
 def test_upgrade_creates_every_table_and_is_safe_to_repeat(database_url: str) -> None:
@@ -21,6 +21,28 @@ def test_upgrade_creates_every_table_and_is_safe_to_repeat(database_url: str) ->
     require_current(store.engine)
     tables = set(inspect(store.engine).get_table_names())
     assert set(metadata.tables) <= tables
+    store.dispose()
+
+
+def test_the_head_every_command_checks_against_is_alembics_head() -> None:
+    # a new migration must update migrate.HEAD, or commands would accept a database one migration behind
+    assert head_revision() == HEAD, "set reviewbot.store.migrate.HEAD to the new migration's revision"
+
+
+def test_a_database_one_migration_behind_is_refused_with_the_way_to_upgrade(database_url: str) -> None:
+    from alembic import command
+
+    from reviewbot.store.migrate import _config
+
+    store = Store(database_url)
+    upgrade(store.engine)
+    config = _config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    with pytest.raises(ConfigError, match=f"schema is at .*, this reviewbot needs {HEAD}") as caught:
+        require_current(store.engine)
+    assert "reviewbot db upgrade" in (caught.value.hint or "")
     store.dispose()
 
 
