@@ -1,4 +1,4 @@
-"""What a sync did, stage by stage, for the summary table, `--json` and the run history."""
+"""What a sync did, stage by stage (its run summary): for the CLI's summary, `--json` and the run history."""
 
 from __future__ import annotations
 
