@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.registry import ConnectorContext, register_notifier
+from connectors.registry import ConnectorContext
 from connectors.slack.config import SLACK_ID, DirectoryError, SlackOptions, directory, slack_options, web_client
 from connectors.slack.views import ack_button, fallback_text, message_blocks, move_picker, signoff_buttons
 from reviewbot.errors import ConfigError
@@ -195,7 +195,6 @@ class NotifierError(Exception):
     """Slack refused a message; the message says why."""
 
 
-@register_notifier("slack")
 def make_slack_notifier(options: dict[str, Any], context: ConnectorContext) -> SlackNotifier:
     """Build the Slack notifier from `[slack]` (the `[notifier]` table only selects it)."""
     slack = slack_options(context.settings)
