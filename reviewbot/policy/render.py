@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from html import escape
+from importlib.resources import files
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import Markup
 
 from reviewbot.policy.parse import ParsedPolicy, PolicySectionText, plain_text
 
@@ -21,35 +25,6 @@ _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 # Characters with inline meaning in Markdown, and markers that would start a block at the start of a line.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>&!#|~])")
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+=])")
-
-_CSS = """
-:root { color-scheme: light; }
-body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0; }
-main { max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem 4rem; }
-h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.6em 0 .5em; }
-.policy-header { border-bottom: 1px solid #d0d7de; padding-bottom: 1rem; margin-bottom: 1.5rem; }
-.policy-header h1 { margin-top: 0; }
-.policy-header .version { color: #57606a; margin: .25rem 0 .75rem; }
-.policy-header .changes { font-weight: 600; margin: 0; }
-.toc { background: #f6f8fa; border-radius: 6px; padding: .75rem 1.25rem; margin-bottom: 2rem; }
-.toc p { font-weight: 600; margin: 0 0 .25rem; }
-.toc ul { margin: 0; padding-left: 1.25rem; }
-a { color: #0969da; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
-pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
-blockquote { border-left: 4px solid #d0d7de; color: #57606a; margin-left: 0; padding-left: 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-@media print {
-  body { font-size: 11pt; }
-  main { max-width: none; padding: 0; }
-  .toc { background: none; border: 1px solid #d0d7de; }
-  a { color: inherit; }
-  main > :not(nav) a[href^="http"]::after { content: " (" attr(href) ")"; font-size: .85em; }
-  h1, h2, h3, h4, h5, h6 { break-after: avoid; }
-  pre, blockquote, table, tr { break-inside: avoid; }
-}
-""".strip()
 
 
 def render_markdown(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
@@ -73,32 +48,48 @@ def render_markdown(policy: ParsedPolicy, *, version: int, published_at: datetim
 
 def render_html(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
     """The published document as a standalone HTML5 page with a contents list; section headings carry their ids."""
-    title, day = escape(policy.title), _day(published_at)
-    changes = "".join(f"<li>{escape(' '.join(line.split()))}</li>\n" for line in _changes(changelog))
-    return f"""<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — version {version}</title>
-<style>
-{_CSS}
-</style>
-</head>
-<body>
-<main>
-<header class="policy-header">
-<h1>{title}</h1>
-<p class="version">Version {version} · published <time datetime="{day}">{day}</time></p>
-<p class="changes">Changes in this version</p>
-<ul>
-{changes}</ul>
-</header>
-{_toc(policy.sections)}
-{_body_html(policy)}</main>
-</body>
-</html>
-"""
+    children: dict[str | None, list[PolicySectionText]] = {}
+    for section in policy.sections:
+        children.setdefault(section.parent_id, []).append(section)
+    # Markup: the body is markdown-it's output, which escapes the policy's text itself (html=False: raw HTML in the
+    # policy is shown as text); the stylesheet is the package's own file.
+    return (
+        _templates()
+        .get_template("policy.html.j2")
+        .render(
+            title=policy.title,
+            version=version,
+            day=_day(published_at),
+            changes=[" ".join(line.split()) for line in _changes(changelog)],
+            children=children,
+            heading_text=_heading_text,
+            css=Markup(_stylesheet()),
+            body=Markup(_body_html(policy)),
+        )
+    )
+
+
+@cache
+def _templates() -> Environment:
+    """The policy page's template, shipped in the package, with autoescaping on."""
+    return Environment(
+        loader=PackageLoader("reviewbot.policy", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _stylesheet() -> str:
+    return (files("reviewbot.policy") / "templates" / "policy.css").read_text(encoding="utf-8").strip()
+
+
+def _heading_text(section: PolicySectionText) -> str:
+    """A section's heading as plain text, for the contents list."""
+    return plain_text(section.heading).strip() or section.id
 
 
 def _changes(changelog: Sequence[str]) -> list[str]:
@@ -126,23 +117,6 @@ def _title_end(policy: ParsedPolicy) -> int | None:
             # The parser makes every top-level heading a section except a title heading before them all.
             return token.map[1] if token.map[0] + policy.body_line < policy.sections[0].line else None
     return None
-
-
-def _toc(sections: Sequence[PolicySectionText]) -> str:
-    """A nested list linking to every section, nested as the sections are."""
-    children: dict[str | None, list[PolicySectionText]] = {}
-    for section in sections:
-        children.setdefault(section.parent_id, []).append(section)
-    return f'<nav class="toc" aria-label="Contents">\n<p>Contents</p>\n{_toc_list(None, children)}</nav>'
-
-
-def _toc_list(parent_id: str | None, children: dict[str | None, list[PolicySectionText]]) -> str:
-    items = []
-    for section in children.get(parent_id, []):
-        link = f'<a href="#{escape(section.id)}">{escape(plain_text(section.heading).strip() or section.id)}</a>'
-        nested = _toc_list(section.id, children) if section.id in children else ""
-        items.append(f"<li>{link}{nested}</li>\n")
-    return f"<ul>\n{''.join(items)}</ul>\n"
 
 
 def _body_html(policy: ParsedPolicy) -> str:
