@@ -134,23 +134,25 @@ def _body_html(policy: ParsedPolicy) -> str:
             # Emitting pending headings before the next block also places any heading markdown-it read
             # differently from the parser (e.g. `## A | B` over a `---|---` line is a table to it).
             while pending and pending[0].line <= line:
-                out.append(_section_heading(pending.pop(0), env))
+                out.extend(_section_heading(pending.pop(0), env))
             if token.type == "heading_open" and (line in section_lines or line < policy.sections[0].line):
                 index += 3  # heading_open, inline, heading_close: the title, or a section heading emitted above
                 continue
         out.append(token)
         index += 1
-    out.extend(_section_heading(section, env) for section in pending)
+    for section in pending:
+        out.extend(_section_heading(section, env))
     return str(_MD.renderer.render(out, _MD.options, env))
 
 
-def _section_heading(section: PolicySectionText, env: EnvType) -> Token:
-    """A section heading as the parser read it (explicit `{#id}` removed), carrying the section id."""
-    level = min(max(section.level, 1), 6)
-    inner = _MD.renderInline(section.heading, env)
-    token = Token("html_block", "", 0)
-    token.content = f'<h{level} id="{escape(section.id)}">{inner}</h{level}>\n'
-    return token
+def _section_heading(section: PolicySectionText, env: EnvType) -> list[Token]:
+    """A section heading as the parser read it (explicit `{#id}` removed), carrying the section id; markdown-it
+    renders (and escapes) it like any heading."""
+    tag = f"h{min(max(section.level, 1), 6)}"
+    opening = Token("heading_open", tag, 1, block=True)
+    opening.attrSet("id", section.id)
+    closing = Token("heading_close", tag, -1, block=True)
+    return [opening, *_MD.parseInline(section.heading, env), closing]
 
 
 def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
