@@ -4,7 +4,9 @@ reviewbot.toml gives it, without any change to reviewbot; errors name the connec
 from __future__ import annotations
 
 import ast
+import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,13 +61,15 @@ def install_dist(site: Path, dist: str, module: str, source: str, entry: str) ->
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A site-packages folder on sys.path holding the acme-reviewbot distribution."""
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A site-packages folder on sys.path holding the acme-reviewbot distribution (gone again after the test)."""
     folder = tmp_path / "site"
     folder.mkdir()
     install_dist(folder, "acme-reviewbot", "acme_reviewbot", ACME_MODULE, "acme = acme_reviewbot:connector")
     monkeypatch.syspath_prepend(str(folder))
-    return folder
+    yield folder
+    for module in ("acme_reviewbot", "acme_broken"):
+        sys.modules.pop(module, None)
 
 
 ACME_TOML = """
