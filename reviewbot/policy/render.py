@@ -6,14 +6,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from html import escape
 from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+from markdown_it.utils import EnvType
 from markupsafe import Markup
 
 from reviewbot.policy.parse import ParsedPolicy, PolicySectionText, plain_text
@@ -155,16 +154,32 @@ def _section_heading(section: PolicySectionText, env: EnvType) -> list[Token]:
     return [opening, *_MD.parseInline(section.heading, env), closing]
 
 
-def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    """Images on other sites become links, so that opening the page fetches nothing from the network."""
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    if not _REMOTE.match(src):
-        return self.image(tokens, idx, options, env)
-    alt = escape(self.renderInlineAsText(token.children or [], options, env) or "image")
-    # A link inside a link is invalid HTML, so inside one the image is just its description.
-    depth = sum({"link_open": 1, "link_close": -1}.get(t.type, 0) for t in tokens[:idx])
-    return f"[{alt}]" if depth > 0 else f'<a href="{escape(src)}">[{alt}]</a>'
+def _remote_images_as_links(state: StateCore) -> None:
+    """Images on other sites become links, so that opening the page fetches nothing from the network. Done on the
+    tokens, so markdown-it renders and escapes the link like any other."""
+    for block in state.tokens:
+        if block.type == "inline" and block.children:
+            block.children = _without_remote_images(block.children, state.env)
 
 
-_MD.add_render_rule("image", _render_image)
+def _without_remote_images(tokens: list[Token], env: EnvType) -> list[Token]:
+    out: list[Token] = []
+    depth = 0  # inside a link: a link inside a link is invalid HTML, so there the image is just its description
+    for token in tokens:
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+        src = str(token.attrGet("src") or "") if token.type == "image" else ""
+        if not _REMOTE.match(src):
+            out.append(token)
+            continue
+        text = Token("text", "", 0)
+        text.content = f"[{_MD.renderer.renderInlineAsText(token.children or [], _MD.options, env) or 'image'}]"
+        if depth > 0:
+            out.append(text)
+            continue
+        opening = Token("link_open", "a", 1)
+        opening.attrSet("href", src)
+        out += [opening, text, Token("link_close", "a", -1)]
+    return out
+
+
+_MD.core.ruler.push("remote_images_as_links", _remote_images_as_links)

@@ -301,3 +301,11 @@ def test_changelog_must_be_lines_not_a_string() -> None:
         render_html(parse_policy(SOURCE), version=1, published_at=PUBLISHED, changelog="Initial")
     with pytest.raises(TypeError):
         render_markdown(parse_policy(SOURCE), version=1, published_at=PUBLISHED, changelog="Initial")
+
+
+def test_a_remote_image_with_markup_in_its_description_becomes_an_inert_link() -> None:
+    html, page = html_page('## A\n![<script>x</script> & "q"](https://example.com/a.png?b=1&c=2)\n')
+    assert page.errors == []
+    link = '<a href="https://example.com/a.png?b=1&amp;c=2">[&lt;script&gt;x&lt;/script&gt; &amp; &quot;q&quot;]</a>'
+    assert link in html
+    assert [tag for tag, _ in page.tags if tag in {"img", "script"}] == []
