@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.registry import Connector, ConnectorContext, parse_options
+from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options
 from reviewbot.protocols import Message
 
 

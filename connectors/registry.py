@@ -189,7 +189,7 @@ def _lookup(role: Role, name: str, loc: tuple[Any, ...], settings: Settings) -> 
 def _load(ep: EntryPoint) -> Connector:
     connector = ep.load()
     if not isinstance(connector, Connector):
-        raise TypeError(f"entry point {ep.value} is not a connectors.registry.Connector")
+        raise TypeError(f"entry point {ep.value} is not a reviewbot.connectors.registry.Connector")
     return connector
 
 

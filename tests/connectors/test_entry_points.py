@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import GROUP, Connector, ConnectorContext, installed, make_source
+from reviewbot.connectors.registry import GROUP, Connector, ConnectorContext, installed, make_source
 from reviewbot.errors import ConfigError
 from reviewbot.settings import load_settings
+from reviewbot.workflows.doctor import run_checks
 from tests.workspaces import make_workspace, run_collect, stored_items
-from workflows.doctor import run_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 
 ACME_MODULE = '''
 from datetime import UTC, datetime
 
-from connectors.registry import Connector
+from reviewbot.connectors.registry import Connector
 from reviewbot.protocols import Batch, RawRecord
 
 
@@ -143,4 +143,4 @@ def test_the_registry_imports_no_connector() -> None:
     tree = ast.parse((ROOT / "connectors" / "registry.py").read_text("utf-8"))
     imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    assert not [m for m in imported if m and m.startswith("connectors")]
+    assert not [m for m in imported if m and m.startswith("reviewbot.connectors")]
