@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from reviewbot.connectors.registry import ConnectorContext, register_tracker
+from reviewbot.connectors.registry import Connector, ConnectorContext
 from reviewbot.evidence import render_markdown
 from reviewbot.models import TrackerComment, TrackerIssue, utcnow
 from reviewbot.protocols import TicketDraft, TrackerRef
@@ -93,9 +93,11 @@ class BuiltinTracker:
         return issue
 
 
-@register_tracker("builtin")
 def make_builtin_tracker(options: dict[str, Any], context: ConnectorContext) -> BuiltinTracker:
     """Build the built-in tracker on the workspace's store."""
     if context.store is None:
         raise ValueError("the built-in tracker needs the store")
     return BuiltinTracker(context.store)
+
+
+connector = Connector(tracker=make_builtin_tracker)  # declared in pyproject.toml as "builtin"

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from reviewbot.connectors.registry import ConnectorContext, parse_options, register_notifier
+from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options
 from reviewbot.protocols import Message
 
 
@@ -40,8 +40,10 @@ class ConsoleNotifier:
             (self.stream or sys.stderr).write(block)
 
 
-@register_notifier("console")
 def make_console_notifier(options: dict[str, Any], context: ConnectorContext) -> ConsoleNotifier:
     """Build the console notifier."""
     opts = parse_options(ConsoleOptions, options, ("notifier",), context.settings)
     return ConsoleNotifier(path=context.settings.workspace / opts.file if opts.file else None)
+
+
+connector = Connector(notifier=make_console_notifier)  # declared in pyproject.toml as "console"

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reviewbot.connectors.registry import ConnectorContext, parse_options, register_source, source_loc
+from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options, source_loc
 from reviewbot.intake import (
     CSAT_RANGE,
     NPS_RANGE,
@@ -636,7 +636,6 @@ def _byte_offsets(data: bytes, text: str, positions: list[int], encoding: str) -
     return list(itertools.accumulate(sizes, initial=skipped))[1:]
 
 
-@register_source("files")
 def make_file_source(config: SourceConfig, context: ConnectorContext) -> FileSource:
     """Build a FileSource from its `[[sources]]` entry."""
     options = parse_options(FileSourceOptions, config.options, source_loc(config, context.settings), context.settings)
@@ -648,3 +647,6 @@ def make_file_source(config: SourceConfig, context: ConnectorContext) -> FileSou
         max_text_chars=context.settings.enrich.max_text_chars,
         intake=context.settings.intake,
     )
+
+
+connector = Connector(source=make_file_source)  # declared in pyproject.toml as "files"

@@ -24,7 +24,7 @@ from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field
 
 from reviewbot.connectors.jira_markup import escape, render_jira
-from reviewbot.connectors.registry import ConnectorContext, parse_options, register_tracker
+from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options
 from reviewbot.errors import ConfigError
 from reviewbot.evidence import impact
 from reviewbot.protocols import AmbiguousWrite, Check, Link, TicketDraft, TrackerRef
@@ -626,7 +626,9 @@ def jira_from_settings(options: dict[str, Any], settings: Settings) -> JiraTrack
     return JiraTracker(opts, settings.secret(opts.token_env), email)
 
 
-@register_tracker("jira")
 def make_jira_tracker(options: dict[str, Any], context: ConnectorContext) -> JiraTracker:
     """Build the Jira tracker."""
     return jira_from_settings(options, context.settings)
+
+
+connector = Connector(tracker=make_jira_tracker)  # declared in pyproject.toml as "jira"

@@ -1,14 +1,23 @@
-"""One registry of connectors by name: `type = "files"` in reviewbot.toml picks the factory registered as "files".
+"""Connectors by name: `type = "files"` in reviewbot.toml picks the connector installed under the name "files".
 
-A factory takes the connector's options (already a dict from reviewbot.toml) and a `ConnectorContext`, and
-returns a Source, Tracker or Notifier. Third parties and tests call `register_*` to add their own.
+Connectors are found through entry points in the group "reviewbot.connectors" (the built-in ones are declared in
+reviewbot's own pyproject.toml the same way), so a connector shipped as its own package needs no change here:
+
+    [project.entry-points."reviewbot.connectors"]
+    acme = "acme_reviewbot:connector"
+
+The entry point names a `Connector`: a Source, Tracker and/or Notifier factory. A factory takes the connector's
+options (already a dict from reviewbot.toml) and a `ConnectorContext`, and returns the object. An entry point is
+loaded only when reviewbot.toml names it, so a missing optional dependency of one connector cannot break the
+others. Tests may also `register_*` a factory in-process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,6 +25,9 @@ from reviewbot.errors import ConfigError
 from reviewbot.protocols import Notifier, Source, Tracker
 from reviewbot.settings import Settings, SourceConfig, setting_error
 from reviewbot.store import Store
+
+GROUP = "reviewbot.connectors"
+Role = Literal["source", "tracker", "notifier"]
 
 
 @dataclass(frozen=True)
@@ -30,25 +42,37 @@ SourceFactory = Callable[[SourceConfig, ConnectorContext], Source]
 TrackerFactory = Callable[[dict[str, Any], ConnectorContext], Tracker]
 NotifierFactory = Callable[[dict[str, Any], ConnectorContext], Notifier]
 
+
+@dataclass(frozen=True)
+class Connector:
+    """What an entry point of the group "reviewbot.connectors" names: the factories of one connector type."""
+
+    source: SourceFactory | None = None
+    tracker: TrackerFactory | None = None
+    notifier: NotifierFactory | None = None
+
+
+# Factories registered in-process (tests); they take precedence over entry points of the same name.
 SOURCES: dict[str, SourceFactory] = {}
 TRACKERS: dict[str, TrackerFactory] = {}
 NOTIFIERS: dict[str, NotifierFactory] = {}
+_REGISTERED: dict[Role, dict[str, Any]] = {"source": SOURCES, "tracker": TRACKERS, "notifier": NOTIFIERS}
 
 F = TypeVar("F")
 
 
 def register_source(name: str) -> Callable[[F], F]:
-    """Register a Source factory under `name` (decorator)."""
+    """Register a Source factory under `name` in this process (decorator)."""
     return _register(SOURCES, name)
 
 
 def register_tracker(name: str) -> Callable[[F], F]:
-    """Register a Tracker factory under `name` (decorator)."""
+    """Register a Tracker factory under `name` in this process (decorator)."""
     return _register(TRACKERS, name)
 
 
 def register_notifier(name: str) -> Callable[[F], F]:
-    """Register a Notifier factory under `name` (decorator)."""
+    """Register a Notifier factory under `name` in this process (decorator)."""
     return _register(NOTIFIERS, name)
 
 
@@ -63,7 +87,7 @@ def _register(table: dict[str, Any], name: str) -> Callable[[F], F]:
 def make_source(config: SourceConfig, context: ConnectorContext) -> Source:
     """Build the source described by one `[[sources]]` entry."""
     index = context.settings.sources.index(config)
-    factory = _lookup(SOURCES, config.type, ("sources", index, "type"), context.settings)
+    factory = _lookup("source", config.type, ("sources", index, "type"), context.settings)
     return factory(config, context)
 
 
@@ -88,13 +112,13 @@ def source_errors(config: SourceConfig, settings: Settings) -> ConfigErrorFactor
 def make_tracker(context: ConnectorContext) -> Tracker:
     """Build the tracker chosen in `[tracker]`."""
     tracker = context.settings.tracker
-    return _lookup(TRACKERS, tracker.type, ("tracker", "type"), context.settings)(tracker.options, context)
+    return _lookup("tracker", tracker.type, ("tracker", "type"), context.settings)(tracker.options, context)
 
 
 def make_notifier(context: ConnectorContext) -> Notifier:
     """Build the notifier chosen in `[notifier]`."""
     notifier = context.settings.notifier
-    return _lookup(NOTIFIERS, notifier.type, ("notifier", "type"), context.settings)(notifier.options, context)
+    return _lookup("notifier", notifier.type, ("notifier", "type"), context.settings)(notifier.options, context)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -113,15 +137,63 @@ def parse_options(model: type[M], options: dict[str, Any], loc: tuple[Any, ...],
         raise setting_error(settings, where, error["msg"], "check this setting in reviewbot.toml") from None
 
 
-def _lookup(table: dict[str, F], name: str, loc: tuple[Any, ...], settings: Settings) -> F:
-    _load_builtins()
-    if name not in table:
-        raise setting_error(settings, loc, f"unknown connector type {name!r}", f"available: {', '.join(sorted(table))}")
-    return table[name]
+def installed() -> dict[str, EntryPoint]:
+    """The connector entry points of every installed distribution, by name (not loaded)."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
-def _load_builtins() -> None:
-    # Importing a connector module registers it; done lazily so a missing optional dependency of one
-    # connector cannot break the others.
-    from reviewbot.connectors import builtin, console, files, jira, zendesk  # noqa: F401
-    from reviewbot.connectors.slack import notifier, source  # noqa: F401
+def installed_for(role: Role) -> list[str]:
+    """The names of the connectors that provide `role`, sorted; connectors that fail to load are left out."""
+    names = set(_REGISTERED[role])
+    for name, ep in installed().items():
+        try:
+            if getattr(_load(ep), role, None) is not None:
+                names.add(name)
+        except Exception:  # noqa: BLE001 - a broken plug-in is reported when it is picked, not while listing
+            continue
+    return sorted(names)
+
+
+def _lookup(role: Role, name: str, loc: tuple[Any, ...], settings: Settings) -> Any:
+    if name in _REGISTERED[role]:
+        return _REGISTERED[role][name]
+    ep = installed().get(name)
+    if ep is None:
+        raise setting_error(
+            settings,
+            loc,
+            f"unknown connector type {name!r}",
+            f"installed {role}s: {', '.join(installed_for(role)) or 'none'}; a connector from another package is "
+            f'found once that package is installed (entry point group "{GROUP}")',
+        )
+    try:
+        connector = _load(ep)
+    except Exception as exc:  # an ImportError of its dependencies, or any error of a third party's module
+        raise setting_error(
+            settings,
+            loc,
+            f"connector {name!r} ({_origin(ep)}) could not be loaded: {type(exc).__name__}: {exc}",
+            "install what it needs into reviewbot's environment, or pick another connector in reviewbot.toml",
+        ) from None
+    factory = getattr(connector, role, None)
+    if factory is None:
+        raise setting_error(
+            settings,
+            loc,
+            f"connector {name!r} ({_origin(ep)}) is not a {role}",
+            f"installed {role}s: {', '.join(installed_for(role)) or 'none'}",
+        )
+    return factory
+
+
+def _load(ep: EntryPoint) -> Connector:
+    connector = ep.load()
+    if not isinstance(connector, Connector):
+        raise TypeError(f"entry point {ep.value} is not a reviewbot.connectors.registry.Connector")
+    return connector
+
+
+def _origin(ep: EntryPoint) -> str:
+    """Which distribution declared an entry point, e.g. "acme-reviewbot 1.0: acme_reviewbot:connector"."""
+    dist = ep.dist
+    return f"{dist.name} {dist.version}: {ep.value}" if dist is not None else ep.value

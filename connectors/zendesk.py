@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reviewbot.connectors.registry import (
     ConfigErrorFactory,
+    Connector,
     ConnectorContext,
     parse_options,
-    register_source,
     source_errors,
     source_loc,
 )
@@ -415,7 +415,9 @@ def zendesk_source(config: SourceConfig, settings: Settings) -> ZendeskSource:
     return ZendeskSource(config.name, config.kind, options, client, max_text_chars=settings.enrich.max_text_chars)
 
 
-@register_source("zendesk")
 def make_zendesk_source(config: SourceConfig, context: ConnectorContext) -> ZendeskSource:
     """Build a ZendeskSource from its `[[sources]]` entry."""
     return zendesk_source(config, context.settings)
+
+
+connector = Connector(source=make_zendesk_source)  # declared in pyproject.toml as "zendesk"

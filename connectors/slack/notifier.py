@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.connectors.registry import ConnectorContext, register_notifier
+from reviewbot.connectors.registry import ConnectorContext
 from reviewbot.connectors.slack.config import (
     SLACK_ID,
     DirectoryError,
@@ -202,7 +202,6 @@ class NotifierError(Exception):
     """Slack refused a message; the message says why."""
 
 
-@register_notifier("slack")
 def make_slack_notifier(options: dict[str, Any], context: ConnectorContext) -> SlackNotifier:
     """Build the Slack notifier from `[slack]` (the `[notifier]` table only selects it)."""
     slack = slack_options(context.settings)

@@ -33,7 +33,6 @@ from reviewbot.connectors.registry import (
     ConfigErrorFactory,
     ConnectorContext,
     parse_options,
-    register_source,
     source_errors,
     source_loc,
 )
@@ -396,7 +395,6 @@ def slack_channel_source(config: SourceConfig, settings: Settings) -> SlackChann
     )
 
 
-@register_source("slack")
 def make_slack_channel_source(config: SourceConfig, context: ConnectorContext) -> SlackChannelSource:
     """Build a SlackChannelSource from its `[[sources]]` entry."""
     return slack_channel_source(config, context.settings)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from html import escape
+from functools import cache
+from importlib.resources import files
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+from markdown_it.utils import EnvType
+from markupsafe import Markup
 
 from reviewbot.policy.parse import ParsedPolicy, PolicySectionText, plain_text
 
@@ -21,35 +24,6 @@ _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 # Characters with inline meaning in Markdown, and markers that would start a block at the start of a line.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>&!#|~])")
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+=])")
-
-_CSS = """
-:root { color-scheme: light; }
-body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0; }
-main { max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem 4rem; }
-h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.6em 0 .5em; }
-.policy-header { border-bottom: 1px solid #d0d7de; padding-bottom: 1rem; margin-bottom: 1.5rem; }
-.policy-header h1 { margin-top: 0; }
-.policy-header .version { color: #57606a; margin: .25rem 0 .75rem; }
-.policy-header .changes { font-weight: 600; margin: 0; }
-.toc { background: #f6f8fa; border-radius: 6px; padding: .75rem 1.25rem; margin-bottom: 2rem; }
-.toc p { font-weight: 600; margin: 0 0 .25rem; }
-.toc ul { margin: 0; padding-left: 1.25rem; }
-a { color: #0969da; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
-pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
-blockquote { border-left: 4px solid #d0d7de; color: #57606a; margin-left: 0; padding-left: 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-@media print {
-  body { font-size: 11pt; }
-  main { max-width: none; padding: 0; }
-  .toc { background: none; border: 1px solid #d0d7de; }
-  a { color: inherit; }
-  main > :not(nav) a[href^="http"]::after { content: " (" attr(href) ")"; font-size: .85em; }
-  h1, h2, h3, h4, h5, h6 { break-after: avoid; }
-  pre, blockquote, table, tr { break-inside: avoid; }
-}
-""".strip()
 
 
 def render_markdown(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
@@ -73,32 +47,48 @@ def render_markdown(policy: ParsedPolicy, *, version: int, published_at: datetim
 
 def render_html(policy: ParsedPolicy, *, version: int, published_at: datetime, changelog: Sequence[str]) -> str:
     """The published document as a standalone HTML5 page with a contents list; section headings carry their ids."""
-    title, day = escape(policy.title), _day(published_at)
-    changes = "".join(f"<li>{escape(' '.join(line.split()))}</li>\n" for line in _changes(changelog))
-    return f"""<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — version {version}</title>
-<style>
-{_CSS}
-</style>
-</head>
-<body>
-<main>
-<header class="policy-header">
-<h1>{title}</h1>
-<p class="version">Version {version} · published <time datetime="{day}">{day}</time></p>
-<p class="changes">Changes in this version</p>
-<ul>
-{changes}</ul>
-</header>
-{_toc(policy.sections)}
-{_body_html(policy)}</main>
-</body>
-</html>
-"""
+    children: dict[str | None, list[PolicySectionText]] = {}
+    for section in policy.sections:
+        children.setdefault(section.parent_id, []).append(section)
+    # Markup: the body is markdown-it's output, which escapes the policy's text itself (html=False: raw HTML in the
+    # policy is shown as text); the stylesheet is the package's own file.
+    return (
+        _templates()
+        .get_template("policy.html.j2")
+        .render(
+            title=policy.title,
+            version=version,
+            day=_day(published_at),
+            changes=[" ".join(line.split()) for line in _changes(changelog)],
+            children=children,
+            heading_text=_heading_text,
+            css=Markup(_stylesheet()),
+            body=Markup(_body_html(policy)),
+        )
+    )
+
+
+@cache
+def _templates() -> Environment:
+    """The policy page's template, shipped in the package, with autoescaping on."""
+    return Environment(
+        loader=PackageLoader("reviewbot.policy", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _stylesheet() -> str:
+    return (files("reviewbot.policy") / "templates" / "policy.css").read_text(encoding="utf-8").strip()
+
+
+def _heading_text(section: PolicySectionText) -> str:
+    """A section's heading as plain text, for the contents list."""
+    return plain_text(section.heading).strip() or section.id
 
 
 def _changes(changelog: Sequence[str]) -> list[str]:
@@ -128,23 +118,6 @@ def _title_end(policy: ParsedPolicy) -> int | None:
     return None
 
 
-def _toc(sections: Sequence[PolicySectionText]) -> str:
-    """A nested list linking to every section, nested as the sections are."""
-    children: dict[str | None, list[PolicySectionText]] = {}
-    for section in sections:
-        children.setdefault(section.parent_id, []).append(section)
-    return f'<nav class="toc" aria-label="Contents">\n<p>Contents</p>\n{_toc_list(None, children)}</nav>'
-
-
-def _toc_list(parent_id: str | None, children: dict[str | None, list[PolicySectionText]]) -> str:
-    items = []
-    for section in children.get(parent_id, []):
-        link = f'<a href="#{escape(section.id)}">{escape(plain_text(section.heading).strip() or section.id)}</a>'
-        nested = _toc_list(section.id, children) if section.id in children else ""
-        items.append(f"<li>{link}{nested}</li>\n")
-    return f"<ul>\n{''.join(items)}</ul>\n"
-
-
 def _body_html(policy: ParsedPolicy) -> str:
     """The document body with the title heading left out (the header shows it) and ids on section headings."""
     env: EnvType = {}
@@ -160,35 +133,53 @@ def _body_html(policy: ParsedPolicy) -> str:
             # Emitting pending headings before the next block also places any heading markdown-it read
             # differently from the parser (e.g. `## A | B` over a `---|---` line is a table to it).
             while pending and pending[0].line <= line:
-                out.append(_section_heading(pending.pop(0), env))
+                out.extend(_section_heading(pending.pop(0), env))
             if token.type == "heading_open" and (line in section_lines or line < policy.sections[0].line):
                 index += 3  # heading_open, inline, heading_close: the title, or a section heading emitted above
                 continue
         out.append(token)
         index += 1
-    out.extend(_section_heading(section, env) for section in pending)
+    for section in pending:
+        out.extend(_section_heading(section, env))
     return str(_MD.renderer.render(out, _MD.options, env))
 
 
-def _section_heading(section: PolicySectionText, env: EnvType) -> Token:
-    """A section heading as the parser read it (explicit `{#id}` removed), carrying the section id."""
-    level = min(max(section.level, 1), 6)
-    inner = _MD.renderInline(section.heading, env)
-    token = Token("html_block", "", 0)
-    token.content = f'<h{level} id="{escape(section.id)}">{inner}</h{level}>\n'
-    return token
+def _section_heading(section: PolicySectionText, env: EnvType) -> list[Token]:
+    """A section heading as the parser read it (explicit `{#id}` removed), carrying the section id; markdown-it
+    renders (and escapes) it like any heading."""
+    tag = f"h{min(max(section.level, 1), 6)}"
+    opening = Token("heading_open", tag, 1, block=True)
+    opening.attrSet("id", section.id)
+    closing = Token("heading_close", tag, -1, block=True)
+    return [opening, *_MD.parseInline(section.heading, env), closing]
 
 
-def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    """Images on other sites become links, so that opening the page fetches nothing from the network."""
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    if not _REMOTE.match(src):
-        return self.image(tokens, idx, options, env)
-    alt = escape(self.renderInlineAsText(token.children or [], options, env) or "image")
-    # A link inside a link is invalid HTML, so inside one the image is just its description.
-    depth = sum({"link_open": 1, "link_close": -1}.get(t.type, 0) for t in tokens[:idx])
-    return f"[{alt}]" if depth > 0 else f'<a href="{escape(src)}">[{alt}]</a>'
+def _remote_images_as_links(state: StateCore) -> None:
+    """Images on other sites become links, so that opening the page fetches nothing from the network. Done on the
+    tokens, so markdown-it renders and escapes the link like any other."""
+    for block in state.tokens:
+        if block.type == "inline" and block.children:
+            block.children = _without_remote_images(block.children, state.env)
 
 
-_MD.add_render_rule("image", _render_image)
+def _without_remote_images(tokens: list[Token], env: EnvType) -> list[Token]:
+    out: list[Token] = []
+    depth = 0  # inside a link: a link inside a link is invalid HTML, so there the image is just its description
+    for token in tokens:
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+        src = str(token.attrGet("src") or "") if token.type == "image" else ""
+        if not _REMOTE.match(src):
+            out.append(token)
+            continue
+        text = Token("text", "", 0)
+        text.content = f"[{_MD.renderer.renderInlineAsText(token.children or [], _MD.options, env) or 'image'}]"
+        if depth > 0:
+            out.append(text)
+            continue
+        opening = Token("link_open", "a", 1)
+        opening.attrSet("href", src)
+        out += [opening, text, Token("link_close", "a", -1)]
+    return out
+
+
+_MD.core.ruler.push("remote_images_as_links", _remote_images_as_links)

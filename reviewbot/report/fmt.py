@@ -1,10 +1,8 @@
-"""Small formatting helpers of the report: in-page anchors, numbers, and escaped links."""
+"""Small formatting helpers of the report: in-page anchors, numbers and dates (the template's filters)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date, datetime
-from html import escape
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 
@@ -17,19 +15,6 @@ def anchor(kind: str, *parts: object) -> str:
         "".join(c if c.isascii() and (c.isalnum() or c == "-") else f"_{ord(c):x}_" for c in str(p)) for p in parts
     ]
     return ".".join([kind, *encoded])
-
-
-def esc(value: object) -> str:
-    """Text (from the database or anywhere else) made safe for HTML text and attribute values."""
-    return escape("" if value is None else str(value), quote=True)
-
-
-def link(target: str, text: str, known: Collection[str], *, title: str | None = None) -> str:
-    """A link to an element of the page when the page has it; the plain text otherwise (no dead links)."""
-    extra = f' title="{esc(title)}"' if title else ""
-    if target in known:
-        return f'<a href="#{esc(target)}"{extra}>{esc(text)}</a>'
-    return f"<span{extra}>{esc(text)}</span>" if extra else esc(text)
 
 
 def pct(value: float | None, digits: int = 0) -> str:

@@ -1,7 +1,8 @@
 """Render a report as one self-contained HTML file: styles, Chart.js and the chart data are all inside it, so it
 opens from disk, offline, and can be sent by e-mail.
 
-Safety: text from feedback and policies is HTML-escaped in the page, and reaches the scripts only as JSON in a
+Safety: the page is a Jinja2 template (templates/report.html.j2) with autoescaping on, so text from feedback and
+policies is HTML-escaped wherever it is shown, and reaches the scripts only as JSON in a
 `<script type="application/json">` block whose `<`, `>` and `&` are written as \\u escapes, so a quote that
 contains `</script>` cannot end the block. A Content-Security-Policy allows only the page's own two scripts (by
 hash) and no network access at all, so even markup that slipped through could neither run nor fetch.
@@ -15,26 +16,51 @@ import json
 import re
 from functools import cache
 from importlib.resources import files
-from string import Template
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
 from reviewbot import __version__
-from reviewbot.report.body import known_anchors, page_body
-from reviewbot.report.charts import chart_payload
-from reviewbot.report.fmt import esc
+from reviewbot.report import fmt
+from reviewbot.report.body import effect_summary, known_anchors, outcome, page_context
+from reviewbot.report.charts import chart_payload, effect_id, section_anchor
 from reviewbot.report.model import Report
 
 CHARTJS = "chart.umd.min.js"
+NUMERIC = {"Items", "Negative", "NPS", "CSAT", "Match", "Age"}  # right-aligned table columns
 _SCRIPT_END = re.compile(r"</script|<!--", re.IGNORECASE)
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 @cache
 def asset(name: str) -> str:
-    """A file shipped in reviewbot/report (the template) or its assets/ folder, as text with \\n line ends."""
-    folder = files("reviewbot.report")
-    path = folder / name if name.endswith(".html") else folder / "assets" / name
-    return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    """A file shipped in reviewbot/report/assets, as text with \\n line ends."""
+    return (files("reviewbot.report") / "assets" / name).read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+@cache
+def environment() -> Environment:
+    """The report's templates (shipped in the package), with autoescaping on for every one of them."""
+    env = Environment(
+        loader=PackageLoader("reviewbot.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,  # a misspelt name fails the render instead of showing nothing
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    for name in ("pct", "signed", "percent_score", "days", "day", "minute", "sparkline", "short"):
+        env.filters[name] = getattr(fmt, name)
+    env.globals.update(
+        anchor=fmt.anchor,
+        section_anchor=section_anchor,
+        effect_id=effect_id,
+        outcome=outcome,
+        effect_summary=effect_summary,
+        numeric=NUMERIC,
+    )
+    return env
 
 
 def script_json(data: Any) -> str:
@@ -70,14 +96,19 @@ def render_report(report: Report) -> str:
     charts = chart_payload(report, known)
     chartjs = inline_script(asset(CHARTJS), CHARTJS)
     app = inline_script(asset("report.js"), "report.js")
-    page = Template(asset("template.html")).substitute(
-        csp=esc(content_policy([chartjs, app])),
-        version=esc(__version__),
-        title=esc(f"Policy feedback report: {report.workspace}"),
-        css=asset("report.css"),
-        body=page_body(report, known, charts),
-        data=script_json(charts),
-        chartjs=chartjs,
-        app=app,
+    # Markup: these four are written into the page unescaped because they are already safe where they go: the
+    # styles and scripts are the package's own files (the scripts checked by inline_script), and the chart data is
+    # JSON whose <, > and & are \\u escapes (script_json). Everything else is escaped by the template.
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            csp=content_policy([chartjs, app]),
+            version=__version__,
+            css=Markup(asset("report.css")),
+            data=Markup(script_json(charts)),
+            chartjs=Markup(chartjs),
+            app=Markup(app),
+            **page_context(report, known, charts),
+        )
     )
-    return page

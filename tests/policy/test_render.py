@@ -240,7 +240,8 @@ def test_title_is_escaped() -> None:
     html, page = html_page('---\ntitle: Refunds <b>now</b> & "then"\n---\n## Refunds\nMoney.\n')
     assert "<b>" not in html
     assert page.title == 'Refunds <b>now</b> & "then" — version 4'
-    assert "<title>Refunds &lt;b&gt;now&lt;/b&gt; &amp; &quot;then&quot; — version 4</title>" in html
+    # Jinja2's autoescape writes a quote as &#34; (html.escape wrote &quot;): the same character to a browser
+    assert "<title>Refunds &lt;b&gt;now&lt;/b&gt; &amp; &#34;then&#34; — version 4</title>" in html
 
 
 def test_raw_html_in_the_policy_is_shown_as_text_not_rendered() -> None:
@@ -300,3 +301,11 @@ def test_changelog_must_be_lines_not_a_string() -> None:
         render_html(parse_policy(SOURCE), version=1, published_at=PUBLISHED, changelog="Initial")
     with pytest.raises(TypeError):
         render_markdown(parse_policy(SOURCE), version=1, published_at=PUBLISHED, changelog="Initial")
+
+
+def test_a_remote_image_with_markup_in_its_description_becomes_an_inert_link() -> None:
+    html, page = html_page('## A\n![<script>x</script> & "q"](https://example.com/a.png?b=1&c=2)\n')
+    assert page.errors == []
+    link = '<a href="https://example.com/a.png?b=1&amp;c=2">[&lt;script&gt;x&lt;/script&gt; &amp; &quot;q&quot;]</a>'
+    assert link in html
+    assert [tag for tag, _ in page.tags if tag in {"img", "script"}] == []
