@@ -183,8 +183,10 @@ def ticket(number: int) -> Any:
     settings, store, _ = workspace()
     with store.session() as session_:
         found = session_.get(ReviewTicket, number)
-        if found is None:
-            abort(404)
+    if found is None:
+        abort(404)
+    file_error = _refresh(found.document_id)  # the diff is against the policy file as it is now
+    with store.session() as session_:
         document = session_.get(PolicyDocument, found.document_id)
         approvers: list[str] = []
         if document is not None:
@@ -221,7 +223,20 @@ def ticket(number: int) -> Any:
         diff=diff,
         targets=[x for x in targets if x[1] != found.section_id],
         decisions=DECISIONS,
+        file_error=file_error,
     )
+
+
+def _refresh(document_id: str) -> str | None:
+    """Record the policy file's current text (as `policy diff` reads it); the problem, if it cannot be read."""
+    from workflows.policies import refresh_document
+
+    settings, store, _ = workspace()
+    try:
+        refresh_document(settings, store, document_id)
+    except ReviewbotError as exc:
+        return str(exc)
+    return None
 
 
 def _diff(before: str, after: str) -> list[tuple[str, str]]:
