@@ -238,7 +238,13 @@ def ticket(number: int) -> Any:
         targets=[x for x in targets if x[1] != found.section_id],
         decisions=DECISIONS,
         file_error=file_error,
+        score=_score,
     )
+
+
+def _score(block: dict[str, Any], unit: str) -> str:
+    """An NPS or CSAT score as `tickets show` writes it: -42, 73%, or "no survey answers"."""
+    return "no survey answers" if block.get("score") is None else f"{block['score']:+.0f}{unit}".lstrip("+")
 
 
 def _refresh(document_id: str) -> str | None:
