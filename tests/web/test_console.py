@@ -289,3 +289,34 @@ def test_trusted_header_only_when_configured(demo_folder: Path) -> None:
     assert "mallory" in stranger and "not a person of this workspace" in stranger
     assert proxied.get("/tickets").status_code == 302
     store.dispose()
+
+
+def test_expired_sign_in_link_is_refused(console: Console) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from reviewbot.web.auth import new_sign_in_link
+
+    token = new_sign_in_link(console.store, console.settings, "marta.silva", "dana.ellis", 1)
+    browser = console.client()
+    page = browser.get(f"/sign-in/link/{token}").get_data(as_text=True)
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        late = browser.post(f"/sign-in/link/{token}", data={"csrf_token": csrf(page)})
+    assert late.status_code == 401 and "unknown, used or expired" in late.get_data(as_text=True)
+
+
+def test_someone_removed_from_the_workspace_is_signed_out(console: Console) -> None:
+    from reviewbot.settings import load_settings
+    from reviewbot.web import create_app
+
+    browser = console.client()
+    sign_in(browser, "priya.n")
+    assert browser.get("/tickets").status_code == 200
+    toml = console.folder / "reviewbot.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"priya.n", ', ""), encoding="utf-8")
+    assert "priya.n" not in load_settings(console.folder).roles["agents"]
+    console.app = create_app(load_settings(console.folder), console.store)  # a restart with the new configuration
+    again = console.app.test_client()
+    again.set_cookie("reviewbot_session", browser.get_cookie("reviewbot_session").value)
+    assert again.get("/tickets").status_code == 302  # back to the sign-in page
