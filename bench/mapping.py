@@ -289,8 +289,8 @@ def simulate_owner(store, settings, case: Case, n: int) -> set[int]:  # type: ig
     from sqlmodel import select
 
     from reviewbot.models import PolicyDocument, ReviewTicket
-    from workflows.corrections import move_ticket
-    from workflows.review import ref_of
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.review import ref_of
 
     wanted = majority(item_rows(store, case))
     with store.session() as session:
@@ -323,7 +323,7 @@ def run(case: Case, orders: int = 1) -> None:
     """Build, sync and score one case: in the export's order, then shuffled `orders - 1` times."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
-    from workflows.sync import run_sync
+    from reviewbot.workflows.sync import run_sync
 
     scores = []
     for order in range(orders if case.export is not None else 1):
@@ -364,7 +364,7 @@ def simulate(case: Case, n: int) -> None:
 def _two_syncs(case: Case, n: int) -> tuple[set[int], list[ItemRow]]:
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
-    from workflows.sync import run_sync
+    from reviewbot.workflows.sync import run_sync
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "ws"

@@ -27,7 +27,7 @@ def case_sync(n: int, preload: int) -> dict[str, Any]:
     """Sync n new items (after `preload` items were synced); times the second sync only when preloading."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
-    from workflows.sync import run_sync
+    from reviewbot.workflows.sync import run_sync
 
     texts = feedback(preload + n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,8 +67,8 @@ def case_ingest(n: int) -> dict[str, float]:
     """Only the collect stage (read, redact, score, store) over one n-row file: streaming memory."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
-    from workflows.collect import collect
-    from workflows.report import NoProgress, SyncReport
+    from reviewbot.workflows.collect import collect
+    from reviewbot.workflows.run_summary import NoProgress, SyncReport
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_workspace(Path(tmp) / "ws")

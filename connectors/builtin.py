@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from connectors.registry import ConnectorContext, register_tracker
+from reviewbot.connectors.registry import ConnectorContext, register_tracker
 from reviewbot.evidence import render_markdown
 from reviewbot.models import TrackerComment, TrackerIssue, utcnow
 from reviewbot.protocols import TicketDraft, TrackerRef

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.registry import ConnectorContext, parse_options, register_notifier
+from reviewbot.connectors.registry import ConnectorContext, parse_options, register_notifier
 from reviewbot.protocols import Message
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.registry import ConnectorContext, parse_options, register_source, source_loc
+from reviewbot.connectors.registry import ConnectorContext, parse_options, register_source, source_loc
 from reviewbot.intake import (
     CSAT_RANGE,
     NPS_RANGE,

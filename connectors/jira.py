@@ -23,8 +23,8 @@ import requests
 from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.jira_markup import escape, render_jira
-from connectors.registry import ConnectorContext, parse_options, register_tracker
+from reviewbot.connectors.jira_markup import escape, render_jira
+from reviewbot.connectors.registry import ConnectorContext, parse_options, register_tracker
 from reviewbot.errors import ConfigError
 from reviewbot.evidence import impact
 from reviewbot.protocols import AmbiguousWrite, Check, Link, TicketDraft, TrackerRef

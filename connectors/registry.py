@@ -123,5 +123,5 @@ def _lookup(table: dict[str, F], name: str, loc: tuple[Any, ...], settings: Sett
 def _load_builtins() -> None:
     # Importing a connector module registers it; done lazily so a missing optional dependency of one
     # connector cannot break the others.
-    from connectors import builtin, console, files, jira, zendesk  # noqa: F401
-    from connectors.slack import notifier, source  # noqa: F401
+    from reviewbot.connectors import builtin, console, files, jira, zendesk  # noqa: F401
+    from reviewbot.connectors.slack import notifier, source  # noqa: F401

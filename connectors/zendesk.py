@@ -27,7 +27,7 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.registry import (
+from reviewbot.connectors.registry import (
     ConfigErrorFactory,
     ConnectorContext,
     parse_options,

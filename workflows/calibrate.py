@@ -27,7 +27,7 @@ from reviewbot.models import FeedbackItem
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store import calibration as calibration_store
-from workflows.report import ProgressSink, SyncReport
+from reviewbot.workflows.run_summary import ProgressSink, SyncReport
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 2_000

@@ -7,19 +7,19 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
-from connectors.registry import ConnectorContext, make_source
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.analysis.redact import Redactor
+from reviewbot.connectors.registry import ConnectorContext, make_source
 from reviewbot.errors import ConfigError, ReviewbotError
 from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, RawRecord, Source
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.feedback import add_quarantined, get_cursor, item_id_of, save_cursor, upsert_items
-from workflows.calibrate import make_scorer
-from workflows.enrich_pool import EnrichPool, default_workers
-from workflows.report import ProgressSink, SyncReport
-from workflows.review import RefusedError
+from reviewbot.workflows.calibrate import make_scorer
+from reviewbot.workflows.enrich_pool import EnrichPool, default_workers
+from reviewbot.workflows.review import RefusedError
+from reviewbot.workflows.run_summary import ProgressSink, SyncReport
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from reviewbot.store.corrections import add_correction
 from reviewbot.store.policies import documents, sections
 from reviewbot.store.review import audit, requests, set_request_status
 from reviewbot.store.tickets import by_fingerprint, mappings, replace_mappings
-from workflows.review import RefusedError, comment_on_tracker, load, move, ref_of, settle
-from workflows.tickets import retarget
+from reviewbot.workflows.review import RefusedError, comment_on_tracker, load, move, ref_of, settle
+from reviewbot.workflows.tickets import retarget
 
 MOVABLE = ("open", "triaged", "in_review", "changes_requested")
 NOT_POLICY_REASON = "not a policy matter"

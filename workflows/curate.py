@@ -19,8 +19,8 @@ from reviewbot.store import Store
 from reviewbot.store.corrections import follow_merge, follow_split
 from reviewbot.store.review import audit
 from reviewbot.store.themes import load_corpus_stats
-from workflows.review import RefusedError, settle
-from workflows.themes import refresh_themes
+from reviewbot.workflows.review import RefusedError, settle
+from reviewbot.workflows.themes import refresh_themes
 
 ACTIVE_TICKETS = ("open", "triaged", "in_review", "changes_requested", "approved")
 

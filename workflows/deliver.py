@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from connectors.registry import ConnectorContext, make_notifier, make_tracker
+from reviewbot.connectors.registry import ConnectorContext, make_notifier, make_tracker
 from reviewbot.errors import ConfigError
 from reviewbot.models import OutboxMessage, ReviewTicket, utcnow
 from reviewbot.protocols import AmbiguousWrite, Link, Message, Notifier, TicketDraft, Tracker

@@ -19,9 +19,9 @@ from reviewbot.models import ReviewTicket
 from reviewbot.settings import ConnectorSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.review import requests
-from workflows.publish import publish
-from workflows.review import load, ref_of, sign, triage
-from workflows.sync import run_sync
+from reviewbot.workflows.publish import publish
+from reviewbot.workflows.review import load, ref_of, sign, triage
+from reviewbot.workflows.sync import run_sync
 
 DOCUMENT = "customer-service-policy"
 POLICY_FILE = Path("policies") / "customer-service-policy.md"

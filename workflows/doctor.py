@@ -8,7 +8,7 @@ from reviewbot.protocols import Check
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
-from workflows.policies import policy_files
+from reviewbot.workflows.policies import policy_files
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -60,7 +60,7 @@ def _policies(settings: Settings) -> list[Check]:
 
 
 def _sources(settings: Settings) -> list[Check]:
-    from connectors.registry import ConnectorContext, make_source
+    from reviewbot.connectors.registry import ConnectorContext, make_source
 
     checks = []
     for config in settings.sources:
@@ -91,7 +91,7 @@ def _section_ids(settings: Settings) -> list[str]:
 
 
 def _connector(settings: Settings, kind: str) -> list[Check]:
-    from connectors.registry import ConnectorContext, make_notifier, make_tracker
+    from reviewbot.connectors.registry import ConnectorContext, make_notifier, make_tracker
 
     make = make_tracker if kind == "tracker" else make_notifier
     store = Store(settings.db_url)

@@ -5,7 +5,7 @@
 - a section past its review interval gets a periodic-review ticket, even without feedback;
 - a sign-off pending longer than the SLA gets a reminder (at most one per reminder interval), and past the
   escalation threshold the document owner is told too;
-- a published version whose after-window has closed gets its effect reported (workflows.impact).
+- a published version whose after-window has closed gets its effect reported (reviewbot.workflows.impact).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, review_clocks, sections
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
-from workflows.impact import report_closed_windows
-from workflows.report import SyncReport
-from workflows.review import context_of, notify, ref_of, start_round
+from reviewbot.workflows.impact import report_closed_windows
+from reviewbot.workflows.review import context_of, notify, ref_of, start_round
+from reviewbot.workflows.run_summary import SyncReport
 
 BOT = "reviewbot"
 

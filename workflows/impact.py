@@ -25,7 +25,7 @@ from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases
 from reviewbot.store.review import audit
 from reviewbot.store.themes import current_themes
-from workflows.review import comment_on_tracker, notify, ref_of
+from reviewbot.workflows.review import comment_on_tracker, notify, ref_of
 
 BOT = "reviewbot"
 VERDICT_ORDER: tuple[Verdict, ...] = ("worse", "improved", "no change", "too little data")

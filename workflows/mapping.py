@@ -24,7 +24,7 @@ from reviewbot.store.corrections import corrections, pins
 from reviewbot.store.policies import published_sections
 from reviewbot.store.themes import active_themes, load_corpus_stats, member_counts, member_texts
 from reviewbot.store.tickets import mappings, replace_mappings
-from workflows.report import SyncReport
+from reviewbot.workflows.run_summary import SyncReport
 
 Placed = Mapping[int, Sequence[Sequence[str]]]  # theme id -> terms of the items a sync placed in it
 

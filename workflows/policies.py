@@ -11,7 +11,7 @@ from reviewbot.policy.parse import ParsedPolicy, load_policy
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import record_policy
-from workflows.report import SyncReport
+from reviewbot.workflows.run_summary import SyncReport
 
 
 def policy_files(folder: Path) -> list[Path]:

@@ -20,9 +20,9 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
 from reviewbot.store.policies import acks, add_ack, get_release, release, releases, sections
 from reviewbot.store.review import audit, tickets_in
-from workflows.deliver import deliver
-from workflows.policies import refresh_document
-from workflows.review import RefusedError, move, notify, ref_of, settle
+from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.policies import refresh_document
+from reviewbot.workflows.review import RefusedError, move, notify, ref_of, settle
 
 ACTIVE = ("open", "triaged", "in_review", "changes_requested", "approved")
 THANKED_KINDS = ("suggestion", "agent_note")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from connectors.registry import ConnectorContext, make_tracker
+from reviewbot.connectors.registry import ConnectorContext, make_tracker
 from reviewbot.errors import ReviewbotError
 from reviewbot.models import OutboxMessage, ReviewTicket
 from reviewbot.models.tickets import SETTLED_STATES
@@ -16,9 +16,9 @@ from reviewbot.protocols import Tracker, TrackerRef
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.review import audit
-from workflows.corrections import move_ticket
-from workflows.report import SyncReport
-from workflows.review import move, settle
+from reviewbot.workflows.corrections import move_ticket
+from reviewbot.workflows.review import move, settle
+from reviewbot.workflows.run_summary import SyncReport
 
 SETTLED = ("published", "closed")
 

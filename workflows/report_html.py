@@ -45,8 +45,8 @@ from reviewbot.store.report import (
 )
 from reviewbot.store.themes import active_themes, current_themes
 from reviewbot.store.tickets import mappings
-from workflows.impact import VersionImpact, measure
-from workflows.review import ref_of
+from reviewbot.workflows.impact import VersionImpact, measure
+from reviewbot.workflows.review import ref_of
 
 MAX_QUOTE_CHARS = 240  # quotes are evidence, not the whole story: the ticket has them in full
 TICKET_QUOTES = 2  # per ticket in the evidence table

@@ -25,7 +25,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, mark_reviewed, revision, sections
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
-from workflows.policies import refresh_document
+from reviewbot.workflows.policies import refresh_document
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("triaged", "in_review", "dismissed"),

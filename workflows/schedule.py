@@ -23,10 +23,10 @@ from apscheduler.triggers.cron import CronTrigger
 from reviewbot.models import utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from workflows.deliver import deliver
-from workflows.followup import open_periodic_tickets, queue_weekly_digest, send_reminders
-from workflows.locks import LockHeld, job_lock
-from workflows.sync import run_sync
+from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.followup import open_periodic_tickets, queue_weekly_digest, send_reminders
+from reviewbot.workflows.locks import LockHeld, job_lock
+from reviewbot.workflows.sync import run_sync
 
 log = logging.getLogger("reviewbot.schedule")
 # One line per run is the scheduler's whole output, so it is shown at the default (warning) level too;

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from sqlmodel import col, func, select
 
-from connectors.slack.app import Suggestion
-from connectors.slack.views import HOME_SUGGESTIONS, HomeData
+from reviewbot.connectors.slack.app import Suggestion
+from reviewbot.connectors.slack.views import HOME_SUGGESTIONS, HomeData
 from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, utcnow
 from reviewbot.protocols import RawRecord
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, published_sections, releases
 from reviewbot.store.review import pending_requests
-from workflows.collect import store_feedback
-from workflows.corrections import move_ticket
-from workflows.deliver import deliver
-from workflows.policies import load_policies
-from workflows.publish import acknowledge
-from workflows.report import SyncReport
-from workflows.review import SIGNABLE, RefusedError, context_of, load, ref_of, sign
+from reviewbot.workflows.collect import store_feedback
+from reviewbot.workflows.corrections import move_ticket
+from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.policies import load_policies
+from reviewbot.workflows.publish import acknowledge
+from reviewbot.workflows.review import SIGNABLE, RefusedError, context_of, load, ref_of, sign
+from reviewbot.workflows.run_summary import SyncReport
 
 SOURCE = "slack"
 

@@ -16,17 +16,17 @@ from reviewbot.analysis.embeddings import check_backend
 from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from workflows.calibrate import calibrate
-from workflows.collect import collect
-from workflows.deliver import deliver, reconcile
-from workflows.followup import follow_up
-from workflows.locks import Lease, LeaseLost, job_lock
-from workflows.mapping import map_themes
-from workflows.policies import load_policies
-from workflows.pull import pull_states
-from workflows.report import NoProgress, ProgressSink, SyncReport
-from workflows.themes import update_themes
-from workflows.tickets import decide_tickets
+from reviewbot.workflows.calibrate import calibrate
+from reviewbot.workflows.collect import collect
+from reviewbot.workflows.deliver import deliver, reconcile
+from reviewbot.workflows.followup import follow_up
+from reviewbot.workflows.locks import Lease, LeaseLost, job_lock
+from reviewbot.workflows.mapping import map_themes
+from reviewbot.workflows.policies import load_policies
+from reviewbot.workflows.pull import pull_states
+from reviewbot.workflows.run_summary import NoProgress, ProgressSink, SyncReport
+from reviewbot.workflows.themes import update_themes
+from reviewbot.workflows.tickets import decide_tickets
 
 log = logging.getLogger(__name__)
 GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's default: 700)

@@ -14,7 +14,7 @@ from reviewbot.models import Theme
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store import themes as theme_store
-from workflows.report import ProgressSink, SyncReport
+from reviewbot.workflows.run_summary import ProgressSink, SyncReport
 
 MIN_POOL = 1_000
 RELABEL_GROWTH = 1.25

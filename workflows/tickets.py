@@ -27,8 +27,8 @@ from reviewbot.store.policies import documents, sections
 from reviewbot.store.review import tickets_in
 from reviewbot.store.themes import active_themes, quote_items, survey_counts
 from reviewbot.store.tickets import by_fingerprints, mappings, touch
-from workflows.report import SyncReport
-from workflows.review import move
+from reviewbot.workflows.review import move
+from reviewbot.workflows.run_summary import SyncReport
 
 # Tickets a person has finished with keep their evidence as it was when they decided.
 ANNOUNCED = ("created", "updated", "reopened")  # outcomes the tracker and the digest hear about

@@ -16,9 +16,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.slack.config import Directory, SlackOptions, directory
-from connectors.slack.mrkdwn import clip_escaped
-from connectors.slack.views import (
+from reviewbot.connectors.slack.config import Directory, SlackOptions, directory
+from reviewbot.connectors.slack.mrkdwn import clip_escaped
+from reviewbot.connectors.slack.views import (
     COMMENT_VIEW,
     DECISIONS,
     HASHED,

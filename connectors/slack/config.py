@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from connectors.registry import parse_options
+from reviewbot.connectors.registry import parse_options
 from reviewbot.errors import ConfigError
 from reviewbot.settings import Settings
 

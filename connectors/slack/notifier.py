@@ -15,9 +15,16 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.registry import ConnectorContext, register_notifier
-from connectors.slack.config import SLACK_ID, DirectoryError, SlackOptions, directory, slack_options, web_client
-from connectors.slack.views import ack_button, fallback_text, message_blocks, move_picker, signoff_buttons
+from reviewbot.connectors.registry import ConnectorContext, register_notifier
+from reviewbot.connectors.slack.config import (
+    SLACK_ID,
+    DirectoryError,
+    SlackOptions,
+    directory,
+    slack_options,
+    web_client,
+)
+from reviewbot.connectors.slack.views import ack_button, fallback_text, message_blocks, move_picker, signoff_buttons
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import AmbiguousWrite, Check, Message
 

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
-from connectors.registry import (
+from reviewbot.connectors.registry import (
     ConfigErrorFactory,
     ConnectorContext,
     parse_options,
@@ -37,7 +37,7 @@ from connectors.registry import (
     source_errors,
     source_loc,
 )
-from connectors.slack.config import Directory
+from reviewbot.connectors.slack.config import Directory
 from reviewbot.errors import ConfigError
 from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, Check, Kind, RawRecord, Reject

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.slack.mrkdwn import chunks, clip, clip_escaped, escape
+from reviewbot.connectors.slack.mrkdwn import chunks, clip, clip_escaped, escape
 
 SUGGEST_VIEW = "policy_suggest"
 COMMENT_VIEW = "signoff_comment"

@@ -110,7 +110,7 @@ def main_options(
     ctx.obj = Globals(workspace=workspace, verbose=verbose, quiet=quiet)
     out.quiet = quiet
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    # the scheduler's one line per run shows at the default level (see workflows.schedule), not with -q
+    # the scheduler's one line per run shows at the default level (see reviewbot.workflows.schedule), not with -q
     logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if quiet else logging.INFO)
     if quiet:
         level = logging.ERROR
@@ -144,7 +144,7 @@ def actor(settings: Settings, store: Store, name: str | None) -> str:
     """Who an action is recorded for: the person behind the OS user (or REVIEWBOT_TOKEN); with --as NAME, an
     admin acting for NAME (audited as such). Refused for anyone else."""
     from reviewbot.cli.identity import acting_person
-    from workflows.review import known_people
+    from reviewbot.workflows.review import known_people
 
     wanted = (name or "").strip()
     if wanted:

@@ -30,7 +30,7 @@ def export(
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) get a
     leading apostrophe. Records are read and written in batches, so any size fits in memory.
     """
-    from workflows.export import write_export
+    from reviewbot.workflows.export import write_export
 
     with open_store(ctx) as (_, store):
         if output is None:

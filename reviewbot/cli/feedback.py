@@ -77,7 +77,7 @@ def themes_rename(
     as_: ActorOption = None,
 ) -> None:
     """Name a theme; later syncs keep the name."""
-    from workflows.curate import rename
+    from reviewbot.workflows.curate import rename
 
     with open_store(ctx) as (settings, store):
         done(rename(store, theme_id, label, actor(settings, store, as_)))
@@ -91,7 +91,7 @@ def themes_merge(
     as_: ActorOption = None,
 ) -> None:
     """Merge themes that are the same issue; their open tickets are dismissed as merged."""
-    from workflows.curate import merge
+    from reviewbot.workflows.curate import merge
 
     with open_store(ctx) as (settings, store):
         done(merge(settings, store, target, sources, actor(settings, store, as_)))
@@ -107,7 +107,7 @@ def themes_split(
     as_: ActorOption = None,
 ) -> None:
     """Split a theme that mixes different issues; the biggest part keeps its id."""
-    from workflows.curate import split
+    from reviewbot.workflows.curate import split
 
     with open_store(ctx) as (settings, store):
         done(split(settings, store, theme_id, actor(settings, store, as_), into))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reviewbot.errors import ConfigError
 from reviewbot.settings import Settings
 from reviewbot.store.review import ACTING_FOR
-from workflows.review import RefusedError
+from reviewbot.workflows.review import RefusedError
 
 TOKEN_ENV = "REVIEWBOT_TOKEN"
 

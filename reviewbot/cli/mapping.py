@@ -22,7 +22,7 @@ def mapping_explain(
     """Why a theme maps where it does: each section's share of its items' vote and fit, and the corrections that
     weighed."""
     from reviewbot.views import add_text_row
-    from workflows.mapping import explain_theme
+    from reviewbot.workflows.mapping import explain_theme
 
     with open_store(ctx) as (settings, store):
         theme, explanation, pin = explain_theme(settings, store, theme_id)

@@ -17,7 +17,7 @@ config_app = sub_app("config", "The merged configuration.")
 @app.command()
 def doctor(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Check the configuration, the database, the policies, the sources, and reach the tracker and notifier."""
-    from workflows.doctor import run_checks
+    from reviewbot.workflows.doctor import run_checks
 
     checks = run_checks(load(ctx))
     if as_json:
@@ -58,7 +58,7 @@ def schedule(
     ] = False,
 ) -> None:
     """Run the scheduled jobs of reviewbot.toml (sync, reminders, cadence, digest) in the foreground until stopped."""
-    from workflows.schedule import build_scheduler, default_jobs, next_runs, run_forever
+    from reviewbot.workflows.schedule import build_scheduler, default_jobs, next_runs, run_forever
 
     with open_store(ctx) as (settings, store):
         jobs = default_jobs(settings, store)

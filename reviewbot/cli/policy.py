@@ -17,7 +17,7 @@ from reviewbot.errors import NotFoundError, ReviewbotError
 from reviewbot.models import PolicyDocument
 
 if TYPE_CHECKING:
-    from workflows.impact import VersionImpact
+    from reviewbot.workflows.impact import VersionImpact
 
 policy_app = sub_app(
     "policy", "Policy documents: sections, versions, diffs, publishing, acknowledgements, effect of a version."
@@ -78,7 +78,7 @@ def policy_show(
     """Show a document's sections (owners, approvers, review interval), or one section's text."""
     from reviewbot.store.policies import sections
     from reviewbot.views import sections_table
-    from workflows.policies import refresh_document
+    from reviewbot.workflows.policies import refresh_document
 
     with open_store(ctx) as (settings, store):
         if draft:
@@ -118,7 +118,7 @@ def policy_diff(
     """Show what changed, section by section: added, removed, and edited text as a diff."""
     from reviewbot.policy.diff import diff_sections
     from reviewbot.store.policies import sections
-    from workflows.policies import refresh_document
+    from reviewbot.workflows.policies import refresh_document
 
     with open_store(ctx) as (settings, store):
         if to_version is None:
@@ -148,7 +148,7 @@ def policy_diff(
 def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonOption = False) -> None:
     """List published versions with their date, publisher and changelog; and whether the file has edits since."""
     from reviewbot.views import add_text_row
-    from workflows.publish import version_history
+    from reviewbot.workflows.publish import version_history
 
     with open_store(ctx) as (_, store):
         document, entries = version_history(store, document_id)
@@ -199,7 +199,7 @@ def policy_publish(
     as_json: JsonOption = False,
 ) -> None:
     """Publish the policy file as the next version: render it, close the tickets it resolves, tell people."""
-    from workflows.publish import plan_publish, publish
+    from reviewbot.workflows.publish import plan_publish, publish
 
     if force and not (reason or "").strip():
         raise ReviewbotError(
@@ -257,7 +257,7 @@ def policy_ack(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_: ActorOption = None
 ) -> None:
     """Acknowledge that you have read a published version."""
-    from workflows.publish import acknowledge
+    from reviewbot.workflows.publish import acknowledge
 
     with open_store(ctx) as (settings, store):
         done(acknowledge(store, document_id, actor(settings, store, as_), version))
@@ -271,7 +271,7 @@ def policy_acks(
     from rich.text import Text
 
     from reviewbot.views import add_text_row
-    from workflows.publish import ack_status
+    from reviewbot.workflows.publish import ack_status
 
     with open_store(ctx) as (_, store):
         status = ack_status(store, document_id, version)
@@ -304,7 +304,7 @@ def policy_impact(
     as_json: JsonOption = False,
 ) -> None:
     """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after."""
-    from workflows.impact import measure
+    from reviewbot.workflows.impact import measure
 
     with open_store(ctx) as (settings, store):
         impacts = measure(settings, store, document_id, version)
@@ -318,7 +318,7 @@ def policy_impact(
 
 
 def _print_impact(impact: VersionImpact) -> None:
-    from workflows.impact import outcome_text, window_text
+    from reviewbot.workflows.impact import outcome_text, window_text
 
     if not impact.themes:
         out.print(f"{impact.name} resolved no ticket with a theme: nothing to measure.")

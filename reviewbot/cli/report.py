@@ -35,7 +35,7 @@ def report(
 ) -> None:
     """Write an HTML report: theme volume and tone, tickets, sign-off turnaround, coverage gaps, effect of versions."""
     from reviewbot.report.render import render_report
-    from workflows.report_html import build_report, write_html
+    from reviewbot.workflows.report_html import build_report, write_html
 
     with open_store(ctx) as (settings, store):
         data = build_report(settings, store, since.date() if since else None)

@@ -58,7 +58,7 @@ def _admin(settings) -> str:  # type: ignore[no-untyped-def]
     """The person running the command, who must be an admin: only admins hand out ways to sign in."""
     me = whoami(settings)
     if me.person is None or not settings.is_admin(me.person):
-        from workflows.review import RefusedError
+        from reviewbot.workflows.review import RefusedError
 
         who = me.person or me.how
         raise RefusedError(

@@ -26,10 +26,10 @@ def slack_serve(
     ] = False,
 ) -> None:
     """Serve the Slack app until interrupted: HTTP with request signing, or Socket Mode with --socket."""
-    from connectors.slack.app import build_app
-    from connectors.slack.config import secret, slack_options, web_client
-    from connectors.slack.serve import http_server, socket_mode
-    from workflows.slack_actions import WorkspaceActions
+    from reviewbot.connectors.slack.app import build_app
+    from reviewbot.connectors.slack.config import secret, slack_options, web_client
+    from reviewbot.connectors.slack.serve import http_server, socket_mode
+    from reviewbot.workflows.slack_actions import WorkspaceActions
 
     with open_store(ctx) as (settings, store):
         options = slack_options(settings)
@@ -94,7 +94,7 @@ def slack_manifest(
 
 def _configured_url(ctx: typer.Context) -> str | None:
     """public_url in [slack], when the command runs in a workspace."""
-    from connectors.slack.config import slack_options
+    from reviewbot.connectors.slack.config import slack_options
 
     try:
         settings = load(ctx)

@@ -128,7 +128,7 @@ def tickets_triage(
     as_: ActorOption = None,
 ) -> None:
     """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign."""
-    from workflows.review import triage
+    from reviewbot.workflows.review import triage
 
     with open_store(ctx) as (settings, store):
         done(triage(store, settings, ref, actor(settings, store, as_), assign_to))
@@ -142,7 +142,7 @@ def tickets_assign(
     as_: ActorOption = None,
 ) -> None:
     """Name the person who will edit the policy section for a ticket."""
-    from workflows.review import assign
+    from reviewbot.workflows.review import assign
 
     with open_store(ctx) as (settings, store):
         done(assign(store, settings, ref, person, actor(settings, store, as_)))
@@ -156,7 +156,7 @@ def tickets_dismiss(
     as_: ActorOption = None,
 ) -> None:
     """Dismiss a ticket; it reopens only if its theme grows by review.reopen_factor."""
-    from workflows.review import dismiss
+    from reviewbot.workflows.review import dismiss
 
     with open_store(ctx) as (settings, store):
         done(dismiss(store, settings, ref, reason, actor(settings, store, as_)))
@@ -179,8 +179,8 @@ def tickets_move(
     as_: ActorOption = None,
 ) -> None:
     """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on."""
-    from workflows.corrections import move_ticket
-    from workflows.deliver import deliver
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.deliver import deliver
 
     if (section is None) == (not not_policy):
         raise typer.BadParameter("give --section SECTION_ID, or --not-policy")
@@ -192,8 +192,8 @@ def tickets_move(
 
 
 def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | None) -> None:
-    from workflows.deliver import deliver
-    from workflows.review import sign
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import sign
 
     with open_store(ctx) as (settings, store):
         done(sign(store, settings, ref, actor(settings, store, who), decision, comment))
@@ -230,7 +230,7 @@ def signoffs_pending(
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
     from reviewbot.views import add_text_row
-    from workflows.review import ref_of
+    from reviewbot.workflows.review import ref_of
 
     with open_store(ctx) as (settings, store), store.session() as session:
         rows = []

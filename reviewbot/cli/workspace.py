@@ -57,7 +57,7 @@ def init(
 def _play_demo_history(folder: Path) -> list[str]:
     """The demo's earlier review and version 2, so the whole loop (and its effect) can be seen at once."""
     from reviewbot.settings import load_settings
-    from workflows.demo import play_history
+    from reviewbot.workflows.demo import play_history
 
     settings = load_settings(folder)
     store = Store(settings.db_url)
@@ -119,7 +119,7 @@ def sync(
     Only one sync runs at a time; a second one exits with status 3 (or waits, with --wait).
     """
     from reviewbot.models import utcnow
-    from workflows.sync import run_sync
+    from reviewbot.workflows.sync import run_sync
 
     started, since = time.monotonic(), utcnow()
     with open_store(ctx) as (settings, store):

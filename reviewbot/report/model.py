@@ -1,4 +1,4 @@
-"""What the HTML report shows, as plain data: filled by workflows.report_html, drawn by reviewbot.report.render,
+"""What the HTML report shows, as plain data: filled by reviewbot.workflows.report_html, drawn by reviewbot.report.render,
 and printed as JSON by `reviewbot report --json`.
 
 Records refer to each other by id (themes), (document, section) and ticket reference, which is what lets the

@@ -16,7 +16,7 @@ from reviewbot.models import WebCredential, WebSignInLink, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.review import audit
-from workflows.review import RefusedError, known_people
+from reviewbot.workflows.review import RefusedError, known_people
 
 MIN_PASSWORD_LENGTH = 12
 # scrypt at N=2^15, r=8, p=1 (32 MB, the cost OWASP lists for scrypt): slow to guess, fast enough to sign in

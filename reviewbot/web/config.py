@@ -33,7 +33,7 @@ class WebOptions(BaseModel):
 
 def web_options(settings: Settings) -> WebOptions:
     """The `[web]` table, checked: an unknown or malformed setting is a ConfigError with its line."""
-    from connectors.registry import parse_options
+    from reviewbot.connectors.registry import parse_options
 
     return parse_options(WebOptions, settings.web, ("web",), settings)
 

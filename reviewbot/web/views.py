@@ -52,7 +52,7 @@ def _act(action: Callable[[], str], back: str) -> Any:
     of one rule (the same approver signing twice at once, a version published twice): the second one waits, then
     meets the first one's result and is refused with the workflow's message. Actions take well under a second.
     """
-    from workflows.locks import job_lock
+    from reviewbot.workflows.locks import job_lock
 
     _, store, _ = workspace()
     try:
@@ -192,7 +192,7 @@ def ticket(number: int) -> Any:
     """One ticket: its evidence, section text and diff since it opened, sign-offs, and the actions you may take."""
     from reviewbot.store.policies import sections
     from reviewbot.store.review import audit_log, requests, sign_offs
-    from workflows.review import context_of
+    from reviewbot.workflows.review import context_of
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -249,7 +249,7 @@ def _score(block: dict[str, Any], unit: str) -> str:
 
 def _refresh(document_id: str) -> str | None:
     """Record the policy file's current text (as `policy diff` reads it); the problem, if it cannot be read."""
-    from workflows.policies import refresh_document
+    from reviewbot.workflows.policies import refresh_document
 
     settings, store, _ = workspace()
     try:
@@ -280,7 +280,7 @@ def _back(number: int) -> str:
 @signed_in
 def triage(number: int) -> Any:
     """open -> triaged, optionally assigning who edits the section."""
-    from workflows.review import triage as run
+    from reviewbot.workflows.review import triage as run
 
     settings, store, _ = workspace()
     assignee = request.form.get("assignee", "").strip() or None
@@ -291,7 +291,7 @@ def triage(number: int) -> Any:
 @signed_in
 def assign(number: int) -> Any:
     """Name who edits the section."""
-    from workflows.review import assign as run
+    from reviewbot.workflows.review import assign as run
 
     settings, store, _ = workspace()
     person = request.form.get("assignee", "").strip()
@@ -304,7 +304,7 @@ def assign(number: int) -> Any:
 @signed_in
 def dismiss(number: int) -> Any:
     """Dismiss with a reason."""
-    from workflows.review import dismiss as run
+    from reviewbot.workflows.review import dismiss as run
 
     settings, store, _ = workspace()
     reason = request.form.get("reason", "")
@@ -315,8 +315,8 @@ def dismiss(number: int) -> Any:
 @signed_in
 def move(number: int) -> Any:
     """Move to another section ("DOCUMENT:SECTION"), or mark as no policy matter; the tracker is told now."""
-    from workflows.corrections import move_ticket
-    from workflows.deliver import deliver
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.deliver import deliver
 
     settings, store, _ = workspace()
     target = request.form.get("target", "").strip()
@@ -339,8 +339,8 @@ def move(number: int) -> Any:
 @signed_in
 def sign(number: int) -> Any:
     """Approve, request changes or reject (approvers only, as the workflow checks)."""
-    from workflows.deliver import deliver
-    from workflows.review import sign as run
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import sign as run
 
     settings, store, _ = workspace()
     decision = request.form.get("decision", "")
@@ -382,7 +382,7 @@ def policy(document_id: str) -> Any:
     """A document: sections, versions, unpublished changes and what publishing would do, acknowledgements."""
     from reviewbot.errors import NotFoundError
     from reviewbot.store.policies import sections
-    from workflows.publish import ack_status, plan_publish, version_history
+    from reviewbot.workflows.publish import ack_status, plan_publish, version_history
 
     settings, store, _ = workspace()
     try:
@@ -414,7 +414,7 @@ def policy(document_id: str) -> Any:
 @signed_in
 def publish(document_id: str) -> Any:
     """Publish the policy file as the next version with the generated changelog."""
-    from workflows.publish import publish as run
+    from reviewbot.workflows.publish import publish as run
 
     settings, store, _ = workspace()
 
@@ -429,7 +429,7 @@ def publish(document_id: str) -> Any:
 @signed_in
 def acknowledge(document_id: str) -> Any:
     """Acknowledge the latest published version."""
-    from workflows.publish import acknowledge as run
+    from reviewbot.workflows.publish import acknowledge as run
 
     _, store, _ = workspace()
     return _act(lambda: run(store, document_id, g.person), url_for("web.policy", document_id=document_id))

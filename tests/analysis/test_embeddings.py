@@ -15,8 +15,8 @@ from reviewbot.analysis.themes import Doc, PlanSettings, plan_themes
 from reviewbot.analysis.vectorize import CorpusStats, terms
 from reviewbot.errors import ConfigError
 from reviewbot.models import FeedbackItem
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace
-from workflows.sync import run_sync
 
 # Two complaints about one thing in words that share nothing, and two about another.
 LATE = ["refund still missing", "money back never arrived", "reimbursement overdue", "no credit to my card yet"]

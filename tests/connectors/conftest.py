@@ -22,7 +22,7 @@ def jira() -> Iterator[JiraStandIn]:
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry-After waits are recorded instead of slept, so fault tests stay fast."""
     waits: list[float] = []
-    monkeypatch.setattr("connectors.jira.time.sleep", waits.append)
+    monkeypatch.setattr("reviewbot.connectors.jira.time.sleep", waits.append)
     return waits
 
 

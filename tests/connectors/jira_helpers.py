@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from connectors.jira_markup import unescape
+from reviewbot.connectors.jira_markup import unescape
 from reviewbot.models import ReviewTicket
+from reviewbot.workflows.sync import run_sync
 from tests.standins.jira_server import JiraStandIn
 from tests.workspaces import make_workspace, open_workspace
-from workflows.sync import run_sync
 
 TOKEN = "jira-test-token-3f9a"
 CREATE = r"/rest/api/2/issue$"

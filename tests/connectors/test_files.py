@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import connectors.files
-from connectors.files import FileSource, FileSourceOptions
+import reviewbot.connectors.files
+from reviewbot.connectors.files import FileSource, FileSourceOptions
 from reviewbot.protocols import Kind, RawRecord, Reject
 
 COLUMNS = {"id": "id", "text": "text", "created_at": "created_at"}
@@ -701,7 +701,7 @@ LARGE_EXPORTS = {
 
 @pytest.mark.parametrize(("name", "export"), LARGE_EXPORTS.values(), ids=LARGE_EXPORTS.keys())
 def test_large_file_is_read_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any) -> None:
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 3)
     drop(tmp_path, name, export(range(10)))
     fetched = fetch(make_source(tmp_path))
     assert fetched.batches == [3, 3, 3, 1]
@@ -712,7 +712,7 @@ def test_large_file_is_read_in_batches(tmp_path: Path, monkeypatch: pytest.Monke
 def test_fetch_resumes_after_an_interrupted_run_without_gaps_or_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, export: Any
 ) -> None:
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 3)
     drop(tmp_path, name, export(range(10)))
     source = make_source(tmp_path)
     first_batch = next(source.fetch({}))  # the run stopped after storing batch 1 and its cursor

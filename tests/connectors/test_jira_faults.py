@@ -11,10 +11,10 @@ import time_machine
 from sqlmodel import select
 
 from reviewbot.models import AuditEvent, OutboxMessage
+from reviewbot.workflows.deliver import deliver, record_create
 from tests.connectors.jira_helpers import CREATE, issues_per_fingerprint, jira_workspace, sync, tickets
 from tests.standins.jira_server import Fault, JiraStandIn
 from tests.workspaces import open_workspace
-from workflows.deliver import deliver, record_create
 
 pytestmark = pytest.mark.usefixtures("no_sleep")
 GET_ISSUE = r"/rest/api/2/issue/[^/]+$"
@@ -85,10 +85,10 @@ def test_a_process_killed_between_the_post_and_saving_the_key_waits_out_the_sear
 
     start = datetime.now(UTC)
     with time_machine.travel(start, tick=False) as clock:
-        monkeypatch.setattr("workflows.deliver.record_create", killed)
+        monkeypatch.setattr("reviewbot.workflows.deliver.record_create", killed)
         with pytest.raises(Killed):
             sync(folder)
-        monkeypatch.setattr("workflows.deliver.record_create", record_create)  # a new process
+        monkeypatch.setattr("reviewbot.workflows.deliver.record_create", record_create)  # a new process
         assert len(jira.issues) == 1 and all(t.tracker_ref is None for t in tickets(folder))
         assert [m.status for m in create_messages(folder)].count("unknown") == 1  # marked before the POST
 
@@ -118,7 +118,7 @@ def test_one_ticket_refused_by_jira_stops_no_other(ws: Path, jira: JiraStandIn) 
 def test_a_missing_component_fails_its_ticket_alone_and_doctor_says_so(
     tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workflows.doctor import run_checks
+    from reviewbot.workflows.doctor import run_checks
 
     folder = jira_workspace(tmp_path / "ws", jira, monkeypatch)
     toml = folder / "reviewbot.toml"
@@ -146,7 +146,7 @@ def test_a_missing_component_fails_its_ticket_alone_and_doctor_says_so(
 
 
 def test_a_deleted_issue_fails_its_own_update_only(ws: Path, jira: JiraStandIn) -> None:
-    from workflows.review import triage
+    from reviewbot.workflows.review import triage
 
     sync(ws)
     settings, store = open_workspace(ws)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.jira import JiraOptions, JiraTracker
-from connectors.jira_markup import escape, unescape
+from reviewbot.connectors.jira import JiraOptions, JiraTracker
+from reviewbot.connectors.jira_markup import escape, unescape
 from reviewbot.protocols import TicketDraft
 from tests.connectors.test_tracker_contract import EVIDENCE
 from tests.standins.jira_server import JiraStandIn

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.workflows.doctor import run_checks
+from reviewbot.workflows.review import assign, dismiss, triage
 from tests.connectors.jira_helpers import TOKEN, jira_workspace, said, sync, tickets
 from tests.standins.jira_server import JiraStandIn
 from tests.workspaces import open_workspace
-from workflows.doctor import run_checks
-from workflows.review import assign, dismiss, triage
 
 pytestmark = pytest.mark.usefixtures("no_sleep")
 
@@ -51,8 +51,8 @@ def test_dismiss_moves_the_issue_to_wont_do_with_a_resolution(folder: Path, stri
 
 
 def test_publish_resolves_the_issue_as_done(folder: Path, strict_jira: JiraStandIn) -> None:
-    from workflows.publish import publish
-    from workflows.review import sign
+    from reviewbot.workflows.publish import publish
+    from reviewbot.workflows.review import sign
 
     sync(folder)
     refunds = next(t for t in tickets(folder) if t.section_id == "refunds")
@@ -153,7 +153,7 @@ def test_doctor_checks_every_name_the_configuration_gives_jira(folder: Path) -> 
 
 @pytest.mark.parametrize("deployment", ["Cloud", "Server"])
 def test_assignee_round_trip_on_cloud_and_data_center(deployment: str) -> None:
-    from connectors.jira import JiraOptions, JiraTracker
+    from reviewbot.connectors.jira import JiraOptions, JiraTracker
     from tests.connectors.test_tracker_contract import DRAFT
 
     with JiraStandIn(deployment=deployment) as standin:  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import time_machine
 from sqlmodel import select
 
 from reviewbot.models import OutboxMessage
+from reviewbot.workflows.doctor import run_checks
 from tests.connectors.jira_helpers import (
     CREATE,
     TOKEN,
@@ -23,7 +24,6 @@ from tests.connectors.jira_helpers import (
 )
 from tests.standins.jira_server import Fault, JiraStandIn
 from tests.workspaces import open_workspace
-from workflows.doctor import run_checks
 
 pytestmark = pytest.mark.usefixtures("no_sleep")
 
@@ -121,8 +121,8 @@ def test_jira_outage_fails_only_the_jira_step_and_nothing_is_lost(ws: Path, jira
 
 
 def test_evidence_changes_and_sign_offs_become_comments_once(ws: Path, jira: JiraStandIn) -> None:
+    from reviewbot.workflows.review import triage
     from tests.workspaces import rows, write_csv
-    from workflows.review import triage
 
     sync(ws)
     late = rows(["My refund is three weeks late, refund missing"], "R9", day=22)
@@ -157,8 +157,8 @@ def test_status_changed_in_jira_shows_up_after_the_next_sync(ws: Path, jira: Jir
 
 
 def test_publish_moves_the_issue_to_done_with_the_version(ws: Path, jira: JiraStandIn) -> None:
-    from workflows.publish import publish
-    from workflows.review import sign
+    from reviewbot.workflows.publish import publish
+    from reviewbot.workflows.review import sign
 
     sync(ws)
     settings, store = open_workspace(ws)
@@ -209,8 +209,8 @@ def test_no_output_or_log_line_carries_the_token(ws: Path, jira: JiraStandIn, cl
 
 
 def test_a_moved_ticket_moves_its_jira_issue(ws: Path, jira: JiraStandIn) -> None:
-    from workflows.corrections import move_ticket
-    from workflows.deliver import deliver
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.deliver import deliver
 
     sync(ws)
     refunds = next(t for t in tickets(ws) if t.section_id == "refunds")

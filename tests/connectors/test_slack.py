@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from connectors.slack.app import build_app
-from connectors.slack.config import slack_options, web_client
-from connectors.slack.serve import http_server
+from reviewbot.connectors.slack.app import build_app
+from reviewbot.connectors.slack.config import slack_options, web_client
+from reviewbot.connectors.slack.serve import http_server
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SignOff
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.workflows.review import triage
+from reviewbot.workflows.slack_actions import WorkspaceActions
+from reviewbot.workflows.sync import run_sync
 from tests.standins.slack_api import SlackApiStandIn, SlackFault
 from tests.standins.slack_requests import SlackSender, new_trigger_id
 from tests.workspaces import make_workspace, open_workspace
-from workflows.review import triage
-from workflows.slack_actions import WorkspaceActions
-from workflows.sync import run_sync
 
 SECRET = "8f14e45fceea167a5a36dedd4bea2543"
 BOT_TOKEN = "xoxb-reviewbot-test"
@@ -293,8 +293,8 @@ def test_app_home_shows_sign_offs_suggestions_and_versions_to_acknowledge(world:
 
 
 def test_suggestion_is_evidence_and_its_author_is_thanked_on_publish(world: SlackWorld) -> None:
-    from workflows.publish import publish
-    from workflows.review import sign
+    from reviewbot.workflows.publish import publish
+    from reviewbot.workflows.review import sign
 
     submit(world, "Refund promise of 5 business days is wrong, refunds take three weeks; refund still missing for many")
     ref = in_review(world)

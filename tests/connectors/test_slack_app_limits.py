@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pytest
 from slack_sdk import WebClient
 
-from connectors.slack.app import Suggestion, build_app
-from connectors.slack.config import SlackOptions
-from connectors.slack.serve import http_server
-from connectors.slack.views import HomeData
+from reviewbot.connectors.slack.app import Suggestion, build_app
+from reviewbot.connectors.slack.config import SlackOptions
+from reviewbot.connectors.slack.serve import http_server
+from reviewbot.connectors.slack.views import HomeData
 from tests.standins.slack_api import SlackApiStandIn, shown_text
 from tests.standins.slack_requests import FORM, SlackSender, new_trigger_id
 
@@ -140,7 +140,7 @@ def test_too_many_sections_for_a_list_become_a_search_that_finds_any_of_them(rig
 
 
 def test_the_move_picker_searches_too_and_moves_to_the_section_found(rig: Rig) -> None:
-    from connectors.slack.views import move_picker
+    from reviewbot.connectors.slack.views import move_picker
 
     picker = move_picker("PRB-9", many_sections())
     assert picker["elements"][0]["type"] == "external_select"

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from connectors.slack.mrkdwn import chunks, clip_escaped, escape
-from connectors.slack.views import (
+from reviewbot.connectors.slack.mrkdwn import chunks, clip_escaped, escape
+from reviewbot.connectors.slack.views import (
     MAX_MESSAGE_BLOCKS,
     MAX_OPTIONS,
     MAX_VIEW_BLOCKS,

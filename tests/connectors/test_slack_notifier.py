@@ -10,8 +10,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from connectors.slack.config import Directory, SlackOptions
-from connectors.slack.notifier import NotifierError, SlackNotifier
+from reviewbot.connectors.slack.config import Directory, SlackOptions
+from reviewbot.connectors.slack.notifier import NotifierError, SlackNotifier
 from reviewbot.protocols import Message
 from tests.standins.slack_api import SlackApiStandIn, SlackFault, shown_text
 

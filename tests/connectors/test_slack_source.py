@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-import connectors.slack.source
+import reviewbot.connectors.slack.source
 from reviewbot.errors import ConfigError
 from reviewbot.models import FeedbackItem, SourceState
 from reviewbot.settings import load_settings
+from reviewbot.workflows.doctor import run_checks
 from tests.standins.slack_api import SlackApiStandIn, SlackFault
 from tests.workspaces import make_workspace, open_workspace, run_collect, stored_items
-from workflows.doctor import run_checks
 
 SOURCE = "policy-feedback"
 CHANNEL = "C0FEEDBACK"
@@ -217,7 +217,7 @@ def test_rate_limits_and_dropped_connections_are_retried(
 def test_an_outage_mid_run_keeps_what_was_stored_and_the_next_sync_finishes(
     workspace_for, slack: SlackApiStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(connectors.slack.source, "BATCH_SIZE", 2)
+    monkeypatch.setattr(reviewbot.connectors.slack.source, "BATCH_SIZE", 2)
     messages = [post(slack, f"note {i} about the price promise") for i in range(3)]
     thread = post(slack, "a thread about price matching")
     messages += [thread, post(slack, "reply on price matching", "U0PRIYA", thread_ts=thread)]

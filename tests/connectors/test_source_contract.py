@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-import connectors.files
-import connectors.slack.source
-import connectors.zendesk
-from connectors.registry import ConnectorContext, make_source
+import reviewbot.connectors.files
+import reviewbot.connectors.slack.source
+import reviewbot.connectors.zendesk
+from reviewbot.connectors.registry import ConnectorContext, make_source
 from reviewbot.models import FeedbackItem
 from reviewbot.protocols import Source
 from reviewbot.settings import Settings, load_settings
 from reviewbot.store import Store
 from reviewbot.store.feedback import add_quarantined, get_cursor, save_cursor, upsert_items
+from reviewbot.workflows.collect import make_enricher
 from tests.standins.slack_api import SlackApiStandIn, SlackFault
 from tests.standins.zendesk_api import ZendeskApiStandIn, ZendeskFault
-from workflows.collect import make_enricher
 
 NAME = "contract"
 CHANNEL = "C0CONTRACT"
@@ -56,7 +56,7 @@ class World:
 
 
 def files_world(folder: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 3)  # several batches from a small export
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 3)  # several batches from a small export
     export = folder / "inbox" / "contract" / "export.csv"
     counter = iter(range(1000))
 
@@ -82,7 +82,7 @@ columns = {{ id = "id", text = "text", created_at = "created_at" }}
 
 
 def zendesk_world(folder: Path, monkeypatch: pytest.MonkeyPatch, zendesk: ZendeskApiStandIn) -> World:
-    monkeypatch.setattr(connectors.zendesk, "pause", lambda seconds: None)
+    monkeypatch.setattr(reviewbot.connectors.zendesk, "pause", lambda seconds: None)
     monkeypatch.setenv("REVIEWBOT_ZENDESK_TOKEN", zendesk.token)
 
     def tickets(count: int, rated: int) -> set[str]:
@@ -120,7 +120,7 @@ page_size = 3
 
 
 def slack_world(folder: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackApiStandIn) -> World:
-    monkeypatch.setattr(connectors.slack.source, "BATCH_SIZE", 3)
+    monkeypatch.setattr(reviewbot.connectors.slack.source, "BATCH_SIZE", 3)
     monkeypatch.setattr("slack_sdk.http_retry.builtin_handlers.time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setenv("REVIEWBOT_SLACK_BOT_TOKEN", slack.bot_token)
     threads: list[str] = []

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from connectors.builtin import BuiltinTracker
-from connectors.jira import JiraOptions, JiraTracker
-from connectors.jira_markup import unescape
+from reviewbot.connectors.builtin import BuiltinTracker
+from reviewbot.connectors.jira import JiraOptions, JiraTracker
+from reviewbot.connectors.jira_markup import unescape
 from reviewbot.protocols import TicketDraft, Tracker
 from reviewbot.store import Store
 from tests.standins.jira_server import JiraStandIn

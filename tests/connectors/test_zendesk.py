@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-import connectors.zendesk
-from connectors.registry import ConnectorContext, make_source
+import reviewbot.connectors.zendesk
+from reviewbot.connectors.registry import ConnectorContext, make_source
 from reviewbot.models import FeedbackItem, QuarantinedRow, SourceState
 from reviewbot.settings import load_settings
+from reviewbot.workflows.doctor import run_checks
 from tests.standins.zendesk_api import ZendeskApiStandIn, ZendeskFault
 from tests.workspaces import make_workspace, open_workspace, run_collect, stored_items
-from workflows.doctor import run_checks
 
 SOURCE = "helpdesk"
 EXPORT = r"/incremental/tickets/cursor"
@@ -34,7 +34,7 @@ def zendesk() -> Iterator[ZendeskApiStandIn]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry waits are recorded instead of slept, so fault tests stay fast."""
     recorded: list[float] = []
-    monkeypatch.setattr(connectors.zendesk, "pause", recorded.append)
+    monkeypatch.setattr(reviewbot.connectors.zendesk, "pause", recorded.append)
     return recorded
 
 

@@ -11,10 +11,10 @@ from reviewbot.report.model import Report
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.themes import active_themes
+from reviewbot.workflows.curate import rename
+from reviewbot.workflows.report_html import build_report
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import POLICY, make_workspace, open_workspace, rows, write_csv
-from workflows.curate import rename
-from workflows.report_html import build_report
-from workflows.sync import run_sync
 
 BREAKOUT = "</script><img src=x onerror=alert(1)>"
 HEADING = '"><svg onload=alert(2)></script>'

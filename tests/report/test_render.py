@@ -15,9 +15,9 @@ import pytest
 
 from reviewbot.report.model import Report
 from reviewbot.report.render import render_report, script_json
+from reviewbot.workflows.report_html import build_report
 from tests.report.hostile import BREAKOUT, HEADING, LABEL, TITLE, hostile_workspace
 from tests.workspaces import make_workspace, open_workspace
-from workflows.report_html import build_report
 
 # What the page is made of; anything else (img, svg, iframe, link, object...) would be injected markup.
 ALLOWED_TAGS = {

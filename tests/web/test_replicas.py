@@ -91,7 +91,7 @@ def at_once(calls: list[tuple[requests.Session, str, str, dict[str, str]]]) -> l
 def test_two_replicas_one_sign_off_per_approver_and_one_publish(console: Console, replicas: list[str]) -> None:
     from reviewbot.store.policies import releases
     from reviewbot.store.review import sign_offs
-    from workflows.review import triage
+    from reviewbot.workflows.review import triage
 
     a, b = replicas
     number = ticket_id(console, "RB-5")

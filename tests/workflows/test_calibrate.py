@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from reviewbot.models import FeedbackItem, SentimentCalibration, Theme
 from reviewbot.store import Store
+from reviewbot.workflows.run_summary import NoProgress, SyncReport
+from reviewbot.workflows.sync import run_sync
+from reviewbot.workflows.themes import update_themes
 from tests.workspaces import make_workspace, open_workspace, write_csv
-from workflows.report import NoProgress, SyncReport
-from workflows.sync import run_sync
-from workflows.themes import update_themes
 
 SURVEYS = """
 [[sources]]

@@ -20,12 +20,12 @@ from reviewbot.models import (
     TrackerIssue,
 )
 from reviewbot.store import Store
+from reviewbot.workflows.corrections import move_ticket
+from reviewbot.workflows.curate import merge, split
+from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.review import RefusedError, dismiss
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, make_workspace, open_workspace, rows, write_csv
-from workflows.corrections import move_ticket
-from workflows.curate import merge, split
-from workflows.deliver import deliver
-from workflows.review import RefusedError, dismiss
-from workflows.sync import run_sync
 
 POLICY = """---
 id: returns-policy
@@ -151,7 +151,7 @@ def test_a_correction_survives_a_policy_edit_and_is_inert_once_its_section_is_go
     policy = ws / "policies" / "returns.md"
     text = policy.read_text(encoding="utf-8")
     policy.write_text(text.replace("never by the customer", "never by the customer, within 10 days"), "utf-8")
-    from workflows.publish import publish
+    from reviewbot.workflows.publish import publish
 
     publish(settings, store, "returns-policy", "dana", force_reason="wording")
     sync(ws)

@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from reviewbot.models import FeedbackItem, ReviewTicket, Theme
 from reviewbot.store import Store
+from reviewbot.workflows.curate import merge, rename, split
+from reviewbot.workflows.review import RefusedError
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
-from workflows.curate import merge, rename, split
-from workflows.review import RefusedError
-from workflows.sync import run_sync
 
 
 @pytest.fixture

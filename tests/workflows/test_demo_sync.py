@@ -14,9 +14,9 @@ from sqlmodel import col, func, select
 from reviewbot.models import FeedbackItem, QuarantinedRow, ReviewTicket, Theme, ThemeMapping, TrackerIssue
 from reviewbot.settings import load_settings
 from reviewbot.store import Store
+from reviewbot.workflows.run_summary import SyncReport
+from reviewbot.workflows.sync import run_sync
 from reviewbot.workspace import init_workspace
-from workflows.report import SyncReport
-from workflows.sync import run_sync
 
 # One item per planted issue (ids from config/demo/inbox), and the section its theme must be filed against.
 PLANTED = {

@@ -16,11 +16,11 @@ from sqlmodel import col, select
 
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment
 from reviewbot.store import Store
+from reviewbot.workflows.impact import measure
+from reviewbot.workflows.publish import publish
+from reviewbot.workflows.review import sign
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_csv
-from workflows.impact import measure
-from workflows.publish import publish
-from workflows.review import sign
-from workflows.sync import run_sync
 
 EXTRA = """
 [review]

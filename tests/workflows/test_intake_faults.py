@@ -69,7 +69,7 @@ def test_a_nul_byte_from_a_source_other_than_files_does_not_fail_the_write(works
     from datetime import UTC, datetime
 
     from reviewbot.protocols import RawRecord
-    from workflows.collect import store_feedback
+    from reviewbot.workflows.collect import store_feedback
 
     settings, store = open_workspace(workspace)
     record = RawRecord(

@@ -24,10 +24,10 @@ from sqlmodel import col, func, select
 
 from reviewbot.models import FeedbackItem, JobLock, ReviewTicket, SyncRun, Theme
 from reviewbot.store import Store
+from reviewbot.workflows.locks import LEASE, LeaseLost, LockHeld, job_lock
+from reviewbot.workflows.schedule import build_scheduler, next_runs
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace
-from workflows.locks import LEASE, LeaseLost, LockHeld, job_lock
-from workflows.schedule import build_scheduler, next_runs
-from workflows.sync import run_sync
 
 
 @pytest.fixture
@@ -175,9 +175,9 @@ def test_a_holder_that_lost_its_lease_writes_nothing_more(ws: Path) -> None:
 def test_a_sync_whose_lease_is_taken_stops_at_its_next_commit_and_the_new_holder_finishes(
     ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import connectors.files
+    import reviewbot.connectors.files
 
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 500)
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 500)
     big_export(ws, 2_000)
     settings, store = open_workspace(ws)
 

@@ -14,12 +14,12 @@ from reviewbot.models import ReviewTicket
 from reviewbot.report.model import Report
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.workflows.curate import merge
+from reviewbot.workflows.publish import publish
+from reviewbot.workflows.report_html import build_report, week_range
+from reviewbot.workflows.review import dismiss, sign, triage
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace
-from workflows.curate import merge
-from workflows.publish import publish
-from workflows.report_html import build_report, week_range
-from workflows.review import dismiss, sign, triage
-from workflows.sync import run_sync
 
 SYNCED = datetime(2026, 9, 10, 9, 0, tzinfo=UTC)  # the exports hold 2026-09-01 .. 2026-09-08
 ROLES = """

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerIssue
 from reviewbot.store import Store
+from reviewbot.workflows.publish import ack_status, acknowledge, publish
+from reviewbot.workflows.review import RefusedError, dismiss, sign, triage
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_notes
-from workflows.publish import ack_status, acknowledge, publish
-from workflows.review import RefusedError, dismiss, sign, triage
-from workflows.sync import run_sync
 
 POLICY = """---
 id: returns-policy
@@ -319,7 +319,7 @@ def test_crash_between_publish_and_notification_sends_each_message_once(
         raise KeyboardInterrupt("killed after the decision was committed")
 
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr("workflows.publish.deliver", die)
+        patch.setattr("reviewbot.workflows.publish.deliver", die)
         publish(settings, store, "returns-policy", "dana")
     assert messages(ws) == before  # decided and stored, nothing sent
     assert ticket_on(store, "refunds").state == "closed"
@@ -336,7 +336,7 @@ def test_crash_between_publish_and_notification_sends_each_message_once(
 
 
 def test_known_people_are_the_workspaces_and_the_policies(ws: Path) -> None:
-    from workflows.review import known_people
+    from reviewbot.workflows.review import known_people
 
     edit_policy(ws, "owner: head-of-cx", "owner: olga.owner")  # a name that is no role is a person
     settings, store, _ = sync(ws)

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from connectors.builtin import BuiltinTracker
-from connectors.registry import ConnectorContext, register_notifier, register_tracker
 from reviewbot.analysis.score import ThemeAggregate
+from reviewbot.connectors.builtin import BuiltinTracker
+from reviewbot.connectors.registry import ConnectorContext, register_notifier, register_tracker
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerComment, TrackerIssue
 from reviewbot.protocols import Message, TicketDraft, TrackerRef
 from reviewbot.store import Store
 from reviewbot.store import themes as theme_store
+from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, POLICY, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
-from workflows.sync import run_sync
 
 
 def count(store: Store, table: type) -> int:
@@ -48,14 +48,14 @@ def test_a_sync_collects_garbage_less_often_and_restores_the_setting(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the scheduler's long-lived process must get its collector settings back after each sync
-    import workflows.sync
+    import reviewbot.workflows.sync
 
     settings, store = open_workspace(workspace)
     before = gc.get_threshold()
     during: list[tuple[int, int, int]] = []
-    update_themes = workflows.sync.update_themes
+    update_themes = reviewbot.workflows.sync.update_themes
     monkeypatch.setattr(
-        workflows.sync, "update_themes", lambda *a: during.append(gc.get_threshold()) or update_themes(*a)
+        reviewbot.workflows.sync, "update_themes", lambda *a: during.append(gc.get_threshold()) or update_themes(*a)
     )
     run_sync(settings, store)
     assert during[0][0] > before[0]
@@ -325,8 +325,8 @@ def test_pasted_and_templated_complaints_count_once_as_evidence(tmp_path: Path, 
 def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
     tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import connectors.files
-    import workflows.enrich_pool as enrich_pool
+    import reviewbot.connectors.files
+    import reviewbot.workflows.enrich_pool as enrich_pool
 
     submitted: list[int] = []
 
@@ -335,7 +335,7 @@ def test_a_large_import_is_enriched_in_worker_processes_with_the_same_result(
             submitted.append(len(args[1]))
             return super().submit(fn, *args, **kwargs)
 
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 40)
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 40)
     monkeypatch.setattr(enrich_pool, "PARALLEL_AFTER", {"forkserver": 80, "spawn": 80})
     monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", CountingExecutor)
     texts = [f"{t} (order {i})" for i in range(20) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 320 rows, 8 batches
@@ -371,8 +371,8 @@ def test_workers_start_after_the_first_thousand_records_of_a_sync_despite_its_le
     server, as soon as from a fork (they used to be spawned, and only after 5,000 records)."""
     import multiprocessing
 
-    import connectors.files
-    import workflows.enrich_pool as enrich_pool
+    import reviewbot.connectors.files
+    import reviewbot.workflows.enrich_pool as enrich_pool
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork server on this platform: workers are spawned after 5,000 records")
@@ -388,7 +388,7 @@ def test_workers_start_after_the_first_thousand_records_of_a_sync_despite_its_le
             submitted.append(len(args[1]))
             return super().submit(fn, *args, **kwargs)
 
-    monkeypatch.setattr(connectors.files, "BATCH_SIZE", 250)
+    monkeypatch.setattr(reviewbot.connectors.files, "BATCH_SIZE", 250)
     monkeypatch.setattr(enrich_pool, "ProcessPoolExecutor", RecordingExecutor)
     folder = make_workspace(tmp_path / "ws", extra_toml="[enrich]\nworkers = 2\n")
     texts = [f"{t} (order {i})" for i in range(125) for t in REFUND_TEXTS + DELIVERY_TEXTS]  # 2,000 rows
