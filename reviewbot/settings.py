@@ -267,6 +267,7 @@ class Settings(BaseSettings):
     tracker: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="builtin"))
     notifier: ConnectorSettings = Field(default_factory=lambda: ConnectorSettings(type="console"))
     slack: dict[str, Any] = Field(default_factory=dict)  # checked by the Slack connector
+    web: dict[str, Any] = Field(default_factory=dict)  # checked by the web console (reviewbot.web.config)
 
     @field_validator("sources")
     @classmethod

@@ -15,6 +15,7 @@ from reviewbot.cli import (  # noqa: F401  (registers commands)
     people,
     policy,
     report,
+    serve,
     slack,
     tickets,
     workspace,

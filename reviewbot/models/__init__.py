@@ -15,6 +15,7 @@ from reviewbot.models.policy import (
 from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
 from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
 from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
+from reviewbot.models.web import WebCredential, WebSignInLink
 
 __all__ = [
     "AuditEvent",
@@ -40,6 +41,8 @@ __all__ = [
     "TrackerComment",
     "TrackerIssue",
     "VectorizerState",
+    "WebCredential",
+    "WebSignInLink",
     "metadata",
     "utcnow",
 ]

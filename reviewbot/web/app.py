@@ -1,0 +1,97 @@
+"""The Flask application: configuration, security headers, CSRF and who is signed in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, g, render_template, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from reviewbot.settings import Settings
+from reviewbot.store import Store
+from reviewbot.web.config import WebOptions, session_secret, web_options
+
+# Everything from our own origin, no inline script or style, never framed, forms post only to us.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(settings: Settings, store: Store, options: WebOptions | None = None) -> Flask:
+    """The web console for a workspace's settings and store (the caller owns and disposes of the store)."""
+    options = options or web_options(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=session_secret(settings, options),
+        SESSION_COOKIE_NAME="reviewbot_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not options.insecure_http,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=options.session_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session it is tied to
+        MAX_CONTENT_LENGTH=256 * 1024,  # forms only: comments and reasons, never uploads
+    )
+    app.extensions["reviewbot"] = (settings, store, options)
+    CSRFProtect(app)
+    app.before_request(_who_is_signed_in)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_refused)
+
+    from reviewbot.web import views
+
+    app.register_blueprint(views.bp)
+    app.jinja_env.globals["priority_of"] = views.priority_of
+    return app
+
+
+def workspace() -> tuple[Settings, Store, WebOptions]:
+    """The settings, store and options of the app handling this request."""
+    from flask import current_app
+
+    return current_app.extensions["reviewbot"]
+
+
+def _who_is_signed_in() -> None:
+    """g.person: from the trusted proxy header when configured, else from the signed session cookie; a name
+    that is no longer a person of the workspace (removed from the config) is signed out."""
+    from reviewbot.web.auth import people
+
+    settings, store, options = workspace()
+    g.person = None
+    if request.endpoint == "static":
+        return
+    if options.trusted_header:
+        name = (request.headers.get(options.trusted_header) or "").strip()
+        g.person = name if name and name in people(store, settings) else None
+        g.proxy_user = name or None
+        return
+    name = session.get("person")
+    if name and name in people(store, settings):
+        g.person = name
+    elif name:
+        session.clear()
+
+
+def _security_headers(response):  # type: ignore[no-untyped-def]
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"  # pages show who may do what; never from a shared cache
+    return response
+
+
+def _csrf_refused(error: CSRFError):  # type: ignore[no-untyped-def]
+    return render_template(
+        "error.html",
+        title="Request refused",
+        message=f"Request refused: {error.description}. Reload the page and try again.",
+    ), 400

@@ -1,0 +1,435 @@
+"""The pages and actions of the web console. Every action calls the same workflow function as the CLI, so the
+rules (who may sign, which transitions are allowed) and the audit log are the same; a refusal is shown with the
+workflow's own message."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+
+from reviewbot.errors import ReviewbotError
+from reviewbot.evidence import impact
+from reviewbot.models import PolicyDocument, ReviewTicket
+from reviewbot.models.tickets import TICKET_STATES
+from reviewbot.web.app import workspace
+
+bp = Blueprint("web", __name__)
+PRIORITIES = ("high", "medium", "low")
+DECISIONS = {"approve": "Approve", "request_changes": "Request changes", "reject": "Reject"}
+
+
+def priority_of(ticket: ReviewTicket) -> str:
+    """high, medium or low, as `tickets list` shows it."""
+    return impact(ticket.evidence)
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages for signed-in people only: others go to the sign-in page (a POST is refused outright)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.person is None:
+            if request.method != "GET":
+                abort(401)
+            return redirect(url_for("web.sign_in", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+ACTION_LOCK = "web action"  # one action at a time across every replica: see _act
+ACTION_WAIT = 30.0  # seconds an action waits for another replica's action to finish
+
+
+def _act(action: Callable[[], str], back: str) -> Any:
+    """Run a workflow action: its message, or its refusal with the hint, is shown on the page it came from.
+
+    Actions hold a lease in the database while they run, so two replicas never interleave the check and the write
+    of one rule (the same approver signing twice at once, a version published twice): the second one waits, then
+    meets the first one's result and is refused with the workflow's message. Actions take well under a second.
+    """
+    from reviewbot.workflows.locks import job_lock
+
+    _, store, _ = workspace()
+    try:
+        with job_lock(store, ACTION_LOCK, wait=ACTION_WAIT):
+            message = action()
+        flash(message, "ok")
+    except ReviewbotError as exc:
+        flash(exc.message + (f" ({exc.hint})" if exc.hint else ""), "refused")
+    return redirect(back, code=303)
+
+
+# --- signing in ------------------------------------------------------------------------------------------
+
+
+@bp.get("/sign-in")
+def sign_in() -> Any:
+    """The sign-in form (or, behind a trusted proxy, why you are not signed in)."""
+    _, _, options = workspace()
+    if g.person:
+        return redirect(url_for("web.inbox"))
+    return render_template("sign_in.html", proxy=options.trusted_header, next=_safe_next())
+
+
+@bp.post("/sign-in")
+def sign_in_post() -> Any:
+    """Check a person's password and start their session."""
+    from reviewbot.web.auth import check_password
+
+    settings, store, options = workspace()
+    if options.trusted_header:
+        abort(404)  # the proxy signs people in
+    person = request.form.get("person", "").strip()
+    password = request.form.get("password", "")
+    if not (person and password and check_password(store, person, password)):
+        flash("Wrong name or password, or no password was set for that name (an admin sets it).", "refused")
+        return render_template("sign_in.html", proxy=None, next=_safe_next(), person=person), 401
+    _start_session(person)
+    return redirect(_safe_next() or url_for("web.inbox"), code=303)
+
+
+@bp.get("/sign-in/link/<token>")
+def sign_in_link(token: str) -> Any:
+    """A one-time link asks to be confirmed with a button, so a mail scanner fetching it does not use it up."""
+    return render_template("sign_in_link.html", token=token)
+
+
+@bp.post("/sign-in/link/<token>")
+def sign_in_link_post(token: str) -> Any:
+    """Use a one-time sign-in link."""
+    from reviewbot.web.auth import redeem_sign_in_link
+
+    _, store, options = workspace()
+    if options.trusted_header:
+        abort(404)
+    person = redeem_sign_in_link(store, token)
+    if person is None:
+        flash("This sign-in link is unknown, used or expired; ask an admin for a new one.", "refused")
+        return render_template("sign_in.html", proxy=None, next=None), 401
+    _start_session(person)
+    return redirect(url_for("web.inbox"), code=303)
+
+
+def _start_session(person: str) -> None:
+    session.clear()  # a fresh session (and CSRF token) for the person: nothing carried over from before
+    session["person"] = person
+    session.permanent = True
+
+
+@bp.post("/sign-out")
+def sign_out() -> Any:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("web.sign_in"), code=303)
+
+
+def _safe_next() -> str | None:
+    """Where to go after signing in: a path on this site only (never another host)."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+
+
+# --- tickets ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@signed_in
+def home() -> Any:
+    """The inbox is the home page."""
+    return redirect(url_for("web.inbox"))
+
+
+@bp.get("/tickets")
+@signed_in
+def inbox() -> Any:
+    """Review tickets, filtered by state, section, owner and priority; by impact (default) or oldest first."""
+    from reviewbot.store.tickets import list_tickets
+
+    _, store, _ = workspace()
+    wanted = {k: request.args.get(k, "").strip() for k in ("state", "section", "owner", "priority")}
+    sort = "age" if request.args.get("sort") == "age" else "impact"
+    with store.session() as session_:
+        everything = list_tickets(session_)
+    tickets = [t for t in everything if _matches(t, wanted)]
+    if sort == "age":
+        tickets.sort(key=lambda t: (t.created_at, t.id or 0))
+    return render_template(
+        "inbox.html",
+        tickets=tickets,
+        wanted=wanted,
+        sort=sort,
+        states=TICKET_STATES,
+        priorities=PRIORITIES,
+        sections=sorted({t.section_id for t in everything if t.section_id}),
+        owners=sorted({o for t in everything if (o := owner_of(t))}),
+        owner_of=owner_of,
+    )
+
+
+def owner_of(ticket: ReviewTicket) -> str | None:
+    """Who owns the ticket's section (or document), as its evidence names them."""
+    section = ticket.evidence.get("section") or {}
+    return section.get("owner") or (ticket.evidence.get("document") or {}).get("owner")
+
+
+def _matches(ticket: ReviewTicket, wanted: dict[str, str]) -> bool:
+    return (
+        (not wanted["state"] or ticket.state == wanted["state"])
+        and (not wanted["section"] or ticket.section_id == wanted["section"])
+        and (not wanted["owner"] or owner_of(ticket) == wanted["owner"])
+        and (not wanted["priority"] or priority_of(ticket) == wanted["priority"])
+    )
+
+
+@bp.get("/tickets/<int:number>")
+@signed_in
+def ticket(number: int) -> Any:
+    """One ticket: its evidence, section text and diff since it opened, sign-offs, and the actions you may take."""
+    from reviewbot.store.policies import sections
+    from reviewbot.store.review import audit_log, requests, sign_offs
+    from reviewbot.workflows.review import context_of
+
+    settings, store, _ = workspace()
+    with store.session() as session_:
+        found = session_.get(ReviewTicket, number)
+    if found is None:
+        abort(404)
+    file_error = _refresh(found.document_id)  # the diff is against the policy file as it is now
+    with store.session() as session_:
+        document = session_.get(PolicyDocument, found.document_id)
+        approvers: list[str] = []
+        if document is not None:
+            approvers = context_of(session_, settings, found).approvers
+        signed = sign_offs(session_, number)
+        waiting = [r.approver for r in requests(session_, number, status="pending")]
+        trail = audit_log(session_, ticket_id=number, limit=50)
+        draft = (
+            next(
+                (
+                    s
+                    for s in sections(session_, document, document.current_revision)
+                    if s.section_id == found.section_id
+                ),
+                None,
+            )
+            if document is not None and found.section_id
+            else None
+        )
+        targets = [(document.id, s.section_id, s.heading) for s in sections(session_, document)] if document else []
+    cited = (found.evidence.get("section") or {}).get("text") or ""
+    diff = _diff(cited, draft.body if draft else cited)
+    return render_template(
+        "ticket.html",
+        t=found,
+        ev=found.evidence,
+        ref=found.tracker_ref or f"#{found.id}",
+        priority=priority_of(found),
+        approvers=approvers,
+        may_sign=g.person in approvers,
+        signed=signed,
+        waiting=waiting,
+        trail=trail,
+        diff=diff,
+        targets=[x for x in targets if x[1] != found.section_id],
+        decisions=DECISIONS,
+        file_error=file_error,
+        score=_score,
+    )
+
+
+def _score(block: dict[str, Any], unit: str) -> str:
+    """An NPS or CSAT score as `tickets show` writes it: -42, 73%, or "no survey answers"."""
+    return "no survey answers" if block.get("score") is None else f"{block['score']:+.0f}{unit}".lstrip("+")
+
+
+def _refresh(document_id: str) -> str | None:
+    """Record the policy file's current text (as `policy diff` reads it); the problem, if it cannot be read."""
+    from reviewbot.workflows.policies import refresh_document
+
+    settings, store, _ = workspace()
+    try:
+        refresh_document(settings, store, document_id)
+    except ReviewbotError as exc:
+        return str(exc)
+    return None
+
+
+def _diff(before: str, after: str) -> list[tuple[str, str]]:
+    """Line diff of the section text the ticket cites against the policy file now, as (kind, line) pairs."""
+    if before.strip() == after.strip():
+        return []
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=2)
+    kinds = {"+": "added", "-": "removed", "@": "hunk"}
+    return [(kinds.get(line[:1], "same"), line) for line in list(lines)[2:]]
+
+
+def _ref(number: int) -> str:
+    return str(number)  # the workflows find a ticket by its number
+
+
+def _back(number: int) -> str:
+    return url_for("web.ticket", number=number)
+
+
+@bp.post("/tickets/<int:number>/triage")
+@signed_in
+def triage(number: int) -> Any:
+    """open -> triaged, optionally assigning who edits the section."""
+    from reviewbot.workflows.review import triage as run
+
+    settings, store, _ = workspace()
+    assignee = request.form.get("assignee", "").strip() or None
+    return _act(lambda: run(store, settings, _ref(number), g.person, assignee), _back(number))
+
+
+@bp.post("/tickets/<int:number>/assign")
+@signed_in
+def assign(number: int) -> Any:
+    """Name who edits the section."""
+    from reviewbot.workflows.review import assign as run
+
+    settings, store, _ = workspace()
+    person = request.form.get("assignee", "").strip()
+    if not person:
+        return _act(_needs("a person to assign"), _back(number))
+    return _act(lambda: run(store, settings, _ref(number), person, g.person), _back(number))
+
+
+@bp.post("/tickets/<int:number>/dismiss")
+@signed_in
+def dismiss(number: int) -> Any:
+    """Dismiss with a reason."""
+    from reviewbot.workflows.review import dismiss as run
+
+    settings, store, _ = workspace()
+    reason = request.form.get("reason", "")
+    return _act(lambda: run(store, settings, _ref(number), reason, g.person), _back(number))
+
+
+@bp.post("/tickets/<int:number>/move")
+@signed_in
+def move(number: int) -> Any:
+    """Move to another section ("DOCUMENT:SECTION"), or mark as no policy matter; the tracker is told now."""
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.deliver import deliver
+
+    settings, store, _ = workspace()
+    target = request.form.get("target", "").strip()
+    reason = request.form.get("reason", "").strip()
+    if not target:
+        return _act(_needs("a section to move it to"), _back(number))
+    document, section = (
+        (None, None) if target == "not-policy" else target.split(":", 1) if ":" in target else (None, target)
+    )
+
+    def run() -> str:
+        message = move_ticket(store, settings, _ref(number), section, g.person, document_id=document, reason=reason)
+        deliver(settings, store)
+        return message
+
+    return _act(run, _back(number))
+
+
+@bp.post("/tickets/<int:number>/sign")
+@signed_in
+def sign(number: int) -> Any:
+    """Approve, request changes or reject (approvers only, as the workflow checks)."""
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import sign as run
+
+    settings, store, _ = workspace()
+    decision = request.form.get("decision", "")
+    comment = request.form.get("comment", "")
+
+    def act() -> str:
+        message = run(store, settings, _ref(number), g.person, decision, comment)
+        deliver(settings, store)  # tell the tracker and people now, as the CLI does
+        return message
+
+    return _act(act, _back(number))
+
+
+def _needs(what: str) -> Callable[[], str]:
+    def refuse() -> str:
+        raise ReviewbotError(f"the form needs {what}")
+
+    return refuse
+
+
+# --- policies --------------------------------------------------------------------------------------------
+
+
+@bp.get("/policies")
+@signed_in
+def policies() -> Any:
+    """The policy documents."""
+    from reviewbot.store.policies import documents
+
+    _, store, _ = workspace()
+    with store.session() as session_:
+        docs = documents(session_)
+    return render_template("policies.html", docs=docs)
+
+
+@bp.get("/policies/<document_id>")
+@signed_in
+def policy(document_id: str) -> Any:
+    """A document: sections, versions, unpublished changes and what publishing would do, acknowledgements."""
+    from reviewbot.errors import NotFoundError
+    from reviewbot.store.policies import sections
+    from reviewbot.workflows.publish import ack_status, plan_publish, version_history
+
+    settings, store, _ = workspace()
+    try:
+        document, versions = version_history(store, document_id)
+    except NotFoundError:
+        abort(404)
+    plan, plan_error = None, None
+    try:
+        plan = plan_publish(settings, store, document_id)  # reads the policy file as it is now
+    except ReviewbotError as exc:
+        plan_error = exc.message
+    with store.session() as session_:
+        document = session_.get(PolicyDocument, document_id) or document
+        rows = sections(session_, document)
+    acks = ack_status(store, document_id) if document.published_version and versions else None
+    return render_template(
+        "policy.html",
+        doc=document,
+        sections=rows,
+        versions=versions,
+        plan=plan,
+        plan_error=plan_error,
+        acks=acks,
+        may_ack=bool(acks and g.person in acks.pending),
+    )
+
+
+@bp.post("/policies/<document_id>/publish")
+@signed_in
+def publish(document_id: str) -> Any:
+    """Publish the policy file as the next version with the generated changelog."""
+    from reviewbot.workflows.publish import publish as run
+
+    settings, store, _ = workspace()
+
+    def act() -> str:
+        result = run(settings, store, document_id, g.person)
+        return f"Published {result.document_id} version {result.version}; closed: {', '.join(result.resolved) or '-'}"
+
+    return _act(act, url_for("web.policy", document_id=document_id))
+
+
+@bp.post("/policies/<document_id>/ack")
+@signed_in
+def acknowledge(document_id: str) -> Any:
+    """Acknowledge the latest published version."""
+    from reviewbot.workflows.publish import acknowledge as run
+
+    _, store, _ = workspace()
+    return _act(lambda: run(store, document_id, g.person), url_for("web.policy", document_id=document_id))
