@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from typing import Annotated
 
 import typer
@@ -29,13 +28,13 @@ def serve(
     """Serve the web console on the workspace's store until interrupted (several replicas may share a database)."""
     if ctx.invoked_subcommand is not None:
         return
+    from reviewbot.serving import WsgiServer, serve_until_stopped
     from reviewbot.web import create_app
     from reviewbot.web.config import web_options
-    from reviewbot.web.server import WebServer
 
     with open_store(ctx) as (settings, store):
         options = web_options(settings)
-        server = WebServer(
+        server = WsgiServer(
             create_app(settings, store, options),
             host or options.host,
             options.port if port is None else port,
@@ -43,14 +42,7 @@ def serve(
         )
         # Plain and flushed: scripts and supervisors read this line from a pipe.
         print(f"Web console on {server.address}; {options.threads} threads; Ctrl-C to stop", flush=True)
-        # SIGTERM (a supervisor or orchestrator stopping a replica) ends it as cleanly as Ctrl-C.
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown(wait=False))
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
+        serve_until_stopped(server)
         err.print("stopped")
 
 

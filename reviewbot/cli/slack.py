@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import sys
 from typing import Annotated
 
@@ -29,6 +28,7 @@ def slack_serve(
     from reviewbot.connectors.slack.app import build_app
     from reviewbot.connectors.slack.config import secret, slack_options, web_client
     from reviewbot.connectors.slack.serve import http_server, socket_mode
+    from reviewbot.serving import serve_until_stopped
     from reviewbot.workflows.slack_actions import WorkspaceActions
 
     with open_store(ctx) as (settings, store):
@@ -49,14 +49,7 @@ def slack_serve(
         address = f"http://{server.host}:{server.port}{options.path}"
         # Plain and flushed: scripts and supervisors read this line from a pipe (Rich would wrap it at 80 columns).
         print(f"Slack app listening on {address}; {options.threads} threads; Ctrl-C to stop", flush=True)
-        # SIGTERM (a supervisor or orchestrator stopping a replica) ends it as cleanly as Ctrl-C.
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown(wait=False))
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
+        serve_until_stopped(server)
         err.print("stopped")
 
 

@@ -45,9 +45,9 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def served(console: Console) -> Iterator[str]:
     """The console served by waitress on a free local port, as `reviewbot serve` serves it."""
-    from reviewbot.web.server import WebServer
+    from reviewbot.serving import WsgiServer
 
-    server = WebServer(console.app, "127.0.0.1", 0, threads=4)
+    server = WsgiServer(console.app, "127.0.0.1", 0, threads=4)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.address

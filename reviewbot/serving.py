@@ -1,17 +1,20 @@
-"""Serving the console with waitress (the WSGI server `slack serve` uses): worker threads behind one socket.
-The app keeps nothing between requests but what is in the store and the signed cookie, so any number of
-`reviewbot serve` processes can run behind one proxy against one PostgreSQL database."""
+"""Serving a WSGI app (the Slack app, the web console) with waitress, a production WSGI server in pure Python:
+worker threads behind one listening socket, with its own buffering of slow clients. Neither app keeps state of its
+own between requests (everything lives in the store), so any number of processes can run behind one proxy against
+one PostgreSQL database."""
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 
-class WebServer:
+class WsgiServer:
     """A WSGI app on waitress: `serve_forever()` until `shutdown()` (from another thread or a signal) or Ctrl-C."""
 
-    def __init__(self, app: Any, host: str, port: int, *, threads: int = 8) -> None:
+    def __init__(self, app: Callable[..., Any], host: str, port: int, *, threads: int = 8) -> None:
         from waitress.server import create_server
 
         # ident: no server version in the answers' headers
@@ -20,9 +23,19 @@ class WebServer:
         self._stopped = threading.Event()
 
     @property
+    def host(self) -> str:
+        """The address it listens on."""
+        return str(self._server.effective_host)
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the free one picked when asked for port 0)."""
+        return int(self._server.effective_port)
+
+    @property
     def address(self) -> str:
-        """http://HOST:PORT it listens on (the free port picked when asked for port 0)."""
-        return f"http://{self._server.effective_host}:{self._server.effective_port}"
+        """http://HOST:PORT it listens on."""
+        return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
         """Answer requests until shut down; the sockets are closed here, in the thread that polls them."""
@@ -47,3 +60,14 @@ class WebServer:
         self._server.pull_trigger()  # wake the poll at once instead of after its timeout
         if wait:
             self._stopped.wait(timeout)
+
+
+def serve_until_stopped(server: WsgiServer) -> None:
+    """Serve until Ctrl-C or SIGTERM (a supervisor or orchestrator stopping a replica), then close cleanly."""
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown(wait=False))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
