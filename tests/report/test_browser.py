@@ -4,21 +4,17 @@ of it. Without Chromium these tests skip locally and fail in CI (CI=true), where
 
 from __future__ import annotations
 
-import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import time_machine
 
 from reviewbot.report.render import render_report
 from tests.report.hostile import hostile_workspace
 
-CHROMIUM = Path(os.environ.get("REVIEWBOT_TEST_CHROMIUM", "/usr/bin/chromium"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # For each canvas: how many pixels were painted, and how many values its Chart.js chart holds.
@@ -30,28 +26,6 @@ CANVASES_JS = """() => Array.from(document.querySelectorAll("canvas")).map((c) =
   const values = chart ? chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0) : 0;
   return { id: c.id, width: c.width, height: c.height, painted: painted, values: values };
 })"""
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must have it (.ci/run installs chromium with apt-get)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium from the system (no browser download), started once for the module."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set REVIEWBOT_TEST_CHROMIUM)")
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @dataclass

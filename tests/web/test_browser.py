@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from tests.report.test_browser import CHROMIUM, _unavailable
 from tests.web.conftest import PASSWORD, Console
 
 SECTION = "service-standards-and-response-time-benchmarks"
@@ -25,21 +24,6 @@ EDIT = (
     "- **Social media messages:** a reply within 4 hours, seven days a week from 8am to 8pm.",
 )
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    """Headless Chromium from the system (no browser download)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set REVIEWBOT_TEST_CHROMIUM)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -98,8 +82,8 @@ def shoot(person: Person, name: str) -> None:
     person.page.set_viewport_size(DESKTOP)
 
 
-def test_review_start_to_finish_in_the_browser(chromium: Any, served: str, console: Console) -> None:
-    owner = Person(chromium, served, "dana.ellis")
+def test_review_start_to_finish_in_the_browser(browser: Any, served: str, console: Console) -> None:
+    owner = Person(browser, served, "dana.ellis")
     owner.sign_in()
     shoot(owner, "inbox")
     owner.open_ticket("RB-5")
@@ -116,13 +100,13 @@ def test_review_start_to_finish_in_the_browser(chromium: Any, served: str, conso
     policy = console.folder / "policies" / "customer-service-policy.md"
     policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
 
-    outsider = Person(chromium, served, "sam.okafor")
+    outsider = Person(browser, served, "sam.okafor")
     outsider.sign_in()
     outsider.open_ticket("RB-5")
     assert outsider.page.locator("button[value=approve]").count() == 0
     assert "You are not an approver" in outsider.page.inner_text("aside")
 
-    marta = Person(chromium, served, "marta.silva")
+    marta = Person(browser, served, "marta.silva")
     marta.sign_in()
     marta.open_ticket("RB-5")
     assert "seven days a week from 8am to 8pm" in marta.page.inner_text("pre.diff")
@@ -140,7 +124,7 @@ def test_review_start_to_finish_in_the_browser(chromium: Any, served: str, conso
     owner.page.click("button:has-text('Publish version 3')")
     assert "Published customer-service-policy version 3; closed: RB-5" in owner.flash()
 
-    agent = Person(chromium, served, "priya.n", viewport=PHONE)
+    agent = Person(browser, served, "priya.n", viewport=PHONE)
     agent.sign_in()
     agent.page.goto("/policies/customer-service-policy")
     assert "priya.n" in agent.page.inner_text("#pending")
