@@ -10,10 +10,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 from reviewbot.store import Store
@@ -150,3 +152,14 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """The README's demo workspace (`init --demo`, which plays its history), as the current folder, on 2026-11-23."""
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
+        folder = tmp_path / "demo"
+        result = cli(f"init --demo {folder}")
+        assert result.code == 0, result.stderr
+        monkeypatch.chdir(folder)
+        yield folder

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,16 +35,6 @@ def test_console_script_entry_point_runs(tmp_path: Path) -> None:
         [sys.executable, "-m", "reviewbot", "--version"], capture_output=True, text=True, cwd=tmp_path
     )
     assert done.returncode == 0 and done.stdout.startswith("reviewbot ")
-
-
-@pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
-        folder = tmp_path / "demo"
-        result = cli(f"init --demo {folder}")
-        assert result.code == 0, result.stderr
-        monkeypatch.chdir(folder)
-        yield folder
 
 
 @pytest.mark.parametrize(

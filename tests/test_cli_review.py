@@ -4,11 +4,9 @@ the ticket closing, thank-yous and acknowledgement requests in the console notif
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import time_machine
 
 EDIT = (
     "WhatsApp Business, monitored during phone opening hours.",
@@ -17,13 +15,10 @@ EDIT = (
 
 
 @pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
-        folder = tmp_path / "demo"
-        assert cli(f"init --demo {folder}").code == 0
-        monkeypatch.chdir(folder)
-        assert cli("sync").code == 0
-        yield folder
+def demo(demo: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    """The demo workspace (tests/conftest.py), synced once more."""
+    assert cli("sync").code == 0
+    return demo
 
 
 def test_readme_review_walk(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import time_machine
 
 from reviewbot.settings import load_settings, normalise_db_url
 from tests.workspaces import make_workspace
-
-
-@pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
-        folder = tmp_path / "demo"
-        assert cli(f"init --demo {folder}").code == 0
-        monkeypatch.chdir(folder)
-        yield folder
 
 
 def test_tickets_show_shows_the_state(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -6,12 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import time_machine
 
 import reviewbot.workflows.export
 from reviewbot.workflows.export import FORMULA_START, safe_cell
@@ -26,18 +23,15 @@ HOSTILE = [
 
 
 @pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
-        folder = tmp_path / "demo"
-        assert cli(f"init --demo {folder}").code == 0
-        monkeypatch.chdir(folder)
-        with (folder / "inbox" / "complaints" / "hostile.csv").open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["complaint_id", "received_at", "customer_id", "channel", "category", "description"])
-            for i, text in enumerate(HOSTILE):
-                writer.writerow([f"X-{i}", "2026-11-20 10:00", "CUST-1", "email", "=1+1" if i == 0 else "Parcel", text])
-        assert cli("sync").code == 0
-        yield folder
+def demo(demo: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    """The demo workspace (tests/conftest.py) with a complaint export of hostile texts, synced."""
+    with (demo / "inbox" / "complaints" / "hostile.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["complaint_id", "received_at", "customer_id", "channel", "category", "description"])
+        for i, text in enumerate(HOSTILE):
+            writer.writerow([f"X-{i}", "2026-11-20 10:00", "CUST-1", "email", "=1+1" if i == 0 else "Parcel", text])
+    assert cli("sync").code == 0
+    return demo
 
 
 def _unescape(cell: str) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,6 +16,7 @@ from reviewbot.connectors.slack.app import Suggestion, build_app
 from reviewbot.connectors.slack.config import SlackOptions
 from reviewbot.connectors.slack.serve import http_server
 from reviewbot.connectors.slack.views import HomeData
+from tests.connectors.test_slack import eventually
 from tests.standins.slack_api import SlackApiStandIn, shown_text
 from tests.standins.slack_requests import FORM, SlackSender, new_trigger_id
 
@@ -65,14 +65,6 @@ class Rig:
     actions: FakeActions
     send: SlackSender
     url: str
-
-
-def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def many_sections() -> list[tuple[str, str, str]]:
