@@ -21,6 +21,8 @@ class WsgiServer:
         self._server = create_server(app, host=host, port=port, threads=threads, ident="reviewbot")
         self._stop = threading.Event()
         self._stopped = threading.Event()
+        # Held while closing and while waking the poll: waking it after close would write to a closed (or reused) fd.
+        self._closing = threading.Lock()
 
     @property
     def host(self) -> str:
@@ -49,15 +51,21 @@ class WsgiServer:
                     count=1,
                 )
         finally:
-            server.close()
-            self._stopped.set()
+            with self._closing:
+                server.close()
+                self._stopped.set()
 
     def shutdown(self, *, wait: bool = True, timeout: float = 10) -> None:
         """Stop listening and make serve_forever return; `wait=False` from a signal handler."""
-        if self._stopped.is_set():
-            return
         self._stop.set()
-        self._server.pull_trigger()  # wake the poll at once instead of after its timeout
+        # Not blocking: the lock is busy only while the loop is closing, which needs no wake-up (and a signal handler
+        # must not wait for its own thread).
+        if self._closing.acquire(blocking=False):
+            try:
+                if not self._stopped.is_set():
+                    self._server.pull_trigger()  # wake the poll at once instead of after its timeout
+            finally:
+                self._closing.release()
         if wait:
             self._stopped.wait(timeout)
 
