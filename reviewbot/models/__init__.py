@@ -15,7 +15,7 @@ from reviewbot.models.policy import (
 from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
 from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
 from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
-from reviewbot.models.web import WebCredential, WebSignInLink
+from reviewbot.models.web import WebCredential, WebSignInFailure, WebSignInLink
 
 __all__ = [
     "AuditEvent",
@@ -42,6 +42,7 @@ __all__ = [
     "TrackerIssue",
     "VectorizerState",
     "WebCredential",
+    "WebSignInFailure",
     "WebSignInLink",
     "metadata",
     "utcnow",

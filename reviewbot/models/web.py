@@ -19,6 +19,8 @@ class WebCredential(SQLModel, table=True):
     password_hash: str = Field(max_length=400)
     set_by: str = Field(max_length=200)
     set_at: datetime = Field(default_factory=utcnow)
+    # Changes whenever the password is set: a session remembers the stamp it began with and ends when it differs.
+    stamp: str = Field(default="", max_length=64)
 
 
 class WebSignInLink(SQLModel, table=True):
@@ -31,3 +33,15 @@ class WebSignInLink(SQLModel, table=True):
     created_by: str = Field(max_length=200)
     expires_at: datetime
     used_at: datetime | None = None
+
+
+class WebSignInFailure(SQLModel, table=True):
+    """A password sign-in attempt that has not succeeded (yet): counted per typed name and per client address to
+    refuse guessing; in the database so every replica counts the same attempts."""
+
+    __tablename__ = "web_sign_in_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=200, index=True)
+    client: str = Field(max_length=100, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)

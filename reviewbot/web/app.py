@@ -41,6 +41,10 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
         MAX_CONTENT_LENGTH=256 * 1024,  # forms only: comments and reasons, never uploads
     )
     app.extensions["reviewbot"] = (settings, store, options)
+    if options.proxy_hops:  # the client's address (for the sign-in limits) and scheme as the proxies saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=options.proxy_hops, x_proto=options.proxy_hops)  # type: ignore[method-assign]
     CSRFProtect(app)
     app.before_request(_who_is_signed_in)
     app.after_request(_security_headers)
@@ -63,7 +67,7 @@ def workspace() -> tuple[Settings, Store, WebOptions]:
 def _who_is_signed_in() -> None:
     """g.person: from the trusted proxy header when configured, else from the signed session cookie; a name
     that is no longer a person of the workspace (removed from the config) is signed out."""
-    from reviewbot.web.auth import people
+    from reviewbot.web.auth import credential_stamp, people
 
     settings, store, options = workspace()
     g.person = None
@@ -75,10 +79,10 @@ def _who_is_signed_in() -> None:
         g.proxy_user = name or None
         return
     name = session.get("person")
-    if name and name in people(store, settings):
+    if name and name in people(store, settings) and session.get("stamp", "") == credential_stamp(store, name):
         g.person = name
     elif name:
-        session.clear()
+        session.clear()  # removed from the workspace, or the password changed since this session began
 
 
 def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -7,12 +7,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
-from sqlmodel import col
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
 
-from reviewbot.models import WebCredential, WebSignInLink, utcnow
+from reviewbot.models import WebCredential, WebSignInFailure, WebSignInLink, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.review import audit
@@ -76,6 +77,7 @@ def set_password(store: Store, settings: Settings, person: str, password: str, b
     with store.session() as session:
         row = session.get(WebCredential, person) or WebCredential(person=person, password_hash=hashed, set_by=by)
         row.password_hash, row.set_by, row.set_at = hashed, by, utcnow()
+        row.stamp = secrets.token_hex(16)  # every session begun before this one ends (see credential_stamp)
         session.add(row)
         audit(session, by, "web_password", f"web console password set for {person}", data={"person": person})
     return f"{person} can now sign in to the web console with that password"
@@ -90,6 +92,65 @@ def check_password(store: Store, person: str, password: str) -> bool:
         verify_password(password, hash_password("timing-equaliser"))  # no faster answer for unknown names
         return False
     return verify_password(password, stored)
+
+
+def credential_stamp(store: Store, person: str) -> str:
+    """The person's credential stamp: a session that began under another stamp has ended (password changed)."""
+    with store.session() as session:
+        row = session.get(WebCredential, person)
+        return row.stamp if row else ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many failed password sign-ins are allowed within a window, per typed name and per client address."""
+
+    per_person: int
+    per_client: int
+    window: timedelta
+
+
+class TooManyAttempts(RefusedError):
+    """Too many failed sign-ins recently: refused without looking at the password."""
+
+
+def attempt_password(store: Store, person: str, password: str, client: str, limits: Limits) -> bool:
+    """Check a password under the failed-attempt limits: True when right; False when wrong; TooManyAttempts when
+    the name or the client address has failed too often in the window (the password is then not even checked).
+
+    The attempt is written before the count is read and removed only when it succeeds, so replicas checking at
+    the same moment see each other's attempts: no more than the limit are ever tried in a window.
+    """
+    person, client = person[:200], client[:100]
+    since = utcnow() - limits.window
+    with store.session() as session:
+        # attempts older than the window no longer count: forget them, so the table stays small
+        session.execute(delete(WebSignInFailure).where(col(WebSignInFailure.at) <= since))
+        attempt = WebSignInFailure(person=person, client=client)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    with store.session() as session:
+        by_person = _failures(session, col(WebSignInFailure.person) == person, since)
+        by_client = _failures(session, col(WebSignInFailure.client) == client, since)
+        if by_person > limits.per_person or by_client > limits.per_client:
+            session.execute(delete(WebSignInFailure).where(col(WebSignInFailure.id) == attempt_id))
+            whom = f"for {person}" if by_person > limits.per_person else "from your address"
+            minutes = int(limits.window.total_seconds() // 60)
+            raise TooManyAttempts(
+                f"Too many failed sign-ins {whom}: try again in {minutes} minutes",
+                hint="or ask an admin for a one-time sign-in link",
+            )
+    right = check_password(store, person, password)
+    if right:
+        with store.session() as session:  # a success clears this name's failures (not the address's)
+            session.execute(delete(WebSignInFailure).where(col(WebSignInFailure.person) == person))
+    return right
+
+
+def _failures(session, where, since) -> int:  # type: ignore[no-untyped-def]
+    query = select(func.count()).select_from(WebSignInFailure).where(where, col(WebSignInFailure.at) > since)
+    return int(session.exec(query).one())
 
 
 def new_sign_in_link(store: Store, settings: Settings, person: str, by: str, minutes: int) -> str:

@@ -29,6 +29,13 @@ class WebOptions(BaseModel):
     insecure_http: bool = False
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     link_minutes: int = Field(default=30, ge=1, le=24 * 60)  # how long a one-time sign-in link works
+    # Failed password sign-ins allowed per typed name and per client address within failure_minutes; then refused.
+    max_failures: int = Field(default=5, ge=1, le=1000)
+    max_failures_per_client: int = Field(default=20, ge=1, le=10000)
+    failure_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # How many reverse proxies in front of the console set X-Forwarded-For/-Proto (0: none; the client address
+    # is then the connection's). Set it only when there are such proxies, or clients could pick their address.
+    proxy_hops: int = Field(default=0, ge=0, le=5)
 
 
 def web_options(settings: Settings) -> WebOptions:

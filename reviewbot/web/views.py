@@ -78,15 +78,25 @@ def sign_in() -> Any:
 
 @bp.post("/sign-in")
 def sign_in_post() -> Any:
-    """Check a person's password and start their session."""
-    from reviewbot.web.auth import check_password
+    """Check a person's password (within the failed-attempt limits) and start their session."""
+    from datetime import timedelta
 
-    settings, store, options = workspace()
+    from reviewbot.web.auth import Limits, TooManyAttempts, attempt_password
+
+    _, store, options = workspace()
     if options.trusted_header:
         abort(404)  # the proxy signs people in
     person = request.form.get("person", "").strip()
     password = request.form.get("password", "")
-    if not (person and password and check_password(store, person, password)):
+    limits = Limits(options.max_failures, options.max_failures_per_client, timedelta(minutes=options.failure_minutes))
+    try:
+        right = bool(person and password) and attempt_password(
+            store, person, password, request.remote_addr or "unknown", limits
+        )
+    except TooManyAttempts as exc:
+        flash(f"{exc.message} ({exc.hint})", "refused")
+        return render_template("sign_in.html", proxy=None, next=_safe_next(), person=person), 429
+    if not right:
         flash("Wrong name or password, or no password was set for that name (an admin sets it).", "refused")
         return render_template("sign_in.html", proxy=None, next=_safe_next(), person=person), 401
     _start_session(person)
@@ -116,8 +126,12 @@ def sign_in_link_post(token: str) -> Any:
 
 
 def _start_session(person: str) -> None:
+    from reviewbot.web.auth import credential_stamp
+
+    _, store, _ = workspace()
     session.clear()  # a fresh session (and CSRF token) for the person: nothing carried over from before
     session["person"] = person
+    session["stamp"] = credential_stamp(store, person)  # the session ends when the password is set again
     session.permanent = True
 
 
@@ -433,3 +447,209 @@ def acknowledge(document_id: str) -> Any:
 
     _, store, _ = workspace()
     return _act(lambda: run(store, document_id, g.person), url_for("web.policy", document_id=document_id))
+
+
+# --- themes ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/themes")
+@signed_in
+def themes() -> Any:
+    """Active themes, largest first, with the sections they map to and their tickets (as `themes list`)."""
+    from reviewbot.views import theme_overview
+
+    _, store, _ = workspace()
+    with store.session() as session_:
+        rows, maps, refs, _ = theme_overview(session_)
+    return render_template("themes.html", themes=rows, maps=maps, refs=refs)
+
+
+@bp.get("/themes/<int:theme_id>")
+@signed_in
+def theme(theme_id: int) -> Any:
+    """One theme: statistics, weekly trend, sections, tickets, its most typical items; rename, merge, split."""
+    from reviewbot.models import Theme
+    from reviewbot.store.themes import active_themes, central_items
+    from reviewbot.store.tickets import list_tickets, mappings
+
+    _, store, _ = workspace()
+    with store.session() as session_:
+        found = session_.get(Theme, theme_id)
+        if found is None:
+            abort(404)
+        maps = mappings(session_, theme_id)
+        members = central_items(session_, theme_id, THEME_ITEMS)
+        tickets = [t for t in list_tickets(session_) if t.theme_id == theme_id]
+        others = [t for t in sorted(active_themes(session_), key=lambda t: -t.size) if t.id != theme_id]
+    return render_template("theme.html", theme=found, maps=maps, items=members, tickets=tickets, others=others)
+
+
+THEME_ITEMS = 10  # typical items on a theme's page, as `themes show` lists by default
+
+
+def _theme_back(theme_id: int) -> str:
+    return url_for("web.theme", theme_id=theme_id)
+
+
+@bp.post("/themes/<int:theme_id>/rename")
+@signed_in
+def rename_theme(theme_id: int) -> Any:
+    """Name a theme (as `themes rename`); later syncs keep the name."""
+    from reviewbot.workflows.curate import rename
+
+    _, store, _ = workspace()
+    label = request.form.get("label", "")
+    return _act(lambda: rename(store, theme_id, label, g.person), _theme_back(theme_id))
+
+
+@bp.post("/themes/<int:theme_id>/merge")
+@signed_in
+def merge_themes(theme_id: int) -> Any:
+    """Fold the chosen themes into this one (as `themes merge`); their open tickets are dismissed as merged."""
+    from reviewbot.workflows.curate import merge
+
+    settings, store, _ = workspace()
+    try:
+        sources = [int(value) for value in request.form.getlist("sources")]
+    except ValueError:
+        return _act(_needs("theme numbers to merge"), _theme_back(theme_id))
+    return _act(lambda: merge(settings, store, theme_id, sources, g.person), _theme_back(theme_id))
+
+
+@bp.post("/themes/<int:theme_id>/split")
+@signed_in
+def split_theme(theme_id: int) -> Any:
+    """Split a theme that mixes issues (as `themes split`); the biggest part keeps its number."""
+    from reviewbot.workflows.curate import split
+
+    settings, store, _ = workspace()
+    into = request.form.get("into", "").strip()
+    if into and not (into.isdigit() and 2 <= int(into) <= SPLIT_MAX):
+        return _act(_needs(f"a number of parts from 2 to {SPLIT_MAX}, or none"), _theme_back(theme_id))
+    parts = int(into) if into else None
+    return _act(lambda: split(settings, store, theme_id, g.person, parts), _theme_back(theme_id))
+
+
+SPLIT_MAX = 6
+
+
+@bp.get("/policies/<document_id>/diff")
+@signed_in
+def policy_diff(document_id: str) -> Any:
+    """What changed between two versions of a document (or a version and the policy file now), section by section."""
+    from reviewbot.policy.diff import diff_sections
+    from reviewbot.store.policies import releases, sections
+    from reviewbot.web.diffview import side_by_side, unified
+
+    settings, store, _ = workspace()
+    with store.session() as session_:
+        document = session_.get(PolicyDocument, document_id)
+        if document is None:
+            abort(404)
+        versions = [r.version for r in releases(session_, document_id)]
+    chosen = {end: request.args.get(end, "").strip() for end in ("from", "to")}
+    chosen["from"] = chosen["from"] or (str(document.published_version) if versions else "")
+    chosen["to"] = chosen["to"] or DRAFT
+    view = "split" if request.args.get("view") == "split" else "unified"
+    problem = _diff_problem(chosen, versions)
+    changes = []
+    if problem is None:
+        if DRAFT in chosen.values():
+            file_error = _refresh(document_id)  # the policy file as it is now
+            problem = f"The policy file cannot be read: {file_error}" if file_error else None
+        with store.session() as session_:
+            document = session_.get(PolicyDocument, document_id) or document
+            old, new = (
+                sections(session_, document, _revision(session_, document, chosen[end])) for end in ("from", "to")
+            )
+        changes = diff_sections(old, new) if problem is None else []
+    return render_template(
+        "policy_diff.html",
+        doc=document,
+        versions=versions,
+        chosen=chosen,
+        view=view,
+        problem=problem,
+        changes=changes,
+        unified=unified,
+        side_by_side=side_by_side,
+        draft=DRAFT,
+    ), (400 if problem else 200)
+
+
+DRAFT = "file"  # the `to`/`from` value that means the policy file as it is now (unpublished edits included)
+
+
+def _diff_problem(chosen: dict[str, str], versions: list[int]) -> str | None:
+    """Why the chosen ends cannot be compared (None when they can)."""
+    if not versions:
+        return "This document has no published version to compare with."
+    for end in ("from", "to"):
+        value = chosen[end]
+        if value != DRAFT and not (value.isdigit() and int(value) in versions):
+            known = ", ".join(map(str, versions))
+            return f"There is no version {value!r} to compare {end}: choose one of {known} or the policy file."
+    return None
+
+
+def _revision(session_: Any, document: PolicyDocument, value: str) -> int:
+    """The revision behind a published version number, or the draft's."""
+    from reviewbot.store.policies import get_release
+
+    if value == DRAFT:
+        return document.current_revision
+    release = get_release(session_, document.id, int(value))
+    assert release is not None  # checked by _diff_problem
+    return release.revision
+
+
+# --- the report's charts, live ---------------------------------------------------------------------------
+
+CHART_SCRIPTS = ("chart.umd.min.js", "report.js")  # the HTML report's own scripts, served as files (CSP 'self')
+
+
+@bp.get("/charts")
+@signed_in
+def charts() -> Any:
+    """The HTML report's charts, drawn from the store as it is now (optionally from a date on)."""
+    from datetime import date
+
+    from markupsafe import Markup
+
+    from reviewbot.report.charts import chart_payload, effect_id
+    from reviewbot.report.render import script_json
+    from reviewbot.workflows.report_html import build_report
+
+    settings, store, _ = workspace()
+    raw_since = request.args.get("since", "").strip()
+    try:
+        since = date.fromisoformat(raw_since) if raw_since else None
+    except ValueError:
+        flash(f"{raw_since!r} is not a date like 2026-09-01: showing everything.", "refused")
+        since = None
+    report = build_report(settings, store, since)
+    payload = chart_payload(report, known=())  # no evidence tables on this page: bars link nowhere
+    drawn = {e["id"] for e in payload.get("effects", [])}
+    return render_template(
+        "charts.html",
+        report=report,
+        charts=payload,
+        # script_json escapes <, > and & so the data cannot end its <script type="application/json"> block
+        data=Markup(script_json(payload)),
+        since=since,
+        effects=[(v, effect_id(v)) for v in report.versions if effect_id(v) in drawn],
+    )
+
+
+@bp.get("/charts/<name>")
+def chart_script(name: str) -> Any:
+    """The report's chart scripts, from the package (the same files the HTML report inlines)."""
+    from flask import Response
+
+    from reviewbot.report.render import asset
+
+    if name not in CHART_SCRIPTS:
+        abort(404)
+    response = Response(asset(name), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

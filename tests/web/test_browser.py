@@ -135,3 +135,31 @@ def test_review_start_to_finish_in_the_browser(browser: Any, served: str, consol
     for person in (owner, outsider, marta, agent):
         assert person.errors == [], person.errors  # the CSP blocked nothing the page needed
         person.context.close()
+
+
+def test_live_charts_themes_and_versions_diff_in_the_browser(browser: Any, served: str) -> None:
+    owner = Person(browser, served, "dana.ellis")
+    owner.sign_in()
+    owner.page.click("nav a:text-is('Charts')")
+    owner.page.wait_for_selector("html[data-charts]")  # report.js sets it once every chart is drawn
+    drawn = int(owner.page.get_attribute("html", "data-charts") or 0)
+    assert drawn >= 5 and drawn == owner.page.locator("canvas").count()
+    shoot(owner, "charts")
+
+    owner.page.click("nav a:text-is('Themes')")
+    owner.page.click("table.themes a >> nth=0")
+    assert "Most typical of" in owner.page.inner_text("main")
+    shoot(owner, "theme")
+
+    owner.page.goto("/policies/customer-service-policy")
+    owner.page.click("a:text-is('Compare versions')")
+    owner.page.select_option("select[name=from]", "1")
+    owner.page.select_option("select[name=to]", "2")
+    owner.page.select_option("select[name=view]", "split")
+    owner.page.click("button:has-text('Compare')")
+    assert "2 section(s) changed" in owner.page.inner_text("main")
+    assert owner.page.locator("table.side-by-side tr.changed").count() >= 2
+    shoot(owner, "diff")
+
+    assert owner.errors == [], owner.errors  # the CSP blocked nothing the charts needed
+    owner.context.close()
