@@ -45,6 +45,10 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=options.proxy_hops, x_proto=options.proxy_hops)  # type: ignore[method-assign]
+    if options.oidc and not options.trusted_header:
+        from reviewbot.web.oidc import register
+
+        register(app, settings, options.oidc)
     CSRFProtect(app)
     app.before_request(_who_is_signed_in)
     app.after_request(_security_headers)
@@ -54,6 +58,7 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
 
     app.register_blueprint(views.bp)
     app.jinja_env.globals["priority_of"] = views.priority_of
+    app.jinja_env.globals["oidc_label"] = options.oidc.label if options.oidc and not options.trusted_header else None
     return app
 
 

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reviewbot.errors import ConfigError
 from reviewbot.settings import Settings
 
 SECRET_ENV = "REVIEWBOT_WEB_SECRET"
 MIN_SECRET_LENGTH = 32
+
+
+OIDC_SECRET_ENV = "REVIEWBOT_OIDC_CLIENT_SECRET"
+
+
+class OidcOptions(BaseModel):
+    """`[web.oidc]`: sign-in through the company's OpenID Connect identity provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str  # e.g. https://login.acme.com/realms/staff; its /.well-known/openid-configuration is read
+    client_id: str = Field(min_length=1)
+    client_secret_env: str = OIDC_SECRET_ENV  # the environment variable holding the client secret
+    # Which claim of the ID token names the person: their e-mail address or their user name at the provider.
+    claim: Literal["email", "preferred_username"] = "email"
+    # Claim values that are not the person's name: {"marta@acme.com" = "marta.silva"}. Without an entry, a value
+    # that is a person's name is that person, and NAME@email_domain is NAME when email_domain is set.
+    people: dict[str, str] = Field(default_factory=dict)
+    email_domain: str | None = None
+    scopes: str = "openid email profile"
+    # Where the provider sends people back, when the console's own idea of its address is wrong (behind a proxy):
+    # https://review.acme.com/sign-in/oidc/callback. It must be registered with the provider.
+    redirect_url: str | None = None
+    label: str = "the company's sign-in"  # the sign-in button says "Sign in with ..."
+
+    @field_validator("issuer", "redirect_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        """https only (plain http is allowed for a provider on this machine, as in tests)."""
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError(f"{value!r} is not an https URL")
+        return value.rstrip("/")
 
 
 class WebOptions(BaseModel):
@@ -36,6 +75,7 @@ class WebOptions(BaseModel):
     # How many reverse proxies in front of the console set X-Forwarded-For/-Proto (0: none; the client address
     # is then the connection's). Set it only when there are such proxies, or clients could pick their address.
     proxy_hops: int = Field(default=0, ge=0, le=5)
+    oidc: OidcOptions | None = None
 
 
 def web_options(settings: Settings) -> WebOptions:
@@ -56,5 +96,17 @@ def session_secret(settings: Settings, options: WebOptions) -> str:
             field="web.secret_env",
             hint=f'put a long random value in the environment or .env, e.g. {options.secret_env}="$(python3 -c '
             "'import secrets; print(secrets.token_urlsafe(48))')\" (the same on every replica)",
+        )
+    return value
+
+
+def oidc_secret(settings: Settings, oidc: OidcOptions) -> str:
+    """The OpenID Connect client secret from the environment or `.env` (never in reviewbot.toml)."""
+    value = settings.secret(oidc.client_secret_env) or ""
+    if not value:
+        raise ConfigError(
+            f"{oidc.client_secret_env} is not set: the web console needs the OpenID Connect client secret",
+            field="web.oidc.client_secret_env",
+            hint="copy the client secret from the identity provider into the environment or .env",
         )
     return value

@@ -125,6 +125,65 @@ def sign_in_link_post(token: str) -> Any:
     return redirect(url_for("web.inbox"), code=303)
 
 
+@bp.post("/sign-in/oidc")
+def oidc_start() -> Any:
+    """Send the browser to the identity provider (state, nonce and PKCE verifier go in the signed session)."""
+    from flask import current_app
+
+    from reviewbot.web.oidc import client
+
+    _, _, options = workspace()
+    if options.oidc is None or options.trusted_header:
+        abort(404)
+    provider, oidc = client(current_app)
+    session["oidc_next"] = _safe_next()
+    try:
+        return provider.authorize_redirect(oidc.redirect_url or url_for("web.oidc_callback", _external=True))
+    except OSError as exc:  # requests' connection errors are OSErrors: the provider is down or misnamed
+        return _oidc_unreachable(oidc.issuer, exc)
+
+
+@bp.get("/sign-in/oidc/callback")
+def oidc_callback() -> Any:
+    """The identity provider sends the browser back here: check the ID token, sign its person in."""
+    from authlib.integrations.base_client import OAuthError
+    from flask import current_app
+    from joserfc.errors import JoseError
+
+    from reviewbot.web.auth import people
+    from reviewbot.web.oidc import claims_options, client, person_of
+
+    settings, store, options = workspace()
+    if options.oidc is None or options.trusted_header:
+        abort(404)
+    provider, oidc = client(current_app)
+    after = session.get("oidc_next")
+    try:
+        token = provider.authorize_access_token(claims_options=claims_options(provider, oidc))
+        if not token.get("userinfo"):
+            raise OAuthError(description="the provider sent no ID token")
+        person = person_of(dict(token["userinfo"]), oidc, people(store, settings))
+    except OSError as exc:
+        return _oidc_unreachable(oidc.issuer, exc)
+    except ReviewbotError as exc:
+        return _sign_in_refused(f"Not signed in: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), 403)
+    except (OAuthError, JoseError, ValueError) as exc:  # a wrong state, nonce, issuer, audience, signature, expiry
+        why = getattr(exc, "description", None) or str(exc) or type(exc).__name__
+        return _sign_in_refused(f"Sign-in with the identity provider failed: {why}. Try again.", 401)
+    _start_session(person)
+    return redirect(after or url_for("web.inbox"), code=303)
+
+
+def _sign_in_refused(message: str, status: int) -> Any:
+    session.clear()
+    flash(message, "refused")
+    return render_template("sign_in.html", proxy=None, next=None), status
+
+
+def _oidc_unreachable(issuer: str, exc: Exception) -> Any:
+    return _sign_in_refused(f"The identity provider at {issuer} cannot be reached ({type(exc).__name__}).", 502)
+
+
 def _start_session(person: str) -> None:
     from reviewbot.web.auth import credential_stamp
 
