@@ -58,6 +58,7 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
 
     app.register_blueprint(views.bp)
     app.jinja_env.globals["priority_of"] = views.priority_of
+    app.jinja_env.globals["passwords"] = not options.trusted_header  # people may change their own password
     app.jinja_env.globals["oidc_label"] = options.oidc.label if options.oidc and not options.trusted_header else None
     return app
 

@@ -79,20 +79,15 @@ def sign_in() -> Any:
 @bp.post("/sign-in")
 def sign_in_post() -> Any:
     """Check a person's password (within the failed-attempt limits) and start their session."""
-    from datetime import timedelta
-
-    from reviewbot.web.auth import Limits, TooManyAttempts, attempt_password
+    from reviewbot.web.auth import TooManyAttempts, attempt_password
 
     _, store, options = workspace()
     if options.trusted_header:
         abort(404)  # the proxy signs people in
     person = request.form.get("person", "").strip()
     password = request.form.get("password", "")
-    limits = Limits(options.max_failures, options.max_failures_per_client, timedelta(minutes=options.failure_minutes))
     try:
-        right = bool(person and password) and attempt_password(
-            store, person, password, request.remote_addr or "unknown", limits
-        )
+        right = bool(person and password) and attempt_password(store, person, password, _client(), _limits(options))
     except TooManyAttempts as exc:
         flash(f"{exc.message} ({exc.hint})", "refused")
         return render_template("sign_in.html", proxy=None, next=_safe_next(), person=person), 429
@@ -182,6 +177,57 @@ def _sign_in_refused(message: str, status: int) -> Any:
 
 def _oidc_unreachable(issuer: str, exc: Exception) -> Any:
     return _sign_in_refused(f"The identity provider at {issuer} cannot be reached ({type(exc).__name__}).", 502)
+
+
+@bp.get("/account/password")
+@signed_in
+def password_form() -> Any:
+    """The form to change one's own password."""
+    _, _, options = workspace()
+    if options.trusted_header:
+        abort(404)
+    return render_template("password.html")
+
+
+@bp.post("/account/password")
+@signed_in
+def change_password() -> Any:
+    """Change one's own password (the current one is checked under the sign-in limits); every other session of
+    the person ends, this one goes on."""
+    from reviewbot.web.auth import TooManyAttempts, attempt_password, credential_stamp, set_password
+
+    settings, store, options = workspace()
+    if options.trusted_header:
+        abort(404)
+    new, again = request.form.get("new", ""), request.form.get("again", "")
+    try:
+        if not attempt_password(store, g.person, request.form.get("current", ""), _client(), _limits(options)):
+            raise ReviewbotError("the current password is wrong (or you have none: an admin sets the first one)")
+        if new != again:
+            raise ReviewbotError("the two new passwords differ")
+        message = set_password(store, settings, g.person, new, g.person)
+    except TooManyAttempts as exc:
+        flash(f"{exc.message} ({exc.hint})", "refused")
+        return render_template("password.html"), 429
+    except ReviewbotError as exc:
+        flash(exc.message + (f" ({exc.hint})" if exc.hint else ""), "refused")
+        return render_template("password.html"), 400
+    session["stamp"] = credential_stamp(store, g.person)  # this session goes on under the new stamp
+    flash(message.replace(f"{g.person} can", "You can") + "; your other sessions have ended", "ok")
+    return redirect(url_for("web.inbox"), code=303)
+
+
+def _client() -> str:
+    """The client's address for the sign-in limits (the forwarded one when [web] proxy_hops is set)."""
+    return request.remote_addr or "unknown"
+
+
+def _limits(options: Any) -> Any:
+    from datetime import timedelta
+
+    from reviewbot.web.auth import Limits
+
+    return Limits(options.max_failures, options.max_failures_per_client, timedelta(minutes=options.failure_minutes))
 
 
 def _start_session(person: str) -> None:

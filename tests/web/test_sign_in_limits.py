@@ -93,3 +93,39 @@ def test_setting_a_password_again_ends_that_persons_sessions(console: Console) -
     assert _try(nina, "nina.kowalski", PASSWORD).status_code == 401
     assert _try(nina, "nina.kowalski", "a brand new passphrase").status_code == 303
     assert nina.get("/tickets").status_code == 200
+
+
+def test_changing_ones_own_password_ends_the_other_sessions_only(console: Console) -> None:
+    laptop, phone = console.client(), console.client()
+    for browser in (laptop, phone):
+        assert _try(browser, "marta.silva", PASSWORD).status_code == 303
+    form = csrf(laptop.get("/account/password").get_data(as_text=True))
+    wrong = laptop.post(
+        "/account/password", data={"current": "nope", "new": "x" * 12, "again": "x" * 12, "csrf_token": form}
+    )
+    assert wrong.status_code == 400 and "the current password is wrong" in wrong.get_data(as_text=True)
+    differ = laptop.post(
+        "/account/password", data={"current": PASSWORD, "new": "x" * 12, "again": "y" * 12, "csrf_token": form}
+    )
+    assert differ.status_code == 400 and "the two new passwords differ" in differ.get_data(as_text=True)
+    short = laptop.post(
+        "/account/password", data={"current": PASSWORD, "new": "short", "again": "short", "csrf_token": form}
+    )
+    assert "shorter than 12 characters" in short.get_data(as_text=True)
+    changed = laptop.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "new": "marta's new passphrase",
+            "again": "marta's new passphrase",
+            "csrf_token": form,
+        },
+        follow_redirects=True,
+    )
+    assert (
+        "You can now sign in to the web console with that password; your other sessions have ended"
+        in changed.get_data(as_text=True)
+    )
+    assert laptop.get("/tickets").status_code == 200  # this session goes on
+    assert phone.get("/tickets").status_code == 302  # the other one has ended
+    assert _try(phone, "marta.silva", "marta's new passphrase").status_code == 303
