@@ -18,6 +18,7 @@ from reviewbot.store.corrections import add_correction
 from reviewbot.store.policies import documents, sections
 from reviewbot.store.review import audit, requests, set_request_status
 from reviewbot.store.tickets import by_fingerprint, mappings, replace_mappings
+from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.review import RefusedError, comment_on_tracker, load, move, ref_of, settle
 from reviewbot.workflows.tickets import retarget
 
@@ -25,6 +26,7 @@ MOVABLE = ("open", "triaged", "in_review", "changes_requested")
 NOT_POLICY_REASON = "not a policy matter"
 
 
+@one_at_a_time
 def move_ticket(
     store: Store,
     settings: Settings,

@@ -19,6 +19,7 @@ from reviewbot.store import Store
 from reviewbot.store.corrections import follow_merge, follow_split
 from reviewbot.store.review import audit
 from reviewbot.store.themes import load_corpus_stats
+from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.review import RefusedError, settle
 from reviewbot.workflows.themes import refresh_themes
 
@@ -32,6 +33,7 @@ def _theme(session: Session, theme_id: int) -> Theme:
     return theme
 
 
+@one_at_a_time
 def rename(store: Store, theme_id: int, label: str, actor: str) -> str:
     """Give a theme a name people chose; syncs no longer relabel it."""
     label = " ".join(label.split())
@@ -45,6 +47,7 @@ def rename(store: Store, theme_id: int, label: str, actor: str) -> str:
     return f"theme {theme_id} is now {label!r}"
 
 
+@one_at_a_time
 def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int], actor: str) -> str:
     """Fold themes into one: their items move to the target; their open tickets are dismissed as merged."""
     sources = [s for s in dict.fromkeys(source_ids) if s != target_id]
@@ -84,6 +87,7 @@ def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int
     return f"merged {len(sources)} theme(s) into theme {target_id} ({size} items)"
 
 
+@one_at_a_time
 def split(settings: Settings, store: Store, theme_id: int, actor: str, parts: int | None = None) -> str:
     """Divide a theme that holds different issues: the biggest part keeps the id, the others become new themes."""
     with store.session() as session:

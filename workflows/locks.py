@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlmodel import Session
@@ -197,3 +198,39 @@ class _Heartbeat(threading.Thread):
         """Stop renewing and wait for the thread."""
         self.stopped.set()
         self.join(timeout=10)
+
+
+# People's actions (triage, sign-off, publish, acknowledge, moves, theme edits) from the CLI, Slack and every web
+# replica take one lease in turn, so no two interleave a rule's check and its write (the same approver signing
+# twice at once, a version published twice). They take well under a second; the next one waits for it.
+ACTION = "people's action"
+ACTION_WAIT = 30.0  # seconds an action waits for another one to finish before it is refused
+_action = threading.local()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def one_action(store: Store) -> Iterator[None]:
+    """Hold the people's-action lease for the block (at once if this thread already holds it)."""
+    if getattr(_action, "held", False):
+        yield
+        return
+    with job_lock(store, ACTION, wait=ACTION_WAIT):
+        _action.held = True
+        try:
+            yield
+        finally:
+            _action.held = False
+
+
+def one_at_a_time(action: Callable[P, R]) -> Callable[P, R]:
+    """Run a workflow action (one of whose arguments is the Store) under the people's-action lease."""
+
+    @wraps(action)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = next(value for value in (*args, *kwargs.values()) if isinstance(value, Store))
+        with one_action(store):
+            return action(*args, **kwargs)
+
+    return wrapper

@@ -21,6 +21,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import acks, add_ack, get_release, release, releases, sections
 from reviewbot.store.review import audit, tickets_in
 from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.policies import refresh_document
 from reviewbot.workflows.review import RefusedError, move, notify, ref_of, settle
 
@@ -97,6 +98,7 @@ def _changelog(session: Session, changes: list[SectionChange], resolved: list[Re
     return lines
 
 
+@one_at_a_time
 def publish(
     settings: Settings,
     store: Store,
@@ -280,6 +282,7 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
+@one_at_a_time
 def acknowledge(store: Store, document_id: str, person: str, version: int | None = None) -> str:
     """Record that a person read a published version (the latest by default)."""
     with store.session() as session:

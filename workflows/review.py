@@ -25,6 +25,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, mark_reviewed, revision, sections
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
+from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.policies import refresh_document
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -156,6 +157,7 @@ def comment_on_tracker(session: Session, ticket: ReviewTicket, key: str, note: s
 # --- what people do --------------------------------------------------------------------------------------
 
 
+@one_at_a_time
 def triage(store: Store, settings: Settings, ref: str, actor: str, assignee: str | None = None) -> str:
     """Accept a ticket for review (open -> triaged), optionally naming who will edit the section."""
     with store.session() as session:
@@ -167,6 +169,7 @@ def triage(store: Store, settings: Settings, ref: str, actor: str, assignee: str
         return f"{ref_of(ticket)} is triaged" + (f" and assigned to {assignee}" if assignee else "")
 
 
+@one_at_a_time
 def assign(store: Store, settings: Settings, ref: str, assignee: str, actor: str) -> str:
     """Name the person who will edit the section for a ticket."""
     with store.session() as session:
@@ -193,6 +196,7 @@ def push_dismissal(session: Session, ticket: ReviewTicket, reason: str) -> None:
     outbox.enqueue(session, key, "tracker", "dismiss", {"reason": reason}, ticket.id)
 
 
+@one_at_a_time
 def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str) -> str:
     """Dismiss a ticket with a reason; it stays dismissed unless its theme grows by `review.reopen_factor`."""
     if not reason.strip():
@@ -217,6 +221,7 @@ def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reaso
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
 
 
+@one_at_a_time
 def sign(store: Store, settings: Settings, ref: str, approver: str, decision: str, comment: str = "") -> str:
     """Record an approver's decision; only the section's approvers may sign, once per round."""
     if decision not in DECISIONS:

@@ -41,22 +41,19 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-ACTION_LOCK = "web action"  # one action at a time across every replica: see _act
-ACTION_WAIT = 30.0  # seconds an action waits for another replica's action to finish
-
-
 def _act(action: Callable[[], str], back: str) -> Any:
     """Run a workflow action: its message, or its refusal with the hint, is shown on the page it came from.
 
-    Actions hold a lease in the database while they run, so two replicas never interleave the check and the write
-    of one rule (the same approver signing twice at once, a version published twice): the second one waits, then
-    meets the first one's result and is refused with the workflow's message. Actions take well under a second.
+    Actions hold the people's-action lease (`workflows.locks.one_action`) that the CLI and Slack take too, so no
+    two replicas or entry points interleave the check and the write of one rule (the same approver signing twice at
+    once, a version published twice): the second one waits, then meets the first one's result and is refused with
+    the workflow's message.
     """
-    from reviewbot.workflows.locks import job_lock
+    from reviewbot.workflows.locks import one_action
 
     _, store, _ = workspace()
     try:
-        with job_lock(store, ACTION_LOCK, wait=ACTION_WAIT):
+        with one_action(store):
             message = action()
         flash(message, "ok")
     except ReviewbotError as exc:

@@ -3,6 +3,8 @@ reminders and escalation (with frozen time), refusals, and exactly-once notifica
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +12,9 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerIssue
+from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, SignOff, TrackerIssue
 from reviewbot.store import Store
+from reviewbot.workflows import review
 from reviewbot.workflows.publish import ack_status, acknowledge, publish
 from reviewbot.workflows.review import RefusedError, dismiss, sign, triage
 from reviewbot.workflows.sync import run_sync
@@ -344,3 +347,37 @@ def test_known_people_are_the_workspaces_and_the_policies(ws: Path) -> None:
         people = known_people(session, settings)
     assert {"dana", "sam", "lee", "joe", "priya", "tom", "tester", "olga.owner"} <= people
     assert not {"head-of-cx", "finance", "nobody.x"} & people  # roles are not people
+
+
+def test_an_approver_signing_twice_at_once_is_recorded_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two entry points (say the CLI and a web replica) sign as lee at the same moment: one sign-off, one refusal."""
+    settings, store, _ = sync(ws)
+    check = review._refuse_second_signature
+
+    def slow_check(*args: object) -> None:
+        check(*args)  # type: ignore[arg-type]
+        time.sleep(0.5)  # widen the gap between the rule's check and its write, where the other one would slip in
+
+    monkeypatch.setattr(review, "_refuse_second_signature", slow_check)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    edit_policy(ws, "within 5 business days", "within 7 business days")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def sign_as_lee() -> None:
+        start.wait()
+        try:
+            sign(store, settings, ref, "lee", "approve")
+            outcomes.append("signed")
+        except RefusedError as refused:
+            outcomes.append(refused.message)
+
+    threads = [threading.Thread(target=sign_as_lee) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 2 and outcomes.count("signed") == 1
+    assert any("lee already signed" in outcome for outcome in outcomes)
+    with store.session() as session:
+        assert len(session.exec(select(SignOff).where(SignOff.approver == "lee")).all()) == 1
