@@ -318,12 +318,20 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     weights = (member @ features).toarray()  # summed feature weights per cluster
     totals = weights.sum(axis=1, dtype=np.float64)
     smoothing = np.float32(REFINE_SMOOTHING)
-    log_p = np.log(weights + smoothing) - np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
-    scores = _times_dense(features, log_p.T)
     # a row's own cluster is scored without the row (leave one out), or every row would stay where it is
     cells = features.tocoo()
     own = labels[cells.row]
     without = cells.data * np.log(np.maximum(weights[own, cells.col] - cells.data, 0.0) + smoothing)
+    # clusters x features is the largest array of a large import's clustering (hundreds of MB): turned into log
+    # probabilities in place, and laid out once as the product wants it (scipy copies a transposed array per block)
+    log_p = weights
+    log_p += smoothing
+    np.log(log_p, out=log_p)
+    log_p -= np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
+    by_feature = np.ascontiguousarray(log_p.T)
+    del weights, log_p
+    scores = _times_dense(features, by_feature)
+    del by_feature
     length = np.asarray(features.sum(axis=1)).ravel()
     rest = np.maximum(totals[labels] - length, 0.0) + REFINE_SMOOTHING * m
     scores[np.arange(n), labels] = np.bincount(cells.row, weights=without, minlength=n) - length * np.log(rest)
@@ -336,8 +344,14 @@ def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
     blocks = [slice(start, start + PRODUCT_ROWS) for start in range(0, sparse.shape[0], PRODUCT_ROWS)]
     if len(blocks) == 1 or (os.cpu_count() or 1) == 1:
         return np.asarray(sparse @ dense)
+    result = np.empty((sparse.shape[0], dense.shape[1]), dtype=np.result_type(sparse.dtype, dense.dtype))
+
+    def product(rows: slice) -> None:
+        result[rows] = sparse[rows] @ dense  # into one result: stacking the blocks would hold the product twice
+
     with ThreadPoolExecutor(os.cpu_count()) as pool:
-        return np.vstack(list(pool.map(lambda rows: sparse[rows] @ dense, blocks)))
+        list(pool.map(product, blocks))
+    return result
 
 
 def _close_members(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:
