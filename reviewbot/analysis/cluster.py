@@ -300,9 +300,11 @@ def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
     described = features.getnnz(axis=1) > 0  # a row without common features has no evidence to move on
     if not described.any():
         return labels
+    if not described.all():  # usually all are: no copy of the features then
+        features = features[described]
     for _ in range(REFINE_ROUNDS):
         moved = labels.copy()
-        moved[described] = _naive_bayes_round(features[described], labels[described], labels.max() + 1)
+        moved[described] = _naive_bayes_round(features, labels[described], labels.max() + 1)
         moved = np.unique(moved, return_inverse=True)[1]
         settled = moved.max() == labels.max() and (moved != labels).mean() < REFINE_SETTLED
         labels = moved
@@ -318,10 +320,7 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     weights = (member @ features).toarray()  # summed feature weights per cluster
     totals = weights.sum(axis=1, dtype=np.float64)
     smoothing = np.float32(REFINE_SMOOTHING)
-    # a row's own cluster is scored without the row (leave one out), or every row would stay where it is
-    cells = features.tocoo()
-    own = labels[cells.row]
-    without = cells.data * np.log(np.maximum(weights[own, cells.col] - cells.data, 0.0) + smoothing)
+    own_score = _scores_without_self(features, labels, weights, smoothing)
     # clusters x features is the largest array of a large import's clustering (hundreds of MB): turned into log
     # probabilities in place, and laid out once as the product wants it (scipy copies a transposed array per block)
     log_p = weights
@@ -334,8 +333,23 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     del by_feature
     length = np.asarray(features.sum(axis=1)).ravel()
     rest = np.maximum(totals[labels] - length, 0.0) + REFINE_SMOOTHING * m
-    scores[np.arange(n), labels] = np.bincount(cells.row, weights=without, minlength=n) - length * np.log(rest)
+    scores[np.arange(n), labels] = own_score - length * np.log(rest)
     return scores.argmax(axis=1)
+
+
+def _scores_without_self(
+    features: csr_matrix, labels: np.ndarray, weights: np.ndarray, smoothing: np.float32
+) -> np.ndarray:
+    """Per row, its features' log weights in its own cluster without the row itself (leave one out), or every
+    row would stay where it is. In blocks of rows: an array per stored feature value is tens of MB at 10k rows."""
+    result = np.empty(features.shape[0])
+    for start in range(0, features.shape[0], PRODUCT_ROWS):
+        block = features[start : start + PRODUCT_ROWS]
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        own = labels[start : start + PRODUCT_ROWS][rows]
+        without = block.data * np.log(np.maximum(weights[own, block.indices] - block.data, 0.0) + smoothing)
+        result[start : start + block.shape[0]] = np.bincount(rows, weights=without, minlength=block.shape[0])
+    return result
 
 
 def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
