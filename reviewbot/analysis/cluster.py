@@ -251,6 +251,7 @@ def _neighbour_graph(points: np.ndarray) -> csr_matrix:
         rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
         cols.append(near.ravel())
         weights.append(np.take_along_axis(sims, near, axis=1).ravel())
+        del sims  # or the next block's similarities are computed while this one's still take memory
     w = np.concatenate(weights).astype(np.float64)
     linked = w >= MIN_LINK
     graph = csr_matrix((w[linked], (np.concatenate(rows)[linked], np.concatenate(cols)[linked])), shape=(n, n))
