@@ -61,7 +61,9 @@ def update_themes(
     with store.session() as session:
         ids = {m.key: theme_store.create_theme(session, m).id if m.key < 0 else m.key for m in plan.changed.values()}
         theme_store.set_centroids(session, [m for m in plan.changed.values() if m.key > 0])
-        placements = {item: (ids[key], sim) for item, (key, sim) in plan.assignments.items()}
+        placements = plan.assignments  # theme keys become ids in place: a second dict of every item is not needed
+        for item, (key, sim) in placements.items():
+            placements[item] = (ids[key], sim)
         theme_store.place_items(session, placements, [i for i, _ in new_items])
         theme_store.save_corpus_stats(session, stats)
         theme_store.save_boilerplate(session, boilerplate)
