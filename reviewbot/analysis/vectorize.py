@@ -143,7 +143,7 @@ def weigh_many(docs: Sequence[Sequence[str]], stats: CorpusStats, vocab: dict[st
     for term, column in vocab.items():
         idf[column] = stats.idf(term)
     counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
-    return normalize(counts)
+    return normalize(counts, copy=False)  # in place: a large import's matrix is tens of MB
 
 
 def to_matrix(vectors: Sequence[Mapping[str, float]], vocab: dict[str, int]) -> csr_matrix:
