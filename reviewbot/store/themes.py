@@ -166,7 +166,7 @@ def place_items(session: Session, placements: dict[int, tuple[int, float]], seen
     connection = session.connection()
     if placements and connection.dialect.name == "sqlite":
         _place_staged(connection, placements, now)
-    elif placements:  # PostgreSQL: executemany; a temporary table needs the TEMP privilege, which hardened servers revoke
+    elif placements:  # PostgreSQL: executemany; a temporary table needs the TEMP privilege, which some servers revoke
         items = FeedbackItem.__table__
         statement = (
             update(items)
