@@ -4,6 +4,7 @@
     python bench/throughput.py --sizes 10000 --runs 1 --stores sqlite   # quicker
     python bench/throughput.py --large --runs 1     # adds 300k and 1M items (long: minutes per case)
     python bench/throughput.py --stream 1000000     # ingest only: peak memory at 100k vs 1M rows
+    python bench/throughput.py --themes-memory 100000   # the themes and mapping stages alone: their peak memory
 
 Every case runs in a fresh process on a fresh store (a new SQLite file, or a new schema in the PostgreSQL
 database of --pg-url), so its peak RSS is its own. The cases of one run follow each other (SQLite, PostgreSQL,
@@ -143,6 +144,57 @@ def case_ingest(n: int, store_kind: str, pg_url: str) -> dict[str, float]:
     return {"seconds": seconds, "rss_mb": peak_rss_mb(), "stored": report.sources["complaints"]["new"]}
 
 
+def case_themes(n: int) -> dict[str, Any]:
+    """Collect n items into a fresh SQLite store, then run only the themes and mapping stages: the memory they add
+    (peak RSS after resetting the process's peak), their CPU, and a digest of every item's theme and similarity,
+    which tells whether a change altered what the stages produce."""
+    import hashlib
+
+    from reviewbot.settings import load_settings
+    from reviewbot.store import Store
+    from reviewbot.workflows.collect import collect
+    from reviewbot.workflows.mapping import map_themes
+    from reviewbot.workflows.policies import load_policies
+    from reviewbot.workflows.run_summary import NoProgress, SyncReport
+    from reviewbot.workflows.themes import update_themes
+
+    with tempfile.TemporaryDirectory() as tmp, fresh_database("sqlite", PG_URL, Path(tmp)):
+        folder = make_workspace(Path(tmp) / "ws")
+        write_export(folder / "inbox" / "new.csv", feedback(n))
+        settings = load_settings(folder)
+        store = Store(settings.db_url)
+        report = SyncReport()
+        load_policies(settings, store, report)
+        collect(settings, store, report, NoProgress())
+        stop_fork_server()
+        before = _reset_peak_rss()
+        cpu = time.process_time()
+        placed = update_themes(settings, store, report, NoProgress())
+        map_themes(settings, store, report, placed)
+        cpu = time.process_time() - cpu
+        peak = _status_mb("VmHWM")
+        with store.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT id, theme_id, theme_similarity FROM feedback_item ORDER BY id")
+            digest = hashlib.sha256(repr(rows.all()).encode()).hexdigest()[:12]
+        store.dispose()
+    themes = report.themes["active_themes"]
+    return {"before_mb": before, "peak_mb": peak, "cpu": cpu, "themes": themes, "digest": digest}
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no {field} in /proc/self/status: --themes-memory needs Linux")
+
+
+def _reset_peak_rss() -> float:
+    """Start this process's peak RSS afresh (Linux: clear_refs 5), so it measures what follows; the RSS now."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS")
+
+
 def _write_large(path: Path, n: int) -> None:
     """Write n rows in chunks, so building the file does not itself use n rows of memory."""
     import csv
@@ -230,6 +282,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL database to make a schema per case in")
     parser.add_argument("--no-incremental", action="store_true", help="skip 1k into 100k vs 1k into empty")
     parser.add_argument("--stream", type=int, default=0, help="ingest-only memory check at 100k and this many rows")
+    parser.add_argument("--themes-memory", type=int, default=0, help="themes and mapping stages alone, N items")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -238,6 +291,7 @@ def main() -> None:
             "sync": lambda: case_sync(int(rest[0]), int(rest[1]), rest[2], rest[3]),
             "textblob": lambda: case_textblob(int(rest[0])),
             "ingest": lambda: case_ingest(int(rest[0]), rest[1], rest[2]),
+            "themes": lambda: case_themes(int(rest[0])),
         }[kind]()
         print(json.dumps(result))
         return
@@ -249,6 +303,13 @@ def main() -> None:
                 rate = n / r["seconds"]
                 print(f"ingest {store:<10} {n:>9,} rows: {r['seconds']:7.1f}s  {rate:9,.0f} rows/s  "
                       f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
+        return
+    if args.themes_memory:
+        r = run_case("themes", str(args.themes_memory))
+        print(
+            f"themes+mapping {args.themes_memory:,} items (sqlite): RSS before {r['before_mb']:.0f} MB, "
+            f"peak {r['peak_mb']:.0f} MB, CPU {r['cpu']:.1f}s, {r['themes']} themes, placements {r['digest']}"
+        )
         return
     sizes = sorted(set(args.sizes) | ({300_000, 1_000_000} if args.large else set()))
     for n in sizes:

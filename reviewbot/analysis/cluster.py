@@ -251,6 +251,7 @@ def _neighbour_graph(points: np.ndarray) -> csr_matrix:
         rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
         cols.append(near.ravel())
         weights.append(np.take_along_axis(sims, near, axis=1).ravel())
+        del sims  # or the next block's similarities are computed while this one's still take memory
     w = np.concatenate(weights).astype(np.float64)
     linked = w >= MIN_LINK
     graph = csr_matrix((w[linked], (np.concatenate(rows)[linked], np.concatenate(cols)[linked])), shape=(n, n))
@@ -300,9 +301,11 @@ def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
     described = features.getnnz(axis=1) > 0  # a row without common features has no evidence to move on
     if not described.any():
         return labels
+    if not described.all():  # usually all are: no copy of the features then
+        features = features[described]
     for _ in range(REFINE_ROUNDS):
         moved = labels.copy()
-        moved[described] = _naive_bayes_round(features[described], labels[described], labels.max() + 1)
+        moved[described] = _naive_bayes_round(features, labels[described], labels.max() + 1)
         moved = np.unique(moved, return_inverse=True)[1]
         settled = moved.max() == labels.max() and (moved != labels).mean() < REFINE_SETTLED
         labels = moved
@@ -318,16 +321,36 @@ def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) 
     weights = (member @ features).toarray()  # summed feature weights per cluster
     totals = weights.sum(axis=1, dtype=np.float64)
     smoothing = np.float32(REFINE_SMOOTHING)
-    log_p = np.log(weights + smoothing) - np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
-    scores = _times_dense(features, log_p.T)
-    # a row's own cluster is scored without the row (leave one out), or every row would stay where it is
-    cells = features.tocoo()
-    own = labels[cells.row]
-    without = cells.data * np.log(np.maximum(weights[own, cells.col] - cells.data, 0.0) + smoothing)
+    own_score = _scores_without_self(features, labels, weights, smoothing)
+    # clusters x features is the largest array of a large import's clustering (hundreds of MB): turned into log
+    # probabilities in place, and laid out once as the product wants it (scipy copies a transposed array per block)
+    log_p = weights
+    log_p += smoothing
+    np.log(log_p, out=log_p)
+    log_p -= np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
+    by_feature = np.ascontiguousarray(log_p.T)
+    del weights, log_p
+    scores = _times_dense(features, by_feature)
+    del by_feature
     length = np.asarray(features.sum(axis=1)).ravel()
     rest = np.maximum(totals[labels] - length, 0.0) + REFINE_SMOOTHING * m
-    scores[np.arange(n), labels] = np.bincount(cells.row, weights=without, minlength=n) - length * np.log(rest)
+    scores[np.arange(n), labels] = own_score - length * np.log(rest)
     return scores.argmax(axis=1)
+
+
+def _scores_without_self(
+    features: csr_matrix, labels: np.ndarray, weights: np.ndarray, smoothing: np.float32
+) -> np.ndarray:
+    """Per row, its features' log weights in its own cluster without the row itself (leave one out), or every
+    row would stay where it is. In blocks of rows: an array per stored feature value is tens of MB at 10k rows."""
+    result = np.empty(features.shape[0])
+    for start in range(0, features.shape[0], PRODUCT_ROWS):
+        block = features[start : start + PRODUCT_ROWS]
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        own = labels[start : start + PRODUCT_ROWS][rows]
+        without = block.data * np.log(np.maximum(weights[own, block.indices] - block.data, 0.0) + smoothing)
+        result[start : start + block.shape[0]] = np.bincount(rows, weights=without, minlength=block.shape[0])
+    return result
 
 
 def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
@@ -336,8 +359,14 @@ def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
     blocks = [slice(start, start + PRODUCT_ROWS) for start in range(0, sparse.shape[0], PRODUCT_ROWS)]
     if len(blocks) == 1 or (os.cpu_count() or 1) == 1:
         return np.asarray(sparse @ dense)
+    result = np.empty((sparse.shape[0], dense.shape[1]), dtype=np.result_type(sparse.dtype, dense.dtype))
+
+    def product(rows: slice) -> None:
+        result[rows] = sparse[rows] @ dense  # into one result: stacking the blocks would hold the product twice
+
     with ThreadPoolExecutor(os.cpu_count()) as pool:
-        return np.vstack(list(pool.map(lambda rows: sparse[rows] @ dense, blocks)))
+        list(pool.map(product, blocks))
+    return result
 
 
 def _close_members(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:

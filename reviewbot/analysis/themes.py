@@ -144,7 +144,7 @@ def plan_themes(
     clustered = leftover  # find_clusters bounds its quadratic part to a sample of max_cluster_items itself
     texts = [docs[r].text for r in clustered]
     labels = find_clusters(
-        space.docs[clustered],
+        space.docs if len(clustered) == len(docs) else space.docs[clustered],  # a first import: no copy
         min_size=settings.min_size,
         similarity=settings.cluster_similarity,
         texts=[t or "" for t in texts] if any(t is not None for t in texts) else None,

@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
 
 import typer
 from rich.markup import escape
 
-from reviewbot.cli import (  # noqa: F401  (registers commands)
-    export,
-    feedback,
-    mapping,
-    operations,
-    people,
-    policy,
-    report,
-    serve,
-    slack,
-    tickets,
-    workspace,
-)
 from reviewbot.cli.app import app, err, safe
 from reviewbot.errors import ReviewbotError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "register_commands"]
+
+# The module that registers each command or command group. A command imports only its own module, so that
+# `tickets list` does not pay for the policy renderer, the web console or Slack; help and unknown names get all.
+COMMAND_MODULES = {
+    "init": "workspace", "sync": "workspace", "audit": "workspace", "db": "workspace",
+    "themes": "feedback", "quarantine": "feedback", "tickets": "tickets", "signoffs": "tickets",
+    "policy": "policy", "mapping": "mapping", "export": "export", "report": "report", "whoami": "people",
+    "doctor": "operations", "schedule": "operations", "runs": "operations", "status": "operations",
+    "config": "operations", "serve": "serve", "slack": "slack",
+}  # fmt: skip
+MODULES = tuple(sorted(set(COMMAND_MODULES.values())))  # registered in this order: it is the order of `--help`
+_VALUED = {"-w", "--workspace"}  # global options that take a value
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command (or group) named in the arguments, after the global options; None if there is none."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return next(args, None)
+        if not arg.startswith("-") or arg == "-":
+            return arg
+        if arg in _VALUED or (not arg.startswith("--") and arg.endswith("w")):  # `-w DIR`, `-vw DIR`
+            next(args, None)
+    return None
+
+
+def register_commands(argv: Sequence[str] | None = None) -> None:
+    """Register the command these arguments run (all commands when they name none we know, or when None)."""
+    name = None if argv is None else command_name(argv)
+    for module in (COMMAND_MODULES[name],) if name in COMMAND_MODULES else MODULES:
+        importlib.import_module(f"reviewbot.cli.{module}")
 
 
 DRIVERS = {"psycopg": 'pip install "reviewbot[postgres]"', "psycopg2": 'pip install "reviewbot[postgres]"'}
@@ -54,6 +75,7 @@ def _missing_driver(exc: ModuleNotFoundError) -> bool:
 def main() -> None:
     """Entry point: user errors become a message and an exit code, never a traceback."""
     try:
+        register_commands(sys.argv[1:])
         # Without standalone mode click returns the code of a typer.Exit instead of exiting.
         code = app(standalone_mode=False)
     except ReviewbotError as exc:

@@ -1,0 +1,89 @@
+"""Commands that list and show rows start fast: they import their own command module and no analysis library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Libraries a listing command must not load: each costs a large share of a second (analysis, rendering, Slack).
+HEAVY = {"numpy", "scipy", "sklearn", "nltk", "textblob", "igraph", "jinja2", "slack_sdk", "slack_bolt", "jira"}
+# Print which of them a command loaded, after running it the way the console script does.
+PROBE = f"""
+import sys
+HEAVY = {sorted(HEAVY)!r}
+from reviewbot.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print("CODE", code, "LOADED", *sorted({{m.split(".")[0] for m in sys.modules}} & set(HEAVY)))
+"""
+
+
+def run_probed(folder: Path, *args: str) -> tuple[str, list[str]]:
+    """Run `reviewbot -w FOLDER ARGS` in a fresh interpreter; (exit code, heavy libraries it imported)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "-w", str(folder), *args], capture_output=True, text=True, check=False
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("CODE "))
+    _, code, _, *loaded = line.split()
+    return code, loaded
+
+
+@pytest.mark.parametrize("command", [["tickets", "list"], ["themes", "list"], ["tickets", "show", "RB-5"]])
+def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str]) -> None:
+    code, loaded = run_probed(demo, *command)
+    assert code == "0"
+    assert loaded == []
+
+
+def test_every_command_is_found_where_it_is_registered() -> None:
+    # a command run on its own imports only the module COMMAND_MODULES names: a new command missing from it
+    # would be "No such command" when run, though `--help` lists it
+    from reviewbot.cli import COMMAND_MODULES, app, register_commands
+
+    register_commands()
+    found = {
+        c.name or (c.callback.__name__.replace("_", "-") if c.callback else ""): c.callback
+        for c in app.registered_commands
+    }
+    found |= {
+        g.name or "": g.typer_instance.registered_commands[0].callback
+        for g in app.registered_groups
+        if g.typer_instance.registered_commands
+    }
+    where = {name: (callback.__module__.rsplit(".", 1)[-1] if callback else "") for name, callback in found.items()}
+    assert where == COMMAND_MODULES
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["tickets", "list"], "tickets"),
+        (["-w", "tickets", "themes", "list"], "themes"),  # a workspace folder named like a command
+        (["-vw", "/tmp/ws", "-q", "policy", "show"], "policy"),
+        (["--workspace=/tmp/ws", "--verbose", "sync"], "sync"),
+        (["--help"], None),
+        (["--", "db", "upgrade"], "db"),
+    ],
+)
+def test_the_command_is_read_after_the_global_options(args: list[str], name: str | None) -> None:
+    from reviewbot.cli import command_name
+
+    assert command_name(args) == name
+
+
+def test_a_command_runs_after_global_options_naming_another(tmp_path: Path) -> None:
+    # `-w themes`: the folder's name is not the command; `whoami` must still be found
+    folder = tmp_path / "themes"
+    done = subprocess.run(
+        [sys.executable, "-m", "reviewbot", "-w", str(folder), "whoami", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
