@@ -226,5 +226,5 @@ def explain_theme(
         explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught)
         if taught:
             shares = own / own.sum() if own.sum() > 0 else own
-            explanation.words_alone = mapper.scores_of(shares)
+            explanation.taught, explanation.words_alone = True, mapper.scores_of(shares)
         return theme, explanation, pins(session).get(theme_id)

@@ -49,7 +49,7 @@ SPAN = 0.5
 TEACH_SHARE = 0.3
 MIN_TAUGHT = 50  # fewer sure voters than this teach no model: the members' own votes stand
 CORRECTED_WEIGHT = 3.0  # an item of a theme an owner moved teaches as much as this many sure voters
-MAX_TAUGHT = 30_000
+MAX_TAUGHT = 10_000
 # A theme whose words fit no section still goes where owners put like themes when the model they taught gives
 # that section this share of its vote.
 TAUGHT_SURE = 0.5
@@ -116,7 +116,8 @@ class Explanation:
     reason: str
     not_policy: bool = False
     corrections: list[tuple[str, float]] = field(default_factory=list)  # (label, similarity) of those that weighed
-    # the vote of the members' own words alone, most voted first, when the vote above is the workspace's model's
+    taught: bool = False  # the vote is the model's that owners' corrections taught (see `taught_votes`)
+    # the vote of the members' own words alone, most voted first, when the vote above is the model's
     words_alone: list[SectionScore] = field(default_factory=list)
 
 

@@ -46,6 +46,7 @@ def mapping_explain(
                 "not_policy": explanation.not_policy if pin is None else pin.section_id is None,
                 "sections": [s.__dict__ for s in explanation.scores],
                 "corrections": [{"correction": label, "similarity": sim} for label, sim in explanation.corrections],
+                "taught_by_corrections": explanation.taught,
                 "words_alone": [{"section": s.section_id, "share": s.share} for s in explanation.words_alone],
             }
         )
@@ -59,11 +60,11 @@ def mapping_explain(
     for score in explanation.scores[:SHOWN]:
         add_text_row(table, score.section_id, f"{score.share:.0%}", f"{score.fit:.2f}")
     out.print(table)
-    if explanation.words_alone:
+    if explanation.taught:
         alone = ", ".join(f"{s.section_id} {s.share:.0%}" for s in explanation.words_alone[:3])
         out.print(
-            f"Learned: the vote above is the model fitted on this workspace's items and corrections; its items' own "
-            f"words alone vote {alone}",
+            "Learned: the vote above is the model owners' corrections taught over this workspace's items; their own "
+            f"words alone vote {alone or 'for no section (they share no word with any)'}",
             highlight=False,
             markup=False,
         )

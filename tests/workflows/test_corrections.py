@@ -23,6 +23,7 @@ from reviewbot.store import Store
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.curate import merge, split
 from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.mapping import explain_theme
 from reviewbot.workflows.review import RefusedError, dismiss
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, make_workspace, open_workspace, rows, write_csv
@@ -303,6 +304,8 @@ def test_a_correction_teaches_the_next_sync_where_like_themes_go(
     assert lien not in (truck, theme_of(store, "F-0"), theme_of(store, "B-0"))
     assert (sections_of_theme(store, lien) == ["vehicles"]) is corrected  # without the move it goes elsewhere
     assert sections_of_theme(store, theme_of(store, "F-0")) == ["costs"]  # what nobody corrected stays
+    _, why, _ = explain_theme(settings, store, lien)  # type: ignore[arg-type]
+    assert why.taught is corrected and why.words_alone == []  # its own words name no section
 
 
 def theme_of(store: Store, external_id: str) -> int:
