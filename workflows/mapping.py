@@ -2,8 +2,9 @@
 
 A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
 items it placed. The sums are counted again from all members when the sections' words change (a version is
-published) or a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the
-owner put it; other themes like it follow the correction (analysis.mapping).
+published), an owner corrects a theme (the items of corrected themes teach a model that votes for every item), or
+a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the owner put it;
+other themes like it follow the correction (analysis.mapping).
 """
 
 from __future__ import annotations
@@ -180,9 +181,8 @@ def _summed(
     members: Mapping[int, Sequence[Sequence[str]]],
     taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
 ) -> tuple[dict[int, np.ndarray], bool]:
-    """Theme -> its given members' summed votes, counted in one pass: the model fitted on these members (and on the
-    owners' examples) votes for each, or their own votes when too few vote surely to teach one; and whether a
-    model voted."""
+    """Theme -> its given members' summed votes, counted in one pass (with the model the owners' examples teach, when
+    there are any: analysis.mapping.SectionMapper.taught_votes); and whether that model voted."""
     themes = [t for t, docs in members.items() if docs]
     docs = [doc for t in themes for doc in members[t]]
     if not docs:

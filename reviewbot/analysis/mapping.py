@@ -8,7 +8,8 @@ subsection of it nearly as voted (the most specific section that fits); a theme 
 sections goes to their parent, once. A theme whose words fit no section well enough is a coverage gap.
 
 Owners' corrections (a ticket moved to another section, or marked as no policy matter) teach by example: a theme
-like a corrected one goes where the owner put that one, the more surely the more alike they are.
+like a corrected one goes where the owner put that one, the more surely the more alike they are; and the moved
+themes' items teach a linear model over all the workspace's words, which votes for every item (`taught_votes`).
 """
 
 from __future__ import annotations
@@ -42,19 +43,20 @@ LIKE_FULLY = 0.9
 # Two sections a theme's vote is split between are both what it concerns only if together they hold this share of
 # the vote; a vote spread thinly over many sections says little about any two of them.
 SPAN = 0.5
-# Self-training: the members that vote most surely for a section (this share of each section's voters) teach a
-# linear model over all their words, which then votes for every member. Words no section uses ("car", when the
-# policy says "vehicle") thereby count for the section whose sure voters use them. Measured on the CFPB and
-# airline sets (bench/README.md): per item, the model beats the members' own votes by a third.
+# Owners' corrections teach a model: a linear model over all the words of the workspace's items learns from the
+# items of the themes owners moved (labelled where they put them) and from the members that vote most surely for a
+# section (this share of each section's voters), then votes for every member; a member's own vote counts as far as
+# it is sure (its largest share), the model's for the rest. So a correction reaches like themes written in other
+# words ("truck" and "title" where the policy says "vehicle"). Without corrections the members' own votes stand:
+# taught by the sure voters alone, the model helped the dev set (0.229 -> 0.253) but cost the airline set and a
+# planted demo issue (bench/README.md, "Mapping").
 TEACH_SHARE = 0.3
-MIN_TAUGHT = 50  # fewer sure voters than this teach no model: the members' own votes stand
+MIN_TAUGHT = 50  # fewer examples than this teach no model: the members' own votes stand
 CORRECTED_WEIGHT = 3.0  # an item of a theme an owner moved teaches as much as this many sure voters
-MAX_TAUGHT = 10_000
+MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond): a 100k recount costs ~26 CPU s
 # A theme whose words fit no section still goes where owners put like themes when the model they taught gives
 # that section this share of its vote.
 TAUGHT_SURE = 0.5
-SELF_TRAIN_ALONE = False
-MIX_BY_SURENESS = True  # examples a model learns from at most (a sample beyond), so a 100k sync stays quick
 NOT_POLICY = "(not a policy matter)"  # the target of corrections saying a theme needs no policy review
 
 
@@ -220,12 +222,13 @@ class SectionMapper:
         votes: np.ndarray,
         examples: Sequence[tuple[Sequence[str], str, str | None]] = (),
     ) -> tuple[np.ndarray, bool]:
-        """Each member's vote by a linear model fitted on the members themselves (labelled by their surest votes)
-        and on `examples`, the items of themes an owner moved: (terms, document, section or None for not a policy
-        matter). Returns the votes and whether a model was fitted (too few sure voters: the votes as given)."""
+        """Each member's vote as owners' corrections teach it: a linear model fitted on `examples`, the items of
+        themes an owner moved as (terms, document, section or None for not a policy matter), and on the members'
+        surest voters votes for every member, as far as the member's own vote is not sure. Returns the votes and
+        whether a model was fitted (no examples, or too few: the votes as given)."""
         labelled = [(doc, self._index.get(_target_of_pair(d, s))) for doc, d, s in examples]
         labelled = [(doc, target) for doc, target in labelled if target is not None]
-        if not labelled and not SELF_TRAIN_ALONE:
+        if not labelled:
             return votes, False
         sure = _surest(votes, TEACH_SHARE)
         if len(sure) + len(labelled) < MIN_TAUGHT or len({*votes[sure].argmax(axis=1), *(t for _, t in labelled)}) < 2:
@@ -240,10 +243,8 @@ class SectionMapper:
         model.fit(vectorizer.fit_transform(docs), targets, sample_weight=weights)
         taught = np.zeros_like(votes)
         taught[:, model.classes_] = model.predict_proba(vectorizer.transform(members))
-        if MIX_BY_SURENESS:
-            sureness = votes.max(axis=1, keepdims=True)
-            taught = votes * sureness + taught * (1 - sureness)
-        return taught, True
+        sureness = votes.max(axis=1, keepdims=True)
+        return votes * sureness + taught * (1 - sureness), True
 
     def _member_rows(self, members: Sequence[Sequence[str]]) -> csr_matrix:
         """The members' terms that sections use, weighed as in the profiles (sublinear term frequency, IDF, rarity
