@@ -51,7 +51,9 @@ SPAN = 0.5
 # taught by the sure voters alone, the model helped the dev set (0.229 -> 0.253) but cost the airline set and a
 # planted demo issue (bench/README.md, "Mapping").
 TEACH_SHARE = 0.3
-MIN_TAUGHT = 50  # fewer examples than this teach no model: the members' own votes stand
+# Fewer sure voters than this teach no model: the members' own votes stand. Counted without the owners' examples,
+# so a small sync's few items are not all drawn to the sections owners moved tickets to.
+MIN_TAUGHT = 30
 CORRECTED_WEIGHT = 3.0  # an item of a theme an owner moved teaches as much as this many sure voters
 MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond): a 100k recount costs ~26 CPU s
 # A theme whose words fit no section still goes where owners put like themes when the model they taught gives
@@ -231,7 +233,7 @@ class SectionMapper:
         if not labelled:
             return votes, False
         sure = _surest(votes, TEACH_SHARE)
-        if len(sure) + len(labelled) < MIN_TAUGHT or len({*votes[sure].argmax(axis=1), *(t for _, t in labelled)}) < 2:
+        if len(sure) < MIN_TAUGHT or len({*votes[sure].argmax(axis=1), *(t for _, t in labelled)}) < 2:
             return votes, False
         if len(sure) > MAX_TAUGHT:
             sure = np.sort(np.random.default_rng(0).choice(sure, MAX_TAUGHT, replace=False))

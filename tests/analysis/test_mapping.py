@@ -211,3 +211,11 @@ def test_without_corrections_the_members_own_votes_stand() -> None:
     gone = [(terms("the lender kept my title"), "l", "title-loans")]  # a section that no longer exists: inert
     taught, fitted = mapper.taught_votes(members, votes, gone)
     assert not fitted and (taught == votes).all()
+
+
+def test_a_few_new_items_are_not_all_drawn_to_where_owners_moved_tickets() -> None:
+    mapper = SectionMapper(NESTED)
+    few = [terms("a fee was never shown"), terms("the lender kept my title")]
+    moved = [(terms(f"the lender kept my title {i}"), "l", "vehicles") for i in range(100)]
+    taught, fitted = mapper.taught_votes(few, mapper.vote_rows(few), moved)
+    assert not fitted and taught[0].argmax() == mapper.targets.index(("l", "costs"))
