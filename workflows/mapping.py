@@ -2,12 +2,14 @@
 
 A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
 items it placed. The sums are counted again from all members when the sections' words change (a version is
-published) or a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the
-owner put it; other themes like it follow the correction (analysis.mapping).
+published), an owner corrects a theme (the items of corrected themes teach a model that votes for every item), or
+a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the owner put it;
+other themes like it follow the correction (analysis.mapping).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -90,7 +92,9 @@ def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Pla
             matches = (
                 held_by
                 if held_by is not None
-                else mapper.match(votes.sums[theme.id or 0], theme.centroid, rules, theme_fits)
+                else mapper.match(
+                    votes.sums[theme.id or 0], theme.centroid, rules, theme_fits, (theme.id or 0) in votes.taught
+                )
             )
             gaps += any(match.is_gap for match in matches)
             changed += replace_mappings(session, theme.id or 0, matches, stored.get(theme.id or 0, []))
@@ -115,11 +119,13 @@ class Votes:
 
     sums: dict[int, np.ndarray]
     recounted: int
+    taught: set[int]  # themes whose vote is (partly) the model's that owners' corrections taught
 
 
 def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed: Placed, *, recount: bool) -> Votes:
     """Bring every theme's vote tally up to date: add what this sync placed, or count again from all members."""
-    key = mapper.vote_key
+    learned_from = corrections(session)
+    key = tally_key(mapper, learned_from)
     counts = member_counts(session)
     sums: dict[int, np.ndarray] = {}
     again: list[int] = []
@@ -129,31 +135,65 @@ def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed:
             again.append(theme.id or 0)
         else:
             sums[theme.id or 0] = mapper.tally(tally.get("sums", {}))
-    for theme_id, total in _summed(mapper, {t: placed[t] for t in sums if placed.get(t)}).items():
-        sums[theme_id] += total
+    counted = {t: placed[t] for t in sums if placed.get(t)}
     for batch in _members(session, again):
-        sums |= _summed(mapper, batch)
+        counted |= batch
+    summed, taught = _summed(mapper, counted, examples(session, learned_from) if counted else [])
+    for theme_id, total in summed.items():
+        sums[theme_id] = sums[theme_id] + total if theme_id in sums else total
     for theme in themes:
         theme_id = theme.id or 0
         if theme_id in again or placed.get(theme_id):
             total = sums.setdefault(theme_id, np.zeros(len(mapper.targets)))
-            theme.section_votes = {"key": key, "n": counts.get(theme_id, 0), "sums": mapper.tally_dict(total)}
+            was_taught = theme_id not in again and (theme.section_votes or {}).get("taught", False)
+            theme.section_votes = {
+                "key": key,
+                "n": counts.get(theme_id, 0),
+                "sums": mapper.tally_dict(total),
+                "taught": taught or was_taught,  # some of the vote is the workspace model's (see `explain_theme`)
+            }
             session.add(theme)
-    return Votes(sums, len(again))
+    taught_themes = {t.id or 0 for t in themes if (t.section_votes or {}).get("taught")}
+    return Votes(sums, len(again), taught_themes)
 
 
-def _summed(mapper: SectionMapper, members: Mapping[int, Sequence[Sequence[str]]]) -> dict[int, np.ndarray]:
-    """Theme -> its given members' summed votes, counted in one pass."""
+def tally_key(mapper: SectionMapper, learned_from: Sequence[MappingCorrection]) -> str:
+    """What stored tallies depend on: the sections' words and the corrections the model learns from (a new one
+    counts every theme again, so a correction reaches the themes already there)."""
+    ids = ",".join(str(c.id) for c in learned_from)
+    return f"{mapper.vote_key}:{hashlib.sha256(ids.encode()).hexdigest()[:8]}" if ids else mapper.vote_key
+
+
+def examples(session: Session, learned_from: Sequence[MappingCorrection]) -> list[tuple[list[str], str, str | None]]:
+    """The items of the themes owners moved, labelled with where they put them (a few per theme at most)."""
+    where = {c.theme_id: (c.document_id, c.section_id) for c in learned_from if c.theme_id is not None}
+    found: list[tuple[list[str], str, str | None]] = []
+    taken: dict[int, int] = {}
+    for theme_id, text in member_texts(session, list(where)):
+        if taken.get(theme_id, 0) < EXAMPLES_PER_CORRECTION:
+            taken[theme_id] = taken.get(theme_id, 0) + 1
+            found.append((terms(text), *where[theme_id]))
+    return found
+
+
+def _summed(
+    mapper: SectionMapper,
+    members: Mapping[int, Sequence[Sequence[str]]],
+    taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
+) -> tuple[dict[int, np.ndarray], bool]:
+    """Theme -> its given members' summed votes, counted in one pass (with the model the owners' examples teach, when
+    there are any: analysis.mapping.SectionMapper.taught_votes); and whether that model voted."""
     themes = [t for t, docs in members.items() if docs]
     docs = [doc for t in themes for doc in members[t]]
     if not docs:
-        return {}
-    votes = mapper.vote_rows(docs)
+        return {}, False
+    votes, fitted = mapper.taught_votes(docs, mapper.vote_rows(docs), taught)
     starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
-    return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True))
+    return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), fitted
 
 
 THEMES_PER_QUERY = 200
+EXAMPLES_PER_CORRECTION = 2_000  # items of one moved theme the model learns from
 
 
 def _members(session: Session, theme_ids: list[int]) -> Iterator[dict[int, list[list[str]]]]:
@@ -168,15 +208,23 @@ def _members(session: Session, theme_ids: list[int]) -> Iterator[dict[int, list[
 def explain_theme(
     settings: Settings, store: Store, theme_id: int
 ) -> tuple[Theme, Explanation, MappingCorrection | None]:
-    """Why a theme maps where it does: its members' vote counted now, the corrections that weigh, and the
-    owner's correction holding it, if any."""
+    """Why a theme maps where it does: the vote the last sync counted for it (the workspace's model's, when one was
+    fitted) beside its members' own words' vote, the corrections that weigh, and the owner's correction holding
+    it, if any."""
     with store.session() as session:
         theme = session.get(Theme, theme_id)
         if theme is None or theme.status != "active":
             raise NotFoundError(f"no active theme {theme_id}", hint="see `reviewbot themes list`")
         mapper = build_mapper(session)
-        total = np.zeros(len(mapper.targets))
+        own = np.zeros(len(mapper.targets))
         for batch in _members(session, [theme_id]):
-            total += _summed(mapper, batch).get(theme_id, 0.0)
-        explanation = mapper.explain(total, theme.centroid, rules_of(settings))
+            own += mapper.vote_rows(batch.get(theme_id, [])).sum(axis=0)
+        tally = theme.section_votes or {}
+        current = tally.get("key") == tally_key(mapper, corrections(session))
+        counted = mapper.tally(tally.get("sums", {})) if current else own
+        taught = bool(current and tally.get("taught"))
+        explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught)
+        if taught:
+            shares = own / own.sum() if own.sum() > 0 else own
+            explanation.taught, explanation.words_alone = True, mapper.scores_of(shares)
         return theme, explanation, pins(session).get(theme_id)

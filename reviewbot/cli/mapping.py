@@ -19,8 +19,8 @@ def mapping_explain(
     theme_id: Annotated[int, typer.Argument(help="Theme id (from `themes list`).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Why a theme maps where it does: each section's share of its items' vote and fit, and the corrections that
-    weighed."""
+    """Why a theme maps where it does: each section's share of its items' vote and fit, what the workspace's model
+    changed against the items' own words, and the corrections that weighed."""
     from reviewbot.views import add_text_row
     from reviewbot.workflows.mapping import explain_theme
 
@@ -46,6 +46,8 @@ def mapping_explain(
                 "not_policy": explanation.not_policy if pin is None else pin.section_id is None,
                 "sections": [s.__dict__ for s in explanation.scores],
                 "corrections": [{"correction": label, "similarity": sim} for label, sim in explanation.corrections],
+                "taught_by_corrections": explanation.taught,
+                "words_alone": [{"section": s.section_id, "share": s.share} for s in explanation.words_alone],
             }
         )
         return
@@ -58,6 +60,14 @@ def mapping_explain(
     for score in explanation.scores[:SHOWN]:
         add_text_row(table, score.section_id, f"{score.share:.0%}", f"{score.fit:.2f}")
     out.print(table)
+    if explanation.taught:
+        alone = ", ".join(f"{s.section_id} {s.share:.0%}" for s in explanation.words_alone[:3])
+        out.print(
+            "Learned: the vote above is the model owners' corrections taught over this workspace's items; their own "
+            f"words alone vote {alone or 'for no section (they share no word with any)'}",
+            highlight=False,
+            markup=False,
+        )
     for label, similarity in explanation.corrections:
         out.print(f"Weighed: {label} (themes {similarity:.0%} alike)", highlight=False, markup=False)
 

@@ -169,3 +169,53 @@ def test_rule_cues() -> None:
     assert cites_rules("3rd price match ask this wk, do we have a rule or not??")
     assert not cites_rules("The cushions are flatter than in the photos")
     assert not cites_rules("Lovely sofa, quick delivery")
+
+
+def _workspace_members() -> list[list[str]]:
+    """Feedback of a lender's customers: about repossessed vehicles, fees, and debits."""
+    days = ["monday", "friday", "last week", "yesterday", "at night", "in the morning", "on payday", "today"]
+    texts = []
+    for i, day in enumerate(days * 10):
+        texts.append(f"my vehicle was repossessed {day} without written notice, they took my car {i}")
+        texts.append(f"a fee I was never shown was charged {day}, the interest rate is higher than signed {i}")
+        texts.append(f"they debit my bank account {day} after I revoked the authorisation {i}")
+    return [terms(t) for t in texts]
+
+
+def test_owners_corrections_teach_a_model_that_carries_them_to_like_items() -> None:
+    mapper = SectionMapper(NESTED)
+    members = _workspace_members()
+    title = [terms("the lender kept the paper title after I paid off"), terms("still no title back from the lender")]
+    fee = [terms("another fee that was never shown to me")]
+    votes = mapper.vote_rows(members + title + fee)
+    vehicles, costs = mapper.targets.index(("l", "vehicles")), mapper.targets.index(("l", "costs"))
+    assert votes[-3:-1, vehicles].sum() == 0  # the title is in no section's words
+    moved = [(terms(f"the lender kept my title, title never returned {i}"), "l", "vehicles") for i in range(10)]
+    taught, fitted = mapper.taught_votes(members + title + fee, votes, moved)
+    assert fitted
+    assert list(taught[-3:].argmax(axis=1)) == [vehicles, vehicles, costs]  # the fee still goes to costs
+    # a theme of such items fits no section by its words: a gap, unless the owners' taught model says where it goes
+    centroid = theme("no title back from the lender")[1]
+    assert mapper.match(votes[-3:-1].sum(axis=0), centroid)[0].is_gap
+    taught_mapper = SectionMapper(NESTED, corrections=[Correction(1, "l", "vehicles", {"unrelated": 1.0})])
+    [match] = taught_mapper.match(taught[-3:-1].sum(axis=0), centroid, taught=True)
+    assert match.section_id == "vehicles" and match.confidence > 0.5
+
+
+def test_without_corrections_the_members_own_votes_stand() -> None:
+    mapper = SectionMapper(NESTED)
+    members = _workspace_members()
+    votes = mapper.vote_rows(members)
+    taught, fitted = mapper.taught_votes(members, votes)
+    assert not fitted and (taught == votes).all()
+    gone = [(terms("the lender kept my title"), "l", "title-loans")]  # a section that no longer exists: inert
+    taught, fitted = mapper.taught_votes(members, votes, gone)
+    assert not fitted and (taught == votes).all()
+
+
+def test_a_few_new_items_are_not_all_drawn_to_where_owners_moved_tickets() -> None:
+    mapper = SectionMapper(NESTED)
+    few = [terms("a fee was never shown"), terms("the lender kept my title")]
+    moved = [(terms(f"the lender kept my title {i}"), "l", "vehicles") for i in range(100)]
+    taught, fitted = mapper.taught_votes(few, mapper.vote_rows(few), moved)
+    assert not fitted and taught[0].argmax() == mapper.targets.index(("l", "costs"))

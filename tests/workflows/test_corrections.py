@@ -23,6 +23,7 @@ from reviewbot.store import Store
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.curate import merge, split
 from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.mapping import explain_theme
 from reviewbot.workflows.review import RefusedError, dismiss
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, make_workspace, open_workspace, rows, write_csv
@@ -246,3 +247,67 @@ def delivery_ticket_theme(folder: Path) -> int:
     with store.session() as session:
         ticket = session.exec(select(ReviewTicket).where(ReviewTicket.section_id == "claims")).one()
     return ticket.theme_id or 0
+
+
+LENDER = """---
+id: lender
+title: Lending policy
+owner: head-of-cx
+approvers: [head-of-cx]
+---
+# Lending policy
+
+## Costs and fees {#costs}
+Every fee and the interest rate are shown before signing.
+
+## Automatic debits {#debits}
+We debit the bank account only on the authorised dates and stop debits when authorisation is revoked.
+
+## Vehicle-secured loans {#vehicles}
+A vehicle is repossessed only after written notice, and its papers are returned once the loan is repaid.
+"""
+DAYS = ["on monday", "on friday", "last week", "yesterday", "at night", "this morning", "on payday", "today"]
+
+
+def lender_texts(template: str, n: int) -> list[str]:
+    return [template.format(day=DAYS[i % len(DAYS)], i=i) for i in range(n)]
+
+
+@pytest.mark.parametrize("corrected", [True, False])
+def test_a_correction_teaches_the_next_sync_where_like_themes_go(
+    tmp_path: Path, use_database: str, corrected: bool
+) -> None:
+    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
+    (ws / "policies" / "returns.md").unlink()
+    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    exports = ws / "inbox" / "complaints"
+    (exports / "export-1.csv").unlink()
+    first = (
+        rows(lender_texts("a fee I was never shown was charged {day}, the interest rate is not what I signed", 60), "F")
+        + rows(lender_texts("they debit my bank account {day} after I revoked the authorisation", 60), "B")
+        + rows(
+            lender_texts("the title of my truck was never handed back {day} after the payoff, you promised", 30), "T"
+        )
+    )
+    write_csv(exports / "export-1.csv", first)
+    settings, store = sync(ws)
+    truck = theme_of(store, "T-0")
+    assert truck and sections_of_theme(store, truck) != ["vehicles"]  # "title", "truck": no section's words
+    [ticket] = [t for t in tickets(store) if t.theme_id == truck]
+    if corrected:
+        move_ticket(store, settings, ticket.tracker_ref or "", "vehicles", "dana")
+    # a new issue arrives: about the same papers, in other words, and it is a theme of its own
+    later = lender_texts("still waiting {day} for the lien release and the pink slip of my truck", 30)
+    write_csv(exports / "export-2.csv", rows(later, "L", day=20))
+    sync(ws)
+    lien = theme_of(store, "L-0")
+    assert lien not in (truck, theme_of(store, "F-0"), theme_of(store, "B-0"))
+    assert (sections_of_theme(store, lien) == ["vehicles"]) is corrected  # without the move it goes elsewhere
+    assert sections_of_theme(store, theme_of(store, "F-0")) == ["costs"]  # what nobody corrected stays
+    _, why, _ = explain_theme(settings, store, lien)  # type: ignore[arg-type]
+    assert why.taught is corrected and why.words_alone == []  # its own words name no section
+
+
+def theme_of(store: Store, external_id: str) -> int:
+    with store.session() as session:
+        return session.exec(select(FeedbackItem.theme_id).where(FeedbackItem.external_id == external_id)).one() or 0
