@@ -57,6 +57,12 @@ REFINE_MIN_ROWS = 10
 REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features are unit-length TF-IDF rows
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
+# A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
+# ("month / called / customer service" on CFPB) and is split by plain modularity (resolution 1) on its own part of
+# the neighbour graph: in four row orders of CFPB, grab bags (over 5% of items, under 30% one issue) 0 instead of
+# 0-1, NMI 0.218 against 0.211 (mean), 46-77 themes instead of 33-36; BANKING77 has none (NMI 0.722 both).
+# Resolution 0.3 made fewer parts and left one grab bag.
+GRAB_BAG_SHARE = 0.05
 CHANCE_PAIRS = 5_000  # random pairs whose median similarity is the chance level of a set of embeddings
 CHANCE_ROWS = 50
 
@@ -156,7 +162,8 @@ def _cluster_distinct(
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
         else:
-            groups = communities(_neighbour_graph(points, NEIGHBOURS), _resolution(len(rows)), seed)
+            graph = _neighbour_graph(points, NEIGHBOURS)
+            groups = communities(graph, _resolution(len(rows)), seed)
         keep = np.bincount(groups)[groups] >= min_size
         if not keep.any():
             return labels
@@ -166,7 +173,9 @@ def _cluster_distinct(
             found[rows] = _close_members(points, groups, above_chance(points, similarity, seed))
         else:
             # a row's few neighbours misplace it more often than the words of whole communities would
-            found[rows] = _close_members(points, _refine(features, groups), similarity)
+            refined = _refine(features, groups)
+            refined = _split_grab_bags(points, refined, graph, min_size, seed)
+            found[rows] = _close_members(points, refined, similarity)
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
         found[usable] = _drop_strangers(matrix[usable], found[usable])
     return _by_size(found, min_size)
@@ -358,6 +367,25 @@ def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
         return np.asarray(sparse @ dense)
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         return np.vstack(list(pool.map(lambda rows: sparse[rows] @ dense, blocks)))
+
+
+def _split_grab_bags(points: np.ndarray, labels: np.ndarray, graph: csr_matrix, min_size: int, seed: int) -> np.ndarray:
+    """Split each cluster holding over GRAB_BAG_SHARE of the rows whose members are less alike than those of the
+    median cluster (a grab bag) into the communities of its own part of the neighbour graph."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    sizes = np.bincount(labels)
+    centroids = _centroids(points, labels)
+    closeness = np.einsum("ij,ij->i", points, centroids[labels])
+    coherence = np.bincount(labels, weights=closeness) / np.maximum(sizes, 1)
+    typical = float(np.median(coherence[sizes >= min_size])) if (sizes >= min_size).any() else 0.0
+    result, next_label = labels.copy(), len(sizes)
+    for cluster in np.flatnonzero((sizes > GRAB_BAG_SHARE * len(labels)) & (coherence < typical)):
+        members = np.flatnonzero(labels == cluster)
+        parts = communities(graph[members][:, members], 1.0, seed)
+        if parts.max() > 0:
+            result[members] = np.where(parts == 0, cluster, next_label + parts - 1)
+            next_label += int(parts.max())
+    return result
 
 
 def _close_members(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:
