@@ -3,6 +3,7 @@
     python bench/quality.py                      # every data set in ../shared/data
     python bench/quality.py themes FILE.csv --text text --label category
     python bench/quality.py sentiment FOLDER     # UCI-style "sentence<TAB>label" files
+    python bench/quality.py grabbags             # CFPB: largest themes and their purity in four row orders
 
 Themes run through the same placement a first sync uses (`plan_themes` with the default settings; the
 algorithm is not told how many labels there are). Items placed in no theme count as one extra "noise"
@@ -18,6 +19,7 @@ import argparse
 import csv
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,9 +32,12 @@ from bench._common import SHARED, machine  # noqa: E402
 from reviewbot.analysis.boilerplate import Boilerplate  # noqa: E402
 from reviewbot.analysis.themes import PlanSettings, ThemeModel, make_docs, plan_themes  # noqa: E402
 from reviewbot.analysis.vectorize import CorpusStats  # noqa: E402
-from reviewbot.settings import ThemeSettings  # noqa: E402
+from reviewbot.settings import EnrichSettings, ThemeSettings  # noqa: E402
 
 NOISE = "(no theme)"
+NEGATIVE_BELOW = EnrichSettings().negative_below  # what a sync counts as negative
+GRAB_BAG_SHARE = 0.05  # a theme holding more than this share of the items ...
+GRAB_BAG_PURITY = 0.30  # ... with under this share of one label is a grab bag
 
 
 def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], list[str]]:
@@ -117,6 +122,39 @@ def backends(sizes: list[int | None]) -> None:
                 )
 
 
+def grab_bags(texts: list[str], labels: list[str], name: str, orders: int = 4, show: int = 5) -> None:
+    """The largest themes' share of items and purity (share of their most common label) in several row orders, and
+    how many themes hold over GRAB_BAG_SHARE of the items with under GRAB_BAG_PURITY purity (a grab bag)."""
+    for seed in range(orders):
+        order = np.random.default_rng(seed).permutation(len(texts))
+        result, _ = plan([texts[i] for i in order])
+        members: dict[int, list[str]] = {}
+        for position, i in enumerate(order):
+            if position in result.assignments:
+                members.setdefault(result.assignments[position][0], []).append(labels[i])
+        rows = []
+        for key, found in members.items():
+            label, count = Counter(found).most_common(1)[0]
+            rows.append((len(found) / len(texts), count / len(found), label, _label_of(result, key)))
+        rows.sort(reverse=True)
+        bags = sum(1 for share, purity, _, _ in rows if share > GRAB_BAG_SHARE and purity < GRAB_BAG_PURITY)
+        nmi = normalized_mutual_info_score(labels, [_theme_of(result, position) for position in np.argsort(order)])
+        print(f"{name} row order {seed}: {len(rows)} themes, NMI {nmi:.3f}, grab bags (over 5%, purity < 30%): {bags}")
+        for share, purity, label, words in rows[:show]:
+            print(f"    {share:5.1%} of items, purity {purity:4.0%} ({label[:40]}): {words}")
+
+
+def _theme_of(result, position: int) -> str:  # type: ignore[no-untyped-def]
+    """The theme a row was placed in, NOISE for none."""
+    return str(result.assignments[position][0]) if position in result.assignments else NOISE
+
+
+def _label_of(result, key: int) -> str:  # type: ignore[no-untyped-def]
+    """The top three terms of a theme's centroid: enough to recognise it in the bench's output."""
+    theme = result.changed.get(key)
+    return " / ".join(sorted(theme.centroid, key=theme.centroid.__getitem__, reverse=True)[:3]) if theme else "?"
+
+
 def labelled_sets() -> dict[str, tuple[list[str], list[str]]]:
     """The labelled theme sets: BANKING77 intents, CFPB payday issues, airline complaint reasons (negative tweets
     with a reason), each in a fixed shuffled order so that a prefix is a fair sample."""
@@ -181,7 +219,7 @@ def sentiment(folder: Path) -> None:
         for label, scorer in zip(
             scorers, (TextBlobScorer(), CalibratedScorer(), CalibratedScorer(model=model)), strict=True
         ):
-            scorers[label] += [scorer.score(t, kind="survey").polarity < -0.05 for t, _ in half]
+            scorers[label] += [scorer.score(t, kind="survey").polarity < NEGATIVE_BELOW for t, _ in half]
     for label, predicted in scorers.items():
         print(f"  {label:<22} {_classification(truth, predicted)}")
     print(f"  ({time.perf_counter() - started:.1f}s including two model fits)")
@@ -202,7 +240,7 @@ def airline_sentiment(path: Path) -> None:
         ("calibrated, complaint source", CalibratedScorer(), "complaint"),
     ):
         started = time.perf_counter()
-        predicted = [scorer.score(t, kind=kind).polarity < -0.05 for t, _ in rows]
+        predicted = [scorer.score(t, kind=kind).polarity < NEGATIVE_BELOW for t, _ in rows]
         print(f"  {label:<29} {_classification(truth, predicted)}  ({time.perf_counter() - started:.1f}s)")
 
 
@@ -213,7 +251,7 @@ def complaint_negativity(texts: list[str]) -> None:
 
     for label, scorer in (("TextBlob raw", TextBlobScorer()), ("calibrated, complaint source", CalibratedScorer())):
         started = time.perf_counter()
-        share = sum(scorer.score(t, kind="complaint").polarity < -0.05 for t in texts) / len(texts)
+        share = sum(scorer.score(t, kind="complaint").polarity < NEGATIVE_BELOW for t in texts) / len(texts)
         print(f"  CFPB complaints read as negative, {label:<29} {share:.0%}  ({time.perf_counter() - started:.1f}s)")
 
 
@@ -250,7 +288,10 @@ def combiner(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "what", nargs="?", choices=["all", "themes", "sentiment", "combiner", "backends", "sets"], default="all"
+        "what",
+        nargs="?",
+        choices=["all", "themes", "sentiment", "combiner", "backends", "sets", "grabbags"],
+        default="all",
     )
     parser.add_argument("--sizes", default="1000,2000,0", help="backends: sizes to try (0: all)")
     parser.add_argument("path", nargs="?", type=Path)
@@ -268,12 +309,15 @@ def main() -> None:
         for name, (texts, labels) in labelled_sets().items():
             nmi, found, placed = nmi_of(texts, labels)
             print(f"{name:<16} {len(texts):>6,} items  NMI {nmi:.3f}  {found} themes, {placed:.0%} placed")
+    elif args.what == "grabbags":
+        grab_bags(*labelled_sets()["CFPB issues"], "CFPB issues")
     elif args.what == "combiner":
         combiner(args.path or SHARED / "uci-sentences")
     else:
         themes(*read_labelled(SHARED / "banking77" / "train.csv", "text", "category"), "BANKING77")
         cfpb = read_labelled(SHARED / "cfpb-payday" / "complaints.csv", "Consumer complaint narrative", "Issue")
         themes(*cfpb, "CFPB issues")
+        grab_bags(*cfpb, "CFPB issues")
         airline_sentiment(SHARED / "airline-dev" / "tweets.csv")
         sentiment(SHARED / "uci-sentences")
         complaint_negativity(cfpb[0])

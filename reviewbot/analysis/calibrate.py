@@ -17,8 +17,8 @@ the log-odds that a text is negative:
 * `CalibrationModel`: logistic regression on [z without prior, the words], fitted on the workspace's survey answers
   (detractor / unsatisfied = negative); stored as plain JSON. Not used for agent notes and suggestions.
 
-The result is given as a polarity in [-1, 1]: 1 - 2 P(negative), so enrich's `polarity < -0.05` rule reads "more
-likely negative than not", and a theme's mean polarity is its net tone.
+The result is given as a polarity in [-1, 1]: 1 - 2 P(negative), so enrich's `polarity < 0` rule (the default
+`negative_below`) reads "more likely negative than not", and a theme's mean polarity is its net tone.
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def evaluate(
     labels: Sequence[bool],
     scorer: SentimentScorer,
     kind: str | None = None,
-    negative_below: float = -0.05,
+    negative_below: float = 0.0,
 ) -> dict[str, float]:
     """Accuracy, and precision / recall / F1 of "negative" (labels: True = negative) at enrich's threshold."""
     predicted = [scorer.score(t, kind=kind).polarity < negative_below for t in texts]

@@ -45,7 +45,7 @@ class Enricher:
 
     redactor: Redactor
     scorer: SentimentScorer
-    negative_below: float = -0.05
+    negative_below: float = 0.0  # see EnrichSettings
 
     def redact(self, value: str | None) -> str | None:
         """Redacted text, or None."""

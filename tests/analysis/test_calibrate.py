@@ -29,9 +29,10 @@ from reviewbot.analysis.lexicon import DEFAULT_BENIGN, DEFAULT_CUES, Lexicon, Ph
 from reviewbot.analysis.redact import Redactor
 from reviewbot.analysis.sentiment import Sentiment, TextBlobScorer
 from reviewbot.protocols import RawRecord
+from reviewbot.settings import EnrichSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-NEGATIVE_BELOW = -0.05  # enrich's default threshold
+NEGATIVE_BELOW = EnrichSettings().negative_below  # enrich's default threshold
 KINDS = [None, "complaint", "survey", "agent_note", "suggestion"]
 
 
@@ -290,6 +291,16 @@ def test_the_enricher_passes_the_record_kind_to_the_scorer() -> None:
     assert complaint["is_negative"] and not survey["is_negative"]
     waiting = enricher.enrich("s", RawRecord("3", "Still waiting, nobody called back", moment, "survey", "x:3"))
     assert waiting["is_negative"]
+
+
+def test_a_text_slightly_more_likely_negative_than_not_is_flagged_and_slightly_less_is_not() -> None:
+    moment = datetime(2026, 9, 1, tzinfo=UTC)
+    text = "I want to know the status of order 1234"
+    evidence = CalibratedScorer().evidence(text).logit
+    for lean, flagged in ((0.05, True), (-0.05, False)):  # P(negative) 0.51 and 0.49 once the source is counted
+        scorer = CalibratedScorer(priors={"complaint": lean - evidence})
+        enricher = Enricher(Redactor(), scorer, EnrichSettings().negative_below)
+        assert enricher.enrich("s", RawRecord("1", text, moment, "complaint", "x:1"))["is_negative"] is flagged
 
 
 def test_evaluate_counts_negative_as_the_positive_class() -> None:

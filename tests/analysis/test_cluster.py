@@ -12,7 +12,9 @@ from reviewbot.analysis.cluster import (
     NOISE,
     _char_ngrams,
     _largest,
+    _neighbour_graph,
     _refine,
+    _split_grab_bags,
     _times_dense,
     communities,
     find_clusters,
@@ -114,3 +116,22 @@ def test_the_product_in_row_blocks_is_the_whole_product() -> None:
     sparse = csr_matrix(rng.random((6_001, 40)) * (rng.random((6_001, 40)) < 0.1))
     dense = rng.random((40, 7))
     assert np.allclose(_times_dense(sparse, dense), sparse @ dense)
+
+
+def test_a_large_loose_cluster_is_split_and_tight_ones_are_kept() -> None:
+    # twenty tight groups of ten rows, and one cluster of sixty that is really two groups in different directions
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(22, 30))
+    tight = [directions[g] + 0.1 * rng.normal(size=(10, 30)) for g in range(20)]
+    loose = [directions[g] + 0.6 * rng.normal(size=(30, 30)) for g in (20, 21)]
+    points = np.vstack(tight + loose)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels = np.concatenate([np.repeat(np.arange(20), 10), np.full(60, 20)])
+
+    split = _split_grab_bags(points, labels, _neighbour_graph(points, 5), min_size=5, seed=0)
+
+    assert all(len(set(split[g * 10 : g * 10 + 10])) == 1 for g in range(20))  # tight groups untouched
+    assert len(set(split[:200])) == 20
+    first, second = split[200:230], split[230:]
+    assert np.bincount(first).max() >= 25 and np.bincount(second).max() >= 25  # each half mostly in one part
+    assert np.bincount(first).argmax() != np.bincount(second).argmax()
