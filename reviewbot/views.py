@@ -65,19 +65,66 @@ def add_text_row(table: Table, *cells: str | Text) -> None:
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
 
 
-def themes_table(themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]]) -> Table:
-    """One row per theme: size, tone, where it maps, its tickets."""
-    table = Table(title="Themes", title_justify="left")
-    for name, justify in [("id", "right"), ("label", "left"), ("items", "right"), ("neg", "right"),
-                          ("NPS", "right"), ("trend", "left"), ("section", "left"), ("tickets", "left")]:  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for t in themes:
-        section = ", ".join(m.section_id or "GAP" for m in maps.get(t.id or 0, [])) or "-"
-        add_text_row(table,
-            str(t.id), t.label, str(t.size), pct(t.negative_share), signed(t.nps), sparkline(t.weekly)[-12:],
-            section, ", ".join(tickets.get(t.id or 0, [])) or "-",
-        )  # fmt: skip
+def line_table(
+    title: str,
+    names: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    width: int,
+    *,
+    caps: dict[str, int] | None = None,
+    flex: str,
+    right: tuple[str, ...] = (),
+) -> Table:
+    """One line per row at any terminal width: columns are as wide as their content (at most their cap), ids and
+    numbers never fold, and the `flex` column gets what is left; what does not fit ends in "...".
+
+    Rich would shrink every column alike to fit, folding ids and words mid-way; we size the columns ourselves.
+    """
+    caps = caps or {}
+    sizes = {name: max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(names)}
+    sizes = {name: min(size, caps.get(name, size)) for name, size in sizes.items()}
+    fixed = sum(size for name, size in sizes.items() if name != flex) + 2 * (len(names) - 1)
+    sizes[flex] = max(12, min(sizes[flex], width - fixed))
+    table = Table(
+        title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold"
+    )
+    for name in names:
+        justify = "right" if name in right else "left"
+        table.add_column(name, width=sizes[name], no_wrap=True, overflow="ellipsis", justify=justify)
+    for row in rows:
+        table.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis") for cell in row))
     return table
+
+
+def themes_table(
+    themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]], width: int
+) -> Table:
+    """One line per theme: size, tone, trend, where it maps, its tickets."""
+    narrow = width < 100  # at 80 columns: fewer weeks of trend and shorter sections, so the label keeps its room
+    weeks = 6 if narrow else 12
+    rows = [
+        (
+            str(t.id),
+            t.label,
+            str(t.size),
+            pct(t.negative_share),
+            signed(t.nps),
+            sparkline(t.weekly)[-weeks:],
+            ", ".join(m.section_id or "GAP" for m in maps.get(t.id or 0, [])) or "-",
+            ", ".join(tickets.get(t.id or 0, [])) or "-",
+        )
+        for t in themes
+    ]
+    names = ("id", "label", "items", "neg", "NPS", "trend", "section", "tickets")
+    return line_table(
+        "Themes",
+        names,
+        rows,
+        width,
+        caps={"section": 14 if narrow else 22, "tickets": 7 if narrow else 12},
+        flex="label",
+        right=names[2:5],
+    )
 
 
 def ticket_dict(ticket: ReviewTicket) -> dict[str, Any]:

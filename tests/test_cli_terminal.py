@@ -47,6 +47,21 @@ def test_tickets_list_is_one_line_per_ticket_at_80_columns(demo: Path, cli) -> N
     assert "lee.chen" in listed.stdout  # the demo's history assigned RB-2
 
 
+def test_themes_list_is_one_line_per_theme_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    themes = json.loads(cli("themes list --json").stdout)
+    lines = cli("themes list", columns=80).stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[1].split() == ["id", "label", "items", "neg", "NPS", "trend", "section", "tickets"]
+    body = lines[2:]
+    assert len(body) == len(themes)  # one line each: no label or section folds into a second line
+    for line, theme in zip(body, themes, strict=True):
+        assert line.split()[0] == str(theme["id"])
+        assert theme["label"][:20] in line  # the label keeps most of the room
+        assert f" {theme['size']} " in line
+    wide = cli("themes list", columns=160).stdout
+    assert all(theme["label"] in wide for theme in themes)  # in a wide terminal labels are whole
+
+
 def test_tickets_list_help_tells_the_real_order(cli) -> None:  # type: ignore[no-untyped-def]
     text = " ".join(cli("tickets list --help").stdout.split())
     assert "highest impact (priority) first, then newest" in text and "newest first." not in text

@@ -24,7 +24,7 @@ def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([theme_dict(t, maps.get(t.id or 0, [])) for t in themes])
     else:
-        out.print(themes_table(themes, maps, refs))
+        out.print(themes_table(themes, maps, refs, out.width))
 
 
 @themes_app.command("show")

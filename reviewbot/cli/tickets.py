@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
@@ -46,6 +45,7 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
     """One line per ticket at any terminal width: ids and states never fold, long assignees, sections and titles
     end in "..."."""
     from reviewbot.evidence import impact
+    from reviewbot.views import line_table
 
     rows = [
         (
@@ -59,19 +59,7 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
         for t in tickets
     ]
     names = ("ref", "state", "prio", "assignee", "section", "title")
-    widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(names)]
-    widths[3], widths[4] = min(widths[3], 12), min(widths[4], 18)
-    # Rich would shrink every column to fit, folding ids; we size them and give the title what is left
-    spare = (width or out.width) - sum(widths[:5]) - 2 * (len(names) - 1)
-    widths[5] = max(12, min(widths[5], spare))
-    table = Table(
-        title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold"
-    )
-    for name, size in zip(names, widths, strict=True):
-        table.add_column(name, width=size, no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis") for cell in row))
-    return table
+    return line_table(title, names, rows, width or out.width, caps={"assignee": 12, "section": 18}, flex="title")
 
 
 @tickets_app.command("show")

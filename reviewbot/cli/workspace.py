@@ -160,7 +160,7 @@ def _print_sync_summary(store: Store, report: Any, since: datetime, seconds: flo
                 tickets = list_tickets(session)
                 themes, maps, refs, _ = theme_overview(session) if verbose else ([], {}, {}, [])
             if verbose:
-                out.print(themes_table(themes, maps, refs))
+                out.print(themes_table(themes, maps, refs, out.width))
                 shown = [t for t in tickets if t.state not in SETTLED_STATES]
                 out.print(ticket_lines(shown, "Open review tickets"))
             elif any(line.startswith("Tickets:") for line in changes):
