@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from reviewbot.settings import Settings
 from reviewbot.store import Store
-from reviewbot.web.config import WebOptions, session_secret, web_options
+from reviewbot.web.config import WebOptions, session_secret, web_options, workspace
 
 # Everything from our own origin, no inline script or style, never framed, forms post only to us.
 CSP = (
@@ -61,13 +61,6 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
     app.jinja_env.globals["passwords"] = not options.trusted_header  # people may change their own password
     app.jinja_env.globals["oidc_label"] = options.oidc.label if options.oidc and not options.trusted_header else None
     return app
-
-
-def workspace() -> tuple[Settings, Store, WebOptions]:
-    """The settings, store and options of the app handling this request."""
-    from flask import current_app
-
-    return current_app.extensions["reviewbot"]
 
 
 def _who_is_signed_in() -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reviewbot.errors import ConfigError
 from reviewbot.settings import Settings
+from reviewbot.store import Store
 
 SECRET_ENV = "REVIEWBOT_WEB_SECRET"
 MIN_SECRET_LENGTH = 32
@@ -110,3 +111,10 @@ def oidc_secret(settings: Settings, oidc: OidcOptions) -> str:
             hint="copy the client secret from the identity provider into the environment or .env",
         )
     return value
+
+
+def workspace() -> tuple[Settings, Store, WebOptions]:
+    """The settings, store and options of the app handling this request (views and hooks read them here)."""
+    from flask import current_app
+
+    return current_app.extensions["reviewbot"]

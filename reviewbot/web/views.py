@@ -15,7 +15,7 @@ from reviewbot.errors import ReviewbotError
 from reviewbot.evidence import impact
 from reviewbot.models import PolicyDocument, ReviewTicket
 from reviewbot.models.tickets import TICKET_STATES
-from reviewbot.web.app import workspace
+from reviewbot.web.config import workspace
 
 bp = Blueprint("web", __name__)
 PRIORITIES = ("high", "medium", "low")
