@@ -212,9 +212,13 @@ def _growth(weekly: Mapping[str, int], window: int) -> float | None:
     return round((recent + 1) / (previous + 1), 3)
 
 
-# Stems that name who spoke rather than what about: agents' shorthand for the customer, verbs of reporting. They
-# stay in the terms (clustering is tuned with them) but never in a label.
-LABEL_FILLER = frozenset({"cust", "custs", "cx", "say", "explain", "mention", "state"})
+# Stems that say who spoke, when, or how often rather than what about: agents' shorthand for the customer, verbs
+# of reporting and asking, time since ("days ago"), filler ("like", "that's"). They stay in the terms (clustering
+# is tuned with them) but never in a label: "agent asked / card number" is about the card number.
+LABEL_FILLER = frozenset(
+    {"cust", "custs", "cx", "say", "said", "told", "explain", "mention", "state", "ask", "ago", "yesterday", "today"}
+    | {"twice", "like", "that", "use", "got"}
+)
 
 
 def theme_label(centroid: Mapping[str, float], surface: Mapping[str, str], n: int = 3) -> tuple[str, list[str]]:

@@ -132,6 +132,16 @@ def test_label_prefers_word_pairs_and_readable_forms() -> None:
     assert "chat" not in display  # inside a chosen pair
 
 
+def test_label_names_the_problem_not_who_spoke_or_when() -> None:
+    # a real demo theme's heaviest terms: agents' notes about customers asked for their full card number
+    label, display = theme_label(
+        {"agent ask": 0.5, "cust say": 0.45, "day ago": 0.4, "card number": 0.35, "agent hung": 0.3, "ask": 0.3},
+        {"agent ask": "agent asked", "cust say": "cust says", "day ago": "days ago", "card number": "card number"},
+    )
+    assert label == "card number / agent hung"
+    assert not {"agent asked", "cust says", "days ago"} & set(display)
+
+
 def test_stats_growth_and_weekly_fill() -> None:
     agg = ThemeAggregate(
         by_kind={"complaint": 9, "survey": 3},
