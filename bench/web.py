@@ -17,6 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +55,13 @@ def _signed_in(app: Any) -> Any:
     return client
 
 
-def bench_size(n: int, requests: int) -> None:
-    """Sync n items into a fresh SQLite workspace, then time the console's pages."""
+@contextmanager
+def synced_workspace(n: int) -> Iterator[tuple[Any, Any]]:
+    """(settings, store) of a fresh SQLite workspace into which n synthetic items were synced."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
-    from reviewbot.web import auth, create_app
-    from reviewbot.web.config import WebOptions
     from reviewbot.workflows.sync import run_sync
 
-    os.environ.setdefault("REVIEWBOT_WEB_SECRET", "bench-secret-" + "x" * 40)
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_workspace(Path(tmp) / "ws")
         toml = folder / "reviewbot.toml"
@@ -69,7 +69,20 @@ def bench_size(n: int, requests: int) -> None:
         write_export(folder / "inbox" / "all.csv", feedback(n))
         settings = load_settings(folder)
         store = Store(settings.db_url)
-        run_sync(settings, store)
+        try:
+            run_sync(settings, store)
+            yield settings, store
+        finally:
+            store.dispose()
+
+
+def bench_size(n: int, requests: int) -> None:
+    """Sync n items into a fresh SQLite workspace, then time the console's pages."""
+    from reviewbot.web import auth, create_app
+    from reviewbot.web.config import WebOptions
+
+    os.environ.setdefault("REVIEWBOT_WEB_SECRET", "bench-secret-" + "x" * 40)
+    with synced_workspace(n) as (settings, store):
         auth.set_password(store, settings, "owner", PASSWORD, "owner")
         app = create_app(settings, store, WebOptions(insecure_http=True))
         client = _signed_in(app)
@@ -102,7 +115,6 @@ def bench_size(n: int, requests: int) -> None:
         started = time.process_time()
         _signed_in(app)
         print(f"password sign-in (scrypt N=2^15 + limits): {1000 * (time.process_time() - started):.0f} ms CPU")
-        store.dispose()
 
 
 def profile(n: int) -> None:
@@ -111,25 +123,14 @@ def profile(n: int) -> None:
     import pstats
 
     from reviewbot.report.charts import chart_payload
-    from reviewbot.settings import load_settings
-    from reviewbot.store import Store
     from reviewbot.workflows.report_html import build_report
-    from reviewbot.workflows.sync import run_sync
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = make_workspace(Path(tmp) / "ws")
-        toml = folder / "reviewbot.toml"
-        toml.write_text(toml.read_text(encoding="utf-8") + EXTRA_TOML, encoding="utf-8")
-        write_export(folder / "inbox" / "all.csv", feedback(n))
-        settings = load_settings(folder)
-        store = Store(settings.db_url)
-        run_sync(settings, store)
+    with synced_workspace(n) as (settings, store):
         profiler = cProfile.Profile()
         profiler.enable()
         chart_payload(build_report(settings, store), ())
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-        store.dispose()
 
 
 def main() -> None:
