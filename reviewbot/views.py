@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
@@ -18,7 +19,7 @@ from reviewbot.models import (
     Theme,
     ThemeMapping,
 )
-from reviewbot.store.themes import active_themes
+from reviewbot.store.themes import active_themes, central_items
 from reviewbot.store.tickets import list_tickets, mappings
 
 
@@ -46,6 +47,25 @@ def theme_overview(
         if t.theme_id is not None:
             refs.setdefault(t.theme_id, []).append(t.tracker_ref or f"#{t.id}")
     return themes, maps, refs, tickets
+
+
+@dataclass(frozen=True)
+class ThemeDetail:
+    """What `themes show` and the console's theme page show of one theme."""
+
+    theme: Theme
+    maps: list[ThemeMapping]
+    items: list[FeedbackItem]  # its most typical members
+    tickets: list[ReviewTicket]
+
+
+def theme_detail(session: Session, theme_id: int, items: int) -> ThemeDetail | None:
+    """One theme with its mappings, its `items` most typical members and its tickets; None if there is no such theme."""
+    theme = session.get(Theme, theme_id)
+    if theme is None:
+        return None
+    tickets = [t for t in list_tickets(session) if t.theme_id == theme_id]
+    return ThemeDetail(theme, mappings(session, theme_id), central_items(session, theme_id, items), tickets)
 
 
 def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str, Any]:

@@ -36,18 +36,13 @@ def themes_show(
 ) -> None:
     """Show one theme: statistics, weekly trend, sections, tickets and its most typical items."""
     from reviewbot.evidence import sparkline
-    from reviewbot.models import Theme
-    from reviewbot.store.themes import central_items
-    from reviewbot.store.tickets import list_tickets, mappings
-    from reviewbot.views import items_table, pct, signed, theme_dict
+    from reviewbot.views import items_table, pct, signed, theme_detail, theme_dict
 
     with open_store(ctx) as (_, store), store.session() as session:
-        theme = session.get(Theme, theme_id)
-        if theme is None:
-            raise NotFoundError(f"no theme {theme_id}", hint="see `reviewbot themes list`")
-        maps = mappings(session, theme_id)
-        members = central_items(session, theme_id, items)
-        tickets = [t for t in list_tickets(session) if t.theme_id == theme_id]
+        detail = theme_detail(session, theme_id, items)
+    if detail is None:
+        raise NotFoundError(f"no theme {theme_id}", hint="see `reviewbot themes list`")
+    theme, maps, members, tickets = detail.theme, detail.maps, detail.items, detail.tickets
     refs = [t.tracker_ref or f"#{t.id}" for t in tickets]
     if as_json:
         print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})

@@ -41,6 +41,11 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _refusal(exc: ReviewbotError) -> str:
+    """A workflow's refusal as one line for the page: its message, and its hint in brackets."""
+    return exc.message + (f" ({exc.hint})" if exc.hint else "")
+
+
 def _act(action: Callable[[], str], back: str) -> Any:
     """Run a workflow action: its message, or its refusal with the hint, is shown on the page it came from.
 
@@ -57,7 +62,7 @@ def _act(action: Callable[[], str], back: str) -> Any:
             message = action()
         flash(message, "ok")
     except ReviewbotError as exc:
-        flash(exc.message + (f" ({exc.hint})" if exc.hint else ""), "refused")
+        flash(_refusal(exc), "refused")
     return redirect(back, code=303)
 
 
@@ -86,7 +91,7 @@ def sign_in_post() -> Any:
     try:
         right = bool(person and password) and attempt_password(store, person, password, _client(), _limits(options))
     except TooManyAttempts as exc:
-        flash(f"{exc.message} ({exc.hint})", "refused")
+        flash(_refusal(exc), "refused")
         return render_template("sign_in.html", proxy=None, next=_safe_next(), person=person), 429
     if not right:
         flash("Wrong name or password, or no password was set for that name (an admin sets it).", "refused")
@@ -158,7 +163,7 @@ def oidc_callback() -> Any:
     except OSError as exc:
         return _oidc_unreachable(oidc.issuer, exc)
     except ReviewbotError as exc:
-        return _sign_in_refused(f"Not signed in: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), 403)
+        return _sign_in_refused(f"Not signed in: {_refusal(exc)}", 403)
     except (OAuthError, JoseError, ValueError) as exc:  # a wrong state, nonce, issuer, audience, signature, expiry
         why = getattr(exc, "description", None) or str(exc) or type(exc).__name__
         return _sign_in_refused(f"Sign-in with the identity provider failed: {why}. Try again.", 401)
@@ -204,10 +209,10 @@ def change_password() -> Any:
             raise ReviewbotError("the two new passwords differ")
         message = set_password(store, settings, g.person, new, g.person)
     except TooManyAttempts as exc:
-        flash(f"{exc.message} ({exc.hint})", "refused")
+        flash(_refusal(exc), "refused")
         return render_template("password.html"), 429
     except ReviewbotError as exc:
-        flash(exc.message + (f" ({exc.hint})" if exc.hint else ""), "refused")
+        flash(_refusal(exc), "refused")
         return render_template("password.html"), 400
     session["stamp"] = credential_stamp(store, g.person)  # this session goes on under the new stamp
     flash(message.replace(f"{g.person} can", "You can") + "; your other sessions have ended", "ok")
@@ -570,20 +575,18 @@ def themes() -> Any:
 @signed_in
 def theme(theme_id: int) -> Any:
     """One theme: statistics, weekly trend, sections, tickets, its most typical items; rename, merge, split."""
-    from reviewbot.models import Theme
-    from reviewbot.store.themes import active_themes, central_items
-    from reviewbot.store.tickets import list_tickets, mappings
+    from reviewbot.store.themes import active_themes
+    from reviewbot.views import theme_detail
 
     _, store, _ = workspace()
     with store.session() as session_:
-        found = session_.get(Theme, theme_id)
-        if found is None:
+        detail = theme_detail(session_, theme_id, THEME_ITEMS)
+        if detail is None:
             abort(404)
-        maps = mappings(session_, theme_id)
-        members = central_items(session_, theme_id, THEME_ITEMS)
-        tickets = [t for t in list_tickets(session_) if t.theme_id == theme_id]
         others = [t for t in sorted(active_themes(session_), key=lambda t: -t.size) if t.id != theme_id]
-    return render_template("theme.html", theme=found, maps=maps, items=members, tickets=tickets, others=others)
+    return render_template(
+        "theme.html", theme=detail.theme, maps=detail.maps, items=detail.items, tickets=detail.tickets, others=others
+    )
 
 
 THEME_ITEMS = 10  # typical items on a theme's page, as `themes show` lists by default
