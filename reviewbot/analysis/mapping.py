@@ -468,10 +468,11 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def _target_of(correction: Correction) -> tuple[str, str]:
-    return ("", NOT_POLICY) if correction.section_id is None else (correction.document_id, correction.section_id)
+    return _target_of_pair(correction.document_id, correction.section_id)
 
 
 def _target_of_pair(document_id: str, section_id: str | None) -> tuple[str, str]:
+    """The mapper's target for a place an owner named: a section, or "not a policy matter" (no section)."""
     return ("", NOT_POLICY) if section_id is None else (document_id, section_id)
 
 
