@@ -133,14 +133,16 @@ def attempt_password(store: Store, person: str, password: str, client: str, limi
     with store.session() as session:
         by_person = _failures(session, col(WebSignInFailure.person) == person, since)
         by_client = _failures(session, col(WebSignInFailure.client) == client, since)
-        if by_person > limits.per_person or by_client > limits.per_client:
+        refused = by_person > limits.per_person or by_client > limits.per_client
+        if refused:  # a refused attempt is not a failure: it must not keep the name locked past its window
             session.execute(delete(WebSignInFailure).where(col(WebSignInFailure.id) == attempt_id))
-            whom = f"for {person}" if by_person > limits.per_person else "from your address"
-            minutes = int(limits.window.total_seconds() // 60)
-            raise TooManyAttempts(
-                f"Too many failed sign-ins {whom}: try again in {minutes} minutes",
-                hint="or ask an admin for a one-time sign-in link",
-            )
+    if refused:  # raised after the session committed the delete (an error inside it would roll the delete back)
+        whom = f"for {person}" if by_person > limits.per_person else "from your address"
+        minutes = int(limits.window.total_seconds() // 60)
+        raise TooManyAttempts(
+            f"Too many failed sign-ins {whom}: try again in {minutes} minutes",
+            hint="or ask an admin for a one-time sign-in link",
+        )
     right = check_password(store, person, password)
     if right:
         with store.session() as session:  # a success clears this name's failures (not the address's)

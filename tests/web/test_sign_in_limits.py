@@ -40,6 +40,17 @@ def test_five_failures_lock_the_name_for_the_window_even_with_the_right_password
         assert _try(console.client(), "nina.kowalski", PASSWORD).status_code == 303
 
 
+def test_tries_refused_during_the_lock_do_not_extend_it(console: Console) -> None:
+    start = datetime.now(UTC)
+    for _ in range(5):
+        assert _try(console.client(), "nina.kowalski", "guess guess guess").status_code == 401
+    with time_machine.travel(start + timedelta(minutes=10)):
+        for _ in range(6):  # someone keeps trying a locked name: refused, and not counted as failures
+            assert _try(console.client(), "nina.kowalski", "guess guess guess").status_code == 429
+    with time_machine.travel(start + timedelta(minutes=16)):  # the window of the five real failures is over
+        assert _try(console.client(), "nina.kowalski", PASSWORD).status_code == 303
+
+
 def test_a_success_clears_the_names_failures(console: Console) -> None:
     for _ in range(4):
         _try(console.client(), "nina.kowalski", "guess guess guess")
