@@ -205,7 +205,6 @@ class _Heartbeat(threading.Thread):
 # twice at once, a version published twice). They take well under a second; the next one waits for it.
 ACTION = "people's action"
 ACTION_WAIT = 30.0  # seconds an action waits for another one to finish before it is refused
-_action = threading.local()
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -213,15 +212,12 @@ R = TypeVar("R")
 @contextmanager
 def one_action(store: Store) -> Iterator[None]:
     """Hold the people's-action lease for the block (at once if this thread already holds it)."""
-    if getattr(_action, "held", False):
+    held: Lease | None = getattr(_current, "lease", None)
+    if held is not None and held.name == ACTION:
         yield
         return
     with job_lock(store, ACTION, wait=ACTION_WAIT):
-        _action.held = True
-        try:
-            yield
-        finally:
-            _action.held = False
+        yield
 
 
 def one_at_a_time(action: Callable[P, R]) -> Callable[P, R]:
