@@ -6,9 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
+import sqlite3
+import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,12 +158,117 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+class WorkspaceTemplates:
+    """Workspaces built once per test run and copied into each test that asks for one.
+
+    Playing the demo's history takes seconds (more on PostgreSQL) and some 80 tests start from it; a copy of the
+    folder and of the database gives each test the same workspace in a fraction of that.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.built: dict[str, tuple[Path, str]] = {}
+        self.dumps: dict[str, str] = {}
+
+    def copy_into(self, name: str, build: Callable[[Path], None], folder: Path, database_url: str) -> None:
+        """Copy template NAME (made by BUILD(folder) on its own database the first time) to FOLDER and DATABASE_URL."""
+        if name not in self.built:
+            self.built[name] = self._build(name, build, folder.name)
+        template_folder, template_url = self.built[name]
+        shutil.copytree(template_folder, folder)
+        if PG_URL:
+            self._copy_schema(name, template_url, database_url)
+        else:
+            _copy_sqlite(template_url, database_url)
+
+    def _build(self, name: str, build: Callable[[Path], None], basename: str) -> tuple[Path, str]:
+        base = self.root / name
+        base.mkdir(parents=True)
+        if PG_URL:
+            schema = f"tmpl_{uuid.uuid4().hex[:12]}"
+            with _admin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            url = _schema_url(schema)
+        else:
+            url = f"sqlite:///{base / 'template.db'}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("REVIEWBOT_DATABASE_URL", url)
+            build(base / basename)
+        return base / basename, url
+
+    def _copy_schema(self, name: str, template_url: str, database_url: str) -> None:
+        template, target = _schema_of(template_url), _schema_of(database_url)
+        if name not in self.dumps:
+            dumped = subprocess.run(
+                ["pg_dump", "--schema", template, "--no-owner", "--no-privileges", _libpq(PG_URL)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            self.dumps[name] = dumped.stdout
+        # the names are random hex, so the template's name occurs nowhere else in the dump
+        script = f'DROP SCHEMA "{target}" CASCADE;\n' + self.dumps[name].replace(template, target)
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", _libpq(PG_URL)],
+            input=script, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+
+    def drop(self) -> None:
+        """Drop the templates' PostgreSQL schemas."""
+        if PG_URL and self.built:
+            with _admin() as conn:
+                for _, url in self.built.values():
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{_schema_of(url)}" CASCADE'))
+
+
+@contextmanager
+def _admin() -> Iterator[Any]:
+    engine = create_engine(PG_URL)  # type: ignore[arg-type]
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _schema_of(url: str) -> str:
+    return url.rsplit("search_path%3D", 1)[1]
+
+
+def _libpq(url: str | None) -> str:
+    assert url
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _copy_sqlite(source_url: str, target_url: str) -> None:
+    # sqlite's backup API copies a consistent database, whatever a cached engine still holds open
+    source = closing(sqlite3.connect(source_url.removeprefix("sqlite:///")))
+    target = closing(sqlite3.connect(target_url.removeprefix("sqlite:///")))
+    with source as source_db, target as target_db:
+        source_db.backup(target_db)
+
+
+@pytest.fixture(scope="session")
+def workspace_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkspaceTemplates]:
+    """The run's workspace templates (see WorkspaceTemplates)."""
+    templates = WorkspaceTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.drop()
+
+
+DEMO_DAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-def demo(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+def demo(  # type: ignore[no-untyped-def]
+    tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch, workspace_templates: WorkspaceTemplates
+) -> Iterator[Path]:
     """The README's demo workspace (`init --demo`, which plays its history), as the current folder, on 2026-11-23."""
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
-        folder = tmp_path / "demo"
+
+    def build(folder: Path) -> None:
         result = cli(f"init --demo {folder}")
         assert result.code == 0, result.stderr
+
+    with time_machine.travel(DEMO_DAY, tick=False):
+        folder = tmp_path / "demo"
+        workspace_templates.copy_into("demo", build, folder, use_database)
         monkeypatch.chdir(folder)
         yield folder

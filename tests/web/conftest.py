@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import time_machine
 
 from reviewbot.settings import Settings, load_settings
 from reviewbot.store import Store
+from tests.conftest import DEMO_DAY
 
 SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery staple"
@@ -39,12 +39,16 @@ class Console:
 
 
 @pytest.fixture
-def demo_folder(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+def demo_folder(tmp_path: Path, use_database: str, cli, monkeypatch: pytest.MonkeyPatch, workspace_templates) -> Path:  # type: ignore[no-untyped-def]
     """The demo workspace after its first sync (tickets RB-1.. exist; RB-5 is open on communication-channels)."""
-    folder = tmp_path / "demo"
-    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
+
+    def build(folder: Path) -> None:
         assert cli(f"init --demo {folder}").code == 0
         assert cli(f"-w {folder} sync").code == 0
+
+    folder = tmp_path / "demo"
+    with time_machine.travel(DEMO_DAY, tick=False):
+        workspace_templates.copy_into("demo-synced", build, folder, use_database)
     monkeypatch.setenv("REVIEWBOT_WEB_SECRET", SECRET)
     return folder
 
