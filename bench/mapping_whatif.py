@@ -17,6 +17,8 @@ is expected; an item in no theme is wrong). The strategies (issue 16, bench/READ
   theme's must (`mapping.min_confidence`). Printed as "parts: SOURCE, lambda L, SHARE/LEAST, ratio R[, gap
   parts]". "extra tickets" counts the parts beyond each theme's first (an upper bound: a part still has to pass
   the ticket thresholds);
+- per theme, the mix summed: the theme's members' "mix" probabilities (see `Parts.source`) summed, then the usual
+  choice of section;
 - hierarchy: each theme's top-level section is the one whose best section (max share) is highest, then the
   usual choice within it.
 """
@@ -39,7 +41,9 @@ GAP, NONE = "(gap)", "(no theme)"
 class Parts:
     """One configuration of the theme-smoothed per-item placement."""
 
-    source: str  # "vote" (the items' own votes) or "model" (the self-trained model's probabilities)
+    # "vote" (the items' own votes), "model" (the self-trained model's probabilities) or "mix" (the own vote as far
+    # as it is sure, its largest share, and the model's for the rest, as `taught_votes` mixes them)
+    source: str
     smoothing: float  # lambda: weight of the theme's mean probabilities
     share: float  # a part holds at least this share of its theme's items
     least: int  # ... and at least this many
@@ -60,6 +64,8 @@ CONFIGS = (
     Parts("model", 2.0, 0.25, 20, 1.5, False),
     Parts("model", 2.0, 0.20, 15, 1.0, True),
     Parts("model", 4.0, 0.25, 20, 1.0, True),
+    Parts("mix", 1.0, 0.25, 20, 1.0, True),
+    Parts("mix", 2.0, 0.25, 20, 1.0, True),
 )
 MAX_PARTS = 3
 CORRECTIONS = 10  # themes an owner corrects in the offline correction what-if
@@ -196,6 +202,21 @@ def _related(mapper: Any, a: int, b: int) -> bool:
     return a == b or mapper._ancestor(a, b) or mapper._ancestor(b, a)
 
 
+def summed(ws: Workspace, probabilities: np.ndarray) -> list[str]:
+    """Each theme on the usual choice over its members' summed probabilities (gap themes stay gaps)."""
+    from reviewbot.analysis.mapping import MatchRules
+
+    mapper, predicted = ws.mapper, per_theme(ws)
+    for theme, rows in members(ws).items():
+        sums = probabilities[rows].sum(axis=0)
+        if ws.top.get(theme) in (GAP, None) or sums.sum() <= 0:
+            continue
+        choice = mapper.targets[mapper._choose(sums / sums.sum(), MatchRules())[0]][1]
+        for row in rows:
+            predicted[row] = choice
+    return predicted
+
+
 def hierarchy(ws: Workspace, probabilities: np.ndarray) -> list[str]:
     """Each theme's top-level section first (the one holding the single most voted section), then the usual
     choice within that branch; gap themes stay gaps."""
@@ -224,12 +245,14 @@ def report(store: Any, settings: Any, case: Any, top_level: Any) -> None:
     ws = read(store, settings, case)
     votes = ws.mapper.vote_rows(ws.docs)
     model = self_trained(ws.docs, votes)
-    sources = {"vote": votes, "model": model}
+    sureness = votes.max(axis=1, keepdims=True)
+    sources = {"vote": votes, "model": model, "mix": votes * sureness + model * (1 - sureness)}
     print("  what if (offline, per item; bench/mapping_whatif.py):")
     lines = [
         ("per theme, as the sync stored it", per_theme(ws), 0),
         ("per item, its own vote (no ticket could hold it)", per_item(ws, votes), None),
         ("per item, the self-trained model (no ticket could hold it)", per_item(ws, model), None),
+        ("per theme, the mix summed (own vote where sure, the model's)", summed(ws, sources["mix"]), 0),
         ("hierarchy: top-level by max share, the model's votes", hierarchy(ws, model), 0),
     ]
     lines += [(str(c), *parts(ws, sources[c.source], c)) for c in CONFIGS]
@@ -262,6 +285,8 @@ def corrections(ws: Workspace, n: int) -> tuple[set[int], list[tuple[int, int]]]
 def report_corrected(ws: Workspace, votes: np.ndarray, top_level: Any, n: int) -> None:
     """Corrections as labelled items for the per-item model: scores on the items of the themes not corrected."""
     corrected, examples = corrections(ws, n)
+    if not corrected:
+        return  # nothing is wrongly mapped (the demo)
     model = self_trained(ws.docs, votes)
     taught = self_trained(ws.docs, votes, examples)
     others = [e if t is not None and t not in corrected else None for t, e in zip(ws.themes, ws.expected, strict=True)]
