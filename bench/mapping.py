@@ -4,6 +4,7 @@
     python bench/mapping.py dev --simulate-owner 10
     python bench/mapping.py dev --orders 3           # also with the rows shuffled twice: how much themes move it
     python bench/mapping.py demo
+    python bench/mapping.py dev --what-if          # also offline: per-item placement, theme parts, hierarchy
     python bench/mapping.py custom --policy P.md --export F.csv --id ID --text TEXT --date DATE \\
         --date-format %m/%d/%y --label-column Issue --labels labels.tsv
 
@@ -13,6 +14,10 @@ section of its label. Reported: item exact and top-level accuracy (the part befo
 slash of slug ids), the share of items in gap themes and in no theme, per-section precision and recall, per
 ticket whether its section is the expected section of most of its theme's items, and themes ticketed on a section
 and its subsection at once.
+
+`--what-if`: after each sync, the same items scored under other placements computed offline from the workspace
+(items on their own sections, themes split into parts by their items, a top-level-first choice), with the extra
+tickets parts would open: see bench/mapping_whatif.py.
 
 `--simulate-owner N`: the export is split in time; after a sync of its older half, an owner (the document owner)
 moves the N largest wrongly mapped tickets to the expected section of most of their items (`tickets move`), and
@@ -319,7 +324,7 @@ def quietly(call, *args):  # type: ignore[no-untyped-def]
         return call(*args)
 
 
-def run(case: Case, orders: int = 1) -> None:
+def run(case: Case, orders: int = 1, what_if: bool = False) -> None:
     """Build, sync and score one case: in the export's order, then shuffled `orders - 1` times."""
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
@@ -337,6 +342,10 @@ def run(case: Case, orders: int = 1) -> None:
             seconds = time.perf_counter() - started
             print(f"\n{case.name}: sync {seconds:.1f}s, {result.themes.get('active_themes')} themes")
             scores.append(report(store, case, "one sync" + (f" (rows shuffled, seed {order})" if order else "")))
+            if what_if:
+                from bench.mapping_whatif import report as what_if_report
+
+                what_if_report(store, settings, case, top_level)
             store.dispose()
     if len(scores) > 1:
         for measure in ("exact", "top", "gap"):
@@ -386,6 +395,7 @@ def main() -> None:
     parser.add_argument("case", nargs="?", choices=["all", "dev", "airline", "demo", "custom"], default="all")
     parser.add_argument("--simulate-owner", type=int, default=0, metavar="N")
     parser.add_argument("--orders", type=int, default=1, help="sync the export in this many row orders (seeded)")
+    parser.add_argument("--what-if", action="store_true", help="also score other placements, offline (per item)")
     parser.add_argument("--policy", type=Path)
     parser.add_argument("--export", type=Path)
     parser.add_argument("--id", default="id")
@@ -418,7 +428,7 @@ def main() -> None:
             )
         )
     for case in cases:
-        run(case, args.orders)
+        run(case, args.orders, args.what_if)
         if args.simulate_owner and case.export is not None:
             simulate(case, args.simulate_owner)
 
