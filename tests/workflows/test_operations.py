@@ -41,6 +41,24 @@ def reviewbot(folder: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
 
 
+def reviewbot_on_cue(folder: Path, ready: Path, *args: str) -> subprocess.Popen[str]:
+    """`reviewbot -w folder ARGS` in a process that imports everything first, touches READY, and runs on a line of
+    stdin: started on cue it acts at once, not after seconds of start-up a fast first process may not leave it."""
+    code = """
+import pathlib, sys
+from reviewbot.cli import main
+import reviewbot.cli.workspace, reviewbot.workflows.sync
+pathlib.Path(sys.argv[1]).touch()
+sys.stdin.readline()
+sys.argv = ["reviewbot", *sys.argv[2:]]
+main()
+"""
+    command = [sys.executable, "-c", code, str(ready), "-w", str(folder), *args]
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+
+
 def big_export(folder: Path, rows: int) -> None:
     """Many complaints about the two issues, with varied wording, as one export."""
     path = folder / "inbox" / "complaints" / "big.csv"
@@ -236,10 +254,12 @@ def test_postgresql_workspaces_in_other_schemas_of_the_database_do_not_block_eac
 def test_two_sync_processes_at_once_one_runs_one_reports_the_lock(ws: Path) -> None:
     big_export(ws, 10_000)
     settings, store = open_workspace(ws)
+    ready = ws / "second-ready"
+    second = reviewbot_on_cue(ws, ready, "sync")
+    wait_until(ready.exists)
     first = reviewbot(ws, "sync", "--json")
     wait_until(lambda: count(store, JobLock) == 1)
-    second = reviewbot(ws, "sync")
-    second_out, second_err = second.communicate(timeout=120)
+    second_out, second_err = second.communicate("go\n", timeout=120)
     first_out, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
     assert second.returncode == 3 and "another sync is running" in second_err
