@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Protocol
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
 
-import textblob._text as pattern
-import textblob.en
+TEXTBLOB = Path(importlib.util.find_spec("textblob").submodule_search_locations[0])  # type: ignore[union-attr,index]
+
+
+def _pattern_module() -> ModuleType:
+    """TextBlob's `_text` (pattern's tokenizer and sentiment analyzer, standard library only), loaded from its
+    file without running `textblob/__init__`, which imports NLTK and through it SciPy's statistics: seconds of
+    CPU in every process that scores (a sync, its fork server) for code scoring never runs. Where TextBlob itself
+    was imported already, its module is used."""
+    if "textblob._text" in sys.modules:
+        return sys.modules["textblob._text"]
+    name = f"{__name__}._textblob_text"
+    spec = importlib.util.spec_from_file_location(name, TEXTBLOB / "_text.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pattern: Any = _pattern_module()
 
 _PUNCTUATION = tuple(pattern.PUNCTUATION.replace(".", ""))
 _TRAILING = (*_PUNCTUATION, ".")
@@ -86,8 +108,8 @@ def find_tokens(string: str) -> list[str]:
     return [pattern.RE_EMOTICONS.sub(lambda m: m.group(1).replace(" ", "") + m.group(2), s) for s in joined]
 
 
-class _LoadedLexicon(textblob.en.Sentiment):
-    """TextBlob's English sentiment analyzer with its lexicon read up front.
+class _LoadedLexicon(pattern.Sentiment):  # type: ignore[misc]
+    """TextBlob's English sentiment analyzer (`textblob.en.Sentiment`) with its lexicon read up front.
 
     The library's lexicon is a lazy dictionary that sends every word lookup through a check whether it has been
     read yet: a quarter of the time of scoring in a profile. Read once, plain dictionary lookups give the same
@@ -97,18 +119,31 @@ class _LoadedLexicon(textblob.en.Sentiment):
     __getitem__ = dict.__getitem__
     get = dict.get
 
+    def load(self, path: str | None = None) -> None:
+        """`textblob.en.Sentiment.load`: the lexicon, then an adverb for each adjective ("terrible" -> "terribly")."""
+        pattern.Sentiment.load(self, path)
+        if not path:
+            for w, pos in list(dict.items(self)):
+                if "JJ" in pos:
+                    if w.endswith("y"):
+                        w = w[:-1] + "i"
+                    if w.endswith("le"):
+                        w = w[:-2]
+                    p, s, i = pos["JJ"]
+                    self.annotate(w + "ly", "RB", p, s, i)
+
 
 @cache
-def english_analyzer() -> textblob.en.Sentiment:
-    """The analyzer behind PatternAnalyzer (same lexicon, negations and modifiers, the same tokens), loaded."""
-    shipped = textblob.en.sentiment
+def english_analyzer() -> Any:
+    """The analyzer behind PatternAnalyzer (`textblob.en.sentiment`: same lexicon, negations and modifiers, the
+    same tokens), loaded."""
     analyzer = _LoadedLexicon(
-        path=shipped.path,
-        synset=shipped._synset,
+        path=str(TEXTBLOB / "en" / "en-sentiment.xml"),
+        synset="wordnet_id",
         tokenizer=find_tokens,
-        negations=shipped.negations,
-        modifiers=shipped.modifiers,
-        modifier=shipped.modifier,
+        negations=("no", "not", "n't", "never"),
+        modifiers=("RB",),
+        modifier=lambda w: w.endswith("ly"),
     )
     analyzer.load()
     return analyzer
