@@ -131,6 +131,52 @@ class _LoadedLexicon(pattern.Sentiment):  # type: ignore[misc]
                         w = w[:-2]
                     p, s, i = pos["JJ"]
                     self.annotate(w + "ly", "RB", p, s, i)
+        # each emoticon (lower case) and its polarity: the first of EMOTICONS holding it, as `assessments` finds it
+        self.emoticons: dict[str, float] = {}
+        for (_, polarity), faces in pattern.EMOTICONS.items():
+            for face in faces:
+                self.emoticons.setdefault(face.lower(), polarity)
+
+    def polarity_subjectivity(self, text: str) -> tuple[float, float]:
+        """`self(text)` for a string: pattern's `assessments` of its lower-case words (no part-of-speech tags,
+        negation on) and their averages, the same loop without building a dictionary, a label and a word list per
+        assessment, which `__call__` drops again."""
+        found: list[list[float]] = []  # [polarity, subjectivity, intensity, -1 when negated else 1]
+        m: str | None = None  # a preceding modifier ("really good")
+        n: str | None = None  # a preceding negation ("not good")
+        for w in " ".join(self.tokenizer(text)).lower().split():
+            entry = dict.get(self, w)
+            if entry is not None and None in entry:  # a known word
+                p, s, i = entry[None]
+                if m is None:
+                    found.append([p, s, i, 1])
+                else:  # modified: "really good"
+                    last = found[-1]
+                    last[0], last[1], last[2] = max(-1.0, min(p * last[2], 1.0)), max(-1.0, min(s * last[2], 1.0)), i
+                if n is not None:  # negated: "not really good"
+                    found[-1][2], found[-1][3] = 1.0 / found[-1][2], -1
+                m = w if any(map(entry.__contains__, self.modifiers)) else None
+                n = w if w in self.negations else None
+                continue
+            if w in self.negations:
+                n = w
+            elif n is not None and len(w.strip("'")) > 1:
+                n = None  # a negation holds across small words only ("not a good")
+            if n is not None and m is not None and self.modifier(m):  # "really not good"
+                found[-1][3], n = -1, None
+            elif m is not None and len(w) > 2:
+                m = None  # a modifier holds across small words only ("really is a good")
+            if w == "!" and found:
+                found[-1][0] = max(-1.0, min(found[-1][0] * 1.25, 1.0))
+            if w == "(!)":
+                found.append([0.0, 1.0, 1.0, 1])
+            if not w.isalpha() and len(w) <= 5 and w not in pattern.PUNCTUATION and w in self.emoticons:
+                found.append([self.emoticons[w], 1.0, 1.0, 1])
+        polarity = subjectivity = 0  # summed in order, as pattern's `avg` does (sum() may compensate rounding)
+        for p, s, _, negated in found:
+            polarity += p * -0.5 if negated < 0 else p
+            subjectivity += s
+        return polarity / float(len(found) or 1), subjectivity / float(len(found) or 1)
 
 
 @cache
@@ -175,7 +221,7 @@ class TextBlobScorer:
         """Score one text (the same whatever its kind); empty text is neutral."""
         if not text.strip():
             return Sentiment(0.0, 0.0)
-        polarity, subjectivity = english_analyzer()(text)
+        polarity, subjectivity = english_analyzer().polarity_subjectivity(text)
         return Sentiment(round(float(polarity), 4), round(float(subjectivity), 4))
 
 

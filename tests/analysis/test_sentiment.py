@@ -149,3 +149,21 @@ print("SAME", all((s.polarity, s.subjectivity) == (round(e.polarity, 4), round(e
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "LOADED []" in done.stdout, done.stdout
     assert "SAME True" in done.stdout, done.stdout
+
+
+_SENTIMENT_WORDS = st.sampled_from(
+    ["good", "bad", "not", "never", "no", "n't", "really", "very", "terribly", "a", "is", "happy", "slow", "!", "!!",
+     "(!)", ":-)", ":(", "<3", "XD", "Great", "NOT", "awful", "kind", "of", "'", "it's", "don't", "ok", "the"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_SENTIMENT_WORDS, st.text(max_size=5)), max_size=30))
+def test_the_string_path_scores_as_patterns_own_assessments(parts: list[str]) -> None:
+    # polarity_subjectivity is pattern's assessments loop without its per-word dictionaries: the same figures,
+    # modifiers, negations, "!" and emoticons included
+    from reviewbot.analysis.sentiment import english_analyzer
+
+    text = " ".join(parts)
+    analyzer = english_analyzer()
+    assert analyzer.polarity_subjectivity(text) == tuple(analyzer(text))
