@@ -118,10 +118,10 @@ def case_textblob(n: int) -> dict[str, float]:
 
     texts = feedback(n)
     scorer = TextBlobScorer()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for text in texts:
         scorer.score(text)
-    return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rss_mb": peak_rss_mb()}
 
 
 def case_ingest(n: int, store_kind: str, pg_url: str) -> dict[str, float]:
@@ -221,11 +221,13 @@ def _stages(result: dict[str, Any]) -> str:
     return ", ".join(f"{name} {sec:.1f}s" for name, sec in result["stages"].items() if sec >= 0.05)
 
 
-def _sync_line(n: int, store: str, sync: dict[str, Any], baseline: float) -> str:
+def _sync_line(n: int, store: str, sync: dict[str, Any], baseline: dict[str, float]) -> str:
+    """One sync's figures; wall time against the baseline's, and CPU against its CPU (what a loaded machine
+    inflates least: a sync on two busy cores can look fast or slow in wall time, its CPU seconds stay)."""
     return (
         f"N={n:>9,} {store:<10}: sync {sync['seconds']:6.1f}s, CPU {sync['cpu']:6.1f}s "
         f"({n / sync['seconds']:6,.0f} items/s, {sync['themes']} themes)  "
-        f"x baseline {sync['seconds'] / baseline:4.2f}  "
+        f"x baseline {sync['seconds'] / baseline['seconds']:4.2f} (CPU {sync['cpu'] / baseline['cpu']:4.2f})  "
         f"peak RSS {sync['rss_mb']:5.0f} MB"
     )
 
@@ -234,15 +236,19 @@ def bench_size(n: int, stores: list[str], runs: int, pg_url: str) -> None:
     """`runs` rounds of a sync on each store and the baseline, back to back; then the medians."""
     seconds: dict[str, list[float]] = {s: [] for s in stores}
     rss: dict[str, list[float]] = {s: [] for s in stores}
+    cpu: dict[str, list[float]] = {s: [] for s in stores}
     ratios: list[float] = []
     baselines: list[float] = []
+    baseline_cpu: list[float] = []
     for run in range(1, runs + 1):
         syncs = {s: run_case("sync", str(n), "0", s, pg_url) for s in stores}
-        baseline = run_case("textblob", str(n))["seconds"]
-        baselines.append(baseline)
-        print(f"run {run}: baseline (TextBlobScorer, one core) {baseline:.1f}s")
+        baseline = run_case("textblob", str(n))
+        baselines.append(baseline["seconds"])
+        baseline_cpu.append(baseline["cpu"])
+        print(f"run {run}: baseline (TextBlobScorer, one core) {baseline['seconds']:.1f}s, CPU {baseline['cpu']:.1f}s")
         for store, sync in syncs.items():
             seconds[store].append(sync["seconds"])
+            cpu[store].append(sync["cpu"])
             rss[store].append(sync["rss_mb"])
             print("  " + _sync_line(n, store, sync, baseline))
             print(f"      stages: {_stages(sync)}")
@@ -252,10 +258,13 @@ def bench_size(n: int, stores: list[str], runs: int, pg_url: str) -> None:
     base = statistics.median(baselines)
     for store in stores:
         per_run = [s / b for s, b in zip(seconds[store], baselines, strict=True)]
+        per_run_cpu = [s / b for s, b in zip(cpu[store], baseline_cpu, strict=True)]
         print(
             f"N={n:>9,} {store:<10} median of {runs}: sync {statistics.median(seconds[store]):.1f}s, "
             f"baseline {base:.1f}s, x baseline {statistics.median(per_run):.2f} (runs: "
-            f"{', '.join(f'{r:.2f}' for r in per_run)}), peak RSS {statistics.median(rss[store]):.0f} MB"
+            f"{', '.join(f'{r:.2f}' for r in per_run)}); CPU {statistics.median(cpu[store]):.1f}s, "
+            f"baseline CPU {statistics.median(baseline_cpu):.1f}s, x baseline CPU "
+            f"{statistics.median(per_run_cpu):.2f}; peak RSS {statistics.median(rss[store]):.0f} MB"
         )
     if ratios:
         print(f"N={n:>9,} {stores[1]} / {stores[0]} median {statistics.median(ratios):.2f} (runs: "

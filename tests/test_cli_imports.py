@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-# Libraries a listing command must not load: each costs a large share of a second (analysis, rendering, Slack).
+# Libraries a listing command must not load: each costs a large share of a second (analysis, rendering, Slack),
+# or loads lexicons and pattern tables scoring needs and listing does not (VADER, libphonenumber).
 HEAVY = {"numpy", "scipy", "sklearn", "nltk", "textblob", "igraph", "jinja2", "slack_sdk", "slack_bolt", "jira"}
+HEAVY |= {"vaderSentiment", "phonenumbers", "snowballstemmer"}
+# The project's own analysis modules a listing may load: statistics and labels of stored rows, nothing that scores,
+# redacts or clusters.
+LISTING_ANALYSIS = {"reviewbot.analysis", "reviewbot.analysis.score", "reviewbot.analysis.boilerplate"}
 # Print which of them a command loaded, after running it the way the console script does.
 PROBE = f"""
 import sys
@@ -20,24 +25,36 @@ try:
 except SystemExit as exc:
     code = exc.code
 print("CODE", code, "LOADED", *sorted({{m.split(".")[0] for m in sys.modules}} & set(HEAVY)))
+print("ANALYSIS", *sorted(m for m in sys.modules if m.startswith("reviewbot.analysis")))
 """
 
 
-def run_probed(folder: Path, *args: str) -> tuple[str, list[str]]:
-    """Run `reviewbot -w FOLDER ARGS` in a fresh interpreter; (exit code, heavy libraries it imported)."""
+def run_probed(folder: Path, *args: str) -> tuple[str, list[str], set[str]]:
+    """Run `reviewbot -w FOLDER ARGS` in a fresh interpreter; (exit code, heavy libraries it imported, the
+    project's analysis modules it imported)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, "-w", str(folder), *args], capture_output=True, text=True, check=False
     )
     line = next(line for line in done.stdout.splitlines() if line.startswith("CODE "))
     _, code, _, *loaded = line.split()
-    return code, loaded
+    analysis = next(line for line in done.stdout.splitlines() if line.startswith("ANALYSIS")).split()[1:]
+    return code, loaded, set(analysis)
 
 
 @pytest.mark.parametrize("command", [["tickets", "list"], ["themes", "list"], ["tickets", "show", "RB-5"]])
 def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str]) -> None:
-    code, loaded = run_probed(demo, *command)
+    code, loaded, analysis = run_probed(demo, *command)
     assert code == "0"
     assert loaded == []
+    assert analysis <= LISTING_ANALYSIS, analysis - LISTING_ANALYSIS
+
+
+def test_scoring_code_starts_without_nltk_or_scipy() -> None:
+    # what a sync and its workers' fork server import to enrich records: TextBlob's package would bring NLTK and
+    # SciPy's statistics (about two seconds of CPU in each of the two processes), which scoring never uses
+    probe = "import sys, workflows.collect; print(*sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'scipy'}))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
 
 
 def test_every_command_is_found_where_it_is_registered() -> None:

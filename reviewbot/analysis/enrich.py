@@ -17,6 +17,9 @@ from reviewbot.protocols import RawRecord
 _SPACE = re.compile(r"\s+")
 _PUNCTUATION = re.compile(r"[^\w\s]+|_+")
 _NUMBER = re.compile(r"[0-9]+")
+# `_PUNCTUATION` one ASCII character at a time, as a translation table (what each character of 0-127 it matches
+# becomes); runs of spaces are folded afterwards either way, so a run replaced character by character is the same.
+_ASCII_PUNCTUATION = str.maketrans({chr(c): " " for c in range(128) if _PUNCTUATION.fullmatch(chr(c))})
 
 
 def week_of(moment: datetime) -> str:
@@ -31,6 +34,8 @@ def normalised(text: str) -> str:
     So a complaint pasted twice, and templated answers that differ only in order numbers, dates or redacted
     details ("[EMAIL]"), fold to the same text.
     """
+    if text.isascii():  # str methods in C instead of two of the three regular expressions (most texts)
+        return " ".join(_NUMBER.sub("0", text.lower().translate(_ASCII_PUNCTUATION)).split())
     return _SPACE.sub(" ", _NUMBER.sub("0", _PUNCTUATION.sub(" ", text.lower()))).strip()
 
 

@@ -505,6 +505,8 @@ class Redactor:
             parts = self._tags.split(out)
             parts[0::2] = [pattern.sub(replace, part) for part in parts[0::2]]
             out = "".join(parts)
+        if "[" not in out:  # no tag at all (most texts): nothing was redacted
+            return Redaction(out, {})
         # Every insertion adds exactly one tag and nothing removes one, so each tag count's growth is the count.
         counts = {name: out.count(f"[{name}]") - _fold(text).count(f"[{name}]") for name in self._names}
         return Redaction(out, {name: count for name, count in counts.items() if count})

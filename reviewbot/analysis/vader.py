@@ -43,8 +43,9 @@ def _senti_text(text: str) -> Any:
     """vs.SentiText(text) without its per-word punctuation stripping done again for every text."""
     sentitext = vs.SentiText.__new__(vs.SentiText)
     sentitext.text = text
-    sentitext.words_and_emoticons = [_strip_punctuation(token) for token in text.split()]
-    sentitext.is_cap_diff = vs.allcap_differential(sentitext.words_and_emoticons)
+    sentitext.words_and_emoticons = words = list(map(_strip_punctuation, text.split()))
+    # vs.allcap_differential: some words, but not all, in capitals
+    sentitext.is_cap_diff = 0 < sum(map(str.isupper, words)) < len(words)
     return sentitext
 
 
@@ -62,16 +63,16 @@ class FastVader(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
         text = text.strip()
         sentitext = _senti_text(text)
         words = _Words(sentitext.words_and_emoticons)
-        words.lower = lower = [w.lower() for w in words]
+        words.lower = lower = list(map(str.lower, words))
         sentitext.words_and_emoticons = words
-        sentiments: list[float] = []
-        for i, item in enumerate(words):
-            if lower[i] in vs.BOOSTER_DICT or (i < len(words) - 1 and lower[i] == "kind" and lower[i + 1] == "of"):
-                sentiments.append(0)
-            elif lower[i] not in self.lexicon:
-                sentiments.append(0)  # what sentiment_valence gives a word the lexicon does not know
-            else:
-                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+        # A word scores 0 unless the lexicon knows it (what sentiment_valence gives any other word) and it is no
+        # booster or the "kind" of "kind of"; a word's score depends on its neighbours, never on earlier scores,
+        # so only the few known words are visited (most words of a text are not in the lexicon).
+        lexicon, boosters, last = self.lexicon, vs.BOOSTER_DICT, len(words) - 1
+        sentiments: list[float] = [0] * len(words)
+        for i in [i for i, word in enumerate(lower) if word in lexicon]:
+            if lower[i] not in boosters and not (i < last and lower[i] == "kind" and lower[i + 1] == "of"):
+                sentiments[i] = self.sentiment_valence(0, sentitext, words[i], i, [])[0]
         return self.score_valence(self._but_check(words, sentiments), text)  # type: ignore[no-any-return]
 
     def sentiment_valence(self, valence: float, sentitext: Any, item: str, i: int, sentiments: list[float]) -> Any:

@@ -126,3 +126,44 @@ print(json.dumps({"polarity": row["polarity"], "text": row["text"], "terms": ter
     assert result["text"].endswith("[EMAIL]")
     assert "refund" in result["terms"] and "refund delay" in result["terms"]
     assert list(empty_nltk_data.iterdir()) == []  # nothing was downloaded
+
+
+def test_scoring_loads_no_nltk_or_scipy_and_scores_as_textblob() -> None:
+    # TextBlob's package imports NLTK and SciPy's statistics (seconds of CPU in a sync and in its workers' fork
+    # server); the scorer reads TextBlob's pattern module without them, and must score exactly as the library does
+    probe = """
+import sys
+from reviewbot.analysis.calibrate import CalibratedScorer
+from reviewbot.analysis.enrich import Enricher
+from reviewbot.analysis.sentiment import TextBlobScorer
+texts = ["Terribly slow refund, I'm never ordering again :(", "not really good (!)", "NOT GOOD. very very bad!!!",
+         "The app is okay I guess :-)", "Great service, thank you so much!", "It is not terrible at all"]
+ours = [TextBlobScorer().score(t) for t in texts]
+CalibratedScorer().score(texts[0], kind="complaint")
+print("LOADED", sorted({m.split(".")[0] for m in sys.modules} & {"nltk", "scipy", "sklearn", "numpy"}))
+from textblob.en.sentiments import PatternAnalyzer
+theirs = [PatternAnalyzer().analyze(t) for t in texts]
+print("SAME", all((s.polarity, s.subjectivity) == (round(e.polarity, 4), round(e.subjectivity, 4))
+                  for s, e in zip(ours, theirs)))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "LOADED []" in done.stdout, done.stdout
+    assert "SAME True" in done.stdout, done.stdout
+
+
+_SENTIMENT_WORDS = st.sampled_from(
+    ["good", "bad", "not", "never", "no", "n't", "really", "very", "terribly", "a", "is", "happy", "slow", "!", "!!",
+     "(!)", ":-)", ":(", "<3", "XD", "Great", "NOT", "awful", "kind", "of", "'", "it's", "don't", "ok", "the"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_SENTIMENT_WORDS, st.text(max_size=5)), max_size=30))
+def test_the_string_path_scores_as_patterns_own_assessments(parts: list[str]) -> None:
+    # polarity_subjectivity is pattern's assessments loop without its per-word dictionaries: the same figures,
+    # modifiers, negations, "!" and emoticons included
+    from reviewbot.analysis.sentiment import english_analyzer
+
+    text = " ".join(parts)
+    analyzer = english_analyzer()
+    assert analyzer.polarity_subjectivity(text) == tuple(analyzer(text))
