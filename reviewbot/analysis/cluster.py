@@ -87,11 +87,12 @@ def find_clusters(
     semantic space (LSA) so that texts sharing context but no word still come close. Up to LINKAGE_ROWS rows
     are grouped by average linkage until the mean similarity inside a group would fall below `similarity`.
     Larger sets are sampled (a fixed-seed sample of at most `max_items` rows, the only quadratic step); each
-    sampled row is linked to its few nearest neighbours, and the graph is split into communities by modularity
-    (Leiden). A few rounds of a naive Bayes model of each community's features then move the rows that the
-    graph, seeing only a row's neighbours, misplaced; a row stays in its community only if at least
-    `similarity` close to its centroid. Rows outside the sample stay NOISE for the caller to place against
-    the themes found (plan_themes does, by term similarity), which keeps the cost of a large import linear.
+    sampled row is linked to its few nearest neighbours (each link weighed by the neighbours its two rows share),
+    and the graph is split into communities by modularity (Leiden). A few rounds of a naive Bayes model of each
+    community's features then move the rows that the graph, seeing only a row's neighbours, misplaced; a row
+    stays in its community only if at least `similarity` close to its centroid. Rows outside the sample stay
+    NOISE for the caller to place against the themes found (plan_themes does, by term similarity), which keeps
+    the cost of a large import linear.
     Either way the number of clusters follows from the data. Members that share no words with the rest of their
     cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
@@ -290,7 +291,11 @@ def _neighbour_graph(points: np.ndarray, neighbours: int, *, shared: bool = Fals
     rows = np.repeat(np.arange(n), k)[linked]
     graph = csr_matrix((w[linked], (rows, near.ravel()[linked])), shape=(n, n))
     graph = graph.maximum(graph.T).tocsr()
-    return _shared_neighbours(graph, near) if shared else graph
+    if not shared:
+        return graph
+    # a neighbour too far to link (or a padding row) is no neighbour: a number no other row's list holds
+    near = np.where(linked.reshape(near.shape), near, -1 - np.arange(n)[:, None])
+    return _shared_neighbours(graph, near)
 
 
 def _shared_neighbours(graph: csr_matrix, near: np.ndarray) -> csr_matrix:
