@@ -40,7 +40,6 @@ EMBEDDING_RESOLUTION_ROWS = 500  # BANKING77 at 500 rows: 0.772 with 1,000 here,
 # each topic connected. k = log2(rows / 125), at least 3: 3 at 1,000 rows, 4 at 2,000, 6 at 10,000 (BANKING77 NMI
 # 0.805 / 0.814 / 0.819 in a direct run, against 0.800 / 0.810 / 0.809 with 5 at every size).
 EMBEDDING_NEIGHBOURS_ROWS = 125
-LINK_BLOCK = 100_000  # links per block when counting the neighbours two rows share
 CHUNK_ROWS = 1_000  # rows per block of similarity products, so memory stays linear in the number of rows
 PRODUCT_ROWS = 2_500  # rows per block of a product spread over threads (_times_dense)
 COLUMN_GROUP = 64  # columns per group when looking for a row's largest values
@@ -87,12 +86,11 @@ def find_clusters(
     semantic space (LSA) so that texts sharing context but no word still come close. Up to LINKAGE_ROWS rows
     are grouped by average linkage until the mean similarity inside a group would fall below `similarity`.
     Larger sets are sampled (a fixed-seed sample of at most `max_items` rows, the only quadratic step); each
-    sampled row is linked to its few nearest neighbours (each link weighed by the neighbours its two rows share),
-    and the graph is split into communities by modularity (Leiden). A few rounds of a naive Bayes model of each
-    community's features then move the rows that the graph, seeing only a row's neighbours, misplaced; a row
-    stays in its community only if at least `similarity` close to its centroid. Rows outside the sample stay
-    NOISE for the caller to place against the themes found (plan_themes does, by term similarity), which keeps
-    the cost of a large import linear.
+    sampled row is linked to its few nearest neighbours, and the graph is split into communities by modularity
+    (Leiden). A few rounds of a naive Bayes model of each community's features then move the rows that the
+    graph, seeing only a row's neighbours, misplaced; a row stays in its community only if at least
+    `similarity` close to its centroid. Rows outside the sample stay NOISE for the caller to place against
+    the themes found (plan_themes does, by term similarity), which keeps the cost of a large import linear.
     Either way the number of clusters follows from the data. Members that share no words with the rest of their
     cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
@@ -166,7 +164,7 @@ def _cluster_distinct(
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
         else:
-            graph = _neighbour_graph(points, NEIGHBOURS, shared=True)
+            graph = _neighbour_graph(points, NEIGHBOURS)
             groups = communities(graph, _resolution(len(rows)), seed)
         keep = np.bincount(groups)[groups] >= min_size
         if not keep.any():
@@ -270,54 +268,25 @@ def _embedding_neighbours(rows: int) -> int:
     return max(3, round(float(np.log2(max(rows, 1) / EMBEDDING_NEIGHBOURS_ROWS))))
 
 
-def _neighbour_graph(points: np.ndarray, neighbours: int, *, shared: bool = False) -> csr_matrix:
-    """Symmetric graph linking each (unit-length) row to its nearest rows, weighted by cosine similarity; with
-    `shared`, times the share of their neighbourhoods two linked rows have in common (see _shared_neighbours)."""
+def _neighbour_graph(points: np.ndarray, neighbours: int) -> csr_matrix:
+    """Symmetric graph linking each (unit-length) row to its nearest rows, weighted by cosine similarity."""
     n = points.shape[0]
     k = min(neighbours, n - 1)
     # zero rows up to a whole number of column groups (see _largest): their similarity 0 is below MIN_LINK
     padded = np.vstack([points, np.zeros(((-n) % COLUMN_GROUP, points.shape[1]), dtype=points.dtype)])
-    nearest, weights = [], []
+    rows, cols, weights = [], [], []
     for start in range(0, n, CHUNK_ROWS):
         sims = points[start : start + CHUNK_ROWS] @ padded.T
         sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0  # not one's own neighbour
         near = _largest(sims, k)
-        nearest.append(near)
+        rows.append(np.repeat(np.arange(start, start + sims.shape[0]), k))
+        cols.append(near.ravel())
         weights.append(np.take_along_axis(sims, near, axis=1).ravel())
         del sims  # or the next block's similarities are computed while this one's still take memory
-    near = np.vstack(nearest)
     w = np.concatenate(weights).astype(np.float64)
     linked = w >= MIN_LINK
-    rows = np.repeat(np.arange(n), k)[linked]
-    graph = csr_matrix((w[linked], (rows, near.ravel()[linked])), shape=(n, n))
-    graph = graph.maximum(graph.T).tocsr()
-    if not shared:
-        return graph
-    # a neighbour too far to link (or a padding row) is no neighbour: a number no other row's list holds
-    near = np.where(linked.reshape(near.shape), near, -1 - np.arange(n)[:, None])
-    return _shared_neighbours(graph, near)
-
-
-def _shared_neighbours(graph: csr_matrix, near: np.ndarray) -> csr_matrix:
-    """The graph's links weighted down by how few neighbours their two rows share: times |N(a) & N(b)| / (k + 1),
-    where N(r) is r with its k nearest rows (shared-nearest-neighbour similarity).
-
-    A link between two rows of one topic is backed by their common neighbours; a link across topics (a row whose
-    nearest rows happen to include one of another topic through a common word) has few, and weighs little in
-    the modularity that draws the communities. BANKING77 NMI 0.722 -> 0.733, CFPB issues (four row orders) and
-    airline complaint reasons level (0.214 -> 0.217, 0.184 -> 0.186); at a lower resolution giving the same
-    number of themes as before, BANKING77 keeps the gain (see bench/README.md)."""
-    own = np.hstack([np.arange(len(near))[:, None], near])  # each row is in its own neighbourhood
-    coo = graph.tocoo()
-    # every member of one neighbourhood against every member of the other: (k + 1)^2 comparisons a link, in blocks
-    shared = np.concatenate(
-        [
-            (own[coo.row[s]][:, :, None] == own[coo.col[s]][:, None, :]).sum(axis=(1, 2))
-            for s in (slice(start, start + LINK_BLOCK) for start in range(0, max(coo.nnz, 1), LINK_BLOCK))
-        ]
-    )
-    weighted = coo.data * shared / own.shape[1]
-    return csr_matrix((weighted, (coo.row, coo.col)), shape=graph.shape).tocsr()
+    graph = csr_matrix((w[linked], (np.concatenate(rows)[linked], np.concatenate(cols)[linked])), shape=(n, n))
+    return graph.maximum(graph.T).tocsr()
 
 
 def _largest(values: np.ndarray, k: int) -> np.ndarray:

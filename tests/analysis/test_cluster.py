@@ -135,20 +135,3 @@ def test_a_large_loose_cluster_is_split_and_tight_ones_are_kept() -> None:
     first, second = split[200:230], split[230:]
     assert np.bincount(first).max() >= 25 and np.bincount(second).max() >= 25  # each half mostly in one part
     assert np.bincount(first).argmax() != np.bincount(second).argmax()
-
-
-def test_a_link_across_two_topics_weighs_less_than_the_links_inside_them() -> None:
-    # two topics of twelve rows; the first row of each also shares a word with the other topic, which makes the
-    # two rows nearest neighbours although the rest of their neighbourhoods lie in different topics
-    rng = np.random.default_rng(0)
-    first, second, common = rng.normal(size=(3, 30))
-    points = np.vstack([first + 0.5 * rng.normal(size=(12, 30)), second + 0.5 * rng.normal(size=(12, 30))])
-    points[[0, 12]] += 1.5 * common
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
-
-    def across_to_inside(graph: csr_matrix) -> float:
-        inside = graph[1:12, 1:12].toarray()
-        return float(graph[0, 12] / inside[inside > 0].mean())
-
-    assert across_to_inside(_neighbour_graph(points, 5)) > 0.7  # by cosine alone, almost a link like any other
-    assert across_to_inside(_neighbour_graph(points, 5, shared=True)) < 0.5  # few shared neighbours back it
