@@ -104,12 +104,25 @@ def find_clusters(
         matrix[distinct],
         min_size=min_size,
         similarity=similarity,
-        texts=None if texts is None else [texts[i] for i in distinct],
+        texts=None if texts is None else _Picked(texts, distinct),  # read for the sample only
         max_items=max_items,
         embed=embed if texts is not None else None,
         seed=seed,
     )
     return labels[copies]
+
+
+class _Picked(Sequence[str]):
+    """Some texts of a sequence, read when asked for: a large import's texts are not copied to cluster a sample."""
+
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        self._texts, self._rows = texts, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return self._texts[int(self._rows[i])]
 
 
 def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
