@@ -45,7 +45,7 @@ class Docs:
         self._text_start, self._text_len = array("q"), array("i")  # length -1: no text
         self._term_idx = array("i")  # into self.terms
         self._blob = bytearray()
-        self._index: dict[str, int] = {}
+        self._index: dict[str, int] | None = {}  # term -> its place in `terms`, while rows are added
         self.terms: list[str] = []  # every term the rows use, in order of first use
 
     @classmethod
@@ -76,6 +76,8 @@ class Docs:
 
     def set(self, row: int, terms: Sequence[str], text: str | None) -> None:
         """(Re)set a row's terms and text."""
+        if self._index is None:
+            self._index = {term: i for i, term in enumerate(self.terms)}
         index = self._index
         self._term_start[row], self._term_len[row] = len(self._term_idx), len(terms)
         for term in terms:
@@ -90,6 +92,10 @@ class Docs:
         encoded = text.encode()
         self._text_start[row], self._text_len[row] = len(self._blob), len(encoded)
         self._blob += encoded
+
+    def seal(self) -> None:
+        """Let the index of terms go until a row is added again (it is as large as the vocabulary)."""
+        self._index = None
 
     def extend(self, other: Docs) -> None:
         """Append another set's rows (a pool of a few thousand earlier leftovers)."""
@@ -292,11 +298,11 @@ class _Space:
     the documents' in order of first use)."""
 
     def __init__(self, themes: Sequence[ThemeModel], docs: Docs, stats: CorpusStats) -> None:
-        self.vocab: dict[str, int] = {}
-        self.centroids = to_matrix([t.centroid for t in themes], self.vocab)
-        self.docs = _weigh(docs, stats, self.vocab)
+        vocab: dict[str, int] = {}  # not kept: a large import brings hundreds of thousands of once-seen terms
+        self.centroids = to_matrix([t.centroid for t in themes], vocab)
+        self.docs = _weigh(docs, stats, vocab)
         self.centroids.resize((len(themes), self.docs.shape[1]))  # the documents brought terms of their own
-        self.terms = np.array(sorted(self.vocab, key=self.vocab.__getitem__), dtype=object)
+        self.terms = np.array(sorted(vocab, key=vocab.__getitem__), dtype=object)
 
     def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> csr_matrix:
         """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms. Summed
@@ -323,10 +329,11 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
     """Unit-length TF-IDF rows of the documents, as `vectorize.weigh_many` computes them (terms new to `vocab` are
     added in order of first use), WEIGH_ROWS rows at a time into one set of arrays: weighing a million documents
     at once made arrays of every term occurrence, several hundred MB."""
+    docs.seal()
     column = np.array([vocab.get(term, -1) for term in docs.terms], dtype=np.int64)
-    idf = [0.0] * len(vocab)
+    idf = array("d", [0.0]) * len(vocab)  # not remembered in `stats`: most of a large import's terms are seen once
     for term, i in vocab.items():
-        idf[i] = stats.idf(term)
+        idf[i] = stats.idf(term, remember=False)
     occurrences = int(np.frombuffer(docs._term_len, dtype=np.int32).sum()) if len(docs) else 0
     data, indices = np.empty(occurrences), np.empty(occurrences, dtype=np.int32)
     indptr = np.zeros(len(docs) + 1, dtype=np.int64)
@@ -338,13 +345,13 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
             found, first = np.unique(fresh, return_index=True)
             for i in found[np.argsort(first)].tolist():
                 column[i] = vocab[docs.terms[i]] = len(vocab)
-                idf.append(stats.idf(docs.terms[i]))
+                idf.append(stats.idf(docs.terms[i], remember=False))
         block = csr_matrix(
             (np.ones(len(local)), column[local].astype(np.int32), np.concatenate([[0], np.cumsum(lengths)])),
             shape=(len(lengths), max(len(vocab), 1)),
         )
         block.sum_duplicates()
-        block.data = (1.0 + np.log(block.data)) * np.asarray(idf)[block.indices]
+        block.data = (1.0 + np.log(block.data)) * np.frombuffer(idf)[block.indices]
         block = normalize(block, copy=False)
         data[filled : filled + block.nnz], indices[filled : filled + block.nnz] = block.data, block.indices
         indptr[start + 1 : start + 1 + len(lengths)] = filled + block.indptr[1:]
