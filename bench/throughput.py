@@ -5,6 +5,7 @@
     python bench/throughput.py --large --runs 1     # adds 300k and 1M items (long: minutes per case)
     python bench/throughput.py --stream 1000000     # ingest only: peak memory at 100k vs 1M rows
     python bench/throughput.py --themes-memory 100000   # the themes and mapping stages alone: their peak memory
+    python bench/throughput.py --sizes 1000000 --runs 1 --no-incremental   # 1M only (tens of minutes per store)
 
 Every case runs in a fresh process on a fresh store (a new SQLite file, or a new schema in the PostgreSQL
 database of --pg-url), so its peak RSS is its own. The cases of one run follow each other (SQLite, PostgreSQL,
@@ -144,8 +145,8 @@ def case_ingest(n: int, store_kind: str, pg_url: str) -> dict[str, float]:
     return {"seconds": seconds, "rss_mb": peak_rss_mb(), "stored": report.sources["complaints"]["new"]}
 
 
-def case_themes(n: int) -> dict[str, Any]:
-    """Collect n items into a fresh SQLite store, then run only the themes and mapping stages: the memory they add
+def case_themes(n: int, store_kind: str, pg_url: str) -> dict[str, Any]:
+    """Collect n items into a fresh store, then run only the themes and mapping stages: the memory they add
     (peak RSS after resetting the process's peak), their CPU, and a digest of every item's theme and similarity,
     which tells whether a change altered what the stages produce."""
     import hashlib
@@ -158,7 +159,7 @@ def case_themes(n: int) -> dict[str, Any]:
     from reviewbot.workflows.run_summary import NoProgress, SyncReport
     from reviewbot.workflows.themes import update_themes
 
-    with tempfile.TemporaryDirectory() as tmp, fresh_database("sqlite", PG_URL, Path(tmp)):
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(store_kind, pg_url, Path(tmp)):
         folder = make_workspace(Path(tmp) / "ws")
         write_export(folder / "inbox" / "new.csv", feedback(n))
         settings = load_settings(folder)
@@ -300,7 +301,7 @@ def main() -> None:
             "sync": lambda: case_sync(int(rest[0]), int(rest[1]), rest[2], rest[3]),
             "textblob": lambda: case_textblob(int(rest[0])),
             "ingest": lambda: case_ingest(int(rest[0]), rest[1], rest[2]),
-            "themes": lambda: case_themes(int(rest[0])),
+            "themes": lambda: case_themes(int(rest[0]), rest[1], rest[2]),
         }[kind]()
         print(json.dumps(result))
         return
@@ -314,11 +315,12 @@ def main() -> None:
                       f"peak RSS {r['rss_mb']:6.0f} MB")  # fmt: skip
         return
     if args.themes_memory:
-        r = run_case("themes", str(args.themes_memory))
-        print(
-            f"themes+mapping {args.themes_memory:,} items (sqlite): RSS before {r['before_mb']:.0f} MB, "
-            f"peak {r['peak_mb']:.0f} MB, CPU {r['cpu']:.1f}s, {r['themes']} themes, placements {r['digest']}"
-        )
+        for store in args.stores:
+            r = run_case("themes", str(args.themes_memory), store, args.pg_url)
+            print(
+                f"themes+mapping {args.themes_memory:,} items ({store}): RSS before {r['before_mb']:.0f} MB, "
+                f"peak {r['peak_mb']:.0f} MB, CPU {r['cpu']:.1f}s, {r['themes']} themes, placements {r['digest']}"
+            )
         return
     sizes = sorted(set(args.sizes) | ({300_000, 1_000_000} if args.large else set()))
     for n in sizes:

@@ -181,18 +181,31 @@ def _summed(
     members: Mapping[int, Sequence[Sequence[str]]],
     taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
 ) -> tuple[dict[int, np.ndarray], bool]:
-    """Theme -> its given members' summed votes, counted in one pass (with the model the owners' examples teach, when
-    there are any: analysis.mapping.SectionMapper.taught_votes); and whether that model voted."""
+    """Theme -> its given members' summed votes (with the model the owners' examples teach, when there are any:
+    analysis.mapping.SectionMapper.taught_votes); and whether that model voted. Without examples each member's
+    vote is its own, so they are counted VOTE_ROWS members at a time: a vote row per member of a large import at
+    once was most of a sync's memory."""
     themes = [t for t, docs in members.items() if docs]
-    docs = [doc for t in themes for doc in members[t]]
-    if not docs:
+    if not themes:
         return {}, False
-    votes, fitted = mapper.taught_votes(docs, mapper.vote_rows(docs), taught)
-    starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
-    return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), fitted
+    if taught:  # the model learns from the surest voters among all members: they are counted together
+        docs = [doc for t in themes for doc in members[t]]
+        votes, fitted = mapper.taught_votes(docs, mapper.vote_rows(docs), taught)
+        starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
+        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), fitted
+    sums: dict[int, np.ndarray] = {}
+    for theme in themes:
+        docs = members[theme]
+        for start in range(0, len(docs), VOTE_ROWS):
+            votes = mapper.vote_rows(docs[start : start + VOTE_ROWS])
+            if theme in sums:
+                votes[0] += sums[theme]  # the sum runs on from the previous batch, row by row as in one batch
+            sums[theme] = np.add.reduce(votes, axis=0)
+    return sums, False
 
 
 THEMES_PER_QUERY = 200
+VOTE_ROWS = 20_000  # members voted at a time
 EXAMPLES_PER_CORRECTION = 2_000  # items of one moved theme the model learns from
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+import numpy as np
 from sqlmodel import Session
 
 from reviewbot.analysis.embeddings import load_encoder
 from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
-from reviewbot.analysis.themes import PlanSettings, make_docs, plan_themes
+from reviewbot.analysis.themes import MemberTerms, PlanSettings, count_terms, plan_themes, read_docs
 from reviewbot.analysis.vectorize import surface_forms
 from reviewbot.models import Theme
 from reviewbot.settings import Settings
@@ -42,32 +43,33 @@ def _pool_size(new: int, settings: Settings) -> int:
 
 def update_themes(
     settings: Settings, store: Store, report: SyncReport, progress: ProgressSink
-) -> dict[int, list[Sequence[str]]]:
+) -> Mapping[int, Sequence[Sequence[str]]]:
     """Place unplaced items and refresh statistics; returns the terms of the items placed, by theme (the mapping
-    stage adds their votes to the themes' tallies)."""
+    stage adds their votes to the themes' tallies). New items are read, and placements written, a batch at a
+    time; what is held of every item is a few arrays (analysis.themes.Docs), not objects per item."""
     with store.session() as session:
-        new_items = theme_store.unplaced_items(session)
+        boilerplate = theme_store.load_boilerplate(session)
+        new_items = read_docs(theme_store.unplaced_batches(session), boilerplate, learn=True)
         leftovers = theme_store.leftover_items(session, _pool_size(len(new_items), settings))
         existing = theme_store.active_themes(session)
         stats = theme_store.load_corpus_stats(session)
-        boilerplate = theme_store.load_boilerplate(session)
     progress.start("finding themes", len(new_items) or None)
-    new_docs = make_docs(new_items, boilerplate, learn=True)
-    seen = [i for i, _ in new_items]
-    del new_items  # the documents hold what is needed of the rows; keeping both costs about 70 bytes an item
-    stats.add([d.terms for d in new_docs])
-    pool = make_docs(leftovers, boilerplate)
+    count_terms(stats, new_items)
+    seen = new_items.item_ids().copy()
+    pool = read_docs([leftovers], boilerplate)
     del leftovers
-    plan = plan_themes(theme_store.theme_models(existing), new_docs, pool, stats, plan_settings(settings))
+    docs = new_items  # plan_themes adds the pool's rows to it
+    plan = plan_themes(theme_store.theme_models(existing), docs, pool, stats, plan_settings(settings))
     progress.advance(len(seen))
 
     with store.session() as session:
         ids = {m.key: theme_store.create_theme(session, m).id if m.key < 0 else m.key for m in plan.changed.values()}
         theme_store.set_centroids(session, [m for m in plan.changed.values() if m.key > 0])
-        placements = plan.assignments  # theme keys become ids in place: a second dict of every item is not needed
-        for item, (key, sim) in placements.items():
-            placements[item] = (ids[key], sim)
-        theme_store.place_items(session, placements, seen)
+        placements = plan.assignments
+        keys, at = np.unique(placements.theme_keys, return_inverse=True)
+        themes = np.array([ids[k] for k in keys.tolist()], dtype=np.int64)[at]  # theme keys become ids
+        theme_store.place_items(session, placements.item_ids, themes, placements.similarities, seen)
+        del seen
         theme_store.save_corpus_stats(session, stats)
         theme_store.save_boilerplate(session, boilerplate)
         touched = set(ids.values())
@@ -78,7 +80,8 @@ def update_themes(
             ids[m.key] for m in plan.changed.values() if m.key < 0 or m.size >= RELABEL_GROWTH * before.get(m.key, 0)
         }
         # after a rescoring every item's tone may have changed, so every theme's statistics with it
-        refresh_themes(session, settings, relabel, None if report.sentiment.get("rescored") else touched, placements)
+        rescored = report.sentiment.get("rescored")
+        refresh_themes(session, settings, relabel, None if rescored else touched, placements.item_ids)
         unplaced = theme_store.count_leftovers(session)
     report.themes = {
         "items_placed": len(placements),
@@ -86,11 +89,7 @@ def update_themes(
         "active_themes": len(existing) + len(plan.new_themes),
         "unplaced": unplaced,
     }
-    placed: dict[int, list[Sequence[str]]] = {}
-    for doc in (*new_docs, *pool):
-        if doc.item_id in placements:
-            placed.setdefault(placements[doc.item_id][0], []).append(doc.terms)
-    return placed
+    return MemberTerms(docs, placements.item_ids, themes)
 
 
 def refresh_themes(
@@ -140,7 +139,7 @@ def _carried_forward(
     size says. Anything else (an edited row leaving, a merge, a rescoring) recounts it from the items."""
     current = [t for t in themes if t.tally is not None and held.get(t.id or 0, 0) == t.size]
     grown = [t.id or 0 for t in current if t.id in changed]
-    items = sorted(placed)
+    items = np.sort(np.asarray(placed if isinstance(placed, np.ndarray) else list(placed), dtype=np.int64))
     added = theme_store.added_aggregates(session, items) if grown else {}
     # distinct texts are not additive (a repeat may join): a small sync checks its own texts against the themes',
     # a large one recounts the grown themes

@@ -104,7 +104,7 @@ def find_clusters(
         matrix[distinct],
         min_size=min_size,
         similarity=similarity,
-        texts=None if texts is None else [texts[i] for i in distinct],
+        texts=None if texts is None else _Picked(texts, distinct),  # read for the sample only
         max_items=max_items,
         embed=embed if texts is not None else None,
         seed=seed,
@@ -112,19 +112,39 @@ def find_clusters(
     return labels[copies]
 
 
+class _Picked(Sequence[str]):
+    """Some texts of a sequence, read when asked for: a large import's texts are not copied to cluster a sample."""
+
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        self._texts, self._rows = texts, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return self._texts[int(self._rows[i])]
+
+
 def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """(first row of each distinct row, index into those for every row).
 
     Rows are compared by two random projections of their (rounded) weights: equal rows project equally, and
     different rows colliding on both is as likely as two random 64-bit floats being equal twice."""
-    matrix = matrix.sorted_indices()  # equal rows must sum their terms in the same order to project equally
-    rounded = csr_matrix((np.round(matrix.data, 6), matrix.indices, matrix.indptr), shape=matrix.shape)
-    projections = rounded @ np.random.default_rng(0).random((matrix.shape[1], 2))
+    projections = _projections(matrix)
     _, firsts, copies = np.unique(projections, axis=0, return_index=True, return_inverse=True)
     order = np.argsort(firsts, kind="stable")  # number distinct rows in order of first appearance
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return firsts[order].astype(np.int64), rank[copies.ravel()].astype(np.int64)
+
+
+def _projections(matrix: csr_matrix) -> np.ndarray:
+    """Two random projections of the rows' rounded weights (the copies it makes end here, before the sort: a
+    large import's matrix is hundreds of MB)."""
+    if not matrix.has_sorted_indices:  # equal rows must sum their terms in the same order to project equally
+        matrix = matrix.sorted_indices()
+    rounded = csr_matrix((np.round(matrix.data, 6), matrix.indices, matrix.indptr), shape=matrix.shape)
+    return rounded @ np.random.default_rng(0).random((matrix.shape[1], 2))
 
 
 def _cluster_distinct(
@@ -179,7 +199,8 @@ def _cluster_distinct(
             refined = _split_grab_bags(points, refined, graph, min_size, seed)
             found[rows] = _close_members(points, refined, similarity)
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
-        found[usable] = _drop_strangers(matrix[usable], found[usable])
+        members = np.flatnonzero(found != NOISE)  # only members are checked: a copy of every row is not needed
+        found[members] = _drop_strangers(matrix[members], found[members])
     return _by_size(found, min_size)
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
+from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.boilerplate import Boilerplate
 from reviewbot.analysis.cluster import NOISE, find_clusters
 from reviewbot.analysis.embeddings import Encoder
-from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, weigh_many, words
+from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, words
 
 # A cluster whose centroid is this close to an existing theme's is that theme, seen again.
 SAME_THEME_SIMILARITY = 0.5
 CHUNK_ROWS = 10_000
+WEIGH_ROWS = 50_000  # documents weighed at a time: their term counts are a few arrays as long as their terms
 
 
 class Doc(NamedTuple):
@@ -29,26 +32,196 @@ class Doc(NamedTuple):
     text: str | None = None
 
 
-def make_docs(items: Sequence[tuple[int, str]], boilerplate: Boilerplate, *, learn: bool = False) -> list[Doc]:
-    """Docs of (item id, text): terms, and text for clustering, without the wording a text shares with many letters
-    (see analysis.boilerplate); `learn` counts the texts' runs of words first. Only long texts' words are kept
-    between the two passes: a large import is mostly short texts, and their words would double its memory."""
-    docs: list[Doc | None] = []
-    letters: dict[int, list[str]] = {}
-    for position, (item_id, text) in enumerate(items):
-        text_words = words(text)
-        if boilerplate.applies(text_words):
-            letters[position] = text_words
-            docs.append(None)
-        else:
-            docs.append(Doc(item_id, terms_of(text_words), text))
+class Docs:
+    """Items to place, held compactly: ids, term indexes and UTF-8 texts in flat arrays rather than a `Doc` (a
+    tuple, a list of terms and a string) per item, which cost about 0.4 KB an item, 0.4 GB at a million.
+
+    A row's terms and text may be set again (`set`): a letter's are known only after boilerplate is learned from
+    all letters; they are appended, and the row points at them."""
+
+    def __init__(self) -> None:
+        self._ids = array("q")
+        self._term_start, self._term_len = array("q"), array("i")
+        self._text_start, self._text_len = array("q"), array("i")  # length -1: no text
+        self._term_idx = array("i")  # into self.terms
+        self._blob = bytearray()
+        self._index: dict[str, int] | None = {}  # term -> its place in `terms`, while rows are added
+        self.terms: list[str] = []  # every term the rows use, in order of first use
+
+    @classmethod
+    def of(cls, docs: Iterable[Doc]) -> Docs:
+        """Docs of `Doc` tuples."""
+        out = cls()
+        for doc in docs:
+            out.append(doc.item_id, doc.terms, doc.text)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[Doc]:
+        return (self[row] for row in range(len(self)))
+
+    def __getitem__(self, row: int) -> Doc:
+        return Doc(self._ids[row], self.terms_at(row), self.text_at(row))
+
+    def append(self, item_id: int, terms: Sequence[str], text: str | None) -> None:
+        """Add a row."""
+        self._ids.append(item_id)
+        self._term_start.append(0)
+        self._term_len.append(0)
+        self._text_start.append(0)
+        self._text_len.append(-1)
+        self.set(len(self._ids) - 1, terms, text)
+
+    def set(self, row: int, terms: Sequence[str], text: str | None) -> None:
+        """(Re)set a row's terms and text."""
+        if self._index is None:
+            self._index = {term: i for i, term in enumerate(self.terms)}
+        index = self._index
+        self._term_start[row], self._term_len[row] = len(self._term_idx), len(terms)
+        for term in terms:
+            i = index.get(term)
+            if i is None:
+                i = index[term] = len(self.terms)
+                self.terms.append(term)
+            self._term_idx.append(i)
+        if text is None:
+            self._text_len[row] = -1
+            return
+        encoded = text.encode()
+        self._text_start[row], self._text_len[row] = len(self._blob), len(encoded)
+        self._blob += encoded
+
+    def seal(self) -> None:
+        """Let the index of terms go until a row is added again (it is as large as the vocabulary)."""
+        self._index = None
+
+    def extend(self, other: Docs) -> None:
+        """Append another set's rows (a pool of a few thousand earlier leftovers)."""
+        for doc in other:
+            self.append(doc.item_id, doc.terms, doc.text)
+
+    def item_ids(self) -> np.ndarray:
+        """Every row's item id."""
+        return np.frombuffer(self._ids, dtype=np.int64) if len(self) else np.zeros(0, dtype=np.int64)
+
+    def terms_at(self, row: int) -> list[str]:
+        """A row's terms."""
+        start = self._term_start[row]
+        terms = self.terms
+        return [terms[i] for i in self._term_idx[start : start + self._term_len[row]]]
+
+    def text_at(self, row: int) -> str | None:
+        """A row's text (None: clustered by its terms alone)."""
+        n = self._text_len[row]
+        return None if n < 0 else self._blob[self._text_start[row] : self._text_start[row] + n].decode()
+
+    def has_texts(self, rows: np.ndarray) -> bool:
+        """Whether any of these rows has a text."""
+        return bool(len(rows)) and bool((np.frombuffer(self._text_len, dtype=np.int32)[rows] >= 0).any())
+
+    def drop_texts(self) -> None:
+        """Let the texts go (clustering was their only use)."""
+        self._blob = bytearray()
+        self._text_len = array("i", [-1]) * len(self)
+
+    def term_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows start..stop as (term indexes in row order, terms per row)."""
+        starts = np.frombuffer(self._term_start, dtype=np.int64)[start:stop]
+        lengths = np.frombuffer(self._term_len, dtype=np.int32)[start:stop].astype(np.int64)
+        if not len(lengths) or not lengths.sum():
+            return np.zeros(0, dtype=np.int64), lengths
+        before = np.cumsum(lengths) - lengths  # where each row begins in the output
+        positions = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+        return np.frombuffer(self._term_idx, dtype=np.int32)[positions], lengths
+
+
+class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
+    """Theme -> the terms of the members placed in it (rows of `docs`), read from the documents when asked for: a
+    list of terms per placed item is what the mapping stage's vote needs, and about 0.2 KB an item held at once."""
+
+    def __init__(self, docs: Docs, items: np.ndarray, themes: np.ndarray) -> None:
+        ids = docs.item_ids()
+        by_id = np.argsort(ids, kind="stable")
+        rows = by_id[np.searchsorted(ids, items, sorter=by_id)]
+        order = np.lexsort((rows, themes))  # each theme's members in the documents' order
+        rows, themes = rows[order], themes[order]
+        starts = np.flatnonzero(np.diff(themes)) + 1
+        self._docs = docs
+        self._rows = {int(group[0]): members for group, members in zip(
+            np.split(themes, starts), np.split(rows, starts), strict=True
+        ) if len(group)}  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __getitem__(self, theme: int) -> Sequence[Sequence[str]]:
+        return _RowTerms(self._docs, self._rows[theme])
+
+
+class _RowTerms(Sequence[Sequence[str]]):
+    """The terms of some rows of documents, made when read (a slice reads a batch)."""
+
+    def __init__(self, docs: Docs, rows: np.ndarray) -> None:
+        self._docs, self._rows = docs, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._docs.terms_at(row) for row in self._rows[i].tolist()]
+        return self._docs.terms_at(int(self._rows[i]))
+
+
+class Texts(Sequence[str]):
+    """Some rows' texts, decoded when asked for: clustering reads those of its sample only."""
+
+    def __init__(self, docs: Docs, rows: np.ndarray) -> None:
+        self._docs, self._rows = docs, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return self._docs.text_at(int(self._rows[i])) or ""
+
+
+def read_docs(batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerplate, *, learn: bool = False) -> Docs:
+    """Docs of (item id, text) rows, read a batch at a time: terms, and text for clustering, without the wording a
+    text shares with many letters (see analysis.boilerplate); `learn` counts the letters' runs of words first.
+    Only letters' words are kept until every row is read: a large import is mostly short texts."""
+    docs = Docs()
+    letters: dict[int, tuple[list[str], str]] = {}
+    for batch in batches:
+        for item_id, text in batch:
+            text_words = words(text)
+            if boilerplate.applies(text_words):
+                letters[len(docs)] = (text_words, text)
+                docs.append(item_id, (), None)
+            else:
+                docs.append(item_id, terms_of(text_words), text)
     if learn:
-        boilerplate.add(letters.values())
-    for position, text_words in letters.items():
-        item_id, text = items[position]
+        boilerplate.add(text_words for text_words, _ in letters.values())
+    for row, (text_words, text) in letters.items():
         kept = boilerplate.strip(text_words)
-        docs[position] = Doc(item_id, terms_of(kept), text if len(kept) == len(text_words) else " ".join(kept))
-    return [d for d in docs if d is not None]
+        docs.set(row, terms_of(kept), text if len(kept) == len(text_words) else " ".join(kept))
+    return docs
+
+
+def count_terms(stats: CorpusStats, docs: Docs) -> None:
+    """Add the rows' terms to the document frequencies, in row order (a batch of lists at a time)."""
+    for start in range(0, len(docs), WEIGH_ROWS):
+        stats.add([docs.terms_at(row) for row in range(start, min(start + WEIGH_ROWS, len(docs)))])
+
+
+def make_docs(items: Sequence[tuple[int, str]], boilerplate: Boilerplate, *, learn: bool = False) -> list[Doc]:
+    """`read_docs` of one batch, as `Doc` tuples."""
+    return list(read_docs([items], boilerplate, learn=learn))
 
 
 @dataclass
@@ -72,11 +245,46 @@ class PlanSettings:
     embed: Encoder | None = None  # sentence embeddings for finding new themes (the optional backend)
 
 
+class Assignments(Mapping[int, tuple[int, float]]):
+    """Where each placed item goes, item id -> (theme key, similarity), held as three arrays sorted by item (a
+    dictionary of tuples is about 0.2 KB an item)."""
+
+    def __init__(self, items: np.ndarray, keys: np.ndarray, similarities: np.ndarray) -> None:
+        order = np.argsort(items, kind="stable")
+        self.item_ids, self.theme_keys, self.similarities = items[order], keys[order], similarities[order]
+
+    @classmethod
+    def empty(cls) -> Assignments:
+        """No placements."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.item_ids.tolist())
+
+    def __getitem__(self, item: object) -> tuple[int, float]:
+        if not isinstance(item, (int, np.integer)):
+            raise KeyError(item)
+        at = int(np.searchsorted(self.item_ids, item))
+        if at == len(self.item_ids) or self.item_ids[at] != item:
+            raise KeyError(item)
+        return int(self.theme_keys[at]), float(self.similarities[at])
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            self[item]
+        except KeyError:
+            return False
+        return True
+
+
 @dataclass
 class ThemePlan:
     """The outcome: where each placed item goes, and the themes that are new or whose centroid moved."""
 
-    assignments: dict[int, tuple[int, float]] = field(default_factory=dict)  # item -> (theme key, similarity)
+    assignments: Assignments = field(default_factory=Assignments.empty)
     changed: dict[int, ThemeModel] = field(default_factory=dict)
 
     @property
@@ -86,14 +294,15 @@ class ThemePlan:
 
 
 class _Space:
-    """Centroids and documents as rows of one sparse matrix over a shared vocabulary."""
+    """Centroids and documents as rows of one sparse matrix over a shared vocabulary (the centroids' terms, then
+    the documents' in order of first use)."""
 
-    def __init__(self, themes: Sequence[ThemeModel], docs: Sequence[Doc], stats: CorpusStats) -> None:
-        self.vocab: dict[str, int] = {}
-        self.centroids = to_matrix([t.centroid for t in themes], self.vocab)
-        self.docs = weigh_many([d.terms for d in docs], stats, self.vocab)
+    def __init__(self, themes: Sequence[ThemeModel], docs: Docs, stats: CorpusStats) -> None:
+        vocab: dict[str, int] = {}  # not kept: a large import brings hundreds of thousands of once-seen terms
+        self.centroids = to_matrix([t.centroid for t in themes], vocab)
+        self.docs = _weigh(docs, stats, vocab)
         self.centroids.resize((len(themes), self.docs.shape[1]))  # the documents brought terms of their own
-        self.terms = np.array(sorted(self.vocab, key=self.vocab.__getitem__), dtype=object)
+        self.terms = np.array(sorted(vocab, key=vocab.__getitem__), dtype=object)
 
     def centroid(self, rows: np.ndarray, prior: csr_matrix | None, prior_weight: int, top: int) -> csr_matrix:
         """Unit-length mean of some document rows (plus a weighted prior centroid), cut to `top` terms. Summed
@@ -116,10 +325,44 @@ class _Space:
         return {str(self.terms[i]): round(float(v), 6) for i, v in zip(centroid.indices, centroid.data, strict=True)}
 
 
+def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
+    """Unit-length TF-IDF rows of the documents, as `vectorize.weigh_many` computes them (terms new to `vocab` are
+    added in order of first use), WEIGH_ROWS rows at a time into one set of arrays: weighing a million documents
+    at once made arrays of every term occurrence, several hundred MB."""
+    docs.seal()
+    column = np.array([vocab.get(term, -1) for term in docs.terms], dtype=np.int64)
+    idf = array("d", [0.0]) * len(vocab)  # not remembered in `stats`: most of a large import's terms are seen once
+    for term, i in vocab.items():
+        idf[i] = stats.idf(term, remember=False)
+    occurrences = int(np.frombuffer(docs._term_len, dtype=np.int32).sum()) if len(docs) else 0
+    data, indices = np.empty(occurrences), np.empty(occurrences, dtype=np.int32)
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    filled = 0
+    for start in range(0, len(docs), WEIGH_ROWS):
+        local, lengths = docs.term_rows(start, min(start + WEIGH_ROWS, len(docs)))
+        fresh = local[column[local] < 0]
+        if len(fresh):
+            found, first = np.unique(fresh, return_index=True)
+            for i in found[np.argsort(first)].tolist():
+                column[i] = vocab[docs.terms[i]] = len(vocab)
+                idf.append(stats.idf(docs.terms[i], remember=False))
+        block = csr_matrix(
+            (np.ones(len(local)), column[local].astype(np.int32), np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(len(lengths), max(len(vocab), 1)),
+        )
+        block.sum_duplicates()
+        block.data = (1.0 + np.log(block.data)) * np.frombuffer(idf)[block.indices]
+        block = normalize(block, copy=False)
+        data[filled : filled + block.nnz], indices[filled : filled + block.nnz] = block.data, block.indices
+        indptr[start + 1 : start + 1 + len(lengths)] = filled + block.indptr[1:]
+        filled += block.nnz
+    return csr_matrix((data[:filled], indices[:filled], indptr), shape=(len(docs), max(len(vocab), 1)))
+
+
 def plan_themes(
     existing: Sequence[ThemeModel],
-    new_docs: Sequence[Doc],
-    pool: Sequence[Doc],
+    new_docs: Sequence[Doc] | Docs,
+    pool: Sequence[Doc] | Docs,
     stats: CorpusStats,
     settings: PlanSettings,
 ) -> ThemePlan:
@@ -127,66 +370,94 @@ def plan_themes(
 
     `pool` holds items placed in no theme by earlier syncs, newest first; `stats` weigh every item's terms.
     Nothing is clustered when there are no new items, so running twice on the same data changes nothing.
+    `new_docs` given as `Docs` is extended with the pool (a copy of a large import's rows is not needed).
     """
     plan = ThemePlan()
     if not new_docs:
         return plan
-    docs = [*new_docs, *pool]
+    n_new = len(new_docs)
+    docs = new_docs if isinstance(new_docs, Docs) else Docs.of(new_docs)
+    docs.extend(pool if isinstance(pool, Docs) else Docs.of(pool))
     space = _Space(existing, docs, stats)
     best, score = _nearest(space.docs, space.centroids)
     fits = score >= settings.assign_threshold
-    fits[len(new_docs) :] = False  # earlier leftovers only join via clustering, so old decisions stay put
-    members: dict[int, list[int]] = {}
-    for row in np.flatnonzero(fits):
-        members.setdefault(existing[best[row]].key, []).append(int(row))
+    fits[n_new:] = False  # earlier leftovers only join via clustering, so old decisions stay put
+    # every row's theme (0: none) and the step that placed it (0 fitting, 1 + n the n-th cluster, then the rest),
+    # which orders a theme's members as they joined: centroids are summed in that order
+    owner, step = np.zeros(len(docs), dtype=np.int64), np.zeros(len(docs), dtype=np.int32)
+    keys = np.array([t.key for t in existing], dtype=np.int64)
+    order: dict[int, None] = {}  # the themes in the order they first gained a member
+    _join(owner, step, order, np.flatnonzero(fits), keys[best[fits]] if len(keys) else keys, 0)
+    del best, score
 
     leftover = np.flatnonzero(~fits)
     clustered = leftover  # find_clusters bounds its quadratic part to a sample of max_cluster_items itself
-    texts = [docs[r].text for r in clustered]
     labels = find_clusters(
         space.docs if len(clustered) == len(docs) else space.docs[clustered],  # a first import: no copy
         min_size=settings.min_size,
         similarity=settings.cluster_similarity,
-        texts=[t or "" for t in texts] if any(t is not None for t in texts) else None,
+        texts=Texts(docs, clustered) if docs.has_texts(clustered) else None,
         max_items=settings.max_cluster_items,
         embed=settings.embed,
     )
+    docs.drop_texts()
     new_models: list[tuple[ThemeModel, csr_matrix]] = []
     for cluster in range(labels.max(initial=NOISE) + 1):
         rows = clustered[labels == cluster]
         centroid = space.centroid(rows, None, 0, settings.top_terms)
         twin = _twin(centroid, space.centroids)
         if twin is not None:
-            members.setdefault(existing[twin].key, []).extend(int(r) for r in rows)
+            _join(owner, step, order, rows, np.full(len(rows), existing[twin].key), 1 + cluster)
             continue
         model = ThemeModel(key=-(len(new_models) + 1), centroid=space.as_dict(centroid), size=len(rows))
         new_models.append((model, centroid))
-        members[model.key] = [int(r) for r in rows]
+        _join(owner, step, order, rows, np.full(len(rows), model.key), 1 + cluster)
 
-    _place_rest(space, leftover, labels, clustered, existing, new_models, members, settings)
+    _place_rest(space, clustered[labels == NOISE], existing, new_models, owner, step, order, settings)
     by_key = {t.key: (t, space.centroids[i]) for i, t in enumerate(existing)}
-    for key, rows in members.items():
+    models = {m.key: (m, v) for m, v in new_models}
+    placed = np.flatnonzero(owner)
+    # members grouped by theme, then by the step that placed them, then by row: the order they joined in
+    placed = placed[np.lexsort((placed, step[placed], owner[placed]))]
+    groups = np.split(placed, np.flatnonzero(np.diff(owner[placed])) + 1) if len(placed) else []
+    members = {int(owner[rows[0]]): rows for rows in groups}
+    similarities = np.zeros(len(docs))
+    for key in order:
+        rows = members[key]
         theme, prior = by_key.get(key, (None, None))
         if theme is not None:
-            vector = space.centroid(np.array(rows), prior, theme.size, settings.top_terms)
+            vector = space.centroid(rows, prior, theme.size, settings.top_terms)
             plan.changed[key] = ThemeModel(key, space.as_dict(vector), theme.size + len(rows))
         else:
-            model, vector = next((m, v) for m, v in new_models if m.key == key)
+            model, vector = models[key]
             model.size = len(rows)
             plan.changed[key] = model
-        sims = (space.docs[np.array(rows)] @ vector.T).toarray().ravel()
-        for row, sim in zip(rows, sims, strict=True):
-            plan.assignments[docs[row].item_id] = (key, round(float(sim), 4))
+        sims = (space.docs[rows] @ vector.T).toarray().ravel()
+        similarities[rows] = [round(sim, 4) for sim in sims.tolist()]
+    plan.assignments = Assignments(docs.item_ids()[placed], owner[placed], similarities[placed])
     return plan
 
 
-def _nearest(docs: csr_matrix, centroids: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Index of and cosine similarity to the nearest centroid, per document (-1 and 0 without centroids)."""
-    best, score = np.full(docs.shape[0], -1), np.zeros(docs.shape[0])
+def _join(
+    owner: np.ndarray, step: np.ndarray, order: dict[int, None], rows: np.ndarray, keys: np.ndarray, at: int
+) -> None:
+    """Rows join the themes of `keys` at a step; a theme's first member puts it in `order`."""
+    owner[rows], step[rows] = keys, at
+    if len(keys):
+        found, first = np.unique(keys, return_index=True)
+        order.update(dict.fromkeys(found[np.argsort(first)].tolist()))
+
+
+def _nearest(docs: csr_matrix, centroids: csr_matrix, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index of and cosine similarity to the nearest centroid, per document (of `rows`, when given; -1 and 0
+    without centroids)."""
+    n = docs.shape[0] if rows is None else len(rows)
+    best, score = np.full(n, -1), np.zeros(n)
     if centroids.shape[0] == 0:
         return best, score
-    for start in range(0, docs.shape[0], CHUNK_ROWS):  # in blocks: rows x themes dense would not fit at 100k rows
-        sims = (docs[start : start + CHUNK_ROWS] @ centroids.T).toarray()
+    for start in range(0, n, CHUNK_ROWS):  # in blocks: rows x themes dense would not fit at 100k rows
+        block = docs[start : start + CHUNK_ROWS] if rows is None else docs[rows[start : start + CHUNK_ROWS]]
+        sims = (block @ centroids.T).toarray()
         best[start : start + len(sims)], score[start : start + len(sims)] = sims.argmax(axis=1), sims.max(axis=1)
     return best, score
 
@@ -202,22 +473,19 @@ def _twin(centroid: csr_matrix, centroids: csr_matrix) -> int | None:
 
 def _place_rest(
     space: _Space,
-    leftover: np.ndarray,
-    labels: np.ndarray,
-    clustered: np.ndarray,
+    pending: np.ndarray,
     existing: Sequence[ThemeModel],
     new_models: list[tuple[ThemeModel, csr_matrix]],
-    members: dict[int, list[int]],
+    owner: np.ndarray,
+    step: np.ndarray,
+    order: dict[int, None],
     settings: PlanSettings,
 ) -> None:
     """New items in no cluster (or beyond the clustering sample) join the nearest theme if close enough."""
-    in_cluster = set(clustered[labels != NOISE].tolist())
-    pending = np.array([r for r in leftover if r not in in_cluster], dtype=np.int64)
     if len(pending) == 0 or not (existing or new_models):
         return
-    keys = [t.key for t in existing] + [m.key for m, _ in new_models]
+    keys = np.array([t.key for t in existing] + [m.key for m, _ in new_models], dtype=np.int64)
     candidates = vstack([space.centroids, *(v for _, v in new_models)], format="csr")
-    best, score = _nearest(space.docs[pending], candidates)
-    for row, b, s in zip(pending, best, score, strict=True):
-        if s >= settings.assign_threshold:
-            members.setdefault(keys[b], []).append(int(row))
+    best, score = _nearest(space.docs, candidates, pending)
+    close = score >= settings.assign_threshold
+    _join(owner, step, order, pending[close], keys[best[close]], np.iinfo(np.int32).max)

@@ -105,11 +105,13 @@ class CorpusStats:
             self.n_docs += 1
             self.doc_freq.update(set(doc))
 
-    def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency, as scikit-learn computes it."""
+    def idf(self, term: str, *, remember: bool = True) -> float:
+        """Smoothed inverse document frequency, as scikit-learn computes it (remembered unless told otherwise)."""
         value = self._idf.get(term)
         if value is None:
-            value = self._idf[term] = math.log((1 + self.n_docs) / (1 + self.doc_freq.get(term, 0))) + 1.0
+            value = math.log((1 + self.n_docs) / (1 + self.doc_freq.get(term, 0))) + 1.0
+            if remember:
+                self._idf[term] = value
         return value
 
     def prune(self, max_terms: int) -> None:

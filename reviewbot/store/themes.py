@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # both import scikit-learn: commands that list themes must no
 VECTORIZER = "tfidf"
 BOILERPLATE = "boilerplate"  # the VectorizerState holding analysis.boilerplate's counts
 IDS_PER_QUERY = 5_000
+READ_ROWS = 20_000  # unplaced items read at a time
 # a theme's members, most central first (ties by id, so the order is stable)
 _CENTRAL_FIRST = (col(FeedbackItem.theme_similarity).desc(), col(FeedbackItem.id))
 MAX_STORED_TERMS = 100_000
@@ -72,10 +73,23 @@ def theme_models(themes: Iterable[Theme]) -> list[ThemeModel]:
     return [ThemeModel(key=t.id or 0, centroid=dict(t.centroid), size=t.size) for t in themes]
 
 
-def unplaced_items(session: Session) -> list[tuple[int, str]]:
-    """(id, text) of items the themes stage has not seen yet."""
-    query = select(FeedbackItem.id, FeedbackItem.text).where(col(FeedbackItem.themed_at).is_(None))
-    return [(i, t) for i, t in session.exec(query.order_by(col(FeedbackItem.id)))]
+def unplaced_batches(session: Session, size: int | None = None) -> Iterator[list[tuple[int, str]]]:
+    """(id, text) of items the themes stage has not seen yet, READ_ROWS at a time, by id: keyset pagination (each
+    query starts where the last ended), so a large import is never held as rows at once and no query reads again
+    what the previous ones passed."""
+    after = 0
+    while True:
+        query = (
+            select(FeedbackItem.id, FeedbackItem.text)
+            .where(col(FeedbackItem.themed_at).is_(None), col(FeedbackItem.id) > after)
+            .order_by(col(FeedbackItem.id))
+            .limit(size or READ_ROWS)
+        )
+        batch = [(i, t) for i, t in session.exec(query)]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1][0]
 
 
 def leftover_items(session: Session, limit: int) -> list[tuple[int, str]]:
@@ -160,52 +174,74 @@ _STAGED = Table(
 )
 
 
-def place_items(session: Session, placements: dict[int, tuple[int, float]], seen: Iterable[int]) -> None:
-    """Record each placed item's theme, and mark every item in `seen` as processed."""
+def place_items(
+    session: Session, items: Sequence[int], themes: Sequence[int], similarities: Sequence[float], seen: Iterable[int]
+) -> None:
+    """Record where items were placed (item, theme and similarity, position by position), and mark every item in
+    `seen` as processed. Arrays are welcome: rows are made IDS_PER_QUERY at a time."""
     now = utcnow()
     connection = session.connection()
-    if placements and connection.dialect.name == "sqlite":
-        _place_staged(connection, placements, now)
-    elif placements:  # PostgreSQL: executemany; a temporary table needs the TEMP privilege, which some servers revoke
-        items = FeedbackItem.__table__
+    if len(items) and connection.dialect.name == "sqlite":
+        _place_staged(connection, items, themes, similarities, now)
+    elif len(items):  # PostgreSQL: executemany; a temporary table needs the TEMP privilege, which some servers revoke
+        table = FeedbackItem.__table__
         statement = (
-            update(items)
-            .where(items.c.id == bindparam("item"))
+            update(table)
+            .where(table.c.id == bindparam("item"))
             .values(theme_id=bindparam("theme"), theme_similarity=bindparam("similarity"), themed_at=now)
         )
-        for rows in _placement_rows(placements):
+        for rows in _placement_rows(items, themes, similarities):
             connection.execute(statement, rows)
-    rest = [i for i in seen if i not in placements]
+    import numpy as np  # here: commands that list themes import this module, and need no numpy
+
+    rest = np.setdiff1d(np.asarray(_as_list(seen), dtype=np.int64), np.asarray(items, dtype=np.int64))
     for start in range(0, len(rest), IDS_PER_QUERY):
         session.execute(
             update(FeedbackItem)
-            .where(col(FeedbackItem.id).in_(rest[start : start + IDS_PER_QUERY]))
+            .where(col(FeedbackItem.id).in_(rest[start : start + IDS_PER_QUERY].tolist()))
             .values(themed_at=now)
         )
 
 
-def _placement_rows(placements: dict[int, tuple[int, float]]) -> Iterator[list[dict[str, Any]]]:
+def _as_list(values: Iterable[Any]) -> list[Any]:
+    """Plain Python values of a list or an array (numpy's `tolist`)."""
+    tolist = getattr(values, "tolist", None)
+    return tolist() if tolist is not None else list(values)
+
+
+def _placement_rows(
+    items: Sequence[int], themes: Sequence[int], similarities: Sequence[float]
+) -> Iterator[list[dict[str, Any]]]:
     """The placements as statement parameters, IDS_PER_QUERY at a time: a dictionary per item for a whole large
     import would be a quarter of a GB at 1M items."""
-    batch: list[dict[str, Any]] = []
-    for item, (theme, similarity) in placements.items():
-        batch.append({"item": item, "theme": theme, "similarity": similarity})
-        if len(batch) == IDS_PER_QUERY:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    for start in range(0, len(items), IDS_PER_QUERY):
+        stop = start + IDS_PER_QUERY
+        yield [
+            {"item": item, "theme": theme, "similarity": similarity}
+            for item, theme, similarity in zip(
+                _as_list(items[start:stop]),
+                _as_list(themes[start:stop]),
+                _as_list(similarities[start:stop]),
+                strict=True,
+            )
+        ]
 
 
-def _place_staged(connection: Connection, placements: dict[int, tuple[int, float]], now: datetime) -> None:
+def _place_staged(
+    connection: Connection,
+    items: Sequence[int],
+    themes: Sequence[int],
+    similarities: Sequence[float],
+    now: datetime,
+) -> None:
     """Write placements through the staging table: one UPDATE ... FROM."""
-    items = FeedbackItem.__table__
+    table = FeedbackItem.__table__
     _STAGED.create(connection)  # inside the transaction: a rollback takes the table with it
-    for rows in _placement_rows(placements):
+    for rows in _placement_rows(items, themes, similarities):
         connection.execute(insert(_STAGED), rows)
     connection.execute(
-        update(items)
-        .where(items.c.id == _STAGED.c.item)
+        update(table)
+        .where(table.c.id == _STAGED.c.item)
         .values(theme_id=_STAGED.c.theme, theme_similarity=_STAGED.c.similarity, themed_at=now)
     )
     _STAGED.drop(connection)
@@ -227,7 +263,7 @@ def added_aggregates(session: Session, items: Sequence[int]) -> dict[int, ThemeA
     the texts a theme held before."""
     total: dict[int, ThemeAggregate] = {}
     for start in range(0, len(items), IDS_PER_QUERY):
-        chunk = col(FeedbackItem.id).in_(items[start : start + IDS_PER_QUERY])
+        chunk = col(FeedbackItem.id).in_(_as_list(items[start : start + IDS_PER_QUERY]))
         for theme_id, agg in _sums(session, chunk & col(FeedbackItem.theme_id).is_not(None)).items():
             total.setdefault(theme_id, ThemeAggregate()).add(agg)
     return total
@@ -238,6 +274,7 @@ def added_texts(session: Session, items: Sequence[int]) -> dict[int, int]:
     other member of the theme has. Passes over the content hashes once, where counting every grown theme's
     distinct texts anew would read each of their members."""
     f = FeedbackItem
+    items = _as_list(items)
     placed = session.exec(
         select(f.theme_id, f.content_hash).where(col(f.id).in_(items), col(f.theme_id).is_not(None))
     ).all()

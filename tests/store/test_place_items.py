@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy import func, insert
 from sqlmodel import col, select
 
@@ -27,7 +28,10 @@ def test_more_placements_than_one_batch_are_all_recorded(store: Store) -> None:
         session.flush()
         ids = list(session.exec(select(FeedbackItem.id).order_by(col(FeedbackItem.id))))
         placements = {item: (themes[i % 2].id or 0, round(i / n, 4)) for i, item in enumerate(ids[:n])}
-        place_items(session, placements, ids)  # the last three are seen but fit no theme
+        items = np.array(list(placements))  # arrays, as a sync passes them
+        theme_ids = np.array([theme for theme, _ in placements.values()])
+        similarities = np.array([similarity for _, similarity in placements.values()])
+        place_items(session, items, theme_ids, similarities, ids)  # the last three are seen but fit no theme
     with store.session() as session:
         placed = session.exec(
             select(FeedbackItem.id, FeedbackItem.theme_id, FeedbackItem.theme_similarity).where(
