@@ -33,22 +33,28 @@ def _schema_url(schema: str) -> str:
     return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database for this test."""
+@contextmanager
+def fresh_database(folder: Path, name: str) -> Iterator[str]:
+    """An empty database: file NAME in FOLDER on SQLite, or a new PostgreSQL schema (dropped after) when
+    REVIEWBOT_TEST_DATABASE_URL is set."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{folder / name}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
+    with _admin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         yield _schema_url(schema)
     finally:
-        with admin.begin() as conn:
+        with _admin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for this test."""
+    with fresh_database(tmp_path, "test.db") as url:
+        yield url
 
 
 @pytest.fixture

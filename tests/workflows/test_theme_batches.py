@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
 from reviewbot.models import FeedbackItem, Theme, ThemeMapping
 from reviewbot.workflows.sync import run_sync
-from tests.conftest import PG_URL, _schema_url
+from tests.conftest import fresh_database
 from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
 
 LETTER = (
@@ -74,19 +72,8 @@ def two_syncs(folder: Path) -> dict[str, Any]:
 @pytest.fixture
 def other_database(tmp_path: Path) -> Iterator[str]:
     """A second empty database, beside the test's own (a new SQLite file, or a new PostgreSQL schema)."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'other.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _schema_url(schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(tmp_path, "other.db") as url:
+        yield url
 
 
 def test_placing_in_small_batches_gives_the_same_themes_as_one_batch(
