@@ -12,7 +12,7 @@ from scipy.sparse import csr_matrix, vstack
 from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.boilerplate import Boilerplate
-from reviewbot.analysis.cluster import NOISE, find_clusters
+from reviewbot.analysis.cluster import NOISE, TEXT_CHARS, find_clusters
 from reviewbot.analysis.embeddings import Encoder
 from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, words
 
@@ -33,8 +33,9 @@ class Doc(NamedTuple):
 
 
 class Docs:
-    """Items to place, held compactly: ids, term indexes and UTF-8 texts in flat arrays rather than a `Doc` (a
-    tuple, a list of terms and a string) per item, which cost about 0.4 KB an item, 0.4 GB at a million.
+    """Items to place, held compactly: ids, term indexes and UTF-8 texts (the start clustering reads) in flat arrays
+    rather than a `Doc` (a tuple, a list of terms and a string) per item, which cost about 0.4 KB an item, 0.4 GB
+    at a million.
 
     A row's terms and text may be set again (`set`): a letter's are known only after boilerplate is learned from
     all letters; they are appended, and the row points at them."""
@@ -89,7 +90,7 @@ class Docs:
         if text is None:
             self._text_len[row] = -1
             return
-        encoded = text.encode()
+        encoded = text[:TEXT_CHARS].encode()  # all that clustering reads of a text: long letters' rest is never used
         self._text_start[row], self._text_len[row] = len(self._blob), len(encoded)
         self._blob += encoded
 
@@ -113,7 +114,7 @@ class Docs:
         return [terms[i] for i in self._term_idx[start : start + self._term_len[row]]]
 
     def text_at(self, row: int) -> str | None:
-        """A row's text (None: clustered by its terms alone)."""
+        """A row's text, its first TEXT_CHARS characters (None: clustered by its terms alone)."""
         n = self._text_len[row]
         return None if n < 0 else self._blob[self._text_start[row] : self._text_start[row] + n].decode()
 

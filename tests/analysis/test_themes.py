@@ -266,3 +266,16 @@ def test_boilerplate_is_learned_from_letters_only_and_kept_between_syncs() -> No
     once = Boilerplate()
     once.add([words(TEMPLATE.format(problem=p)) for p in problems[:4]])
     assert once.strip(letter) == letter  # four letters are not yet a template
+
+
+def test_a_long_text_is_held_only_as_far_as_clustering_reads_it() -> None:
+    # a million complaint letters of 1-2 KB would otherwise hold a gigabyte of text clustering never reads
+    from reviewbot.analysis.cluster import TEXT_CHARS
+    from reviewbot.analysis.themes import Docs
+
+    letter = "Dear team, my refund is late. " + "More details of the case follow here. " * 200
+    docs = Docs()
+    docs.append(1, ["refund", "late"], letter)
+    docs.append(2, ["parcel"], "My parcel is lost.")
+    assert docs.text_at(0) == letter[:TEXT_CHARS] and docs.text_at(1) == "My parcel is lost."
+    assert list(docs[0].terms) == ["refund", "late"]
