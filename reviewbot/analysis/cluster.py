@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import igraph
 import numpy as np
@@ -17,6 +18,8 @@ from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.embeddings import Encoder
 from reviewbot.analysis.vectorize import without_addresses
+
+T = TypeVar("T")
 
 NOISE = -1
 # Modularity splits a topic that fills most of a small graph of term vectors, so small sets are grouped by
@@ -104,7 +107,7 @@ def find_clusters(
         matrix[distinct],
         min_size=min_size,
         similarity=similarity,
-        texts=None if texts is None else _Picked(texts, distinct),  # read for the sample only
+        texts=None if texts is None else RowsOf(texts.__getitem__, distinct),  # read for the sample only
         max_items=max_items,
         embed=embed if texts is not None else None,
         seed=seed,
@@ -112,17 +115,20 @@ def find_clusters(
     return labels[copies]
 
 
-class _Picked(Sequence[str]):
-    """Some texts of a sequence, read when asked for: a large import's texts are not copied to cluster a sample."""
+class RowsOf(Sequence[T]):
+    """Some rows of a larger whole, each read when asked for (a slice reads a batch): a large import's rows are not
+    copied to use a sample of them."""
 
-    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
-        self._texts, self._rows = texts, rows
+    def __init__(self, read: Callable[[int], T], rows: np.ndarray) -> None:
+        self._read, self._rows = read, rows
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def __getitem__(self, i: int) -> str:  # type: ignore[override]
-        return self._texts[int(self._rows[i])]
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._read(row) for row in self._rows[i].tolist()]
+        return self._read(int(self._rows[i]))
 
 
 def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:

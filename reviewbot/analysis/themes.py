@@ -5,16 +5,15 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
-from sklearn.preprocessing import normalize
 
 from reviewbot.analysis.boilerplate import Boilerplate
-from reviewbot.analysis.cluster import NOISE, TEXT_CHARS, find_clusters
+from reviewbot.analysis.cluster import NOISE, TEXT_CHARS, RowsOf, find_clusters
 from reviewbot.analysis.embeddings import Encoder
-from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, words
+from reviewbot.analysis.vectorize import CorpusStats, terms_of, to_matrix, weigh_counts, words
 
 # A cluster whose centroid is this close to an existing theme's is that theme, seen again.
 SAME_THEME_SIMILARITY = 0.5
@@ -127,6 +126,10 @@ class Docs:
         self._blob = bytearray()
         self._text_len = array("i", [-1]) * len(self)
 
+    def term_occurrences(self) -> int:
+        """How many terms the rows hold in all (a term twice in a row counts twice)."""
+        return int(np.frombuffer(self._term_len, dtype=np.int32).sum()) if len(self) else 0
+
     def term_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows start..stop as (term indexes in row order, terms per row)."""
         starts = np.frombuffer(self._term_start, dtype=np.int64)[start:stop]
@@ -161,35 +164,7 @@ class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
         return iter(self._rows)
 
     def __getitem__(self, theme: int) -> Sequence[Sequence[str]]:
-        return _RowTerms(self._docs, self._rows[theme])
-
-
-class _RowTerms(Sequence[Sequence[str]]):
-    """The terms of some rows of documents, made when read (a slice reads a batch)."""
-
-    def __init__(self, docs: Docs, rows: np.ndarray) -> None:
-        self._docs, self._rows = docs, rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [self._docs.terms_at(row) for row in self._rows[i].tolist()]
-        return self._docs.terms_at(int(self._rows[i]))
-
-
-class Texts(Sequence[str]):
-    """Some rows' texts, decoded when asked for: clustering reads those of its sample only."""
-
-    def __init__(self, docs: Docs, rows: np.ndarray) -> None:
-        self._docs, self._rows = docs, rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __getitem__(self, i: int) -> str:  # type: ignore[override]
-        return self._docs.text_at(int(self._rows[i])) or ""
+        return RowsOf(self._docs.terms_at, self._rows[theme])
 
 
 def read_docs(batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerplate, *, learn: bool = False) -> Docs:
@@ -335,7 +310,7 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
     idf = array("d", [0.0]) * len(vocab)  # not remembered in `stats`: most of a large import's terms are seen once
     for term, i in vocab.items():
         idf[i] = stats.idf(term, remember=False)
-    occurrences = int(np.frombuffer(docs._term_len, dtype=np.int32).sum()) if len(docs) else 0
+    occurrences = docs.term_occurrences()
     data, indices = np.empty(occurrences), np.empty(occurrences, dtype=np.int32)
     indptr = np.zeros(len(docs) + 1, dtype=np.int64)
     filled = 0
@@ -351,9 +326,7 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
             (np.ones(len(local)), column[local].astype(np.int32), np.concatenate([[0], np.cumsum(lengths)])),
             shape=(len(lengths), max(len(vocab), 1)),
         )
-        block.sum_duplicates()
-        block.data = (1.0 + np.log(block.data)) * np.frombuffer(idf)[block.indices]
-        block = normalize(block, copy=False)
+        block = weigh_counts(block, np.frombuffer(idf))
         data[filled : filled + block.nnz], indices[filled : filled + block.nnz] = block.data, block.indices
         indptr[start + 1 : start + 1 + len(lengths)] = filled + block.indptr[1:]
         filled += block.nnz
@@ -397,7 +370,8 @@ def plan_themes(
         space.docs if len(clustered) == len(docs) else space.docs[clustered],  # a first import: no copy
         min_size=settings.min_size,
         similarity=settings.cluster_similarity,
-        texts=Texts(docs, clustered) if docs.has_texts(clustered) else None,
+        # decoded when read: clustering reads its sample's texts only
+        texts=RowsOf(lambda row: docs.text_at(row) or "", clustered) if docs.has_texts(clustered) else None,
         max_items=settings.max_cluster_items,
         embed=settings.embed,
     )

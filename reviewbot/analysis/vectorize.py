@@ -140,12 +140,18 @@ def weigh_many(docs: Sequence[Sequence[str]], stats: CorpusStats, vocab: dict[st
         (np.ones(len(indices)), np.frombuffer(indices, dtype=np.int32), np.asarray(indptr)),
         shape=(len(docs), max(len(vocab), 1)),
     )
-    counts.sum_duplicates()
     idf = np.zeros(counts.shape[1])
     for term, column in vocab.items():
         idf[column] = stats.idf(term)
+    return weigh_counts(counts, idf)
+
+
+def weigh_counts(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
+    """Unit-length rows of (1 + log tf) x idf from term counts (repeated columns summed), in place: a large
+    import's matrix is tens of MB."""
+    counts.sum_duplicates()
     counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
-    return normalize(counts, copy=False)  # in place: a large import's matrix is tens of MB
+    return normalize(counts, copy=False)
 
 
 def to_matrix(vectors: Sequence[Mapping[str, float]], vocab: dict[str, int]) -> csr_matrix:
