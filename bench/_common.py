@@ -9,6 +9,7 @@ import random
 import resource
 import sqlite3
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,9 +59,14 @@ _EXTRAS = [
 
 def feedback(n: int, seed: int = 7) -> list[str]:
     """n distinct, realistic complaint texts: demo texts with words dropped and details added."""
+    return list(iter_feedback(n, seed))
+
+
+def iter_feedback(n: int, seed: int = 7) -> Iterator[str]:
+    """`feedback`'s texts one at a time: a bench that writes a million of them to a file need not hold them (a
+    list of them in the process that then syncs was counted in the sync's peak memory)."""
     rng = random.Random(seed)
     seeds = seed_texts()
-    out = []
     for i in range(n):
         words = rng.choice(seeds).split()
         if len(words) > 8:
@@ -69,11 +75,10 @@ def feedback(n: int, seed: int = 7) -> list[str]:
             n=100000 + i, k=rng.choice(["second", "third", "fourth"]), d=rng.randint(3, 40)
         )
         words.insert(rng.randrange(len(words) + 1), extra)
-        out.append(" ".join(words))
-    return out
+        yield " ".join(words)
 
 
-def write_export(path: Path, texts: list[str], start: int = 0) -> None:
+def write_export(path: Path, texts: Iterable[str], start: int = 0) -> None:
     """A complaints CSV export (id, text, created_at over twelve weeks)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:

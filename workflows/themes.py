@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 from sqlmodel import Session
 
+from reviewbot.analysis.boilerplate import Boilerplate
 from reviewbot.analysis.embeddings import load_encoder
 from reviewbot.analysis.score import ThemeAggregate, pick_quote, theme_label, theme_stats
-from reviewbot.analysis.themes import MemberTerms, PlanSettings, count_terms, plan_themes, read_docs
+from reviewbot.analysis.themes import (
+    MemberTerms,
+    PlanSettings,
+    clustering_text,
+    count_terms,
+    plan_themes,
+    read_docs,
+)
 from reviewbot.analysis.vectorize import surface_forms
 from reviewbot.models import Theme
 from reviewbot.settings import Settings
@@ -46,20 +54,22 @@ def update_themes(
 ) -> Mapping[int, Sequence[Sequence[str]]]:
     """Place unplaced items and refresh statistics; returns the terms of the items placed, by theme (the mapping
     stage adds their votes to the themes' tallies). New items are read, and placements written, a batch at a
-    time; what is held of every item is a few arrays (analysis.themes.Docs), not objects per item."""
+    time; what is held of every item is a few arrays (analysis.themes.Docs), not objects per item, and not its text:
+    clustering reads its sample's texts from the store again."""
     with store.session() as session:
         boilerplate = theme_store.load_boilerplate(session)
-        new_items = read_docs(theme_store.unplaced_batches(session), boilerplate, learn=True)
+        new_items = read_docs(theme_store.unplaced_batches(session), boilerplate, learn=True, texts=False)
         leftovers = theme_store.leftover_items(session, _pool_size(len(new_items), settings))
         existing = theme_store.active_themes(session)
         stats = theme_store.load_corpus_stats(session)
     progress.start("finding themes", len(new_items) or None)
     count_terms(stats, new_items)
     seen = new_items.item_ids().copy()
-    pool = read_docs([leftovers], boilerplate)
+    pool = read_docs([leftovers], boilerplate, texts=False)
     del leftovers
     docs = new_items  # plan_themes adds the pool's rows to it
-    plan = plan_themes(theme_store.theme_models(existing), docs, pool, stats, plan_settings(settings))
+    models = theme_store.theme_models(existing)
+    plan = plan_themes(models, docs, pool, stats, plan_settings(settings), _stored_texts(store, boilerplate))
     progress.advance(len(seen))
 
     with store.session() as session:
@@ -89,7 +99,18 @@ def update_themes(
         "active_themes": len(existing) + len(plan.new_themes),
         "unplaced": unplaced,
     }
-    return MemberTerms(docs, placements.item_ids, themes)
+    return MemberTerms(plan.terms or docs, placements.item_ids, themes)
+
+
+def _stored_texts(store: Store, boilerplate: Boilerplate) -> Callable[[np.ndarray], list[str]]:
+    """Items' texts by id, as clustering reads them, from the store (clustering asks for its sample's only; an item
+    deleted since reads as no text)."""
+
+    def read(ids: np.ndarray) -> list[str]:
+        with store.session() as session:
+            return [clustering_text(text, boilerplate) for text in theme_store.texts_by_id(session, ids)]
+
+    return read
 
 
 def refresh_themes(

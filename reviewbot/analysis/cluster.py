@@ -81,8 +81,10 @@ def find_clusters(
     max_items: int | None = None,
     embed: Encoder | None = None,
     seed: int = 0,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cluster the rows of a TF-IDF matrix; returns a label per row, NOISE for rows in no cluster.
+    """Cluster the rows of a TF-IDF matrix (those of `rows` when given, an index: a large import's matrix is not
+    copied to cluster part of it); returns a label per row, NOISE for rows in no cluster.
 
     Features are the given terms plus, when `texts` are given and the set is large, all words (stop words
     tell intents apart: "why" vs "how") and character n-grams (word forms, typos), projected to a latent
@@ -102,12 +104,14 @@ def find_clusters(
     and grouped by the graph method (at a resolution that does not fall with size), and a sampled row stays in
     its community if at least `similarity` above the set's chance level close to its centroid (no refinement).
     """
-    distinct, copies = _distinct_rows(matrix)
+    distinct, copies = _distinct_rows(matrix if rows is None else matrix[rows])  # the copy ends in there
     labels = _cluster_distinct(
-        matrix[distinct],
+        matrix,
+        distinct if rows is None else rows[distinct],  # the distinct rows as an index into the matrix, not a copy
         min_size=min_size,
         similarity=similarity,
-        texts=None if texts is None else RowsOf(texts.__getitem__, distinct),  # read for the sample only
+        # read for the sample only, in one batch when the texts can be read so
+        texts=None if texts is None else RowsOf(texts.__getitem__, distinct, lambda at: take(texts, at)),
         max_items=max_items,
         embed=embed if texts is not None else None,
         seed=seed,
@@ -116,19 +120,34 @@ def find_clusters(
 
 
 class RowsOf(Sequence[T]):
-    """Some rows of a larger whole, each read when asked for (a slice reads a batch): a large import's rows are not
-    copied to use a sample of them."""
+    """Some rows of a larger whole, each read when asked for (a slice or `take` reads a batch, through `read_many`
+    when given): a large import's rows are not copied, nor its texts held, to use a sample of them."""
 
-    def __init__(self, read: Callable[[int], T], rows: np.ndarray) -> None:
-        self._read, self._rows = read, rows
+    def __init__(
+        self, read: Callable[[int], T], rows: np.ndarray, read_many: Callable[[np.ndarray], Sequence[T]] | None = None
+    ) -> None:
+        self._read, self._rows, self._read_many = read, rows, read_many
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
-            return [self._read(row) for row in self._rows[i].tolist()]
+            return self.take(np.arange(len(self._rows))[i])
         return self._read(int(self._rows[i]))
+
+    def take(self, at: np.ndarray) -> list[T]:
+        """The rows at these positions, in their order."""
+        rows = self._rows[at]
+        if self._read_many is not None:
+            return list(self._read_many(rows))
+        return [self._read(row) for row in rows.tolist()]
+
+
+def take(values: Sequence[T], at: np.ndarray) -> list[T]:
+    """values[i] for each position in `at`: one batch read for a `RowsOf` (a sample's texts read from the store in
+    a few queries rather than one per text)."""
+    return values.take(at) if isinstance(values, RowsOf) else [values[i] for i in at.tolist()]
 
 
 def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +174,7 @@ def _projections(matrix: csr_matrix) -> np.ndarray:
 
 def _cluster_distinct(
     matrix: csr_matrix,
+    distinct: np.ndarray,
     *,
     min_size: int,
     similarity: float,
@@ -163,16 +183,16 @@ def _cluster_distinct(
     embed: Encoder | None,
     seed: int,
 ) -> np.ndarray:
-    """find_clusters on rows that are all different."""
-    n = matrix.shape[0]
+    """find_clusters on the `distinct` rows of the matrix (all different); a label per distinct row."""
+    n = len(distinct)
     labels = np.full(n, NOISE, dtype=np.int64)
-    usable = np.flatnonzero(matrix.getnnz(axis=1) > 0)
+    usable = np.flatnonzero(np.diff(matrix.indptr)[distinct] > 0)
     if len(usable) < max(min_size, 2):
         return labels
     found = np.full(n, NOISE, dtype=np.int64)
     if len(usable) <= LINKAGE_ROWS and embed is None:
         # words and character n-grams of the raw texts blur the few topics of a small set: terms only
-        points = _latent(_features(matrix[usable], None), seed)
+        points = _latent(_features(matrix[distinct[usable]], None), seed)
         placed = np.linalg.norm(points, axis=1) > 0  # a text the model knows no word of has no direction
         if placed.sum() >= 2:
             found[usable[placed]] = _average_linkage(points[placed], similarity)
@@ -184,7 +204,7 @@ def _cluster_distinct(
         if embed:
             points = _embedded(embed, texts, rows)
         else:
-            features = _features(matrix[rows], None if texts is None else [texts[i] for i in rows])
+            features = _features(matrix[distinct[rows]], None if texts is None else take(texts, rows))
             points = _latent(features, seed)
         if features is None:
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
@@ -206,7 +226,7 @@ def _cluster_distinct(
             found[rows] = _close_members(points, refined, similarity)
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
         members = np.flatnonzero(found != NOISE)  # only members are checked: a copy of every row is not needed
-        found[members] = _drop_strangers(matrix[members], found[members])
+        found[members] = _drop_strangers(matrix[distinct[members]], found[members])
     return _by_size(found, min_size)
 
 
@@ -231,7 +251,7 @@ def above_chance(points: np.ndarray, similarity: float, seed: int = 0) -> float:
 def _embedded(embed: Encoder, texts: Sequence[str] | None, rows: np.ndarray) -> np.ndarray:
     """Unit-length sentence embeddings of some rows' texts."""
     assert texts is not None  # find_clusters passes embed only with texts
-    return normalize(np.asarray(embed([texts[i][:TEXT_CHARS] for i in rows]), dtype=np.float32))
+    return normalize(np.asarray(embed([text[:TEXT_CHARS] for text in take(texts, rows)]), dtype=np.float32))
 
 
 def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:

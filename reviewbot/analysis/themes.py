@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -34,12 +34,14 @@ class Doc(NamedTuple):
 class Docs:
     """Items to place, held compactly: ids, term indexes and UTF-8 texts (the start clustering reads) in flat arrays
     rather than a `Doc` (a tuple, a list of terms and a string) per item, which cost about 0.4 KB an item, 0.4 GB
-    at a million.
+    at a million. `texts=False`: no texts are held (clustering reads its sample's from the store instead: see
+    `plan_themes`' `read_texts`), about 100 MB less at a million short texts, 400 MB at a million letters.
 
     A row's terms and text may be set again (`set`): a letter's are known only after boilerplate is learned from
     all letters; they are appended, and the row points at them."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: bool = True) -> None:
+        self.holds_texts = texts
         self._ids = array("q")
         self._term_start, self._term_len = array("q"), array("i")
         self._text_start, self._text_len = array("q"), array("i")  # length -1: no text
@@ -86,7 +88,7 @@ class Docs:
                 i = index[term] = len(self.terms)
                 self.terms.append(term)
             self._term_idx.append(i)
-        if text is None:
+        if text is None or not self.holds_texts:
             self._text_len[row] = -1
             return
         encoded = text[:TEXT_CHARS].encode()  # all that clustering reads of a text: long letters' rest is never used
@@ -126,6 +128,12 @@ class Docs:
         self._blob = bytearray()
         self._text_len = array("i", [-1]) * len(self)
 
+    def drop_terms(self) -> None:
+        """Let the rows' terms go (weighed, they are read from the matrix: see `TermCounts`); rows added since are
+        not possible (the ids stay)."""
+        self._term_idx, self._term_start, self._term_len = array("i"), array("q"), array("i")
+        self.terms, self._index = [], None
+
     def term_occurrences(self) -> int:
         """How many terms the rows hold in all (a term twice in a row counts twice)."""
         return int(np.frombuffer(self._term_len, dtype=np.int32).sum()) if len(self) else 0
@@ -141,11 +149,35 @@ class Docs:
         return np.frombuffer(self._term_idx, dtype=np.int32)[positions], lengths
 
 
+class TermCounts:
+    """Each row's terms as the weighed matrix holds them (its columns) with a small-integer count per stored value:
+    the rows' terms without a term index per occurrence (four bytes each, about 50 MB at a million short texts)
+    beside a matrix that already names the columns."""
+
+    def __init__(
+        self, ids: np.ndarray, indptr: np.ndarray, columns: np.ndarray, counts: np.ndarray, terms: np.ndarray
+    ) -> None:
+        self._ids, self._indptr, self._columns, self._counts, self._terms = ids, indptr, columns, counts, terms
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def item_ids(self) -> np.ndarray:
+        """Every row's item id."""
+        return self._ids
+
+    def terms_at(self, row: int) -> list[str]:
+        """A row's terms, each as often as the text has it (in column order: the vote counts them, order aside)."""
+        start, stop = int(self._indptr[row]), int(self._indptr[row + 1])
+        names, counts = self._terms[self._columns[start:stop]].tolist(), self._counts[start:stop].tolist()
+        return [name for name, count in zip(names, counts, strict=True) for _ in range(count)]
+
+
 class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
     """Theme -> the terms of the members placed in it (rows of `docs`), read from the documents when asked for: a
     list of terms per placed item is what the mapping stage's vote needs, and about 0.2 KB an item held at once."""
 
-    def __init__(self, docs: Docs, items: np.ndarray, themes: np.ndarray) -> None:
+    def __init__(self, docs: Docs | TermCounts, items: np.ndarray, themes: np.ndarray) -> None:
         ids = docs.item_ids()
         by_id = np.argsort(ids, kind="stable")
         rows = by_id[np.searchsorted(ids, items, sorter=by_id)]
@@ -167,17 +199,20 @@ class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
         return RowsOf(self._docs.terms_at, self._rows[theme])
 
 
-def read_docs(batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerplate, *, learn: bool = False) -> Docs:
+def read_docs(
+    batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerplate, *, learn: bool = False, texts: bool = True
+) -> Docs:
     """Docs of (item id, text) rows, read a batch at a time: terms, and text for clustering, without the wording a
     text shares with many letters (see analysis.boilerplate); `learn` counts the letters' runs of words first.
-    Only letters' words are kept until every row is read: a large import is mostly short texts."""
-    docs = Docs()
-    letters: dict[int, tuple[list[str], str]] = {}
+    Only letters' words are kept until every row is read: a large import is mostly short texts. `texts=False`:
+    no texts are held (`clustering_text` gives them again from the stored ones)."""
+    docs = Docs(texts)
+    letters: dict[int, tuple[list[str], str | None]] = {}
     for batch in batches:
         for item_id, text in batch:
             text_words = words(text)
             if boilerplate.applies(text_words):
-                letters[len(docs)] = (text_words, text)
+                letters[len(docs)] = (text_words, text if texts else None)
                 docs.append(item_id, (), None)
             else:
                 docs.append(item_id, terms_of(text_words), text)
@@ -185,8 +220,22 @@ def read_docs(batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerp
         boilerplate.add(text_words for text_words, _ in letters.values())
     for row, (text_words, text) in letters.items():
         kept = boilerplate.strip(text_words)
-        docs.set(row, terms_of(kept), text if len(kept) == len(text_words) else " ".join(kept))
+        docs.set(row, terms_of(kept), None if text is None else _letter_text(text, text_words, kept))
     return docs
+
+
+def _letter_text(text: str, text_words: Sequence[str], kept: Sequence[str]) -> str:
+    """What clustering reads of a letter: as written, or its words without the boilerplate when some was cut."""
+    return text if len(kept) == len(text_words) else " ".join(kept)
+
+
+def clustering_text(text: str, boilerplate: Boilerplate) -> str:
+    """An item's text as `read_docs` keeps it for clustering (a letter's without boilerplate, the first TEXT_CHARS
+    characters), from the text as stored: the same `boilerplate` gives the same text."""
+    text_words = words(text)
+    if boilerplate.applies(text_words):
+        text = _letter_text(text, text_words, boilerplate.strip(text_words))
+    return text[:TEXT_CHARS]
 
 
 def count_terms(stats: CorpusStats, docs: Docs) -> None:
@@ -262,6 +311,7 @@ class ThemePlan:
 
     assignments: Assignments = field(default_factory=Assignments.empty)
     changed: dict[int, ThemeModel] = field(default_factory=dict)
+    terms: TermCounts | None = None  # every row's terms (for the members' votes), kept from the weighing
 
     @property
     def new_themes(self) -> list[ThemeModel]:
@@ -276,7 +326,7 @@ class _Space:
     def __init__(self, themes: Sequence[ThemeModel], docs: Docs, stats: CorpusStats) -> None:
         vocab: dict[str, int] = {}  # not kept: a large import brings hundreds of thousands of once-seen terms
         self.centroids = to_matrix([t.centroid for t in themes], vocab)
-        self.docs = _weigh(docs, stats, vocab)
+        self.docs, self.counts = _weigh(docs, stats, vocab)
         self.centroids.resize((len(themes), self.docs.shape[1]))  # the documents brought terms of their own
         self.terms = np.array(sorted(vocab, key=vocab.__getitem__), dtype=object)
 
@@ -301,10 +351,11 @@ class _Space:
         return {str(self.terms[i]): round(float(v), 6) for i, v in zip(centroid.indices, centroid.data, strict=True)}
 
 
-def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
+def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> tuple[csr_matrix, np.ndarray]:
     """Unit-length TF-IDF rows of the documents, as `vectorize.weigh_many` computes them (terms new to `vocab` are
     added in order of first use), WEIGH_ROWS rows at a time into one set of arrays: weighing a million documents
-    at once made arrays of every term occurrence, several hundred MB."""
+    at once made arrays of every term occurrence, several hundred MB. Also how often each stored term occurs in
+    its row, in the smallest integer type that holds the counts (the mapping's votes count terms)."""
     docs.seal()
     column = np.array([vocab.get(term, -1) for term in docs.terms], dtype=np.int64)
     idf = array("d", [0.0]) * len(vocab)  # not remembered in `stats`: most of a large import's terms are seen once
@@ -312,6 +363,7 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
         idf[i] = stats.idf(term, remember=False)
     occurrences = docs.term_occurrences()
     data, indices = np.empty(occurrences), np.empty(occurrences, dtype=np.int32)
+    counts = np.empty(occurrences, dtype=np.uint8)  # widened below if a row repeats a term more than 255 times
     indptr = np.zeros(len(docs) + 1, dtype=np.int64)
     filled = 0
     for start in range(0, len(docs), WEIGH_ROWS):
@@ -326,11 +378,16 @@ def _weigh(docs: Docs, stats: CorpusStats, vocab: dict[str, int]) -> csr_matrix:
             (np.ones(len(local)), column[local].astype(np.int32), np.concatenate([[0], np.cumsum(lengths)])),
             shape=(len(lengths), max(len(vocab), 1)),
         )
+        block.sum_duplicates()
+        if block.nnz and block.data.max() > np.iinfo(counts.dtype).max:
+            counts = counts.astype(np.min_scalar_type(int(block.data.max())))
+        counts[filled : filled + block.nnz] = block.data
         block = weigh_counts(block, np.frombuffer(idf))
         data[filled : filled + block.nnz], indices[filled : filled + block.nnz] = block.data, block.indices
         indptr[start + 1 : start + 1 + len(lengths)] = filled + block.indptr[1:]
         filled += block.nnz
-    return csr_matrix((data[:filled], indices[:filled], indptr), shape=(len(docs), max(len(vocab), 1)))
+    matrix = csr_matrix((data[:filled], indices[:filled], indptr), shape=(len(docs), max(len(vocab), 1)))
+    return matrix, counts[:filled].copy()  # a copy: the rest of the array (repeated terms) is let go
 
 
 def plan_themes(
@@ -339,12 +396,16 @@ def plan_themes(
     pool: Sequence[Doc] | Docs,
     stats: CorpusStats,
     settings: PlanSettings,
+    read_texts: Callable[[np.ndarray], Sequence[str]] | None = None,
 ) -> ThemePlan:
     """Place new items in existing themes; cluster the rest with earlier unplaced items into new themes.
 
     `pool` holds items placed in no theme by earlier syncs, newest first; `stats` weigh every item's terms.
     Nothing is clustered when there are no new items, so running twice on the same data changes nothing.
-    `new_docs` given as `Docs` is extended with the pool (a copy of a large import's rows is not needed).
+    `new_docs` given as `Docs` is extended with the pool (a copy of a large import's rows is not needed), and its
+    terms are let go once weighed (`plan.terms` holds them). `read_texts` gives items' texts by id, as
+    `clustering_text` makes them: only clustering's sample is asked for, so a large import's texts need not be
+    held (without it, the texts the documents hold are used).
     """
     plan = ThemePlan()
     if not new_docs:
@@ -353,6 +414,7 @@ def plan_themes(
     docs = new_docs if isinstance(new_docs, Docs) else Docs.of(new_docs)
     docs.extend(pool if isinstance(pool, Docs) else Docs.of(pool))
     space = _Space(existing, docs, stats)
+    docs.drop_terms()  # weighed: the matrix's columns and counts name them now
     best, score = _nearest(space.docs, space.centroids)
     fits = score >= settings.assign_threshold
     fits[n_new:] = False  # earlier leftovers only join via clustering, so old decisions stay put
@@ -367,13 +429,13 @@ def plan_themes(
     leftover = np.flatnonzero(~fits)
     clustered = leftover  # find_clusters bounds its quadratic part to a sample of max_cluster_items itself
     labels = find_clusters(
-        space.docs if len(clustered) == len(docs) else space.docs[clustered],  # a first import: no copy
+        space.docs,
         min_size=settings.min_size,
         similarity=settings.cluster_similarity,
-        # decoded when read: clustering reads its sample's texts only
-        texts=RowsOf(lambda row: docs.text_at(row) or "", clustered) if docs.has_texts(clustered) else None,
+        texts=_texts(docs, clustered, read_texts),
         max_items=settings.max_cluster_items,
         embed=settings.embed,
+        rows=None if len(clustered) == len(docs) else clustered,  # an index: the leftover rows are not copied
     )
     docs.drop_texts()
     new_models: list[tuple[ThemeModel, csr_matrix]] = []
@@ -410,7 +472,18 @@ def plan_themes(
         sims = (space.docs[rows] @ vector.T).toarray().ravel()
         similarities[rows] = [round(sim, 4) for sim in sims.tolist()]
     plan.assignments = Assignments(docs.item_ids()[placed], owner[placed], similarities[placed])
+    docs_matrix = space.docs
+    plan.terms = TermCounts(docs.item_ids(), docs_matrix.indptr, docs_matrix.indices, space.counts, space.terms)
     return plan
+
+
+def _texts(docs: Docs, rows: np.ndarray, read_texts: Callable[[np.ndarray], Sequence[str]] | None) -> RowsOf | None:
+    """The rows' texts for clustering, read when asked for (clustering reads its sample's only): by `read_texts`
+    (a batch of ids at a time) when given, else decoded from the documents; None when there are none."""
+    if read_texts is not None and len(rows):
+        ids = docs.item_ids()
+        return RowsOf(lambda row: read_texts(ids[[row]])[0], rows, lambda some: read_texts(ids[some]))
+    return RowsOf(lambda row: docs.text_at(row) or "", rows) if docs.has_texts(rows) else None
 
 
 def _join(

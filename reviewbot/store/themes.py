@@ -92,6 +92,17 @@ def unplaced_batches(session: Session, size: int | None = None) -> Iterator[list
         after = batch[-1][0]
 
 
+def texts_by_id(session: Session, ids: Sequence[int]) -> list[str]:
+    """The texts of these items in the order given, IDS_PER_QUERY at a time ("" for an item deleted since)."""
+    wanted = _as_list(ids)
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[start : start + IDS_PER_QUERY]
+        query = select(FeedbackItem.id, FeedbackItem.text).where(col(FeedbackItem.id).in_(chunk))
+        found.update((item, text) for item, text in session.exec(query))
+    return [found.get(item, "") for item in wanted]
+
+
 def leftover_items(session: Session, limit: int) -> list[tuple[int, str]]:
     """(id, text) of items seen before but placed in no theme, newest first."""
     query = (

@@ -135,3 +135,37 @@ def test_a_large_loose_cluster_is_split_and_tight_ones_are_kept() -> None:
     first, second = split[200:230], split[230:]
     assert np.bincount(first).max() >= 25 and np.bincount(second).max() >= 25  # each half mostly in one part
     assert np.bincount(first).argmax() != np.bincount(second).argmax()
+
+
+def test_clustering_rows_by_index_is_clustering_their_copy_and_reads_the_sample_texts_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a large import's leftover rows are clustered as an index into its matrix (no copy), and only the sample's
+    # texts are read, in one batch (from the store, in a sync)
+    import reviewbot.analysis.cluster as cluster
+    from reviewbot.analysis.cluster import RowsOf
+
+    monkeypatch.setattr(cluster, "LINKAGE_ROWS", 20)  # the graph method, with texts, on a small set
+    texts, topics = synthetic(60, seed=5)
+    texts += texts[:30]  # copies: clustered once
+    matrix = tfidf(texts)
+    rows = np.random.default_rng(1).permutation(len(texts))[:150]
+    asked: list[list[int]] = []
+
+    def read_many(some: np.ndarray) -> list[str]:
+        asked.append(some.tolist())
+        return [texts[i] for i in some.tolist()]
+
+    def read_one(row: int) -> str:
+        raise AssertionError("texts are read in a batch")
+
+    lazy = RowsOf(read_one, rows, read_many)
+    by_index = find_clusters(matrix, min_size=5, similarity=0.25, texts=lazy, max_items=80, rows=rows)
+    copied = find_clusters(matrix[rows], min_size=5, similarity=0.25, texts=[texts[i] for i in rows], max_items=80)
+    assert np.array_equal(by_index, copied)
+    row_topics = [(topics + topics[:30])[i] for i in rows.tolist()]
+    found = {
+        label: {t for t, at in zip(row_topics, by_index.tolist(), strict=True) if at == label} for label in by_index
+    }
+    assert len(found) > 3 and all(len(in_it) == 1 for label, in_it in found.items() if label != NOISE)
+    assert len(asked) == 1 and len(asked[0]) == 80 and set(asked[0]) <= set(rows.tolist())

@@ -279,3 +279,59 @@ def test_a_long_text_is_held_only_as_far_as_clustering_reads_it() -> None:
     docs.append(2, ["parcel"], "My parcel is lost.")
     assert docs.text_at(0) == letter[:TEXT_CHARS] and docs.text_at(1) == "My parcel is lost."
     assert list(docs[0].terms) == ["refund", "late"]
+
+
+def test_texts_read_by_id_for_the_sample_give_the_plan_that_held_texts_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a sync holds no texts: clustering reads its sample's from the store, as `clustering_text` makes them
+    import numpy as np
+
+    import reviewbot.analysis.cluster as cluster
+    from reviewbot.analysis.boilerplate import Boilerplate
+    from reviewbot.analysis.themes import clustering_text, count_terms, read_docs
+    from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS
+
+    monkeypatch.setattr(cluster, "LINKAGE_ROWS", 10)  # the graph method, which reads texts, on a small set
+    problems = ["my refund has not arrived after four weeks.", "the courier lost my parcel again, no claim."]
+    letters = [TEMPLATE.format(problem=f"{p} Case {i}.") for i in range(6) for p in problems]
+    texts = dict(enumerate((REFUND_TEXTS + DELIVERY_TEXTS) * 3 + letters, start=100))
+    settings = PlanSettings(min_size=4, max_cluster_items=30)
+    plans, asked = [], []
+
+    def read_texts(ids: np.ndarray) -> list[str]:
+        asked.append(len(ids))
+        return [clustering_text(texts[i], learned) for i in ids.tolist()]
+
+    for holds_texts in (True, False):
+        learned = Boilerplate()
+        new = read_docs([list(texts.items())], learned, learn=True, texts=holds_texts)
+        stats = CorpusStats()
+        count_terms(stats, new)
+        reader = None if holds_texts else read_texts
+        plans.append(plan_themes([], new, [], stats, settings, reader))
+    held, read = plans
+    assert dict(held.assignments.items()) == dict(read.assignments.items()) and len(read.assignments) > 20
+    assert [(m.key, m.centroid, m.size) for m in held.changed.values()] == [
+        (m.key, m.centroid, m.size) for m in read.changed.values()
+    ]
+    assert asked and sum(asked) <= settings.max_cluster_items  # the sample's texts only
+
+
+def test_the_plan_keeps_each_rows_terms_as_counts_for_the_vote() -> None:
+    import numpy as np
+
+    from reviewbot.analysis.themes import Docs, MemberTerms
+
+    term_lists = [["refund", "late"] * 2 + ["bank"], ["parcel", "lost"], ["parcel"] * 300 + ["lost"]] * 4
+    stats = CorpusStats()
+    stats.add(term_lists)
+    docs = Docs.of(Doc(10 + i, t) for i, t in enumerate(term_lists))
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=2))
+    assert plan.terms is not None
+    for row, terms_of_row in enumerate(term_lists):  # a term 300 times needs a count wider than a byte
+        assert sorted(plan.terms.terms_at(row)) == sorted(terms_of_row)
+    items = np.array(sorted(plan.assignments), dtype=np.int64)
+    themes = np.array([plan.assignments[int(i)][0] for i in items], dtype=np.int64)
+    members = MemberTerms(plan.terms, items, themes)
+    assert sorted(sorted(t) for theme in members for t in members[theme]) == sorted(
+        sorted(term_lists[i - 10]) for i in items.tolist()
+    )
