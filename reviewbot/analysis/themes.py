@@ -172,6 +172,22 @@ class TermCounts:
         names, counts = self._terms[self._columns[start:stop]].tolist(), self._counts[start:stop].tolist()
         return [name for name, count in zip(names, counts, strict=True) for _ in range(count)]
 
+    def terms_of(self, rows: np.ndarray) -> list[list[str]]:
+        """`terms_at` of many rows, gathered at once (the mapping's vote reads a batch of members at a time: row by
+        row, the gathering cost 6 microseconds a row, three times a list of term indexes)."""
+        starts = self._indptr[rows]
+        lengths = self._indptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return [[] for _ in range(len(rows))]
+        before = np.cumsum(lengths) - lengths  # where each row begins among the gathered values
+        at = np.repeat(starts - before, lengths) + np.arange(total)
+        counts = self._counts[at].astype(np.int64)
+        names = np.repeat(self._terms[self._columns[at]], counts).tolist()  # each term as often as the row has it
+        per_row = np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=counts, minlength=len(rows))
+        ends = np.cumsum(per_row.astype(np.int64)).tolist()
+        return [names[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
 
 class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
     """Theme -> the terms of the members placed in it (rows of `docs`), read from the documents when asked for: a
@@ -196,7 +212,8 @@ class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
         return iter(self._rows)
 
     def __getitem__(self, theme: int) -> Sequence[Sequence[str]]:
-        return RowsOf(self._docs.terms_at, self._rows[theme])
+        docs = self._docs
+        return RowsOf(docs.terms_at, self._rows[theme], docs.terms_of if isinstance(docs, TermCounts) else None)
 
 
 def read_docs(

@@ -321,7 +321,7 @@ def test_the_plan_keeps_each_rows_terms_as_counts_for_the_vote() -> None:
 
     from reviewbot.analysis.themes import Docs, MemberTerms
 
-    term_lists = [["refund", "late"] * 2 + ["bank"], ["parcel", "lost"], ["parcel"] * 300 + ["lost"]] * 4
+    term_lists = [["refund", "late"] * 2 + ["bank"], ["parcel", "lost"], ["parcel"] * 300 + ["lost"], []] * 4
     stats = CorpusStats()
     stats.add(term_lists)
     docs = Docs.of(Doc(10 + i, t) for i, t in enumerate(term_lists))
@@ -329,6 +329,8 @@ def test_the_plan_keeps_each_rows_terms_as_counts_for_the_vote() -> None:
     assert plan.terms is not None
     for row, terms_of_row in enumerate(term_lists):  # a term 300 times needs a count wider than a byte
         assert sorted(plan.terms.terms_at(row)) == sorted(terms_of_row)
+    rows = np.array([3, 0, 2, 7, 1], dtype=np.int64)  # read in a batch, as the vote reads them
+    assert plan.terms.terms_of(rows) == [plan.terms.terms_at(row) for row in rows.tolist()]
     items = np.array(sorted(plan.assignments), dtype=np.int64)
     themes = np.array([plan.assignments[int(i)][0] for i in items], dtype=np.int64)
     members = MemberTerms(plan.terms, items, themes)
