@@ -4,6 +4,7 @@
     python bench/quality.py themes FILE.csv --text text --label category
     python bench/quality.py sentiment FOLDER     # UCI-style "sentence<TAB>label" files
     python bench/quality.py grabbags             # CFPB: largest themes and their purity in four row orders
+    python bench/quality.py backends --sizes 600,800,1000,1500,2000,0 --samples 20 --backend embeddings
 
 Themes run through the same placement a first sync uses (`plan_themes` with the default settings; the
 algorithm is not told how many labels there are). Items placed in no theme count as one extra "noise"
@@ -97,8 +98,9 @@ def nmi_of(texts: list[str], labels: list[str], embed=None) -> tuple[float, int,
     return normalized_mutual_info_score(labels, assigned), len(result.new_themes), placed
 
 
-def backends(sizes: list[int | None]) -> None:
-    """Both theme backends on BANKING77, CFPB payday issues and airline complaint reasons, at several sizes."""
+def backends(sizes: list[int | None], samples: int = 1, which: tuple[str, ...] = ("tfidf", "embeddings")) -> None:
+    """Both theme backends on BANKING77, CFPB payday issues and airline complaint reasons, at several sizes: NMI
+    of each sample (the first the set's prefix), their mean and the worst."""
     from reviewbot.analysis.embeddings import load_encoder
 
     encode = load_encoder("", Path.cwd())
@@ -112,14 +114,38 @@ def backends(sizes: list[int | None]) -> None:
 
     for name, (texts, labels) in labelled_sets().items():
         for size in sizes:
-            part = (texts[:size], labels[:size]) if size else (texts, labels)
-            for backend, embed in (("tfidf", None), ("embeddings", cached)):
+            for backend in which:
                 started = time.perf_counter()
-                nmi, found, placed = nmi_of(*part, embed=embed)
+                parts = [
+                    ([texts[i] for i in rows], [labels[i] for i in rows])
+                    for rows in size_samples(len(texts), size, samples)
+                ]
+                runs = [nmi_of(*part, embed=cached if backend == "embeddings" else None) for part in parts]
                 print(
-                    f"{name:<20} {len(part[0]):>6,} items {backend:<10} NMI {nmi:.3f}  {found:>3} themes "
-                    f"for {len(set(part[1]))} labels, {placed:.0%} placed  ({time.perf_counter() - started:.1f}s)"
+                    f"{name:<20} {len(parts[0][0]):>6,} items {backend:<10} {_summary(runs, len(set(parts[0][1])))}  "
+                    f"({time.perf_counter() - started:.1f}s)"
                 )
+
+
+def _summary(runs: list[tuple[float, int, float]], labels: int) -> str:
+    """Mean NMI, themes and placed share over samples; with several, the worst NMI and each one."""
+    nmis = [nmi for nmi, _, _ in runs]
+    line = (
+        f"NMI {np.mean(nmis):.3f}  {np.mean([found for _, found, _ in runs]):>3.0f} themes for {labels} labels, "
+        f"{np.mean([placed for _, _, placed in runs]):.0%} placed"
+    )
+    return line + (
+        f"  worst {min(nmis):.3f} of {len(runs)}: {' '.join(f'{v:.3f}' for v in nmis)}" if len(runs) > 1 else ""
+    )
+
+
+def size_samples(n: int, size: int | None, samples: int) -> list[np.ndarray]:
+    """Rows of `samples` samples of `size` rows (all rows when None): the prefix, then seeded random subsets kept in
+    the set's order; of the whole set, the file's order and then seeded row orders (Leiden's result moves with it)."""
+    if size is None or size >= n:
+        return [np.arange(n)] + [np.random.default_rng(200 + k).permutation(n) for k in range(1, samples)]
+    rest = [np.sort(np.random.default_rng(100 + k).choice(n, size, replace=False)) for k in range(1, samples)]
+    return [np.arange(size), *rest]
 
 
 def grab_bags(texts: list[str], labels: list[str], name: str, orders: int = 4, show: int = 5) -> None:
@@ -294,6 +320,8 @@ def main() -> None:
         default="all",
     )
     parser.add_argument("--sizes", default="1000,2000,0", help="backends: sizes to try (0: all)")
+    parser.add_argument("--samples", type=int, default=1, help="backends: samples per size (the first the prefix)")
+    parser.add_argument("--backend", choices=["both", "tfidf", "embeddings"], default="both", help="backends: which")
     parser.add_argument("path", nargs="?", type=Path)
     parser.add_argument("--text", default="text")
     parser.add_argument("--label", default="category")
@@ -304,7 +332,8 @@ def main() -> None:
     elif args.what == "sentiment":
         sentiment(args.path)
     elif args.what == "backends":
-        backends([int(n) or None for n in args.sizes.split(",")])
+        which = ("tfidf", "embeddings") if args.backend == "both" else (args.backend,)
+        backends([int(n) or None for n in args.sizes.split(",")], args.samples, which)
     elif args.what == "sets":
         for name, (texts, labels) in labelled_sets().items():
             nmi, found, placed = nmi_of(texts, labels)

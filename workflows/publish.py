@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, PolicyDocument, ReviewTicket, Theme, utcnow
+from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, Theme, utcnow
 from reviewbot.policy.diff import SectionChange, diff_sections
 from reviewbot.policy.parse import ParsedPolicy
 from reviewbot.policy.render import render_html, render_markdown
@@ -74,6 +74,17 @@ def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishP
         resolved = [t for t in active if t.state == "approved" and (t.section_id in changed or t.section_id is None)]
         changelog = _changelog(session, changes, resolved)
         return PublishPlan(document, policy, changes, resolved, blocking, changelog)
+
+
+def _release_or_latest(session: Session, document_id: str, version: int | None) -> PolicyRelease:
+    """The release of a version of a document (its published one when None), or a NotFoundError saying so."""
+    number = version or _document(session, document_id).published_version
+    entry = get_release(session, document_id, number)
+    if entry is None:
+        raise NotFoundError(
+            f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
+        )
+    return entry
 
 
 def _document(session: Session, document_id: str) -> PolicyDocument:
@@ -286,13 +297,8 @@ def _atomic_write(path: Path, text: str) -> None:
 def acknowledge(store: Store, document_id: str, person: str, version: int | None = None) -> str:
     """Record that a person read a published version (the latest by default)."""
     with store.session() as session:
-        document = _document(session, document_id)
-        number = version or document.published_version
-        entry = get_release(session, document_id, number)
-        if entry is None:
-            raise NotFoundError(
-                f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
-            )
+        entry = _release_or_latest(session, document_id, version)
+        number = entry.version
         if person not in entry.ack_expected:
             # an acknowledgement is an attestation: only the people asked for one can give it, so the
             # "N of M acknowledged" count means what it says
@@ -320,13 +326,8 @@ class AckStatus:
 def ack_status(store: Store, document_id: str, version: int | None = None) -> AckStatus:
     """Acknowledgements of a version against the people asked for them."""
     with store.session() as session:
-        document = _document(session, document_id)
-        number = version or document.published_version
-        entry = get_release(session, document_id, number)
-        if entry is None:
-            raise NotFoundError(
-                f"{document_id} has no version {number}", hint=f"see `reviewbot policy versions {document_id}`"
-            )
+        entry = _release_or_latest(session, document_id, version)
+        number = entry.version
         expected = set(entry.ack_expected)  # acknowledgements recorded before only the asked could give one
         done = {
             a.person: a.acked_at.isoformat(timespec="minutes")

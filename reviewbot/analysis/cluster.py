@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -70,6 +71,9 @@ SPLIT_RESOLUTION = 0.5
 GRAB_BAG_SHARE = 0.05
 CHANCE_PAIRS = 5_000  # random pairs whose median similarity is the chance level of a set of embeddings
 CHANCE_ROWS = 50
+WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")  # a text's wording: its words, in order ...
+WORDING_WORDS = 40  # ... from its start: a long text pasted again with other line breaks is cut elsewhere
+WORDING_ROWS = 10_000  # texts read at a time for their wording: a sync reads them from the store, not one by one
 
 
 def find_clusters(
@@ -100,11 +104,14 @@ def find_clusters(
     cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
     label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
+    With embeddings, rows are copies only if their texts also start with the same words (`_distinct_wordings`).
     With `embed` (and `texts`), rows of any number are compared by the texts' sentence embeddings instead of LSA
     and grouped by the graph method (at a resolution that does not fall with size), and a sampled row stays in
     its community if at least `similarity` above the set's chance level close to its centroid (no refinement).
     """
     distinct, copies = _distinct_rows(matrix if rows is None else matrix[rows])  # the copy ends in there
+    if embed is not None and texts is not None:
+        distinct, copies = _distinct_wordings(distinct, copies, texts)
     labels = _cluster_distinct(
         matrix,
         distinct if rows is None else rows[distinct],  # the distinct rows as an index into the matrix, not a copy
@@ -161,6 +168,31 @@ def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return firsts[order].astype(np.int64), rank[copies.ravel()].astype(np.int64)
+
+
+def _distinct_wordings(distinct: np.ndarray, copies: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_distinct_rows` split again by the texts' first words (case, digits, punctuation, addresses aside), for
+    sentence embeddings.
+
+    Terms leave out stop words and word order, which embeddings read: "Why won't the ATM give me cash?" and "The
+    ATM didn't give me all my cash" have the same terms and two intents (on BANKING77, 56 of 1,000 rows shared
+    their terms with another, 23 of them across intents). Only rows whose terms are shared are read."""
+    shared = np.flatnonzero(np.bincount(copies)[copies] > 1)
+    if len(shared) == 0:
+        return distinct, copies
+    groups = copies.copy()
+    wordings: dict[tuple[int, str], int] = {}
+    for start in range(0, len(shared), WORDING_ROWS):  # texts read a batch at a time (a sync reads the store's)
+        part = shared[start : start + WORDING_ROWS]
+        for row, text in zip(part.tolist(), take(texts, part), strict=True):
+            words = WORDS.findall(without_addresses(text[:TEXT_CHARS]).lower())[:WORDING_WORDS]
+            key = (int(copies[row]), " ".join(words))
+            groups[row] = len(distinct) + wordings.setdefault(key, len(wordings))  # a group per terms and wording
+    _, firsts, regrouped = np.unique(groups, return_index=True, return_inverse=True)
+    order = np.argsort(firsts, kind="stable")  # number distinct rows in order of first appearance, as before
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return firsts[order].astype(np.int64), rank[regrouped.ravel()].astype(np.int64)
 
 
 def _projections(matrix: csr_matrix) -> np.ndarray:

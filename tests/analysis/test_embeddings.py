@@ -156,3 +156,54 @@ def test_a_missing_model_or_torch_gives_the_fix(tmp_path: Path, monkeypatch: pyt
     assert "no embedding model at" in unknown.value.message and "installed package" in unknown.value.message
     (tmp_path / "models" / "mine").mkdir(parents=True)
     assert embeddings.model_path("models/mine", tmp_path) == tmp_path / "models" / "mine"
+
+
+# Complaints and questions with the same terms: stop words ("why", "not", "where") are no terms, but they are what
+# tells the two intents apart, and sentence embeddings read them.
+WHY = [
+    "why was I charged a fee",
+    "why is there a fee on my transfer",
+    "why can I not use my card",
+    "why is my card not working",
+]
+ASK = ["where was I charged a fee", "is there a fee for a transfer", "where can I use my card", "is my card working"]
+
+
+def intent_encoder(batch: Sequence[str]) -> np.ndarray:
+    """Complaints point one way, questions another, each text a little apart (as a real model's would)."""
+    rows = [(1.0, 0.1 * len(t) / 40) if t.lower().startswith("why") else (0.1 * len(t) / 40, 1.0) for t in batch]
+    return np.array([np.array(r) / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+
+def docs_of(texts: list[str]) -> tuple[list[Doc], CorpusStats]:
+    stats = CorpusStats()
+    term_lists = [terms(t) for t in texts]
+    stats.add(term_lists)
+    return [Doc(i, t, text) for i, (t, text) in enumerate(zip(term_lists, texts, strict=True))], stats
+
+
+def test_texts_with_the_same_terms_but_other_words_are_told_apart_by_embeddings() -> None:
+    assert all(terms(why) == terms(ask) for why, ask in zip(WHY, ASK, strict=True))
+    docs, stats = docs_of(WHY + ASK)
+
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=3, embed=intent_encoder))
+
+    assert len(plan.new_themes) == 2
+    complaints = {plan.assignments[i][0] for i in range(4)}
+    questions = {plan.assignments[i][0] for i in range(4, 8)}
+    assert len(complaints) == len(questions) == 1 and complaints != questions
+
+
+def test_copies_of_one_text_are_still_one_text_to_embeddings() -> None:
+    # case, digits and punctuation aside these are one text pasted five times: not a theme of their own
+    copies = [
+        "Why was I charged a fee?",
+        "why was i charged a fee",
+        "WHY WAS I CHARGED A FEE!!",
+        "why was I charged a fee 123",
+    ]
+    docs, stats = docs_of([*copies, "why  was I charged a fee..."])
+
+    plan = plan_themes([], docs, [], stats, PlanSettings(min_size=3, embed=intent_encoder))
+
+    assert plan.new_themes == []
