@@ -337,3 +337,25 @@ def test_the_plan_keeps_each_rows_terms_as_counts_for_the_vote() -> None:
     assert sorted(sorted(t) for theme in members for t in members[theme]) == sorted(
         sorted(term_lists[i - 10]) for i in items.tolist()
     )
+
+
+def test_embeddings_read_texts_by_id_in_batches_and_tell_wordings_apart_as_held_texts_do() -> None:
+    # the wording check and the encoder read a sync's texts from the store a batch at a time, never one by one
+    import numpy as np
+
+    from reviewbot.analysis.themes import Docs
+    from tests.analysis.test_embeddings import ASK, WHY, docs_of, intent_encoder
+
+    held, stats = docs_of(WHY + ASK)
+    settings = PlanSettings(min_size=3, embed=intent_encoder)
+    asked: list[int] = []
+
+    def read_texts(ids: np.ndarray) -> list[str]:
+        asked.append(len(ids))
+        return [(WHY + ASK)[i] for i in ids.tolist()]
+
+    without = Docs.of(Doc(d.item_id, d.terms) for d in held)  # no texts held
+    read = plan_themes([], without, [], stats, settings, read_texts)
+    kept = plan_themes([], held, [], stats, settings)
+    assert len(read.new_themes) == 2 and dict(read.assignments.items()) == dict(kept.assignments.items())
+    assert asked and min(asked) > 1  # the shared rows' wordings, then the texts to embed
