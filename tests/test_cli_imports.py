@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,21 @@ def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str
     assert code == "0"
     assert loaded == []
     assert analysis <= LISTING_ANALYSIS, analysis - LISTING_ANALYSIS
+
+
+def test_listing_tickets_builds_only_the_tables_it_reads(demo: Path) -> None:
+    # a table class costs pydantic and SQLAlchemy a few milliseconds to build, pydantic-settings 0.05 s to import:
+    # listing tickets reads tickets, themes and policy sections, and no variable here names a setting
+    watched = ("reviewbot.models.", "pydantic_settings")
+    probe = PROBE + f"print('ALSO', *sorted(m for m in sys.modules if m.startswith({watched!r})))"
+    env = {k: v for k, v in os.environ.items() if k == "REVIEWBOT_DATABASE_URL" or not k.startswith("REVIEWBOT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "-w", str(demo), "tickets", "list"], capture_output=True, text=True, env=env
+    )
+    also = next(line for line in done.stdout.splitlines() if line.startswith("ALSO")).split()[1:]
+    tables = {"reviewbot.models.policy", "reviewbot.models.themes", "reviewbot.models.tickets"}
+    assert "CODE 0 " in done.stdout, done.stderr
+    assert set(also) == {"reviewbot.models.base", *tables}
 
 
 def test_scoring_code_starts_without_nltk_or_scipy() -> None:
