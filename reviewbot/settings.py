@@ -8,15 +8,14 @@ import tomllib
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 CONFIG_FILE = "reviewbot.toml"
 DEFAULT_DB_FILE = "reviewbot.db"
@@ -247,12 +246,10 @@ class ConnectorSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything reviewbot reads from configuration, after merging file, `.env` and environment."""
 
-    # pydantic-settings' BaseSettings validates with these; `load_settings` adds its environment sources only when
-    # the environment or a .env names a setting (importing it costs a command about 0.05 s)
-    model_config = ConfigDict(extra="ignore", validate_default=True, arbitrary_types_allowed=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
 
     workspace: Path = Path(".")
     database_url: str | None = None
@@ -327,8 +324,6 @@ class Settings(BaseModel):
             return os.environ[name]
         env_file = self.workspace / ".env"
         if env_file.is_file():
-            from dotenv import dotenv_values
-
             return dotenv_values(env_file).get(name)
         return None
 
@@ -376,61 +371,8 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
             line=_locate(text, (unknown[0],)),
             hint=f"allowed top-level settings: {', '.join(sorted(ALLOWED_TOP_LEVEL))}",
         )
-    # who is who comes from the file alone: an environment variable must not make anyone an admin
-    given = {"workspace": workspace, "identity": data.get("identity", {}), **overrides}
-    env_file = workspace / ".env"
-    plain = None if env_file.is_file() else plain_environment()
-    try:
-        if plain is None:
-            return _from_environment(data, given, env_file)
-        # what pydantic-settings makes of these sources: later ones win, tables are merged key by key
-        return Settings(**_deep_update(data, plain, given))
-    except ValidationError as exc:
-        raise _config_error(exc, config_path, text) from None
 
-
-# Settings whose REVIEWBOT_* variable is read as the plain string it holds (as pydantic-settings reads a field
-# that is neither a table nor a list); `workspace` is always given, so its variable never counts.
-PLAIN_ENV_SETTINGS = ("database_url", "policies_dir")
-
-
-def plain_environment() -> dict[str, str] | None:
-    """The settings REVIEWBOT_* variables give, when each is a plain one (REVIEWBOT_DATABASE_URL); None when any
-    other variable names a setting (REVIEWBOT_TICKETS__MIN_ITEMS), which pydantic-settings must then read."""
-    found: dict[str, str] = {}
-    for name, value in os.environ.items():
-        key = name.lower()  # pydantic-settings matches names in any case
-        if not key.startswith(ENV_PREFIX.lower()):
-            continue
-        setting = key[len(ENV_PREFIX) :]
-        head = setting.split("__", 1)[0]
-        if head not in Settings.model_fields or head == "workspace":
-            continue  # REVIEWBOT_TOKEN and the like are no settings
-        if setting not in PLAIN_ENV_SETTINGS or setting in found:
-            return None  # a nested or JSON value, or two spellings of one name
-        found[setting] = value
-    return found
-
-
-def _deep_update(base: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:
-    """`base` updated by each of `updates` in turn, tables merged key by key (pydantic-settings' deep_update)."""
-    merged = base.copy()
-    for update in updates:
-        for key, value in update.items():
-            if isinstance(merged.get(key), dict) and isinstance(value, dict):
-                merged[key] = _deep_update(merged[key], value)
-            else:
-                merged[key] = value
-    return merged
-
-
-def _from_environment(data: dict[str, Any], given: dict[str, Any], env_file: Path) -> Settings:
-    """Settings from the given values, REVIEWBOT_* variables, `.env` and the file, read by pydantic-settings."""
-    from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
-
-    class WorkspaceSettings(BaseSettings, Settings):  # type: ignore[misc]
-        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
-
+    class WorkspaceSettings(Settings):
         @classmethod
         def settings_customise_sources(
             cls,
@@ -443,10 +385,17 @@ def _from_environment(data: dict[str, Any], given: dict[str, Any], env_file: Pat
             # Priority: explicit overrides > environment > .env > reviewbot.toml > defaults.
             return (init_settings, env_settings, dotenv_settings, InitSettingsSource(settings_cls, data))
 
-    return WorkspaceSettings(
-        _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
-        **given,
-    )
+    env_file = workspace / ".env"
+    try:
+        return WorkspaceSettings(
+            _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
+            workspace=workspace,
+            # who is who comes from the file alone: an environment variable must not make anyone an admin
+            identity=data.get("identity", {}),
+            **overrides,
+        )
+    except ValidationError as exc:
+        raise _config_error(exc, config_path, text) from None
 
 
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
@@ -552,8 +501,6 @@ def secret_values(settings: Settings) -> list[str]:
     names = {n for n in os.environ if n.startswith(ENV_PREFIX) and any(w in n for w in SECRET_WORDS)}
     env_file = settings.workspace / ".env"
     if env_file.is_file():
-        from dotenv import dotenv_values
-
         names |= {n for n in dotenv_values(env_file) if any(w in n for w in SECRET_WORDS)}
     token_env = settings.tracker.options.get("token_env")
     if isinstance(token_env, str):

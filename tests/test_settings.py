@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -108,63 +106,3 @@ def test_workspace_is_found_from_a_subfolder(tmp_path: Path) -> None:
     assert find_workspace(start=deep) == folder.resolve()
     with pytest.raises(ConfigError, match="reviewbot init"):
         find_workspace(explicit=folder / "inbox")
-
-
-FULL = (
-    BASE
-    + """
-[themes]
-min_size = 6
-
-[identity]
-people = { "sam.okafor" = { os_user = "sam" } }
-
-[roles]
-compliance-lead = ["sam.okafor"]
-
-[tracker]
-type = "jira"
-token_env = "JIRA_TOKEN"
-"""
-)
-
-
-@pytest.mark.parametrize(
-    "environment",
-    [
-        {},
-        {"REVIEWBOT_DATABASE_URL": "postgresql://u:secret@db:5432/rb", "REVIEWBOT_TOKEN": "t" * 12},
-        {"reviewbot_policies_dir": "rules", "REVIEWBOT_WORKSPACE": "/elsewhere"},
-        {"REVIEWBOT_DATABASE_URL": ""},
-    ],
-)
-def test_plain_variables_are_read_as_pydantic_settings_reads_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
-) -> None:
-    # without pydantic-settings when no variable needs it: the same settings as its sources give
-    from reviewbot import settings as module
-
-    for name in [n for n in os.environ if n.upper().startswith("REVIEWBOT_")]:
-        monkeypatch.delenv(name)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    folder = workspace(tmp_path, FULL)
-    assert module.plain_environment() is not None
-    fast = load_settings(folder, themes={"top_terms": 9})
-    data = tomllib.loads(FULL)
-    given = {"workspace": folder, "identity": data["identity"], "themes": {"top_terms": 9}}
-    slow = module._from_environment(data, given, folder / ".env")
-    assert fast.model_dump() == slow.model_dump()
-    assert fast.themes.min_size == 6 and fast.themes.top_terms == 9  # an override merges into the file's table
-
-
-@pytest.mark.parametrize(
-    "name", ["REVIEWBOT_TICKETS__MIN_ITEMS", "REVIEWBOT_SOURCES", "REVIEWBOT_DATABASE_URL__X", "REVIEWBOT_ROLES"]
-)
-def test_other_variables_naming_a_setting_go_through_pydantic_settings(
-    monkeypatch: pytest.MonkeyPatch, name: str
-) -> None:
-    from reviewbot.settings import plain_environment
-
-    monkeypatch.setenv(name, "[]")
-    assert plain_environment() is None
