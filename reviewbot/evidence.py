@@ -6,10 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewbot.analysis.score import priority, spiking
-from reviewbot.models import PolicyDocument, PolicySection, Theme
+
+if TYPE_CHECKING:  # only named in annotations
+    from reviewbot.models import PolicyDocument, PolicySection, Theme
 
 SHARE_STEP = 0.05  # a negative or concern share that moves this much (5 points) is worth a comment
 SCORE_STEP = 5.0  # so is an NPS or CSAT score that moves 5 points

@@ -359,6 +359,23 @@ def find_workspace(start: Path | None = None, explicit: Path | None = None) -> P
     )
 
 
+class _WithoutIdentity(PydanticBaseSettingsSource):
+    """A variables source (the environment, `.env`) with `identity` left out: who is who comes from reviewbot.toml
+    alone, so whoever can set a variable for a command cannot make themselves an admin or add a login or a token to
+    someone (pydantic-settings merges tables key by key, so even a file's own [identity] would be extended)."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        """Not used: `__call__` reads the whole source."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.source().items() if name != "identity"}
+
+
 def load_settings(workspace: Path, **overrides: Any) -> Settings:
     """Read the workspace's reviewbot.toml, `.env` and `REVIEWBOT_*` variables into Settings."""
     config_path = workspace / CONFIG_FILE
@@ -383,15 +400,18 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             # Priority: explicit overrides > environment > .env > reviewbot.toml > defaults.
-            return (init_settings, env_settings, dotenv_settings, InitSettingsSource(settings_cls, data))
+            return (
+                init_settings,
+                _WithoutIdentity(env_settings),
+                _WithoutIdentity(dotenv_settings),
+                InitSettingsSource(settings_cls, data),
+            )
 
     env_file = workspace / ".env"
     try:
         return WorkspaceSettings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
             workspace=workspace,
-            # who is who comes from the file alone: an environment variable must not make anyone an admin
-            identity=data.get("identity", {}),
             **overrides,
         )
     except ValidationError as exc:

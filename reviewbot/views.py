@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import Session
 
 from reviewbot.evidence import sparkline
-from reviewbot.models import (
-    FeedbackItem,
-    PolicyDocument,
-    PolicySection,
-    QuarantinedRow,
-    ReviewTicket,
-    Theme,
-    ThemeMapping,
-)
-from reviewbot.store.themes import active_themes, central_items
-from reviewbot.store.tickets import list_tickets, mappings
+
+if TYPE_CHECKING:  # only named in annotations: a command listing tickets builds no feedback table
+    from sqlmodel import Session
+
+    from reviewbot.models import (
+        FeedbackItem,
+        PolicyDocument,
+        PolicySection,
+        QuarantinedRow,
+        ReviewTicket,
+        Theme,
+        ThemeMapping,
+    )
 
 
 def pct(value: float | None) -> str:
@@ -37,6 +38,9 @@ def theme_overview(
     session: Session,
 ) -> tuple[list[Theme], dict[int, list[ThemeMapping]], dict[int, list[str]], list[ReviewTicket]]:
     """Active themes largest first, with their mappings, ticket references, and all tickets."""
+    from reviewbot.store.themes import active_themes
+    from reviewbot.store.tickets import list_tickets, mappings
+
     themes = sorted(active_themes(session), key=lambda t: -t.size)
     maps: dict[int, list[ThemeMapping]] = {}
     for m in mappings(session):
@@ -61,6 +65,10 @@ class ThemeDetail:
 
 def theme_detail(session: Session, theme_id: int, items: int) -> ThemeDetail | None:
     """One theme with its mappings, its `items` most typical members and its tickets; None if there is no such theme."""
+    from reviewbot.models import Theme
+    from reviewbot.store.themes import central_items
+    from reviewbot.store.tickets import list_tickets, mappings
+
     theme = session.get(Theme, theme_id)
     if theme is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,21 @@ def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str
     assert code == "0"
     assert loaded == []
     assert analysis <= LISTING_ANALYSIS, analysis - LISTING_ANALYSIS
+
+
+def test_listing_tickets_builds_only_the_tables_it_reads(demo: Path) -> None:
+    # a table class costs pydantic and SQLAlchemy a few milliseconds to build: listing tickets reads tickets,
+    # themes and policy sections
+    watched = ("reviewbot.models.",)
+    probe = PROBE + f"print('ALSO', *sorted(m for m in sys.modules if m.startswith({watched!r})))"
+    env = {k: v for k, v in os.environ.items() if k == "REVIEWBOT_DATABASE_URL" or not k.startswith("REVIEWBOT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "-w", str(demo), "tickets", "list"], capture_output=True, text=True, env=env
+    )
+    also = next(line for line in done.stdout.splitlines() if line.startswith("ALSO")).split()[1:]
+    tables = {"reviewbot.models.policy", "reviewbot.models.themes", "reviewbot.models.tickets"}
+    assert "CODE 0 " in done.stdout, done.stderr
+    assert set(also) == {"reviewbot.models.base", *tables}
 
 
 def test_scoring_code_starts_without_nltk_or_scipy() -> None:
@@ -104,3 +120,39 @@ def test_a_command_runs_after_global_options_naming_another(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert "Usage" in done.stdout
+
+
+# Each table module imported alone, in a fresh interpreter: the tables its foreign keys name must be known (a flush
+# orders every mapped table by its foreign keys, and fails on one naming a table nobody imported).
+TABLE_PROBE = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+from reviewbot.models.base import metadata
+missing = [f"{fk.parent.table.name}.{fk.parent.name}" for t in metadata.tables.values() for fk in t.foreign_keys
+           if fk.column.table.name not in metadata.tables]
+print("TABLES", len(metadata.tables), "MISSING", *missing)
+"""
+
+
+def _tables_after_importing(module: str) -> tuple[int, list[str]]:
+    done = subprocess.run([sys.executable, "-c", TABLE_PROBE, module], capture_output=True, text=True, check=False)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("TABLES ")), "")
+    assert line, done.stderr
+    _, count, _, *missing = line.split()
+    return int(count), missing
+
+
+@pytest.mark.parametrize("module", ["feedback", "locks", "ops", "policy", "review", "themes", "tickets", "web"])
+def test_a_table_module_brings_the_tables_its_foreign_keys_name(module: str) -> None:
+    count, missing = _tables_after_importing(f"reviewbot.models.{module}")
+    assert count >= 1
+    assert missing == []
+
+
+def test_the_models_metadata_holds_every_table() -> None:
+    from reviewbot import models
+
+    assert set(models.__all__) == {*models.TABLE_MODULES, "metadata", "utcnow"}
+    probe = "from reviewbot.models import metadata; print('TABLES', len(metadata.tables))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["TABLES", str(len(models.TABLE_MODULES))]

@@ -55,6 +55,40 @@ def test_environment_overrides_the_file_and_dotenv(tmp_path: Path, monkeypatch: 
     assert settings.secret("REVIEWBOT_JIRA_TOKEN") == "from-env"
 
 
+IDENTITY = (
+    BASE
+    + """
+[identity]
+admins = ["dana"]
+
+[identity.people]
+"dana" = { os_user = "dana" }
+"""
+)
+
+
+@pytest.mark.parametrize("toml", [BASE, IDENTITY], ids=["no identity table", "an identity table"])
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_no_variable_changes_who_is_who(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, where: str) -> None:
+    # whoever can set a variable for a command (or write .env) must not make themselves an admin, nor add a login
+    # or a token to a person of the file: who is who comes from reviewbot.toml alone
+    folder = workspace(tmp_path, toml)
+    expected = load_settings(folder).identity
+    attempts = {
+        "REVIEWBOT_IDENTITY__ADMINS": '["eve"]',
+        "REVIEWBOT_IDENTITY__PEOPLE": '{"eve": {"os_user": "eve"}, "dana": {"token_sha256": "' + "0" * 64 + '"}}',
+    }
+    if where == "environment":
+        for name, value in attempts.items():
+            monkeypatch.setenv(name, value)
+    else:
+        (folder / ".env").write_text("".join(f"{n}='{v}'\n" for n, v in attempts.items()), encoding="utf-8")
+    identity = load_settings(folder).identity
+    assert identity == expected
+    assert "eve" not in identity.admins and identity.person_of_login("eve") is None
+    assert identity.person_of_token("") is None and all(p.token_sha256 is None for p in identity.people.values())
+
+
 def test_syntax_error_gives_the_line(tmp_path: Path) -> None:
     folder = workspace(tmp_path, BASE.replace('kind = "complaint"', "kind = complaint"))
     with pytest.raises(ConfigError) as caught:

@@ -104,9 +104,9 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options."""
-    from reviewbot.store.review import ACTING_FOR
-
-    ACTING_FOR.set(None)  # a command acts for someone only if its own --as says so
+    review = sys.modules.get("reviewbot.store.review")
+    if review is not None:  # unless imported, nobody set it (importing it would build the audit tables)
+        review.ACTING_FOR.set(None)  # a command acts for someone only if its own --as says so
     ctx.obj = Globals(workspace=workspace, verbose=verbose, quiet=quiet)
     out.quiet = quiet
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG

@@ -1,21 +1,72 @@
-"""Tables of the reviewbot store (SQLModel). Import from here so every table is registered on the metadata."""
+"""Tables of the reviewbot store (SQLModel). Import them from here; `metadata` here holds every table.
 
-from reviewbot.models.base import metadata, utcnow
-from reviewbot.models.feedback import FeedbackItem, QuarantinedRow, SourceState
-from reviewbot.models.locks import JobLock
-from reviewbot.models.ops import OutboxMessage, SyncRun
-from reviewbot.models.policy import (
-    PolicyAck,
-    PolicyDocument,
-    PolicyRelease,
-    PolicyRevision,
-    PolicySection,
-    SectionReview,
-)
-from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
-from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
-from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
-from reviewbot.models.web import WebCredential, WebSignInFailure, WebSignInLink
+A table's module is imported when one of its names is first asked for (`from reviewbot.models import Theme`):
+building a table class costs pydantic and SQLAlchemy a few milliseconds, and a command that lists tickets reads
+only some of the 26. A module imports the modules of the tables its foreign keys name, so that every table a flush
+has to order is known.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from reviewbot.models.base import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from reviewbot.models.feedback import FeedbackItem, QuarantinedRow, SourceState
+    from reviewbot.models.locks import JobLock
+    from reviewbot.models.ops import OutboxMessage, SyncRun
+    from reviewbot.models.policy import (
+        PolicyAck,
+        PolicyDocument,
+        PolicyRelease,
+        PolicyRevision,
+        PolicySection,
+        SectionReview,
+    )
+    from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
+    from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
+    from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
+    from reviewbot.models.web import WebCredential, WebSignInFailure, WebSignInLink
+
+    metadata: MetaData
+
+# The module defining each table class.
+TABLE_MODULES = {
+    "FeedbackItem": "feedback", "QuarantinedRow": "feedback", "SourceState": "feedback",
+    "JobLock": "locks",
+    "OutboxMessage": "ops", "SyncRun": "ops",
+    "PolicyAck": "policy", "PolicyDocument": "policy", "PolicyRelease": "policy", "PolicyRevision": "policy",
+    "PolicySection": "policy", "SectionReview": "policy",
+    "AuditEvent": "review", "SignOff": "review", "SignOffRequest": "review",
+    "MappingCorrection": "themes", "SentimentCalibration": "themes", "Theme": "themes", "ThemeMapping": "themes",
+    "VectorizerState": "themes",
+    "ReviewTicket": "tickets", "TrackerComment": "tickets", "TrackerIssue": "tickets",
+    "WebCredential": "web", "WebSignInFailure": "web", "WebSignInLink": "web",
+}  # fmt: skip
+
+
+def load_all() -> None:
+    """Import every table's module (what Alembic and a schema comparison need: the whole metadata)."""
+    for module in sorted(set(TABLE_MODULES.values())):
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def __getattr__(name: str) -> Any:
+    """A table class, imported with its module on first use; `metadata` with every table on it."""
+    if name == "metadata":
+        load_all()
+        from reviewbot.models.base import metadata as value
+    elif name in TABLE_MODULES:
+        value = getattr(importlib.import_module(f"{__name__}.{TABLE_MODULES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # found directly from now on
+    return value
+
 
 __all__ = [
     "AuditEvent",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import reviewbot.models  # noqa: F401  (registers every table on the metadata)
-from reviewbot.models import metadata
+from reviewbot.models import metadata  # every table: asking for it loads every table module
 
 config = context.config
 
