@@ -27,8 +27,8 @@ if TYPE_CHECKING:
         PolicySection,
         SectionReview,
     )
-    from reviewbot.models.review import AuditEvent, SignOff, SignOffRequest
-    from reviewbot.models.themes import MappingCorrection, SentimentCalibration, Theme, ThemeMapping, VectorizerState
+    from reviewbot.models.review import AuditEvent, MappingCorrection, SignOff, SignOffRequest
+    from reviewbot.models.themes import SentimentCalibration, Theme, ThemeMapping, VectorizerState
     from reviewbot.models.tickets import ReviewTicket, TrackerComment, TrackerIssue
     from reviewbot.models.web import WebCredential, WebSignInFailure, WebSignInLink
 
@@ -41,9 +41,8 @@ TABLE_MODULES = {
     "OutboxMessage": "ops", "SyncRun": "ops",
     "PolicyAck": "policy", "PolicyDocument": "policy", "PolicyRelease": "policy", "PolicyRevision": "policy",
     "PolicySection": "policy", "SectionReview": "policy",
-    "AuditEvent": "review", "SignOff": "review", "SignOffRequest": "review",
-    "MappingCorrection": "themes", "SentimentCalibration": "themes", "Theme": "themes", "ThemeMapping": "themes",
-    "VectorizerState": "themes",
+    "AuditEvent": "review", "MappingCorrection": "review", "SignOff": "review", "SignOffRequest": "review",
+    "SentimentCalibration": "themes", "Theme": "themes", "ThemeMapping": "themes", "VectorizerState": "themes",
     "ReviewTicket": "tickets", "TrackerComment": "tickets", "TrackerIssue": "tickets",
     "WebCredential": "web", "WebSignInFailure": "web", "WebSignInLink": "web",
 }  # fmt: skip

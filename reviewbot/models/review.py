@@ -1,4 +1,4 @@
-"""Sign-offs, the requests for them, and the audit log."""
+"""Sign-offs, the requests for them, owners' mapping corrections, and the audit log."""
 
 from __future__ import annotations
 
@@ -57,3 +57,24 @@ class AuditEvent(SQLModel, table=True):
     document_id: str | None = Field(default=None, max_length=200)
     detail: str = Field(default="", sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class MappingCorrection(SQLModel, table=True):
+    """A policy owner's answer to "which section does this theme concern?": a ticket moved to another section,
+    or marked as no policy matter. It keeps its theme on that section (while `theme_id` is set) and teaches the
+    mapper where themes like it go, through its centroid, whatever later happens to the theme."""
+
+    __tablename__ = "mapping_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int | None = Field(default=None, foreign_key="theme.id", index=True)  # the theme it holds in place
+    ticket_id: int | None = Field(default=None, foreign_key="review_ticket.id")
+    document_id: str = Field(max_length=200)
+    section_id: str | None = Field(default=None, max_length=300)  # None: not a policy matter
+    was_section: str | None = Field(default=None, max_length=300)  # where the theme had been mapped
+    centroid: dict[str, float] = Field(default_factory=dict, sa_type=JSON)  # the theme's, when corrected
+    theme_size: int = 0
+    actor: str = Field(max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    superseded: bool = False  # a later correction of the same theme replaced it
+    created_at: datetime = Field(default_factory=utcnow)

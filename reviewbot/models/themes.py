@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Text
 from sqlmodel import Field, SQLModel
 
-from reviewbot.models import policy, tickets  # noqa: F401  (the tables its foreign keys name)
+from reviewbot.models import policy  # noqa: F401  (the tables its foreign keys name)
 from reviewbot.models.base import utcnow
 
 
@@ -69,27 +69,6 @@ class ThemeMapping(SQLModel, table=True):
     def is_gap(self) -> bool:
         """True when no section covers the theme."""
         return self.section_id == ""
-
-
-class MappingCorrection(SQLModel, table=True):
-    """A policy owner's answer to "which section does this theme concern?": a ticket moved to another section,
-    or marked as no policy matter. It keeps its theme on that section (while `theme_id` is set) and teaches the
-    mapper where themes like it go, through its centroid, whatever later happens to the theme."""
-
-    __tablename__ = "mapping_correction"
-
-    id: int | None = Field(default=None, primary_key=True)
-    theme_id: int | None = Field(default=None, foreign_key="theme.id", index=True)  # the theme it holds in place
-    ticket_id: int | None = Field(default=None, foreign_key="review_ticket.id")
-    document_id: str = Field(max_length=200)
-    section_id: str | None = Field(default=None, max_length=300)  # None: not a policy matter
-    was_section: str | None = Field(default=None, max_length=300)  # where the theme had been mapped
-    centroid: dict[str, float] = Field(default_factory=dict, sa_type=JSON)  # the theme's, when corrected
-    theme_size: int = 0
-    actor: str = Field(max_length=200)
-    reason: str = Field(default="", sa_type=Text)
-    superseded: bool = False  # a later correction of the same theme replaced it
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class SentimentCalibration(SQLModel, table=True):
