@@ -153,6 +153,27 @@ def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ig
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "themes show {id}",
+        "mapping explain {id}",
+        "themes rename {id} x",
+        "themes merge 1 {id}",
+        "themes split {id}",
+        "tickets show {id}",
+        "tickets approve {id}",
+    ],
+)
+@pytest.mark.parametrize("number", ["3000000000", "99999999999999999999"])  # over PostgreSQL's, over SQLite's
+def test_an_id_beyond_any_row_is_an_error_not_a_crash(demo: Path, cli, command: str, number: str) -> None:  # type: ignore[no-untyped-def]
+    # an id no integer column holds (the database refuses to compare a column with it) is an input mistake
+    result = cli(command.format(id=number))
+    assert result.code in (1, 2), result.stdout
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr.replace("Error: Invalid value", "")
+    assert number in result.stderr or "less than or equal to 2147483647" in result.stderr
+
+
 def test_outside_a_workspace_says_how_to_start(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     result = cli("sync")

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from reviewbot.analysis.vectorize import terms, top_terms, weigh_many
 from reviewbot.errors import NotFoundError
 from reviewbot.models import FeedbackItem, ReviewTicket, Theme, ThemeMapping, utcnow
+from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.corrections import follow_merge, follow_split
@@ -27,7 +28,7 @@ ACTIVE_TICKETS = ("open", "triaged", "in_review", "changes_requested", "approved
 
 
 def _theme(session: Session, theme_id: int) -> Theme:
-    theme = session.get(Theme, theme_id)
+    theme = session.get(Theme, theme_id) if 0 < theme_id <= MAX_ROW_ID else None
     if theme is None or theme.status != "active":
         raise NotFoundError(f"no active theme {theme_id}", hint="see `reviewbot themes list`")
     return theme

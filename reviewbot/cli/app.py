@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from reviewbot import __version__
+from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.settings import Settings, find_workspace, load_settings, mask, secret_values
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
@@ -31,6 +32,7 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+ThemeId = Annotated[int, typer.Argument(help="Theme id (from `themes list`).", min=1, max=MAX_ROW_ID)]
 ActorOption = Annotated[
     str | None,
     typer.Option(

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
+from reviewbot.cli.app import ActorOption, JsonOption, ThemeId, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
+from reviewbot.models.base import MAX_ROW_ID
 
 themes_app = sub_app("themes", "Recurring issues found in the feedback.")
 quarantine_app = sub_app("quarantine", "Rows that could not be ingested.")
@@ -30,7 +31,7 @@ def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @themes_app.command("show")
 def themes_show(
     ctx: typer.Context,
-    theme_id: Annotated[int, typer.Argument(help="Theme id (from `themes list`).")],
+    theme_id: ThemeId,
     items: Annotated[int, typer.Option("--items", "-n", help="How many member items to show.")] = 10,
     as_json: JsonOption = False,
 ) -> None:
@@ -67,7 +68,7 @@ def themes_show(
 @themes_app.command("rename")
 def themes_rename(
     ctx: typer.Context,
-    theme_id: Annotated[int, typer.Argument(help="Theme id.")],
+    theme_id: ThemeId,
     label: Annotated[str, typer.Argument(help="The new name; syncs keep it.")],
     as_: ActorOption = None,
 ) -> None:
@@ -81,8 +82,8 @@ def themes_rename(
 @themes_app.command("merge")
 def themes_merge(
     ctx: typer.Context,
-    target: Annotated[int, typer.Argument(help="The theme that stays.")],
-    sources: Annotated[list[int], typer.Argument(help="Themes to fold into it.")],
+    target: Annotated[int, typer.Argument(help="The theme that stays.", min=1, max=MAX_ROW_ID)],
+    sources: Annotated[list[int], typer.Argument(help="Themes to fold into it.", min=1, max=MAX_ROW_ID)],
     as_: ActorOption = None,
 ) -> None:
     """Merge themes that are the same issue; their open tickets are dismissed as merged."""
@@ -95,7 +96,7 @@ def themes_merge(
 @themes_app.command("split")
 def themes_split(
     ctx: typer.Context,
-    theme_id: Annotated[int, typer.Argument(help="The theme to split.")],
+    theme_id: Annotated[int, typer.Argument(help="The theme to split.", min=1, max=MAX_ROW_ID)],
     into: Annotated[
         int | None, typer.Option("--into", help="How many parts (default: chosen from the data, 2-6).")
     ] = None,

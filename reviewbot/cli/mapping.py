@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
-from reviewbot.cli.app import JsonOption, open_store, out, print_json, sub_app
+from reviewbot.cli.app import JsonOption, ThemeId, open_store, out, print_json, sub_app
 
 mapping_app = sub_app("mapping", "How themes are matched to policy sections, and what owners corrected.")
 SHOWN = 8  # sections listed by `explain`
@@ -16,7 +14,7 @@ SHOWN = 8  # sections listed by `explain`
 @mapping_app.command("explain")
 def mapping_explain(
     ctx: typer.Context,
-    theme_id: Annotated[int, typer.Argument(help="Theme id (from `themes list`).")],
+    theme_id: ThemeId,
     as_json: JsonOption = False,
 ) -> None:
     """Why a theme maps where it does: each section's share of its items' vote and fit, what the workspace's model

@@ -15,6 +15,9 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata = SQLModel.metadata
+# The largest row id every store can hold: tables' integer keys are PostgreSQL INTEGER (32 bits). A larger number
+# given as an id is refused where it comes in: SQLite and PostgreSQL fail on comparing a column with it.
+MAX_ROW_ID = 2**31 - 1
 # Pydantic builds a table's validator and serializer when first needed (validation, model_dump), not when the
 # class is defined: a command that only reads and prints rows never needs them (2% of `tickets list`).
 SQLModel.model_config["defer_build"] = True

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
+from reviewbot.models.base import MAX_ROW_ID
 
 if TYPE_CHECKING:  # the mapper imports scikit-learn: commands that list tickets must not pay for it
     from reviewbot.analysis.mapping import SectionMatch
@@ -64,7 +65,8 @@ def by_fingerprints(session: Session, fingerprints: Collection[str]) -> dict[str
 def get_ticket(session: Session, ref: str) -> ReviewTicket | None:
     """A ticket by number ("12"), tracker reference ("RB-12") or fingerprint."""
     if ref.isdigit():
-        return session.get(ReviewTicket, int(ref))
+        number = int(ref)
+        return session.get(ReviewTicket, number) if 0 < number <= MAX_ROW_ID else None
     query = select(ReviewTicket).where((ReviewTicket.tracker_ref == ref) | (ReviewTicket.fingerprint == ref))
     return session.exec(query).first()
 

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from flask import Flask, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
+from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.web.config import WebOptions, session_secret, web_options, workspace
@@ -24,6 +26,13 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+class RowId(IntegerConverter):
+    """`<id:number>` in a route: a row id, 1 to MAX_ROW_ID; another number is a page not found, not a server error."""
+
+    def __init__(self, url_map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(url_map, min=1, max=MAX_ROW_ID)
 
 
 def create_app(settings: Settings, store: Store, options: WebOptions | None = None) -> Flask:
@@ -56,6 +65,7 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
 
     from reviewbot.web import views
 
+    app.url_map.converters["id"] = RowId
     app.register_blueprint(views.bp)
     app.jinja_env.globals["priority_of"] = views.priority_of
     app.jinja_env.globals["passwords"] = not options.trusted_header  # people may change their own password

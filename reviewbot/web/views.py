@@ -307,7 +307,7 @@ def _matches(ticket: ReviewTicket, wanted: dict[str, str]) -> bool:
     )
 
 
-@bp.get("/tickets/<int:number>")
+@bp.get("/tickets/<id:number>")
 @signed_in
 def ticket(number: int) -> Any:
     """One ticket: its evidence, section text and diff since it opened, sign-offs, and the actions you may take."""
@@ -397,7 +397,7 @@ def _back(number: int) -> str:
     return url_for("web.ticket", number=number)
 
 
-@bp.post("/tickets/<int:number>/triage")
+@bp.post("/tickets/<id:number>/triage")
 @signed_in
 def triage(number: int) -> Any:
     """open -> triaged, optionally assigning who edits the section."""
@@ -408,7 +408,7 @@ def triage(number: int) -> Any:
     return _act(lambda: run(store, settings, _ref(number), g.person, assignee), _back(number))
 
 
-@bp.post("/tickets/<int:number>/assign")
+@bp.post("/tickets/<id:number>/assign")
 @signed_in
 def assign(number: int) -> Any:
     """Name who edits the section."""
@@ -421,7 +421,7 @@ def assign(number: int) -> Any:
     return _act(lambda: run(store, settings, _ref(number), person, g.person), _back(number))
 
 
-@bp.post("/tickets/<int:number>/dismiss")
+@bp.post("/tickets/<id:number>/dismiss")
 @signed_in
 def dismiss(number: int) -> Any:
     """Dismiss with a reason."""
@@ -432,7 +432,7 @@ def dismiss(number: int) -> Any:
     return _act(lambda: run(store, settings, _ref(number), reason, g.person), _back(number))
 
 
-@bp.post("/tickets/<int:number>/move")
+@bp.post("/tickets/<id:number>/move")
 @signed_in
 def move(number: int) -> Any:
     """Move to another section ("DOCUMENT:SECTION"), or mark as no policy matter; the tracker is told now."""
@@ -456,7 +456,7 @@ def move(number: int) -> Any:
     return _act(run, _back(number))
 
 
-@bp.post("/tickets/<int:number>/sign")
+@bp.post("/tickets/<id:number>/sign")
 @signed_in
 def sign(number: int) -> Any:
     """Approve, request changes or reject (approvers only, as the workflow checks)."""
@@ -571,7 +571,7 @@ def themes() -> Any:
     return render_template("themes.html", themes=rows, maps=maps, refs=refs)
 
 
-@bp.get("/themes/<int:theme_id>")
+@bp.get("/themes/<id:theme_id>")
 @signed_in
 def theme(theme_id: int) -> Any:
     """One theme: statistics, weekly trend, sections, tickets, its most typical items; rename, merge, split."""
@@ -596,7 +596,7 @@ def _theme_back(theme_id: int) -> str:
     return url_for("web.theme", theme_id=theme_id)
 
 
-@bp.post("/themes/<int:theme_id>/rename")
+@bp.post("/themes/<id:theme_id>/rename")
 @signed_in
 def rename_theme(theme_id: int) -> Any:
     """Name a theme (as `themes rename`); later syncs keep the name."""
@@ -607,7 +607,7 @@ def rename_theme(theme_id: int) -> Any:
     return _act(lambda: rename(store, theme_id, label, g.person), _theme_back(theme_id))
 
 
-@bp.post("/themes/<int:theme_id>/merge")
+@bp.post("/themes/<id:theme_id>/merge")
 @signed_in
 def merge_themes(theme_id: int) -> Any:
     """Fold the chosen themes into this one (as `themes merge`); their open tickets are dismissed as merged."""
@@ -621,7 +621,7 @@ def merge_themes(theme_id: int) -> Any:
     return _act(lambda: merge(settings, store, theme_id, sources, g.person), _theme_back(theme_id))
 
 
-@bp.post("/themes/<int:theme_id>/split")
+@bp.post("/themes/<id:theme_id>/split")
 @signed_in
 def split_theme(theme_id: int) -> Any:
     """Split a theme that mixes issues (as `themes split`); the biggest part keeps its number."""

@@ -33,6 +33,9 @@ def test_themes_list_and_page_show_every_active_theme(console: Console) -> None:
     page = html.unescape(browser.get(f"/themes/{largest[0].id}").get_data(as_text=True))
     assert f"Most typical of {largest[0].size} items" in page and ", ".join(largest[0].terms) in page
     assert browser.get("/themes/999999").status_code == 404
+    # beyond any integer column (SQLite and PostgreSQL refuse the comparison): not found, not a server error
+    for path in ("/themes/99999999999999999999", "/tickets/99999999999999999999"):
+        assert browser.get(path).status_code == 404
 
 
 def test_rename_is_audited_and_kept_and_an_empty_name_is_refused(console: Console) -> None:
@@ -56,6 +59,8 @@ def test_merge_folds_the_chosen_themes_in(console: Console) -> None:
     sign_in(browser, "dana.ellis")
     nothing = post(browser, f"/themes/{target.id}/merge", {})
     assert "name at least one theme to merge into the target" in nothing
+    beyond = post(browser, f"/themes/{target.id}/merge", {"sources": "99999999999999999999"})
+    assert "no active theme 99999999999999999999" in html.unescape(beyond)  # refused, not a server error
     page = post(browser, f"/themes/{target.id}/merge", {"sources": str(source.id)})
     assert f"merged 1 theme(s) into theme {target.id} ({target.size + source.size} items)" in page
     with console.store.session() as session:
