@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options
 from reviewbot.protocols import Message
+from reviewbot.terminal import printable
 
 
 class ConsoleOptions(BaseModel):
@@ -32,7 +33,8 @@ class ConsoleNotifier:
     def send(self, message: Message) -> None:
         """Print or append one message."""
         to = f" -> {', '.join(message.recipients)}" if message.recipients else ""
-        block = f"[{message.kind}]{to} {message.title}\n{message.body.rstrip()}\n\n"
+        # the log is read on a terminal (`tail -f`) too: others' words without control characters
+        block = printable(f"[{message.kind}]{to} {message.title}\n{message.body.rstrip()}\n\n")
         if self.path is not None:
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(block)

@@ -157,3 +157,47 @@ def test_plain_init_leaves_a_template_policy_that_parses(tmp_path: Path, cli, mo
     assert policy.id == "customer-service-policy" and len(policy.sections) == 3
     assert not list((tmp_path / "ws" / "policies").glob("*.md"))  # not read until copied to a .md name
     assert "reviewbot-test (OS user reviewbot-test), admin" in cli(f"-w {tmp_path / 'ws'} whoami").stdout
+
+
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x9b31m\r"  # clear the screen, retitle the window, 8-bit CSI, carriage return
+
+
+def test_control_characters_in_names_never_reach_the_terminal(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # a theme name (like a customer's text) is someone else's input: printed raw, escape sequences would clear the
+    # screen, retitle the window or overwrite a line of whoever reads it
+    theme_id = json.loads(cli("themes list --json").stdout)[0]["id"]
+    assert cli(["themes", "rename", str(theme_id), f"Refunds{ESCAPES} late", "--as", "dana.ellis"]).code == 0
+    for command in ("themes list", f"themes show {theme_id}", "audit", "tickets list"):
+        shown = cli(command).stdout
+        assert not any(c in shown for c in "\x1b\x07\x9b\r"), command
+    assert "Refunds[2J]0;pwned31m late" in cli(f"themes show {theme_id}").stdout  # the rest is shown as written
+    listed = json.loads(cli("themes list --json").stdout)  # JSON keeps what was stored, escaped as JSON does
+    assert any(theme["label"].startswith("Refunds\x1b[2J\x1b]0;pwned\x07") for theme in listed)
+
+
+def test_the_console_keeps_its_own_styles_and_drops_injected_ones() -> None:
+    import io
+
+    from rich.text import Text
+
+    from reviewbot.cli.app import SafeConsole
+
+    screen = io.StringIO()
+    SafeConsole(file=screen, force_terminal=True, width=80).print(Text(f"bold{ESCAPES}text", style="bold"))
+    assert "\x1b[1m" in screen.getvalue()  # Rich's own style
+    assert "\x1b[2J" not in screen.getvalue() and "\x07" not in screen.getvalue() and "\x9b" not in screen.getvalue()
+    assert "bold[2J]0;pwned31mtext" in screen.getvalue()
+
+
+def test_the_console_notifier_writes_no_control_characters(tmp_path: Path) -> None:
+    import io
+
+    from reviewbot.connectors.console import ConsoleNotifier
+    from reviewbot.protocols import Message
+
+    stream = io.StringIO()
+    path = tmp_path / "notifications.log"
+    for notifier in (ConsoleNotifier(stream=stream), ConsoleNotifier(path=path)):
+        notifier.send(Message(kind="digest", title=f"New{ESCAPES}", body=f"quote: {ESCAPES}\ttab\nnext"))
+    for written in (stream.getvalue(), path.read_text(encoding="utf-8")):
+        assert not any(c in written for c in "\x1b\x07\x9b\r") and "quote: [2J]0;pwned31m\ttab\nnext" in written

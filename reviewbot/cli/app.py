@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.logging import RichHandler
+from rich.segment import Segment
 
 from reviewbot import __version__
 from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.settings import Settings, find_workspace, load_settings, mask, secret_values
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
+from reviewbot.terminal import CONTROL, printable
 
 app = typer.Typer(
     help="Keep a customer-service policy alive: feedback in, themes, evidence-backed review tickets.",
@@ -28,8 +30,21 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-out = Console()
-err = Console(stderr=True)
+
+class SafeConsole(Console):
+    """A Rich console that prints others' words without their control characters; its own styles stay."""
+
+    def render(self, renderable: Any, options: ConsoleOptions | None = None) -> Iterator[Segment]:
+        """Rich's segments, each text cleaned of control characters (control segments are Rich's own)."""
+        for segment in super().render(renderable, options):
+            if segment.control or not CONTROL.search(segment.text):
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style)
+
+
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 ThemeId = Annotated[int, typer.Argument(help="Theme id (from `themes list`).", min=1, max=MAX_ROW_ID)]
