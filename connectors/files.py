@@ -247,7 +247,7 @@ class FileSource:
         csat = parse_score(
             self._get(values, cols.csat), field=f"csat ({cols.csat})", low=CSAT_RANGE[0], high=CSAT_RANGE[1]
         )
-        raw_text = str(self._get(values, cols.text) or "")
+        raw_text = str(_scalar(self._get(values, cols.text), f"text ({cols.text})") or "")
         if not raw_text.strip() and nps is None and csat is None:
             return None  # nothing to learn from: counted, not quarantined
         text = check_text(raw_text, max_chars=self.max_text_chars, has_score=True)
@@ -314,7 +314,7 @@ class FileSource:
         return value
 
     def _text_or_none(self, values: dict[str, Any], column: str | None, field: str) -> str | None:
-        value = self._get(values, column)
+        value = _scalar(self._get(values, column), f"{field} ({column})")
         return None if value is None else str(value).strip()[: _FIELD_LENGTHS[field]] or None
 
     # --- CSV -----------------------------------------------------------------------------------------
@@ -444,6 +444,8 @@ class FileSource:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FileFormatError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise FileFormatError(TOO_DEEP) from None
         items = doc.get(self.options.records_key) if isinstance(doc, dict) and self.options.records_key else doc
         if not isinstance(items, list):
             where = f"under {self.options.records_key!r}" if self.options.records_key else "at the top level"
@@ -504,7 +506,7 @@ def _one_object_per_line(head: bytes) -> bool:
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
     try:
         return isinstance(json.loads(first), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -513,12 +515,26 @@ def _hash(fh: BinaryIO, start: int, end: int) -> str:
     return hashlib.sha256(fh.read(end - start)).hexdigest()
 
 
+def _scalar(value: Any, field: str) -> Any:
+    """A JSON value that can be read as text (a string, number or null), or a FieldError naming the field."""
+    if isinstance(value, dict | list):
+        kind = "an object" if isinstance(value, dict) else "an array"
+        raise FieldError(f"{field} is {kind}, not text: point the column at a field inside it (a.b reads b in a)")
+    return value
+
+
+# Python's JSON parser recurses once per level of nesting and gives up past the interpreter's recursion limit
+TOO_DEEP = "invalid JSON: nested too deeply to read (arrays or objects inside each other, thousands of levels)"
+
+
 def _json_row(text: str, line: int, next_line: int, end: int) -> _Row:
     """One JSONL line as a row."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return _Row(line, next_line, end, None, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return _Row(line, next_line, end, None, text, TOO_DEEP)
     if not isinstance(value, dict):
         return _Row(line, next_line, end, None, text, f"expected a JSON object, found {type(value).__name__}")
     return _Row(line, next_line, end, value, text)

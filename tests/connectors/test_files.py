@@ -390,6 +390,9 @@ BAD_JSONL_LINES = {
         '{"id": "3", "text": "Late", "created_at": "2026-01-03", "csat": ' + "9" * 400 + "}",
         ["csat (csat)"],
     ),
+    "object as text": ('{"id": "3", "text": {"body": "Late"}, "created_at": "2026-01-03"}', ["text (text)", "object"]),
+    # Python's parser recurses per level: one such line must not stop the whole source at every sync
+    "nested 100,000 levels deep": ('{"id": "3", "text": ' + "[" * 100_000 + "]" * 100_000 + "}", ["nested"]),
 }
 
 
@@ -500,6 +503,12 @@ def test_invalid_json_array_file_is_refused_with_the_position(tmp_path: Path) ->
     reject = fetched.only_reject
     assert reject.line == 0
     assert reject.reason.startswith("invalid JSON at line 4, column 1")
+
+
+def test_json_array_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    drop(tmp_path, "export.json", "[" * 100_000 + "]" * 100_000)
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.records == [] and "nested" in fetched.only_reject.reason
 
 
 def test_json_object_without_records_key_is_refused_with_a_hint(tmp_path: Path) -> None:
