@@ -157,6 +157,11 @@ class FileSource:
                 batch.cursor = {"files": dict(files_state)}
                 yield batch
 
+    def _inside(self, path: Path) -> bool:
+        """True when the file, links followed, is in the source's folder (or is the source's own file)."""
+        real = path.resolve()
+        return real == self.root or real.is_relative_to(self.root)
+
     def _display(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.workspace))
@@ -165,6 +170,9 @@ class FileSource:
 
     def _read_file(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
         display = self._display(path)
+        if not self._inside(path):
+            yield Batch(rejects=[Reject(display, 0, OUTSIDE)]), None
+            return
         try:
             with path.open("rb") as fh:
                 self._file_time = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
@@ -513,6 +521,11 @@ def _one_object_per_line(head: bytes) -> bool:
 def _hash(fh: BinaryIO, start: int, end: int) -> str:
     fh.seek(start)
     return hashlib.sha256(fh.read(end - start)).hexdigest()
+
+
+# Whoever may drop files in the inbox must not make the bot read files they cannot read themselves: their rows
+# would show in quarantine and in tickets. Where the link points is not said, for the same reason.
+OUTSIDE = "a link to a file outside the source's folder is not read: copy the file into the folder instead"
 
 
 def _scalar(value: Any, field: str) -> Any:

@@ -505,6 +505,22 @@ def test_invalid_json_array_file_is_refused_with_the_position(tmp_path: Path) ->
     assert reject.reason.startswith("invalid JSON at line 4, column 1")
 
 
+def test_a_link_to_a_file_outside_the_folder_is_not_read(tmp_path: Path) -> None:
+    # whoever may drop files in the inbox must not make the bot read a file they cannot read themselves (its rows
+    # would show in quarantine and tickets); a link inside the folder is read
+    secret = tmp_path / "elsewhere" / "secrets.csv"
+    secret.parent.mkdir()
+    secret.write_text("id,text,created_at\n1,db password hunter2,2026-01-01\n", encoding="utf-8")
+    kept = drop(tmp_path, "kept.csv", "id,text,created_at\n2,Late parcel,2026-01-02\n")
+    (tmp_path / "inbox" / "secrets.csv").symlink_to(secret)
+    (tmp_path / "inbox" / "again.csv").symlink_to(kept)
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["2", "2"]  # again.csv is read (the store keeps one item per id)
+    reject = fetched.only_reject
+    assert reject.file == "inbox/secrets.csv" and "outside" in reject.reason and "hunter2" not in reject.raw
+    assert "elsewhere" not in reject.reason  # where it points is not told
+
+
 def test_json_array_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
     drop(tmp_path, "export.json", "[" * 100_000 + "]" * 100_000)
     fetched = fetch(make_source(tmp_path))
