@@ -290,6 +290,7 @@ def _atomic_write(path: Path, text: str) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(temp, 0o644)  # mkstemp's 0600 would hide a published policy from a web server running as another user
     os.replace(temp, path)
 
 

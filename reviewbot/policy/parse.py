@@ -30,6 +30,8 @@ _EXAMPLES = {
 
 _MD = MarkdownIt("commonmark")
 # Only the plain form: `date.fromisoformat` would also take `20260301` or `2026-W09-1`.
+# A document id names its published files: no path separators, no leading dot ("..", hidden files), no controls
+_FILE_NAME_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
@@ -324,6 +326,13 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
     if key in ("id", "title", "owner"):
         if not isinstance(value, str) or not value.strip():
             raise report.error(where, f"{key} must be a non-empty string", f"e.g. `{key}: {_EXAMPLES[key]}`")
+        if key == "id" and not _FILE_NAME_ID.fullmatch(value.strip()):
+            raise report.error(
+                where,
+                "id names the published files (publish/ID-v2.md): it may not start with '.', hold '/', '\\' or "
+                "control characters, or be longer than 200 characters",
+                f"e.g. `id: {_EXAMPLES['id']}`",
+            )
         return value.strip()
     if key in ("approvers", "keywords"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

@@ -587,6 +587,19 @@ def test_last_reviewed_is_optional() -> None:
 
 
 @pytest.mark.parametrize(
+    "value", ["../../evil", "a/b", "..", ".hidden", "a\\\\b", '"tab\\there"', "'" + "x" * 201 + "'"]
+)
+def test_a_document_id_that_cannot_name_a_file_is_refused(value: str) -> None:
+    # the id names the published files (publish/ID-v2.md): a path in it would write outside the publish folder
+    error = error_for(with_front_matter(f"id: {value}\n"))
+    assert error.field == "id" and error.line == 2 and "id" in str(error)
+
+
+def test_a_document_id_may_hold_spaces_dots_and_letters_of_any_script() -> None:
+    assert parse_policy(with_front_matter("id: HR policy v1.2 (Zürich)\n")).id == "HR policy v1.2 (Zürich)"
+
+
+@pytest.mark.parametrize(
     ("value", "message_part"),
     [
         ("2026-02-30", "not a real date"),  # looks like a YAML date, but February has no 30th

@@ -133,6 +133,8 @@ def test_walk_from_feedback_ticket_to_published_version(ws: Path) -> None:
     html = (ws / "publish" / "returns-policy-v2.html").read_text(encoding="utf-8")
     assert "within 10 business days" in html and "Version 2" in html
     assert (ws / "publish" / "returns-policy.md").read_text(encoding="utf-8").count("10 business days") == 1
+    # published for readers: a web server or an intranet sync running as another user can read the files
+    assert all(path.stat().st_mode & 0o044 == 0o044 for path in (ws / "publish").iterdir())
 
     ticket = ticket_on(store, "refunds")
     assert ticket.state == "closed" and ticket.resolved_version == 2
