@@ -430,6 +430,10 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", file=path, line=line, hint="fix the syntax at that line") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError(
+            "cannot read it: arrays or inline tables nested thousands of levels deep", file=path, hint="flatten them"
+        ) from None
 
 
 def _line_from_message(message: str) -> int | None:

@@ -89,6 +89,11 @@ def test_no_variable_changes_who_is_who(tmp_path: Path, monkeypatch: pytest.Monk
     assert identity.person_of_token("") is None and all(p.token_sha256 is None for p in identity.people.values())
 
 
+def test_a_file_nested_too_deeply_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nested"):
+        load_settings(workspace(tmp_path, BASE + "x = " + "[" * 100_000 + "]" * 100_000 + "\n"))
+
+
 def test_syntax_error_gives_the_line(tmp_path: Path) -> None:
     folder = workspace(tmp_path, BASE.replace('kind = "complaint"', "kind = complaint"))
     with pytest.raises(ConfigError) as caught:

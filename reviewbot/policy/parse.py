@@ -245,6 +245,8 @@ def _read_front_matter(lines: list[str], report: _Reporter) -> _FrontMatter:
         node = yaml.compose(yaml_text, Loader=_Loader)  # loading drops positions; nodes keep them
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, report) from exc
+    except RecursionError:  # PyYAML composes nested lists and mappings recursively
+        raise report.at(2, "front matter", "front matter nests lists or mappings too deeply", "flatten them") from None
     if data is not None and not isinstance(data, dict):
         raise report.at(
             2,

@@ -595,6 +595,11 @@ def test_a_document_id_that_cannot_name_a_file_is_refused(value: str) -> None:
     assert error.field == "id" and error.line == 2 and "id" in str(error)
 
 
+def test_front_matter_nested_too_deeply_is_a_policy_error() -> None:
+    error = error_for(with_front_matter("sections: " + "[" * 100_000 + "]" * 100_000 + "\n"))
+    assert "too deeply" in str(error) and error.line == 2
+
+
 def test_a_document_id_may_hold_spaces_dots_and_letters_of_any_script() -> None:
     assert parse_policy(with_front_matter("id: HR policy v1.2 (Zürich)\n")).id == "HR policy v1.2 (Zürich)"
 
