@@ -78,7 +78,8 @@ def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishP
 
 def _release_or_latest(session: Session, document_id: str, version: int | None) -> PolicyRelease:
     """The release of a version of a document (its published one when None), or a NotFoundError saying so."""
-    number = version or _document(session, document_id).published_version
+    document = _document(session, document_id)  # an unknown document is named as such, whatever the version
+    number = version or document.published_version
     entry = get_release(session, document_id, number)
     if entry is None:
         raise NotFoundError(
