@@ -11,4 +11,4 @@ CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def printable(text: str) -> str:
     """`text` without terminal control characters (tabs and newlines stay; the rest of an escape sequence shows)."""
-    return CONTROL.sub("", text) if CONTROL.search(text) else text
+    return CONTROL.sub("", text)

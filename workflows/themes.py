@@ -99,7 +99,7 @@ def update_themes(
         "active_themes": len(existing) + len(plan.new_themes),
         "unplaced": unplaced,
     }
-    return MemberTerms(plan.terms or docs, placements.item_ids, themes)
+    return MemberTerms(docs if plan.terms is None else plan.terms, placements.item_ids, themes)
 
 
 def _stored_texts(store: Store, boilerplate: Boilerplate) -> Callable[[np.ndarray], list[str]]:

@@ -162,12 +162,7 @@ def _distinct_rows(matrix: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
     Rows are compared by two random projections of their (rounded) weights: equal rows project equally, and
     different rows colliding on both is as likely as two random 64-bit floats being equal twice."""
-    projections = _projections(matrix)
-    _, firsts, copies = np.unique(projections, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(firsts, kind="stable")  # number distinct rows in order of first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return firsts[order].astype(np.int64), rank[copies.ravel()].astype(np.int64)
+    return _by_first_appearance(_projections(matrix))
 
 
 def _distinct_wordings(distinct: np.ndarray, copies: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -188,11 +183,17 @@ def _distinct_wordings(distinct: np.ndarray, copies: np.ndarray, texts: Sequence
             words = WORDS.findall(without_addresses(text[:TEXT_CHARS]).lower())[:WORDING_WORDS]
             key = (int(copies[row]), " ".join(words))
             groups[row] = len(distinct) + wordings.setdefault(key, len(wordings))  # a group per terms and wording
-    _, firsts, regrouped = np.unique(groups, return_index=True, return_inverse=True)
-    order = np.argsort(firsts, kind="stable")  # number distinct rows in order of first appearance, as before
+    return _by_first_appearance(groups)
+
+
+def _by_first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct key, index into those for every row), distinct keys numbered in order of first
+    appearance (rows are keys when `keys` is 2-D)."""
+    _, firsts, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(firsts, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return firsts[order].astype(np.int64), rank[regrouped.ravel()].astype(np.int64)
+    return firsts[order].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
 
 
 def _projections(matrix: csr_matrix) -> np.ndarray:

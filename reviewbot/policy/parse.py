@@ -29,9 +29,9 @@ _EXAMPLES = {
 }
 
 _MD = MarkdownIt("commonmark")
-# Only the plain form: `date.fromisoformat` would also take `20260301` or `2026-W09-1`.
 # A document id names its published files: no path separators, no leading dot ("..", hidden files), no controls
 _FILE_NAME_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
+# Only the plain form: `date.fromisoformat` would also take `20260301` or `2026-W09-1`.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
