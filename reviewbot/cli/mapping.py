@@ -52,7 +52,7 @@ def mapping_explain(
     out.print(f"Theme {theme.id}: {theme.label}", highlight=False, markup=False)
     out.print(f"Maps to: {_targets(chosen) if pin is None else pin.section_id or '-'}", highlight=False, markup=False)
     out.print(f"Why: {reason}", highlight=False, markup=False)
-    table = Table(title="Sections by their share of the items' vote", title_justify="left")
+    table = Table(title="Vote of the theme's items", title_justify="left")
     for name, justify in (("section", "left"), ("vote", "right"), ("word fit", "right")):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for score in explanation.scores[:SHOWN]:

@@ -37,6 +37,7 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
     if document is None:
         document = PolicyDocument(id=parsed.id, title=parsed.title, path=parsed.path)
         _update_header(session, document, parsed)
+        session.add(document)  # also when its header is all defaults (no front matter), which _update_header skips
         session.flush()
     number = document.current_revision + 1
     session.add(

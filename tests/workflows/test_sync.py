@@ -14,7 +14,15 @@ from sqlmodel import col, func, select
 from reviewbot.analysis.score import ThemeAggregate
 from reviewbot.connectors.builtin import BuiltinTracker
 from reviewbot.connectors.registry import ConnectorContext, register_notifier, register_tracker
-from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, Theme, TrackerComment, TrackerIssue
+from reviewbot.models import (
+    FeedbackItem,
+    OutboxMessage,
+    PolicyDocument,
+    ReviewTicket,
+    Theme,
+    TrackerComment,
+    TrackerIssue,
+)
 from reviewbot.protocols import Message, TicketDraft, TrackerRef
 from reviewbot.store import Store
 from reviewbot.store import themes as theme_store
@@ -187,6 +195,18 @@ def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Pat
     assert report.status == "partial"
     assert any("returns.md:2" in e and "not valid YAML" in e for e in report.errors)
     assert report.tickets["unchanged"] == 2
+
+
+def test_a_policy_without_front_matter_is_stored_and_ticketed(tmp_path: Path, use_database: str) -> None:
+    # front matter is optional: a plain Markdown policy (no owner, no approvers) must not stop the sync
+    plain = POLICY.split("---\n", 2)[2]
+    workspace = make_workspace(tmp_path / "ws", policy=plain)
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert report.status == "ok", report.errors
+    with store.session() as session:
+        assert {d.title for d in session.exec(select(PolicyDocument))} == {"Returns Policy"}
+    assert count(store, ReviewTicket) == 2
 
 
 class FlakyNotifier:
