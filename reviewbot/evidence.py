@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from reviewbot.analysis.score import priority, spiking
 if TYPE_CHECKING:  # only named in annotations
     from reviewbot.models import PolicyDocument, PolicySection, Theme
 
+_MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # the ASCII punctuation CommonMark lets a backslash escape
 SHARE_STEP = 0.05  # a negative or concern share that moves this much (5 points) is worth a comment
 SCORE_STEP = 5.0  # so is an NPS or CSAT score that moves 5 points
 
@@ -229,10 +231,7 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
         "",
         "## What people said",
     ]
-    lines += [
-        f"> {q['text']}\n>\n> — {q['kind'].replace('_', ' ')} {q['source']}/{q['id']}, {q['date']}\n"
-        for q in evidence["quotes"]
-    ]
+    lines += [_quoted(q) for q in evidence["quotes"]]
     section, document = evidence["section"], evidence["document"]
     if section is None:
         lines += [
@@ -242,6 +241,19 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
     else:
         lines += _section_lines(section)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _quoted(quote: dict[str, Any]) -> str:
+    """A customer's words as a Markdown block quote that shows them literally, every line of them."""
+    said = "\n".join(f"> {_literal(line)}" if line.strip() else ">" for line in quote["text"].splitlines())
+    who = f"{quote['kind'].replace('_', ' ')} {quote['source']}/{quote['id']}, {quote['date']}"
+    return f"{said or '>'}\n>\n> — {_literal(who)}\n"
+
+
+def _literal(text: str) -> str:
+    """Text that Markdown shows as written: every ASCII punctuation mark escaped (CommonMark's backslash escapes),
+    so a customer's `<!here>`, `*` or `[link](...)` is not read as markup."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text)
 
 
 def _section_lines(section: dict[str, Any]) -> list[str]:
