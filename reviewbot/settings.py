@@ -36,14 +36,29 @@ TimeZoneName = Annotated[str, AfterValidator(known_zone)]
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*", re.IGNORECASE)
 
 
+# Longest window or delay a setting may name: a century. Longer ones only overflow date arithmetic later, in
+# the middle of a sync, instead of saying which setting is wrong.
+DAYS_AT_MOST = 36_500
+
+
 def human_duration(value: Any) -> Any:
     """ "2 days", "36 hours", "1 week" as a timedelta; anything else is left to pydantic (seconds, ISO 8601)."""
     if isinstance(value, str) and (match := _DURATION.fullmatch(value)):
-        return timedelta(**{match.group(2).lower() + "s": float(match.group(1))})
+        try:
+            return timedelta(**{match.group(2).lower() + "s": float(match.group(1))})
+        except OverflowError:
+            raise ValueError(f"{value!r} is longer than {DAYS_AT_MOST:,} days") from None
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(human_duration)]
+def at_most_a_century(value: timedelta) -> timedelta:
+    """A duration no longer than DAYS_AT_MOST."""
+    if abs(value) > timedelta(days=DAYS_AT_MOST):
+        raise ValueError(f"{value.days:,} days is longer than {DAYS_AT_MOST:,} days")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(human_duration), AfterValidator(at_most_a_century)]
 
 
 def known_region(value: str) -> str:
@@ -57,7 +72,7 @@ def known_region(value: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "1e400" is infinity to float(): refused
 
 
 class SourceConfig(BaseModel):
@@ -79,7 +94,7 @@ class SourceConfig(BaseModel):
 class EnrichSettings(_Strict):
     """How text is cleaned and scored before it is stored."""
 
-    max_text_chars: int = Field(default=10_000, gt=0)
+    max_text_chars: int = Field(default=10_000, gt=0, le=10_000_000)
     redact_patterns: dict[str, str] = Field(default_factory=dict)
     # polarity below this is negative; the calibrated scorer's polarity is 1 - 2 P(negative), so 0 reads "more
     # likely negative than not" (a margin of -0.05 cost MCC on the airline tweets and the UCI sentences alike)
@@ -88,7 +103,7 @@ class EnrichSettings(_Strict):
     # off: TextBlob as it is
     calibration: Literal["auto", "lexicon", "off"] = "auto"
     calibration_min_answers: int = Field(default=200, ge=20)
-    workers: int = Field(default=0, ge=0)  # processes scoring large imports; 0: one per core (at most 4)
+    workers: int = Field(default=0, ge=0, le=256)  # processes scoring large imports; 0: one per core (at most 4)
     # phone numbers written without a country code are read as numbers of this country
     phone_region: Annotated[str, AfterValidator(known_region)] = "US"
     # possible: any number of a length the region's plan allows (written with separators); valid: only numbers
@@ -100,7 +115,7 @@ class IntakeSettings(_Strict):
     """Which rows of a file source are quarantined rather than stored."""
 
     # longest field a CSV row may have (the csv module's own limit is 131,072); longer rows are quarantined
-    max_field_chars: int = Field(default=1_000_000, ge=1_000)
+    max_field_chars: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)
     # a row dated further ahead of the time it is read than this is quarantined ("2 days", "12 hours", ...)
     future_tolerance: Duration = timedelta(days=2)
     earliest_date: date = date(1990, 1, 1)  # a row dated before this is quarantined (a placeholder like 0001-01-01)
@@ -113,7 +128,7 @@ class ThemeSettings(_Strict):
     assign_threshold: float = Field(default=0.2, gt=0, lt=1)
     cluster_similarity: float = Field(default=0.25, gt=0, lt=1)
     max_cluster_items: int = Field(default=10_000, ge=100, le=50_000)  # clustering time grows with its square
-    top_terms: int = Field(default=60, ge=5)
+    top_terms: int = Field(default=60, ge=5, le=1_000)
     # "embeddings" finds new themes by meaning with a local sentence-transformers model (the optional extra)
     backend: Literal["tfidf", "embeddings"] = "tfidf"
     embedding_model: str = ""  # folder of the model, relative to the workspace
@@ -125,7 +140,7 @@ class MappingSettings(_Strict):
     min_confidence: float = Field(default=0.08, ge=0, lt=1)
     # a second section is cited too when it scores at least this fraction of the best one
     also_within: float = Field(default=0.8, gt=0, le=1)
-    max_sections: int = Field(default=2, ge=1)
+    max_sections: int = Field(default=2, ge=1, le=20)
 
 
 class TicketSettings(_Strict):
@@ -139,8 +154,8 @@ class TicketSettings(_Strict):
     min_confidence: float = Field(default=0.12, ge=0, lt=1)
     # a coverage gap is filed only when this share of its items talks about rules or promises
     min_gap_rules_share: float = Field(default=0.3, ge=0, le=1)
-    recent_days: int = Field(default=28, ge=1)
-    max_quotes: int = Field(default=5, ge=0)
+    recent_days: int = Field(default=28, ge=1, le=DAYS_AT_MOST)
+    max_quotes: int = Field(default=5, ge=0, le=100)
     # a ticket's tracker gets a comment when its theme grew by this share of distinct texts since the last one
     # (or its tone, survey scores, priority or section changed); smaller changes refresh the ticket quietly
     comment_growth: float = Field(default=0.1, ge=0)
@@ -149,10 +164,14 @@ class TicketSettings(_Strict):
 class ReviewSettings(_Strict):
     """Sign-off timing, review cadence, reopening, publishing."""
 
-    default_interval_days: int = Field(default=365, ge=1)  # sections without review_interval_days
-    signoff_sla_days: float = Field(default=3, gt=0)  # a pending sign-off older than this gets a reminder
-    reminder_interval_days: float = Field(default=2, gt=0)  # at most one reminder per approver this often
-    escalate_after_days: float = Field(default=7, gt=0)  # then the document owner is told too
+    default_interval_days: int = Field(default=365, ge=1, le=DAYS_AT_MOST)  # sections without review_interval_days
+    signoff_sla_days: float = Field(
+        default=3, gt=0, le=DAYS_AT_MOST
+    )  # a pending sign-off older than this gets a reminder
+    reminder_interval_days: float = Field(
+        default=2, gt=0, le=DAYS_AT_MOST
+    )  # at most one reminder per approver this often
+    escalate_after_days: float = Field(default=7, gt=0, le=DAYS_AT_MOST)  # then the document owner is told too
     reopen_factor: float = Field(default=1.5, gt=1)  # a dismissed or closed ticket reopens when its theme grows so
     ack_roles: list[str] = Field(default_factory=lambda: ["agents"])  # who must acknowledge a new version
     publish_dir: str = "publish"
@@ -162,8 +181,10 @@ class ReviewSettings(_Strict):
 class ImpactSettings(_Strict):
     """Measuring the effect of a published version on the themes its tickets cited (see reviewbot.analysis.effect)."""
 
-    before_days: int = Field(default=28, ge=1)  # the window before the publish date...
-    after_days: int = Field(default=28, ge=1)  # ...and after it; the effect is reported once this one has closed
+    before_days: int = Field(default=28, ge=1, le=DAYS_AT_MOST)  # the window before the publish date...
+    after_days: int = Field(
+        default=28, ge=1, le=DAYS_AT_MOST
+    )  # ...and after it; the effect is reported once this one has closed
     alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level of a theme's verdict
     min_expected: float = Field(default=5.0, gt=0)  # fewer expected items in a cell of a test is "too little data"
 
@@ -176,7 +197,9 @@ class ScheduleSettings(_Strict):
     reminders: str | None = "0 9 * * 1-5"  # sign-off reminders and escalations
     cadence: str | None = "0 6 * * *"  # periodic-review tickets for sections past their interval
     digest: str | None = "0 8 * * 1"  # the weekly summary of open tickets and overdue sign-offs
-    misfire_grace_seconds: int = Field(default=300, ge=1)  # a run missed by more than this is skipped
+    misfire_grace_seconds: int = Field(
+        default=300, ge=1, le=DAYS_AT_MOST * 86_400
+    )  # a run missed by more than this is skipped
 
     @field_validator("sync", "reminders", "cadence", "digest")
     @classmethod

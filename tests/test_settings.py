@@ -109,6 +109,26 @@ def test_wrong_value_gives_line_and_field(tmp_path: Path) -> None:
     assert "REVIEWBOT_TICKETS__MIN_ITEMS" in (caught.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("REVIEWBOT_TICKETS__MAX_QUOTES", "100000000000000000000", "tickets.max_quotes"),  # overflowed SQLite
+        ("REVIEWBOT_IMPACT__BEFORE_DAYS", "999999999", "impact.before_days"),  # overflowed the date
+        ("REVIEWBOT_REVIEW__SIGNOFF_SLA_DAYS", "1e400", "review.signoff_sla_days"),  # read as infinity
+        ("REVIEWBOT_TICKETS__MIN_GROWTH", "nan", "tickets.min_growth"),
+        ("REVIEWBOT_INTAKE__FUTURE_TOLERANCE", "999999999 days", "intake.future_tolerance"),
+    ],
+)
+def test_an_absurd_number_is_a_config_error_not_a_crash_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path))
+    assert caught.value.field == field
+    assert variable in (caught.value.hint or "")
+
+
 def test_wrong_source_kind_points_into_the_right_source(tmp_path: Path) -> None:
     second = BASE + '\n[[sources]]\nname = "notes"\nkind = "note"\npath = "x"\n'
     with pytest.raises(ConfigError) as caught:
