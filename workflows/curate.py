@@ -100,6 +100,14 @@ def split(settings: Settings, store: Store, theme_id: int, actor: str, parts: in
     docs = [(i, text) for i, text in members if text]
     if len(docs) < 2 * settings.themes.min_size:
         raise RefusedError(f"theme {theme_id} has too few items to split ({len(docs)})")
+    most = len(docs) // settings.themes.min_size  # each part at least a theme's minimum size
+    if parts is not None and not 2 <= parts <= most:
+        raise RefusedError(
+            f"theme {theme_id} has {len(docs)} items: split it into 2 parts at most"
+            if most == 2
+            else f"theme {theme_id} has {len(docs)} items: split it into 2 to {most} parts",
+            hint=f"each part holds at least themes.min_size = {settings.themes.min_size} items",
+        )
     vocab: dict[str, int] = {}
     matrix = weigh_many([terms(text) for _, text in docs], stats, vocab)
     labels = _divide(matrix, parts, settings.themes.min_size)

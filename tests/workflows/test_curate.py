@@ -101,3 +101,12 @@ def test_curation_is_audited_and_refuses_nonsense(ws: Path, cli, monkeypatch: py
     trail = json.loads(cli("audit --json").stdout)
     assert trail[0]["action"] == "theme_rename" and "Refund delays" in trail[0]["detail"]
     assert trail[0]["actor"] == "tester"
+
+
+@pytest.mark.parametrize("parts", [1, 0, -3, 100_000])
+def test_a_split_into_an_impossible_number_of_parts_is_refused(ws: Path, parts: int) -> None:
+    settings, store = open_workspace(ws)
+    refunds = theme_of(store, "R-0")
+    with pytest.raises(RefusedError, match=f"theme {refunds.id} has 8 items: split it into 2 parts at most"):
+        split(settings, store, refunds.id or 0, "dana", parts=parts)
+    assert theme_of(store, "R-7").id == refunds.id  # nothing moved
