@@ -57,6 +57,9 @@ def run_sync(
             _stages(settings, store, report, progress, lease, deliver_outbox=True)
         except LeaseLost:
             raise  # the run is the new holder's to record (it marks this one interrupted); we may not write
+        except KeyboardInterrupt:
+            _finish_run(store, report, failed="interrupted (Ctrl-C)", status="interrupted")
+            raise
         except BaseException as exc:
             _finish_run(store, report, failed=f"{type(exc).__name__}: {exc}")
             raise
@@ -141,12 +144,12 @@ def _start_run(store: Store, report: SyncReport, owner: str) -> None:
         report.run_id = run.id
 
 
-def _finish_run(store: Store, report: SyncReport, failed: str | None = None) -> None:
+def _finish_run(store: Store, report: SyncReport, failed: str | None = None, status: str = "failed") -> None:
     with store.session() as session:
         run = session.get(SyncRun, report.run_id)
         if run is not None:
             run.finished_at = utcnow()
-            run.status = "failed" if failed else report.status
+            run.status = status if failed else report.status
             run.counts = {
                 k: v for k, v in report.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")
             }

@@ -48,6 +48,7 @@ def register_commands(argv: Sequence[str] | None = None) -> None:
 
 
 DRIVERS = {"psycopg": 'pip install "reviewbot[postgres]"', "psycopg2": 'pip install "reviewbot[postgres]"'}
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
 
 
 def _missing_driver(exc: ModuleNotFoundError) -> bool:
@@ -89,11 +90,13 @@ def main() -> None:
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except Exception as exc:  # click usage errors carry their own exit code
         usage_code = getattr(exc, "exit_code", None)
         if usage_code is not None and hasattr(exc, "show"):
             exc.show()
             sys.exit(usage_code)
         raise
+    if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
+        err.print("interrupted")
     sys.exit(code if isinstance(code, int) else 0)

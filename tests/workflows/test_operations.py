@@ -332,6 +332,29 @@ def _running(pids: set[int]) -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc")
+def test_ctrl_c_stops_a_sync_that_says_so_and_the_next_finishes_the_work(ws: Path) -> None:
+    rows = 20_000
+    big_export(ws, rows)
+    settings, store = open_workspace(ws)
+    command = [sys.executable, "-m", "reviewbot", "-w", str(ws), "sync"]
+    # Ctrl-C in a terminal signals the whole foreground process group: the sync and its workers
+    victim = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ), start_new_session=True
+    )
+    wait_until(lambda: 0 < count(store, FeedbackItem) < rows, timeout=120)
+    os.killpg(victim.pid, signal.SIGINT)
+    _, stderr = victim.communicate(timeout=60)
+    assert victim.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    with store.session() as session:
+        run = session.exec(select(SyncRun).order_by(col(SyncRun.id).desc())).first()
+    assert run is not None and run.status == "interrupted" and run.errors == ["interrupted (Ctrl-C)"]
+
+    report = run_sync(settings, store)  # at once: the interrupted sync let go of its lease
+    assert report.errors == []
+    assert count(store, FeedbackItem) == rows + 16
+
+
 def test_a_killed_sync_leaves_no_worker_process_behind(ws: Path) -> None:
     with (ws / "reviewbot.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n[enrich]\nworkers = 2\n")
