@@ -3,6 +3,7 @@ the coverage gap becomes a gap ticket, bad rows are quarantined, PII never reach
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,3 +209,17 @@ def test_every_ticket_is_unique_per_theme_and_section(demo: tuple[Path, Store, S
         ]
     assert len(keys) == len(set(keys)) >= 9
     assert len(refs) == len(keys) == len(set(refs))
+
+
+def test_the_readmes_curating_examples_name_the_demos_themes(demo: tuple[Path, Store, SyncReport]) -> None:
+    # README: "in the demo workspace these run as written"; a merge of unrelated themes would dismiss real tickets
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    renamed = re.search(r'reviewbot themes rename (\d+) "Social media messages ignored"', readme)
+    merged = re.search(r"reviewbot themes merge (\d+) (\d+)", readme)
+    assert renamed is not None and merged is not None
+    kept, joined = map(int, merged.groups())
+    _, store, _ = demo
+    assert int(renamed[1]) == kept == _theme_of(store, "surveys", "S-7951").id  # the planted social-messages issue
+    with store.session() as session:
+        other = session.get(Theme, joined)
+    assert other is not None and any("insta" in term for term in other.terms)  # Instagram DMs left on seen
