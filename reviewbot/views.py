@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -91,6 +93,39 @@ def add_text_row(table: Table, *cells: str | Text) -> None:
     """Add a row whose strings are shown as written: labels, titles and feedback may contain [brackets] that
     Rich would otherwise read as markup."""
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
+WHOLE_AT_MOST = 24  # an id or name longer than this may still fold: the text columns need their room too
+
+
+def fitted(table: Table, width: int, *whole: str) -> Table | Group:
+    """The table with its `whole` columns (ids, names, paths, dates) unbroken, when it fits `width`; else each row as
+    a record of "column: value" lines. Rich shrinks every column alike to fit a narrow terminal, which folded
+    "customer-service-policy" mid-word at 80 columns and left a word a line for the text."""
+    needed = 3 * len(table.columns) + 1  # each column's padding and rule, and the last rule
+    for column in table.columns:
+        values = [str(column.header), *(str(cell) for cell in column.cells)]
+        if column.header in whole:
+            column.min_width = min(max(map(cell_len, values)), WHOLE_AT_MOST)
+            needed += column.min_width
+        else:  # Rich gives a text column at least its longest word
+            needed += max((cell_len(word) for value in values for word in value.split()), default=1)
+    return table if needed <= width else Group(*_records(table))
+
+
+def _records(table: Table) -> list[Text]:
+    """Each row as "column: value" lines (a blank line between rows), under the table's title."""
+    headers = [str(column.header) for column in table.columns]
+    rows = zip(*(list(column.cells) for column in table.columns), strict=True)
+    blocks = [Text(str(table.title), style="bold")] if table.title else []
+    for row in rows:
+        lines = Text()
+        for header, cell in zip(headers, row, strict=True):
+            lines.append(f"{header}: ", style="bold")
+            lines.append(cell if isinstance(cell, Text) else Text(str(cell)))
+            lines.append("\n")
+        blocks.append(lines)
+    return blocks
 
 
 def line_table(

@@ -133,6 +133,24 @@ def test_read_commands_after_sync(demo: Path, cli) -> None:  # type: ignore[no-u
     assert sorted(r["line"] for r in rows) == [44, 130]
 
 
+@pytest.mark.parametrize(
+    ("command", "whole"),
+    [
+        ("policy list", "customer-service-policy"),
+        ("policy show customer-service-policy", "service-standards-and-response-time-benchmarks"),
+        ("policy versions customer-service-policy", "publish/customer-service-policy-v2.md"),
+        ("audit", "customer-service-policy"),
+        ("quarantine list", "inbox/agent_notes/agent-notes.jsonl"),
+    ],
+)
+def test_at_80_columns_ids_and_names_are_never_cut_in_two(demo: Path, cli, command: str, whole: str) -> None:  # type: ignore[no-untyped-def]
+    # Rich shrank every column alike: "customer-se|rvice-polic|y" could not be read or copied
+    narrow = cli(command, columns=80).stdout
+    assert whole in narrow
+    assert max(map(len, narrow.splitlines())) <= 80
+    assert "┃" in cli(command, columns=200).stdout  # wide enough: a table
+
+
 def test_names_with_brackets_are_shown_as_written(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     # Rich reads "[bold]" as markup: a name a person chose must be printed, not interpreted
     name = "[bold]Refunds[/bold] [link=https://example.com]late[/link]"

@@ -118,11 +118,13 @@ def quarantine_list(
 ) -> None:
     """List rejected rows with file, line and reason (newest first)."""
     from reviewbot.store.feedback import list_quarantined
-    from reviewbot.views import quarantine_table
+    from reviewbot.views import fitted, quarantine_table
 
     with open_store(ctx) as (_, store), store.session() as session:
         rows = list_quarantined(session, source, limit)
     if as_json:
         print_json([r.model_dump() for r in rows])
     else:
-        out.print(quarantine_table(rows) if rows else "Quarantine is empty.")
+        out.print(
+            fitted(quarantine_table(rows), out.width, "source", "file", "line") if rows else "Quarantine is empty."
+        )

@@ -54,14 +54,14 @@ def _revision_of(session: Session, document: PolicyDocument, version: int | None
 def policy_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List policy documents with their published version and whether the file has unpublished edits."""
     from reviewbot.store.policies import documents, sections
-    from reviewbot.views import documents_table
+    from reviewbot.views import documents_table, fitted
 
     with open_store(ctx) as (_, store), store.session() as session:
         docs = [(d, len(sections(session, d))) for d in documents(session)]
     if as_json:
         print_json([{**d.model_dump(), "sections": n, "has_draft": d.has_draft} for d, n in docs])
     else:
-        out.print(documents_table(docs))
+        out.print(fitted(documents_table(docs), out.width, "id", "version", "edits", "sections", "owner"))
 
 
 @policy_app.command("show")
@@ -77,7 +77,7 @@ def policy_show(
 ) -> None:
     """Show a document's sections (owners, approvers, review interval), or one section's text."""
     from reviewbot.store.policies import sections
-    from reviewbot.views import sections_table
+    from reviewbot.views import fitted, sections_table
     from reviewbot.workflows.policies import refresh_document
 
     with open_store(ctx) as (settings, store):
@@ -100,7 +100,7 @@ def policy_show(
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
         out.print(Markdown(rows[0].body))
     else:
-        out.print(sections_table(document, rows, label))
+        out.print(fitted(sections_table(document, rows, label), out.width, "section", "owner", "sign-off"))
 
 
 @policy_app.command("diff")
@@ -147,7 +147,7 @@ def policy_diff(
 @policy_app.command("versions")
 def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonOption = False) -> None:
     """List published versions with their date, publisher and changelog; and whether the file has edits since."""
-    from reviewbot.views import add_text_row
+    from reviewbot.views import add_text_row, fitted
     from reviewbot.workflows.publish import version_history
 
     with open_store(ctx) as (_, store):
@@ -172,7 +172,7 @@ def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonO
         )
     if document.has_draft:
         add_text_row(table, "draft", "-", "-", "the policy file has unpublished edits (see `policy diff`)", "-")
-    out.print(table)
+    out.print(fitted(table, out.width, "version", "published", "by", "files"))
 
 
 @policy_app.command("publish")

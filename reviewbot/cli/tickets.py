@@ -217,7 +217,7 @@ def signoffs_pending(
     """Sign-offs still awaited, oldest first, with their age and reminders."""
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
-    from reviewbot.views import add_text_row
+    from reviewbot.views import add_text_row, fitted
     from reviewbot.workflows.review import ref_of
 
     with open_store(ctx) as (settings, store), store.session() as session:
@@ -248,4 +248,4 @@ def signoffs_pending(
             f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else "")
         )
         add_text_row(table, str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
-    out.print(table if rows else "No sign-offs are pending.")
+    out.print(fitted(table, out.width, "ticket", "approver", "reminders") if rows else "No sign-offs are pending.")

@@ -264,7 +264,7 @@ def audit(
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
-    from reviewbot.views import add_text_row
+    from reviewbot.views import add_text_row, fitted
 
     with open_store(ctx) as (_, store), store.session() as session:
         ticket_id = None
@@ -286,4 +286,4 @@ def audit(
     for e in events:
         when = e.at.strftime("%Y-%m-%d %H:%M")
         add_text_row(table, when, e.actor, e.action, refs.get(e.ticket_id, "-"), e.document_id or "-", e.detail)
-    out.print(table if events else "The audit log is empty.")
+    out.print(fitted(table, out.width, "when", "who", "ticket", "document") if events else "The audit log is empty.")
