@@ -35,6 +35,7 @@ _FILE_NAME_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
+_MEANT_AS_ID = re.compile(r"\s*(\{:?\s*#[^{}]*\})\s*$")  # what is left at a heading's end that tried to be one
 _ROMAN = r"(?=[MDCLXVI])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 # Numbering needs punctuation (or a label word such as "Section") so that headings which merely
 # start with a number ("24 hour support") keep it; letters and numerals must be upper case so that
@@ -184,7 +185,9 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
     front = _read_front_matter(lines, _Reporter(path))
     report = _Reporter(path, front.key_lines)
     meta = _clean(front.data, TOP_LEVEL_KEYS, (), report)
-    title_heading, headings = _split_title(_find_headings(lines, front.body_start), report)
+    found = _find_headings(lines, front.body_start)
+    _check_explicit_ids(found, report)
+    title_heading, headings = _split_title(found, report)
     defaults: _Settings = {key: (meta.get(key, _DEFAULTS[key]), (key,)) for key in _INHERITED}
     _check_sign_off(defaults, report)
     # The preamble is everything between the front matter and the first section, minus the title.
@@ -420,6 +423,22 @@ def _find_headings(lines: list[str], body_start: int) -> list[_Heading]:
     return headings
 
 
+def _check_explicit_ids(headings: list[_Heading], report: _Reporter) -> None:
+    """A heading ending in something like `{#}` or `{#a b}` meant an id and wrote none: say so, rather than keep it
+    as part of the heading (and of every ticket's title)."""
+    for heading in headings:
+        if heading.explicit_id is None and (meant := _MEANT_AS_ID.search(heading.text)):
+            text = heading.text[: meant.start()]
+            slug = slugify(_NUMBERING.sub("", plain_text(text))) or "an-id"
+            raise report.at(
+                heading.line,
+                "heading",
+                f"{meant.group(1)} at the end of heading {text!r} is not a section id",
+                "an id starts with a letter or digit, then letters, digits, '-', '_', '.' or ':', e.g. "
+                f"`{'#' * heading.level} {text} {{#{slug}}}`",
+            )
+
+
 def _split_title(headings: list[_Heading], report: _Reporter) -> tuple[_Heading | None, list[_Heading]]:
     """The title heading, if any, and the section headings."""
     # A lone H1 at the top names the document; with several H1s they are ordinary top-level sections.
@@ -456,7 +475,7 @@ def _heading_slug(heading: _Heading, report: _Reporter) -> str:
             heading.line,
             "heading",
             f"heading {heading.text!r} gives an empty section id",
-            "add an explicit id at the end of the heading, e.g. `## 退款 {#refunds}`",
+            f"add an id at the end of the heading, e.g. `{'#' * heading.level} {heading.text} {{#a-short-id}}`",
         )
     return slug
 

@@ -254,7 +254,7 @@ def test_duplicate_explicit_ids() -> None:
 def test_heading_without_slug_needs_explicit_id() -> None:
     error = error_for("## 退款\n")
     assert (error.line, error.field) == (1, "heading")
-    assert "{#" in error.hint
+    assert "`## 退款 {#" in error.hint  # the example is the person's own heading
     assert parse_policy("## 退款 {#refunds}\n").sections[0].id == "refunds"
 
 
@@ -641,3 +641,11 @@ def test_markdown_is_the_document_without_front_matter() -> None:
     assert policy.body_line == 16
     assert policy.markdown == EXAMPLE.split("---\n", 2)[2]
     assert parse_policy("## A\ntext\n").markdown == "## A\ntext\n"
+
+
+@pytest.mark.parametrize("written", ["{#}", "{# }", "{#-x}", "{#a b}", "{: #}"])
+def test_an_explicit_id_that_is_not_one_is_an_error_not_part_of_the_heading(written: str) -> None:
+    # `## Delivery {#}` was read as the heading "Delivery {#}", which then showed in every ticket title
+    error = error_for(f"## Refunds\ntext\n\n## Delivery {written}\n")
+    assert (error.line, error.field) == (4, "heading")
+    assert written in error.message and "{#delivery}" in error.hint
