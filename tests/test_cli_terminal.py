@@ -160,19 +160,34 @@ def test_plain_init_leaves_a_template_policy_that_parses(tmp_path: Path, cli, mo
 
 
 ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x9b31m\r"  # clear the screen, retitle the window, 8-bit CSI, carriage return
+BIDI = "\u202e\u2066"  # right-to-left override, left-to-right isolate: text shown in another order than stored
 
 
 def test_control_characters_in_names_never_reach_the_terminal(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     # a theme name (like a customer's text) is someone else's input: printed raw, escape sequences would clear the
     # screen, retitle the window or overwrite a line of whoever reads it
     theme_id = json.loads(cli("themes list --json").stdout)[0]["id"]
-    assert cli(["themes", "rename", str(theme_id), f"Refunds{ESCAPES} late", "--as", "dana.ellis"]).code == 0
+    assert cli(["themes", "rename", str(theme_id), f"Refunds{BIDI}{ESCAPES} late", "--as", "dana.ellis"]).code == 0
     for command in ("themes list", f"themes show {theme_id}", "audit", "tickets list"):
         shown = cli(command).stdout
-        assert not any(c in shown for c in "\x1b\x07\x9b\r"), command
+        assert not any(c in shown for c in "\x1b\x07\x9b\r" + BIDI), command
     assert "Refunds[2J]0;pwned31m late" in cli(f"themes show {theme_id}").stdout  # the rest is shown as written
     listed = json.loads(cli("themes list --json").stdout)  # JSON keeps what was stored, escaped as JSON does
-    assert any(theme["label"].startswith("Refunds\x1b[2J\x1b]0;pwned\x07") for theme in listed)
+    assert any(theme["label"].startswith(f"Refunds{BIDI}\x1b[2J\x1b]0;pwned\x07") for theme in listed)
+
+
+def test_an_export_to_a_terminal_shows_no_control_characters_and_one_to_a_pipe_keeps_them(
+    demo: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    theme_id = json.loads(cli("themes list --json").stdout)[0]["id"]
+    assert cli(["themes", "rename", str(theme_id), f"Refunds{BIDI}{ESCAPES} late", "--as", "dana.ellis"]).code == 0
+    piped = cli("export themes --format jsonl").stdout
+    assert "\\u001b[2J" in piped  # JSON escapes it: a pipe gets the data as stored
+    csv_piped = cli("export themes").stdout
+    assert "\x1b[2J" in csv_piped  # CSV cannot escape it: a file or a pipe gets it as stored
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    shown = cli("export themes").stdout
+    assert "Refunds[2J]0;pwned31m late" in shown and not any(c in shown for c in "\x1b\x07\x9b" + BIDI)
 
 
 def test_the_console_keeps_its_own_styles_and_drops_injected_ones() -> None:

@@ -12,6 +12,7 @@ import typer
 
 from reviewbot.cli.app import app, err, open_store
 from reviewbot.errors import ReviewbotError
+from reviewbot.terminal import PrintableWriter
 
 
 @app.command()
@@ -34,7 +35,9 @@ def export(
 
     with open_store(ctx) as (_, store):
         if output is None:
-            written = write_export(store, what, fmt, sys.stdout)
+            # a terminal shows the data: escape sequences in someone's text must not drive it; a pipe gets it all
+            stream = PrintableWriter(sys.stdout) if sys.stdout.isatty() else sys.stdout
+            written = write_export(store, what, fmt, stream)
             sys.stdout.flush()
             return
         written = _write_file(output, lambda fh: write_export(store, what, fmt, fh))
