@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from reviewbot.cli.app import JsonOption, app, open_store, out, print_json
+from reviewbot.errors import ReviewbotError
 
 DEFAULT_NAME = "report.html"
 
@@ -37,6 +38,8 @@ def report(
     from reviewbot.report.render import render_report
     from reviewbot.workflows.report_html import build_report, write_html
 
+    if since is not None and since.date() > date.today():
+        raise ReviewbotError(f"--since {since.date()} is in the future", hint="give a day up to today (YYYY-MM-DD)")
     with open_store(ctx) as (settings, store):
         data = build_report(settings, store, since.date() if since else None)
     path = (out_path or settings.workspace / DEFAULT_NAME).resolve()

@@ -46,6 +46,8 @@ def test_out_since_and_json(ws: Path, tmp_path: Path, cli) -> None:  # type: ign
 
 def test_bad_input_is_an_error_with_a_hint(ws: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli(f"-w {ws} report --since 07/09/2026").code == 2
+    future = cli(f"-w {ws} report --since 9999-01-01")  # an empty page written quietly would look like no feedback
+    assert future.code == 2 and "--since 9999-01-01 is in the future" in future.stderr
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     result = cli(f"-w {ws} report --out {blocker / 'report.html'}")
