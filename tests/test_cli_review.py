@@ -108,19 +108,19 @@ def test_only_an_admin_may_act_for_someone_else_and_it_is_audited(demo: Path, cl
     os_user("reviewbot-test")  # dana.ellis, an admin
     typo = cli("tickets dismiss RB-5 --reason dup --as nobody.x")
     assert typo.code == 1 and "nobody.x is not a person in this workspace" in typo.stderr
-    assert cli("tickets assign RB-5 marta.silva --as lee.chen").code == 0
+    assert cli("tickets assign RB-5 marta.silva --as marta.silva").code == 0
     trail = json.loads(cli("audit --ticket RB-5 --json").stdout)
     assert [(e["actor"], e["action"]) for e in trail[:2]] == [
-        ("dana.ellis for lee.chen", "assign"),
+        ("dana.ellis for marta.silva", "assign"),
         ("nina.kowalski", "assign"),
     ]
-    assert trail[0]["data"] == {"acting_admin": "dana.ellis", "acting_for": "lee.chen"}
-    assert "dana.ellis for lee.chen" in cli("audit --ticket RB-5").stdout
+    assert trail[0]["data"] == {"acting_admin": "dana.ellis", "acting_for": "marta.silva"}
+    assert "dana.ellis for marta.silva" in cli("audit --ticket RB-5").stdout
 
-    _add_people(demo, '"lee.chen" = { os_user = "lchen" }\n')
-    os_user("lchen")  # lee.chen himself, in the same process: no admin is acting any more
+    _add_people(demo, '"marta.silva" = { os_user = "msilva" }\n')
+    os_user("msilva")  # marta.silva herself, in the same process: no admin is acting any more
     assert cli("tickets assign RB-5 nina.kowalski").code == 0
-    assert json.loads(cli("audit --ticket RB-5 --json").stdout)[0]["actor"] == "lee.chen"
+    assert json.loads(cli("audit --ticket RB-5 --json").stdout)[0]["actor"] == "marta.silva"
 
 
 def test_unknown_people_cannot_acknowledge_and_the_count_holds(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -181,3 +181,30 @@ def test_a_backdated_publish_must_fall_between_the_last_version_and_now(demo: Pa
     assert versions[-1]["published_at"].startswith("2026-11-01")
     trail = json.loads(cli("audit --document customer-service-policy --json").stdout)
     assert "recorded as published on 2026-11-01" in trail[0]["detail"]
+
+
+def test_an_agent_may_not_take_owner_actions_or_publish(demo: Path, cli, os_user) -> None:  # type: ignore[no-untyped-def]
+    """The probe's steps as priya.n, an agent: each refused, naming who may; nothing changes."""
+    _add_people(demo, '"priya.n" = { os_user = "priya" }\n')
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    before = cli("audit --json").stdout
+    os_user("priya")
+    refusals = {
+        "tickets triage RB-5": "priya.n may not triage RB-5",
+        "tickets assign RB-7 priya.n": "priya.n may not assign RB-7",
+        "tickets dismiss RB-3 --reason dup": "priya.n may not dismiss RB-3",
+        'themes rename 3 "Mine"': "priya.n may not rename theme 3",
+        "themes merge 3 4": "priya.n may not merge themes into theme 3",
+        "themes split 1": "priya.n may not split theme 1",
+        "policy publish customer-service-policy --force --reason x": "priya.n may not publish customer-service-policy",
+    }
+    for command, message in refusals.items():
+        result = cli(command)
+        assert result.code == 1 and message in result.stderr, (command, result.stderr)
+        assert "may: " in result.stderr and "dana.ellis" in result.stderr  # who may, the admin among them
+    os_user("reviewbot-test")  # dana.ellis, the admin
+    assert cli("audit --json").stdout == before  # nothing happened
+    typo = cli("tickets assign RB-7 nobody.x")
+    assert typo.code == 1 and "nobody.x is not a person in this workspace" in typo.stderr
+    assert json.loads(cli("tickets show RB-7 --json").stdout)["assignee"] is None

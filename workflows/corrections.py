@@ -19,7 +19,17 @@ from reviewbot.store.policies import documents, sections
 from reviewbot.store.review import audit, requests, set_request_status
 from reviewbot.store.tickets import by_fingerprint, mappings, replace_mappings
 from reviewbot.workflows.locks import one_at_a_time
-from reviewbot.workflows.review import RefusedError, comment_on_tracker, load, move, ref_of, settle
+from reviewbot.workflows.review import (
+    RefusedError,
+    answerable,
+    comment_on_tracker,
+    holders,
+    load,
+    move,
+    ref_of,
+    require,
+    settle,
+)
 from reviewbot.workflows.tickets import retarget
 
 MOVABLE = ("open", "triaged", "in_review", "changes_requested")
@@ -158,6 +168,9 @@ def _section(session: Session, document: PolicyDocument, section_id: str) -> Pol
     )
 
 
+MOVERS = "the owners and approvers of its section, of the target section or of the document may"
+
+
 def _check_mover(
     session: Session,
     settings: Settings,
@@ -167,19 +180,12 @@ def _check_mover(
     actor: str,
 ) -> None:
     """Only someone answerable for the ticket's section, the target section or the document may move a ticket."""
-    allowed = set(settings.people([p for p in (document.owner, ticket.assignee) if p] + document.approvers))
-    own_doc = session.get(PolicyDocument, ticket.document_id)
-    if own_doc is not None:
-        allowed |= set(settings.people([p for p in [own_doc.owner] if p] + own_doc.approvers))
-    current = (
-        next((s for s in sections(session, own_doc) if s.section_id == ticket.section_id), None) if own_doc else None
-    )
-    for section in (current, target):
-        if section is not None:
-            allowed |= set(settings.people([p for p in [section.owner] if p] + section.approvers))
-    if actor not in allowed:
-        raise RefusedError(
-            f"{actor} may not move {ref_of(ticket)}",
-            hint="the owners and approvers of its section, of the target section or of the document may: "
-            + ", ".join(sorted(allowed)),
-        )
+    allowed = answerable(session, settings, ticket) | holders(settings, document, target)
+    require(actor, allowed, f"move {ref_of(ticket)}", MOVERS)
+
+
+def movers(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
+    """Everyone who may move a ticket to some section of its document (the web console offers the move to them)."""
+    document = session.get(PolicyDocument, ticket.document_id)
+    places = [document, *sections(session, document)] if document is not None else []
+    return answerable(session, settings, ticket) | holders(settings, *places)

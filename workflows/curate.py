@@ -21,10 +21,14 @@ from reviewbot.store.corrections import follow_merge, follow_split
 from reviewbot.store.review import audit
 from reviewbot.store.themes import load_corpus_stats
 from reviewbot.workflows.locks import one_at_a_time
-from reviewbot.workflows.review import RefusedError, settle
+from reviewbot.workflows.review import CURATORS, RefusedError, curators, require, settle
 from reviewbot.workflows.themes import refresh_themes
 
 ACTIVE_TICKETS = ("open", "triaged", "in_review", "changes_requested", "approved")
+
+
+def _check_curator(session: Session, settings: Settings, actor: str, what: str) -> None:
+    require(actor, curators(session, settings), what, CURATORS)
 
 
 def _theme(session: Session, theme_id: int) -> Theme:
@@ -35,12 +39,13 @@ def _theme(session: Session, theme_id: int) -> Theme:
 
 
 @one_at_a_time
-def rename(store: Store, theme_id: int, label: str, actor: str) -> str:
+def rename(settings: Settings, store: Store, theme_id: int, label: str, actor: str) -> str:
     """Give a theme a name people chose; syncs no longer relabel it."""
     label = " ".join(label.split())
     if not label:
         raise RefusedError("a theme needs a name", hint='e.g. reviewbot themes rename 3 "Refunds slower than promised"')
     with store.session() as session:
+        _check_curator(session, settings, actor, f"rename theme {theme_id}")
         theme = _theme(session, theme_id)
         before, theme.label, theme.label_pinned = theme.label, label[:300], True
         session.add(theme)
@@ -55,6 +60,7 @@ def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int
     if not sources:
         raise RefusedError("name at least one theme to merge into the target", hint="reviewbot themes merge 3 7 9")
     with store.session() as session:
+        _check_curator(session, settings, actor, f"merge themes into theme {target_id}")
         target = _theme(session, target_id)
         total = {t: w * target.size for t, w in target.centroid.items()}
         for source in (_theme(session, s) for s in sources):
@@ -92,6 +98,7 @@ def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int
 def split(settings: Settings, store: Store, theme_id: int, actor: str, parts: int | None = None) -> str:
     """Divide a theme that holds different issues: the biggest part keeps the id, the others become new themes."""
     with store.session() as session:
+        _check_curator(session, settings, actor, f"split theme {theme_id}")
         theme = _theme(session, theme_id)
         members = list(
             session.exec(select(FeedbackItem.id, FeedbackItem.text).where(FeedbackItem.theme_id == theme_id))

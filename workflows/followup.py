@@ -133,7 +133,7 @@ def _remind(session: Session, request: SignOffRequest, ticket: ReviewTicket, age
         f"reminder:{request.id}:{request.reminders}",
         "reminder",
         f"Reminder: your sign-off on {ref_of(ticket)} is {age.days} days old",
-        f"{ticket.title}\nApprove: reviewbot tickets approve {ref_of(ticket)} --as {request.approver}",
+        f"{ticket.title}\nApprove: reviewbot tickets approve {ref_of(ticket)}",
         [request.approver],
         ticket_id=ticket.id,
         ref=ref_of(ticket),

@@ -23,7 +23,7 @@ from reviewbot.store.review import audit, tickets_in
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.policies import refresh_document
-from reviewbot.workflows.review import RefusedError, move, notify, ref_of, settle
+from reviewbot.workflows.review import PUBLISHERS, RefusedError, move, notify, publishers, ref_of, require, settle
 
 ACTIVE = ("open", "triaged", "in_review", "changes_requested", "approved")
 THANKED_KINDS = ("suggestion", "agent_note")
@@ -121,13 +121,15 @@ def publish(
     force_reason: str | None = None,
     published_at: datetime | None = None,
 ) -> PublishResult:
-    """Publish the policy file as the next version; refused while a changed section has unapproved tickets.
+    """Publish the policy file as the next version (its owner or an admin may); refused while a changed section
+    has unapproved tickets.
 
     `published_at` records a version that took effect earlier (a publish done outside reviewbot, or history
     being imported): not in the future and not before the previous version. The effect of a version is measured
     from this date.
     """
     plan = plan_publish(settings, store, document_id)
+    require(actor, publishers(settings, plan.document), f"publish {document_id}", PUBLISHERS)
     if plan.blocking and not force_reason:
         listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
         raise RefusedError(
@@ -247,7 +249,7 @@ def _tell_people(
             f"ack:{document.id}:v{version}:{person}",
             "ack_request",
             f"Please read and acknowledge {name}",
-            f"{changes}\nAcknowledge: reviewbot policy ack {document.id} --as {person}",
+            f"{changes}\nAcknowledge: reviewbot policy ack {document.id}",
             [person],
             document=document.id,
             version=version,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.models import PolicyDocument, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
+from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
 from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import SignOffRule
 from reviewbot.settings import Settings
@@ -99,12 +99,84 @@ def _rule(text: str) -> SignOffRule:
 def known_people(session: Session, settings: Settings) -> set[str]:
     """Everyone who may be named as acting: the workspace's people and roles, and the owners and approvers the
     published policies name (a name there that is no role is a person)."""
-    named: list[str] = []
+    return settings.known_people() | policy_people(session, settings)
+
+
+PEOPLE_HINT = (
+    "people are those in [identity.people], [roles], [slack] people and the policies' owners and approvers; "
+    "check the spelling"
+)
+
+
+def require_person(name: str, people: set[str]) -> None:
+    """Refuse a name that is nobody in this workspace (`people`: `known_people`)."""
+    if name not in people:
+        raise RefusedError(f"{name} is not a person in this workspace", hint=PEOPLE_HINT)
+
+
+# --- who may do what: each rule is checked here, in the workflow, so the CLI, the web console and Slack share it
+
+
+def holders(settings: Settings, *places: PolicyDocument | PolicySection | None) -> set[str]:
+    """The people behind the owner and approvers of each document or section given (roles resolved)."""
+    names: list[str] = []
+    for place in places:
+        if place is not None:
+            names += ([place.owner] if place.owner else []) + place.approvers
+    return set(settings.people(names))
+
+
+def policy_people(session: Session, settings: Settings) -> set[str]:
+    """The owners and approvers the policies name, of a document (as the file is now) or a published section."""
+    places: list[PolicyDocument | PolicySection] = []
     for document in documents(session):
-        named += [document.owner or "", *document.approvers]
-        for section in sections(session, document):
-            named += [section.owner or "", *section.approvers]
-    return settings.known_people() | {p for p in settings.people(n for n in named if n)}
+        places += [document, *sections(session, document)]
+    return holders(settings, *places)
+
+
+def admins(settings: Settings) -> set[str]:
+    """The people `identity.admins` names (roles resolved)."""
+    return set(settings.people(settings.identity.admins))
+
+
+def answerable(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
+    """The people answerable for a ticket: the owners and approvers of its section and its document, its assignee."""
+    document = session.get(PolicyDocument, ticket.document_id)
+    section = None
+    if document is not None and ticket.section_id:
+        section = next((s for s in sections(session, document) if s.section_id == ticket.section_id), None)
+    assignee = set(settings.people([ticket.assignee])) if ticket.assignee else set()
+    return holders(settings, document, section) | assignee
+
+
+def deciders(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
+    """Who may triage, assign or dismiss a ticket: those answerable for it, and admins."""
+    return answerable(session, settings, ticket) | admins(settings)
+
+
+DECIDERS = "the owners and approvers of its section or document, its assignee and admins may"
+
+
+def curators(session: Session, settings: Settings) -> set[str]:
+    """Who may rename, merge or split themes: admins and whoever owns or approves a policy document or section."""
+    return policy_people(session, settings) | admins(settings)
+
+
+CURATORS = "admins and the owners and approvers of a policy document or section may"
+
+
+def publishers(settings: Settings, document: PolicyDocument) -> set[str]:
+    """Who may publish a document (with --force too): its owner and admins."""
+    return set(settings.people([document.owner] if document.owner else [])) | admins(settings)
+
+
+PUBLISHERS = "the owner of the document and admins may"
+
+
+def require(actor: str, allowed: set[str], what: str, who: str) -> None:
+    """Refuse `actor` the action `what` unless among `allowed`, naming who may (`who`: "... may")."""
+    if actor not in allowed:
+        raise RefusedError(f"{actor} may not {what}", hint=f"{who}: {', '.join(sorted(allowed)) or 'nobody'}")
 
 
 def ref_of(ticket: ReviewTicket) -> str:
@@ -162,6 +234,9 @@ def triage(store: Store, settings: Settings, ref: str, actor: str, assignee: str
     """Accept a ticket for review (open -> triaged), optionally naming who will edit the section."""
     with store.session() as session:
         ticket = load(session, ref)
+        require(actor, deciders(session, settings, ticket), f"triage {ref_of(ticket)}", DECIDERS)
+        if assignee:
+            require_person(assignee, known_people(session, settings))
         move(session, ticket, "triaged", actor)
         if assignee:
             _assign(session, ticket, assignee, actor)
@@ -174,8 +249,10 @@ def assign(store: Store, settings: Settings, ref: str, assignee: str, actor: str
     """Name the person who will edit the section for a ticket."""
     with store.session() as session:
         ticket = load(session, ref)
+        require(actor, deciders(session, settings, ticket), f"assign {ref_of(ticket)}", DECIDERS)
         if ticket.state in FINISHED_STATES:
             raise RefusedError(f"ticket {ref_of(ticket)} is {ticket.state}; there is nothing to assign")
+        require_person(assignee, known_people(session, settings))
         _assign(session, ticket, assignee, actor)
         return f"{ref_of(ticket)} is assigned to {assignee}"
 
@@ -203,6 +280,7 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
         raise RefusedError("a dismissal needs a reason", hint='add --reason "..."')
     with store.session() as session:
         ticket = load(session, ref)
+        require(actor, deciders(session, settings, ticket), f"dismiss {ref_of(ticket)}", DECIDERS)
         settle(session, ticket, "dismissed", actor, reason)
         comment_on_tracker(
             session, ticket, f"dismissed:{ticket.id}:{utcnow().isoformat()}", f"Dismissed by {actor}: {reason}"
@@ -238,8 +316,9 @@ def sign(store: Store, settings: Settings, ref: str, approver: str, decision: st
         if ticket.state not in SIGNABLE:
             hint = "wait for the section to be edited" if ticket.state == "changes_requested" else None
             raise RefusedError(f"ticket {ref_of(ticket)} is {ticket.state}; it cannot be signed now", hint=hint)
-        if ticket.state != "in_review":
-            start_round(session, settings, ctx, approver)
+        # On a ticket not yet in review this signature opens the round; the other approvers are asked only if
+        # the round goes on after it (an approval that closes the ticket asks nobody).
+        opened = _open_round(session, ctx, approver) if ticket.state != "in_review" else None
         _refuse_second_signature(session, ticket, approver, ctx.draft_hash)
         signed = SignOff(
             ticket_id=ticket.id or 0,
@@ -261,7 +340,11 @@ def sign(store: Store, settings: Settings, ref: str, approver: str, decision: st
         comment_on_tracker(
             session, ticket, f"signoff:{signed.id}", f"{label} by {approver}" + (f": {comment}" if comment else "")
         )
-        return _after_sign_off(session, settings, ctx, approver, decision, comment)
+        outcome = _after_sign_off(session, settings, ctx, approver, decision, comment)
+        waiting = [r.approver for r in requests(session, ticket.id or 0, status="pending")]
+        if opened is not None and ticket.state == "in_review" and waiting:
+            _ask(session, ctx, approver, opened, waiting)
+        return outcome
 
 
 def _check_signer(ctx: TicketContext, approver: str) -> None:
@@ -325,25 +408,38 @@ def _after_sign_off(
 
 def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:
     """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale)."""
+    number = _open_round(session, ctx, actor)
+    _ask(session, ctx, actor, number, ctx.approvers)
+
+
+def _open_round(session: Session, ctx: TicketContext, actor: str) -> int:
+    """Put a ticket in review with a new round of requests, one per approver, not sent yet; the round's number."""
     ticket = ctx.ticket
     if ticket.state != "in_review":
         move(session, ticket, "in_review", actor)
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
     number = current_round(session, ticket.id or 0) + 1
-    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
     for person in ctx.approvers:
         session.add(SignOffRequest(ticket_id=ticket.id or 0, approver=person, round=number))
+    return number
+
+
+def _ask(session: Session, ctx: TicketContext, actor: str, number: int, people: list[str]) -> None:
+    """Send round `number`'s sign-off requests to `people`, each with the commands they run as themselves."""
+    ticket = ctx.ticket
+    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+    for person in people:
         notify(
             session,
             f"signoff:{ticket.id}:{number}:{person}",
             "signoff_request",
             f"Sign-off requested: {ticket.title}",
             f"{ref_of(ticket)} asks you to review {where} of {ticket.document_id}.\n"
-            f"Approve: reviewbot tickets approve {ref_of(ticket)} --as {person}\n"
-            f"Or: reviewbot tickets request-changes|reject {ref_of(ticket)} --comment ... --as {person}",
+            f"Approve: reviewbot tickets approve {ref_of(ticket)}\n"
+            f"Or: reviewbot tickets request-changes|reject {ref_of(ticket)} --comment ...",
             [person],
             ticket_id=ticket.id,
             ref=ref_of(ticket),
             round=number,
         )
-    audit(session, actor, "request_sign_off", f"round {number}: {', '.join(ctx.approvers)}", ticket=ticket)
+    audit(session, actor, "request_sign_off", f"round {number}: {', '.join(people)}", ticket=ticket)

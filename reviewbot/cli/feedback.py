@@ -76,7 +76,7 @@ def themes_rename(
     from reviewbot.workflows.curate import rename
 
     with open_store(ctx) as (settings, store):
-        done(rename(store, theme_id, label, actor(settings, store, as_)))
+        done(rename(settings, store, theme_id, label, actor(settings, store, as_)))
 
 
 @themes_app.command("merge")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reviewbot.errors import ConfigError
 from reviewbot.settings import Settings
 from reviewbot.store.review import ACTING_FOR
-from reviewbot.workflows.review import RefusedError
+from reviewbot.workflows.review import RefusedError, require_person
 
 TOKEN_ENV = "REVIEWBOT_TOKEN"
 
@@ -71,12 +71,7 @@ def acting_person(settings: Settings, as_: str | None, people: set[str]) -> str:
             f"you are {me.person} ({me.how}); only an admin may act for {wanted}",
             hint=f"run it as {wanted}, or ask an admin (identity.admins: {admins})",
         )
-    if wanted not in people:
-        raise RefusedError(
-            f"{wanted} is not a person in this workspace",
-            hint="people are those in [identity.people], [roles], [slack] people and the policies' owners and "
-            "approvers; check the spelling",
-        )
+    require_person(wanted, people)
     ACTING_FOR.set((me.person, wanted))
     return wanted
 

@@ -313,7 +313,8 @@ def ticket(number: int) -> Any:
     """One ticket: its evidence, section text and diff since it opened, sign-offs, and the actions you may take."""
     from reviewbot.store.policies import sections
     from reviewbot.store.review import audit_log, requests, sign_offs
-    from reviewbot.workflows.review import context_of
+    from reviewbot.workflows.corrections import movers
+    from reviewbot.workflows.review import context_of, deciders
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -342,6 +343,8 @@ def ticket(number: int) -> Any:
             else None
         )
         targets = [(document.id, s.section_id, s.heading) for s in sections(session_, document)] if document else []
+        may_decide = g.person in deciders(session_, settings, found)  # the buttons; the rules are the workflows'
+        may_move = g.person in movers(session_, settings, found)
     cited = (found.evidence.get("section") or {}).get("text") or ""
     diff = _diff(cited, draft.body if draft else cited)
     return render_template(
@@ -352,6 +355,8 @@ def ticket(number: int) -> Any:
         priority=priority_of(found),
         approvers=approvers,
         may_sign=g.person in approvers,
+        may_decide=may_decide,
+        may_move=may_move,
         signed=signed,
         waiting=waiting,
         trail=trail,
@@ -504,6 +509,7 @@ def policy(document_id: str) -> Any:
     from reviewbot.errors import NotFoundError
     from reviewbot.store.policies import sections
     from reviewbot.workflows.publish import ack_status, plan_publish, version_history
+    from reviewbot.workflows.review import publishers
 
     settings, store, _ = workspace()
     try:
@@ -521,6 +527,7 @@ def policy(document_id: str) -> Any:
     acks = ack_status(store, document_id) if document.published_version and versions else None
     return render_template(
         "policy.html",
+        may_publish=g.person in publishers(settings, document),
         doc=document,
         sections=rows,
         versions=versions,
@@ -577,15 +584,23 @@ def theme(theme_id: int) -> Any:
     """One theme: statistics, weekly trend, sections, tickets, its most typical items; rename, merge, split."""
     from reviewbot.store.themes import active_themes
     from reviewbot.views import theme_detail
+    from reviewbot.workflows.review import curators
 
-    _, store, _ = workspace()
+    settings, store, _ = workspace()
     with store.session() as session_:
         detail = theme_detail(session_, theme_id, THEME_ITEMS)
         if detail is None:
             abort(404)
         others = [t for t in sorted(active_themes(session_), key=lambda t: -t.size) if t.id != theme_id]
+        may_curate = g.person in curators(session_, settings)
     return render_template(
-        "theme.html", theme=detail.theme, maps=detail.maps, items=detail.items, tickets=detail.tickets, others=others
+        "theme.html",
+        theme=detail.theme,
+        maps=detail.maps,
+        items=detail.items,
+        tickets=detail.tickets,
+        others=others,
+        may_curate=may_curate,
     )
 
 
@@ -602,9 +617,9 @@ def rename_theme(theme_id: int) -> Any:
     """Name a theme (as `themes rename`); later syncs keep the name."""
     from reviewbot.workflows.curate import rename
 
-    _, store, _ = workspace()
+    settings, store, _ = workspace()
     label = request.form.get("label", "")
-    return _act(lambda: rename(store, theme_id, label, g.person), _theme_back(theme_id))
+    return _act(lambda: rename(settings, store, theme_id, label, g.person), _theme_back(theme_id))
 
 
 @bp.post("/themes/<id:theme_id>/merge")

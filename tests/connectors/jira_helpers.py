@@ -32,6 +32,7 @@ section_field = "customfield_10042"
 
 [roles]
 head-of-cx = ["dana"]
+editors = ["mo", "zed"]  # people tickets are assigned to
 """
     return make_workspace(folder, extra_toml=tracker)
 

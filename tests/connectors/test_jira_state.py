@@ -83,10 +83,10 @@ def test_triage_with_an_assignee_assigns_the_jira_issue(folder: Path, strict_jir
     sync(folder)
     first, second = tickets(folder)
     settings, store = open_workspace(folder)
-    triage(store, settings, first.tracker_ref or "", "sam", assignee="dana")  # found by user search
+    triage(store, settings, first.tracker_ref or "", "dana", assignee="dana")  # found by user search
     configure(folder, 'users = { "mo" = "maria@example.com" }')
     settings, store = open_workspace(folder)
-    assign(store, settings, second.tracker_ref or "", "mo", "sam")  # mapped: Jira knows her as maria
+    assign(store, settings, second.tracker_ref or "", "mo", "dana")  # mapped: Jira knows her as maria
     _, report = sync(folder)
     assert report.errors == []
     assert strict_jira.assignee(first.tracker_ref or "") == "dana"
@@ -102,12 +102,12 @@ def test_an_unknown_assignee_fails_that_message_alone_and_says_how_to_map_them(
     sync(folder)
     first, second = tickets(folder)
     settings, store = open_workspace(folder)
-    assign(store, settings, first.tracker_ref or "", "zed", "sam")
-    triage(store, settings, second.tracker_ref or "", "sam")
+    assign(store, settings, first.tracker_ref or "", "zed", "dana")
+    triage(store, settings, second.tracker_ref or "", "dana")
     _, report = sync(folder)
     [error] = report.errors
     assert "no single Jira user for 'zed'" in error and "[tracker] users" in error
-    assert any(said(c["body"]) == "Triaged by sam" for c in strict_jira.comments[second.tracker_ref or ""])
+    assert any(said(c["body"]) == "Triaged by dana" for c in strict_jira.comments[second.tracker_ref or ""])
     assert strict_jira.assignee(first.tracker_ref or "") is None
 
 

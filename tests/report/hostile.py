@@ -38,6 +38,6 @@ def hostile_workspace(folder: Path) -> tuple[Settings, Store, Report]:
         run_sync(settings, store)
         with store.session() as session:
             theme_id = max(active_themes(session), key=lambda t: t.size).id or 0
-        rename(store, theme_id, LABEL, "dana")
+        rename(settings, store, theme_id, LABEL, "tester")
         report = build_report(settings, store)
     return settings, store, report

@@ -24,7 +24,9 @@ def test_charts_show_the_store_as_it_is_now(console: Console) -> None:
     assert browser.get("/charts").status_code == 302  # signed-in people only
     sign_in(browser, "dana.ellis")
     theme = _largest(console)
-    rename(console.store, theme.id or 0, "Chat waits </script><script>alert(1)</script>", "dana.ellis")
+    rename(
+        console.settings, console.store, theme.id or 0, "Chat waits </script><script>alert(1)</script>", "dana.ellis"
+    )
     response = browser.get("/charts")
     page = response.get_data(as_text=True)
     block = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)

@@ -320,3 +320,49 @@ def test_someone_removed_from_the_workspace_is_signed_out(console: Console) -> N
     again = console.app.test_client()
     again.set_cookie("reviewbot_session", browser.get_cookie("reviewbot_session").value)
     assert again.get("/tickets").status_code == 302  # back to the sign-in page
+
+
+def test_an_agent_sees_no_owner_actions_and_posting_them_anyway_is_refused(console: Console) -> None:
+    from reviewbot.store.themes import active_themes
+
+    document = "customer-service-policy"
+    number = ticket_id(console, "RB-5")
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")  # something to publish
+    with console.store.session() as session:
+        first, second = sorted(active_themes(session), key=lambda t: -t.size)[:2]
+
+    agent = console.client()
+    sign_in(agent, "priya.n")
+    ticket_page = agent.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "/triage" not in ticket_page and "/dismiss" not in ticket_page and "/move" not in ticket_page
+    assert "/publish" not in agent.get(f"/policies/{document}").get_data(as_text=True)
+    assert "/rename" not in agent.get(f"/themes/{first.id}").get_data(as_text=True)
+    ticket_actions = {
+        "triage": {"assignee": "priya.n"},
+        "assign": {"assignee": "priya.n"},
+        "dismiss": {"reason": "not for me"},
+    }
+    for action, form in ticket_actions.items():
+        refused = html.unescape(post(agent, f"/tickets/{number}/{action}", form))
+        assert f"priya.n may not {action} RB-5 (the owners and approvers of its section or document" in refused
+    refused = html.unescape(post(agent, f"/policies/{document}/publish", page=f"/policies/{document}"))
+    assert "priya.n may not publish customer-service-policy (the owner of the document and admins may: dana.ellis)" in (
+        refused
+    )
+    for action, form in (("rename", {"label": "Mine"}), ("merge", {"sources": str(second.id)}), ("split", {})):
+        refused = html.unescape(post(agent, f"/themes/{first.id}/{action}", form))
+        assert f"priya.n may not {action} theme" in refused and "admins and the owners and approvers" in refused
+    assert _state(console, "RB-5") == "open"
+    assert not (console.folder / "publish" / f"{document}-v3.md").exists()
+
+    approver = console.client()  # nina.kowalski approves RB-5's section: she triages it and curates themes
+    sign_in(approver, "nina.kowalski")
+    ticket_page = approver.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "/triage" in ticket_page and "/dismiss" in ticket_page and "/move" in ticket_page
+    assert "/rename" in approver.get(f"/themes/{first.id}").get_data(as_text=True)
+    assert "/publish" not in approver.get(f"/policies/{document}").get_data(as_text=True)  # she does not own it
+    assert "RB-5 is triaged" in post(approver, f"/tickets/{number}/triage")
+    owner = console.client()
+    sign_in(owner, "dana.ellis")
+    assert "/publish" in owner.get(f"/policies/{document}").get_data(as_text=True)

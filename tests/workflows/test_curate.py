@@ -14,6 +14,8 @@ from reviewbot.workflows.review import RefusedError
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import DELIVERY_TEXTS, REFUND_TEXTS, make_workspace, open_workspace, rows, write_csv
 
+OWNER = "head-of-cx"  # the policy's owner: no role has that name, so it names a person
+
 
 @pytest.fixture
 def ws(tmp_path: Path, use_database: str) -> Path:
@@ -41,7 +43,7 @@ def more(folder: Path, name: str, day: int) -> None:
 def test_a_renamed_theme_keeps_its_name_through_syncs(ws: Path) -> None:
     settings, store = open_workspace(ws)
     refunds = theme_of(store, "R-0")
-    assert rename(store, refunds.id or 0, "Refunds slower than promised", "dana") == (
+    assert rename(settings, store, refunds.id or 0, "Refunds slower than promised", OWNER) == (
         f"theme {refunds.id} is now 'Refunds slower than promised'"
     )
     more(ws, "later", 20)
@@ -49,13 +51,13 @@ def test_a_renamed_theme_keeps_its_name_through_syncs(ws: Path) -> None:
     assert report.themes["items_placed"] == 6
     assert theme_of(store, "R-0").label == "Refunds slower than promised"
     with pytest.raises(RefusedError, match="needs a name"):
-        rename(store, refunds.id or 0, "  ", "dana")
+        rename(settings, store, refunds.id or 0, "  ", OWNER)
 
 
 def test_merged_themes_become_one_and_stay_one(ws: Path) -> None:
     settings, store = open_workspace(ws)
     refunds, delivery = theme_of(store, "R-0"), theme_of(store, "D-0")
-    message = merge(settings, store, refunds.id or 0, [delivery.id or 0], "dana")
+    message = merge(settings, store, refunds.id or 0, [delivery.id or 0], OWNER)
     assert message == f"merged 1 theme(s) into theme {refunds.id} (16 items)"
     assert theme_of(store, "D-3").id == refunds.id
     with store.session() as session:
@@ -74,8 +76,8 @@ def test_merged_themes_become_one_and_stay_one(ws: Path) -> None:
 def test_a_split_theme_stays_split_and_each_part_attracts_its_own(ws: Path) -> None:
     settings, store = open_workspace(ws)
     refunds, delivery = theme_of(store, "R-0"), theme_of(store, "D-0")
-    merge(settings, store, refunds.id or 0, [delivery.id or 0], "dana")  # one theme holding two issues
-    message = split(settings, store, refunds.id or 0, "dana", parts=2)
+    merge(settings, store, refunds.id or 0, [delivery.id or 0], OWNER)  # one theme holding two issues
+    message = split(settings, store, refunds.id or 0, OWNER, parts=2)
     parts = {theme_of(store, f"R-{i}").id for i in range(8)} | {theme_of(store, f"D-{i}").id for i in range(8)}
     assert len(parts) == 2 and refunds.id in parts and message.startswith(f"theme {refunds.id} split into")
     refund_part, delivery_part = theme_of(store, "R-0").id, theme_of(store, "D-0").id
@@ -108,5 +110,21 @@ def test_a_split_into_an_impossible_number_of_parts_is_refused(ws: Path, parts: 
     settings, store = open_workspace(ws)
     refunds = theme_of(store, "R-0")
     with pytest.raises(RefusedError, match=f"theme {refunds.id} has 8 items: split it into 2 parts at most"):
-        split(settings, store, refunds.id or 0, "dana", parts=parts)
+        split(settings, store, refunds.id or 0, OWNER, parts=parts)
     assert theme_of(store, "R-7").id == refunds.id  # nothing moved
+
+
+def test_only_admins_and_the_policies_owners_and_approvers_curate(ws: Path) -> None:
+    settings, store = open_workspace(ws)
+    refunds, delivery = theme_of(store, "R-0"), theme_of(store, "D-0")
+    who = "admins and the owners and approvers of a policy document or section may: head-of-cx, tester"
+    for attempt in (
+        lambda: rename(settings, store, refunds.id or 0, "Mine now", "priya"),
+        lambda: merge(settings, store, refunds.id or 0, [delivery.id or 0], "priya"),
+        lambda: split(settings, store, refunds.id or 0, "priya", parts=2),
+    ):
+        with pytest.raises(RefusedError, match="^priya may not (rename|merge|split) theme") as refused:
+            attempt()
+        assert refused.value.hint == who
+    assert theme_of(store, "R-0").label == refunds.label and theme_of(store, "D-0").id == delivery.id
+    assert rename(settings, store, refunds.id or 0, "Refund delays", "tester").endswith("'Refund delays'")  # admin

@@ -383,3 +383,94 @@ def test_an_approver_signing_twice_at_once_is_recorded_once(ws: Path, monkeypatc
     assert any("lee already signed" in outcome for outcome in outcomes)
     with store.session() as session:
         assert len(session.exec(select(SignOff).where(SignOff.approver == "lee")).all()) == 1
+
+
+def test_only_those_answerable_for_a_ticket_and_admins_triage_assign_or_dismiss(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    who = "the owners and approvers of its section or document, its assignee and admins may: dana, lee, sam, tester"
+    for verb, attempt in (
+        ("triage", lambda: triage(store, settings, ref, "priya", assignee="priya")),
+        ("assign", lambda: review.assign(store, settings, ref, "priya", "priya")),
+        ("dismiss", lambda: dismiss(store, settings, ref, "not for me", "priya")),
+    ):
+        with pytest.raises(RefusedError) as refused:
+            attempt()
+        assert refused.value.message == f"priya may not {verb} {ref}" and refused.value.hint == who
+    ticket = ticket_on(store, "refunds")
+    assert ticket.state == "open" and ticket.assignee is None
+
+    assert triage(store, settings, ref, "lee", assignee="tom").endswith("assigned to tom")  # a section approver
+    assert review.assign(store, settings, ref, "priya", "tester") == f"{ref} is assigned to priya"  # an admin
+    assert dismiss(store, settings, ref, "covered by the FAQ", "priya") == f"{ref} is dismissed"  # its assignee now
+    with store.session() as session:
+        actors = [e.actor for e in session.exec(select(AuditEvent).where(AuditEvent.action == "assign"))]
+    assert actors == ["lee", "tester"]
+
+
+def test_an_assignee_must_be_a_person_of_the_workspace(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    for name in ("nobody.x", "finance"):  # unknown, or a role rather than a person
+        for attempt in (
+            lambda person: review.assign(store, settings, ref, person, "dana"),
+            lambda person: triage(store, settings, ref, "dana", assignee=person),
+        ):
+            with pytest.raises(RefusedError) as refused:
+                attempt(name)
+            assert refused.value.message == f"{name} is not a person in this workspace"  # as `--as {name}` says
+    ticket = ticket_on(store, "refunds")
+    assert ticket.state == "open" and ticket.assignee is None  # the refused triage did nothing
+    assert review.assign(store, settings, ref, "tom", "dana") == f"{ref} is assigned to tom"
+
+
+def test_only_the_documents_owner_and_admins_publish_even_with_force(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    edit_policy(ws, "within 3 days", "within 5 days")
+    for person in ("priya", "lee"):  # an agent; a section's approver who does not own the document
+        for force in (None, "carrier contract changed today"):
+            with pytest.raises(RefusedError) as refused:
+                publish(settings, store, "returns-policy", person, force_reason=force)
+            assert refused.value.message == f"{person} may not publish returns-policy"
+            assert refused.value.hint == "the owner of the document and admins may: dana, tester"
+    assert not (ws / "publish").exists()
+    assert publish(settings, store, "returns-policy", "tester", force_reason="carrier contract").version == 2
+
+
+def _sign_off_requests(store: Store) -> list[str]:
+    with store.session() as session:
+        sent = session.exec(select(OutboxMessage).where(OutboxMessage.target == "notifier")).all()
+    return sorted(m.payload["recipients"][0] for m in sent if m.key.startswith("signoff:"))
+
+
+def test_an_approval_that_closes_an_open_ticket_asks_nobody_to_sign(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    delivery = ticket_on(store, "delivery").tracker_ref or ""  # one of joe and dana suffices; not edited
+    assert sign(store, settings, delivery, "joe", "approve").endswith("is closed: reviewed, no change needed")
+    assert _sign_off_requests(store) == []
+    with store.session() as session:
+        ticket = ticket_on(store, "delivery")
+        asked = session.exec(select(AuditEvent).where(AuditEvent.action == "request_sign_off")).all()
+    assert ticket.state == "closed" and asked == []
+
+    refunds = ticket_on(store, "refunds").tracker_ref or ""  # lee and dana must both approve
+    assert sign(store, settings, refunds, "lee", "approve") == f"{refunds}: 1 of 2 approvals"
+    assert _sign_off_requests(store) == ["dana"]  # the round goes on: the other approver is asked, not lee
+
+
+def test_requests_give_the_command_people_run_as_themselves(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)  # lee and dana are asked to sign
+    clock.move_to(START + timedelta(days=3, hours=1))
+    sync(ws)  # and reminded
+    sign(store, settings, ref, "lee", "approve")
+    sign(store, settings, ref, "dana", "approve")
+    publish(settings, store, "returns-policy", "dana")  # priya and tom are asked to acknowledge
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    assert log.count(f"Approve: reviewbot tickets approve {ref}\n") == 4  # 2 requests, 2 reminders
+    assert f"Or: reviewbot tickets request-changes|reject {ref} --comment ...\n" in log
+    assert log.count("Acknowledge: reviewbot policy ack returns-policy\n") == 2
+    assert "--as" not in log  # a command only an admin may run
