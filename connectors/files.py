@@ -2,12 +2,14 @@
 
 The cursor remembers, per file, the byte offset after the last record read, so appended rows are picked
 up and nothing is read twice. A file whose beginning changed (a new export under the same name) is read
-again from the start; rows already stored are recognised by their external id.
+again from the start; rows already stored are recognised by their external id. Within one file an id belongs to
+the first row carrying it: a later row repeating it is quarantined, not stored over it.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import hashlib
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options, source_loc
@@ -105,10 +108,75 @@ class FileFormatError(Exception):
 class _Row:
     line: int
     next_line: int
+    start: int  # byte offset of the row's first byte
     end: int  # byte offset just after this row
     values: dict[str, Any] | None
     raw: str
     error: str | None = None
+    record: int | None = None  # the element's number in a JSON array, whose lines may all be line 1
+
+    @property
+    def position(self) -> int:
+        """Where the row is, as people find it: its record number in a JSON array, else its line."""
+        return self.record or self.line
+
+    def place(self, position: int) -> str:
+        """A position in this row's file, said the way `position` counts."""
+        return f"in record {position}" if self.record else f"on line {position}"
+
+
+# Ids remembered in a dictionary before they are merged into the sorted arrays of _FirstSeen (about 8 MB).
+FIRST_SEEN_BUFFER = 65_536
+# Bits of _FirstSeen's filter (4 MB): with a million ids in a file, 3% of new ids need a look in the arrays.
+FIRST_SEEN_FILTER_BITS = 1 << 25
+
+
+class _FirstSeen:
+    """Where each id was first seen in one file, in 12 bytes an id.
+
+    A dictionary of a million ids takes about 120 MB, which the streaming ingest of a large export must not grow
+    by; Python's hash of the id stands for it (two of a million distinct ids share one with odds of 1 in 37
+    million), in sorted numpy arrays that a small dictionary of the latest ids is merged into now and then.
+    A bit filter answers most look-ups of new ids without the arrays (a few microseconds each).
+    """
+
+    def __init__(self) -> None:
+        self._recent: dict[int, int] = {}
+        self._keys = np.empty(0, dtype=np.int64)
+        self._positions = np.empty(0, dtype=np.int32)
+        self._filter = bytearray(FIRST_SEEN_FILTER_BITS // 8)
+
+    def first(self, external_id: str, position: int) -> int | None:
+        """The position of an earlier row with this id, or None after remembering this one as the first."""
+        key = hash(external_id)
+        slot = key & (FIRST_SEEN_FILTER_BITS - 1)
+        byte, bit = slot >> 3, 1 << (slot & 7)
+        if self._filter[byte] & bit:
+            found = self._find(key)
+            if found is not None:
+                return found
+        self._filter[byte] |= bit
+        self._recent[key] = position
+        if len(self._recent) >= FIRST_SEEN_BUFFER:
+            self._merge()
+        return None
+
+    def _find(self, key: int) -> int | None:
+        found = self._recent.get(key)
+        if found is None and len(self._keys):
+            index = int(self._keys.searchsorted(key))
+            if index < len(self._keys) and self._keys[index] == key:
+                found = int(self._positions[index])
+        return found
+
+    def _merge(self) -> None:
+        keys = np.fromiter(self._recent.keys(), np.int64, len(self._recent))
+        positions = np.fromiter(self._recent.values(), np.int32, len(self._recent))
+        order = keys.argsort()
+        at = self._keys.searchsorted(keys[order])  # inserted in place: no second copy of the arrays
+        self._keys = np.insert(self._keys, at, keys[order])
+        self._positions = np.insert(self._positions, at, positions[order])
+        self._recent.clear()
 
 
 class FileSource:
@@ -176,17 +244,24 @@ class FileSource:
         try:
             with path.open("rb") as fh:
                 self._file_time = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-                fmt = self._format(path, fh.read(HEAD_BYTES))
+                head = fh.read(HEAD_BYTES)
+                if len(head) < HEAD_BYTES and not head.removeprefix(codecs.BOM_UTF8).strip():
+                    raise FileFormatError("the file is empty")
+                fmt = self._format(path, head)
                 resume = self._resume_point(fh, path, state)
                 if resume and resume["offset"] == path.stat().st_size:
                     return  # nothing new
+                # With an id column, rows read by earlier syncs are read again for their ids alone, so an
+                # appended row repeating one is caught as it is in a file read at once (1.6 s for 100k CSV rows
+                # on the loaded development VM, where reading them as new took 4.6 s); JSON reads it all anyway.
+                start = resume if self.options.columns.id is None else None
                 if fmt == "json":
-                    rows = self._json_rows(fh, resume)
+                    rows = self._json_rows(fh)
                 elif fmt == "jsonl":
-                    rows = self._jsonl_rows(fh, resume)
+                    rows = self._jsonl_rows(fh, start)
                 else:
-                    rows = self._csv_rows(fh, resume, fmt)
-                yield from self._batches(rows, fh, display)
+                    rows = self._csv_rows(fh, start, fmt)
+                yield from self._batches(rows, fh, display, resume["offset"] if resume else 0)
         except FileFormatError as exc:
             yield Batch(rejects=[Reject(display, 0, str(exc))]), None
         except OSError as exc:
@@ -217,26 +292,36 @@ class FileSource:
                 f"unsupported file type {path.suffix or '(no extension)'!r}; "
                 "export the data as .csv, .tsv, .jsonl or .json, or set format in reviewbot.toml"
             )
-        if fmt == "json" and not self.options.records_key and _one_object_per_line(head):
+        if fmt == "json" and not self.options.records_key and _one_object_per_line(head, self.options.columns.text):
             return "jsonl"  # JSON Lines saved as .json
         return fmt
 
-    def _batches(self, rows: Iterator[_Row], fh: BinaryIO, display: str) -> Iterator[tuple[Batch, dict[str, Any]]]:
-        batch = Batch()
+    def _batches(
+        self, rows: Iterator[_Row], fh: BinaryIO, display: str, done: int
+    ) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
+        """The file's rows past byte `done` in batches; the first, yielded even when empty, lists it in files_read."""
+        seen = _FirstSeen()
+        batch = Batch(files_read=[display])
         last: _Row | None = None
         for row in rows:
+            if row.start < done:  # read by an earlier sync: only its id is remembered
+                with contextlib.suppress(FieldError):  # a repeat, quarantined when it was read
+                    self._claim_id(seen, row)
+                continue
             last = row
-            self._add(batch, row, display)
+            self._add(batch, row, display, seen)
             if len(batch.records) + len(batch.rejects) + batch.skipped >= BATCH_SIZE:
                 yield batch, _state(fh, row)
                 batch = Batch()
-        if last is not None:
-            yield batch, _state(fh, last)
+        # A file with no new rows still clears its whole-file quarantine entries; its cursor stays as it was.
+        yield batch, _state(fh, last) if last is not None else None
 
-    def _add(self, batch: Batch, row: _Row, display: str) -> None:
+    def _add(self, batch: Batch, row: _Row, display: str, seen: _FirstSeen) -> None:
         if row.error is None and row.values is not None:
+            origin = f"{display}:{row.line}" + (f" (record {row.record})" if row.record else "")
             try:
-                record = self._record(row.values, f"{display}:{row.line}")
+                self._claim_id(seen, row)
+                record = self._record(row.values, origin)
             except FieldError as exc:
                 row.error = str(exc)
             else:
@@ -245,7 +330,28 @@ class FileSource:
                 else:
                     batch.records.append(record)
                 return
-        batch.rejects.append(Reject(display, row.line, row.error or "unreadable row", row.raw[:RAW_PREVIEW]))
+        reason = row.error or "unreadable row"
+        if row.record:  # every element of a one-line array is on line 1
+            reason = f"record {row.record}: {reason}"
+        batch.rejects.append(Reject(display, row.line, reason, row.raw[:RAW_PREVIEW]))
+
+    def _claim_id(self, seen: _FirstSeen, row: _Row) -> None:
+        """Remember where the row's id first appears in the file; FieldError if an earlier row of the file has it.
+
+        The first row carrying an id keeps it (whatever else is wrong with that row): two rows of one export
+        with one id contradict each other, and taking the later silently lost the first. Rows without an id
+        column have ids from their content, and identical rows are rightly one item.
+        """
+        column = self.options.columns.id
+        if column is None or row.values is None:
+            return
+        try:
+            external_id = clean_id(self._get(row.values, column), field=f"id ({column})")
+        except FieldError:
+            return  # refused by _record, unless the row has nothing to store
+        first = seen.first(external_id, row.position)
+        if first is not None:
+            raise FieldError(f"id ({column}) {external_id!r} is already {row.place(first)}; the first is kept")
 
     def _record(self, values: dict[str, Any], origin: str) -> RawRecord | None:
         """The record of a row, or None for a row with no text (and no score) to skip; FieldError if bad."""
@@ -327,7 +433,7 @@ class FileSource:
 
     # --- CSV -----------------------------------------------------------------------------------------
 
-    def _csv_rows(self, fh: BinaryIO, resume: dict[str, Any] | None, fmt: str) -> Iterator[_Row]:
+    def _csv_rows(self, fh: BinaryIO, start: dict[str, Any] | None, fmt: str) -> Iterator[_Row]:
         delimiter = self.options.delimiter or ("\t" if fmt == "tsv" else ",")
         # The delimiter as bytes of this encoding; utf-8-sig would put its byte order mark in front.
         sep = delimiter.encode(self.options.encoding).removeprefix(codecs.BOM_UTF8)
@@ -347,9 +453,9 @@ class FileSource:
         except csv.Error as exc:
             raise FileFormatError(f"the header row cannot be read: {exc}") from None
         self._check_header(header, delimiter)
-        if resume:
-            fh.seek(resume["offset"])
-            records = _records(fh, resume["offset"], resume["line"], sep)
+        if start:
+            fh.seek(start["offset"])
+            records = _records(fh, start["offset"], start["line"], sep)
         return self._csv_values(records, header, delimiter)
 
     def _check_header(self, header: list[str], delimiter: str) -> None:
@@ -369,10 +475,11 @@ class FileSource:
         self, records: Iterator[tuple[int, int, int, bytes]], header: list[str], delimiter: str
     ) -> Iterator[_Row]:
         for line, next_line, end, raw_bytes in records:
+            start = end - len(raw_bytes)
             text = self._decode(raw_bytes)
             if text is None:
                 raw = raw_bytes.decode("utf-8", "replace")
-                yield _Row(line, next_line, end, None, raw, self._decode_error(raw_bytes))
+                yield _Row(line, next_line, start, end, None, raw, self._decode_error(raw_bytes))
                 continue
             if not text.strip():
                 continue
@@ -380,13 +487,13 @@ class FileSource:
                 fields = _split(text, delimiter)
             except csv.Error as exc:  # a field over intake.max_field_chars
                 error = self._split_error(text, header, delimiter, exc)
-                yield _Row(line, next_line, end, None, text[:RAW_PREVIEW], error)
+                yield _Row(line, next_line, start, end, None, text[:RAW_PREVIEW], error)
                 continue
             if len(fields) != len(header):
                 error = f"ragged row: expected {len(header)} fields, found {len(fields)}"
-                yield _Row(line, next_line, end, None, text.rstrip("\r\n"), error)
+                yield _Row(line, next_line, start, end, None, text.rstrip("\r\n"), error)
                 continue
-            yield _Row(line, next_line, end, dict(zip(header, fields, strict=True)), text.rstrip("\r\n"))
+            yield _Row(line, next_line, start, end, dict(zip(header, fields, strict=True)), text.rstrip("\r\n"))
 
     def _split_error(self, text: str, header: list[str], delimiter: str, exc: csv.Error) -> str:
         """Why a row could not be split: names the column over intake.max_field_chars when that is the cause."""
@@ -427,22 +534,22 @@ class FileSource:
 
     # --- JSON ----------------------------------------------------------------------------------------
 
-    def _jsonl_rows(self, fh: BinaryIO, resume: dict[str, Any] | None) -> Iterator[_Row]:
-        offset, line = (resume["offset"], resume["line"]) if resume else (0, 1)
+    def _jsonl_rows(self, fh: BinaryIO, start: dict[str, Any] | None) -> Iterator[_Row]:
+        offset, line = (start["offset"], start["line"]) if start else (0, 1)
         fh.seek(offset)
         for raw_line in iter(fh.readline, b""):
-            offset += len(raw_line)
+            first_byte, offset = offset, offset + len(raw_line)
             # A last line without a newline continues where appended lines begin.
             next_line = line + 1 if raw_line.endswith(b"\n") else line
             text = self._decode(raw_line, strip_bom=line == 1)
             if text is None:
                 raw = raw_line.decode("utf-8", "replace")
-                yield _Row(line, next_line, offset, None, raw, self._decode_error(raw_line))
+                yield _Row(line, next_line, first_byte, offset, None, raw, self._decode_error(raw_line))
             elif text.strip():
-                yield _json_row(text.rstrip("\r\n"), line, next_line, offset)
+                yield _json_row(text.rstrip("\r\n"), line, next_line, first_byte, offset)
             line = next_line
 
-    def _json_rows(self, fh: BinaryIO, resume: dict[str, Any] | None) -> Iterator[_Row]:
+    def _json_rows(self, fh: BinaryIO) -> Iterator[_Row]:
         fh.seek(0)
         data = fh.read()
         text = self._decode(data, strip_bom=True)
@@ -457,8 +564,7 @@ class FileSource:
         items = doc.get(self.options.records_key) if isinstance(doc, dict) and self.options.records_key else doc
         if not isinstance(items, list):
             where = f"under {self.options.records_key!r}" if self.options.records_key else "at the top level"
-            lists = [k for k, v in doc.items() if isinstance(v, list)] if isinstance(doc, dict) else []
-            hint = f"; set records_key to one of: {', '.join(lists)}" if lists else ""
+            hint = f"; set records_key to one of: {', '.join(lists)}" if (lists := _array_keys(doc)) else ""
             raise FileFormatError(f"expected a JSON array of records {where}{hint}")
         spans = _element_spans(text, self.options.records_key if isinstance(doc, dict) else None)
         ends = _byte_offsets(data, text, [end for _, end in spans], self.options.encoding)
@@ -467,11 +573,10 @@ class FileSource:
             # Each element's cursor covers the file up to its end, so a run interrupted between batches
             # resumes after the last stored element; the last one also covers the closing brackets.
             end = len(data) if i == len(items) - 1 else ends[i]
-            if resume and end <= resume["offset"]:
-                continue
+            start = ends[i - 1] if i else 0
             raw = json.dumps(item, ensure_ascii=False)[:RAW_PREVIEW]
             error = None if isinstance(item, dict) else f"expected a JSON object, found {type(item).__name__}"
-            yield _Row(line, end_line, end, item if error is None else None, raw, error)
+            yield _Row(line, end_line, start, end, item if error is None else None, raw, error, record=i + 1)
 
 
 def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
@@ -509,13 +614,30 @@ def _too_long(field: str, length: int, cap: int) -> str:
     )
 
 
-def _one_object_per_line(head: bytes) -> bool:
-    """True when a .json file starts with a complete JSON object on its first line (JSON Lines)."""
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+def _one_object_per_line(head: bytes, text_column: str | None) -> bool:
+    """True when a .json file starts with a complete JSON object on its first line (JSON Lines).
+
+    Not when that object is the whole file and, without the text column, holds an array of objects: it is an
+    export on one line whose records are under a key (records_key), not one record.
+    """
+    first, _, rest = head.lstrip(b"\xef\xbb\xbf \t\r\n").partition(b"\n")
     try:
-        return isinstance(json.loads(first), dict)
+        value = json.loads(first)
     except (ValueError, RecursionError):
         return False
+    if not isinstance(value, dict) or rest.strip():
+        return isinstance(value, dict)
+    has_text = text_column is not None and (text_column in value or text_column.split(".")[0] in value)
+    return has_text or not _array_keys(value, of_objects=True)
+
+
+def _array_keys(doc: Any, *, of_objects: bool = False) -> list[str]:
+    """The keys of a JSON object holding arrays (of objects first), the candidates for records_key."""
+    if not isinstance(doc, dict):
+        return []
+    arrays = [k for k, v in doc.items() if isinstance(v, list)]
+    records = [k for k in arrays if doc[k] and all(isinstance(item, dict) for item in doc[k])]
+    return records if records or of_objects else arrays
 
 
 def _hash(fh: BinaryIO, start: int, end: int) -> str:
@@ -540,17 +662,17 @@ def _scalar(value: Any, field: str) -> Any:
 TOO_DEEP = "invalid JSON: nested too deeply to read (arrays or objects inside each other, thousands of levels)"
 
 
-def _json_row(text: str, line: int, next_line: int, end: int) -> _Row:
+def _json_row(text: str, line: int, next_line: int, start: int, end: int) -> _Row:
     """One JSONL line as a row."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return _Row(line, next_line, end, None, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return _Row(line, next_line, start, end, None, text, f"invalid JSON: {exc.msg} at column {exc.colno}")
     except RecursionError:
-        return _Row(line, next_line, end, None, text, TOO_DEEP)
+        return _Row(line, next_line, start, end, None, text, TOO_DEEP)
     if not isinstance(value, dict):
-        return _Row(line, next_line, end, None, text, f"expected a JSON object, found {type(value).__name__}")
-    return _Row(line, next_line, end, value, text)
+        return _Row(line, next_line, start, end, None, text, f"expected a JSON object, found {type(value).__name__}")
+    return _Row(line, next_line, start, end, value, text)
 
 
 def _records(fh: BinaryIO, offset: int, line: int, delimiter: bytes) -> Iterator[tuple[int, int, int, bytes]]:

@@ -82,6 +82,8 @@ def parse_score(value: str | int | float | None, *, field: str, low: int, high: 
     """Parse a survey score that must be a whole number in [low, high]; empty means no answer."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, bool):  # Python counts true as 1: an answer of 1 nobody gave
+        raise FieldError(f"{field} is {str(value).lower()}, not a number")
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # JSON integers can be too large for a float

@@ -255,3 +255,35 @@ def test_unreadable_file_is_reported_and_the_rest_is_ingested(
 def test_db_upgrade_is_safe_to_repeat(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("db upgrade")
     assert result.code == 0 and "already up to date" in result.stdout
+
+
+def test_a_new_workspace_reads_exports_without_the_optional_columns(tmp_path: Path, use_database: str, cli) -> None:  # type: ignore[no-untyped-def]
+    # README calls customer, channel, author, nps and csat optional: the written reviewbot.toml must not demand them
+    folder = tmp_path / "ws"
+    assert cli(f"init {folder}").code == 0
+    (folder / "policies" / "returns.md").write_text("---\nowner: x\n---\n# Returns\n\n## Refunds\n\nWithin 5 days.\n")
+    inbox = folder / "inbox"
+    (inbox / "complaints" / "c.csv").write_text("id,text,created_at\nC-1,Refund late,2026-11-01\n")
+    (inbox / "surveys" / "s.csv").write_text("id,comment,created_at\nS-1,Refund slow,2026-11-01\n")
+    (inbox / "agent_notes" / "n.csv").write_text("id,note,created_at\nN-1,Customer asked about refunds,2026-11-01\n")
+    result = cli(f"-w {folder} sync")
+    assert result.code == 0, result.stderr
+    assert "Feedback: 3 new, 0 updated, 0 quarantined" in result.stdout
+
+
+def test_a_sync_refusing_a_file_says_so_once_and_later_syncs_pass(tmp_path: Path, use_database: str, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws")
+    assert cli(f"-w {folder} sync").code == 0
+    (folder / "inbox" / "complaints" / "empty.csv").write_bytes(b"")
+    failed = cli(f"-w {folder} sync")
+    assert failed.code == 1 and failed.stdout.startswith("Sync 2 finished with 1 error")
+    assert "empty.csv: the file is empty" in failed.stderr
+    later = cli(f"-w {folder} sync")  # still in quarantine (`quarantine list`), not an error every half hour
+    assert later.code == 0 and later.stdout.rstrip().endswith("nothing new.") and later.stderr == ""
+    assert "the file is empty" in " ".join(cli(f"-w {folder} quarantine list").stdout.split())
+
+    (folder / "inbox" / "complaints" / "fix.csv").write_text(
+        "id,text,created_at\nR-0,Refund arrived after four weeks,2026-09-01 10:00\n"
+    )
+    changed = cli(f"-w {folder} sync")
+    assert "Feedback: 0 new, 1 updated, 0 quarantined (complaints: 1 updated)" in changed.stdout

@@ -17,6 +17,7 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.feedback import (
     add_quarantined,
+    clear_file_rejects,
     get_cursor,
     item_id_of,
     refresh_statistics,
@@ -112,17 +113,21 @@ def _store_batch(
     ]
     with store.session() as session:
         upserted = upsert_items(session, name, rows)
+        if batch.files_read:
+            clear_file_rejects(session, name, batch.files_read)
         quarantined = add_quarantined(session, name, rejects)
         if batch.cursor:
             save_cursor(session, name, batch.cursor, upserted.new)
     counts["new"] += upserted.new
     counts["updated"] += upserted.updated
     counts["unchanged"] += upserted.unchanged
-    counts["quarantined"] += quarantined
+    counts["quarantined"] += len(quarantined)
     if batch.skipped:  # only when there are some, so sources that never skip keep their four counts
         counts["skipped"] = counts.get("skipped", 0) + batch.skipped
-    for reject in batch.rejects:
-        if reject.whole_file:
+    for reject, stored in zip(batch.rejects, rejects, strict=True):
+        # A file refused again for the same reason is in quarantine already: the sync that refused it first
+        # failed, later ones do not (a file left in the inbox would fail every scheduled sync).
+        if reject.whole_file and (stored["file"], 0, stored["reason"]) in quarantined:
             report.errors.append(f"{name}: {reject.file}: {reject.reason}")
 
 

@@ -148,6 +148,8 @@ def _print_sync_summary(store: Store, report: Any, since: datetime, seconds: flo
     from reviewbot.views import theme_overview, themes_table
 
     title = "Dry run (nothing stored or sent)" if report.dry_run else f"Sync {report.run_id} finished"
+    if report.errors:  # the exit status is 1: the summary says why before the errors are listed
+        title += f" with {len(report.errors)} error{'s' if len(report.errors) > 1 else ''}"
     changes = _changes(report)
     if not changes and not verbose:
         out.print(f"{title} in {seconds:.1f}s: nothing new.", highlight=False, markup=False)
@@ -182,13 +184,15 @@ def _changes(report: Any) -> list[str]:
     lines = []
     counts = {k: sum(c.get(k, 0) for c in report.sources.values()) for k in ("new", "updated", "quarantined")}
     if any(counts.values()):
+        # per source, what it added or changed: an id read again with other content replaces the stored row
+        parts = [
+            f"{n}: " + ", ".join(f"{c[k]} {k}" for k in ("new", "updated") if c.get(k))
+            for n, c in report.sources.items()
+            if c.get("new") or c.get("updated")
+        ]
         lines.append(
             f"Feedback: {counts['new']} new, {counts['updated']} updated, {counts['quarantined']} quarantined"
-            + " ("
-            + ", ".join(f"{n}: {c.get('new', 0)} new" for n, c in report.sources.items() if c.get("new"))
-            + ")"
-            if counts["new"]
-            else f"Feedback: {counts['updated']} updated, {counts['quarantined']} quarantined"
+            + (f" ({'; '.join(parts)})" if parts else "")
         )
     lines += _skipped(report)
     th = report.themes

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, String, Table, any_, bindparam, func, text, tuple_, update
+from sqlalchemy import JSON, String, Table, any_, bindparam, delete, func, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -151,10 +151,11 @@ def item_id_of(session: Session, source: str, external_id: str) -> int:
     return session.exec(query).one() or 0
 
 
-def add_quarantined(session: Session, source: str, rejects: Sequence[dict[str, Any]]) -> int:
-    """Record rejected rows (idempotent per source, file, line and reason); returns how many were new."""
+def add_quarantined(session: Session, source: str, rejects: Sequence[dict[str, Any]]) -> set[tuple[str, int, str]]:
+    """Record rejected rows (idempotent per source, file, line and reason); returns the (file, line, reason) of those
+    that were not quarantined already."""
     if not rejects:
-        return 0
+        return set()
     rejects = [without_nul(r) for r in rejects]  # a row quarantined for its NUL byte is stored without it
     keys = [(r["file"], r["line"], r["reason"]) for r in rejects]
     known = set(
@@ -167,7 +168,16 @@ def add_quarantined(session: Session, source: str, rejects: Sequence[dict[str, A
     )
     rows = [{**r, "source": source, "created_at": utcnow()} for r in rejects]
     insert_ignore(session, QuarantinedRow.__table__, rows, ["source", "file", "line", "reason"])  # type: ignore[arg-type]
-    return len({k for k in keys if k not in known})
+    return {k for k in keys if k not in known}
+
+
+def clear_file_rejects(session: Session, source: str, files: Sequence[str]) -> None:
+    """Forget the whole-file quarantine entries (line 0) of files that have now been read."""
+    session.execute(
+        delete(QuarantinedRow).where(
+            col(QuarantinedRow.source) == source, col(QuarantinedRow.file).in_(files), col(QuarantinedRow.line) == 0
+        )
+    )
 
 
 def list_quarantined(session: Session, source: str | None = None, limit: int = 200) -> list[QuarantinedRow]:

@@ -291,8 +291,8 @@ def test_json_array_elements_carry_the_line_they_start_on(tmp_path: Path) -> Non
         "]\n",
     )
     fetched = fetch(make_source(tmp_path))
-    assert [r.origin for r in fetched.records] == ["inbox/export.json:2", "inbox/export.json:6"]
-    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "created_at (created_at) is empty")
+    assert [r.origin for r in fetched.records] == ["inbox/export.json:2 (record 1)", "inbox/export.json:6 (record 3)"]
+    assert (fetched.only_reject.line, fetched.only_reject.reason) == (3, "record 2: created_at (created_at) is empty")
 
 
 def test_json_records_key_reads_the_nested_array(tmp_path: Path) -> None:
@@ -310,7 +310,7 @@ def test_json_records_key_reads_the_nested_array(tmp_path: Path) -> None:
     source = make_source(tmp_path, records_key="tickets", columns={**COLUMNS, "customer": "user.name"})
     fetched = fetch(source)
     (record,) = fetched.records
-    assert (record.external_id, record.customer, record.origin) == ("1", "Ann", "inbox/export.json:4")
+    assert (record.external_id, record.customer, record.origin) == ("1", "Ann", "inbox/export.json:4 (record 1)")
     assert fetched.only_reject.line == 5
 
 
@@ -328,7 +328,7 @@ def test_json_records_key_is_found_when_its_name_also_appears_as_a_value(tmp_pat
         "}\n",
     )
     fetched = fetch(make_source(tmp_path, records_key="tickets"))
-    assert [r.origin for r in fetched.records] == ["inbox/export.json:5"]
+    assert [r.origin for r in fetched.records] == ["inbox/export.json:5 (record 1)"]
     assert fetched.only_reject.line == 6
 
 
@@ -894,3 +894,127 @@ def test_rows_without_a_date_column_take_the_files_modification_time(tmp_path: P
     os.utime(path, (1_780_000_000, 1_780_000_000))
     (record,) = fetch(make_source(tmp_path, columns={"id": "id", "text": "text"})).records
     assert record.created_at == datetime.fromtimestamp(1_780_000_000, tz=UTC)
+
+
+# --- nothing silently lost or overwritten -----------------------------------------------------------------------
+
+
+def survey_source(workspace: Path, **options: Any) -> FileSource:
+    return make_source(workspace, kind="survey", columns=SURVEY_COLUMNS, **options)
+
+
+def test_a_one_line_json_object_holding_the_records_is_refused_naming_the_key(tmp_path: Path) -> None:
+    # it was read as one JSON Lines row without text and skipped: two answers lost without a word
+    answers = [{"id": str(i), "text": "Slow refund", "created_at": "2026-11-01", "nps": 3} for i in (1, 2)]
+    drop(tmp_path, "export.json", json.dumps({"exported": "2026-11-02", "records": answers}) + "\n")
+    fetched = fetch(survey_source(tmp_path))
+    assert (fetched.records, fetched.skipped) == ([], 0)
+    reject = fetched.only_reject
+    assert reject.line == 0 and "set records_key to one of: records" in reject.reason
+    assert fetch(survey_source(tmp_path, records_key="records")).ids == ["1", "2"]
+
+
+def test_json_lines_saved_as_json_are_still_read_as_lines(tmp_path: Path) -> None:
+    # one record holding an array of objects is a record when it has the text field
+    record = {"id": "1", "text": "Late", "created_at": "2026-01-01", "comments": [{"by": "agent"}]}
+    drop(tmp_path, "one.json", json.dumps(record) + "\n")
+    drop(tmp_path, "two.json", json.dumps(record) + "\n" + json.dumps({**record, "id": "2"}) + "\n")
+    fetched = fetch(make_source(tmp_path))
+    assert (fetched.ids, fetched.rejects) == (["1", "1", "2"], [])
+
+
+def test_an_id_repeated_in_one_file_is_quarantined_and_the_first_row_kept(tmp_path: Path) -> None:
+    drop(
+        tmp_path,
+        "export.csv",
+        "id,text,created_at\nA-1,First note,2026-01-01\nA-2,Second,2026-01-01\nA-1,Later note,2026-01-02\n"
+        "A-1 ,Padded id,2026-01-03\n",  # ids are compared without their spaces: A-1 again
+    )
+    fetched = fetch(make_source(tmp_path))
+    assert [(r.external_id, r.text) for r in fetched.records] == [("A-1", "First note"), ("A-2", "Second")]
+    assert [(r.line, r.reason) for r in fetched.rejects] == [
+        (4, "id (id) 'A-1' is already on line 2; the first is kept"),
+        (5, "id (id) 'A-1' is already on line 2; the first is kept"),
+    ]
+    assert fetched.rejects[0].raw == "A-1,Later note,2026-01-02"
+
+
+def test_rows_of_a_one_line_json_array_are_told_apart_by_their_record_number(tmp_path: Path) -> None:
+    answers = [
+        {"id": "1", "text": "Fine", "created_at": "2026-01-01", "nps": 9},
+        {"id": "2", "text": "Meh", "created_at": "2026-01-01", "nps": True},  # Python would read true as 1
+        {"id": "1", "text": "Again", "created_at": "2026-01-01", "nps": 8},
+        {"id": "4", "text": "Bad", "created_at": "2026-01-01", "csat": False},
+    ]
+    drop(tmp_path, "export.json", json.dumps(answers))
+    fetched = fetch(survey_source(tmp_path))
+    assert [(r.external_id, r.nps, r.origin) for r in fetched.records] == [("1", 9, "inbox/export.json:1 (record 1)")]
+    assert [(r.line, r.reason) for r in fetched.rejects] == [
+        (1, "record 2: nps (nps) is true, not a number"),
+        (1, "record 3: id (id) '1' is already in record 1; the first is kept"),
+        (1, "record 4: csat (csat) is false, not a number"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "row"),
+    [
+        ("export.csv", "{},Row {},2026-01-01\n"),
+        ("export.jsonl", '{{"id": "{}", "text": "Row {}", "created_at": "2026-01-01"}}\n'),
+    ],
+    ids=["csv", "jsonl"],
+)
+def test_an_id_repeated_in_rows_appended_later_is_quarantined_like_one_read_at_once(
+    tmp_path: Path, name: str, row: str
+) -> None:
+    header = "id,text,created_at\n" if name.endswith(".csv") else ""
+    lines = [row.format(i, i) for i in ("A", "B")]
+    path = drop(tmp_path, name, header + "".join(lines))
+    source = make_source(tmp_path)
+    first = fetch(source)
+    append(path, row.format("C", "C") + row.format("A", "A again"))
+    second = fetch(source, first.cursor)
+    assert second.ids == ["C"]
+    first_line = 2 if header else 1
+    assert second.only_reject.reason == f"id (id) 'A' is already on line {first_line}; the first is kept"
+    assert second.only_reject.line == first_line + 3
+
+
+def test_repeats_far_apart_in_a_large_file_name_the_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ids are remembered compactly (merged into sorted arrays, behind a bit filter): shrink both to use them here
+    monkeypatch.setattr(reviewbot.connectors.files, "FIRST_SEEN_BUFFER", 4)
+    monkeypatch.setattr(reviewbot.connectors.files, "FIRST_SEEN_FILTER_BITS", 8)
+    ids = [f"T-{i}" for i in range(40)]
+    repeats = ["T-0", "T-17", "T-39", "T-5"]
+    drop(tmp_path, "export.csv", "id,text,created_at\n" + "".join(f"{i},Row,2026-01-01\n" for i in ids + repeats))
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ids
+    assert [(r.line, r.reason.split(" is already ")[1]) for r in fetched.rejects] == [
+        (42, "on line 2; the first is kept"),
+        (43, "on line 19; the first is kept"),
+        (44, "on line 41; the first is kept"),
+        (45, "on line 7; the first is kept"),
+    ]
+
+
+def test_without_an_id_column_identical_rows_are_still_one_item(tmp_path: Path) -> None:
+    drop(tmp_path, "export.csv", "text,created_at\nLate,2026-01-01\nLate,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path, columns={"text": "text", "created_at": "created_at"}))
+    assert fetched.rejects == [] and len(set(fetched.ids)) == 1
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.jsonl", "export.json"])
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf  \r\n"], ids=["no-bytes", "blank-lines", "bom"])
+def test_an_empty_file_is_refused_as_a_whole_whatever_its_format(tmp_path: Path, name: str, content: bytes) -> None:
+    drop(tmp_path, name, content)
+    reject = fetch(make_source(tmp_path)).only_reject
+    assert (reject.file, reject.line, reject.reason) == (f"inbox/{name}", 0, "the file is empty")
+
+
+def test_every_file_read_is_listed_so_its_old_file_level_entries_can_be_cleared(tmp_path: Path) -> None:
+    drop(tmp_path, "header-only.csv", "id,text,created_at\n")
+    drop(tmp_path, "rows.csv", "id,text,created_at\n1,Late,2026-01-01\n")
+    drop(tmp_path, "bad.csv", "ident,text,created_at\n1,Late,2026-01-01\n")
+    source = make_source(tmp_path)
+    batches = list(source.fetch({}))
+    assert sorted(f for b in batches for f in b.files_read) == ["inbox/header-only.csv", "inbox/rows.csv"]

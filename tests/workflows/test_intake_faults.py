@@ -87,3 +87,62 @@ def test_a_nul_byte_from_a_source_other_than_files_does_not_fail_the_write(works
         stored = (item.text, item.meta)
     store.dispose()
     assert new and stored == ("Please\ufffd extend the returns window", {"thread": {"note": "nul\ufffdinside"}})
+
+
+def quarantined(folder: Path) -> list[tuple[str, int, str]]:
+    """(file name, line, reason) of every quarantine entry, as `quarantine list` shows them."""
+    _, store = open_workspace(folder)
+    with store.session() as session:
+        rows = sorted((r.file.rsplit("/", 1)[1], r.line, r.reason) for r in session.exec(select(QuarantinedRow)))
+    store.dispose()
+    return rows
+
+
+def test_an_empty_file_fails_one_sync_not_every_later_one(tmp_path: Path, use_database: str) -> None:
+    # cron runs the sync every 30 minutes: an empty export left in the inbox used to fail each of them
+    folder = make_workspace(tmp_path / "ws")
+    empty = folder / "inbox" / "complaints" / "empty.csv"
+    empty.write_bytes(b"")
+    first = run_collect(folder)
+    assert first.errors == ["complaints: inbox/complaints/empty.csv: the file is empty"]
+    assert first.sources["complaints"]["quarantined"] == 1
+    for _ in range(2):
+        later = run_collect(folder)
+        assert later.errors == [] and later.sources["complaints"]["quarantined"] == 0
+    assert quarantined(folder) == [("empty.csv", 0, "the file is empty")]
+
+    empty.write_text("id,text,created_at\nN-1,Refund still missing,2026-09-20 10:00\n")
+    filled = run_collect(folder)
+    assert filled.errors == [] and filled.sources["complaints"]["new"] == 1
+    assert quarantined(folder) == []  # read now: the entry saying it was empty is gone
+
+
+def test_a_file_refused_for_a_missing_column_is_cleared_once_the_config_is_fixed(
+    tmp_path: Path, use_database: str
+) -> None:
+    folder = make_workspace(tmp_path / "ws")
+    toml = folder / "reviewbot.toml"
+    plain = toml.read_text()
+    toml.write_text(plain.replace('created_at = "created_at" }', 'created_at = "created_at", customer = "customer" }'))
+    refused = run_collect(folder)
+    assert refused.sources["complaints"]["new"] == 0 and len(refused.errors) == 1
+    assert [(name, line) for name, line, _ in quarantined(folder)] == [("export-1.csv", 0)]
+    assert "column 'customer'" in quarantined(folder)[0][2]
+
+    toml.write_text(plain)
+    fixed = run_collect(folder)
+    assert fixed.errors == [] and fixed.sources["complaints"]["new"] == 16
+    assert quarantined(folder) == []
+
+
+def test_a_later_file_changing_a_known_id_is_counted_as_updated(tmp_path: Path, use_database: str) -> None:
+    folder = make_workspace(tmp_path / "ws")
+    run_collect(folder)
+    (folder / "inbox" / "complaints" / "export-2.csv").write_text(
+        "id,text,created_at\nR-0 ,Refund arrived at last after four weeks,2026-09-01 10:00\n"
+        "R-1,Where is my refund? Returned the chair a month ago and the refund never came,2026-09-02 10:00\n"
+    )
+    report = run_collect(folder)
+    assert report.sources["complaints"] == {"new": 0, "updated": 1, "unchanged": 1, "quarantined": 0}
+    texts = {i.external_id: i.text for i in stored_items(folder, "complaints")}
+    assert texts["R-0"] == "Refund arrived at last after four weeks"  # as README says: the later row replaces it
