@@ -27,9 +27,10 @@ themes included, against the same two syncs without corrections.
 Cases: `dev` is ../shared/data/mapping-dev (a lender's policy, CFPB payday complaints); `airline` is tweets to
 US airlines (../shared/data/airline-dev) against an airline's plan written for this benchmark (bench/cases);
 `banking` is BANKING77's questions to a bank's support against a bank's policy written for this benchmark (its 77
-intents labelled with sections in bench/cases/northgate-labels.tsv); `demo` is the demo workspace, labelled by one item of each planted issue. Labels files are tab-separated `label<TAB>section
-id` lines (`#` starts a comment), where label is the value of `--label-column` (an extra column of the export), or
-`source/external id` when it is `id`; "(gap)" expects a coverage gap.
+intents labelled with sections in bench/cases/northgate-labels.tsv); `demo` is the demo workspace, labelled by one
+item of each planted issue. Labels files are tab-separated `label<TAB>section id` lines (`#` starts a comment),
+where label is the value of `--label-column` (an extra column of the export), or `source/external id` when it is
+`id`; "(gap)" expects a coverage gap.
 """
 
 from __future__ import annotations
