@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -44,6 +44,10 @@ from reviewbot.settings import IntakeSettings, SourceConfig, TimeZoneName
 BATCH_SIZE = 1000
 HEAD_BYTES = 4096
 RAW_PREVIEW = 500
+# The most a CSV record may take before a quote still open in it counts as a stray one: the longest field
+# (intake.max_field_chars) at four bytes a character, and room for the rest of the row.
+RECORD_BYTES_PER_CHAR = 4
+RECORD_SLACK_BYTES = 1 << 20
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 # Control bytes that text exports never hold in bulk (tab, newlines and form feed are text).
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
@@ -440,7 +444,8 @@ class FileSource:
         # Process-wide, but every file source of a workspace shares the setting; longer fields are quarantined.
         csv.field_size_limit(self.intake.max_field_chars)
         fh.seek(0)
-        records = _records(fh, 0, 1, sep)
+        limit = RECORD_BYTES_PER_CHAR * self.intake.max_field_chars + RECORD_SLACK_BYTES
+        records = _records(fh, 0, 1, sep, limit)
         first = next(records, None)
         if first is None:
             raise FileFormatError("the file is empty")
@@ -455,7 +460,7 @@ class FileSource:
         self._check_header(header, delimiter)
         if start:
             fh.seek(start["offset"])
-            records = _records(fh, start["offset"], start["line"], sep)
+            records = _records(fh, start["offset"], start["line"], sep, limit)
         return self._csv_values(records, header, delimiter)
 
     def _check_header(self, header: list[str], delimiter: str) -> None:
@@ -471,10 +476,8 @@ class FileSource:
                     + ("" if len(header) > 1 else f"; is the delimiter {delimiter!r} right?")
                 )
 
-    def _csv_values(
-        self, records: Iterator[tuple[int, int, int, bytes]], header: list[str], delimiter: str
-    ) -> Iterator[_Row]:
-        for line, next_line, end, raw_bytes in records:
+    def _csv_values(self, records: Iterator[_CsvRecord], header: list[str], delimiter: str) -> Iterator[_Row]:
+        for line, next_line, end, raw_bytes, unclosed in records:
             start = end - len(raw_bytes)
             text = self._decode(raw_bytes)
             if text is None:
@@ -482,6 +485,10 @@ class FileSource:
                 yield _Row(line, next_line, start, end, None, raw, self._decode_error(raw_bytes))
                 continue
             if not text.strip():
+                continue
+            if unclosed:
+                error = 'a quoted field opened on this line never closes (a stray " at the start of a field?)'
+                yield _Row(line, next_line, start, end, None, text.rstrip("\r\n")[:RAW_PREVIEW], error)
                 continue
             try:
                 fields = _split(text, delimiter)
@@ -675,24 +682,48 @@ def _json_row(text: str, line: int, next_line: int, start: int, end: int) -> _Ro
     return _Row(line, next_line, start, end, value, text)
 
 
-def _records(fh: BinaryIO, offset: int, line: int, delimiter: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """Split CSV bytes into records (a quoted field may span lines): (first line, next line, end offset, bytes)."""
-    parts: list[bytes] = []
-    quoted = False
-    start_line = line
-    for raw_line in iter(fh.readline, b""):
-        offset += len(raw_line)
-        if not parts:
-            start_line = line
-        parts.append(raw_line)
-        quoted = _still_quoted(raw_line, quoted, delimiter)
-        if raw_line.endswith(b"\n"):
-            line += 1  # a last line without a newline continues where appended rows begin
-        if not quoted:  # RFC 4180: a record ends at a newline outside quotes
-            yield start_line, line, offset, b"".join(parts)
-            parts = []
-    if parts:
-        yield start_line, line, offset, b"".join(parts)  # an unbalanced quote ran to the end of the file
+class _CsvRecord(NamedTuple):
+    """One CSV record's bytes and where they are."""
+
+    line: int  # its first line
+    next_line: int
+    end: int  # byte offset just past it
+    data: bytes
+    unclosed: bool = False  # a quote opened on its line never closes: the line alone, read as a bad row
+
+
+def _records(fh: BinaryIO, offset: int, line: int, delimiter: bytes, limit: int) -> Iterator[_CsvRecord]:
+    """Split CSV bytes into records (a quoted field may span lines, up to `limit` bytes).
+
+    A quote that opens a field and never closes (by the end of the file, or within `limit` bytes) is a mistake
+    on its own line: that line is given alone, marked `unclosed`, and reading goes on from the next one, so one
+    stray quote does not take every later row with it (nor hold them all in memory).
+    """
+    while True:
+        parts: list[bytes] = []
+        quoted, size, start, start_line = False, 0, offset, line
+        for raw_line in iter(fh.readline, b""):
+            if not parts:
+                start, start_line = offset, line
+            offset += len(raw_line)
+            size += len(raw_line)
+            parts.append(raw_line)
+            quoted = _still_quoted(raw_line, quoted, delimiter)
+            if raw_line.endswith(b"\n"):
+                line += 1  # a last line without a newline continues where appended rows begin
+            if not quoted:  # RFC 4180: a record ends at a newline outside quotes
+                yield _CsvRecord(start_line, line, offset, b"".join(parts))
+                parts, size = [], 0
+            elif size > limit:
+                break
+        if len(parts) <= 1:
+            if parts:  # its own last line: nothing after it to give back
+                yield _CsvRecord(start_line, line, offset, parts[0], unclosed=True)
+            return
+        first = parts[0]
+        offset, line = start + len(first), start_line + 1
+        fh.seek(offset)
+        yield _CsvRecord(start_line, line, offset, first, unclosed=True)
 
 
 def _still_quoted(raw_line: bytes, quoted: bool, delimiter: bytes) -> bool:

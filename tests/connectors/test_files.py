@@ -263,6 +263,29 @@ def test_stray_quote_inside_an_unquoted_field_does_not_swallow_later_rows(tmp_pa
     assert fetched.only_reject.line == 4
 
 
+def test_a_quote_that_never_closes_loses_only_its_own_row(tmp_path: Path) -> None:
+    # an opening quote never closed ran to the end of the file: every later row was quarantined with it, as one
+    rows = "".join(f"{i},Late parcel {i},2026-01-02\n" for i in range(2, 202))
+    drop(tmp_path, "export.csv", 'id,text,created_at\n1,"Broken quote,2026-01-01\n' + rows)
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == [str(i) for i in range(2, 202)]
+    reject = fetched.only_reject
+    assert reject.line == 2 and "quote" in reject.reason and "never closes" in reject.reason
+
+
+def test_a_quoted_field_too_long_to_be_one_loses_only_its_own_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a record is read whole before it is split: a stray quote early in a large export held all the rest in memory
+    monkeypatch.setattr(reviewbot.connectors.files, "RECORD_SLACK_BYTES", 0)  # a record: at most 4,000 bytes
+    rows = "".join(f"{i},Late parcel {i},2026-01-02,x\n" for i in range(2, 2002))
+    last = '2002,My 5" screen,2026-01-02,x\n'  # its quote would have closed the stray one: all in one record
+    drop(tmp_path, "export.csv", 'id,text,created_at,note\n1,"Broken quote,2026-01-01,x\n' + rows + last)
+    fetched = fetch(make_capped_source(tmp_path, max_field_chars=1_000))
+    assert fetched.ids == [str(i) for i in range(2, 2003)]
+    assert fetched.rejects[0].line == 2 and "never closes" in fetched.rejects[0].reason
+
+
 def test_jsonl_records_and_rejects_carry_their_line_numbers(tmp_path: Path) -> None:
     drop(
         tmp_path,
