@@ -5,9 +5,11 @@ workflow's own message."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -20,6 +22,7 @@ from reviewbot.web.config import workspace
 bp = Blueprint("web", __name__)
 PRIORITIES = ("high", "medium", "low")
 DECISIONS = {"approve": "Approve", "request_changes": "Request changes", "reject": "Reject"}
+_SITE_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f\\]*")  # "/page?query": no "//", backslash, space or control
 
 
 def priority_of(ticket: ReviewTicket) -> str:
@@ -252,7 +255,11 @@ def sign_out() -> Any:
 def _safe_next() -> str | None:
     """Where to go after signing in: a path on this site only (never another host)."""
     target = request.args.get("next") or request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+    # browsers drop tabs and newlines from a URL ("/<tab>/evil.example" is "//evil.example") and read "\\" as "/":
+    # a path with none of them, nor spaces or controls, and no host of its own
+    if not _SITE_PATH.fullmatch(target):
+        return None
+    return target if not urlsplit(target).netloc else None
 
 
 # --- tickets ---------------------------------------------------------------------------------------------

@@ -42,6 +42,38 @@ def test_pages_need_a_session_and_a_right_password(console: Console) -> None:
     assert "nina.kowalski" in inbox and "RB-5" in inbox
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r/x",
+        "/\\evil.example",
+        "https://evil.example",
+        "/ /evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_after_signing_in_next_never_leads_off_the_site(console: Console, target: str) -> None:
+    # browsers drop tabs and newlines from a URL: "/<tab>/evil.example" became "//evil.example", another host;
+    # "/<CR>/x" broke the response header (a 500)
+    browser = console.client()
+    page = browser.get("/sign-in", query_string={"next": target}).get_data(as_text=True)
+    response = browser.post(
+        "/sign-in",
+        data={"person": "nina.kowalski", "password": PASSWORD, "csrf_token": csrf(page), "next": target},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/tickets"
+
+
+def test_after_signing_in_next_leads_to_the_page_asked_for(console: Console) -> None:
+    browser = console.client()
+    page = browser.get("/sign-in").get_data(as_text=True)
+    data = {"person": "nina.kowalski", "password": PASSWORD, "csrf_token": csrf(page), "next": "/themes?sort=size"}
+    assert browser.post("/sign-in", data=data).headers["Location"] == "/themes?sort=size"
+
+
 def test_session_cookie_is_httponly_lax_and_secure_unless_plain_http_is_allowed(demo_folder: Path) -> None:
     from reviewbot.settings import load_settings
     from reviewbot.store import Store
