@@ -134,7 +134,8 @@ def publish(
         listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
         raise RefusedError(
             f"{document_id} has changed sections with tickets that are not approved: {listed}",
-            hint='get them approved first, or publish anyway with --force --reason "..." (audited)',
+            hint="get them approved first, or publish anyway (audited) with "
+            f'`reviewbot policy publish {document_id} --force --reason "..."`',
         )
     lines = changelog if changelog is not None else plan.changelog
     version = plan.document.published_version + 1
