@@ -48,7 +48,12 @@ class ConfigError(ReviewbotError):
 
 
 class PolicyError(ReviewbotError):
-    """A policy document cannot be parsed."""
+    """A policy document cannot be parsed; `more` holds the file's other mistakes found in the same reading."""
+
+    more: tuple[PolicyError, ...] = ()
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *map(str, self.more)])
 
 
 class NotFoundError(ReviewbotError):

@@ -6,10 +6,11 @@ import difflib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from markdown_it import MarkdownIt
@@ -35,6 +36,8 @@ _FILE_NAME_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
+T = TypeVar("T")
+_INVALID = object()  # a front matter value found wrong (and noted): left out
 _MEANT_AS_ID = re.compile(r"\s*(\{:?\s*#[^{}]*\})\s*$")  # what is left at a heading's end that tried to be one
 _ROMAN = r"(?=[MDCLXVI])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 # Numbering needs punctuation (or a label word such as "Section") so that headings which merely
@@ -158,6 +161,22 @@ class _Reporter:
 
     def __init__(self, path: str, key_lines: dict[tuple[str, ...], int] | None = None) -> None:
         self.path, self.key_lines = path, key_lines or {}
+        self.problems: list[PolicyError] = []  # mistakes noted to go on reading: all are reported at once
+
+    def noted(self, call: Callable[[], T], fallback: T) -> T:
+        """`call()`, or `fallback` after noting its PolicyError: the rest of the file is still checked."""
+        try:
+            return call()
+        except PolicyError as exc:
+            self.problems.append(exc)
+            return fallback
+
+    def raise_noted(self) -> None:
+        """Raise the first mistake noted, carrying the others."""
+        if self.problems:
+            first, *others = self.problems
+            first.more = tuple(others)
+            raise first
 
     def at(self, line: int | None, field: str | None, message: str, hint: str) -> PolicyError:
         return PolicyError(message, file=self.path, line=line, field=field, hint=hint)
@@ -184,12 +203,21 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
     lines = source.split("\n")
     front = _read_front_matter(lines, _Reporter(path))
     report = _Reporter(path, front.key_lines)
+    # Mistakes in the front matter, the headings and the sections are independent: each part is checked even when
+    # another has one, and all are reported together (one at a time, a file took a sync per mistake to fix).
+    parsed = report.noted(lambda: _parse_body(source, lines, front, path, report), None)
+    report.raise_noted()
+    assert parsed is not None
+    return parsed
+
+
+def _parse_body(source: str, lines: list[str], front: _FrontMatter, path: str, report: _Reporter) -> ParsedPolicy:
     meta = _clean(front.data, TOP_LEVEL_KEYS, (), report)
     found = _find_headings(lines, front.body_start)
     _check_explicit_ids(found, report)
     title_heading, headings = _split_title(found, report)
     defaults: _Settings = {key: (meta.get(key, _DEFAULTS[key]), (key,)) for key in _INHERITED}
-    _check_sign_off(defaults, report)
+    report.noted(lambda: _check_sign_off(defaults, report), None)
     # The preamble is everything between the front matter and the first section, minus the title.
     skip = range(title_heading.start, title_heading.end) if title_heading else range(0)
     preamble = [line for i, line in enumerate(lines[: headings[0].start]) if i >= front.body_start and i not in skip]
@@ -320,11 +348,14 @@ def _clean(
             f"unknown key{'s' * (len(bad) > 1)} `{'`, `'.join(bad)}`",
             (f"did you mean {guess}? " if guess else "") + f"allowed keys are {', '.join(allowed)}",
         )
-    return {
-        str(key): _validate(str(key), value, (*prefix, str(key)), report)
-        for key, value in data.items()
-        if value is not None and str(key) in allowed
-    }
+    clean = {}
+    for key, value in data.items():
+        if value is not None and str(key) in allowed:
+            where = (*prefix, str(key))
+            checked = report.noted(lambda k=str(key), v=value, w=where: _validate(k, v, w, report), _INVALID)
+            if checked is not _INVALID:
+                clean[str(key)] = checked
+    return clean
 
 
 def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -> Any:
@@ -430,12 +461,14 @@ def _check_explicit_ids(headings: list[_Heading], report: _Reporter) -> None:
         if heading.explicit_id is None and (meant := _MEANT_AS_ID.search(heading.text)):
             text = heading.text[: meant.start()]
             slug = slugify(_NUMBERING.sub("", plain_text(text))) or "an-id"
-            raise report.at(
-                heading.line,
-                "heading",
-                f"{meant.group(1)} at the end of heading {text!r} is not a section id",
-                "an id starts with a letter or digit, then letters, digits, '-', '_', '.' or ':', e.g. "
-                f"`{'#' * heading.level} {text} {{#{slug}}}`",
+            report.problems.append(
+                report.at(
+                    heading.line,
+                    "heading",
+                    f"{meant.group(1)} at the end of heading {text!r} is not a section id",
+                    "an id starts with a letter or digit, then letters, digits, '-', '_', '.' or ':', e.g. "
+                    f"`{'#' * heading.level} {text} {{#{slug}}}`",
+                )
             )
 
 

@@ -649,3 +649,16 @@ def test_an_explicit_id_that_is_not_one_is_an_error_not_part_of_the_heading(writ
     error = error_for(f"## Refunds\ntext\n\n## Delivery {written}\n")
     assert (error.line, error.field) == (4, "heading")
     assert written in error.message and "{#delivery}" in error.hint
+
+
+def test_mistakes_in_different_parts_of_a_file_are_reported_together() -> None:
+    # one mistake a sync made a new admin fix a file six times over
+    text = (
+        "---\nowner: [a, b]\nreview_interval_days: soon\n---\n"  # lines 2-3: two front matter mistakes
+        "## Refunds\ntext\n## Delivery {#}\nmore\n"  # line 7: not an id
+    )
+    error = error_for(text)
+    assert error.line == 2  # the first, as before
+    shown = str(error)
+    assert "policy.md:3" in shown and "review_interval_days" in shown
+    assert "policy.md:7" in shown and "{#}" in shown
