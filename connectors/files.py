@@ -449,7 +449,7 @@ class FileSource:
         first = next(records, None)
         if first is None:
             raise FileFormatError("the file is empty")
-        raw_bytes = first[3]
+        raw_bytes = first.data
         header_text = self._decode(raw_bytes, strip_bom=True)
         if header_text is None:
             raise FileFormatError(f"the header row is not valid {self.options.encoding}; set encoding for this source")
@@ -477,8 +477,7 @@ class FileSource:
                 )
 
     def _csv_values(self, records: Iterator[_CsvRecord], header: list[str], delimiter: str) -> Iterator[_Row]:
-        for line, next_line, end, raw_bytes, unclosed in records:
-            start = end - len(raw_bytes)
+        for line, next_line, start, end, raw_bytes, problem in records:
             text = self._decode(raw_bytes)
             if text is None:
                 raw = raw_bytes.decode("utf-8", "replace")
@@ -486,9 +485,8 @@ class FileSource:
                 continue
             if not text.strip():
                 continue
-            if unclosed:
-                error = 'a quoted field opened on this line never closes (a stray " at the start of a field?)'
-                yield _Row(line, next_line, start, end, None, text.rstrip("\r\n")[:RAW_PREVIEW], error)
+            if problem:
+                yield _Row(line, next_line, start, end, None, text.rstrip("\r\n")[:RAW_PREVIEW], problem)
                 continue
             try:
                 fields = _split(text, delimiter)
@@ -544,12 +542,16 @@ class FileSource:
     def _jsonl_rows(self, fh: BinaryIO, start: dict[str, Any] | None) -> Iterator[_Row]:
         offset, line = (start["offset"], start["line"]) if start else (0, 1)
         fh.seek(offset)
-        for raw_line in iter(fh.readline, b""):
-            first_byte, offset = offset, offset + len(raw_line)
+        limit = RECORD_BYTES_PER_CHAR * self.intake.max_field_chars + RECORD_SLACK_BYTES
+        for raw_line, length in _lines(fh, limit):
+            first_byte, offset = offset, offset + length
             # A last line without a newline continues where appended lines begin.
             next_line = line + 1 if raw_line.endswith(b"\n") else line
             text = self._decode(raw_line, strip_bom=line == 1)
-            if text is None:
+            if length > len(raw_line):
+                raw = raw_line[:RAW_PREVIEW].decode("utf-8", "replace")
+                yield _Row(line, next_line, first_byte, offset, None, raw, _too_long_line(length, limit))
+            elif text is None:
                 raw = raw_line.decode("utf-8", "replace")
                 yield _Row(line, next_line, first_byte, offset, None, raw, self._decode_error(raw_line))
             elif text.strip():
@@ -687,43 +689,77 @@ class _CsvRecord(NamedTuple):
 
     line: int  # its first line
     next_line: int
-    end: int  # byte offset just past it
+    start: int  # byte offset of its first byte
+    end: int  # ... and just past its last
     data: bytes
-    unclosed: bool = False  # a quote opened on its line never closes: the line alone, read as a bad row
+    problem: str | None = None  # why it is not a row (then `data` is its first line, or the start of it)
+
+
+UNCLOSED = 'a quoted field opened on this line never closes (a stray " at the start of a field?)'
+
+
+def _too_long_line(length: int, limit: int) -> str:
+    return f"the line is {length:,} bytes, over the {limit:,} any row may take (4 x intake.max_field_chars + 1 MB)"
+
+
+def _lines(fh: BinaryIO, limit: int) -> Iterator[tuple[bytes, int]]:
+    """The file's lines from where it stands, with their lengths in bytes. A line over `limit` bytes is given as its
+    first `limit` bytes (and its newline, if it has one), the rest read past and not held: a 50 MB line took a sync
+    to about 1 GB."""
+    while line := fh.readline(limit + 1):
+        length = len(line)
+        if length > limit and not line.endswith(b"\n"):
+            rest = b""
+            while rest := fh.readline(1 << 20):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+            line = line[:limit] + (b"\n" if rest.endswith(b"\n") else b"")
+        yield line, length
 
 
 def _records(fh: BinaryIO, offset: int, line: int, delimiter: bytes, limit: int) -> Iterator[_CsvRecord]:
     """Split CSV bytes into records (a quoted field may span lines, up to `limit` bytes).
 
     A quote that opens a field and never closes (by the end of the file, or within `limit` bytes) is a mistake
-    on its own line: that line is given alone, marked `unclosed`, and reading goes on from the next one, so one
-    stray quote does not take every later row with it (nor hold them all in memory).
+    on its own line: that line is given alone, with its problem, and reading goes on from the next one, so one
+    stray quote does not take every later row with it (nor hold them all in memory). So is a line over `limit`.
     """
     while True:
         parts: list[bytes] = []
-        quoted, size, start, start_line = False, 0, offset, line
-        for raw_line in iter(fh.readline, b""):
+        quoted, size, start, start_line, stopped = False, 0, offset, line, False
+        for raw_line, length in _lines(fh, limit):
+            if length > len(raw_line) and parts:  # inside a quoted record already over the limit
+                stopped = True
+                break
             if not parts:
                 start, start_line = offset, line
-            offset += len(raw_line)
-            size += len(raw_line)
+            offset += length
+            if length > len(raw_line):
+                line += raw_line.endswith(b"\n")
+                problem = _too_long_line(length, limit)
+                yield _CsvRecord(start_line, line, start, offset, raw_line[:RAW_PREVIEW], problem)
+                continue
+            size += length
             parts.append(raw_line)
             quoted = _still_quoted(raw_line, quoted, delimiter)
             if raw_line.endswith(b"\n"):
                 line += 1  # a last line without a newline continues where appended rows begin
             if not quoted:  # RFC 4180: a record ends at a newline outside quotes
-                yield _CsvRecord(start_line, line, offset, b"".join(parts))
+                yield _CsvRecord(start_line, line, start, offset, b"".join(parts))
                 parts, size = [], 0
             elif size > limit:
+                stopped = True
                 break
-        if len(parts) <= 1:
-            if parts:  # its own last line: nothing after it to give back
-                yield _CsvRecord(start_line, line, offset, parts[0], unclosed=True)
+        if not parts:
+            return
+        if len(parts) == 1 and not stopped:  # its own last line: nothing after it to give back
+            yield _CsvRecord(start_line, line, start, offset, parts[0], UNCLOSED)
             return
         first = parts[0]
         offset, line = start + len(first), start_line + 1
         fh.seek(offset)
-        yield _CsvRecord(start_line, line, offset, first, unclosed=True)
+        yield _CsvRecord(start_line, line, start, offset, first, UNCLOSED)
 
 
 def _still_quoted(raw_line: bytes, quoted: bool, delimiter: bytes) -> bool:

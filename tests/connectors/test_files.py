@@ -286,6 +286,38 @@ def test_a_quoted_field_too_long_to_be_one_loses_only_its_own_row(
     assert fetched.rejects[0].line == 2 and "never closes" in fetched.rejects[0].reason
 
 
+@pytest.mark.parametrize("name", ["export.csv", "export.jsonl"])
+def test_a_line_far_over_the_limit_is_quarantined_without_being_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # a 50 MB line took a sync to about 1 GB of memory: a line longer than any row may be is read past, not held
+    held: list[int] = []
+    real = reviewbot.connectors.files._lines
+
+    def watched(fh, limit):  # type: ignore[no-untyped-def]
+        for data, length in real(fh, limit):
+            held.append(len(data))
+            yield data, length
+
+    monkeypatch.setattr(reviewbot.connectors.files, "_lines", watched)
+    monkeypatch.setattr(reviewbot.connectors.files, "RECORD_SLACK_BYTES", 0)  # a row: at most 4,000 bytes
+    huge = "x" * 200_000
+    if name.endswith(".csv"):
+        content = f"id,text,created_at,note\n1,{huge},2026-01-01,x\n2,Lost parcel,2026-01-02,x\n"
+    else:
+        rows = [
+            {"id": "1", "text": huge, "created_at": "2026-01-01"},
+            {"id": "2", "text": "Lost", "created_at": "2026-01-02"},
+        ]
+        content = "".join(json.dumps(row) + "\n" for row in rows)
+    drop(tmp_path, name, content)
+    fetched = fetch(make_capped_source(tmp_path, max_field_chars=1_000))
+    assert fetched.ids == ["2"]
+    reject = fetched.rejects[0]
+    assert reject.line == (2 if name.endswith(".csv") else 1) and "over" in reject.reason and "bytes" in reject.reason
+    assert max(held) <= 4_001
+
+
 def test_jsonl_records_and_rejects_carry_their_line_numbers(tmp_path: Path) -> None:
     drop(
         tmp_path,
