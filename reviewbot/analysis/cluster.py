@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import igraph
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, triu
+from scipy.special import xlogy
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
@@ -59,6 +60,14 @@ REFINE_ROUNDS = 10
 REFINE_SETTLED = 0.002
 REFINE_MIN_ROWS = 10
 REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features are unit-length TF-IDF rows
+# The model weighs every feature alike, and the clusters it settles on split texts by whatever words they share
+# ("not working", "pending"), not always by what they ask. So the rounds run again with each feature weighted by
+# the square root of its mutual information with the clusters found, and those weights are taken again from the
+# result (BANKING77 NMI of the refined clusters, three Leiden seeds: 0.723 unweighted; 0.744 after one pass, 0.748
+# after two; power 0.25 / 0.75: 0.737 / 0.741 after two, power 1 on one seed 0.735). End to end: BANKING77 0.722 ->
+# 0.738, airline reasons 0.184 -> 0.222, CFPB issues 0.214 -> 0.219 (mean of four row orders); see bench/README.md.
+REWEIGHT_PASSES = 2
+INFORMATION_POWER = 0.5
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 # A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
@@ -405,11 +414,25 @@ def communities(graph: csr_matrix, resolution: float, seed: int = 0) -> np.ndarr
 
 
 def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
-    """Move rows between clusters by a naive Bayes model of the clusters' features (hard EM), until few move."""
+    """Move rows between clusters by a naive Bayes model of the clusters' features (hard EM) until few move, then
+    again with each feature weighted by how well it tells the clusters found apart (REWEIGHT_PASSES times)."""
     common = np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS
     features = features[:, np.flatnonzero(common)].tocsr()
-    labels = np.unique(labels, return_inverse=True)[1]
-    described = features.getnnz(axis=1) > 0  # a row without common features has no evidence to move on
+    labels = _naive_bayes_rounds(features, np.unique(labels, return_inverse=True)[1])
+    for _ in range(REWEIGHT_PASSES):
+        weights = np.maximum(_information(features, labels), 0.0) ** INFORMATION_POWER
+        weighted = features.copy()
+        weighted.data *= weights[weighted.indices].astype(np.float32)
+        normalize(weighted, copy=False)
+        weighted.eliminate_zeros()  # a feature telling nothing is no evidence: a row with only such stays put
+        labels = _naive_bayes_rounds(weighted, labels)
+    return labels
+
+
+def _naive_bayes_rounds(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Rounds of naive Bayes moves (at most REFINE_ROUNDS, fewer once under REFINE_SETTLED of the rows move); labels
+    numbered 0.. in and out."""
+    described = features.getnnz(axis=1) > 0  # a row without features has no evidence to move on
     if not described.any():
         return labels
     if not described.all():  # usually all are: no copy of the features then
@@ -423,6 +446,25 @@ def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
         if settled:
             break
     return labels
+
+
+def _information(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Per feature, the mutual information (nats) between a row having it and the row's cluster: the entropy of
+    having it less its mean entropy within the clusters (a cluster none of whose rows has it adds nothing, so only
+    the clusters' nonzero counts are visited, not a clusters x features array)."""
+    n = features.shape[0]
+    sizes = np.bincount(labels)
+    present = csr_matrix((np.ones(features.nnz), features.indices, features.indptr), shape=features.shape)
+    member = csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(len(sizes), n))
+    counts = (member @ present).tocoo()  # rows of each cluster having each feature
+    spread = sizes[counts.row] / n * _entropy(counts.data / sizes[counts.row])  # cluster's share x its entropy
+    within = np.bincount(counts.col, weights=spread, minlength=features.shape[1])
+    return _entropy(np.asarray(present.sum(axis=0)).ravel() / n) - within
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy (nats) of a yes-or-no event of probability p, elementwise."""
+    return -(xlogy(p, p) + xlogy(1 - p, 1 - p))
 
 
 def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) -> np.ndarray:

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import mutual_info_score
 
 from reviewbot.analysis.cluster import (
     COLUMN_GROUP,
     NOISE,
     _char_ngrams,
+    _information,
     _largest,
     _neighbour_graph,
     _refine,
@@ -91,6 +93,26 @@ def test_refinement_moves_a_row_to_the_cluster_that_shares_its_words() -> None:
     refined = _refine(matrix, labels)
     assert refined[0] == refined[1] and refined[0] != refined[-1]
     assert all(refined[i] == refined[1] for i, t in enumerate(topics) if t == "refund")
+
+
+def test_a_word_that_tells_the_clusters_apart_carries_information_and_a_word_they_all_use_none() -> None:
+    # two clusters of four rows: a word in every row of the first only, a word in half of each, a word in every row
+    dense = np.zeros((8, 3))
+    dense[:4, 0] = 1.0
+    dense[[0, 1, 4, 5], 1] = 0.5
+    dense[:, 2] = 0.3
+    labels = np.repeat([0, 1], 4)
+    found = _information(csr_matrix(dense), labels)
+    assert np.allclose(found, [np.log(2), 0.0, 0.0])
+
+
+def test_information_is_the_mutual_information_of_having_a_feature_and_the_cluster() -> None:
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 6, 300)
+    present = rng.random((300, 40)) < (0.05 + 0.5 * (labels[:, None] == np.arange(40)[None, :] % 6))
+    found = _information(csr_matrix(present * rng.random((300, 40))), labels)
+    expected = [mutual_info_score(labels, present[:, j]) for j in range(40)]
+    assert np.allclose(found, expected)
 
 
 @pytest.mark.parametrize("width", [COLUMN_GROUP * 40, COLUMN_GROUP * 40 + 7, 30])
