@@ -562,14 +562,15 @@ class JiraTracker:
             return mapped.get(value.casefold(), value.casefold())
         return value
 
-    def section_changed_by(self, ref: str) -> str | None:
-        """Who last changed the issue's section field, from its history (None when Jira does not say)."""
-        field = self.options.section_field
-        if not field:
+    def changed_by(self, ref: str, field: str) -> str | None:
+        """Who last changed the issue's "status", "assignee" or "section" (its section field), from its history:
+        their email, else their display name (None when Jira does not say)."""
+        wanted = self.options.section_field if field == "section" else field
+        if not wanted:
             return None
         issue = self._call("read history", lambda: self.client.issue(ref, fields="summary", expand="changelog"))
         for history in reversed(getattr(getattr(issue, "changelog", None), "histories", None) or []):
-            if any(field in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
+            if any(wanted in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
                 author = history.author
                 return getattr(author, "emailAddress", None) or getattr(author, "displayName", None)
         return None
