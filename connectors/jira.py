@@ -58,11 +58,11 @@ class JiraOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    server: str = Field(pattern=r"^https?://")
+    server: str = Field(pattern=r"^https?://", description="your Jira's address, starting with https://")
     deployment: Literal["cloud", "datacenter"] = "cloud"
     email: str | None = None  # Cloud: the account the API token belongs to
     token_env: str = "REVIEWBOT_JIRA_TOKEN"
-    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$", description="a Jira project key like POL (upper case)")
     issue_type: str = "Task"
     labels: list[str] = Field(default_factory=lambda: ["reviewbot"])
     # impact of a ticket (high, medium, low) -> Jira priority name; empty to leave priority to Jira

@@ -279,7 +279,8 @@ def reconcile(settings: Settings, store: Store) -> list[str]:
             continue  # known and linked before: reported once, not on every sync
         with store.session() as session:
             ticket = by_fingerprint(session, fingerprint)
-            if ticket is not None and ticket.tracker_ref != keep:
+            # (a ticket whose issue is in another tracker keeps that key: the copies are this tracker's business)
+            if ticket is not None and ticket.tracker == settings.tracker.type and ticket.tracker_ref != keep:
                 ticket.tracker_ref = keep
                 session.add(ticket)
             audit(
