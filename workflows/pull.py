@@ -2,7 +2,8 @@
 Done, ...) becomes our state; only changes since the last pull count, so our own decisions are not undone
 by a status the tracker has not caught up with. A section a person set in the tracker's section field moves the
 ticket there, as `reviewbot tickets move` would. An assignee a person set there becomes the ticket's assignee
-(unless an assignment made here is still on its way to the tracker)."""
+(unless an assignment made here is still on its way to the tracker). Each change is audited as done by the tracker
+user the issue's history names (`jira:maria@example.com`)."""
 
 from __future__ import annotations
 

@@ -78,3 +78,24 @@ def test_a_message_about_an_issue_of_the_old_tracker_is_never_sent_to_jira(built
         message = session.exec(select(OutboxMessage).where(OutboxMessage.key == "tracker.note:verdict:RB-2")).one()
     assert message.status == "skipped" and "RB-2 is an issue of the builtin tracker" in (message.last_error or "")
     assert deliver(settings, store).counts == {"sent": 0, "failed": 0, "waiting": 0}  # not tried again
+
+
+def test_a_finished_ticket_reopened_by_growth_after_the_switch_is_filed_in_jira(
+    builtin: Path, jira: JiraStandIn
+) -> None:
+    from tests.workspaces import DELIVERY_TEXTS, rows, write_csv
+
+    delivery = next(t for t in tickets(builtin) if t.section_id == "delivery")
+    settings, store = open_workspace(builtin)
+    dismiss(store, settings, delivery.tracker_ref or "", "carrier issue, not policy", "tester")
+    switch_to_jira(builtin, jira)
+    _, first = sync(builtin)
+    assert first.tickets["refiled"] == 1 and len(jira.issues) == 1  # the other ticket, still under review
+    more = [t + " once more" for t in DELIVERY_TEXTS[:6]]
+    write_csv(builtin / "inbox" / "complaints" / "more.csv", rows(more, "D-again", day=21))
+    _, grown = sync(builtin)
+    assert grown.errors == [] and grown.tickets["reopened"] == 1 and grown.tickets["refiled"] == 1
+    reopened = next(t for t in tickets(builtin) if t.id == delivery.id)
+    assert reopened.state == "open" and reopened.tracker == "jira" and reopened.tracker_ref in jira.issues
+    assert any("reopened" in c["body"] for c in jira.comments.get(reopened.tracker_ref or "", []))
+    assert not any("RB-" in target for _, target, _ in jira.requests)
