@@ -58,11 +58,11 @@ class JiraOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    server: str = Field(pattern=r"^https?://")
+    server: str = Field(pattern=r"^https?://", description="your Jira's address, starting with https://")
     deployment: Literal["cloud", "datacenter"] = "cloud"
     email: str | None = None  # Cloud: the account the API token belongs to
     token_env: str = "REVIEWBOT_JIRA_TOKEN"
-    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$", description="a Jira project key like POL (upper case)")
     issue_type: str = "Task"
     labels: list[str] = Field(default_factory=lambda: ["reviewbot"])
     # impact of a ticket (high, medium, low) -> Jira priority name; empty to leave priority to Jira
@@ -562,14 +562,15 @@ class JiraTracker:
             return mapped.get(value.casefold(), value.casefold())
         return value
 
-    def section_changed_by(self, ref: str) -> str | None:
-        """Who last changed the issue's section field, from its history (None when Jira does not say)."""
-        field = self.options.section_field
-        if not field:
+    def changed_by(self, ref: str, field: str) -> str | None:
+        """Who last changed the issue's "status", "assignee" or "section" (its section field), from its history:
+        their email, else their display name (None when Jira does not say)."""
+        wanted = self.options.section_field if field == "section" else field
+        if not wanted:
             return None
         issue = self._call("read history", lambda: self.client.issue(ref, fields="summary", expand="changelog"))
         for history in reversed(getattr(getattr(issue, "changelog", None), "histories", None) or []):
-            if any(field in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
+            if any(wanted in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
                 author = history.author
                 return getattr(author, "emailAddress", None) or getattr(author, "displayName", None)
         return None

@@ -23,10 +23,11 @@ from pydantic import BaseModel, ValidationError
 
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import Notifier, Source, Tracker
-from reviewbot.settings import Settings, SourceConfig, setting_error
+from reviewbot.settings import Settings, SourceConfig, mask_config, setting_error
 from reviewbot.store import Store
 
 GROUP = "reviewbot.connectors"
+MAX_SHOWN_VALUE = 80  # characters of a wrong value quoted back in its error (a longer one is named, not shown)
 Role = Literal["source", "tracker", "notifier"]
 
 
@@ -134,7 +135,19 @@ def parse_options(model: type[M], options: dict[str, Any], loc: tuple[Any, ...],
         if error["type"] == "extra_forbidden":
             known = ", ".join(sorted(model.model_fields))
             raise setting_error(settings, where, f"unknown setting {where[-1]!r}", f"allowed here: {known}") from None
-        raise setting_error(settings, where, error["msg"], "check this setting in reviewbot.toml") from None
+        raise setting_error(settings, where, _problem(model, error), "check this setting in reviewbot.toml") from None
+
+
+def _problem(model: type[BaseModel], error: Any) -> str:
+    """What is wrong with an option, naming it: `project = 'pol': should be a Jira project key like POL (upper
+    case)` when the option describes the values it takes, else pydantic's words."""
+    name = str(error["loc"][-1]) if error["loc"] else model.__name__
+    field = model.model_fields.get(name) if len(error["loc"]) == 1 else None
+    what = f"should be {field.description}" if field is not None and field.description else error["msg"]
+    value = mask_config(error.get("input"), name)  # a wrong token is not shown back
+    if isinstance(value, str | int | float | bool) and len(repr(value)) <= MAX_SHOWN_VALUE:
+        return f"{name} = {value!r}: {what}"
+    return f"{name}: {what}"
 
 
 def installed() -> dict[str, EntryPoint]:

@@ -497,14 +497,40 @@ def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: str) -> ConfigError:
-    """A ConfigError about the setting at `loc` (e.g. ("sources", 0, "columns")), with its line in reviewbot.toml."""
+    """A ConfigError about the setting at `loc` (e.g. ("sources", 0, "columns")), with its line in reviewbot.toml,
+    or, when a `REVIEWBOT_*` variable set it, the variable's name (the file's line would show another value)."""
     path = settings.workspace / CONFIG_FILE
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    variable = env_origin(settings, loc)
+    if variable is not None:
+        return ConfigError(
+            f"{message} (set by the environment variable {variable})",
+            field=field,
+            hint=f"fix or unset {variable}: it overrides {field} in {CONFIG_FILE}",
+        )
     try:
         line = _locate(path.read_text(encoding="utf-8"), loc)
     except OSError:
         line = None
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     return ConfigError(message, file=path, line=line, field=field, hint=hint)
+
+
+def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
+    """The `REVIEWBOT_*` variable (in the environment or the workspace .env) that set the setting at `loc` or the
+    table holding it (REVIEWBOT_TRACKER__PROJECT, REVIEWBOT_TRACKER), if one did."""
+    if not loc or loc[0] == "identity":  # [identity] is read from reviewbot.toml alone
+        return None
+    names, parts = [], []
+    for part in loc:
+        if isinstance(part, int):  # a list is set whole (REVIEWBOT_SOURCES='[...]'), never item by item
+            break
+        parts.append(str(part))
+        names.append(ENV_PREFIX + "__".join(parts).upper())
+    env_file = settings.workspace / ".env"
+    given = {name.upper() for name in os.environ}  # variable names are matched in any case, as settings read them
+    if env_file.is_file():
+        given |= {name.upper() for name in dotenv_values(env_file)}
+    return next((name for name in reversed(names) if name in given), None)
 
 
 def _locate(text: str, loc: tuple[Any, ...]) -> int | None:

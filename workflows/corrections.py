@@ -22,13 +22,12 @@ from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.review import (
     RefusedError,
     answerable,
-    comment_on_tracker,
+    dismiss_ticket,
     holders,
     load,
     move,
     ref_of,
     require,
-    settle,
 )
 from reviewbot.workflows.tickets import retarget
 
@@ -84,7 +83,7 @@ def move_ticket(
         matches = [] if target is None else [SectionMatch(document.id, target.section_id, 1.0)]
         replace_mappings(session, theme.id or 0, matches, mappings(session, theme.id))
         if target is None:
-            return _not_policy(session, ticket, theme, actor, reason, correction)
+            return _not_policy(session, ticket, theme, actor, reason)
         return _retarget(session, settings, ticket, theme, document, target, actor, reason, was, correction)
 
 
@@ -103,8 +102,8 @@ def _retarget(
     why = f"moved from {was} to {target.section_id} by {actor}" + (f": {reason}" if reason else "")
     existing = by_fingerprint(session, fingerprint(theme.id or 0, document.id, target.section_id))
     if existing is not None:  # the theme already has a ticket there: this one is a duplicate now
-        settle(session, ticket, "dismissed", actor, f"{why}, where {ref_of(existing)} already reviews it")
-        comment_on_tracker(session, ticket, f"moved:{correction.id}", f"Moved: {ref_of(existing)} covers it ({why})")
+        covered = f"{why}, where {ref_of(existing)} already reviews it"
+        dismiss_ticket(session, ticket, actor, covered, f"Moved: {ref_of(existing)} covers it ({why})")
         return f"{ref_of(ticket)} is dismissed: {ref_of(existing)} already reviews this theme on {target.section_id}"
     if ticket.state in ("in_review", "changes_requested"):  # other approvers now: the sign-offs start again
         set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
@@ -117,16 +116,13 @@ def _retarget(
     return f"{ref_of(ticket)} moved from {was} to {target.section_id}; themes like it will be filed there too"
 
 
-def _not_policy(
-    session: Session, ticket: ReviewTicket, theme: Theme, actor: str, reason: str, correction: MappingCorrection
-) -> str:
+def _not_policy(session: Session, ticket: ReviewTicket, theme: Theme, actor: str, reason: str) -> str:
     why = f"{NOT_POLICY_REASON} ({actor})" + (f": {reason}" if reason else "")
     others = session.exec(
         select(ReviewTicket).where(ReviewTicket.theme_id == theme.id, col(ReviewTicket.state).in_(MOVABLE))
     ).all()
     for each in others:  # the theme needs no policy review, on any section
-        settle(session, each, "dismissed", actor, why)
-        comment_on_tracker(session, each, f"moved:{correction.id}:{each.id}", f"Dismissed: {why}")
+        dismiss_ticket(session, each, actor, why, f"Dismissed: {why}")
     return f"{ref_of(ticket)} is dismissed as {NOT_POLICY_REASON}; themes like it will get no ticket"
 
 

@@ -21,7 +21,7 @@ from reviewbot.store.corrections import follow_merge, follow_split
 from reviewbot.store.review import audit
 from reviewbot.store.themes import load_corpus_stats
 from reviewbot.workflows.locks import one_at_a_time
-from reviewbot.workflows.review import CURATORS, RefusedError, curators, require, settle
+from reviewbot.workflows.review import CURATORS, RefusedError, curators, dismiss_ticket, require
 from reviewbot.workflows.themes import refresh_themes
 
 ACTIVE_TICKETS = ("open", "triaged", "in_review", "changes_requested", "approved")
@@ -78,14 +78,8 @@ def merge(settings: Settings, store: Store, target_id: int, source_ids: list[int
                     ReviewTicket.theme_id == source.id, col(ReviewTicket.state).in_(ACTIVE_TICKETS)
                 )
             ):
-                settle(
-                    session,
-                    ticket,
-                    "dismissed",
-                    actor,
-                    f"theme {source.id} was merged into theme {target_id}",
-                    force=True,
-                )
+                why = f"theme {source.id} was merged into theme {target_id}"
+                dismiss_ticket(session, ticket, actor, why, f"Dismissed by {actor}: {why}", force=True)
         target.centroid = top_terms(total, settings.themes.top_terms)
         session.add(target)
         refresh_themes(session, settings, {target_id})

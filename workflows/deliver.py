@@ -82,6 +82,11 @@ class NotFiledYet(Exception):
     """A message about a ticket whose create has not succeeded yet; retried after it does."""
 
 
+class OtherTracker(Exception):
+    """A message about a ticket whose issue is in another tracker than the configured one: never sent to this one,
+    where its key could name an unrelated issue."""
+
+
 def deliver(settings: Settings, store: Store) -> Delivery:
     """Send every due outbox message; count what was sent and what failed."""
     context = ConnectorContext(settings=settings, store=store)
@@ -89,6 +94,8 @@ def deliver(settings: Settings, store: Store) -> Delivery:
     result = Delivery()
     with store.session() as session:
         messages = outbox.due(session)
+    # Creates first: a ticket refiled in this tracker (see tickets.refile) may have older messages waiting for it.
+    messages.sort(key=lambda message: message.action != "create")
     tracker_down = False
     for message in messages:
         if message.target == "tracker" and tracker_down:
@@ -98,6 +105,12 @@ def deliver(settings: Settings, store: Store) -> Delivery:
             continue
         try:
             _send(settings, store, message, tracker, notifier)
+        except OtherTracker as exc:
+            log.info("outbox message %s not sent: %s", message.key, exc)
+            with store.session() as session:
+                outbox.mark_skipped(session, message.id or 0, str(exc))
+            result.counts["skipped"] = result.counts.get("skipped", 0) + 1
+            continue
         except Exception as exc:  # noqa: BLE001 - any failure of an outside system is retried next run
             unknown = True if isinstance(exc, AmbiguousWrite) else False if isinstance(exc, CreateRefused) else None
             log.warning("outbox message %s failed: %s", message.key, exc)
@@ -138,6 +151,9 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
         ticket = session.get(ReviewTicket, message.ticket_id)
     if ticket is None:
         return
+    if ticket.tracker != settings.tracker.type:
+        ref = ticket.tracker_ref or f"#{ticket.id}"
+        raise OtherTracker(f"{ref} is an issue of the {ticket.tracker} tracker, not of {settings.tracker.type}")
     draft = draft_of(settings, ticket)
     if message.action == "create":
         ref = ticket.tracker_ref or _create(store, message, tracker, ticket, draft)
@@ -263,7 +279,8 @@ def reconcile(settings: Settings, store: Store) -> list[str]:
             continue  # known and linked before: reported once, not on every sync
         with store.session() as session:
             ticket = by_fingerprint(session, fingerprint)
-            if ticket is not None and ticket.tracker_ref != keep:
+            # (a ticket whose issue is in another tracker keeps that key: the copies are this tracker's business)
+            if ticket is not None and ticket.tracker == settings.tracker.type and ticket.tracker_ref != keep:
                 ticket.tracker_ref = keep
                 session.add(ticket)
             audit(

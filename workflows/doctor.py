@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
 from reviewbot.errors import ReviewbotError
+from reviewbot.models import ReviewTicket
+from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import load_policy
 from reviewbot.protocols import Check
 from reviewbot.settings import Settings
@@ -17,6 +22,7 @@ def run_checks(settings: Settings) -> list[Check]:
     checks += _policies(settings)
     checks += _sources(settings)
     checks += _connector(settings, "tracker")
+    checks += _other_tracker(settings)
     checks += _connector(settings, "notifier")
     return checks
 
@@ -88,6 +94,35 @@ def _section_ids(settings: Settings) -> list[str]:
         except ReviewbotError:
             continue
     return ids
+
+
+def _other_tracker(settings: Settings) -> list[Check]:
+    """Tickets whose issue is in another tracker than the configured one (the workspace switched trackers): what
+    the next sync does with them."""
+    store = Store(settings.db_url)
+    try:
+        with store.session() as session:
+            query = select(ReviewTicket.tracker, ReviewTicket.state).where(
+                ReviewTicket.tracker != settings.tracker.type
+            )
+            found = session.exec(query).all()
+    except SQLAlchemyError:
+        return []  # the database check says what is wrong with it
+    finally:
+        store.dispose()
+    if not found:
+        return []
+    waiting = sum(1 for _, state in found if state not in FINISHED_STATES)
+    old = ", ".join(sorted({tracker for tracker, _ in found}))
+    detail = (
+        f"{_tickets(waiting)} under review in {old}: the next sync files them in {settings.tracker.type} "
+        f"(their {old} keys stay in the audit log); {_tickets(len(found) - waiting)} finished keep their {old} issue"
+    )
+    return [Check("tickets in another tracker", True, detail)]
+
+
+def _tickets(count: int) -> str:
+    return f"{count} ticket{'' if count == 1 else 's'}"
 
 
 def _connector(settings: Settings, kind: str) -> list[Check]:

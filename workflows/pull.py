@@ -2,9 +2,12 @@
 Done, ...) becomes our state; only changes since the last pull count, so our own decisions are not undone
 by a status the tracker has not caught up with. A section a person set in the tracker's section field moves the
 ticket there, as `reviewbot tickets move` would. An assignee a person set there becomes the ticket's assignee
-(unless an assignment made here is still on its way to the tracker)."""
+(unless an assignment made here is still on its way to the tracker). Each change is audited as done by the tracker
+user the issue's history names (`jira:maria@example.com`)."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlmodel import Session, col, select
 
@@ -20,6 +23,7 @@ from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.review import move, settle
 from reviewbot.workflows.run_summary import SyncReport
 
+log = logging.getLogger(__name__)
 SETTLED = ("published", "closed")
 
 
@@ -28,8 +32,9 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     tracker = make_tracker(ConnectorContext(settings=settings, store=store))
     t = ReviewTicket
     with store.session() as session:
-        query = select(t.id, t.tracker_ref, t.tracker_status, t.tracker_section).where(
-            col(t.tracker_ref).is_not(None), t.tracker == tracker.name
+        # Only refs of this tracker: after a switch of trackers, another tracker's key may name an unrelated issue.
+        query = select(t.id, t.tracker_ref, t.tracker_status, t.tracker_section, t.state).where(
+            col(t.tracker_ref).is_not(None), t.tracker == settings.tracker.type
         )
         tickets = list(session.exec(query))  # columns: the evidence of every ticket is not needed here
     if not tickets:
@@ -41,7 +46,13 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     except Exception as exc:  # noqa: BLE001 - a tracker outage fails this step only
         report.errors.append(f"tracker ({tracker.name}): pulling ticket states: {exc}")
         return
-    moved = {i: ref for i, key, status, _ in tickets if (ref := refs.get(key)) is not None and ref.status != status}
+    moved = {i: ref for i, key, status, _, _ in tickets if (ref := refs.get(key)) is not None and ref.status != status}
+    # Who set each status that changes a ticket, asked before the transaction that applies them (a tracker call).
+    actors = {
+        i: tracker_actor(tracker, ref.ref, "status")
+        for i, _, status, _, state in tickets
+        if (ref := moved.get(i)) is not None and status is not None and _taken_over(state, ref)
+    }
     changed = 0
     with store.session() as session:
         for ticket_id, ref in moved.items():
@@ -52,20 +63,34 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
             ticket.tracker_status = ref.status
             session.add(ticket)
             if not first_look:
-                changed += _apply(session, ticket, ref, tracker.name)
-    resectioned = {i: ref for i, key, _, told in tickets if (ref := refs.get(key)) and ref.section not in (None, told)}
+                who = actors.get(ticket_id) or f"{tracker.name} user"
+                changed += _apply(session, ticket, ref, tracker.name, who)
+    resectioned = {
+        i: ref for i, key, _, told, _ in tickets if (ref := refs.get(key)) and ref.section not in (None, told)
+    }
     moves = _follow_sections(settings, store, tracker, resectioned, report)
-    assigned = _follow_assignees(store, tracker, {i: ref for i, key, _, _ in tickets if (ref := refs.get(key))})
+    assigned = _follow_assignees(store, tracker, {i: ref for i, key, *_ in tickets if (ref := refs.get(key))})
     report.tracker = {"pulled": len(refs), "changed": changed, "moved": moves}
     if assigned:
         report.tracker["assigned"] = assigned
+
+
+def tracker_actor(tracker: Tracker, ref: str, field: str) -> str:
+    """Who made a change in the tracker, as the audit log names them: `jira:maria@example.com` when the issue's
+    history says (`field`: "status", "assignee" or "section"), else `jira user`."""
+    changed_by = getattr(tracker, "changed_by", None)
+    try:
+        who = changed_by(ref, field) if changed_by is not None else None
+    except Exception as exc:  # noqa: BLE001 - a history that cannot be read leaves the change itself to apply
+        log.warning("%s: who changed its %s is unknown: %s", ref, field, exc)
+        who = None
+    return f"{tracker.name}:{who}" if who else f"{tracker.name} user"
 
 
 def _follow_assignees(store: Store, tracker: Tracker, refs: dict[int, TrackerRef]) -> int:
     """Take over the assignee a person set in the tracker; returns how many tickets changed hands. An issue left
     unassigned there changes nothing (the assignment may not have reached it yet)."""
     same_person = getattr(tracker, "same_person", lambda ref, person: ref.assignee == person)
-    changed = 0
     with store.session() as session:
         waiting = set(
             session.exec(
@@ -74,21 +99,27 @@ def _follow_assignees(store: Store, tracker: Tracker, refs: dict[int, TrackerRef
                 )
             )
         )
-        for ticket_id, ref in refs.items():
-            if ref.assignee is None or ticket_id in waiting:
-                continue
+        filed = select(ReviewTicket.id, ReviewTicket.assignee).where(col(ReviewTicket.tracker_ref).is_not(None))
+        held = dict(session.exec(filed).all())
+    # The tracker is asked (user search, history) outside the transaction that records the changes.
+    handed = {
+        i: (ref, held[i], tracker_actor(tracker, ref.ref, "assignee"))
+        for i, ref in refs.items()
+        if ref.assignee is not None
+        and i not in waiting
+        and i in held
+        and held[i] != ref.assignee
+        and not same_person(ref, held[i])
+    }
+    changed = 0
+    with store.session() as session:
+        for ticket_id, (ref, before, who) in handed.items():
             ticket = session.get(ReviewTicket, ticket_id)
-            if ticket is None or ticket.assignee == ref.assignee or same_person(ref, ticket.assignee):
-                continue
+            if ticket is None or ticket.assignee != before:
+                continue  # reassigned here meanwhile: that decision is newer
             ticket.assignee = ref.assignee
             session.add(ticket)
-            audit(
-                session,
-                f"{tracker.name} user",
-                "assign",
-                f"assigned to {ref.assignee} in {tracker.name}",
-                ticket=ticket,
-            )
+            audit(session, who, "assign", f"assigned to {ref.assignee} in {tracker.name}", ticket=ticket)
             changed += 1
     return changed
 
@@ -108,25 +139,37 @@ def _follow_sections(
             session.add(ticket)
         if first_look or ref.section == current:
             continue
-        who = getattr(tracker, "section_changed_by", lambda _: None)(ref.ref) or f"{tracker.name} user"
         try:
-            move_ticket(store, settings, str(ticket_id), ref.section, f"{tracker.name}:{who}", in_tracker=True)
+            move_ticket(
+                store,
+                settings,
+                str(ticket_id),
+                ref.section,
+                tracker_actor(tracker, ref.ref, "section"),
+                in_tracker=True,
+            )
             moves += 1
         except ReviewbotError as exc:
             report.errors.append(f"tracker ({tracker.name}): {ref.ref} names section {ref.section!r}: {exc.message}")
     return moves
 
 
-def _apply(session: Session, ticket: ReviewTicket, ref: TrackerRef, tracker: str) -> int:
-    """Make our state follow a status a person set in the tracker; returns 1 when the state changed."""
-    state = ref.state
-    if state is None or state == ticket.state or (state == "closed" and ticket.state in SETTLED):
+def _taken_over(state: str, ref: TrackerRef) -> bool:
+    """Whether the state a status set in the tracker means replaces the ticket's `state` here."""
+    wanted = ref.state
+    if wanted is None or wanted == state or (wanted == "closed" and state in SETTLED):
+        return False
+    # approval and publishing happen in reviewbot, where the sign-off rules are checked
+    return wanted in SETTLED_STATES or wanted in ("open", "triaged", "in_review")
+
+
+def _apply(session: Session, ticket: ReviewTicket, ref: TrackerRef, tracker: str, actor: str) -> int:
+    """Make our state follow a status a person (`actor`) set in the tracker; returns 1 when the state changed."""
+    if ref.state is None or not _taken_over(ticket.state, ref):
         return 0
-    actor, why = f"{tracker} user", f"{ref.status} in {tracker}"
-    if state in SETTLED_STATES:
-        settle(session, ticket, state, actor, why, force=True)
-    elif state in ("open", "triaged", "in_review"):
-        move(session, ticket, state, actor, why, force=True)
+    why = f"{ref.status} in {tracker}"
+    if ref.state in SETTLED_STATES:
+        settle(session, ticket, ref.state, actor, why, force=True)
     else:
-        return 0  # approval and publishing happen in reviewbot, where the sign-off rules are checked
+        move(session, ticket, ref.state, actor, why, force=True)
     return 1

@@ -267,10 +267,17 @@ def _assign(session: Session, ticket: ReviewTicket, assignee: str, actor: str) -
     outbox.enqueue(session, key, "tracker", "assign", {"assignee": assignee}, ticket.id)
 
 
-def push_dismissal(session: Session, ticket: ReviewTicket, reason: str) -> None:
-    """Move the tracker's issue to its "won't do" status with a resolution (Jira: `dismiss_transition`)."""
-    key = f"tracker.dismiss:{ticket.id}:{utcnow().isoformat()}"
-    outbox.enqueue(session, key, "tracker", "dismiss", {"reason": reason}, ticket.id)
+def dismiss_ticket(
+    session: Session, ticket: ReviewTicket, actor: str, reason: str, note: str | None, *, force: bool = False
+) -> None:
+    """Dismiss a ticket and its tracker issue: the issue gets `note` as a comment (None: the caller commented
+    already) and moves to its "won't do" status with a resolution (Jira: `dismiss_transition`). Every dismissal
+    made in reviewbot comes here, so none leaves its issue open in the tracker."""
+    settle(session, ticket, "dismissed", actor, reason, force=force)
+    now = utcnow().isoformat()
+    if note:
+        comment_on_tracker(session, ticket, f"dismissed:{ticket.id}:{now}", note)
+    outbox.enqueue(session, f"tracker.dismiss:{ticket.id}:{now}", "tracker", "dismiss", {"reason": reason}, ticket.id)
 
 
 @one_at_a_time
@@ -281,11 +288,7 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
     with store.session() as session:
         ticket = load(session, ref)
         require(actor, deciders(session, settings, ticket), f"dismiss {ref_of(ticket)}", DECIDERS)
-        settle(session, ticket, "dismissed", actor, reason)
-        comment_on_tracker(
-            session, ticket, f"dismissed:{ticket.id}:{utcnow().isoformat()}", f"Dismissed by {actor}: {reason}"
-        )
-        push_dismissal(session, ticket, reason)
+        dismiss_ticket(session, ticket, actor, reason, f"Dismissed by {actor}: {reason}")
         return f"{ref_of(ticket)} is dismissed"
 
 
@@ -370,8 +373,7 @@ def _after_sign_off(
 ) -> str:
     ticket = ctx.ticket
     if decision == "reject":
-        settle(session, ticket, "dismissed", approver, f"rejected by {approver}: {comment}")
-        push_dismissal(session, ticket, f"rejected by {approver}: {comment}")
+        dismiss_ticket(session, ticket, approver, f"rejected by {approver}: {comment}", None)  # sign() commented
         return f"{ref_of(ticket)} is rejected and dismissed"
     if decision == "request_changes":
         move(session, ticket, "changes_requested", approver, comment)

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from reviewbot.evidence import (
     Quote,
@@ -19,12 +19,12 @@ from reviewbot.evidence import (
     ticket_title,
     worth_announcing,
 )
-from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping
+from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, Theme, ThemeMapping, utcnow
 from reviewbot.models.tickets import FINISHED_STATES, SETTLED_STATES
 from reviewbot.settings import Settings, TicketSettings
 from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, sections
-from reviewbot.store.review import tickets_in
+from reviewbot.store.review import audit, tickets_in
 from reviewbot.store.themes import active_themes, quote_items, survey_counts
 from reviewbot.store.tickets import by_fingerprints, mappings, touch
 from reviewbot.workflows.review import move
@@ -101,7 +101,30 @@ def decide_tickets(settings: Settings, store: Store, report: SyncReport) -> None
         if changed:
             key = "digest:" + hashlib.sha256("|".join(sorted(changed)).encode()).hexdigest()[:16]
             outbox.enqueue(session, key, "notifier", "digest", {"changes": sorted(changed)})
-    report.tickets = counts
+        refiled = refile(session, settings)  # after the decisions: a ticket reopened just now is refiled too
+    report.tickets = counts | ({"refiled": refiled} if refiled else {})
+
+
+def refile(session: Session, settings: Settings) -> int:
+    """File in the configured tracker every ticket still under review whose issue is in another one (the workspace
+    switched trackers, e.g. from the built-in one to Jira); returns how many. The old key stays in the audit log
+    and is never sent to the new tracker, where the same key could name someone else's issue. Finished tickets
+    keep their old issue."""
+    current = settings.tracker.type
+    query = select(ReviewTicket).where(ReviewTicket.tracker != current, col(ReviewTicket.state).not_in(FINISHED_STATES))
+    count = 0
+    for ticket in session.exec(query).all():
+        was = f"{ticket.tracker_ref} in {ticket.tracker}" if ticket.tracker_ref else f"unfiled in {ticket.tracker}"
+        data = {"tracker": ticket.tracker, "ref": ticket.tracker_ref}
+        audit(session, "reviewbot", "refile", f"{was}; filed in {current} instead", ticket=ticket, data=data)
+        ticket.tracker, ticket.tracker_ref, ticket.tracker_status, ticket.tracker_section = current, None, None, None
+        touch(ticket)
+        session.add(ticket)
+        # A key of its own: the ticket's first create (and any earlier refile) is spent.
+        key = f"tracker.create:{ticket.fingerprint}:{current}:{utcnow().isoformat()}"
+        outbox.enqueue(session, key, "tracker", "create", {}, ticket.id)
+        count += 1
+    return count
 
 
 @dataclass(frozen=True)

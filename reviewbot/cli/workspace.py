@@ -199,15 +199,16 @@ def _changes(report: Any) -> list[str]:
     if th.get("new_themes") or th.get("items_placed"):
         lines.append(f"Themes: {th.get('new_themes', 0)} new, {th.get('items_placed', 0)} items placed")
     tk, rv, dl = report.tickets, report.review, report.delivery
-    ticket_counts = {k: tk.get(k, 0) for k in ("created", "updated", "reopened")}
+    ticket_counts = {k: tk.get(k, 0) for k in ("created", "updated", "reopened", "refiled")}
     ticket_counts["periodic"] = rv.get("periodic_tickets", 0)
     if any(ticket_counts.values()):
         lines.append("Tickets: " + ", ".join(f"{n} {k}" for k, n in ticket_counts.items() if n))
     review = {k: rv.get(k, 0) for k in ("reviews_started", "reminders", "escalations")}
     if any(review.values()):
         lines.append("Sign-offs: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in review.items() if n))
-    if dl.get("sent") or dl.get("failed"):
-        lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")
+    if dl.get("sent") or dl.get("failed") or dl.get("skipped"):
+        skipped = f", {dl['skipped']} not sent (about an issue in another tracker)" if dl.get("skipped") else ""
+        lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed{skipped}")
     return lines
 
 
@@ -232,7 +233,8 @@ def _details(report: Any) -> list[str]:
         f"{th.get('items_placed', 0)} items placed; coverage gaps: {mp.get('gaps', 0)}",
         f"Sentiment: {_sentiment_line(report.sentiment)}",
         f"Tickets: {tk.get('created', 0)} created, {tk.get('updated', 0)} updated, {tk.get('reopened', 0)} reopened, "
-        f"{tk.get('refreshed', 0)} refreshed without a comment; periodic reviews due: {rv.get('periodic_tickets', 0)}",
+        f"{tk.get('refreshed', 0)} refreshed without a comment, {tk.get('refiled', 0)} refiled in a new tracker; "
+        f"periodic reviews due: {rv.get('periodic_tickets', 0)}",
         f"Sign-offs: {rv.get('reviews_started', 0)} rounds started, {rv.get('reminders', 0)} reminders, "
         f"{rv.get('escalations', 0)} escalations",
     ]

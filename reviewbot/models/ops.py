@@ -24,7 +24,8 @@ class OutboxMessage(SQLModel, table=True):
     action: str = Field(max_length=30)  # create | update | close | send
     ticket_id: int | None = Field(default=None, foreign_key="review_ticket.id", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    # pending | sent | failed (retried next run) | unknown (may have happened: look before retrying)
+    # pending | sent | failed (retried next run) | unknown (may have happened: look before retrying) | skipped
+    # (never to be sent: about an issue in another tracker than the configured one)
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
     last_attempt_at: datetime | None = None

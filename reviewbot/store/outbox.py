@@ -53,6 +53,14 @@ def mark_known(session: Session, message_id: int) -> None:
         session.add(message)
 
 
+def mark_skipped(session: Session, message_id: int, reason: str) -> None:
+    """Record a message that is not to be sent at all (it is about an issue in another tracker), and why."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.last_attempt_at, message.last_error = "skipped", utcnow(), reason[:MAX_ERROR]
+        session.add(message)
+
+
 def mark_failed(session: Session, message_id: int, error: str, *, unknown: bool | None = None) -> None:
     """Record a failed attempt, tried again next run. `unknown`: True when the write may have happened all the
     same, False when it was refused (nothing happened), None when this attempt did not get as far as writing."""

@@ -189,3 +189,24 @@ def test_a_dismissed_ticket_reopened_by_growth_reopens_its_jira_issue(folder: Pa
     assert fields["status"]["name"] == "To Do" and fields["resolution"] is None
     _, again = sync(folder)
     assert again.tracker["changed"] == 0 and next(t for t in tickets(folder) if t.id == delivery.id).state == "open"
+
+
+def test_status_and_assignee_changes_in_jira_are_audited_as_whoever_made_them(
+    folder: Path, strict_jira: JiraStandIn
+) -> None:
+    from sqlmodel import select
+
+    from reviewbot.models import AuditEvent
+
+    configure(folder, 'users = { "mo" = "maria@example.com" }')
+    sync(folder)
+    first, second = tickets(folder)
+    strict_jira.set_status(first.tracker_ref or "", "Accepted", by="Sam Okafor", email="sam@example.com")
+    strict_jira.set_assignee(second.tracker_ref or "", "maria", by="Dana Whitfield", email="dana@example.com")
+    store, report = sync(folder)
+    assert report.errors == [] and report.tracker["changed"] == 1 and report.tracker["assigned"] == 1
+    with store.session() as session:
+        trail = {(e.ticket_id, e.actor, e.action) for e in session.exec(select(AuditEvent))}
+    assert (first.id, "jira:sam@example.com", "transition") in trail
+    assert (second.id, "jira:dana@example.com", "assign") in trail
+    assert not any(actor == "jira user" for _, actor, _ in trail)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -265,3 +266,25 @@ def test_a_section_jira_names_that_the_policy_lacks_is_reported_once(ws: Path, j
     assert next(t for t in tickets(ws) if t.id == delivery.id).section_id == "delivery"
     _, again = sync(ws)
     assert again.errors == []
+
+
+def test_a_bad_project_key_names_the_setting_and_where_the_value_came_from(
+    ws: Path, jira: JiraStandIn, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("REVIEWBOT_TRACKER__PROJECT", "pol")
+    [tracker] = [c for c in run_checks(open_workspace(ws)[0]) if c.name == "tracker"]
+    assert not tracker.ok
+    assert "project = 'pol': should be a Jira project key like POL (upper case)" in tracker.detail
+    assert "REVIEWBOT_TRACKER__PROJECT" in tracker.detail + (tracker.hint or "")
+    synced = cli("sync")
+    assert synced.code == 2 and "REVIEWBOT_TRACKER__PROJECT" in synced.stderr
+    assert "reviewbot.toml:" not in synced.stderr  # its line says "POL": the file is not what is wrong
+
+    monkeypatch.delenv("REVIEWBOT_TRACKER__PROJECT")
+    toml = ws / "reviewbot.toml"
+    toml.write_text(toml.read_text().replace('project = "POL"', 'project = "pol"'))
+    line = toml.read_text().splitlines().index('project = "pol"') + 1
+    synced = cli("sync")
+    assert f"reviewbot.toml:{line}: tracker.project: project = 'pol': should be a Jira project key" in synced.stderr
+    assert "REVIEWBOT_TRACKER__PROJECT" not in synced.stderr

@@ -410,12 +410,13 @@ class JiraStandIn(Served):
 
     # -- helpers for tests
 
-    def set_status(self, key: str, status: str) -> None:
-        """A person changed the status in Jira's UI (any status, no transition check)."""
+    def set_status(self, key: str, status: str, *, by: str = "Maria Lopez", email: str = "maria@example.com") -> None:
+        """A person changed the status in Jira's UI (any status, no transition check); the history records who."""
         with self._lock:
             issue = self._issue(key)
             if status not in self.statuses:
                 raise ValueError(f"unknown status {status!r}; known: {self.statuses}")
+            self._record_history(issue, {"status": self._status(status)}, self._person(by, email))
             self._set_status(issue, status)
             self._sync_links()
 
@@ -430,18 +431,19 @@ class JiraStandIn(Served):
             parsed = self._parse_field(name, value, errors)
             if errors:
                 raise ValueError(errors)
-            author = {**self._user(), "displayName": by, "emailAddress": email, "accountId": f"557058:{by}"}
-            self._record_history(issue, {name: parsed}, author)
+            self._record_history(issue, {name: parsed}, self._person(by, email))
             issue["fields"][name] = parsed
             issue["fields"]["updated"] = _now()
 
-    def set_assignee(self, key: str, name: str | None, *, by: str = "Maria Lopez") -> None:
-        """A person assigned the issue in Jira's UI (by the user's name; None unassigns it)."""
+    def set_assignee(
+        self, key: str, name: str | None, *, by: str = "Maria Lopez", email: str = "maria@example.com"
+    ) -> None:
+        """A person assigned the issue in Jira's UI (by the user's name; None unassigns it); the history records
+        who."""
         with self._lock:
             issue = self._issue(key)
             user = None if name is None else self._user_json(next(u for u in self.users if u["name"] == name))
-            author = {**self._user(), "displayName": by}
-            self._record_history(issue, {"assignee": user}, author)
+            self._record_history(issue, {"assignee": user}, self._person(by, email))
             issue["fields"]["assignee"] = user
             issue["fields"]["updated"] = _now()
 
@@ -639,6 +641,15 @@ class JiraStandIn(Served):
             "displayName": "Review Bot",
             "active": True,
             "timeZone": "Etc/UTC",
+        }
+
+    def _person(self, display_name: str, email: str) -> JSON:
+        """Someone working in Jira's UI, as a changelog entry names its author."""
+        return {
+            **self._user(),
+            "displayName": display_name,
+            "emailAddress": email,
+            "accountId": f"557058:{display_name}",
         }
 
     def _user_json(self, person: JSON) -> JSON:
@@ -1542,6 +1553,7 @@ class JiraStandIn(Served):
         if errors:
             raise _ApiError(400, [], errors)
         issue["fields"].update(changes)
+        self._record_history(issue, {"status": self._status(target)}, self._user())
         self._set_status(issue, target)
         if resolution is not None and self._category(target) == "done":
             issue["fields"]["resolution"] = resolution
