@@ -48,6 +48,10 @@ class RefusedError(ReviewbotError):
     exit_code = 1
 
 
+class StaleRequestError(RefusedError):
+    """A sign-off was given on a request made for another section or another text than the ticket's now."""
+
+
 @dataclass(frozen=True)
 class TicketContext:
     """What the rules need to know about a ticket: its approvers and whether its section was edited."""
@@ -86,6 +90,23 @@ def context_of(session: Session, settings: Settings, ticket: ReviewTicket) -> Ti
         published_hash = published_section.content_hash if published_section else ""
     required = _rule(rule).required(len(approvers)) if approvers else 0
     return TicketContext(ticket, document, approvers, required, draft_hash, published_hash)
+
+
+def place_of(ticket: ReviewTicket) -> str:
+    """Where a ticket is, as a sign-off request names it: "document#section", or the document for a coverage gap."""
+    return f"{ticket.document_id}#{ticket.section_id}" if ticket.section_id else ticket.document_id
+
+
+def check_shown(ctx: TicketContext, place: str, text_hash: str) -> None:
+    """Refuse a sign-off on a request made for another place or text (`place_of`, `draft_hash`) than now."""
+    ticket, now = ctx.ticket, place_of(ctx.ticket)
+    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+    if not place:  # a button from before requests said what they were for
+        raise StaleRequestError(f"this request for {ref_of(ticket)} does not say which text of {where} it was for")
+    if place != now:
+        raise StaleRequestError(f"this request was for {place}; {ref_of(ticket)} has since moved to {now}")
+    if text_hash != ctx.draft_hash:
+        raise StaleRequestError(f"this request is for an earlier text of {where} of {ticket.document_id}")
 
 
 def _section(session: Session, document: PolicyDocument, number: int, section_id: str):  # type: ignore[no-untyped-def]
@@ -303,8 +324,20 @@ def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reaso
 
 
 @one_at_a_time
-def sign(store: Store, settings: Settings, ref: str, approver: str, decision: str, comment: str = "") -> str:
-    """Record an approver's decision; only the section's approvers may sign, once per round."""
+def sign(
+    store: Store,
+    settings: Settings,
+    ref: str,
+    approver: str,
+    decision: str,
+    comment: str = "",
+    *,
+    shown: tuple[str, str] | None = None,
+) -> str:
+    """Record an approver's decision; only the section's approvers may sign, once per round.
+
+    `shown`: (place, text hash) of the request the decision answers (a button); refused with StaleRequestError
+    when the ticket has moved or its text changed since, so nobody signs what they were not asked about."""
     if decision not in DECISIONS:
         raise RefusedError(f"unknown decision {decision!r}", hint=f"use one of: {', '.join(DECISIONS)}")
     if decision != "approve" and not comment.strip():
@@ -315,6 +348,8 @@ def sign(store: Store, settings: Settings, ref: str, approver: str, decision: st
     with store.session() as session:
         ticket = load(session, ref)
         ctx = context_of(session, settings, ticket)
+        if shown is not None:
+            check_shown(ctx, *shown)
         _check_signer(ctx, approver)
         if ticket.state not in SIGNABLE:
             hint = "wait for the section to be edited" if ticket.state == "changes_requested" else None
@@ -346,7 +381,7 @@ def sign(store: Store, settings: Settings, ref: str, approver: str, decision: st
         outcome = _after_sign_off(session, settings, ctx, approver, decision, comment)
         waiting = [r.approver for r in requests(session, ticket.id or 0, status="pending")]
         if opened is not None and ticket.state == "in_review" and waiting:
-            _ask(session, ctx, approver, opened, waiting)
+            ask(session, ctx, approver, opened, waiting)
         return outcome
 
 
@@ -411,7 +446,7 @@ def _after_sign_off(
 def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:
     """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale)."""
     number = _open_round(session, ctx, actor)
-    _ask(session, ctx, actor, number, ctx.approvers)
+    ask(session, ctx, actor, number, ctx.approvers)
 
 
 def _open_round(session: Session, ctx: TicketContext, actor: str) -> int:
@@ -426,14 +461,15 @@ def _open_round(session: Session, ctx: TicketContext, actor: str) -> int:
     return number
 
 
-def _ask(session: Session, ctx: TicketContext, actor: str, number: int, people: list[str]) -> None:
-    """Send round `number`'s sign-off requests to `people`, each with the commands they run as themselves."""
+def ask(session: Session, ctx: TicketContext, actor: str, number: int, people: list[str]) -> None:
+    """Send round `number`'s sign-off requests to `people`, each with the commands they run as themselves, once per
+    person and text of the section; each names its place and text, which a button click must still match."""
     ticket = ctx.ticket
     where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
     for person in people:
         notify(
             session,
-            f"signoff:{ticket.id}:{number}:{person}",
+            f"signoff:{ticket.id}:{number}:{person}:{ctx.draft_hash[:16]}",
             "signoff_request",
             f"Sign-off requested: {ticket.title}",
             f"{ref_of(ticket)} asks you to review {where} of {ticket.document_id}.\n"
@@ -443,5 +479,7 @@ def _ask(session: Session, ctx: TicketContext, actor: str, number: int, people: 
             ticket_id=ticket.id,
             ref=ref_of(ticket),
             round=number,
+            place=place_of(ticket),
+            text_hash=ctx.draft_hash,
         )
     audit(session, actor, "request_sign_off", f"round {number}: {', '.join(people)}", ticket=ticket)

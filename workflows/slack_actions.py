@@ -5,19 +5,31 @@ from __future__ import annotations
 from sqlmodel import col, func, select
 
 from reviewbot.connectors.slack.app import Suggestion
-from reviewbot.connectors.slack.views import HOME_SUGGESTIONS, HomeData
-from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, utcnow
+from reviewbot.connectors.slack.views import HOME_SUGGESTIONS, HomeData, Shown
+from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, SignOff, utcnow
 from reviewbot.protocols import RawRecord
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, published_sections, releases
-from reviewbot.store.review import pending_requests
+from reviewbot.store.review import pending_requests, requests, sign_offs
 from reviewbot.workflows.collect import store_feedback
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.deliver import deliver
+from reviewbot.workflows.locks import one_action
 from reviewbot.workflows.policies import load_policies
 from reviewbot.workflows.publish import acknowledge
-from reviewbot.workflows.review import SIGNABLE, RefusedError, context_of, load, ref_of, sign
+from reviewbot.workflows.review import (
+    SIGNABLE,
+    RefusedError,
+    StaleRequestError,
+    ask,
+    check_shown,
+    context_of,
+    load,
+    place_of,
+    ref_of,
+    sign,
+)
 from reviewbot.workflows.run_summary import SyncReport
 
 SOURCE = "slack"
@@ -58,21 +70,69 @@ class WorkspaceActions:
         item_id, new = store_feedback(self.settings, self.store, SOURCE, record)
         return f"S-{item_id}", new
 
-    def can_sign(self, person: str, ref: str) -> None:
-        """Refuse unless the person is an approver of the ticket and it can be signed now."""
+    def can_sign(self, person: str, shown: Shown) -> None:
+        """Refuse unless the request shown is still the ticket's, the person is an approver of the ticket and it can
+        be signed now."""
         with self.store.session() as session:
+            ticket = load(session, shown.ref)
+            ctx = context_of(session, self.settings, ticket)
+        try:
+            check_shown(ctx, shown.place, shown.text_hash)
+        except StaleRequestError as exc:
+            raise self._ask_again(person, shown.ref, exc) from None
+        if person not in ctx.approvers:
+            raise RefusedError(
+                f"{person} is not an approver of {shown.ref}", hint=f"approvers: {', '.join(ctx.approvers)}"
+            )
+        if ticket.state not in SIGNABLE:
+            raise RefusedError(f"{shown.ref} is {ticket.state} and cannot be signed now")
+
+    def sign(self, person: str, shown: Shown, decision: str, comment: str) -> tuple[str, bool]:
+        """Record the sign-off on the request shown and tell the tracker and people right away; whether it is new.
+
+        A stale request (the ticket moved, its text changed) signs nothing: the person gets the request as it is
+        now, if one waits for them. The same decision on the same text sent again (Slack retried) is not an error:
+        it was recorded the first time."""
+        try:
+            result = sign(
+                self.store, self.settings, shown.ref, person, decision, comment, shown=(shown.place, shown.text_hash)
+            )
+        except StaleRequestError as exc:
+            raise self._ask_again(person, shown.ref, exc) from None
+        except RefusedError:
+            earlier = self._recorded(person, shown, decision, comment)
+            if earlier is None:
+                raise
+            label = {"approve": "approval", "request_changes": "request for changes", "reject": "rejection"}[decision]
+            return f"{shown.ref}: your {label} was recorded at {earlier.signed_at:%Y-%m-%d %H:%M} UTC", False
+        deliver(self.settings, self.store)
+        return result, True
+
+    def _recorded(self, person: str, shown: Shown, decision: str, comment: str) -> SignOff | None:
+        """The person's sign-off with this decision and comment on the text shown, if there is one."""
+        with self.store.session() as session:
+            ticket = load(session, shown.ref)
+            return next(
+                (
+                    s
+                    for s in sign_offs(session, ticket.id or 0)
+                    if (s.approver, s.decision, s.comment.strip(), s.section_hash)
+                    == (person, decision, comment.strip(), shown.text_hash)
+                ),
+                None,
+            )
+
+    def _ask_again(self, person: str, ref: str, stale: StaleRequestError) -> RefusedError:
+        """The refusal of a stale request; the request as it is now is sent if the person's sign-off is pending."""
+        with one_action(self.store), self.store.session() as session:
             ticket = load(session, ref)
             ctx = context_of(session, self.settings, ticket)
-        if person not in ctx.approvers:
-            raise RefusedError(f"{person} is not an approver of {ref}", hint=f"approvers: {', '.join(ctx.approvers)}")
-        if ticket.state not in SIGNABLE:
-            raise RefusedError(f"{ref} is {ticket.state} and cannot be signed now")
-
-    def sign(self, person: str, ref: str, decision: str, comment: str) -> str:
-        """Record the sign-off and tell the tracker and people right away."""
-        result = sign(self.store, self.settings, ref, person, decision, comment)
+            waiting = [r for r in requests(session, ticket.id or 0, status="pending") if r.approver == person]
+            if not waiting or person not in ctx.approvers:
+                return RefusedError(f"{stale.message}; no sign-off is asked of you for {ref_of(ticket)} now")
+            ask(session, ctx, person, waiting[-1].round, [person])  # once per text: another stale click sends no more
         deliver(self.settings, self.store)
-        return result
+        return RefusedError(f"{stale.message}; the latest request has been sent to you")
 
     def acknowledge(self, person: str, document_id: str, version: int) -> str:
         """Record that the person read the version."""
@@ -90,8 +150,9 @@ class WorkspaceActions:
         with self.store.session() as session:
             for request in pending_requests(session, person):
                 ticket = session.get(ReviewTicket, request.ticket_id)
-                if ticket is not None:
-                    data.pending.append((ref_of(ticket), ticket.title))
+                if ticket is not None:  # the buttons are for the text as it is now, which the person will read
+                    draft_hash = context_of(session, self.settings, ticket).draft_hash
+                    data.pending.append((Shown(ref_of(ticket), place_of(ticket), draft_hash), ticket.title))
             query = (
                 select(FeedbackItem)
                 .where(FeedbackItem.kind == "suggestion", col(FeedbackItem.author).in_([person, user_id]))

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from reviewbot.connectors.slack.config import Directory, SlackOptions, directory
+from reviewbot.connectors.slack.config import Directory, DirectoryError, SlackOptions, directory, people_hint
 from reviewbot.connectors.slack.mrkdwn import clip_escaped
 from reviewbot.connectors.slack.views import (
     COMMENT_VIEW,
@@ -29,6 +29,7 @@ from reviewbot.connectors.slack.views import (
     SUGGEST_VIEW,
     Choice,
     HomeData,
+    Shown,
     chosen,
     comment_modal,
     home_view,
@@ -41,6 +42,7 @@ from reviewbot.connectors.slack.views import (
 from reviewbot.errors import ReviewbotError
 
 log = logging.getLogger(__name__)
+UNSURE_WHO = "Slack could not say who you are; try again in a minute"
 COMMAND = "/policy-suggest"
 SHORTCUT = "suggest_policy_change"
 
@@ -69,12 +71,13 @@ class SlackActions(Protocol):
         """Store a suggestion; returns its reference and whether it is new (a retried submission is not)."""
         ...
 
-    def can_sign(self, person: str, ref: str) -> None:
-        """Raise unless the person may sign the ticket now."""
+    def can_sign(self, person: str, shown: Shown) -> None:
+        """Raise unless the person may sign the ticket now, on the request shown (its place and text)."""
         ...
 
-    def sign(self, person: str, ref: str, decision: str, comment: str) -> str:
-        """Record a sign-off; returns what happened."""
+    def sign(self, person: str, shown: Shown, decision: str, comment: str) -> tuple[str, bool]:
+        """Record a sign-off on the request shown; returns what happened and whether it is new (the same decision
+        sent again, as a retry does, was recorded the first time and is answered as such)."""
         ...
 
     def acknowledge(self, person: str, document_id: str, version: int) -> str:
@@ -169,7 +172,7 @@ class _Handlers:
             external_id=f"slack:{view['id']}",
             text=text,
             user_id=user,
-            person=self.directory.person(user),
+            person=self._author(user),
             section=None if section in (None, "", NOT_SURE) else section,
             link=values.get("link", "").strip() or None,
             channel=metadata.get("channel"),
@@ -193,39 +196,83 @@ class _Handlers:
     # --- sign-offs -------------------------------------------------------------------------------------
 
     def approve(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        """The Approve button: only the ticket's approver may use it, and only once."""
+        """The Approve button: only the ticket's approver may use it, only once, and only while the ticket is
+        where the request said and its text as it was."""
         ack()
         user = body["user"]["id"]
+        person = self._who(client, body, "Not signed")
+        if person is None:
+            return
         try:
-            result = self.actions.sign(self.directory.person(user), action["value"], "approve", "")
+            result, _ = self.actions.sign(person, Shown.parse(action["value"]), "approve", "")
         except ReviewbotError as exc:
-            _tell(client, user, _channel(body), f"Not signed: {exc.message}")
+            _tell(client, user, _channel(body), f"Not signed: {self._refusal(user, person, exc)}")
             return
         _tell(client, user, _channel(body), result)
 
     def ask_comment(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        """Request changes / Reject: check who it is, then ask why in a modal."""
+        """Request changes / Reject: check who it is and the request, then ask why in a modal."""
         ack()
-        user, ref = body["user"]["id"], action["value"]
-        try:
-            self.actions.can_sign(self.directory.person(user), ref)
-        except ReviewbotError as exc:
-            _tell(client, user, _channel(body), f"Not signed: {exc.message}")
+        user, shown = body["user"]["id"], Shown.parse(action["value"])
+        person = self._who(client, body, "Not signed")
+        if person is None:
             return
-        client.views_open(trigger_id=body["trigger_id"], view=comment_modal(ref, DECISIONS[action["action_id"]]))
+        try:
+            self.actions.can_sign(person, shown)
+        except ReviewbotError as exc:
+            _tell(client, user, _channel(body), f"Not signed: {self._refusal(user, person, exc)}")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=comment_modal(shown, DECISIONS[action["action_id"]]))
 
     def submit_comment(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        """The comment modal of Request changes / Reject."""
+        """The comment modal of Request changes / Reject; the same submission sent again is answered as the first."""
         meta = json.loads(view.get("private_metadata") or "{}")
+        # A modal opened before requests said what they were for carries only the ref.
+        shown = Shown.parse(meta["request"]) if "request" in meta else Shown(str(meta.get("ref", "")))
         comment = submitted_values(view).get("comment", "").strip()
         user = body["user"]["id"]
         try:
-            result = self.actions.sign(self.directory.person(user), meta["ref"], meta["decision"], comment)
+            person = self.directory.person(user)
+        except DirectoryError:
+            ack(response_action="errors", errors={"comment": UNSURE_WHO})
+            return
+        try:
+            result, new = self.actions.sign(person, shown, meta["decision"], comment)
         except ReviewbotError as exc:
-            ack(response_action="errors", errors={"comment": exc.message})
+            ack(response_action="errors", errors={"comment": self._refusal(user, person, exc)})
             return
         ack()
+        if not new:  # Slack sent the submission again: the first was recorded and answered
+            log.info("sign-off on %s was submitted again; answered the first time", shown.ref)
+            return
         _tell(client, user, None, result)
+
+    def _who(self, client: WebClient, body: dict[str, Any], refused: str) -> str | None:
+        """The person who clicked, or None after telling them Slack could not say (nothing is kept: next time)."""
+        user = body["user"]["id"]
+        try:
+            return self.directory.person(user)
+        except DirectoryError as exc:
+            log.warning("%s", exc)
+            _tell(client, user, _channel(body), f"{refused}: {UNSURE_WHO}")
+            return None
+
+    def _refusal(self, user: str, person: str, exc: ReviewbotError) -> str:
+        """Why a Slack user was refused; for one reviewbot cannot place, that and what an admin adds."""
+        if self.directory.is_mapped(user, person):
+            return exc.message
+        return (
+            f"your Slack account {user} is not mapped to a reviewbot person. Ask a reviewbot admin to "
+            f"{people_hint('NAME', user)} of reviewbot.toml (NAME: your name as [roles] and the policies spell it)"
+        )
+
+    def _author(self, user: str) -> str:
+        """Who wrote a suggestion: the person, or the Slack id when Slack cannot say now (the suggestion is kept)."""
+        try:
+            return self.directory.person(user)
+        except DirectoryError as exc:
+            log.warning("%s", exc)
+            return user
 
     # --- moving a ticket to the right section ----------------------------------------------------------
 
@@ -237,15 +284,18 @@ class _Handlers:
         if value.startswith(HASHED):
             value = chosen(value, self.actions.sections()) or ""
         document, _, section = value.partition("#")
+        person = self._who(client, body, "Not moved")
+        if person is None:
+            return
         try:
             if value == NOT_POLICY:
-                result = self.actions.move(self.directory.person(user), ref, None, None)
+                result = self.actions.move(person, ref, None, None)
             elif not section:
                 result = "Not moved: that section is no longer in the policy; pick again"
             else:
-                result = self.actions.move(self.directory.person(user), ref, document, section)
+                result = self.actions.move(person, ref, document, section)
         except ReviewbotError as exc:
-            result = f"Not moved: {exc.message}"
+            result = f"Not moved: {self._refusal(user, person, exc)}"
         _tell(client, user, _channel(body), result)
 
     # --- searchable pickers (when there are more sections than a static select holds) ------------------------
@@ -274,16 +324,24 @@ class _Handlers:
         """The "I have read it" button of a new version."""
         ack()
         user, value = body["user"]["id"], json.loads(action["value"])
+        person = self._who(client, body, "Not recorded")
+        if person is None:
+            return
         try:
-            result = self.actions.acknowledge(self.directory.person(user), value["document"], int(value["version"]))
+            result = self.actions.acknowledge(person, value["document"], int(value["version"]))
         except ReviewbotError as exc:
             result = f"Not recorded: {exc.message}"
         _tell(client, user, _channel(body), result)
 
     def home(self, event: dict[str, Any], client: WebClient) -> None:
-        """Publish the person's Home tab when they open it."""
+        """Publish the person's Home tab when they open it (not when Slack cannot say who they are: next time)."""
         user = event["user"]
-        client.views_publish(user_id=user, view=home_view(self.actions.home(self.directory.person(user), user)))
+        try:
+            person = self.directory.person(user)
+        except DirectoryError as exc:
+            log.warning("no Home tab for %s: %s", user, exc)
+            return
+        client.views_publish(user_id=user, view=home_view(self.actions.home(person, user)))
 
 
 def _channel(body: dict[str, Any]) -> str | None:

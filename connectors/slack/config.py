@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import re
 import threading
@@ -21,6 +22,7 @@ from reviewbot.settings import Settings
 
 log = logging.getLogger(__name__)
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")  # public (C) or private (G) channel
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -32,7 +34,7 @@ class SlackOptions(BaseModel):
     bot_token_env: str = "REVIEWBOT_SLACK_BOT_TOKEN"
     signing_secret_env: str = "REVIEWBOT_SLACK_SIGNING_SECRET"
     app_token_env: str = "REVIEWBOT_SLACK_APP_TOKEN"  # Socket Mode only
-    channel: str | None = None  # digests and announcements, e.g. "C0123456789" or "#policy-updates"
+    channel: str | None = None  # digests and announcements: the channel's id, e.g. "C0123456789"
     people: dict[str, str] = Field(default_factory=dict)  # person (as in [roles]) -> Slack user id or email
     email_domain: str | None = None  # anyone else is looked up in Slack as <name>@<email_domain>
     public_url: str | None = Field(default=None, pattern=r"^https://")  # where Slack reaches `slack serve`
@@ -85,6 +87,11 @@ def web_client(settings: Settings, options: SlackOptions) -> WebClient:
     )
 
 
+def people_hint(person: str, user: str = "U...") -> str:
+    """How to map a person to a Slack user, in the inline-table form README shows (`people = { ... }`)."""
+    return f"add {json.dumps(person)} = {json.dumps(user)} to people = {{ ... }} in [slack]"
+
+
 def directory(options: SlackOptions, client: Callable[[], WebClient] | None) -> Directory:
     """The directory `[slack]` describes, asking Slack through `client` about people it does not map."""
     return Directory(options.people, email_domain=options.email_domain, client=client)
@@ -96,7 +103,7 @@ class Directory:
     A person is found by the Slack id `[slack] people` gives; else by email address (`people` may give one, a name
     may be one, or `email_domain` makes one of the name) with `users.lookupByEmail`. Answers, "no such user"
     included, are kept for `cache_seconds`: a cache only of what Slack says, so two replicas that disagree for a
-    while still act the same way on the data (which lives in the store).
+    while still act the same way on the data (which lives in the store). When Slack cannot answer, nothing is kept.
     """
 
     def __init__(
@@ -151,7 +158,9 @@ class Directory:
 
     def person(self, user: str) -> str:
         """The person behind a Slack user id: mapped, found by email before, or by the email Slack shows for
-        the user (`users.info`); the id itself when none of these names a person."""
+        the user (`users.info`); the id itself when none of these names a person.
+
+        Raises DirectoryError when Slack cannot answer: a guess kept for an hour would lock an approver out."""
         if user in self.to_person:
             return self.to_person[user]
         cached = self._cached(self._by_user, user)
@@ -185,15 +194,23 @@ class Directory:
         user = answer.get("user") or {}
         return None if user.get("deleted") else user.get("id")
 
+    def is_mapped(self, user: str, person: str) -> bool:
+        """Whether `person` (from `person(user)`) names someone rather than being the Slack id itself."""
+        return person != user or user in self.to_person
+
     def _person_by_email(self, user: str) -> str:
         """The person whose address Slack shows for this user, else the user id."""
         if self._client is None or not (self.emails or self.email_domain):
             return user
         try:
             profile = (self._client().users_info(user=user).get("user") or {}).get("profile") or {}
-        except (SlackApiError, OSError, http.client.HTTPException) as exc:
-            log.warning("could not read Slack user %s: %s", user, exc)
-            return user
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "user_not_found":  # an answer: no such user
+                return user
+            raise DirectoryError(f"Slack could not say who {user} is: {error}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise DirectoryError(f"Slack could not say who {user} is: {type(exc).__name__}") from None
         email = str(profile.get("email") or "").lower()
         for person, address in self.emails.items():
             if address == email:

@@ -17,14 +17,23 @@ from slack_sdk.errors import SlackApiError
 
 from reviewbot.connectors.registry import ConnectorContext
 from reviewbot.connectors.slack.config import (
+    CHANNEL_ID,
     SLACK_ID,
     DirectoryError,
     SlackOptions,
     directory,
+    people_hint,
     slack_options,
     web_client,
 )
-from reviewbot.connectors.slack.views import ack_button, fallback_text, message_blocks, move_picker, signoff_buttons
+from reviewbot.connectors.slack.views import (
+    Shown,
+    ack_button,
+    fallback_text,
+    message_blocks,
+    move_picker,
+    signoff_buttons,
+)
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import AmbiguousWrite, Check, Message
 
@@ -102,11 +111,8 @@ class SlackNotifier:
         """Why a person has no Slack user, and how to fix it."""
         email = self.directory.email(person)
         if email is None:
-            return (
-                f'no Slack user for {person}: add {person} = "U..." (or their email) to [slack.people], '
-                "or set email_domain in [slack]"
-            )
-        return f'no Slack user for {person}: Slack has no user with {email}; add {person} = "U..." to [slack.people]'
+            return f"no Slack user for {person}: {people_hint(person)} (or their email), or set email_domain in [slack]"
+        return f"no Slack user for {person}: Slack has no user with {email}; {people_hint(person)}"
 
     def _post(self, target: str, message: Message, key: str) -> None:
         try:
@@ -129,7 +135,9 @@ class SlackNotifier:
         data = message.data
         sections = data.get("sections") or []
         if message.kind == "signoff_request" and data.get("ref"):
-            return [signoff_buttons(str(data["ref"])), *([move_picker(str(data["ref"]), sections)] if sections else [])]
+            ref = str(data["ref"])
+            shown = Shown(ref, str(data.get("place") or ""), str(data.get("text_hash") or ""))
+            return [signoff_buttons(shown), *([move_picker(ref, sections)] if sections else [])]
         if message.kind == "digest" and sections:  # a picker for each new ticket; message_blocks counts any left out
             return [move_picker(str(ticket["ref"]), sections) for ticket in data.get("created", [])]
         if message.kind == "ack_request" and data.get("document"):
@@ -171,11 +179,33 @@ class SlackNotifier:
                     "`reviewbot slack manifest` again), reinstall the app and update the token",
                 )
             )
-        if not self.options.channel:
-            checks.append(
-                Check("Slack channel", False, "no channel for digests and announcements", "set channel in [slack]")
-            )
+        checks.append(self._check_channel())
         return checks
+
+    def _check_channel(self) -> Check:
+        """Read the channel's latest message, as the outbox does before posting again: this needs its id (the Web
+        API takes no names there) and the bot in the channel, which posting to it needs too. conversations.info
+        would say as much but needs channels:read, a scope the app has no other use for."""
+        channel = self.options.channel
+        if not channel:
+            return Check("Slack channel", False, "no channel for digests and announcements", "set channel in [slack]")
+        where = "channel details > About, at the bottom"
+        if not CHANNEL_ID.match(channel):
+            return Check("Slack channel", False, f"{channel!r} is not a channel id", f"set channel to its id ({where})")
+        try:
+            self.client.conversations_history(channel=channel, limit=1)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            hints = {
+                "not_in_channel": "invite the app: type /invite @reviewbot in the channel",
+                "channel_not_found": f"check the id ({where}); for a private channel, invite the app first",
+                "missing_scope": "add the channels:history scope (groups:history for a private channel), reinstall",
+            }
+            hint = hints.get(str(error), "check the channel in [slack]")
+            return Check("Slack channel", False, f"cannot use {channel}: {error}", hint)
+        except (OSError, http.client.HTTPException) as exc:
+            return Check("Slack channel", False, f"unreachable: {exc}", "check the network or api_url in [slack]")
+        return Check("Slack channel", True, f"posting to {channel}")
 
     def _missing_scopes(self, headers: dict[str, Any]) -> list[str]:
         """Scopes reviewbot needs that the token lacks, by Slack's x-oauth-scopes header (none when it is absent)."""

@@ -43,6 +43,31 @@ HOME_ACKS = 20  # versions to acknowledge, two blocks each
 Choice = tuple[str, str, str]  # (document#section, heading, document title): a section a picker offers
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What a sign-off request asked about: the ticket, its place ("document#section", or the document) and a
+    digest of the text; its buttons carry it, so a click is checked against the ticket as it is now."""
+
+    ref: str
+    place: str = ""  # empty: a button from before buttons said what they were for
+    text_hash: str = ""
+
+    def value(self) -> str:
+        """As a button value or in a modal's private_metadata (well within Slack's 2,000 characters)."""
+        return json.dumps({"ref": self.ref, "place": self.place, "hash": self.text_hash})
+
+    @classmethod
+    def parse(cls, value: str) -> Shown:
+        """From `value()`; an older button's bare ticket reference gives a Shown that says nothing else."""
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return cls(value)
+        if not isinstance(data, dict):
+            return cls(value)
+        return cls(str(data.get("ref", "")), str(data.get("place", "")), str(data.get("hash", "")))
+
+
 def _text(text: str) -> dict[str, Any]:
     """A mrkdwn text object; `text` must already be escaped and within the limit of where it goes."""
     return {"type": "mrkdwn", "text": text}
@@ -215,17 +240,17 @@ def suggest_modal(
     }
 
 
-def comment_modal(ref: str, decision: str) -> dict[str, Any]:
-    """Asks an approver why they request changes or reject."""
+def comment_modal(shown: Shown, decision: str) -> dict[str, Any]:
+    """Asks an approver why they request changes or reject; the request it answers travels with it."""
     verb = "Request changes" if decision == "request_changes" else "Reject"
     return {
         "type": "modal",
         "callback_id": COMMENT_VIEW,
         "title": _plain(verb, 24),  # Slack allows 24 characters here
         "submit": _plain(verb, 24),
-        "private_metadata": json.dumps({"ref": ref, "decision": decision}),
+        "private_metadata": json.dumps({"request": shown.value(), "decision": decision}),
         "blocks": [
-            _section(f"Ticket *{clip_escaped(ref, 200)}*"),
+            _section(f"Ticket *{clip_escaped(shown.ref, 200)}*"),
             {
                 "type": "input",
                 "block_id": "comment",
@@ -239,26 +264,27 @@ def comment_modal(ref: str, decision: str) -> dict[str, Any]:
 # --- message parts -----------------------------------------------------------------------------------------------
 
 
-def signoff_buttons(ref: str) -> dict[str, Any]:
-    """Approve / Request changes / Reject for one ticket; the value names the ticket."""
+def signoff_buttons(shown: Shown) -> dict[str, Any]:
+    """Approve / Request changes / Reject for one ticket; the value names the ticket, its place and text."""
+    value = shown.value()
     return {
         "type": "actions",
-        "block_id": f"signoff:{ref}"[:255],
+        "block_id": f"signoff:{shown.ref}"[:255],
         "elements": [
             {
                 "type": "button",
                 "action_id": "signoff_approve",
                 "text": _plain("Approve"),
                 "style": "primary",
-                "value": ref,
+                "value": value,
             },
-            {"type": "button", "action_id": "signoff_changes", "text": _plain("Request changes"), "value": ref},
+            {"type": "button", "action_id": "signoff_changes", "text": _plain("Request changes"), "value": value},
             {
                 "type": "button",
                 "action_id": "signoff_reject",
                 "text": _plain("Reject"),
                 "style": "danger",
-                "value": ref,
+                "value": value,
             },
         ],
     }
@@ -333,7 +359,7 @@ def fallback_text(title: str, body: str, limit: int = 3000) -> str:
 class HomeData:
     """What a person sees on the app's Home tab."""
 
-    pending: list[tuple[str, str]] = field(default_factory=list)  # (ticket ref, title) awaiting their sign-off
+    pending: list[tuple[Shown, str]] = field(default_factory=list)  # (request, ticket title) awaiting their sign-off
     suggestions: list[tuple[str, str, str]] = field(default_factory=list)  # (date, text, what happened)
     to_acknowledge: list[tuple[str, int, str]] = field(default_factory=list)  # (document id, version, title)
     more_suggestions: int = 0  # suggestions beyond those listed
@@ -347,8 +373,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain("Your pending sign-offs", MAX_HEADER)}]
     if not data.pending:
         blocks.append(_section("Nothing waits for your sign-off."))
-    for ref, title in data.pending[:HOME_PENDING]:
-        blocks += [_section(f"*{clip_escaped(ref, 200)}* {clip_escaped(title, 2000)}"), signoff_buttons(ref)]
+    for shown, title in data.pending[:HOME_PENDING]:
+        blocks += [_section(f"*{clip_escaped(shown.ref, 200)}* {clip_escaped(title, 2000)}"), signoff_buttons(shown)]
     if len(data.pending) > HOME_PENDING:
         more = len(data.pending) - HOME_PENDING
         blocks.append(_note(f"…and {more} more waiting for you: `reviewbot signoffs pending --approver NAME`"))

@@ -15,6 +15,7 @@ from sqlmodel import select
 from reviewbot.connectors.slack.app import build_app
 from reviewbot.connectors.slack.config import slack_options, web_client
 from reviewbot.connectors.slack.serve import http_server
+from reviewbot.connectors.slack.views import Shown
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SignOff
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -209,13 +210,31 @@ def in_review(world: SlackWorld) -> str:
     return ref
 
 
+def requests_to(world: SlackWorld, user: str) -> list[dict[str, str]]:
+    """The buttons of each sign-off request DM'd to a user, oldest first: {action_id: value}."""
+    asked = [m for m in world.api.channel_messages(world.api.dm_channel(user)) if m["text"].startswith("Sign-off")]
+    actions = [next(b for b in m["blocks"] if b["type"] == "actions") for m in asked]
+    return [{e["action_id"]: e["value"] for e in a["elements"]} for a in actions]
+
+
+def ephemerals(world: SlackWorld, user: str) -> list[str]:
+    return [c.args["text"] for c in world.api.calls_to("chat.postEphemeral") if c.args["user"] == user]
+
+
+def signoffs(world: SlackWorld) -> list[SignOff]:
+    with world.store.session() as session:
+        return list(session.exec(select(SignOff)))
+
+
 def test_sign_off_requests_arrive_as_direct_messages_with_buttons(world: SlackWorld) -> None:
     ref = in_review(world)
     asked = [m for m in world.api.messages if m["channel"] == world.api.dm_channel("U0LEE")]
     [request] = [m for m in asked if m["text"].startswith("Sign-off requested")]
     actions = next(b for b in request["blocks"] if b["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == ["signoff_approve", "signoff_changes", "signoff_reject"]
-    assert {e["value"] for e in actions["elements"]} == {ref}
+    [value] = {e["value"] for e in actions["elements"]}
+    shown = Shown.parse(value)  # the ticket, and the section and text it asks about
+    assert (shown.ref, shown.place, len(shown.text_hash)) == (ref, "returns-policy#refunds", 64)
     assert request["metadata"]["event_payload"]["key"].startswith("signoff:")
     digest = [m for m in world.api.messages if m["channel"] == "C0POLICY"]
     assert digest and "review tickets" in digest[0]["text"]
@@ -224,33 +243,36 @@ def test_sign_off_requests_arrive_as_direct_messages_with_buttons(world: SlackWo
 def test_approve_button_only_for_the_approver_and_only_once(world: SlackWorld) -> None:
     ref = in_review(world)
     dm = world.api.dm_channel("U0LEE")
+    [buttons] = requests_to(world, "U0LEE")
+    approve = buttons["signoff_approve"]
 
-    def signoffs() -> int:
-        with world.store.session() as session:
-            return len(session.exec(select(SignOff)).all())
+    world.send.block_action("signoff_approve", ref, user="U0LEE", channel=dm)  # an older button naming only the ticket
+    eventually(lambda: ephemerals(world, "U0LEE"))
+    assert ephemerals(world, "U0LEE")[0].startswith(f"Not signed: this request for {ref} does not say which text")
+    assert world.send.block_action("signoff_approve", approve, user="U0PRIYA", channel=dm).status == 200
+    eventually(lambda: ephemerals(world, "U0PRIYA"))
+    assert ephemerals(world, "U0PRIYA") == ["Not signed: priya is not an approver of section refunds"]
+    assert signoffs(world) == []
 
-    def ephemerals(user: str) -> list[str]:
-        return [c.args["text"] for c in world.api.calls_to("chat.postEphemeral") if c.args["user"] == user]
-
-    assert world.send.block_action("signoff_approve", ref, user="U0PRIYA", channel=dm).status == 200
-    eventually(lambda: ephemerals("U0PRIYA"))
-    assert ephemerals("U0PRIYA") == ["Not signed: priya is not an approver of section refunds"]
-    assert signoffs() == 0
-
-    world.send.block_action("signoff_approve", ref, user="U0LEE", channel=dm)
-    eventually(lambda: ephemerals("U0LEE"))
-    assert ephemerals("U0LEE") == [f"{ref}: 1 of 2 approvals"]
-    world.send.block_action("signoff_approve", ref, user="U0LEE", channel=dm)  # a second click
-    eventually(lambda: len(ephemerals("U0LEE")) == 2)
-    assert ephemerals("U0LEE")[1].startswith("Not signed: lee already signed")
-    assert signoffs() == 1
+    world.send.block_action("signoff_approve", approve, user="U0LEE", channel=dm)
+    eventually(lambda: len(ephemerals(world, "U0LEE")) == 2)
+    assert ephemerals(world, "U0LEE")[1] == f"{ref}: 1 of 2 approvals"
+    world.send.block_action("signoff_approve", approve, user="U0LEE", channel=dm)  # a second click
+    eventually(lambda: len(ephemerals(world, "U0LEE")) == 3)
+    assert ephemerals(world, "U0LEE")[2].startswith(f"{ref}: your approval was recorded at ")
+    assert len(signoffs(world)) == 1
 
 
 def test_request_changes_asks_why_in_a_modal(world: SlackWorld) -> None:
     ref = in_review(world)
     trigger = new_trigger_id()
+    [buttons] = requests_to(world, "U0DANA")
     world.send.block_action(
-        "signoff_changes", ref, user="U0DANA", channel=world.api.dm_channel("U0DANA"), trigger_id=trigger
+        "signoff_changes",
+        buttons["signoff_changes"],
+        user="U0DANA",
+        channel=world.api.dm_channel("U0DANA"),
+        trigger_id=trigger,
     )
     eventually(lambda: world.api.calls_to("views.open"))
     modal = world.api.calls_to("views.open")[0].args["view"]
@@ -279,6 +301,9 @@ def test_app_home_shows_sign_offs_suggestions_and_versions_to_acknowledge(world:
     eventually(lambda: "U0LEE" in world.api.home)
     text = str(world.api.home["U0LEE"])
     assert ref in text and "signoff_approve" in text
+    [buttons] = [b for b in world.api.home["U0LEE"]["blocks"] if b.get("block_id") == f"signoff:{ref}"]
+    [asked] = requests_to(world, "U0LEE")  # Home's buttons are for the same section and text as the request
+    assert Shown.parse(buttons["elements"][0]["value"]) == Shown.parse(asked["signoff_approve"])
     retried = world.send.event(
         {"type": "app_home_opened", "user": "U0PRIYA", "tab": "home"},
         event_id="Ev02",
@@ -497,3 +522,85 @@ email_domain = "example.com"
             report = world.sync()  # mo has no Slack user: reported each run, the others are not asked twice
         assert any("no Slack user for mo: Slack has no user with mo@example.com" in e for e in report.errors)
         assert len([m for m in api.messages if m["text"].startswith("Sign-off requested")]) == len(asked)
+
+
+def test_an_old_request_does_not_sign_a_text_edited_since(world: SlackWorld) -> None:
+    ref = in_review(world)
+    [old] = requests_to(world, "U0LEE")
+    policy = world.folder / "policies" / "returns.md"  # edited after the request, before any sync
+    policy.write_text(policy.read_text().replace("within 10 business days", "within 30 business days"))
+    dm = world.api.dm_channel("U0LEE")
+    world.send.block_action("signoff_approve", old["signoff_approve"], user="U0LEE", channel=dm)
+    eventually(lambda: ephemerals(world, "U0LEE"))
+    assert ephemerals(world, "U0LEE") == [
+        "Not signed: this request is for an earlier text of section refunds of returns-policy; "
+        "the latest request has been sent to you"
+    ]
+    assert signoffs(world) == []
+    [_, latest] = requests_to(world, "U0LEE")
+    assert Shown.parse(latest["signoff_approve"]).text_hash != Shown.parse(old["signoff_approve"]).text_hash
+
+    trigger = new_trigger_id()  # Reject on the old request: refused the same way, no modal, no third request
+    world.send.block_action("signoff_reject", old["signoff_reject"], user="U0LEE", channel=dm, trigger_id=trigger)
+    eventually(lambda: len(ephemerals(world, "U0LEE")) == 2)
+    assert ephemerals(world, "U0LEE")[1].startswith("Not signed: this request is for an earlier text")
+    assert world.api.calls_to("views.open") == [] and len(requests_to(world, "U0LEE")) == 2
+
+    world.send.block_action("signoff_approve", latest["signoff_approve"], user="U0LEE", channel=dm)
+    eventually(lambda: len(ephemerals(world, "U0LEE")) == 3)
+    assert ephemerals(world, "U0LEE")[2] == f"{ref}: 1 of 2 approvals"
+    [signed] = signoffs(world)
+    assert signed.section_hash == Shown.parse(latest["signoff_approve"]).text_hash
+
+
+def test_an_old_request_does_not_sign_a_ticket_moved_since(world: SlackWorld) -> None:
+    from reviewbot.workflows.corrections import move_ticket
+
+    ref = in_review(world)
+    [old] = requests_to(world, "U0DANA")  # dana approves refunds and, as the document's approver, delivery
+    move_ticket(world.store, world.settings, ref, "delivery", "dana")
+    world.send.block_action("signoff_approve", old["signoff_approve"], user="U0DANA", channel="C0POLICY")
+    eventually(lambda: ephemerals(world, "U0DANA"))
+    assert ephemerals(world, "U0DANA") == [
+        f"Not signed: this request was for returns-policy#refunds; {ref} has since moved to returns-policy#delivery; "
+        f"no sign-off is asked of you for {ref} now"
+    ]
+    assert signoffs(world) == []
+    with world.store.session() as session:
+        assert session.exec(select(ReviewTicket).where(ReviewTicket.tracker_ref == ref)).one().state == "triaged"
+
+
+def test_a_retried_request_for_changes_is_answered_as_the_first(world: SlackWorld) -> None:
+    ref = in_review(world)
+    [buttons] = requests_to(world, "U0DANA")
+    dm = world.api.dm_channel("U0DANA")
+    world.send.block_action(
+        "signoff_changes", buttons["signoff_changes"], user="U0DANA", channel=dm, trigger_id=new_trigger_id()
+    )
+    eventually(lambda: world.api.calls_to("views.open"))
+    metadata = world.api.calls_to("views.open")[0].args["view"]["private_metadata"]
+    values = {"comment": {"value": {"type": "plain_text_input", "value": "30 days is too slow"}}}
+    for retry in (None, 1, 2):  # Slack sends the same submission again when the first answer was slow
+        answer = world.send.view_submission(
+            "signoff_comment", values, user="U0DANA", view_id="V0CHANGES", private_metadata=metadata, retry_num=retry
+        )
+        assert answer.status == 200 and answer.body == ""
+    eventually(lambda: world.dms("U0DANA")[-1] == f"{ref}: changes requested")
+    time.sleep(0.3)  # a second answer would be posted right after
+    assert [s.decision for s in signoffs(world)] == ["request_changes"]
+    assert world.dms("U0DANA").count(f"{ref}: changes requested") == 1
+
+    other = {"comment": {"value": {"type": "plain_text_input", "value": "and reject it"}}}  # not a retry: refused
+    answer = world.send.view_submission("signoff_comment", other, user="U0DANA", private_metadata=metadata)
+    assert "cannot be signed now" in answer.json()["errors"]["comment"]
+
+
+def test_a_slack_user_reviewbot_cannot_place_is_told_what_an_admin_adds(world: SlackWorld) -> None:
+    in_review(world)
+    [buttons] = requests_to(world, "U0LEE")
+    world.send.block_action("signoff_approve", buttons["signoff_approve"], user="U0GHOST", channel="C0POLICY")
+    eventually(lambda: ephemerals(world, "U0GHOST"))
+    [told] = ephemerals(world, "U0GHOST")
+    assert told.startswith("Not signed: your Slack account U0GHOST is not mapped to a reviewbot person.")
+    assert 'add "NAME" = "U0GHOST" to people = { ... } in [slack]' in told
+    assert signoffs(world) == []

@@ -7,6 +7,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,9 +16,9 @@ from slack_sdk import WebClient
 from reviewbot.connectors.slack.app import Suggestion, build_app
 from reviewbot.connectors.slack.config import SlackOptions
 from reviewbot.connectors.slack.serve import http_server
-from reviewbot.connectors.slack.views import HomeData
+from reviewbot.connectors.slack.views import HomeData, Shown
 from tests.connectors.test_slack import eventually
-from tests.standins.slack_api import SlackApiStandIn, shown_text
+from tests.standins.slack_api import SlackApiStandIn, SlackFault, shown_text
 from tests.standins.slack_requests import FORM, SlackSender, new_trigger_id
 
 SECRET = "0cc175b9c0f1b6a831c399e269772661"
@@ -32,6 +33,7 @@ class FakeActions:
     home_data: HomeData = field(default_factory=HomeData)
     suggested: list[Suggestion] = field(default_factory=list)
     moved: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    signed: list[tuple[str, Shown, str]] = field(default_factory=list)
 
     def sections(self) -> list[tuple[str, str, str]]:
         return self.choices
@@ -42,11 +44,12 @@ class FakeActions:
             self.suggested.append(suggestion)
         return "S-1", new
 
-    def can_sign(self, person: str, ref: str) -> None:
+    def can_sign(self, person: str, shown: Shown) -> None:
         return None
 
-    def sign(self, person: str, ref: str, decision: str, comment: str) -> str:
-        return "signed"
+    def sign(self, person: str, shown: Shown, decision: str, comment: str) -> tuple[str, bool]:
+        self.signed.append((person, shown, decision))
+        return "signed", True
 
     def acknowledge(self, person: str, document_id: str, version: int) -> str:
         return "acknowledged"
@@ -75,22 +78,28 @@ def many_sections() -> list[tuple[str, str, str]]:
     return handbook + [*returns, (long_id, "Refunds to gift cards", "Returns Policy")]
 
 
+@contextmanager
+def served(api: SlackApiStandIn, options: SlackOptions) -> Iterator[Rig]:
+    """The app with FakeActions, served over HTTP against the stand-in."""
+    actions = FakeActions(many_sections())
+    client = WebClient(token=TOKEN, base_url=api.url, timeout=5)
+    app = build_app(options, actions, client, SECRET)
+    server = http_server(app, "127.0.0.1", 0, "/slack/events", threads=4)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.port}/slack/events"
+    try:
+        yield Rig(api, actions, SlackSender(url, SECRET, response_urls=api.response_url), url)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def rig() -> Iterator[Rig]:
-    with SlackApiStandIn(bot_token=TOKEN) as api:
-        actions = FakeActions(many_sections())
-        client = WebClient(token=TOKEN, base_url=api.url, timeout=5)
-        app = build_app(SlackOptions(), actions, client, SECRET)
-        server = http_server(app, "127.0.0.1", 0, "/slack/events", threads=4)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{server.port}/slack/events"
-        try:
-            yield Rig(api, actions, SlackSender(url, SECRET, response_urls=api.response_url), url)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-        assert api.errors == []
+    with SlackApiStandIn(bot_token=TOKEN) as api, served(api, SlackOptions()) as rig:
+        yield rig
+    assert api.errors == []
 
 
 @pytest.mark.parametrize("stamp", ["abc", "", "1.5e9", "17²"])
@@ -153,7 +162,7 @@ def test_the_move_picker_searches_too_and_moves_to_the_section_found(rig: Rig) -
 
 def test_a_crowded_home_tab_is_accepted_and_keeps_the_versions_to_acknowledge(rig: Rig) -> None:
     rig.actions.home_data = HomeData(
-        pending=[(f"PRB-{i}", f"Refunds < {i} days") for i in range(60)],
+        pending=[(Shown(f"PRB-{i}", "returns#s1", "ab" * 32), f"Refunds < {i} days") for i in range(60)],
         suggestions=[("2026-12-01", "Price matching & <b>bold</b> claims", "received")] * 10,
         to_acknowledge=[("returns", 3, "Returns Policy"), ("handbook", 7, "Agent Handbook")],
         more_suggestions=4,
@@ -168,8 +177,26 @@ def test_a_crowded_home_tab_is_accepted_and_keeps_the_versions_to_acknowledge(ri
 
 
 def test_replies_to_the_person_are_escaped(rig: Rig) -> None:
-    rig.actions.sign = lambda *args: "PRB-1: approved; p < 0.001 & <!channel>"  # type: ignore[method-assign]
+    rig.actions.sign = lambda *args: ("PRB-1: approved; p < 0.001 & <!channel>", True)  # type: ignore[method-assign]
     rig.send.block_action("signoff_approve", "PRB-1", user="U0LEE", channel="D0LEE")
     eventually(lambda: rig.api.calls_to("chat.postEphemeral"))
     [call] = rig.api.calls_to("chat.postEphemeral")
     assert shown_text(call.args["text"]) == "PRB-1: approved; p < 0.001 & <!channel>"
+
+
+def test_an_approver_slack_cannot_describe_for_a_moment_is_asked_to_try_again_not_locked_out() -> None:
+    with (
+        SlackApiStandIn(bot_token=TOKEN, users={"U0LEE": "Lee"}) as api,  # users.info shows lee@example.com
+        served(api, SlackOptions(email_domain="example.com")) as rig,
+    ):
+        api.faults.append(SlackFault("users.info", "error", error="internal_error", times=3))
+        value = Shown("PRB-1", "returns#s1", "ab" * 32).value()
+        rig.send.block_action("signoff_approve", value, user="U0LEE", channel="D0LEE")
+        eventually(lambda: rig.api.calls_to("chat.postEphemeral"))
+        [told] = [c.args["text"] for c in rig.api.calls_to("chat.postEphemeral")]
+        assert told == "Not signed: Slack could not say who you are; try again in a minute"
+        assert rig.actions.signed == []
+        api.faults.clear()  # Slack is back: the next click is lee's, not an hour later
+        rig.send.block_action("signoff_approve", value, user="U0LEE", channel="D0LEE")
+        eventually(lambda: rig.actions.signed)
+        assert rig.actions.signed == [("lee", Shown("PRB-1", "returns#s1", "ab" * 32), "approve")]

@@ -18,6 +18,7 @@ from reviewbot.connectors.slack.views import (
     NOT_POLICY,
     NOT_SURE,
     HomeData,
+    Shown,
     chosen,
     fallback_text,
     home_view,
@@ -146,7 +147,7 @@ def test_long_headings_and_section_ids_fit_and_come_back() -> None:
 @pytest.mark.parametrize(("pending", "acks"), [(60, 5), (3, 45), (0, 0)])
 def test_app_home_keeps_every_part_within_one_hundred_blocks(pending: int, acks: int) -> None:
     data = HomeData(
-        pending=[(f"PRB-{i}", f"Refunds < {i} days & more") for i in range(pending)],
+        pending=[(Shown(f"PRB-{i}", "doc#s", "ab" * 32), f"Refunds < {i} days & more") for i in range(pending)],
         suggestions=[("2026-12-01", "p < 0.001", "received")] * 12,
         to_acknowledge=[(f"doc-{i}", 2, f"Policy {i}") for i in range(acks)],
     )

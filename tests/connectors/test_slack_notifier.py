@@ -4,13 +4,14 @@ reaching everyone who can be found."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from reviewbot.connectors.slack.config import Directory, SlackOptions
+from reviewbot.connectors.slack.config import Directory, DirectoryError, SlackOptions
 from reviewbot.connectors.slack.notifier import NotifierError, SlackNotifier
 from reviewbot.protocols import Message
 from tests.standins.slack_api import SlackApiStandIn, SlackFault, shown_text
@@ -89,7 +90,7 @@ def test_a_message_to_several_reaches_those_found_and_reports_the_others(api: Sl
         slack.send(signoff("lee", "sam.okafor", "mo.unknown"))
     assert str(failed.value) == (
         "reached 2 of 3: no Slack user for mo.unknown: Slack has no user with mo.unknown@example.com; "
-        'add mo.unknown = "U..." to [slack.people]'
+        'add "mo.unknown" = "U..." to people = { ... } in [slack]'
     )
     assert len(dm_texts(api, "U0LEE")) == 1 and len(dm_texts(api, "U0SAM")) == 1
 
@@ -101,7 +102,7 @@ def test_a_message_to_several_reaches_those_found_and_reports_the_others(api: Sl
 
 def test_without_a_mapping_or_email_domain_the_fix_is_named(api: SlackApiStandIn) -> None:
     slack = notifier(api, email_domain=None)
-    with pytest.raises(NotifierError, match=r'reached 0 of 1: no Slack user for sam: add sam = "U\.\.\." \(or their'):
+    with pytest.raises(NotifierError, match=r'reached 0 of 1: no Slack user for sam: add "sam" = "U\.\.\." to people'):
         slack.send(signoff("sam"))
     assert api.calls_to("users.lookupByEmail") == [] and api.messages == []
 
@@ -131,6 +132,24 @@ def test_who_clicked_is_found_by_the_email_slack_shows(api: SlackApiStandIn) -> 
     assert Directory({}, email_domain="elsewhere.com", client=lambda: client).person("U0SAM") == "U0SAM"
 
 
+def test_the_fix_named_for_an_unmapped_person_is_a_line_that_works_in_the_readme_form(api: SlackApiStandIn) -> None:
+    with pytest.raises(NotifierError) as failed:
+        notifier(api, people={"lee": "U0LEE"}).send(signoff("tom.b"))
+    entry = str(failed.value).split("; add ")[1].split(" to people = {")[0]
+    readme = f'[slack]\npeople = {{ "dana.ellis" = "U012ABCDEF", {entry.replace("U...", "U0TOMB")} }}\n'
+    assert tomllib.loads(readme)["slack"]["people"] == {"dana.ellis": "U012ABCDEF", "tom.b": "U0TOMB"}
+
+
+def test_a_user_slack_cannot_describe_now_is_not_kept_as_nobody(api: SlackApiStandIn) -> None:
+    client = WebClient(token=TOKEN, base_url=api.url, timeout=5)
+    directory = Directory({}, email_domain="example.com", client=lambda: client)
+    api.faults.append(SlackFault("users.info", "error", error="internal_error", times=3))
+    for _ in range(3):
+        with pytest.raises(DirectoryError, match="Slack could not say who U0SAM is: internal_error"):
+            directory.person("U0SAM")
+    assert directory.person("U0SAM") == "sam.okafor"  # Slack answers again: found at once, not an hour later
+
+
 def test_answers_are_cached_for_a_while_only(api: SlackApiStandIn) -> None:
     client = WebClient(token=TOKEN, base_url=api.url, timeout=5)
     now = [0.0]
@@ -150,10 +169,30 @@ def test_people_must_be_slack_ids_or_emails() -> None:
 
 def test_doctor_names_the_scopes_the_token_lacks(api: SlackApiStandIn) -> None:
     api.scopes = ["commands", "chat:write", "im:write", "im:history", "channels:history", "users:read"]
-    [signed_in, scopes] = notifier(api).check()
+    [signed_in, scopes, _] = notifier(api).check()
     assert signed_in.ok and not scopes.ok and scopes.detail == "the bot token lacks users:read.email"
     api.scopes.append("users:read.email")
-    assert [c.ok for c in notifier(api).check()] == [True]
+    assert [(c.name, c.ok) for c in notifier(api).check()] == [("Slack", True), ("Slack channel", True)]
+
+
+@pytest.mark.parametrize(
+    ("channel", "detail", "hint"),
+    [
+        ("C0ELSEWHERE", "cannot use C0ELSEWHERE: not_in_channel", "/invite @reviewbot"),
+        ("C0GONE", "cannot use C0GONE: channel_not_found", "check the id"),
+        ("#policy-updates", "'#policy-updates' is not a channel id", "channel details > About"),
+        (None, "no channel for digests and announcements", "set channel in [slack]"),
+    ],
+)
+def test_doctor_checks_the_bot_can_use_the_channel(
+    api: SlackApiStandIn, channel: str | None, detail: str, hint: str
+) -> None:
+    api.channels = {"C0POLICY": ["U0BOT", "U0LEE"], "C0ELSEWHERE": ["U0LEE"]}
+    [_, checked] = notifier(api, channel=channel).check()
+    assert (checked.name, checked.ok, checked.detail) == ("Slack channel", False, detail)
+    assert hint in (checked.hint or "")
+    [_, fine] = notifier(api).check()
+    assert fine.ok and fine.detail == "posting to C0POLICY"
 
 
 def test_posts_faster_than_slack_allows_are_waited_out_not_lost() -> None:

@@ -350,8 +350,12 @@ class SlackApiStandIn(Served):
         clock: Callable[[], float] = time.time,
         scopes: list[str] | None = None,
         rate_limits: dict[str, int] | None = None,
+        channels: dict[str, list[str]] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        # channel id -> its members; None: every channel id exists with the bot in it. With a dict, an unknown id is
+        # channel_not_found and a channel without the bot is not_in_channel for posting and reading, as in Slack.
+        self.channels = channels
         # method -> calls allowed per conversation per second (of `clock`); more are answered 429, Retry-After: 1
         self.rate_limits = dict(rate_limits or {})
         self._recent_calls: dict[tuple[str, str], list[float]] = {}
@@ -582,6 +586,17 @@ class SlackApiStandIn(Served):
         # Names like "#general" or "alice" are not ids; reviewbot must post to ids.
         raise _SlackError("channel_not_found")
 
+    def _joined(self, value: Any) -> str:
+        """A channel the bot may post to and read (direct messages always): its id, else Slack's error."""
+        channel = self._channel(value)
+        if self.channels is None or channel.startswith("D"):
+            return channel
+        if channel not in self.channels:
+            raise _SlackError("channel_not_found")
+        if self.bot_user not in self.channels[channel]:
+            raise _SlackError("not_in_channel")
+        return channel
+
     def _store(
         self, channel: str, *, text: str, blocks: Any, metadata: Any, user: str, thread_ts: str | None, **extra: Any
     ) -> JSON:
@@ -742,8 +757,8 @@ class SlackApiStandIn(Served):
     # -- methods: chat
 
     def _chat_post_message(self, args: JSON) -> JSON:
-        """chat.postMessage: to a channel id, or to a user id (answered with the DM's D channel)."""
-        channel = self._channel(args.get("channel"))
+        """chat.postMessage: to a channel id the bot is in, or to a user id (answered with the DM's D channel)."""
+        channel = self._joined(args.get("channel"))
         text, blocks, metadata = self._message_content(args)
         thread_ts = args.get("thread_ts") or None
         message = self._store(
@@ -818,7 +833,7 @@ class SlackApiStandIn(Served):
 
     def _conversations_history(self, args: JSON) -> JSON:
         """conversations.history: top-level messages newest first; metadata only with include_all_metadata."""
-        channel = self._channel(args.get("channel"))
+        channel = self._joined(args.get("channel"))
         in_range = _time_window(args)
         offset, limit = _page(args, default=100, most=999)
         top_level = [
@@ -841,7 +856,7 @@ class SlackApiStandIn(Served):
     def _conversations_replies(self, args: JSON) -> JSON:
         """conversations.replies: a thread oldest first, its parent always first on the first page; `oldest` and
         `latest` bound the replies; cursor pagination through response_metadata.next_cursor."""
-        channel = self._channel(args.get("channel"))
+        channel = self._joined(args.get("channel"))
         parent = self._find(channel, args.get("ts"))
         if parent["thread_ts"] and parent["thread_ts"] != parent["ts"]:
             parent = self._find(channel, parent["thread_ts"])  # the ts of a reply reaches its thread too

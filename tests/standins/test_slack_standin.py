@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.parse import urlencode
@@ -93,6 +94,18 @@ def test_post_to_a_channel_and_to_a_user_id_which_answers_with_a_dm_channel(
     # The client sends chat.postMessage as JSON; the token travels in the Authorization header, not in args.
     call = slack.calls_to("chat.postMessage")[0]
     assert call.args["blocks"] == [{"type": "divider"}] and call.token == TOKEN and "token" not in call.args
+
+
+def test_with_channels_given_the_bot_posts_and_reads_only_where_it_is_a_member(
+    slack: SlackApiStandIn, client: Client
+) -> None:
+    slack.channels = {"C0JOINED": ["U0BOT", "U0ALICE"], "C0OTHERS": ["U0ALICE"]}
+    web = client()
+    assert web.chat_postMessage(channel="C0JOINED", text="hello")["ok"]
+    assert web.chat_postMessage(channel="U0ALICE", text="a direct message needs no channel")["ok"]
+    for method in (web.chat_postMessage, web.conversations_history):
+        for channel, error in (("C0OTHERS", "not_in_channel"), ("C0UNKNOWN", "channel_not_found")):
+            assert error_of(partial(method, channel=channel, text="x")).response["error"] == error
 
 
 def test_post_message_refuses_what_slack_refuses(slack: SlackApiStandIn, client: Client) -> None:
