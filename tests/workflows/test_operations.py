@@ -337,9 +337,16 @@ def test_ctrl_c_stops_a_sync_that_says_so_and_the_next_finishes_the_work(ws: Pat
     big_export(ws, rows)
     settings, store = open_workspace(ws)
     command = [sys.executable, "-m", "reviewbot", "-w", str(ws), "sync"]
-    # Ctrl-C in a terminal signals the whole foreground process group: the sync and its workers
+    # Ctrl-C in a terminal signals the whole foreground process group: the sync and its workers. A job started in
+    # the background by a script (as CI runs one test run) ignores SIGINT, and so would the sync: give it back.
     victim = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ), start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wait_until(lambda: 0 < count(store, FeedbackItem) < rows, timeout=120)
     os.killpg(victim.pid, signal.SIGINT)
