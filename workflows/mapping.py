@@ -3,8 +3,8 @@
 A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
 items it placed. The sums are counted again from all members when the sections' words change (a version is
 published), an owner corrects a theme (the items of corrected themes teach a model that votes for every item), or
-a theme lost members (an edited row, a merge, a split). A sync reading many items, without corrections, lets them
-teach a model of the workspace's own words whose votes are counted instead (analysis.mapping.SectionMapper.bootstrap).
+a theme lost members (an edited row, a merge, a split). A sync reading many items lets them teach a model of the
+workspace's own words whose votes are counted instead of the members' own (analysis.mapping.SectionMapper.bootstrap).
 A theme an owner corrected stays where the owner put it; other themes like it follow the correction (analysis.mapping).
 """
 
@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import Session
 
-from reviewbot.analysis.mapping import Correction, Explanation, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.mapping import (
+    MIN_LEARNED,
+    Correction,
+    Explanation,
+    MatchRules,
+    SectionMapper,
+    SectionMatch,
+    SectionText,
+)
 from reviewbot.analysis.themes import MemberTerms
 from reviewbot.analysis.vectorize import terms
 from reviewbot.errors import NotFoundError
@@ -81,9 +89,7 @@ def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Pla
     with store.session() as session:
         mapper = build_mapper(session)
         themes = active_themes(session)
-        # the workspace's model learns from every item the sync read, in a theme or not (unplaced tweets taught it
-        # as much as placed ones: bench/README.md, "Mapping")
-        every = placed.every() if isinstance(placed, MemberTerms) else None
+        every = placed.every() if isinstance(placed, MemberTerms) else None  # what the workspace's model learns from
         votes = _votes(session, mapper, themes, placed or {}, every, recount=placed is None)
         recounted = votes.recounted
         held = pins(session)
@@ -153,7 +159,7 @@ def _votes(
     counted = {t: placed[t] for t in sums if placed.get(t)}
     for batch in _members(session, again):
         counted |= batch
-    summed, model = _summed(mapper, counted, examples(session, learned_from) if counted else [], every)
+    summed, voted = _summed(mapper, counted, examples(session, learned_from) if counted else [], every)
     for theme_id, total in summed.items():
         sums[theme_id] = sums[theme_id] + total if theme_id in sums else total
     for theme in themes:
@@ -166,8 +172,8 @@ def _votes(
                 "n": counts.get(theme_id, 0),
                 "sums": mapper.tally_dict(total),
                 # some of the vote is a model's over the workspace's items (see `explain_theme`)
-                TAUGHT: model == TAUGHT or kept.get(TAUGHT, False),
-                LEARNED: model == LEARNED or kept.get(LEARNED, False),
+                TAUGHT: TAUGHT in voted or kept.get(TAUGHT, False),
+                LEARNED: LEARNED in voted or kept.get(LEARNED, False),
             }
             session.add(theme)
     taught_themes = {t.id or 0 for t in themes if (t.section_votes or {}).get(TAUGHT)}
@@ -198,21 +204,29 @@ def _summed(
     members: Mapping[int, Sequence[Sequence[str]]],
     taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
     every: Sequence[Sequence[str]] | None = None,
-) -> tuple[dict[int, np.ndarray], str]:
-    """Theme -> its given members' summed votes; and which model voted: `TAUGHT` (the owners' examples taught it:
-    analysis.mapping.SectionMapper.taught_votes), `LEARNED` (without corrections, the items' own words taught it:
-    SectionMapper.bootstrap, over `every` item given, else over the members) or "" (each member's vote is its own).
-    Without corrections members are counted VOTE_ROWS at a time: a vote row per member of a large import at once was
-    most of a sync's memory."""
+) -> tuple[dict[int, np.ndarray], set[str]]:
+    """Theme -> its given members' summed votes; and which models voted: `LEARNED` (the items' own words taught
+    it: SectionMapper.bootstrap, over `every` item the sync read when they are enough, else over the members),
+    `TAUGHT` (the owners' examples taught it, over those votes: analysis.mapping.SectionMapper.taught_votes), neither
+    (each member's vote is its own). Without corrections members are counted VOTE_ROWS at a time: a vote row per
+    member of a large import at once was most of a sync's memory."""
     themes = [t for t, docs in members.items() if docs]
     if not themes:
-        return {}, ""
+        return {}, set()
+    # the model learns from the items the sync read, placed in a theme or not, when they are enough; else from the
+    # members counted (all of them after a correction): unplaced items taught it as much as placed ones (on the
+    # airline set, fitted on the themed items alone it gained half as much: bench/README.md, "Mapping")
+    learn_from_sync = every is not None and len(every) >= MIN_LEARNED
+    counted = [doc for t in themes for doc in members[t]] if taught or not learn_from_sync else []
+    model = mapper.bootstrap(every if every is not None and learn_from_sync else counted)
+    voted = set() if model is None else {LEARNED}
     if taught:  # the model learns from the surest voters among all members: they are counted together
-        docs = [doc for t in themes for doc in members[t]]
-        votes, fitted = mapper.taught_votes(docs, mapper.vote_rows(docs), taught)
+        own = mapper.vote_rows(counted) if model is None else mapper.learned_votes(model, counted)
+        votes, fitted = mapper.taught_votes(counted, own, taught)
         starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
-        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), TAUGHT if fitted else ""
-    model = mapper.bootstrap([doc for t in themes for doc in members[t]] if every is None else every)
+        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), voted | (
+            {TAUGHT} if fitted else set()
+        )
     sums: dict[int, np.ndarray] = {}
     for theme in themes:
         docs = members[theme]
@@ -222,7 +236,7 @@ def _summed(
             if theme in sums:
                 votes[0] += sums[theme]  # the sum runs on from the previous batch, row by row as in one batch
             sums[theme] = np.add.reduce(votes, axis=0)
-    return sums, "" if model is None else LEARNED
+    return sums, voted
 
 
 TAUGHT, LEARNED = "taught", "learned"  # which model voted (see `_summed`), as flags of a stored tally

@@ -63,11 +63,12 @@ MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond)
 # A theme whose words fit no section still goes where owners put like themes when the model they taught gives
 # that section this share of its vote.
 TAUGHT_SURE = 0.5
-# Without corrections, a sync reading many items lets them teach a model of the workspace's own words, seeded by the
-# policy's (`bootstrap`), and each member's vote is that model's. Measured over three row orders of each labelled set
-# (bench/README.md, "Mapping"): item accuracy dev 0.210 -> 0.239, airline 0.333 -> 0.371, demo 8 of 8 (no model: 522
-# items). Fewer items teach it worse than their own words vote: fitted on 1,000 of the dev set's items, -0.02; on
-# 2,000, +0.02.
+# A sync reading many items lets them teach a model of the workspace's own words, seeded by the policy's
+# (`bootstrap`), and each member's vote is that model's (the owners' corrections' model mixes with it: `taught_votes`).
+# Measured over three row orders of each labelled set (bench/README.md, "Mapping"): item accuracy dev 0.210 -> 0.239,
+# airline 0.333 -> 0.371, demo 8 of 8 (522 items: no model); after 10 simulated corrections, airline 0.448 -> 0.509 on
+# the themes nobody corrected. Fewer items teach it worse than their own words vote: fitted on 1,000 of the dev
+# set's items, -0.02; on 2,000, +0.02.
 MIN_LEARNED = 2_000
 NOT_POLICY = "(not a policy matter)"  # the target of corrections saying a theme needs no policy review
 
@@ -239,8 +240,9 @@ class SectionMapper:
     ) -> tuple[np.ndarray, bool]:
         """Each member's vote as owners' corrections teach it: a linear model fitted on `examples`, the items of
         themes an owner moved as (terms, document, section or None for not a policy matter), and on the members'
-        surest voters votes for every member, as far as the member's own vote is not sure. Returns the votes and
-        whether a model was fitted (no examples, or too few: the votes as given)."""
+        surest voters votes for every member, as far as the member's vote (its own, or the workspace model's:
+        `learned_votes`) is not sure. Returns the votes and whether a model was fitted (no examples, or too few: the
+        votes as given)."""
         labelled = [(doc, self._index.get(_target_of_pair(d, s))) for doc, d, s in examples]
         labelled = [(doc, target) for doc, target in labelled if target is not None]
         if not labelled:

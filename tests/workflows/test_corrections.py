@@ -336,3 +336,9 @@ def test_without_corrections_a_large_import_teaches_itself_the_words_the_policy_
     _, why, _ = explain_theme(settings, store, car)  # type: ignore[arg-type]
     assert why.learned and not why.taught
     assert why.words_alone[0].section_id == "debits"  # its own words alone would have sent it to debits
+    # an owner's correction teaches its model over the learned votes: the next sync counts every theme again
+    [debits] = [t for t in tickets(store) if t.section_id == "debits"]
+    move_ticket(store, settings, debits.tracker_ref or "", "costs", "dana")
+    sync(ws)
+    _, why, _ = explain_theme(settings, store, car)  # type: ignore[arg-type]
+    assert why.learned and why.taught
