@@ -3,8 +3,9 @@
 A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
 items it placed. The sums are counted again from all members when the sections' words change (a version is
 published), an owner corrects a theme (the items of corrected themes teach a model that votes for every item), or
-a theme lost members (an edited row, a merge, a split). A theme an owner corrected stays where the owner put it;
-other themes like it follow the correction (analysis.mapping).
+a theme lost members (an edited row, a merge, a split). A sync reading many items lets them teach a model of the
+workspace's own words whose votes are counted instead of the members' own (analysis.mapping.SectionMapper.bootstrap).
+A theme an owner corrected stays where the owner put it; other themes like it follow the correction (analysis.mapping).
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import Session
 
-from reviewbot.analysis.mapping import Correction, Explanation, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.mapping import (
+    MIN_LEARNED,
+    Correction,
+    Explanation,
+    MatchRules,
+    SectionMapper,
+    SectionMatch,
+    SectionText,
+)
+from reviewbot.analysis.themes import MemberTerms
 from reviewbot.analysis.vectorize import terms
 from reviewbot.errors import NotFoundError
 from reviewbot.models import MappingCorrection, Theme, ThemeMapping
@@ -79,7 +89,8 @@ def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Pla
     with store.session() as session:
         mapper = build_mapper(session)
         themes = active_themes(session)
-        votes = _votes(session, mapper, themes, placed or {}, recount=placed is None)
+        every = placed.every() if isinstance(placed, MemberTerms) else None  # what the workspace's model learns from
+        votes = _votes(session, mapper, themes, placed or {}, every, recount=placed is None)
         recounted = votes.recounted
         held = pins(session)
         stored: dict[int, list[ThemeMapping]] = {}
@@ -122,8 +133,18 @@ class Votes:
     taught: set[int]  # themes whose vote is (partly) the model's that owners' corrections taught
 
 
-def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed: Placed, *, recount: bool) -> Votes:
-    """Bring every theme's vote tally up to date: add what this sync placed, or count again from all members."""
+def _votes(
+    session: Session,
+    mapper: SectionMapper,
+    themes: list[Theme],
+    placed: Placed,
+    every: Sequence[Sequence[str]] | None,
+    *,
+    recount: bool,
+) -> Votes:
+    """Bring every theme's vote tally up to date: add what this sync placed, or count again from all members.
+    `every`: the terms of every item the sync read, which the workspace's model learns from (None: the members
+    counted)."""
     learned_from = corrections(session)
     key = tally_key(mapper, learned_from)
     counts = member_counts(session)
@@ -138,22 +159,24 @@ def _votes(session: Session, mapper: SectionMapper, themes: list[Theme], placed:
     counted = {t: placed[t] for t in sums if placed.get(t)}
     for batch in _members(session, again):
         counted |= batch
-    summed, taught = _summed(mapper, counted, examples(session, learned_from) if counted else [])
+    summed, voted = _summed(mapper, counted, examples(session, learned_from) if counted else [], every)
     for theme_id, total in summed.items():
         sums[theme_id] = sums[theme_id] + total if theme_id in sums else total
     for theme in themes:
         theme_id = theme.id or 0
         if theme_id in again or placed.get(theme_id):
             total = sums.setdefault(theme_id, np.zeros(len(mapper.targets)))
-            was_taught = theme_id not in again and (theme.section_votes or {}).get("taught", False)
+            kept = {} if theme_id in again else theme.section_votes or {}
             theme.section_votes = {
                 "key": key,
                 "n": counts.get(theme_id, 0),
                 "sums": mapper.tally_dict(total),
-                "taught": taught or was_taught,  # some of the vote is the workspace model's (see `explain_theme`)
+                # some of the vote is a model's over the workspace's items (see `explain_theme`)
+                TAUGHT: TAUGHT in voted or kept.get(TAUGHT, False),
+                LEARNED: LEARNED in voted or kept.get(LEARNED, False),
             }
             session.add(theme)
-    taught_themes = {t.id or 0 for t in themes if (t.section_votes or {}).get("taught")}
+    taught_themes = {t.id or 0 for t in themes if (t.section_votes or {}).get(TAUGHT)}
     return Votes(sums, len(again), taught_themes)
 
 
@@ -180,30 +203,43 @@ def _summed(
     mapper: SectionMapper,
     members: Mapping[int, Sequence[Sequence[str]]],
     taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
-) -> tuple[dict[int, np.ndarray], bool]:
-    """Theme -> its given members' summed votes (with the model the owners' examples teach, when there are any:
-    analysis.mapping.SectionMapper.taught_votes); and whether that model voted. Without examples each member's
-    vote is its own, so they are counted VOTE_ROWS members at a time: a vote row per member of a large import at
-    once was most of a sync's memory."""
+    every: Sequence[Sequence[str]] | None = None,
+) -> tuple[dict[int, np.ndarray], set[str]]:
+    """Theme -> its given members' summed votes; and which models voted: `LEARNED` (the items' own words taught
+    it: SectionMapper.bootstrap, over `every` item the sync read when they are enough, else over the members),
+    `TAUGHT` (the owners' examples taught it, over those votes: analysis.mapping.SectionMapper.taught_votes), neither
+    (each member's vote is its own). Without corrections members are counted VOTE_ROWS at a time: a vote row per
+    member of a large import at once was most of a sync's memory."""
     themes = [t for t, docs in members.items() if docs]
     if not themes:
-        return {}, False
+        return {}, set()
+    # the model learns from the items the sync read, placed in a theme or not, when they are enough; else from the
+    # members counted (all of them after a correction): unplaced items taught it as much as placed ones (on the
+    # airline set, fitted on the themed items alone it gained half as much: bench/README.md, "Mapping")
+    learn_from_sync = every is not None and len(every) >= MIN_LEARNED
+    counted = [doc for t in themes for doc in members[t]] if taught or not learn_from_sync else []
+    model = mapper.bootstrap(every if every is not None and learn_from_sync else counted)
+    voted = set() if model is None else {LEARNED}
     if taught:  # the model learns from the surest voters among all members: they are counted together
-        docs = [doc for t in themes for doc in members[t]]
-        votes, fitted = mapper.taught_votes(docs, mapper.vote_rows(docs), taught)
+        own = mapper.vote_rows(counted) if model is None else mapper.learned_votes(model, counted)
+        votes, fitted = mapper.taught_votes(counted, own, taught)
         starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
-        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), fitted
+        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), voted | (
+            {TAUGHT} if fitted else set()
+        )
     sums: dict[int, np.ndarray] = {}
     for theme in themes:
         docs = members[theme]
         for start in range(0, len(docs), VOTE_ROWS):
-            votes = mapper.vote_rows(docs[start : start + VOTE_ROWS])
+            batch = docs[start : start + VOTE_ROWS]
+            votes = mapper.vote_rows(batch) if model is None else mapper.learned_votes(model, batch)
             if theme in sums:
                 votes[0] += sums[theme]  # the sum runs on from the previous batch, row by row as in one batch
             sums[theme] = np.add.reduce(votes, axis=0)
-    return sums, False
+    return sums, voted
 
 
+TAUGHT, LEARNED = "taught", "learned"  # which model voted (see `_summed`), as flags of a stored tally
 THEMES_PER_QUERY = 200
 VOTE_ROWS = 20_000  # members voted at a time
 EXAMPLES_PER_CORRECTION = 2_000  # items of one moved theme the model learns from
@@ -235,9 +271,10 @@ def explain_theme(
         tally = theme.section_votes or {}
         current = tally.get("key") == tally_key(mapper, corrections(session))
         counted = mapper.tally(tally.get("sums", {})) if current else own
-        taught = bool(current and tally.get("taught"))
+        taught, from_items = bool(current and tally.get(TAUGHT)), bool(current and tally.get(LEARNED))
         explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught)
-        if taught:
+        if taught or from_items:
             shares = own / own.sum() if own.sum() > 0 else own
-            explanation.taught, explanation.words_alone = True, mapper.scores_of(shares)
+            explanation.taught, explanation.learned = taught, from_items
+            explanation.words_alone = mapper.scores_of(shares)
         return theme, explanation, pins(session).get(theme_id)

@@ -215,6 +215,12 @@ class MemberTerms(Mapping[int, Sequence[Sequence[str]]]):
         docs = self._docs
         return RowsOf(docs.terms_at, self._rows[theme], docs.terms_of if isinstance(docs, TermCounts) else None)
 
+    def every(self) -> Sequence[Sequence[str]]:
+        """The terms of every item the sync read, placed in a theme or not (the mapping stage's model learns the
+        workspace's words from them all)."""
+        docs = self._docs
+        return RowsOf(docs.terms_at, np.arange(len(docs)), docs.terms_of if isinstance(docs, TermCounts) else None)
+
 
 def read_docs(
     batches: Iterable[Sequence[tuple[int, str]]], boilerplate: Boilerplate, *, learn: bool = False, texts: bool = True

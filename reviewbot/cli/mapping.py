@@ -45,6 +45,7 @@ def mapping_explain(
                 "sections": [s.__dict__ for s in explanation.scores],
                 "corrections": [{"correction": label, "similarity": sim} for label, sim in explanation.corrections],
                 "taught_by_corrections": explanation.taught,
+                "learned_from_feedback": explanation.learned,
                 "words_alone": [{"section": s.section_id, "share": s.share} for s in explanation.words_alone],
             }
         )
@@ -63,6 +64,14 @@ def mapping_explain(
         out.print(
             "Learned: the vote above is the model owners' corrections taught over this workspace's items; their own "
             f"words alone vote {alone or 'for no section (they share no word with any)'}",
+            highlight=False,
+            markup=False,
+        )
+    elif explanation.learned:
+        alone = ", ".join(f"{s.section_id} {s.share:.0%}" for s in explanation.words_alone[:3])
+        out.print(
+            "Learned: the vote above is a model of this workspace's feedback, seeded by the policy's words, that "
+            f"the items taught one another; their words alone vote {alone or 'for no section'}",
             highlight=False,
             markup=False,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from reviewbot.analysis.cues import cites_rules
-from reviewbot.analysis.mapping import Correction, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.mapping import MIN_LEARNED, Correction, MatchRules, SectionMapper, SectionMatch, SectionText
 from reviewbot.analysis.vectorize import CorpusStats, terms, top_terms, weigh
 
 SECTIONS = [
@@ -219,3 +221,37 @@ def test_a_few_new_items_are_not_all_drawn_to_where_owners_moved_tickets() -> No
     moved = [(terms(f"the lender kept my title {i}"), "l", "vehicles") for i in range(100)]
     taught, fitted = mapper.taught_votes(few, mapper.vote_rows(few), moved)
     assert not fitted and taught[0].argmax() == mapper.targets.index(("l", "costs"))
+
+
+def _lender_feedback(n: int) -> list[list[str]]:
+    """Feedback of a lender's customers, in their words: the car ones say "car" and "towed", which no section
+    uses, beside the policy's "vehicle", "repossessed" and "notice"; the others use the policy's words."""
+    days = ["monday", "friday", "last week", "yesterday", "at night", "in the morning", "on payday", "today"]
+    texts = [
+        "my vehicle was repossessed {day} without written notice, they towed my car",
+        "the repo man towed my car {day}, no notice that the vehicle would be repossessed",
+        "every payment I made {day} was not credited to the loan",
+        "a fee I was never shown was charged {day}, the interest rate is higher than signed",
+        "they debit my bank account {day} after I revoked the authorisation",
+    ]
+    return [terms(texts[i % len(texts)].format(day=days[i % len(days)])) for i in range(n)]
+
+
+def test_items_teach_the_words_the_policy_does_not_use_so_a_theme_in_them_reaches_its_section() -> None:
+    mapper = SectionMapper(NESTED)
+    members = _lender_feedback(MIN_LEARNED)
+    model = mapper.bootstrap(members)
+    assert model is not None
+    # the theme says "car" and "towed", never "vehicle": by its words it concerns a payment
+    texts = [f"they towed my car away {day} although every payment was made" for day in ("today", "monday", "at night")]
+    car, centroid = theme(*texts)
+    own, learned = mapper.vote_rows(car).sum(axis=0), mapper.learned_votes(model, car).sum(axis=0)
+    assert sections_of(mapper.match(own, centroid)) == ["payments.crediting"]
+    assert sections_of(mapper.match(learned, centroid)) == ["vehicles"]
+    # and the items whose words the policy uses stay where their words put them
+    fee = mapper.learned_votes(model, [terms("a fee I was never shown")])
+    assert mapper.targets[fee.argmax()] == ("l", "costs") and fee.sum() == pytest.approx(1.0)
+
+
+def test_a_few_items_teach_no_model_their_own_votes_stand() -> None:
+    assert SectionMapper(NESTED).bootstrap(_lender_feedback(MIN_LEARNED - 1)) is None

@@ -311,3 +311,34 @@ def test_a_correction_teaches_the_next_sync_where_like_themes_go(
 def theme_of(store: Store, external_id: str) -> int:
     with store.session() as session:
         return session.exec(select(FeedbackItem.theme_id).where(FeedbackItem.external_id == external_id)).one() or 0
+
+
+def test_without_corrections_a_large_import_teaches_itself_the_words_the_policy_does_not_use(
+    tmp_path: Path, use_database: str
+) -> None:
+    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
+    (ws / "policies" / "returns.md").unlink()
+    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    exports = ws / "inbox" / "complaints"
+    (exports / "export-1.csv").unlink()
+    texts = (
+        lender_texts("my vehicle was repossessed {day} without written notice, my car is gone", 800)
+        + lender_texts("a fee I was never shown was charged {day}, the interest rate is not what I signed", 700)
+        + lender_texts("they debit my bank account {day} after I revoked the authorisation", 500)
+    )
+    # a theme in the customers' words ("car"), whose only policy word is a debit's
+    towed = lender_texts("a tow truck took my car {day}, my car keys too, though the debit was paid", 60)
+    write_csv(exports / "export-1.csv", rows(texts, "M") + rows(towed, "C"))
+    settings, store = sync(ws)
+    car = theme_of(store, "C-0")
+    assert car not in (theme_of(store, "M-0"), theme_of(store, "M-800"), theme_of(store, "M-1500"))
+    assert sections_of_theme(store, car) == ["vehicles"]
+    _, why, _ = explain_theme(settings, store, car)  # type: ignore[arg-type]
+    assert why.learned and not why.taught
+    assert why.words_alone[0].section_id == "debits"  # its own words alone would have sent it to debits
+    # an owner's correction teaches its model over the learned votes: the next sync counts every theme again
+    [debits] = [t for t in tickets(store) if t.section_id == "debits"]
+    move_ticket(store, settings, debits.tracker_ref or "", "costs", "dana")
+    sync(ws)
+    _, why, _ = explain_theme(settings, store, car)  # type: ignore[arg-type]
+    assert why.learned and why.taught
