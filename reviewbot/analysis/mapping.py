@@ -70,6 +70,7 @@ TAUGHT_SURE = 0.5
 # the themes nobody corrected. Fewer items teach it worse than their own words vote: fitted on 1,000 of the dev
 # set's items, -0.02; on 2,000, +0.02.
 MIN_LEARNED = 2_000
+MIN_SEEDS = 10  # sure voters a section needs to be one of the model's classes
 NOT_POLICY = "(not a policy matter)"  # the target of corrections saying a theme needs no policy review
 
 
@@ -275,19 +276,23 @@ class SectionMapper:
         docs = take(items, rows)  # one batch read of a sync's rows
         votes = self.vote_rows(docs)
         sure = _surest(votes, TEACH_SHARE)
-        if len(sure) < MIN_TAUGHT or len(np.unique(votes[sure].argmax(axis=1))) < 2:
+        best = votes[sure].argmax(axis=1)
+        # only sections some items surely vote for: one without seeds learns little but its own text and the whole
+        # policy's words, and EM makes it a catch-all (every theme of a test workspace went to "privacy")
+        classes = [c for c in np.flatnonzero(self._voting) if np.count_nonzero(best == c) >= MIN_SEEDS]
+        if len(sure) < MIN_TAUGHT or len(classes) < 2:
             return None
-        classes = np.flatnonzero(self._voting)
         model = SeededBayes([section_terms(s) for s in self.sections], [[c, *self._ancestors(c)] for c in classes])
         column = np.full(len(self.targets), -1)
         column[classes] = np.arange(len(classes))
-        return model.fit(docs, sure, column[votes[sure].argmax(axis=1)])
+        seeded = column[best] >= 0
+        return model.fit(docs, sure[seeded], column[best[seeded]])
 
     def learned_votes(self, model: SeededBayes, members: Sequence[Sequence[str]]) -> np.ndarray:
         """Each member's vote as the workspace's model (`bootstrap`) gives it: rows summing to 1, all zero for a
         member using none of the words it knows."""
         votes = np.zeros((len(members), len(self.targets)))
-        votes[:, np.flatnonzero(self._voting)] = model.posteriors(members)
+        votes[:, [chain[0] for chain in model.chains]] = model.posteriors(members)
         return votes
 
     def _member_rows(self, members: Sequence[Sequence[str]]) -> csr_matrix:

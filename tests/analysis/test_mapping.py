@@ -255,3 +255,17 @@ def test_items_teach_the_words_the_policy_does_not_use_so_a_theme_in_them_reache
 
 def test_a_few_items_teach_no_model_their_own_votes_stand() -> None:
     assert SectionMapper(NESTED).bootstrap(_lender_feedback(MIN_LEARNED - 1)) is None
+
+
+def test_a_section_no_item_speaks_of_does_not_become_a_catch_all() -> None:
+    # with no item surely its own, a section learned only its text and the whole policy's words, and EM made it take
+    # every item: both themes of a two-issue import went to a privacy section nobody wrote about
+    mapper = SectionMapper(NESTED)
+    about = [text for text in _lender_feedback(MIN_LEARNED) if "fee" not in text and "interest" not in text]
+    model = mapper.bootstrap(about + about[: MIN_LEARNED - len(about)])
+    assert model is not None
+    learned = mapper.learned_votes(model, about)
+    costs = mapper.targets.index(("l", "costs"))
+    assert learned[:, costs].sum() == 0  # nobody wrote about costs: no item is drawn there
+    own = mapper.vote_rows(about).argmax(axis=1)
+    assert (learned.argmax(axis=1) == own).mean() > 0.6  # the others stay about where their words put them
