@@ -59,19 +59,16 @@ def mapping_explain(
     for score in explanation.scores[:SHOWN]:
         add_text_row(table, score.section_id, f"{score.share:.0%}", f"{score.fit:.2f}")
     out.print(table)
-    if explanation.taught:
-        alone = ", ".join(f"{s.section_id} {s.share:.0%}" for s in explanation.words_alone[:3])
-        out.print(
-            "Learned: the vote above is the model owners' corrections taught over this workspace's items; their own "
-            f"words alone vote {alone or 'for no section (they share no word with any)'}",
-            highlight=False,
-            markup=False,
+    if explanation.taught or explanation.learned:
+        model = (
+            "the model owners' corrections taught over this workspace's items"
+            if explanation.taught
+            else "a model of this workspace's feedback, seeded by the policy's words, that the items taught one another"
         )
-    elif explanation.learned:
         alone = ", ".join(f"{s.section_id} {s.share:.0%}" for s in explanation.words_alone[:3])
         out.print(
-            "Learned: the vote above is a model of this workspace's feedback, seeded by the policy's words, that "
-            f"the items taught one another; their words alone vote {alone or 'for no section'}",
+            f"Learned: the vote above is {model}; their own words alone vote "
+            f"{alone or 'for no section (they share no word with any)'}",
             highlight=False,
             markup=False,
         )
