@@ -95,7 +95,7 @@ def add_text_row(table: Table, *cells: str | Text) -> None:
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
 
 
-WHOLE_AT_MOST = 24  # an id or name longer than this may still fold: the text columns need their room too
+WHOLE_AT_MOST = 64  # an id, name or path longer than this may still fold: the text columns need room too
 
 
 def fitted(table: Table, width: int, *whole: str) -> Table | Group:
