@@ -82,6 +82,25 @@ def test_publish_needs_a_reason_to_force(demo: Path, cli) -> None:  # type: igno
     assert result.code == 1 and "nothing to publish" in result.stderr
 
 
+def test_publish_edit_opens_the_changelog_in_the_editor_and_uses_what_was_saved(
+    demo: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # `--edit` called typer.edit, which typer no longer has: an AttributeError traceback for everyone
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    shown: list[str] = []
+
+    def editor(text: str, **_: object) -> str:
+        shown.append(text)
+        return "# ignored\nSocial media replies promised within 2 hours\n"
+
+    monkeypatch.setattr("click.edit", editor)
+    result = cli("policy publish customer-service-policy --edit --force --reason test --json")
+    assert result.code == 0, result.stderr
+    assert shown and shown[0].startswith("# One change per line")
+    assert json.loads(result.stdout)["changelog"] == ["Social media replies promised within 2 hours"]
+
+
 def _add_people(demo: Path, lines: str) -> None:
     config = demo / "reviewbot.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("[identity.people]\n", "[identity.people]\n" + lines))
@@ -183,7 +202,9 @@ def test_a_backdated_publish_must_fall_between_the_last_version_and_now(demo: Pa
     assert "recorded as published on 2026-11-01" in trail[0]["detail"]
 
 
-def test_an_agent_may_not_take_owner_actions_or_publish(demo: Path, cli, os_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_agent_may_not_take_owner_actions_or_publish(
+    demo: Path, cli, os_user, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     """The probe's steps as priya.n, an agent: each refused, naming who may; nothing changes."""
     _add_people(demo, '"priya.n" = { os_user = "priya" }\n')
     policy = demo / "policies" / "customer-service-policy.md"
@@ -198,7 +219,10 @@ def test_an_agent_may_not_take_owner_actions_or_publish(demo: Path, cli, os_user
         "themes merge 3 4": "priya.n may not merge themes into theme 3",
         "themes split 1": "priya.n may not split theme 1",
         "policy publish customer-service-policy --force --reason x": "priya.n may not publish customer-service-policy",
+        # refused before the editor opens (click.edit is made to fail the test below)
+        "policy publish customer-service-policy --edit": "priya.n may not publish customer-service-policy",
     }
+    monkeypatch.setattr("click.edit", lambda *a, **k: pytest.fail("the editor opened before the refusal"))
     for command, message in refusals.items():
         result = cli(command)
         assert result.code == 1 and message in result.stderr, (command, result.stderr)

@@ -76,6 +76,11 @@ def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishP
         return PublishPlan(document, policy, changes, resolved, blocking, changelog)
 
 
+def check_publisher(settings: Settings, plan: PublishPlan, actor: str) -> None:
+    """Refuse `actor` unless they may publish the plan's document (its owner, admins), naming who may."""
+    require(actor, publishers(settings, plan.document), f"publish {plan.document.id}", PUBLISHERS)
+
+
 def _release_or_latest(session: Session, document_id: str, version: int | None) -> PolicyRelease:
     """The release of a version of a document (its published one when None), or a NotFoundError saying so."""
     document = _document(session, document_id)  # an unknown document is named as such, whatever the version
@@ -129,7 +134,7 @@ def publish(
     from this date.
     """
     plan = plan_publish(settings, store, document_id)
-    require(actor, publishers(settings, plan.document), f"publish {document_id}", PUBLISHERS)
+    check_publisher(settings, plan, actor)
     if plan.blocking and not force_reason:
         listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
         raise RefusedError(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.markdown import Markdown
 from rich.markup import escape
@@ -199,7 +200,7 @@ def policy_publish(
     as_json: JsonOption = False,
 ) -> None:
     """Publish the policy file as the next version: render it, close the tickets it resolves, tell people."""
-    from reviewbot.workflows.publish import plan_publish, publish
+    from reviewbot.workflows.publish import check_publisher, plan_publish, publish
 
     if force and not (reason or "").strip():
         raise ReviewbotError(
@@ -208,8 +209,9 @@ def policy_publish(
     with open_store(ctx) as (settings, store):
         who = actor(settings, store, as_)
         changelog = _read_changelog(changelog_file) if changelog_file else None
-        if edit:
+        if edit:  # refused before the editor opens, not after the changelog was written
             plan = plan_publish(settings, store, document_id)
+            check_publisher(settings, plan, who)
             changelog = _edit_changelog(changelog or plan.changelog)
         result = publish(
             settings,
@@ -246,7 +248,7 @@ def _read_changelog(path: Path) -> list[str]:
 
 def _edit_changelog(lines: list[str]) -> list[str]:
     template = "# One change per line. Lines starting with # are ignored.\n" + "\n".join(lines) + "\n"
-    edited = typer.edit(template)
+    edited = click.edit(template)  # typer does not re-export it (since 0.2x): typer.edit was an AttributeError
     if edited is None:  # the editor was closed without saving
         return lines
     return [line.strip() for line in edited.splitlines() if line.strip() and not line.startswith("#")]
