@@ -103,12 +103,12 @@ def backends(sizes: list[int | None], samples: int = 1, which: tuple[str, ...] =
     of each sample (the first the set's prefix), their mean and the worst."""
     from reviewbot.analysis.embeddings import load_encoder
 
-    encode = load_encoder("", Path.cwd())
+    encode = load_encoder("", Path.cwd()) if "embeddings" in which else None  # TF-IDF alone needs no model
     cache: dict[str, np.ndarray] = {}
 
     def cached(texts):  # type: ignore[no-untyped-def]  # each text encoded once across sizes
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
+        if missing and encode is not None:
             cache.update(zip(missing, encode(missing), strict=True))
         return np.array([cache[t] for t in texts])
 
