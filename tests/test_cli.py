@@ -16,8 +16,8 @@ from tests.workspaces import make_workspace
 
 COMMANDS = [
     "", "init", "sync", "audit", "themes", "themes list", "themes show", "quarantine", "quarantine list",
-    "tickets", "tickets list", "tickets show", "tickets triage", "tickets assign", "tickets dismiss",
-    "tickets approve", "tickets request-changes", "tickets reject", "signoffs", "signoffs pending",
+    "quarantine clear", "tickets", "tickets list", "tickets show", "tickets triage", "tickets assign",
+    "tickets dismiss", "tickets approve", "tickets request-changes", "tickets reject", "signoffs", "signoffs pending",
     "policy", "policy list", "policy show", "policy diff", "policy versions", "policy publish", "policy ack",
     "policy acks", "db", "db upgrade", "export", "whoami",
 ]  # fmt: skip

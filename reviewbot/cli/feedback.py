@@ -128,3 +128,19 @@ def quarantine_list(
         out.print(
             fitted(quarantine_table(rows), out.width, "source", "file", "line") if rows else "Quarantine is empty."
         )
+
+
+@quarantine_app.command("clear")
+def quarantine_clear(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The source whose quarantined rows to forget.")],
+    file: Annotated[
+        str | None, typer.Option("--file", help="Only this file's rows (as `quarantine list` names it).")
+    ] = None,
+    as_: ActorOption = None,
+) -> None:
+    """Forget quarantined rows once their export is fixed or no longer wanted (admins; audited)."""
+    from reviewbot.workflows.quarantine import clear_quarantine
+
+    with open_store(ctx) as (settings, store):
+        done(clear_quarantine(settings, store, source, file, actor(settings, store, as_)))

@@ -146,3 +146,24 @@ def test_a_later_file_changing_a_known_id_is_counted_as_updated(tmp_path: Path, 
     assert report.sources["complaints"] == {"new": 0, "updated": 1, "unchanged": 1, "quarantined": 0}
     texts = {i.external_id: i.text for i in stored_items(folder, "complaints")}
     assert texts["R-0"] == "Refund arrived at last after four weeks"  # as README says: the later row replaces it
+
+
+def test_an_admin_clears_a_files_quarantined_rows_and_only_an_admin(workspace: Path) -> None:
+    # a fixed or deleted export's entries stayed in `quarantine list` for ever
+    from reviewbot.store.review import audit_log
+    from reviewbot.workflows.quarantine import clear_quarantine
+    from reviewbot.workflows.review import RefusedError
+
+    run_collect(workspace)
+    settings, store = open_workspace(workspace)
+    with pytest.raises(RefusedError, match="head-of-cx may not clear the quarantine"):
+        clear_quarantine(settings, store, "complaints", "inbox/complaints/export-2.csv", "head-of-cx")
+    assert clear_quarantine(settings, store, "complaints", "inbox/complaints/export-2.csv", "tester") == (
+        "cleared 5 quarantined rows of complaints in inbox/complaints/export-2.csv"
+    )
+    with store.session() as session:
+        assert session.exec(select(QuarantinedRow)).all() == []
+        assert audit_log(session)[0].action == "quarantine_clear"
+    with pytest.raises(RefusedError, match="no quarantined rows of nope"):
+        clear_quarantine(settings, store, "nope", None, "tester")
+    store.dispose()
