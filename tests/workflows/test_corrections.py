@@ -269,6 +269,15 @@ A vehicle is repossessed only after written notice, and its papers are returned 
 DAYS = ["on monday", "on friday", "last week", "yesterday", "at night", "this morning", "on payday", "today"]
 
 
+def lender_workspace(tmp_path: Path) -> Path:
+    """A workspace with the lender's policy alone and an empty complaints inbox."""
+    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
+    (ws / "policies" / "returns.md").unlink()
+    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    (ws / "inbox" / "complaints" / "export-1.csv").unlink()
+    return ws
+
+
 def lender_texts(template: str, n: int) -> list[str]:
     return [template.format(day=DAYS[i % len(DAYS)], i=i) for i in range(n)]
 
@@ -277,11 +286,8 @@ def lender_texts(template: str, n: int) -> list[str]:
 def test_a_correction_teaches_the_next_sync_where_like_themes_go(
     tmp_path: Path, use_database: str, corrected: bool
 ) -> None:
-    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
-    (ws / "policies" / "returns.md").unlink()
-    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    ws = lender_workspace(tmp_path)
     exports = ws / "inbox" / "complaints"
-    (exports / "export-1.csv").unlink()
     first = (
         rows(lender_texts("a fee I was never shown was charged {day}, the interest rate is not what I signed", 60), "F")
         + rows(lender_texts("they debit my bank account {day} after I revoked the authorisation", 60), "B")
@@ -316,11 +322,8 @@ def theme_of(store: Store, external_id: str) -> int:
 def test_without_corrections_a_large_import_teaches_itself_the_words_the_policy_does_not_use(
     tmp_path: Path, use_database: str
 ) -> None:
-    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
-    (ws / "policies" / "returns.md").unlink()
-    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    ws = lender_workspace(tmp_path)
     exports = ws / "inbox" / "complaints"
-    (exports / "export-1.csv").unlink()
     texts = (
         lender_texts("my vehicle was repossessed {day} without written notice, my car is gone", 800)
         + lender_texts("a fee I was never shown was charged {day}, the interest rate is not what I signed", 700)
