@@ -435,6 +435,10 @@ class FileSource:
         value = _scalar(self._get(values, column), f"{field} ({column})")
         return None if value is None else str(value).strip()[: _FIELD_LENGTHS[field]] or None
 
+    def _record_limit(self) -> int:
+        """The most bytes one row (a CSV record, a JSON line) may take: past it, it is read past, not held."""
+        return RECORD_BYTES_PER_CHAR * self.intake.max_field_chars + RECORD_SLACK_BYTES
+
     # --- CSV -----------------------------------------------------------------------------------------
 
     def _csv_rows(self, fh: BinaryIO, start: dict[str, Any] | None, fmt: str) -> Iterator[_Row]:
@@ -444,7 +448,7 @@ class FileSource:
         # Process-wide, but every file source of a workspace shares the setting; longer fields are quarantined.
         csv.field_size_limit(self.intake.max_field_chars)
         fh.seek(0)
-        limit = RECORD_BYTES_PER_CHAR * self.intake.max_field_chars + RECORD_SLACK_BYTES
+        limit = self._record_limit()
         records = _records(fh, 0, 1, sep, limit)
         first = next(records, None)
         if first is None:
@@ -542,7 +546,7 @@ class FileSource:
     def _jsonl_rows(self, fh: BinaryIO, start: dict[str, Any] | None) -> Iterator[_Row]:
         offset, line = (start["offset"], start["line"]) if start else (0, 1)
         fh.seek(offset)
-        limit = RECORD_BYTES_PER_CHAR * self.intake.max_field_chars + RECORD_SLACK_BYTES
+        limit = self._record_limit()
         for raw_line, length in _lines(fh, limit):
             first_byte, offset = offset, offset + length
             # A last line without a newline continues where appended lines begin.
