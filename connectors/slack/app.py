@@ -231,9 +231,8 @@ class _Handlers:
         shown = Shown.parse(meta["request"]) if "request" in meta else Shown(str(meta.get("ref", "")))
         comment = submitted_values(view).get("comment", "").strip()
         user = body["user"]["id"]
-        try:
-            person = self.directory.person(user)
-        except DirectoryError:
+        person = self._person(user)
+        if person is None:
             ack(response_action="errors", errors={"comment": UNSURE_WHO})
             return
         try:
@@ -250,11 +249,17 @@ class _Handlers:
     def _who(self, client: WebClient, body: dict[str, Any], refused: str) -> str | None:
         """The person who clicked, or None after telling them Slack could not say (nothing is kept: next time)."""
         user = body["user"]["id"]
+        person = self._person(user)
+        if person is None:
+            _tell(client, user, _channel(body), f"{refused}: {UNSURE_WHO}")
+        return person
+
+    def _person(self, user: str) -> str | None:
+        """The person a Slack user is, or None (logged) when Slack cannot say now: nothing is kept, so next time."""
         try:
             return self.directory.person(user)
         except DirectoryError as exc:
             log.warning("%s", exc)
-            _tell(client, user, _channel(body), f"{refused}: {UNSURE_WHO}")
             return None
 
     def _refusal(self, user: str, person: str, exc: ReviewbotError) -> str:
@@ -268,11 +273,7 @@ class _Handlers:
 
     def _author(self, user: str) -> str:
         """Who wrote a suggestion: the person, or the Slack id when Slack cannot say now (the suggestion is kept)."""
-        try:
-            return self.directory.person(user)
-        except DirectoryError as exc:
-            log.warning("%s", exc)
-            return user
+        return self._person(user) or user
 
     # --- moving a ticket to the right section ----------------------------------------------------------
 
@@ -336,10 +337,8 @@ class _Handlers:
     def home(self, event: dict[str, Any], client: WebClient) -> None:
         """Publish the person's Home tab when they open it (not when Slack cannot say who they are: next time)."""
         user = event["user"]
-        try:
-            person = self.directory.person(user)
-        except DirectoryError as exc:
-            log.warning("no Home tab for %s: %s", user, exc)
+        person = self._person(user)
+        if person is None:
             return
         client.views_publish(user_id=user, view=home_view(self.actions.home(person, user)))
 
