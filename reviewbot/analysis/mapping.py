@@ -211,7 +211,7 @@ class SectionMapper:
     def vote_key(self) -> str:
         """What a stored tally of votes depends on: the sections' words and the voting rule (with the workspace's
         model's, so tallies counted before it are counted again once)."""
-        rule = f"{VOTE_SPREAD}:{HEADING_WEIGHT}:{KEYWORD_WEIGHT}:{MIN_LEARNED}:{ROUNDS}:{LENGTH}"
+        rule = f"{VOTE_SPREAD}:{HEADING_WEIGHT}:{KEYWORD_WEIGHT}:{MIN_LEARNED}:{MIN_SEEDS}:{ROUNDS}:{LENGTH}"
         parts = [rule] + [
             f"{s.document_id}\x1f{s.section_id}\x1f{s.heading}\x1f{s.body}\x1f{'|'.join(s.keywords)}\x1f{s.parent_id}"
             for s in self.sections
