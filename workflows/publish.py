@@ -76,9 +76,11 @@ def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishP
         return PublishPlan(document, policy, changes, resolved, blocking, changelog)
 
 
-def check_publisher(settings: Settings, plan: PublishPlan, actor: str) -> None:
-    """Refuse `actor` unless they may publish the plan's document (its owner, admins), naming who may."""
-    require(actor, publishers(settings, plan.document), f"publish {plan.document.id}", PUBLISHERS)
+def check_publisher(settings: Settings, store: Store, plan: PublishPlan, actor: str) -> None:
+    """Refuse `actor` unless they may publish the plan's document (its published owner, admins), naming who may."""
+    with store.session() as session:
+        allowed = publishers(session, settings, plan.document)
+    require(actor, allowed, f"publish {plan.document.id}", PUBLISHERS)
 
 
 def _release_or_latest(session: Session, document_id: str, version: int | None) -> PolicyRelease:
@@ -134,7 +136,7 @@ def publish(
     from this date.
     """
     plan = plan_publish(settings, store, document_id)
-    check_publisher(settings, plan, actor)
+    check_publisher(settings, store, plan, actor)
     if plan.blocking and not force_reason:
         listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
         raise RefusedError(

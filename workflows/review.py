@@ -22,7 +22,7 @@ from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import SignOffRule
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import documents, mark_reviewed, revision, sections
+from reviewbot.store.policies import documents, mark_reviewed, published_owner, revision, sections
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
 from reviewbot.workflows.locks import one_at_a_time
@@ -186,12 +186,17 @@ def curators(session: Session, settings: Settings) -> set[str]:
 CURATORS = "admins and the owners and approvers of a policy document or section may"
 
 
-def publishers(settings: Settings, document: PolicyDocument) -> set[str]:
-    """Who may publish a document (with --force too): its owner and admins."""
-    return set(settings.people([document.owner] if document.owner else [])) | admins(settings)
+def publishers(session: Session, settings: Settings, document: PolicyDocument) -> set[str]:
+    """Who may publish a document (with --force too): the owner its published version names, and admins.
+
+    Not the owner the file names now: whoever edits the file could name themselves. A new owner in the file
+    takes over once the previous owner (or an admin) publishes that change.
+    """
+    owner = published_owner(session, document)
+    return set(settings.people([owner] if owner else [])) | admins(settings)
 
 
-PUBLISHERS = "the owner of the document and admins may"
+PUBLISHERS = "the owner of the published version and admins may"
 
 
 def require(actor: str, allowed: set[str], what: str, who: str) -> None:

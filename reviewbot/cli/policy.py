@@ -211,7 +211,7 @@ def policy_publish(
         changelog = _read_changelog(changelog_file) if changelog_file else None
         if edit:  # refused before the editor opens, not after the changelog was written
             plan = plan_publish(settings, store, document_id)
-            check_publisher(settings, plan, who)
+            check_publisher(settings, store, plan, who)
             changelog = _edit_changelog(changelog or plan.changelog)
         result = publish(
             settings,

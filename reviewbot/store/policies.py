@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
+from reviewbot.errors import PolicyError
 from reviewbot.models import (
     PolicyAck,
     PolicyDocument,
@@ -15,7 +16,7 @@ from reviewbot.models import (
     SectionReview,
     utcnow,
 )
-from reviewbot.policy.parse import ParsedPolicy
+from reviewbot.policy.parse import ParsedPolicy, parse_policy
 
 IMPORTED = "Initial version"
 
@@ -145,6 +146,21 @@ def revision(session: Session, document_id: str, number: int) -> PolicyRevision 
     return session.exec(
         select(PolicyRevision).where(PolicyRevision.document_id == document_id, PolicyRevision.number == number)
     ).first()
+
+
+def published_owner(session: Session, document: PolicyDocument) -> str | None:
+    """The owner the published version of a document names (None when it names none or cannot be read again).
+
+    `document.owner` follows the file as it is now, which whoever may edit the file controls; the published
+    version is what the workspace accepted, so rights over the document come from it.
+    """
+    published = revision(session, document.id, document.published_revision)
+    if published is None:
+        return None
+    try:
+        return parse_policy(published.source, document.path).owner
+    except PolicyError:  # a version a later, stricter parser refuses: nobody but the admins
+        return None
 
 
 def documents(session: Session) -> list[PolicyDocument]:

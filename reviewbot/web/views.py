@@ -531,10 +531,11 @@ def policy(document_id: str) -> Any:
     with store.session() as session_:
         document = session_.get(PolicyDocument, document_id) or document
         rows = sections(session_, document)
+        may_publish = g.person in publishers(session_, settings, document)
     acks = ack_status(store, document_id) if document.published_version and versions else None
     return render_template(
         "policy.html",
-        may_publish=g.person in publishers(settings, document),
+        may_publish=may_publish,
         doc=document,
         sections=rows,
         versions=versions,

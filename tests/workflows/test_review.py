@@ -432,7 +432,7 @@ def test_only_the_documents_owner_and_admins_publish_even_with_force(ws: Path) -
             with pytest.raises(RefusedError) as refused:
                 publish(settings, store, "returns-policy", person, force_reason=force)
             assert refused.value.message == f"{person} may not publish returns-policy"
-            assert refused.value.hint == "the owner of the document and admins may: dana, tester"
+            assert refused.value.hint == "the owner of the published version and admins may: dana, tester"
     assert not (ws / "publish").exists()
     assert publish(settings, store, "returns-policy", "tester", force_reason="carrier contract").version == 2
 
@@ -474,3 +474,25 @@ def test_requests_give_the_command_people_run_as_themselves(ws: Path, clock) -> 
     assert f"Or: reviewbot tickets request-changes|reject {ref} --comment ...\n" in log
     assert log.count("Acknowledge: reviewbot policy ack returns-policy\n") == 2
     assert "--as" not in log  # a command only an admin may run
+
+
+def test_naming_oneself_owner_in_the_file_does_not_let_one_publish(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    edit_policy(ws, "owner: head-of-cx\n", "owner: priya\n")  # priya edits the file and names herself owner
+    edit_policy(ws, "within 3 days", "within 5 days")
+    with pytest.raises(RefusedError) as refused:
+        publish(settings, store, "returns-policy", "priya", force_reason="I own it now")
+    assert refused.value.message == "priya may not publish returns-policy"
+    assert refused.value.hint.endswith("may: dana, tester")  # the owner of the published version, and admins
+    assert not (ws / "publish").exists()
+
+
+def test_the_previous_owner_hands_a_document_over_by_publishing(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    edit_policy(ws, "owner: head-of-cx\n", "owner: lee\n")
+    assert publish(settings, store, "returns-policy", "dana").version == 2  # dana owned version 1
+    edit_policy(ws, "within 3 days", "within 5 days")
+    with pytest.raises(RefusedError) as refused:
+        publish(settings, store, "returns-policy", "dana", force_reason="x")  # lee owns version 2 now
+    assert refused.value.message == "dana may not publish returns-policy"
+    assert publish(settings, store, "returns-policy", "lee", force_reason="carrier contract").version == 3
