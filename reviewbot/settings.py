@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
+from reviewbot.names import field_name, look_alike, named_people
 
 CONFIG_FILE = "reviewbot.toml"
 DEFAULT_DB_FILE = "reviewbot.db"
@@ -430,15 +431,40 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
                 InitSettingsSource(settings_cls, data),
             )
 
+    _check_person_ids(data, config_path, text)  # before validation, which would only say a pattern failed
     env_file = workspace / ".env"
     try:
-        return WorkspaceSettings(
+        settings = WorkspaceSettings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
             workspace=workspace,
             **overrides,
         )
     except ValidationError as exc:
         raise _config_error(exc, config_path, text) from None
+    _check_merged_person_ids(settings)
+    return settings
+
+
+def _check_person_ids(data: dict[str, Any], path: Path, text: str) -> None:
+    """Refuse a person id of the file that is not ASCII or reads as another (ConfigError at its line)."""
+    wrong = look_alike(named_people(data))
+    if wrong is not None:
+        line = _locate(text, wrong.where)
+        raise ConfigError(wrong.message, file=path, line=line, field=field_name(wrong.where), hint=wrong.hint)
+
+
+def _check_merged_person_ids(settings: Settings) -> None:
+    """The same check once variables and .env are merged in: they may set [roles], [slack] and [tracker]."""
+    identity = {"admins": settings.identity.admins, "people": settings.identity.people}
+    merged = {
+        "roles": settings.roles,
+        "identity": identity,
+        "slack": settings.slack,
+        "tracker": settings.tracker.options,
+    }
+    wrong = look_alike(named_people(merged))
+    if wrong is not None:
+        raise setting_error(settings, wrong.where, wrong.message, wrong.hint)
 
 
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
@@ -560,6 +586,8 @@ def _locate(text: str, loc: tuple[Any, ...]) -> int | None:
         )
         line = header if header is not None else key_line
         if line is None:
+            if any(re.match(rf"\s*\[+{re.escape('.'.join(table))}\.", row) for row in lines[start:end]):
+                continue  # a dotted header such as [identity.people] opens the table this part names
             break
         start = found = line
     return None if found is None else found + 1

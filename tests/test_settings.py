@@ -165,3 +165,50 @@ def test_workspace_is_found_from_a_subfolder(tmp_path: Path) -> None:
     assert find_workspace(start=deep) == folder.resolve()
     with pytest.raises(ConfigError, match="reviewbot init"):
         find_workspace(explicit=folder / "inbox")
+
+
+LOOKALIKE = "d\u0430na.ellis"  # with a Cyrillic small a: shows as dana.ellis
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "line"),
+    [
+        (f'[roles]\nhead-of-cx = ["dana.ellis", "{LOOKALIKE}"]\n', "roles.head-of-cx[1]", 13),
+        (f'[identity]\nadmins = ["{LOOKALIKE}"]\n', "identity.admins[0]", 13),
+        (f'[slack]\npeople = {{ "{LOOKALIKE}" = "U0123ABCD" }}\n', f"slack.people.{LOOKALIKE}", 13),
+        (f'[identity.people]\n"{LOOKALIKE}" = {{ os_user = "mallory" }}\n', f"identity.people.{LOOKALIKE}", 13),
+    ],
+    ids=["a role's person", "an admin", "a Slack person", "an identity"],
+)
+def test_a_look_alike_person_id_is_refused_with_the_character_named(
+    tmp_path: Path, extra: str, field: str, line: int
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, BASE + "\n" + extra))
+    error = caught.value
+    assert error.field == field and error.line == line and error.file == str(tmp_path / "reviewbot.toml")
+    assert error.message == (
+        f"person id {LOOKALIKE!r} is not plain ASCII: it holds '\u0430' (CYRILLIC SMALL LETTER A, U+0430), "
+        "which can pass for another letter"
+    )
+    assert "retype it with ASCII letters" in (error.hint or "")
+
+
+def test_two_ids_that_differ_only_in_case_or_width_are_refused(tmp_path: Path) -> None:
+    extra = '[roles]\nhead-of-cx = ["dana.ellis"]\nfinance = ["Dana.Ellis"]\n'
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path, BASE + "\n" + extra))
+    error = caught.value
+    assert (error.field, error.line) == ("roles.finance[0]", 14)
+    assert error.message == "person id 'Dana.Ellis' reads the same as 'dana.ellis' (roles.head-of-cx[0])"
+    assert "one spelling" in (error.hint or "")
+
+
+def test_the_same_person_named_in_several_places_is_fine(tmp_path: Path) -> None:
+    extra = (
+        '[roles]\nhead-of-cx = ["dana.ellis"]\nagents = ["priya.n", "dana.ellis"]\n'
+        '[identity]\nadmins = ["head-of-cx"]\n[identity.people]\n"dana.ellis" = { os_user = "dellis" }\n'
+        '[slack]\npeople = { "dana.ellis" = "U012ABCDEF" }\n'
+    )
+    settings = load_settings(workspace(tmp_path, BASE + "\n" + extra))
+    assert settings.is_admin("dana.ellis")

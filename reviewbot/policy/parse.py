@@ -16,6 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from reviewbot.errors import PolicyError
+from reviewbot.names import ASCII_HINT, foreign_character
 
 # The front matter keys a policy may use; anything else is most likely a typo, so it is an error.
 TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "last_reviewed", "sections")
@@ -369,6 +370,8 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
                 "control characters, or be longer than 200 characters",
                 f"e.g. `id: {_EXAMPLES['id']}`",
             )
+        if key == "owner":
+            _check_person(value.strip(), where, report)
         return value.strip()
     if key in ("approvers", "keywords"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -378,6 +381,8 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
         if key == "approvers" and len(set(items)) < len(items):
             twice = next(v for v in items if items.count(v) > 1)
             raise report.error(where, f"approvers lists `{twice}` more than once", "list each approver once")
+        for item in items if key == "approvers" else ():
+            _check_person(item, where, report)
         return items
     if key == "review_interval_days" and not _positive_int(value):
         raise report.error(
@@ -408,6 +413,13 @@ def _validate(key: str, value: Any, where: tuple[str, ...], report: _Reporter) -
             )
         return {str(k): _clean(v or {}, SECTION_KEYS, (*where, str(k)), report) for k, v in value.items()}
     return value
+
+
+def _check_person(name: str, where: tuple[str, ...], report: _Reporter) -> None:
+    """Refuse an owner or approver whose name could pass for another's (a Cyrillic letter in a Latin name)."""
+    if (char := foreign_character(name)) is not None:
+        message = f"{where[-1]} {name!r} is not plain ASCII: it holds {char}, which can pass for another letter"
+        raise report.error(where, message, ASCII_HINT)
 
 
 def _review_date(value: Any, where: tuple[str, ...], report: _Reporter) -> date:

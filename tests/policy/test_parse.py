@@ -422,6 +422,20 @@ def test_repeated_approver() -> None:
 
 
 @pytest.mark.parametrize(
+    ("front", "field", "line"),
+    [
+        ("owner: d\u0430na.ellis\n", "owner", 2),  # a Cyrillic a: reads as dana.ellis
+        ("approvers: [sam, d\u0430na.ellis]\n", "approvers", 2),
+        ("sections:\n  refunds:\n    owner: d\u0430na.ellis\n", "sections.refunds.owner", 4),
+    ],
+)
+def test_a_look_alike_owner_or_approver_is_refused(front: str, field: str, line: int) -> None:
+    error = error_for(with_front_matter(front))
+    assert (error.line, error.field) == (line, field)
+    assert "'\u0430' (CYRILLIC SMALL LETTER A, U+0430)" in error.message and "ASCII" in (error.hint or "")
+
+
+@pytest.mark.parametrize(
     ("front", "field", "line", "hint_part"),
     [
         ("approvers: alice\n", "approvers", 2, "[compliance-lead, finance-lead]"),
