@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -268,6 +269,18 @@ class ConnectorSettings(BaseModel):
     def options(self) -> dict[str, Any]:
         """The connector-specific keys of this table."""
         return dict(self.model_extra or {})
+
+    @property
+    def site(self) -> str:
+        """Which instance of the tracker: its `server` and `project` when it has them ("" for the built-in one).
+
+        A key such as POL-5 means something only there: another site, or another project, is another tracker.
+        """
+        server = str(self.options.get("server") or "").strip()
+        if server:
+            parts = urlsplit(server)  # scheme and host are case-blind; a trailing / changes nothing
+            server = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+        return f"{server} {str(self.options.get('project') or '').strip()}".strip()
 
 
 class Settings(BaseSettings):

@@ -26,6 +26,7 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import published_sections
 from reviewbot.store.review import audit
 from reviewbot.store.tickets import by_fingerprint
+from reviewbot.workflows.trackers import configured, is_held_here, where_held
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,9 @@ def _send(settings: Settings, store: Store, message: OutboxMessage, tracker: Tra
         ticket = session.get(ReviewTicket, message.ticket_id)
     if ticket is None:
         return
-    if ticket.tracker != settings.tracker.type:
+    if not is_held_here(ticket, settings):
         ref = ticket.tracker_ref or f"#{ticket.id}"
-        raise OtherTracker(f"{ref} is an issue of the {ticket.tracker} tracker, not of {settings.tracker.type}")
+        raise OtherTracker(f"{ref} is an issue of the {where_held(ticket)} tracker, not of {configured(settings)}")
     draft = draft_of(settings, ticket)
     if message.action == "create":
         ref = ticket.tracker_ref or _create(store, message, tracker, ticket, draft)
@@ -280,7 +281,7 @@ def reconcile(settings: Settings, store: Store) -> list[str]:
         with store.session() as session:
             ticket = by_fingerprint(session, fingerprint)
             # (a ticket whose issue is in another tracker keeps that key: the copies are this tracker's business)
-            if ticket is not None and ticket.tracker == settings.tracker.type and ticket.tracker_ref != keep:
+            if ticket is not None and is_held_here(ticket, settings) and ticket.tracker_ref != keep:
                 ticket.tracker_ref = keep
                 session.add(ticket)
             audit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import not_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
@@ -14,6 +15,7 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
 from reviewbot.workflows.policies import policy_files
+from reviewbot.workflows.trackers import configured, describe, held_here
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -102,10 +104,8 @@ def _other_tracker(settings: Settings) -> list[Check]:
     store = Store(settings.db_url)
     try:
         with store.session() as session:
-            query = select(ReviewTicket.tracker, ReviewTicket.state).where(
-                ReviewTicket.tracker != settings.tracker.type
-            )
-            found = session.exec(query).all()
+            query = select(ReviewTicket.tracker, ReviewTicket.tracker_site, ReviewTicket.state)
+            found = [(describe(t, s), state) for t, s, state in session.exec(query.where(not_(held_here(settings))))]
     except SQLAlchemyError:
         return []  # the database check says what is wrong with it
     finally:
@@ -115,7 +115,7 @@ def _other_tracker(settings: Settings) -> list[Check]:
     waiting = sum(1 for _, state in found if state not in FINISHED_STATES)
     old = ", ".join(sorted({tracker for tracker, _ in found}))
     detail = (
-        f"{_tickets(waiting)} under review in {old}: the next sync files them in {settings.tracker.type} "
+        f"{_tickets(waiting)} under review in {old}: the next sync files them in {configured(settings)} "
         f"(their {old} keys stay in the audit log); {_tickets(len(found) - waiting)} finished keep their {old} issue"
     )
     return [Check("tickets in another tracker", True, detail)]

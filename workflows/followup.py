@@ -93,6 +93,7 @@ def _open_periodic(session, settings, document, section, fingerprint, last, due,
         title=f"Periodic review due: {section.heading} (last reviewed {last.date().isoformat()})"[:500],
         evidence=evidence,
         tracker=settings.tracker.type,
+        tracker_site=settings.tracker.site,
     )
     session.add(ticket)
     session.flush()

@@ -22,6 +22,7 @@ from reviewbot.store.review import audit
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.review import move, settle
 from reviewbot.workflows.run_summary import SyncReport
+from reviewbot.workflows.trackers import held_here
 
 log = logging.getLogger(__name__)
 SETTLED = ("published", "closed")
@@ -34,7 +35,7 @@ def pull_states(settings: Settings, store: Store, report: SyncReport) -> None:
     with store.session() as session:
         # Only refs of this tracker: after a switch of trackers, another tracker's key may name an unrelated issue.
         query = select(t.id, t.tracker_ref, t.tracker_status, t.tracker_section, t.state).where(
-            col(t.tracker_ref).is_not(None), t.tracker == settings.tracker.type
+            col(t.tracker_ref).is_not(None), held_here(settings)
         )
         tickets = list(session.exec(query))  # columns: the evidence of every ticket is not needed here
     if not tickets:

@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import not_
 from sqlmodel import Session, col, select
 
 from reviewbot.evidence import (
@@ -29,6 +30,7 @@ from reviewbot.store.themes import active_themes, quote_items, survey_counts
 from reviewbot.store.tickets import by_fingerprints, mappings, touch
 from reviewbot.workflows.review import move
 from reviewbot.workflows.run_summary import SyncReport
+from reviewbot.workflows.trackers import configured, held_here, record_sites, where_held
 
 # Tickets a person has finished with keep their evidence as it was when they decided.
 ANNOUNCED = ("created", "updated", "reopened")  # outcomes the tracker and the digest hear about
@@ -110,14 +112,19 @@ def refile(session: Session, settings: Settings) -> int:
     switched trackers, e.g. from the built-in one to Jira); returns how many. The old key stays in the audit log
     and is never sent to the new tracker, where the same key could name someone else's issue. Finished tickets
     keep their old issue."""
-    current = settings.tracker.type
-    query = select(ReviewTicket).where(ReviewTicket.tracker != current, col(ReviewTicket.state).not_in(FINISHED_STATES))
+    current, site = settings.tracker.type, settings.tracker.site
+    record_sites(session, settings)
+    query = select(ReviewTicket).where(not_(held_here(settings)), col(ReviewTicket.state).not_in(FINISHED_STATES))
     count = 0
     for ticket in session.exec(query).all():
-        was = f"{ticket.tracker_ref} in {ticket.tracker}" if ticket.tracker_ref else f"unfiled in {ticket.tracker}"
-        data = {"tracker": ticket.tracker, "ref": ticket.tracker_ref}
-        audit(session, "reviewbot", "refile", f"{was}; filed in {current} instead", ticket=ticket, data=data)
-        ticket.tracker, ticket.tracker_ref, ticket.tracker_status, ticket.tracker_section = current, None, None, None
+        old = where_held(ticket)
+        was = f"{ticket.tracker_ref} in {old}" if ticket.tracker_ref else f"unfiled in {old}"
+        data = {"tracker": ticket.tracker, "site": ticket.tracker_site, "ref": ticket.tracker_ref}
+        audit(
+            session, "reviewbot", "refile", f"{was}; filed in {configured(settings)} instead", ticket=ticket, data=data
+        )
+        ticket.tracker, ticket.tracker_site = current, site
+        ticket.tracker_ref, ticket.tracker_status, ticket.tracker_section = None, None, None
         touch(ticket)
         session.add(ticket)
         # A key of its own: the ticket's first create (and any earlier refile) is spent.
@@ -186,6 +193,7 @@ def _decide(session: Session, settings: Settings, decision: Decision, ticket: Re
             evidence_hash=digest,
             announced=headline(evidence),
             tracker=settings.tracker.type,
+            tracker_site=settings.tracker.site,
         )
         session.add(ticket)
         session.flush()

@@ -53,6 +53,9 @@ class ReviewTicket(SQLModel, table=True):
     # the evidence's headline figures when the tracker was last told (see reviewbot.evidence.headline)
     announced: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     tracker: str = Field(default="builtin", max_length=50)
+    # which instance of that tracker holds its issue: the site and project ("https://acme.atlassian.net POL"), ""
+    # for a tracker without (the built-in one); None: filed before reviewbot kept it, taken as the configured one
+    tracker_site: str | None = Field(default=None, max_length=1100)
     tracker_ref: str | None = Field(default=None, max_length=100)
     tracker_status: str | None = Field(default=None, max_length=100)  # the status last seen in the tracker
     # the section last told to or seen in the tracker's section field: a different one there is a person's move

@@ -4,16 +4,19 @@ where a project RB would make it someone else's issue."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from sqlalchemy import update
 from sqlmodel import select
 
-from reviewbot.models import AuditEvent, OutboxMessage
+from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.doctor import run_checks
 from reviewbot.workflows.review import comment_on_tracker, dismiss, load
-from tests.connectors.jira_helpers import TOKEN, issues_per_fingerprint, sync, tickets
+from tests.connectors.jira_helpers import TOKEN, issues_per_fingerprint, jira_workspace, sync, tickets
 from tests.standins.jira_server import JiraStandIn
 from tests.workspaces import make_workspace, open_workspace
 
@@ -99,3 +102,71 @@ def test_a_finished_ticket_reopened_by_growth_after_the_switch_is_filed_in_jira(
     assert reopened.state == "open" and reopened.tracker == "jira" and reopened.tracker_ref in jira.issues
     assert any("reopened" in c["body"] for c in jira.comments.get(reopened.tracker_ref or "", []))
     assert not any("RB-" in target for _, target, _ in jira.requests)
+
+
+@pytest.fixture
+def other_site() -> Iterator[JiraStandIn]:
+    """A second Jira site with a project POL of its own, whose issue POL-1 is nobody's ticket."""
+    with JiraStandIn(deployment="Cloud", project="POL", email="bot@example.com", token=TOKEN) as standin:
+        yield standin
+
+
+def test_moving_to_another_jira_site_refiles_there_and_sends_it_no_old_key(
+    tmp_path: Path, use_database: str, jira: JiraStandIn, other_site: JiraStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = jira_workspace(tmp_path / "ws", jira, monkeypatch)
+    sync(folder)
+    first, second = tickets(folder)
+    assert sorted([first.tracker_ref, second.tracker_ref]) == ["POL-1", "POL-2"]
+    settings, store = open_workspace(folder)
+    dismiss(store, settings, second.tracker_ref or "", "a carrier matter", "tester")
+    toml = folder / "reviewbot.toml"
+    toml.write_text(toml.read_text().replace(jira.url, other_site.url + "/"))  # same project key, another site
+    answer = requests.post(  # the new site's POL-1, filed there by someone else
+        f"{other_site.url}/rest/api/2/issue",
+        json={"fields": {"project": {"key": "POL"}, "issuetype": {"name": "Task"}, "summary": "Someone else's issue"}},
+        auth=("bot@example.com", TOKEN),
+        timeout=10,
+    )
+    assert answer.json()["key"] == "POL-1"
+    checks = {c.name: c for c in run_checks(open_workspace(folder)[0])}
+    assert "1 ticket under review" in checks["tickets in another tracker"].detail
+
+    store, report = sync(folder)
+    assert report.errors == [] and report.tickets["refiled"] == 1
+    refiled, kept = tickets(folder)
+    assert refiled.tracker_ref == "POL-2" and refiled.tracker_site == f"{other_site.url} POL"
+    assert (kept.tracker_ref, kept.tracker_site) == (second.tracker_ref, f"{jira.url} POL")
+    assert other_site.issues["POL-1"]["fields"]["summary"] == "Someone else's issue"  # untouched
+    assert not any(target.endswith(("/POL-1", "/POL-1/comment")) for _, target, _ in other_site.requests)
+    with store.session() as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "refile")).all()
+    assert event.detail == f"{first.tracker_ref} in jira ({jira.url} POL); filed in jira ({other_site.url} POL) instead"
+    _, again = sync(folder)
+    assert again.errors == [] and "refiled" not in again.tickets and len(other_site.issues) == 2
+
+
+def test_moving_to_another_project_of_the_same_site_refiles_there(
+    tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = jira_workspace(tmp_path / "ws", jira, monkeypatch)
+    sync(folder)
+    jira.project_key = "OPS"  # the site's project is now OPS; POL is someone else's
+    toml = folder / "reviewbot.toml"
+    toml.write_text(toml.read_text().replace('project = "POL"', 'project = "OPS"'))
+    _, report = sync(folder)
+    assert report.errors == [] and report.tickets["refiled"] == 2
+    assert sorted(t.tracker_ref or "" for t in tickets(folder)) == ["OPS-3", "OPS-4"]
+
+
+def test_tickets_filed_before_sites_were_kept_belong_to_the_site_configured_at_the_next_sync(
+    tmp_path: Path, use_database: str, jira: JiraStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = jira_workspace(tmp_path / "ws", jira, monkeypatch)
+    sync(folder)
+    _, store = open_workspace(folder)
+    with store.session() as session:  # as migration 0007 leaves them
+        session.execute(update(ReviewTicket).values(tracker_site=None))
+    _, report = sync(folder)
+    assert report.errors == [] and "refiled" not in report.tickets and len(jira.issues) == 2
+    assert {t.tracker_site for t in tickets(folder)} == {f"{jira.url} POL"}

@@ -1363,8 +1363,9 @@ class JiraStandIn(Served):
     def _matches(self, issue: JSON, clause: JqlClause) -> bool:
         """Whether an issue satisfies one clause."""
         fields = issue["fields"]
-        if clause.field == "project":
-            return any(self._is_project(v) or v == fields["project"]["name"] for v in clause.values)
+        if clause.field == "project":  # the issue's own project (after a rename of the key, only new issues have it)
+            own = fields["project"]
+            return any(v.upper() == own["key"] or v in (own["id"], own["name"]) for v in clause.values)
         if clause.field == "labels":
             return any(v in fields["labels"] for v in clause.values)
         if clause.field == "key":
