@@ -559,7 +559,10 @@ class FileSource:
                 raw = raw_line.decode("utf-8", "replace")
                 yield _Row(line, next_line, first_byte, offset, None, raw, self._decode_error(raw_line))
             elif text.strip():
-                yield _json_row(text.rstrip("\r\n"), line, next_line, first_byte, offset)
+                row = _json_row(text.rstrip("\r\n"), line, next_line, first_byte, offset)
+                if row.values is not None and (wrapped := _wrapped_records(row.values, self.options.columns.text)):
+                    row.values, row.error = None, wrapped  # else skipped as a row with no text, silently
+                yield row
             line = next_line
 
     def _json_rows(self, fh: BinaryIO) -> Iterator[_Row]:
@@ -642,6 +645,20 @@ def _one_object_per_line(head: bytes, text_column: str | None) -> bool:
         return isinstance(value, dict)
     has_text = text_column is not None and (text_column in value or text_column.split(".")[0] in value)
     return has_text or not _array_keys(value, of_objects=True)
+
+
+def _wrapped_records(value: dict[str, Any], text_column: str | None) -> str | None:
+    """Why a JSON Lines line that is an object holding an array of records, and no text, is not a record."""
+    if text_column is not None and (text_column in value or text_column.split(".")[0] in value):
+        return None
+    keys = _array_keys(value, of_objects=True)
+    if not keys:
+        return None
+    return (
+        f"this line is one object holding {len(value[keys[0]]):,} records under {keys[0]!r}, not a record: a JSON "
+        "Lines file has one record per line (records_key applies to .json files: save the export as .json and set "
+        f'records_key = "{keys[0]}", or write one record per line)'
+    )
 
 
 def _array_keys(doc: Any, *, of_objects: bool = False) -> list[str]:

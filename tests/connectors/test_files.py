@@ -465,6 +465,21 @@ def test_bad_jsonl_line_is_rejected_with_a_reason_and_good_lines_are_kept(
         assert fragment in reject.reason
 
 
+def test_a_jsonl_line_holding_an_array_of_records_is_quarantined_not_skipped(tmp_path: Path) -> None:
+    wrapped = {"records": [{"id": str(i), "text": "Late parcel", "created_at": "2026-01-01"} for i in (1, 2)]}
+    good = '{"id": "3", "text": "Refund late", "created_at": "2026-01-02"}'
+    drop(tmp_path, "export.jsonl", json.dumps(wrapped) + "\n" + good + "\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["3"] and fetched.skipped == 0
+    reject = fetched.only_reject
+    assert (reject.file, reject.line) == ("inbox/export.jsonl", 1)
+    assert reject.reason == (
+        "this line is one object holding 2 records under 'records', not a record: a JSON Lines file has one "
+        "record per line (records_key applies to .json files: save the export as .json and set "
+        'records_key = "records", or write one record per line)'
+    )
+
+
 def test_undecodable_bytes_reject_the_row_and_name_the_encoding(tmp_path: Path) -> None:
     drop(
         tmp_path,
