@@ -245,8 +245,14 @@ class ZendeskSource:
     # --- tickets to records ----------------------------------------------------------------------------
 
     def _page_batch(self, tickets: list[dict[str, Any]]) -> Batch:
-        batch = Batch()
-        for ticket in tickets:
+        # A ticket that changed while the export ran is in it twice, as it was and, later, as it is: the later
+        # copy is its newer state, so it wins (a file's repeated id is quarantined instead: there the first row is
+        # the export's own and a repeat is a mistake). Counted, and each ticket's comments are read once.
+        latest = {ticket.get("id"): ticket for ticket in tickets}
+        batch = Batch(superseded=len(tickets) - len(latest))
+        if batch.superseded:
+            log.info("zendesk: %d ticket(s) exported twice in one page; the later copy kept", batch.superseded)
+        for ticket in latest.values():
             if ticket.get("status") == "deleted" or MERGED_TAG in (ticket.get("tags") or []):
                 log.debug("zendesk: ticket %s skipped (%s)", ticket.get("id"), ticket.get("status"))
                 continue

@@ -213,10 +213,18 @@ def _changes(report: Any) -> list[str]:
 
 
 def _skipped(report: Any) -> list[str]:
-    """Rows a source skipped for having no text: counted, not quarantined."""
-    return [
-        f"{name}: skipped {c['skipped']:,} rows with no text" for name, c in report.sources.items() if c.get("skipped")
-    ]
+    """Rows a source skipped for having no text, and records it read twice: counted, not quarantined."""
+    lines = []
+    for name, c in report.sources.items():
+        if c.get("skipped"):
+            lines.append(f"{name}: skipped {c['skipped']:,} rows with no text")
+        if c.get("superseded"):
+            n = c["superseded"]
+            lines.append(
+                f"{name}: {n:,} record{'' if n == 1 else 's'} came twice in one read (changed meanwhile); "
+                f"the later cop{'y is' if n == 1 else 'ies are'} kept"
+            )
+    return lines
 
 
 def _details(report: Any) -> list[str]:

@@ -153,6 +153,25 @@ def test_a_changed_ticket_is_updated_not_duplicated(workspace_for, zendesk: Zend
     assert len(stored) == 2 and stored[f"{ticket}/rating"].csat == 1
 
 
+def test_a_ticket_exported_twice_in_one_page_is_stored_as_its_later_copy_and_said(  # type: ignore[no-untyped-def]
+    workspace_for, zendesk: ZendeskApiStandIn, cli
+) -> None:
+    ticket = zendesk.add_ticket("Voucher refused at checkout", subject="Voucher")
+    other = zendesk.add_ticket("Parcel left in the rain")
+    zendesk.changed_during_export(ticket, subject="Voucher refused twice")  # the page holds it twice
+    folder = workspace_for()
+
+    result = cli(f"-w {folder} sync")
+
+    assert result.code == 0, result.stderr
+    said = "helpdesk: 1 record came twice in one read (changed meanwhile); the later copy is kept"
+    assert said in result.stdout
+    stored = items(folder)
+    assert sorted(stored) == sorted([str(ticket), str(other)])
+    assert stored[str(ticket)].meta["subject"] == "Voucher refused twice"  # the later copy wins
+    assert len([c for c in zendesk.calls if f"/tickets/{ticket}/comments" in c[0]]) == 1  # read once, not twice
+
+
 def test_recent_changes_wait_for_the_export_and_are_read_once(workspace_for, zendesk: ZendeskApiStandIn) -> None:  # type: ignore[no-untyped-def]
     zendesk.add_ticket("An old complaint about fees")
     just_now = zendesk.add_ticket("A complaint from a few seconds ago", age=5)

@@ -145,6 +145,7 @@ class ZendeskApiStandIn(Served):
         self.clock = clock
         self.offset = 0.0  # seconds added to the clock; see advance()
         self.tickets: dict[int, JSON] = {}
+        self.stale_copies: list[JSON] = []  # tickets as they were, still in the stream; see changed_during_export()
         self.comments: dict[int, list[JSON]] = {}
         self.ratings: dict[int, JSON] = {}  # rating id -> rating
         self.users: dict[int, JSON] = {}
@@ -267,6 +268,14 @@ class ZendeskApiStandIn(Served):
             ticket["satisfaction_rating"] = {"id": rating_id, "score": score, "comment": comment}
             self._touch(ticket_id, moment)
             return rating_id
+
+    def changed_during_export(self, ticket_id: int, subject: str) -> None:
+        """The ticket changes (its subject) while an export runs: as Zendesk documents, the export then holds it
+        twice, as it was at its old place in the stream and as it is now at the end."""
+        with self._lock:
+            self.stale_copies.append(copy.deepcopy(self.tickets[ticket_id]))
+            self.tickets[ticket_id]["subject"] = self.tickets[ticket_id]["raw_subject"] = subject
+            self._touch(ticket_id, self.now() - EXPORT_DELAY - 1)
 
     def solve(self, ticket_id: int) -> None:
         """An agent solves the ticket (a change that leaves the conversation as it was)."""
@@ -470,7 +479,8 @@ class ZendeskApiStandIn(Served):
         """Tickets changed after the cursor's position, in order of change, and whether more are ready."""
         cutoff = self.now() - EXPORT_DELAY
         stream = sorted(
-            (t for t in self.tickets.values() if t["_sequence"] > position["after"]), key=lambda t: t["_sequence"]
+            (t for t in [*self.tickets.values(), *self.stale_copies] if t["_sequence"] > position["after"]),
+            key=lambda t: t["_sequence"],
         )
         page: list[JSON] = []
         for ticket in stream:
