@@ -443,14 +443,7 @@ class JiraTracker:
                 f"priorities here: {', '.join(sorted(priorities))}; set priorities in [tracker] ({{}} leaves them)",
             )
         )
-        statuses = self._statuses()
-        for label, name, setting in (
-            ("Jira done status", o.done_transition, "done_transition"),
-            ("Jira won't-do status", o.dismiss_transition, "dismiss_transition"),
-            ("Jira reopen status", o.reopen_transition, "reopen_transition"),
-        ):
-            hint = f"statuses here: {', '.join(sorted(statuses))}; set {setting} in [tracker]"
-            checks.append(Check(label, name in statuses, name, hint))
+        checks += self._transition_checks(project.key)
         resolutions = {r.name for r in self._call("resolutions", lambda: self.client.resolutions())}
         wanted = sorted({r for r in (o.done_resolution, o.dismiss_resolution) if r})
         missing = [r for r in wanted if r not in resolutions]
@@ -463,6 +456,60 @@ class JiraTracker:
             hint = "set section_field to a custom field id (Jira: Settings > Issues > Custom fields) or components"
             checks.append(Check("Jira section field", found, detail, hint))
         return checks
+
+    def _transition_checks(self, project: str) -> list[Check]:
+        """Each configured transition is a status of the project's workflow for the issue type, or the name of a
+        transition into one there (as `_transition` finds it); a status of another project's workflow is not."""
+        o = self.options
+        statuses = self._workflow_statuses(project)
+        known = {s.casefold() for s in statuses}
+        transitions: list[str] | None = None  # read from the project's issues, only when a name is no status
+        unseen = ""
+        checks = []
+        for label, name, setting, what in (
+            ("Jira done status", o.done_transition, "done_transition", "every close"),
+            ("Jira won't-do status", o.dismiss_transition, "dismiss_transition", "every dismissal"),
+            ("Jira reopen status", o.reopen_transition, "reopen_transition", "every reopening"),
+        ):
+            workflow = f"{project}'s workflow for {o.issue_type}"
+            if name.casefold() in known:
+                checks.append(Check(label, True, f"{name} (a status of {workflow})"))
+                continue
+            if transitions is None:
+                transitions = self._transition_names(project, statuses)
+                unseen = "" if transitions else f" (no issue of {project} yet to read its transitions from)"
+            if name.casefold() in {t.casefold() for t in transitions}:
+                checks.append(Check(label, True, f"{name} (a transition of {workflow})"))
+                continue
+            elsewhere = " (it is a status of another workflow on the site)" if name in self._statuses() else ""
+            names = sorted({t for t in transitions if t.casefold() not in known})
+            hint = (
+                f"set {setting} in [tracker] to one of {project}'s statuses for {o.issue_type} "
+                f"({', '.join(sorted(statuses))}) or to the name of a transition into one"
+                + (f" ({', '.join(names)})" if names else "")
+            )
+            detail = (
+                f"{name!r} is neither a status nor a transition of {workflow}{elsewhere or unseen}: {what} would fail"
+            )
+            checks.append(Check(label, False, detail, hint))
+        return checks
+
+    def _workflow_statuses(self, project: str) -> list[str]:
+        """The statuses of the project's workflow for the configured issue type (of every type if it has none)."""
+        types = self._call("project statuses", lambda: self.client.issue_types_for_project(project))
+        mine = [t for t in types if t.name == self.options.issue_type] or types
+        return sorted({s["name"] for t in mine for s in t.raw.get("statuses", [])})
+
+    def _transition_names(self, project: str, statuses: list[str]) -> list[str]:
+        """Names of the transitions the project's issues offer, one issue per status (Jira lists a workflow's
+        transitions only per issue, from its current status, unless one administers the workflow)."""
+        names: set[str] = set()
+        for status in statuses[:20]:
+            quoted = status.replace("\\", "\\\\").replace('"', '\\"')
+            found = self._search(f'issuetype = "{self.options.issue_type}" AND status = "{quoted}"', "status", 1)
+            for issue in found[:1]:
+                names |= {t["name"] for t in self._call("read transitions", lambda i=issue: self.client.transitions(i))}
+        return sorted(names)
 
     def check_sections(self, sections: Iterable[str]) -> list[Check]:
         """With section_field = "components": every policy section has its component (or it will be created)."""

@@ -210,3 +210,27 @@ def test_status_and_assignee_changes_in_jira_are_audited_as_whoever_made_them(
     assert (first.id, "jira:sam@example.com", "transition") in trail
     assert (second.id, "jira:dana@example.com", "assign") in trail
     assert not any(actor == "jira user" for _, actor, _ in trail)
+
+
+def test_doctor_checks_the_transitions_in_the_projects_own_workflow(
+    tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Closed" is a status of another project's workflow on the site; POL's workflow calls its move to Done "Resolve"
+    site = JiraStandIn(token=TOKEN, site_statuses=["Closed"], transition_names={"Done": "Resolve"})
+    with site as jira:
+        folder = jira_workspace(tmp_path / "ws", jira, monkeypatch)
+        sync(folder)  # the project now has issues, whose transitions doctor can read
+        configure(folder, 'done_transition = "Resolve"\ndismiss_transition = "Closed"')
+        checks = {c.name: c for c in run_checks(open_workspace(folder)[0])}
+    assert checks["Jira done status"].ok, checks["Jira done status"]  # a transition of the workflow, by its name
+    assert checks["Jira reopen status"].ok
+    failed = checks["Jira won't-do status"]
+    assert not failed.ok
+    assert failed.detail == (
+        "'Closed' is neither a status nor a transition of POL's workflow for Task (it is a status of another "
+        "workflow on the site): every dismissal would fail"
+    )
+    assert failed.hint == (
+        "set dismiss_transition in [tracker] to one of POL's statuses for Task (Accepted, Done, In Progress, To Do, "
+        "Won't Do) or to the name of a transition into one (Resolve)"
+    )

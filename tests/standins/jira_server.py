@@ -143,7 +143,15 @@ def _now() -> str:
 
 # --- JQL subset -------------------------------------------------------------------------------------------------
 
-JQL_FIELDS = {"project": "project", "labels": "labels", "key": "key", "issuekey": "key", "status": "status"}
+JQL_FIELDS = {
+    "project": "project",
+    "labels": "labels",
+    "key": "key",
+    "issuekey": "key",
+    "status": "status",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+}
 JQL_ORDER_FIELDS = {"created": "created", "key": "key", "issuekey": "key"}
 _TOKEN = re.compile(
     r"""\s*(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<op>!=|!~|<=|>=|[=~<>(),])|(?P<word>[^\s=!~<>(),"']+))"""
@@ -153,7 +161,7 @@ _KEY = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
 
 @dataclass(frozen=True)
 class JqlClause:
-    """`field = value` or `field in (values)`; field is one of project, labels, key, status."""
+    """`field = value` or `field in (values)`; field is one of project, labels, key, status, issuetype."""
 
     field: str
     values: tuple[str, ...]
@@ -340,6 +348,8 @@ class JiraStandIn(Served):
         workflow: dict[str, list[str]] | None = None,
         resolution_on_done: bool = True,
         transition_screen: bool = True,
+        site_statuses: list[str] | None = None,
+        transition_names: dict[str, str] | None = None,
     ) -> None:
         if deployment not in ("Cloud", "Server"):
             raise ValueError(f"deployment must be 'Cloud' or 'Server', not {deployment!r}")
@@ -373,6 +383,10 @@ class JiraStandIn(Served):
                 if name not in self.statuses:
                     self.statuses.append(name)
         self.initial_status = next(iter(self.workflow))
+        # Statuses of other projects' workflows: GET status lists them, the project's workflow has none of them.
+        self.site_statuses = [s for s in site_statuses or [] if s not in self.statuses]
+        # A transition's name when it is not its target status's ("Resolve" into Done), as workflows often say.
+        self.transition_names = dict(transition_names or {})
         # Jira caps maxResults server-side and says so in the response; tests lower this to force client paging.
         self.max_results_cap = 100
         self.issues: dict[str, JSON] = {}
@@ -678,7 +692,7 @@ class JiraStandIn(Served):
 
     def _status_id(self, name: str) -> str:
         """Stable status id: Jira's usual ids for the default statuses, 10100+ for others."""
-        return KNOWN_STATUS_IDS.get(name) or str(10100 + self.statuses.index(name))
+        return KNOWN_STATUS_IDS.get(name) or str(10100 + [*self.statuses, *self.site_statuses].index(name))
 
     def _category(self, name: str) -> str:
         """Status category key: done for done-like names, new for the initial status, else indeterminate."""
@@ -1157,7 +1171,7 @@ class JiraStandIn(Served):
 
     def _statuses(self, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET status."""
-        return _Response(200, [self._status(name) for name in self.statuses])
+        return _Response(200, [self._status(name) for name in [*self.statuses, *self.site_statuses]])
 
     def _application_links(self, *, query: dict[str, list[str]], body: Any) -> _Response:
         """GET /rest/applinks/latest/listApplicationlinks; add_remote_link asks for it first."""
@@ -1370,6 +1384,9 @@ class JiraStandIn(Served):
             return any(v in fields["labels"] for v in clause.values)
         if clause.field == "key":
             return any(v.upper() == issue["key"] or v == issue["id"] for v in clause.values)
+        if clause.field == "issuetype":
+            kind = fields["issuetype"]
+            return any(v.casefold() == kind["name"].casefold() or v == kind["id"] for v in clause.values)
         status = fields["status"]
         return any(v.casefold() == status["name"].casefold() or v == status["id"] for v in clause.values)
 
@@ -1507,7 +1524,7 @@ class JiraStandIn(Served):
         transitions = [
             {
                 "id": self._transition_id(target),
-                "name": target,
+                "name": self.transition_names.get(target, target),
                 "to": self._status(target),
                 "hasScreen": False,
                 "isGlobal": False,
