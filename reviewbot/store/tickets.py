@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from reviewbot.errors import NotFoundError
 from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
 from reviewbot.models.base import MAX_ROW_ID
+from reviewbot.models.tickets import FINISHED_STATES
 
 if TYPE_CHECKING:  # the mapper imports scikit-learn: commands that list tickets must not pay for it
     from reviewbot.analysis.mapping import SectionMatch
@@ -68,7 +70,19 @@ def get_ticket(session: Session, ref: str) -> ReviewTicket | None:
         number = int(ref)
         return session.get(ReviewTicket, number) if 0 < number <= MAX_ROW_ID else None
     query = select(ReviewTicket).where((ReviewTicket.tracker_ref == ref) | (ReviewTicket.fingerprint == ref))
-    return session.exec(query).first()
+    found = list(session.exec(query.order_by(col(ReviewTicket.id))))
+    if len(found) < 2:
+        return found[0] if found else None
+    # One key in two trackers (the workspace moved to another site or project: the finished tickets kept their old
+    # issues, whose keys the new tracker may give again). A ticket still under review is in the tracker used now.
+    active = [t for t in found if t.state not in FINISHED_STATES]
+    if len(active) == 1:
+        return active[0]
+    listed = ", ".join(f"#{t.id} ({t.tracker} {t.tracker_site or ''}".rstrip() + f", {t.state})" for t in found)
+    raise NotFoundError(
+        f"{ref} names {len(found)} tickets, filed in different trackers: {listed}",
+        hint=f"name it by its number, e.g. `reviewbot tickets show {found[-1].id}`",
+    )
 
 
 def list_tickets(session: Session, state: str | None = None) -> list[ReviewTicket]:

@@ -12,6 +12,7 @@ import requests
 from sqlalchemy import update
 from sqlmodel import select
 
+from reviewbot.errors import NotFoundError
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.doctor import run_checks
@@ -144,6 +145,17 @@ def test_moving_to_another_jira_site_refiles_there_and_sends_it_no_old_key(
     assert event.detail == f"{first.tracker_ref} in jira ({jira.url} POL); filed in jira ({other_site.url} POL) instead"
     _, again = sync(folder)
     assert again.errors == [] and "refiled" not in again.tickets and len(other_site.issues) == 2
+    with store.session() as session:  # POL-2 is now both the old site's dismissed issue and the new site's one
+        assert load(session, "POL-2").id == refiled.id  # the one under review, in the tracker used now
+    settings, store = open_workspace(folder)
+    dismiss(store, settings, str(refiled.id), "a carrier matter too", "tester")
+    with store.session() as session, pytest.raises(NotFoundError) as ambiguous:
+        load(session, "POL-2")
+    assert ambiguous.value.message.startswith("POL-2 names 2 tickets, filed in different trackers: #")
+    assert (
+        ambiguous.value.hint
+        == f"name it by its number, e.g. `reviewbot tickets show {max(refiled.id or 0, kept.id or 0)}`"
+    )
 
 
 def test_moving_to_another_project_of_the_same_site_refiles_there(
