@@ -19,10 +19,10 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
+from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, utcnow
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
-from reviewbot.store.policies import documents, get_release, releases
+from reviewbot.store.policies import documents, get_release, releases, resolved_by
 from reviewbot.store.review import audit
 from reviewbot.store.themes import current_themes
 from reviewbot.workflows.review import comment_on_tracker, notify, ref_of
@@ -127,7 +127,7 @@ def measure_version(
     published = entry.published_at
     before_start = published - timedelta(days=rules.before_days)
     after_end = published + timedelta(days=rules.after_days)
-    cited = cited_themes(session, document.id, entry.version)
+    cited = cited_themes(session, entry)
     themes: list[ThemeImpact] = []
     if cited:
         ids = list(cited)
@@ -142,15 +142,10 @@ def measure_version(
     return VersionImpact(document.id, document.title, entry.version, published, before_start, after_end, now, themes)
 
 
-def cited_themes(session: Session, document_id: str, version: int) -> dict[int, tuple[str, list[str]]]:
+def cited_themes(session: Session, entry: PolicyRelease) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, ticket references) for the tickets a version resolved; themes merged since are
     followed to the theme that now holds their items."""
-    query = select(ReviewTicket).where(
-        ReviewTicket.document_id == document_id,
-        ReviewTicket.resolved_version == version,
-        col(ReviewTicket.theme_id).is_not(None),
-    )
-    tickets = list(session.exec(query.order_by(col(ReviewTicket.id))))
+    tickets = [t for t in resolved_by(session, entry) if t.theme_id is not None]
     current = current_themes(session, [t.theme_id or 0 for t in tickets])
     cited: dict[int, tuple[str, list[str]]] = {}
     for ticket in tickets:
@@ -195,7 +190,7 @@ def report_closed_windows(session: Session, settings: Settings, now: datetime) -
                 continue
             impact = measure_version(session, settings.impact, document, entry, now)
             if impact.themes:  # a version that resolved no ticket with a theme has nothing to measure
-                _tell(session, impact, key)
+                _tell(session, impact, entry, key)
                 reported += 1
     return reported
 
@@ -205,15 +200,9 @@ def _queued(session: Session, key: str) -> bool:
     return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
 
 
-def _tell(session: Session, impact: VersionImpact, key: str) -> None:
+def _tell(session: Session, impact: VersionImpact, entry: PolicyRelease, key: str) -> None:
     by_theme = {t.theme_id: t for t in impact.themes}
-    tickets = list(
-        session.exec(
-            select(ReviewTicket).where(
-                ReviewTicket.document_id == impact.document_id, ReviewTicket.resolved_version == impact.version
-            )
-        )
-    )
+    tickets = resolved_by(session, entry)
     current = current_themes(session, [t.theme_id for t in tickets if t.theme_id])
     for ticket in tickets:
         theme = current[ticket.theme_id] if ticket.theme_id else None

@@ -18,7 +18,7 @@ from reviewbot.policy.parse import ParsedPolicy
 from reviewbot.policy.render import render_html, render_markdown
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import acks, add_ack, get_release, release, releases, sections
+from reviewbot.store.policies import RESOLVED, acks, add_ack, get_release, release, releases, sections
 from reviewbot.store.review import audit, tickets_in
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.locks import one_at_a_time
@@ -160,6 +160,7 @@ def publish(
             files=files,
             published_at=published_at,
         )
+        entry.meta = {**(entry.meta or {}), RESOLVED: [t.id for t in plan.resolved]}
         detail = f"version {entry.version}: {len(plan.changes)} section(s) changed"
         if published_at < utcnow() - timedelta(minutes=1):
             detail += f"; recorded as published on {published_at:%Y-%m-%d %H:%M} UTC"

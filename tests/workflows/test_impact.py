@@ -16,9 +16,10 @@ from sqlmodel import col, select
 
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment
 from reviewbot.store import Store
+from reviewbot.store.report import resolved_tickets
 from reviewbot.workflows.impact import measure
 from reviewbot.workflows.publish import publish
-from reviewbot.workflows.review import sign
+from reviewbot.workflows.review import ref_of, sign
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_csv
 
@@ -267,3 +268,31 @@ def test_cli_impact(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-de
     assert "versions 1-2 exist" in unknown.stderr
     missing = cli(f"-w {ws} policy impact no-such-policy")
     assert missing.code == 1 and "no policy document 'no-such-policy'" in missing.stderr
+
+
+def test_a_version_keeps_its_themes_when_a_later_one_resolves_the_ticket_again(  # type: ignore[no-untyped-def]
+    ws: Path, clock, monkeypatch
+) -> None:
+    """The delivery change did nothing, the complaints grew back and reopened its ticket, and version 3 tries
+    again: version 2's effect still counts the delivery theme, and version 3 measures it too."""
+    monkeypatch.setenv("REVIEWBOT_REVIEW__REOPEN_FACTOR", "1.5")
+    _, delivery = publish_version_2(ws)
+    clock.move_to(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    settings, store, report = sync(ws)
+    assert report.tickets["reopened"] == 1 and ticket_on(store, "delivery").state == "open"
+
+    edit_policy(ws, "within 24 hours", "within 12 hours")
+    sign(store, settings, delivery, "dana", "approve")
+    assert publish(settings, store, "returns-policy", "dana").resolved == [delivery]
+
+    [second] = measure(settings, store, "returns-policy", 2)
+    assert delivery in [ref for theme in second.themes for ref in theme.tickets]
+    assert second.verdicts() == {"improved": 1, "no change": 1}
+    [third] = measure(settings, store, "returns-policy", 3)
+    assert [theme.tickets for theme in third.themes] == [[delivery]]
+    with store.session() as session:
+        resolved = resolved_tickets(session)
+    # the report's versions table lists it under both versions
+    assert delivery in [ref_of(t) for t in resolved[("returns-policy", 2)]]
+    assert [ref_of(t) for t in resolved[("returns-policy", 3)]] == [delivery]
