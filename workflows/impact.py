@@ -10,8 +10,8 @@ and an audit event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
@@ -62,6 +62,8 @@ class VersionImpact:
     after_end: datetime  # the after-window is [published_at, after_end)
     measured_at: datetime
     themes: list[ThemeImpact]
+    # later versions of the document published inside the after-window: the figures mix in their effect too
+    overlapping: list[tuple[int, datetime]] = field(default_factory=list)
 
     @property
     def window_open(self) -> bool:
@@ -91,7 +93,16 @@ class VersionImpact:
             "window_open": self.window_open,
             "verdicts": self.verdicts(),
             "themes": [t.to_dict() for t in self.themes],
+            "later_versions_in_window": [{"version": v, "published_at": at.isoformat()} for v, at in self.overlapping],
         }
+
+    def overlap_note(self) -> str | None:
+        """What a later version inside the after-window means for the figures, or None when there is none."""
+        if not self.overlapping:
+            return None
+        later = ", ".join(f"version {v} ({at:%Y-%m-%d})" for v, at in self.overlapping)
+        were, their = ("was", "its") if len(self.overlapping) == 1 else ("were", "their")
+        return f"{later} {were} published inside this after-window: the after figures include {their} changes too"
 
 
 # --- measuring ---------------------------------------------------------------------------------------------
@@ -139,7 +150,19 @@ def measure_version(
                 x1, neg1, before_total, x2, neg2, after_total, alpha=rules.alpha, min_expected=rules.min_expected
             )
             themes.append(ThemeImpact(theme_id, label, refs, effect))
-    return VersionImpact(document.id, document.title, entry.version, published, before_start, after_end, now, themes)
+    overlapping = [
+        (e.version, _aware(e.published_at))
+        for e in releases(session, document.id)
+        if e.version > entry.version and _aware(e.published_at) < min(after_end, now)
+    ]
+    return VersionImpact(
+        document.id, document.title, entry.version, published, before_start, after_end, now, themes, overlapping
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; every one reviewbot stores is UTC
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def cited_themes(session: Session, entry: PolicyRelease) -> dict[int, tuple[str, list[str]]]:
@@ -212,6 +235,8 @@ def _tell(session: Session, impact: VersionImpact, entry: PolicyRelease, key: st
             comment_on_tracker(session, ticket, f"{key}:{ticket.id}", note)
     lines = [f"Feedback {window_text(impact)}:"]
     lines += [f"- {describe(t)} ({', '.join(t.tickets)})" for t in impact.themes]
+    if impact.overlap_note():
+        lines.append(f"Note: {impact.overlap_note()}.")
     notify(
         session,
         key,

@@ -296,3 +296,25 @@ def test_a_version_keeps_its_themes_when_a_later_one_resolves_the_ticket_again( 
     # the report's versions table lists it under both versions
     assert delivery in [ref_of(t) for t in resolved[("returns-policy", 2)]]
     assert [ref_of(t) for t in resolved[("returns-policy", 3)]] == [delivery]
+
+
+def test_a_later_version_inside_the_after_window_is_named(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-def]
+    """Version 3 came out two weeks after version 2: version 2's after figures hold its changes too, and both the
+    message and `policy impact` say so instead of crediting version 2 alone."""
+    publish_version_2(ws)
+    clock.move_to(MIDWAY)
+    edit_policy(ws, "within 30 days", "within 14 days")
+    settings, store, _ = sync(ws)
+    assert publish(settings, store, "returns-policy", "dana").version == 3
+    clock.move_to(datetime(2026, 10, 29, 10, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    sync(ws)
+
+    note = "version 3 (2026-10-15) was published inside this after-window: the after figures include its changes too"
+    [sent] = messages(ws, "impact")
+    assert sent.splitlines()[-1] == f"Note: {note}."
+    shown = cli(f"-w {ws} policy impact returns-policy 2", columns=80).stdout
+    assert f"Note: {note}." in " ".join(shown.split())
+    data = json.loads(cli(f"-w {ws} policy impact returns-policy --json").stdout)
+    [version] = data["versions"]  # version 3 resolved no ticket: nothing of its own to measure
+    assert version["later_versions_in_window"] == [{"version": 3, "published_at": "2026-10-15T09:00:00+00:00"}]
