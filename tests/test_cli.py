@@ -287,3 +287,21 @@ def test_a_sync_refusing_a_file_says_so_once_and_later_syncs_pass(tmp_path: Path
     )
     changed = cli(f"-w {folder} sync")
     assert "Feedback: 0 new, 1 updated, 0 quarantined (complaints: 1 updated)" in changed.stdout
+
+
+def test_json_dates_are_iso_8601_in_every_listing(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A script reads one date format: tickets, audit and sign-offs wrote "2026-11-23 09:00:00+00:00" (str) where
+    impact and the report wrote "2026-11-23T09:00:00+00:00"."""
+    cli("tickets triage RB-5 --assign nina.kowalski")
+    Path("policies/customer-service-policy.md").write_text(
+        Path("policies/customer-service-policy.md").read_text().replace("monitored during phone opening hours", "24/7")
+    )
+    assert cli("sync").code == 0
+    dates = [
+        json.loads(cli("tickets list --json").stdout)[0]["created_at"],
+        json.loads(cli("audit --json").stdout)[0]["at"],
+        json.loads(cli("signoffs pending --json").stdout)[0]["requested_at"],
+        json.loads(cli("policy impact customer-service-policy --json").stdout)["versions"][0]["published_at"],
+    ]
+    for value in dates:
+        assert "T" in value and datetime.fromisoformat(value).tzinfo is not None, value
