@@ -146,7 +146,8 @@ def publish(
     version = plan.document.published_version + 1
     published_at = _checked_date(store, document_id, published_at)
     files = _write_files(settings, plan.policy, version, published_at, lines)
-    expected = [p for role in settings.review.ack_roles for p in settings.roles.get(role, [])]
+    # once each, though a person may hold two of the roles (an agent who is also a team lead)
+    expected = list(dict.fromkeys(p for role in settings.review.ack_roles for p in settings.roles.get(role, [])))
     with store.session() as session:
         document = _document(session, document_id)
         entry = release(
@@ -345,7 +346,8 @@ def ack_status(store: Store, document_id: str, version: int | None = None) -> Ac
             for a in acks(session, document_id, number)
             if a.person in expected
         }
-        return AckStatus(document_id, number, done, [p for p in entry.ack_expected if p not in done])
+        asked = dict.fromkeys(entry.ack_expected)  # versions published before the people were deduplicated
+        return AckStatus(document_id, number, done, [p for p in asked if p not in done])
 
 
 def version_history(store: Store, document_id: str) -> tuple[PolicyDocument, list]:  # type: ignore[type-arg]

@@ -474,3 +474,23 @@ def test_requests_give_the_command_people_run_as_themselves(ws: Path, clock) -> 
     assert f"Or: reviewbot tickets request-changes|reject {ref} --comment ...\n" in log
     assert log.count("Acknowledge: reviewbot policy ack returns-policy\n") == 2
     assert "--as" not in log  # a command only an admin may run
+
+
+def test_someone_in_two_acknowledging_roles_is_asked_once(tmp_path: Path, use_database: str) -> None:  # type: ignore[no-untyped-def]
+    """tom is an agent and a team lead: he was asked twice and counted twice ("0 of 4 acknowledged" for three
+    people, "1 of 3" once he had acknowledged)."""
+    roles = ROLES.replace('agents = ["priya", "tom"]', 'agents = ["priya", "tom"]\nteam-leads = ["tom", "ines"]')
+    folder = make_workspace(
+        tmp_path / "ws", extra_toml=roles + '\n[review]\nack_roles = ["agents", "team-leads"]\n', policy=POLICY
+    )
+    settings, store, _ = sync(folder)
+    edit_policy(folder, "within 30 days", "within 14 days")
+    result = publish(settings, store, "returns-policy", "dana", force_reason="privacy review done elsewhere")
+    assert result.ack_expected == ["priya", "tom", "ines"]
+    assert sorted(m for m in messages(folder) if m.startswith("[ack_request]")) == [
+        f"[ack_request] -> {person} Please read and acknowledge Returns Policy version 2"
+        for person in ("ines", "priya", "tom")
+    ]
+    acknowledge(store, "returns-policy", "tom")
+    status = ack_status(store, "returns-policy")
+    assert list(status.acknowledged) == ["tom"] and status.pending == ["priya", "ines"]
