@@ -17,6 +17,7 @@ from reviewbot.store import Store
 from reviewbot.workflows import review
 from reviewbot.workflows.publish import ack_status, acknowledge, publish
 from reviewbot.workflows.review import RefusedError, dismiss, sign, triage
+from reviewbot.workflows.schedule import default_jobs
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_notes
 
@@ -494,3 +495,20 @@ def test_someone_in_two_acknowledging_roles_is_asked_once(tmp_path: Path, use_da
     acknowledge(store, "returns-policy", "tom")
     status = ack_status(store, "returns-policy")
     assert list(status.acknowledged) == ["tom"] and status.pending == ["priya", "ines"]
+
+
+def test_the_weekly_digest_names_overdue_sign_offs_by_their_ticket_reference(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    """The digest said "lee on ticket 1": the database id, which no command takes; people look tickets up by the
+    reference they are shown everywhere else (RB-1)."""
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)  # sign-offs asked of lee and dana at START
+    clock.move_to(START + timedelta(days=4))
+    digest = default_jobs(settings, store)["digest"]
+    assert digest() == "weekly digest sent"
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    [sent] = [block for block in log.split("\n\n") if "Policy review: week" in block]
+    assert "Overdue sign-offs: 2." in sent
+    assert f"- lee on {ref}, asked 2026-09-30" in sent and f"- dana on {ref}, asked 2026-09-30" in sent
