@@ -240,13 +240,13 @@ def _tell_people(
         document=document.id,
         version=version,
     )
-    for person in _contributors(session, resolved):
+    for person, refs in _contributors(session, resolved).items():
         notify(
             session,
             f"thanks:{document.id}:v{version}:{person}",
             "thank_you",
             f"Thank you: your feedback shaped {name}",
-            f"What you reported is addressed in {name}:\n{changes}",
+            f"What you reported is addressed in {name}:\n{_their_changes(lines, refs) or changes}",
             [person],
             document=document.id,
             version=version,
@@ -264,18 +264,33 @@ def _tell_people(
         )
 
 
-def _contributors(session: Session, resolved: list[ReviewTicket]) -> list[str]:
-    """Authors of the suggestions and agent notes behind the resolved tickets' themes."""
-    themes = [t.theme_id for t in resolved if t.theme_id is not None]
-    if not themes:
-        return []
+def _contributors(session: Session, resolved: list[ReviewTicket]) -> dict[str, set[str]]:
+    """Authors of the suggestions and agent notes behind the resolved tickets' themes, each with the references of
+    the tickets their feedback was evidence for."""
+    refs: dict[int, set[str]] = {}
+    for ticket in resolved:
+        if ticket.theme_id is not None:
+            refs.setdefault(ticket.theme_id, set()).add(ref_of(ticket))
+    if not refs:
+        return {}
     query = (
-        select(FeedbackItem.author)
-        .where(col(FeedbackItem.theme_id).in_(themes), col(FeedbackItem.kind).in_(THANKED_KINDS))
+        select(FeedbackItem.author, FeedbackItem.theme_id)
+        .where(col(FeedbackItem.theme_id).in_(list(refs)), col(FeedbackItem.kind).in_(THANKED_KINDS))
         .where(col(FeedbackItem.author).is_not(None))
         .distinct()
     )
-    return sorted(a for a in session.exec(query) if a)
+    found: dict[str, set[str]] = {}
+    for author, theme_id in session.exec(query):
+        if author and theme_id is not None:
+            found.setdefault(author, set()).update(refs[theme_id])
+    return dict(sorted(found.items()))
+
+
+def _their_changes(lines: list[str], refs: set[str]) -> str:
+    """The changelog lines that name one of `refs` ("... (RB-5)"), as a list; empty when none does (a changelog
+    written by hand need not name tickets: then the whole changelog is sent)."""
+    theirs = [line for line in lines if any(line.rstrip().endswith(f"({ref})") for ref in refs)]
+    return "\n".join(f"- {line}" for line in theirs)
 
 
 def _write_files(settings: Settings, policy: ParsedPolicy, version: int, published_at, lines: list[str]) -> list[str]:  # type: ignore[no-untyped-def]

@@ -512,3 +512,27 @@ def test_the_weekly_digest_names_overdue_sign_offs_by_their_ticket_reference(ws:
     [sent] = [block for block in log.split("\n\n") if "Policy review: week" in block]
     assert "Overdue sign-offs: 2." in sent
     assert f"- lee on {ref}, asked 2026-09-30" in sent and f"- dana on {ref}, asked 2026-09-30" in sent
+
+
+def test_a_thank_you_lists_the_changes_the_persons_feedback_led_to(ws: Path) -> None:
+    """Version 2 answers the refund notes of priya and tom and, separately, the delivery complaints: their
+    thank-you said "What you reported is addressed" above both changes, the delivery one included."""
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    edit_policy(ws, "within 48 hours", "within 24 hours")
+    sign(store, settings, refunds, "lee", "approve")
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, delivery, "joe", "approve")
+    result = publish(settings, store, "returns-policy", "dana")
+    assert sorted(result.resolved) == sorted([refunds, delivery])
+    [refund_line] = [line for line in result.changelog if line.endswith(f"({refunds})")]
+
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    thanks = [block for block in log.split("\n\n") if block.startswith("[thank_you]")]
+    assert sorted(block.splitlines()[0].split()[2] for block in thanks) == ["priya", "tom"]
+    for block in thanks:
+        assert block.splitlines()[1:] == [
+            "What you reported is addressed in Returns Policy version 2:",
+            f"- {refund_line}",
+        ]
