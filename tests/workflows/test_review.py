@@ -15,6 +15,7 @@ from sqlmodel import select
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, SignOff, TrackerIssue
 from reviewbot.store import Store
 from reviewbot.workflows import review
+from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.publish import ack_status, acknowledge, publish
 from reviewbot.workflows.review import RefusedError, dismiss, sign, triage
 from reviewbot.workflows.schedule import default_jobs
@@ -536,3 +537,34 @@ def test_a_thank_you_lists_the_changes_the_persons_feedback_led_to(ws: Path) -> 
             "What you reported is addressed in Returns Policy version 2:",
             f"- {refund_line}",
         ]
+
+
+def test_the_editor_hears_of_requested_changes_and_the_owner_of_an_approval(ws: Path) -> None:
+    """A sign-off was a tracker comment alone: with the built-in tracker nobody was told that changes were asked
+    for, that a ticket was rejected, or that one was approved and waits for the document's owner to publish."""
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    triage(store, settings, refunds, "dana", assignee="sam")
+    edit_policy(ws, "within 5 business days", "within 30 business days")
+    sync(ws)
+    sign(store, settings, refunds, "lee", "request_changes", "30 days is too long")
+    deliver(settings, store)  # as every entry point does after a sign-off
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    [changes] = [b for b in log.split("\n\n") if b.startswith("[changes_requested]")]
+    assert changes.splitlines()[0] == f"[changes_requested] -> sam Changes requested on {refunds} by lee"
+    assert "lee: 30 days is too long" in changes and "section refunds of returns-policy" in changes
+
+    edit_policy(ws, "within 30 business days", "within 10 business days")
+    sync(ws)
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, refunds, "lee", "approve")
+    edit_policy(ws, "within 48 hours", "within 24 hours")
+    sign(store, settings, delivery, "joe", "reject", "the carrier sets this, not us")
+    deliver(settings, store)
+    blocks = (ws / "notifications.log").read_text(encoding="utf-8").split("\n\n")
+    [ready] = [b for b in blocks if b.startswith("[ready_to_publish]")]
+    assert ready.splitlines()[0] == f"[ready_to_publish] -> dana Ready to publish: {refunds} is approved"
+    assert "reviewbot policy publish returns-policy" in ready
+    [rejected] = [b for b in blocks if b.startswith("[rejected]")]
+    assert rejected.splitlines()[0] == f"[rejected] -> dana {delivery} was rejected by joe"
+    assert "joe: the carrier sets this, not us" in rejected
