@@ -231,3 +231,19 @@ def test_policy_impact_reads_at_80_columns(demo: Path, cli) -> None:  # type: ig
         assert any(line.startswith("  share of feedback: ") and figures in line for line in lines)
     said = " ".join(" ".join(lines).split())
     assert '"no change" means no difference beyond chance, not proof that nothing changed' in said
+
+
+def test_signoffs_pending_is_one_line_per_sign_off_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Each title wrapped into four lines of a boxed table at 80 columns; now a line each, as `tickets list`."""
+    cli("tickets triage RB-5")
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("during phone opening hours.", "24/7."))
+    assert cli("sync").code == 0
+    pending = json.loads(cli("signoffs pending --json").stdout)
+    lines = cli("signoffs pending", columns=80).stdout.splitlines()
+    assert len(pending) == 2 and all(len(line) <= 80 for line in lines)
+    assert lines[1].split() == ["ticket", "approver", "waiting", "reminders", "title"]
+    body = lines[2:]
+    assert len(body) == len(pending)
+    for line, row in zip(body, pending, strict=True):
+        assert line.split()[:2] == [row["ticket"], row["approver"]] and line.endswith("…")

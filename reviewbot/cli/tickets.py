@@ -217,7 +217,7 @@ def signoffs_pending(
     """Sign-offs still awaited, oldest first, with their age and reminders."""
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
-    from reviewbot.views import add_text_row, fitted
+    from reviewbot.views import line_table
     from reviewbot.workflows.review import ref_of
 
     with open_store(ctx) as (settings, store), store.session() as session:
@@ -240,12 +240,19 @@ def signoffs_pending(
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Pending sign-offs", title_justify="left")
-    for name in ("ticket", "approver", "waiting", "reminders", "title"):
-        table.add_column(name, overflow="fold")
-    for r in rows:
-        waiting = (
-            f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else "")
+    if not rows:
+        out.print("No sign-offs are pending.")
+        return
+    lines = [
+        (
+            str(r["ticket"]),
+            r["approver"],
+            f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else ""),
+            str(r["reminders"]),
+            r["title"],
         )
-        add_text_row(table, str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
-    out.print(fitted(table, out.width, "ticket", "approver", "reminders") if rows else "No sign-offs are pending.")
+        for r in rows
+    ]
+    # one line per sign-off, as `tickets list`: the title wrapped into four lines at 80 columns
+    names = ("ticket", "approver", "waiting", "reminders", "title")
+    out.print(line_table("Pending sign-offs", names, lines, out.width, caps={"approver": 16}, flex="title"))
