@@ -4,6 +4,7 @@ with exit codes and no tracebacks."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -305,3 +306,27 @@ def test_json_dates_are_iso_8601_in_every_listing(demo: Path, cli) -> None:  # t
     ]
     for value in dates:
         assert "T" in value and datetime.fromisoformat(value).tzinfo is not None, value
+
+
+WITH_EXAMPLES = [
+    "sync", "tickets list", "tickets show", "tickets triage", "tickets move", "tickets approve",
+    "tickets request-changes", "tickets reject", "signoffs pending", "policy publish", "policy ack", "policy acks",
+    "policy impact", "report",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", WITH_EXAMPLES)
+def test_the_loops_commands_show_examples_that_use_their_own_options(cli, command: str) -> None:  # type: ignore[no-untyped-def]
+    """--help explained each option but showed no command line to start from; each example is the command itself,
+    and every option it uses is one the command has."""
+    shown = cli(f"{command} --help", columns=200).stdout
+    assert "Examples:" in shown
+    examples = [line.split("reviewbot ", 1)[1] for line in shown.splitlines() if "reviewbot " in line]
+    assert examples
+    options = shown.split("─ Options ", 1)[1]
+    for example in examples:
+        words = shlex.split(example.strip(" │"))
+        named = [w for w in words if not w.startswith("-")]  # the command's words and the values given
+        assert " ".join(named).startswith(command), example
+        for option in (w for w in words if w.startswith("--")):
+            assert option in options, f"{example}: `{command}` has no {option}"

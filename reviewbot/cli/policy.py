@@ -200,7 +200,16 @@ def policy_publish(
     as_: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Publish the policy file as the next version: render it, close the tickets it resolves, tell people."""
+    """Publish the policy file as the next version: render it, close the tickets it resolves, tell people.
+
+    Examples:
+
+    reviewbot policy publish customer-service-policy
+
+    A version published by hand on 12 October: reviewbot policy publish customer-service-policy --at 2026-10-12
+
+    Past unapproved tickets (audited): reviewbot policy publish returns --force --reason "legal deadline"
+    """
     from reviewbot.workflows.publish import check_publisher, plan_publish, publish
 
     if force and not (reason or "").strip():
@@ -259,7 +268,12 @@ def _edit_changelog(lines: list[str]) -> list[str]:
 def policy_ack(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_: ActorOption = None
 ) -> None:
-    """Acknowledge that you have read a published version."""
+    """Acknowledge that you have read a published version.
+
+    Examples:
+
+    reviewbot policy ack customer-service-policy
+    """
     from reviewbot.workflows.publish import acknowledge
 
     with open_store(ctx) as (settings, store):
@@ -270,7 +284,12 @@ def policy_ack(
 def policy_acks(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_json: JsonOption = False
 ) -> None:
-    """Who has and has not acknowledged a published version."""
+    """Who has and has not acknowledged a published version.
+
+    Examples:
+
+    reviewbot policy acks customer-service-policy --version 2
+    """
 
     from reviewbot.views import add_text_row
     from reviewbot.workflows.publish import ack_status
@@ -305,7 +324,14 @@ def policy_impact(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after."""
+    """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after.
+
+    Examples:
+
+    One version, a verdict per theme with its tests: reviewbot policy impact customer-service-policy 3
+
+    Every version that resolved tickets, for scripts: reviewbot policy impact customer-service-policy --json
+    """
     from reviewbot.workflows.impact import measure
 
     with open_store(ctx) as (settings, store):

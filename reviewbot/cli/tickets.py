@@ -24,7 +24,14 @@ def tickets_list(
     state: Annotated[str | None, typer.Option("--state", help="Only tickets in this state (e.g. open).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List review tickets, highest impact (priority) first, then newest; one line each."""
+    """List review tickets, highest impact (priority) first, then newest; one line each.
+
+    Examples:
+
+    Those still to act on: reviewbot tickets list --state open
+
+    For scripts: reviewbot tickets list --json
+    """
     from reviewbot.models.tickets import TICKET_STATES
     from reviewbot.store.tickets import list_tickets
     from reviewbot.views import ticket_dict
@@ -64,7 +71,12 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
 
 @tickets_app.command("show")
 def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = False) -> None:
-    """Show one ticket: its evidence, state, sign-offs and pending requests."""
+    """Show one ticket: its evidence, state, sign-offs and pending requests.
+
+    Examples:
+
+    reviewbot tickets show RB-5
+    """
     from rich.markdown import Markdown
 
     from reviewbot.evidence import impact, render_markdown
@@ -115,7 +127,12 @@ def tickets_triage(
     assign_to: Annotated[str | None, typer.Option("--assign", help="Who will edit the section.")] = None,
     as_: ActorOption = None,
 ) -> None:
-    """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign."""
+    """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign.
+
+    Examples:
+
+    reviewbot tickets triage RB-5 --assign nina.kowalski
+    """
     from reviewbot.workflows.review import triage
 
     with open_store(ctx) as (settings, store):
@@ -166,7 +183,14 @@ def tickets_move(
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")] = "",
     as_: ActorOption = None,
 ) -> None:
-    """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on."""
+    """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on.
+
+    Examples:
+
+    reviewbot tickets move RB-5 --section communication-channels --reason "about chat, not refunds"
+
+    reviewbot tickets move RB-9 --not-policy --reason "a product fault"
+    """
     from reviewbot.workflows.corrections import move_ticket
     from reviewbot.workflows.deliver import deliver
 
@@ -190,7 +214,12 @@ def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | 
 
 @tickets_app.command("approve")
 def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption = "", as_: ActorOption = None) -> None:
-    """Approve the section's text as it is in the policy file now (approvers only)."""
+    """Approve the section's text as it is in the policy file now (approvers only).
+
+    Examples:
+
+    reviewbot tickets approve RB-5 --comment "Weekend staffing agreed"
+    """
     _sign(ctx, ref, "approve", comment, as_)
 
 
@@ -198,13 +227,23 @@ def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption
 def tickets_request_changes(
     ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None
 ) -> None:
-    """Ask for the section to be edited again before you approve (approvers only)."""
+    """Ask for the section to be edited again before you approve (approvers only).
+
+    Examples:
+
+    reviewbot tickets request-changes RB-5 --comment "4 hours needs weekend staff first"
+    """
     _sign(ctx, ref, "request_changes", comment, as_)
 
 
 @tickets_app.command("reject")
 def tickets_reject(ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None) -> None:
-    """Reject the change: the ticket is dismissed with your comment (approvers only)."""
+    """Reject the change: the ticket is dismissed with your comment (approvers only).
+
+    Examples:
+
+    reviewbot tickets reject RB-5 --comment "the carrier sets this, not us"
+    """
     _sign(ctx, ref, "reject", comment, as_)
 
 
@@ -214,7 +253,12 @@ def signoffs_pending(
     approver: Annotated[str | None, typer.Option("--approver", help="Only this approver's.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Sign-offs still awaited, oldest first, with their age and reminders."""
+    """Sign-offs still awaited, oldest first, with their age and reminders.
+
+    Examples:
+
+    Yours: reviewbot signoffs pending --approver marta.silva
+    """
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
     from reviewbot.views import line_table
