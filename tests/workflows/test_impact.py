@@ -318,3 +318,5 @@ def test_a_later_version_inside_the_after_window_is_named(ws: Path, clock, cli) 
     data = json.loads(cli(f"-w {ws} policy impact returns-policy --json").stdout)
     [version] = data["versions"]  # version 3 resolved no ticket: nothing of its own to measure
     assert version["later_versions_in_window"] == [{"version": 3, "published_at": "2026-10-15T09:00:00+00:00"}]
+    assert cli(f"-w {ws} report --out {ws / 'report.html'}").code == 0
+    assert f"Note: {note}." in (ws / "report.html").read_text(encoding="utf-8")  # the report says so too
