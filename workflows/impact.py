@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, utcnow
+from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases, resolved_by
@@ -196,6 +196,30 @@ def window_counts(
         .group_by(col(FeedbackItem.theme_id))
     )
     return total, {theme_id: (n, int(neg or 0)) for theme_id, n, neg in rows if theme_id is not None}
+
+
+def ticket_effect(settings: Settings, store: Store, ticket: ReviewTicket) -> tuple[str, dict[str, Any]] | None:
+    """For a ticket a version resolved: that version's effect on the ticket's theme, as one line for people and as
+    data for --json (None when there is nothing to measure), so the ticket itself answers whether the change
+    helped."""
+    if ticket.resolved_version is None or ticket.theme_id is None:
+        return None
+    with store.session() as session:
+        document = session.get(PolicyDocument, ticket.document_id)
+        entry = get_release(session, ticket.document_id, ticket.resolved_version)
+        if document is None or entry is None:
+            return None
+        impact = measure_version(session, settings.impact, document, entry, utcnow())
+    measured = next((t for t in impact.themes if ref_of(ticket) in t.tickets), None)
+    if measured is None:
+        return None
+    line = f"Effect of version {impact.version} ({window_text(impact)}): {describe(measured)}"
+    if impact.window_open:
+        line += f"; provisional until {impact.after_end:%Y-%m-%d %H:%M} UTC"
+    if impact.overlap_note():
+        line += f". Note: {impact.overlap_note()}"
+    data = {"version": impact.version, "window_open": impact.window_open, **measured.to_dict()}
+    return line, {**data, "later_versions_in_window": impact.to_dict()["later_versions_in_window"]}
 
 
 # --- telling people ------------------------------------------------------------------------------------------

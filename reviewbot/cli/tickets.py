@@ -83,19 +83,23 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from reviewbot.store.review import requests, sign_offs
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import ticket_dict
+    from reviewbot.workflows.impact import ticket_effect
 
-    with open_store(ctx) as (_, store), store.session() as session:
-        ticket = get_ticket(session, ref)
-        if ticket is None:
-            raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
-        signed = sign_offs(session, ticket.id or 0)
-        waiting = requests(session, ticket.id or 0, status="pending")
+    with open_store(ctx) as (settings, store):
+        with store.session() as session:
+            ticket = get_ticket(session, ref)
+            if ticket is None:
+                raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
+            signed = sign_offs(session, ticket.id or 0)
+            waiting = requests(session, ticket.id or 0, status="pending")
+        effect = ticket_effect(settings, store, ticket)
     if as_json:
         print_json(
             {
                 **ticket_dict(ticket),
                 "sign_offs": [s.model_dump() for s in signed],
                 "pending": [r.approver for r in waiting],
+                "effect": effect[1] if effect else None,
             }
         )
         return
@@ -109,6 +113,8 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     out.print(f"Priority: {impact(ticket.evidence)}", highlight=False, markup=False)
     if ticket.assignee:
         out.print(f"Assigned to {ticket.assignee}", highlight=False, markup=False)
+    if effect:  # did the published change help: the question a closed ticket leaves
+        out.print(effect[0], highlight=False, markup=False)
     for s in signed:
         out.print(
             f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(),

@@ -261,6 +261,14 @@ def test_cli_impact(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-de
     assert by_ticket[refunds]["verdict"] == "improved" and by_ticket[delivery]["verdict"] == "no change"
     assert by_ticket[refunds]["share"]["after_count"] == 3 and by_ticket[refunds]["share"]["p_value"] < 0.001
 
+    # the resolved ticket answers it too: `tickets show` has the verdict of the version that resolved it
+    shown = " ".join(cli(f"-w {ws} tickets show {refunds}").stdout.split())
+    assert "Effect of version 2 (28 days before vs 28 days after publishing on 2026-10-01): improved: " in shown
+    assert "(24/108 -> 3/87, p < 0.001, fell)" in shown
+    effect = json.loads(cli(f"-w {ws} tickets show {delivery} --json").stdout)["effect"]
+    assert (effect["version"], effect["verdict"], effect["window_open"]) == (2, "no change", False)
+    assert json.loads(cli(f"-w {ws} tickets show {refunds} --json").stdout)["effect"]["share"]["after_count"] == 3
+
     nothing = cli(f"-w {ws} policy impact returns-policy 1")
     assert nothing.code == 0 and "resolved no ticket with a theme: nothing to measure" in nothing.stdout
     unknown = cli(f"-w {ws} policy impact returns-policy 7")
