@@ -310,7 +310,8 @@ def test_json_dates_are_iso_8601_in_every_listing(demo: Path, cli) -> None:  # t
 
 WITH_EXAMPLES = [
     "sync", "tickets list", "tickets show", "tickets triage", "tickets move", "tickets approve",
-    "tickets request-changes", "tickets reject", "signoffs pending", "policy publish", "policy ack", "policy acks",
+    "tickets request-changes", "tickets reject", "tickets reopen", "signoffs pending", "policy publish", "policy ack",
+    "policy acks",
     "policy impact", "report",
 ]  # fmt: skip
 

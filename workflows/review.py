@@ -3,7 +3,7 @@
     open -> triaged -> in_review -> approved -> published -> closed
     in_review -> changes_requested -> in_review (after the section is edited again)
     open | triaged | in_review | changes_requested -> dismissed (with a reason)
-    dismissed | closed -> open (reopened when the theme grows)
+    dismissed | closed -> open (reopened when the theme grows; a closed one also by a person, `reopen`)
 
 A sign-off is for the section text as it is in the policy file when it is given; editing the section after
 sign-offs starts a new round. Approving a ticket whose section was not edited closes it as reviewed with no
@@ -311,6 +311,31 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
         require(actor, deciders(session, settings, ticket), f"dismiss {ref_of(ticket)}", DECIDERS)
         dismiss_ticket(session, ticket, actor, reason, f"Dismissed by {actor}: {reason}")
         return f"{ref_of(ticket)} is dismissed"
+
+
+@one_at_a_time
+def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) -> str:
+    """Reopen a closed ticket (a published change that did not help, by `policy impact`): it goes through triage,
+    sign-off and a new version again, and both versions keep it in their effect."""
+    if not reason.strip():
+        raise RefusedError("reopening needs a reason", hint='add --reason "..."')
+    with store.session() as session:
+        ticket = load(session, ref)
+        require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
+        if ticket.state != "closed":
+            raise RefusedError(
+                f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
+                hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
+            )
+        why = f"reopened by {actor}: {reason}"
+        move(session, ticket, "open", actor, reason)
+        ticket.state_reason, ticket.settled_size = why, None
+        session.add(ticket)
+        now = utcnow().isoformat()
+        comment_on_tracker(session, ticket, f"reopened:{ticket.id}:{now}", why)
+        # the tracker's issue leaves its done status too (Jira: `reopen_transition`)
+        outbox.enqueue(session, f"tracker.reopen-status:{ticket.fingerprint}:{now}", "tracker", "reopen", {}, ticket.id)
+        return f"{ref_of(ticket)} is open again"
 
 
 def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:

@@ -148,6 +148,29 @@ def tickets_triage(
         done(triage(store, settings, ref, actor(settings, store, as_), assign_to))
 
 
+@tickets_app.command("reopen")
+def tickets_reopen(
+    ctx: typer.Context,
+    ref: RefArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")],
+    as_: ActorOption = None,
+) -> None:
+    """Reopen a closed ticket, for instance when `policy impact` says the published change did not help.
+
+    It then goes through triage, sign-off and publishing again; the version that closed it keeps it in its effect.
+
+    Examples:
+
+    reviewbot tickets reopen RB-2 --reason "no change after version 2: try a shorter refund window"
+    """
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import reopen
+
+    with open_store(ctx) as (settings, store):
+        done(reopen(store, settings, ref, reason, actor(settings, store, as_)))
+        deliver(settings, store)  # the tracker's issue reopens now, not at the next sync
+
+
 @tickets_app.command("assign")
 def tickets_assign(
     ctx: typer.Context,

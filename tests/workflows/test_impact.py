@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from sqlmodel import col, select
 
-from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment
+from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment, TrackerIssue
 from reviewbot.store import Store
 from reviewbot.store.report import resolved_tickets
 from reviewbot.workflows.impact import measure
@@ -328,3 +328,33 @@ def test_a_later_version_inside_the_after_window_is_named(ws: Path, clock, cli) 
     assert version["later_versions_in_window"] == [{"version": 3, "published_at": "2026-10-15T09:00:00+00:00"}]
     assert cli(f"-w {ws} report --out {ws / 'report.html'}").code == 0
     assert f"Note: {note}." in (ws / "report.html").read_text(encoding="utf-8")  # the report says so too
+
+
+def test_a_change_that_did_not_help_is_reopened_and_tried_again(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-def]
+    """Version 2 left delivery complaints where they were ("no change"). Its owner reopens the closed ticket (it
+    would otherwise wait for the theme to grow by half), and version 3 tries again: both versions measure it."""
+    _, delivery = publish_version_2(ws)
+    clock.move_to(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    settings, store, _ = sync(ws)
+    assert ticket_on(store, "delivery").state == "closed"  # reopen_factor 4: growth alone would not reopen it
+
+    refused = cli(f"-w {ws} tickets reopen {delivery}")
+    assert refused.code == 2 and "--reason" in refused.stderr
+    reopened = cli(f'-w {ws} tickets reopen {delivery} --reason "no change after version 2"')
+    assert reopened.code == 0 and reopened.stdout.strip() == f"{delivery} is open again"
+    ticket = ticket_on(store, "delivery")
+    assert ticket.state == "open" and ticket.state_reason == "reopened by tester: no change after version 2"
+    with store.session() as session:
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == delivery)).one()
+    assert issue.status == "open"  # the tracker's issue left its done status too
+    again = cli(f'-w {ws} tickets reopen {delivery} --reason "twice"')
+    assert again.code == 1 and f"ticket {delivery} is open; only a closed ticket is reopened" in again.stderr
+
+    edit_policy(ws, "within 24 hours", "within 12 hours")
+    sign(store, settings, delivery, "dana", "approve")
+    assert publish(settings, store, "returns-policy", "dana").resolved == [delivery]
+    [second] = measure(settings, store, "returns-policy", 2)
+    [third] = measure(settings, store, "returns-policy", 3)
+    assert delivery in [ref for theme in second.themes for ref in theme.tickets]
+    assert [theme.tickets for theme in third.themes] == [[delivery]]
