@@ -85,6 +85,14 @@ class BuiltinTracker:
                 issue.status, issue.resolution, issue.updated_at = "closed", resolution, utcnow()
                 session.add(issue)
 
+    def reopen(self, ref: str) -> None:
+        """Open a closed issue again (its ticket reopened, by growth or by a person), clearing its resolution."""
+        with self.store.session() as session:
+            issue = self._get(session, ref)
+            if issue.status == "closed":
+                issue.status, issue.resolution, issue.updated_at = "open", None, utcnow()
+                session.add(issue)
+
     @staticmethod
     def _get(session: Any, ref: str) -> TrackerIssue:
         issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).first()

@@ -4,6 +4,7 @@ with exit codes and no tracebacks."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -287,3 +288,46 @@ def test_a_sync_refusing_a_file_says_so_once_and_later_syncs_pass(tmp_path: Path
     )
     changed = cli(f"-w {folder} sync")
     assert "Feedback: 0 new, 1 updated, 0 quarantined (complaints: 1 updated)" in changed.stdout
+
+
+def test_json_dates_are_iso_8601_in_every_listing(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A script reads one date format: tickets, audit and sign-offs wrote "2026-11-23 09:00:00+00:00" (str) where
+    impact and the report wrote "2026-11-23T09:00:00+00:00"."""
+    cli("tickets triage RB-5 --assign nina.kowalski")
+    Path("policies/customer-service-policy.md").write_text(
+        Path("policies/customer-service-policy.md").read_text().replace("monitored during phone opening hours", "24/7")
+    )
+    assert cli("sync").code == 0
+    dates = [
+        json.loads(cli("tickets list --json").stdout)[0]["created_at"],
+        json.loads(cli("audit --json").stdout)[0]["at"],
+        json.loads(cli("signoffs pending --json").stdout)[0]["requested_at"],
+        json.loads(cli("policy impact customer-service-policy --json").stdout)["versions"][0]["published_at"],
+    ]
+    for value in dates:
+        assert "T" in value and datetime.fromisoformat(value).tzinfo is not None, value
+
+
+WITH_EXAMPLES = [
+    "sync", "tickets list", "tickets show", "tickets triage", "tickets move", "tickets approve",
+    "tickets request-changes", "tickets reject", "tickets reopen", "signoffs pending", "policy publish", "policy ack",
+    "policy acks",
+    "policy impact", "report",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", WITH_EXAMPLES)
+def test_the_loops_commands_show_examples_that_use_their_own_options(cli, command: str) -> None:  # type: ignore[no-untyped-def]
+    """--help explained each option but showed no command line to start from; each example is the command itself,
+    and every option it uses is one the command has."""
+    shown = cli(f"{command} --help", columns=200).stdout
+    assert "Examples:" in shown
+    examples = [line.split("reviewbot ", 1)[1] for line in shown.splitlines() if "reviewbot " in line]
+    assert examples
+    options = shown.split("─ Options ", 1)[1]
+    for example in examples:
+        words = shlex.split(example.strip(" │"))
+        named = [w for w in words if not w.startswith("-")]  # the command's words and the values given
+        assert " ".join(named).startswith(command), example
+        for option in (w for w in words if w.startswith("--")):
+            assert option in options, f"{example}: `{command}` has no {option}"

@@ -216,3 +216,34 @@ def test_the_console_notifier_writes_no_control_characters(tmp_path: Path) -> No
         notifier.send(Message(kind="digest", title=f"New{ESCAPES}", body=f"quote: {ESCAPES}\ttab\nnext"))
     for written in (stream.getvalue(), path.read_text(encoding="utf-8")):
         assert not any(c in written for c in "\x1b\x07\x9b\r") and "quote: [2J]0;pwned31m\ttab\nnext" in written
+
+
+def test_policy_impact_reads_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Nine columns folded every word at 80 columns ("verdic t", "(20/17 2)"); each theme is a short block there."""
+    [version] = json.loads(cli("policy impact customer-service-policy --json").stdout)["versions"]
+    lines = cli("policy impact customer-service-policy", columns=80).stdout.splitlines()
+    assert lines and all(len(line) <= 80 for line in lines)
+    for theme in version["themes"]:
+        share = theme["share"]
+        heading = f"{theme['theme_id']} {theme['label']} ({', '.join(theme['tickets'])}): {theme['verdict']}"
+        assert heading in lines
+        figures = f"({share['before_count']}/{share['before_total']}) -> "
+        assert any(line.startswith("  share of feedback: ") and figures in line for line in lines)
+    said = " ".join(" ".join(lines).split())
+    assert '"no change" means no difference beyond chance, not proof that nothing changed' in said
+
+
+def test_signoffs_pending_is_one_line_per_sign_off_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Each title wrapped into four lines of a boxed table at 80 columns; now a line each, as `tickets list`."""
+    cli("tickets triage RB-5")
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("during phone opening hours.", "24/7."))
+    assert cli("sync").code == 0
+    pending = json.loads(cli("signoffs pending --json").stdout)
+    lines = cli("signoffs pending", columns=80).stdout.splitlines()
+    assert len(pending) == 2 and all(len(line) <= 80 for line in lines)
+    assert lines[1].split() == ["ticket", "approver", "waiting", "reminders", "title"]
+    body = lines[2:]
+    assert len(body) == len(pending)
+    for line, row in zip(body, pending, strict=True):
+        assert line.split()[:2] == [row["ticket"], row["approver"]] and line.endswith("…")

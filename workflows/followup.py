@@ -185,8 +185,10 @@ def queue_weekly_digest(session: Session, settings: Settings, now: datetime) -> 
     lines = [f"Open review tickets: {states}.", f"New this week: {len(fresh)}."]
     lines += [f"- {ref_of(t)} {t.title}" for t in fresh[:10]]
     lines.append(f"Overdue sign-offs: {len(overdue)}.")
+    refs = {t.id: ref_of(t) for t in active}  # people know a ticket by its reference, never its database id
     lines += [
-        f"- {r.approver} on ticket {r.ticket_id}, asked {r.requested_at.date().isoformat()}" for r in overdue[:10]
+        f"- {r.approver} on {refs.get(r.ticket_id, f'ticket {r.ticket_id}')}, asked {r.requested_at.date().isoformat()}"
+        for r in overdue[:10]
     ]
     title = f"Policy review: week {week.week} of {week.year}"
     payload = {"kind": "digest", "title": title, "body": "\n".join(lines), "recipients": [], "data": {}}

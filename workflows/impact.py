@@ -10,8 +10,8 @@ and an audit event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
@@ -22,7 +22,7 @@ from reviewbot.errors import NotFoundError
 from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
-from reviewbot.store.policies import documents, get_release, releases
+from reviewbot.store.policies import documents, get_release, releases, resolved_by
 from reviewbot.store.review import audit
 from reviewbot.store.themes import current_themes
 from reviewbot.workflows.review import comment_on_tracker, notify, ref_of
@@ -62,6 +62,8 @@ class VersionImpact:
     after_end: datetime  # the after-window is [published_at, after_end)
     measured_at: datetime
     themes: list[ThemeImpact]
+    # later versions of the document published inside the after-window: the figures mix in their effect too
+    overlapping: list[tuple[int, datetime]] = field(default_factory=list)
 
     @property
     def window_open(self) -> bool:
@@ -91,7 +93,16 @@ class VersionImpact:
             "window_open": self.window_open,
             "verdicts": self.verdicts(),
             "themes": [t.to_dict() for t in self.themes],
+            "later_versions_in_window": [{"version": v, "published_at": at.isoformat()} for v, at in self.overlapping],
         }
+
+    def overlap_note(self) -> str | None:
+        """What a later version inside the after-window means for the figures, or None when there is none."""
+        if not self.overlapping:
+            return None
+        later = ", ".join(f"version {v} ({at:%Y-%m-%d})" for v, at in self.overlapping)
+        were, their = ("was", "its") if len(self.overlapping) == 1 else ("were", "their")
+        return f"{later} {were} published inside this after-window: the after figures include {their} changes too"
 
 
 # --- measuring ---------------------------------------------------------------------------------------------
@@ -127,7 +138,7 @@ def measure_version(
     published = entry.published_at
     before_start = published - timedelta(days=rules.before_days)
     after_end = published + timedelta(days=rules.after_days)
-    cited = cited_themes(session, document.id, entry.version)
+    cited = cited_themes(session, entry)
     themes: list[ThemeImpact] = []
     if cited:
         ids = list(cited)
@@ -139,18 +150,25 @@ def measure_version(
                 x1, neg1, before_total, x2, neg2, after_total, alpha=rules.alpha, min_expected=rules.min_expected
             )
             themes.append(ThemeImpact(theme_id, label, refs, effect))
-    return VersionImpact(document.id, document.title, entry.version, published, before_start, after_end, now, themes)
+    overlapping = [
+        (e.version, _aware(e.published_at))
+        for e in releases(session, document.id)
+        if e.version > entry.version and _aware(e.published_at) < min(after_end, now)
+    ]
+    return VersionImpact(
+        document.id, document.title, entry.version, published, before_start, after_end, now, themes, overlapping
+    )
 
 
-def cited_themes(session: Session, document_id: str, version: int) -> dict[int, tuple[str, list[str]]]:
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; every one reviewbot stores is UTC
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cited_themes(session: Session, entry: PolicyRelease) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, ticket references) for the tickets a version resolved; themes merged since are
     followed to the theme that now holds their items."""
-    query = select(ReviewTicket).where(
-        ReviewTicket.document_id == document_id,
-        ReviewTicket.resolved_version == version,
-        col(ReviewTicket.theme_id).is_not(None),
-    )
-    tickets = list(session.exec(query.order_by(col(ReviewTicket.id))))
+    tickets = [t for t in resolved_by(session, entry) if t.theme_id is not None]
     current = current_themes(session, [t.theme_id or 0 for t in tickets])
     cited: dict[int, tuple[str, list[str]]] = {}
     for ticket in tickets:
@@ -180,6 +198,30 @@ def window_counts(
     return total, {theme_id: (n, int(neg or 0)) for theme_id, n, neg in rows if theme_id is not None}
 
 
+def ticket_effect(settings: Settings, store: Store, ticket: ReviewTicket) -> tuple[str, dict[str, Any]] | None:
+    """For a ticket a version resolved: that version's effect on the ticket's theme, as one line for people and as
+    data for --json (None when there is nothing to measure), so the ticket itself answers whether the change
+    helped."""
+    if ticket.resolved_version is None or ticket.theme_id is None:
+        return None
+    with store.session() as session:
+        document = session.get(PolicyDocument, ticket.document_id)
+        entry = get_release(session, ticket.document_id, ticket.resolved_version)
+        if document is None or entry is None:
+            return None
+        impact = measure_version(session, settings.impact, document, entry, utcnow())
+    measured = next((t for t in impact.themes if ref_of(ticket) in t.tickets), None)
+    if measured is None:
+        return None
+    line = f"Effect of version {impact.version} ({window_text(impact)}): {describe(measured)}"
+    if impact.window_open:
+        line += f"; provisional until {impact.after_end:%Y-%m-%d %H:%M} UTC"
+    if impact.overlap_note():
+        line += f". Note: {impact.overlap_note()}"
+    data = {"version": impact.version, "window_open": impact.window_open, **measured.to_dict()}
+    return line, {**data, "later_versions_in_window": impact.to_dict()["later_versions_in_window"]}
+
+
 # --- telling people ------------------------------------------------------------------------------------------
 
 
@@ -195,7 +237,7 @@ def report_closed_windows(session: Session, settings: Settings, now: datetime) -
                 continue
             impact = measure_version(session, settings.impact, document, entry, now)
             if impact.themes:  # a version that resolved no ticket with a theme has nothing to measure
-                _tell(session, impact, key)
+                _tell(session, impact, entry, key)
                 reported += 1
     return reported
 
@@ -205,15 +247,9 @@ def _queued(session: Session, key: str) -> bool:
     return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
 
 
-def _tell(session: Session, impact: VersionImpact, key: str) -> None:
+def _tell(session: Session, impact: VersionImpact, entry: PolicyRelease, key: str) -> None:
     by_theme = {t.theme_id: t for t in impact.themes}
-    tickets = list(
-        session.exec(
-            select(ReviewTicket).where(
-                ReviewTicket.document_id == impact.document_id, ReviewTicket.resolved_version == impact.version
-            )
-        )
-    )
+    tickets = resolved_by(session, entry)
     current = current_themes(session, [t.theme_id for t in tickets if t.theme_id])
     for ticket in tickets:
         theme = current[ticket.theme_id] if ticket.theme_id else None
@@ -223,6 +259,8 @@ def _tell(session: Session, impact: VersionImpact, key: str) -> None:
             comment_on_tracker(session, ticket, f"{key}:{ticket.id}", note)
     lines = [f"Feedback {window_text(impact)}:"]
     lines += [f"- {describe(t)} ({', '.join(t.tickets)})" for t in impact.themes]
+    if impact.overlap_note():
+        lines.append(f"Note: {impact.overlap_note()}.")
     notify(
         session,
         key,

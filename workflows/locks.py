@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -27,6 +27,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
+from reviewbot.models import utcnow
 from reviewbot.store import Store
 from reviewbot.store.locks import (
     holder,
@@ -112,7 +113,7 @@ def job_lock(store: Store, name: str = "sync", *, wait: float | None = None, ttl
         if advisory is not False:
             break
         if wait is None or time.monotonic() >= deadline:
-            raise _held(store, name)
+            raise _held(store, name, ttl)
         time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
     heartbeat = _Heartbeat(lease)
     heartbeat.start()
@@ -160,15 +161,25 @@ def _describe(owner: str) -> str:
     return f"{host}, process {rest.partition(':')[0]}"
 
 
-def _held(store: Store, name: str) -> LockHeld:
+def _held(store: Store, name: str, ttl: timedelta) -> LockHeld:
     with store.session() as session:
         lease = holder(session, name)
     if lease is None:
         return LockHeld(f"another {name} is starting right now", hint="try again, or run with --wait")
+    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
+    silent = (utcnow() - (expires - ttl)).total_seconds()  # a heartbeat sets the expiry to its time + ttl
+    beat = (
+        f"no heartbeat for {silent:.0f} s: it has probably stopped"
+        if silent > 2 * ttl.total_seconds() / 3  # two beats missed
+        else f"last heartbeat {max(silent, 0):.0f} s ago"
+    )
+    # A killed sync looks alive until its lease runs out; an admin rerunning it by hand needs to know when that is.
     return LockHeld(
         f"another {name} is running (on {_describe(lease.owner)}, since "
-        f"{lease.acquired_at:%Y-%m-%d %H:%M} UTC; its lease runs to {lease.expires_at:%H:%M:%S} UTC)",
-        hint="wait for it to finish, or run with --wait",
+        f"{lease.acquired_at:%Y-%m-%d %H:%M} UTC; {beat})",
+        hint=f"wait for it to finish, or run with --wait; if it was stopped (killed, its machine lost), its lease runs "
+        f"out at {expires:%H:%M:%S} UTC and the next {name} takes over (`--wait --timeout "
+        f"{ttl.total_seconds() + 60:.0f}` waits for that)",
     )
 
 

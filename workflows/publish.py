@@ -18,7 +18,7 @@ from reviewbot.policy.parse import ParsedPolicy
 from reviewbot.policy.render import render_html, render_markdown
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import acks, add_ack, get_release, release, releases, sections
+from reviewbot.store.policies import RESOLVED, acks, add_ack, get_release, release, releases, sections
 from reviewbot.store.review import audit, tickets_in
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.locks import one_at_a_time
@@ -148,7 +148,8 @@ def publish(
     version = plan.document.published_version + 1
     published_at = _checked_date(store, document_id, published_at)
     files = _write_files(settings, plan.policy, version, published_at, lines)
-    expected = [p for role in settings.review.ack_roles for p in settings.roles.get(role, [])]
+    # once each, though a person may hold two of the roles (an agent who is also a team lead)
+    expected = list(dict.fromkeys(p for role in settings.review.ack_roles for p in settings.roles.get(role, [])))
     with store.session() as session:
         document = _document(session, document_id)
         entry = release(
@@ -162,6 +163,7 @@ def publish(
             files=files,
             published_at=published_at,
         )
+        entry.meta = {**(entry.meta or {}), RESOLVED: [t.id for t in plan.resolved]}
         detail = f"version {entry.version}: {len(plan.changes)} section(s) changed"
         if published_at < utcnow() - timedelta(minutes=1):
             detail += f"; recorded as published on {published_at:%Y-%m-%d %H:%M} UTC"
@@ -240,13 +242,13 @@ def _tell_people(
         document=document.id,
         version=version,
     )
-    for person in _contributors(session, resolved):
+    for person, refs in _contributors(session, resolved).items():
         notify(
             session,
             f"thanks:{document.id}:v{version}:{person}",
             "thank_you",
             f"Thank you: your feedback shaped {name}",
-            f"What you reported is addressed in {name}:\n{changes}",
+            f"What you reported is addressed in {name}:\n{_their_changes(lines, refs) or changes}",
             [person],
             document=document.id,
             version=version,
@@ -264,18 +266,33 @@ def _tell_people(
         )
 
 
-def _contributors(session: Session, resolved: list[ReviewTicket]) -> list[str]:
-    """Authors of the suggestions and agent notes behind the resolved tickets' themes."""
-    themes = [t.theme_id for t in resolved if t.theme_id is not None]
-    if not themes:
-        return []
+def _contributors(session: Session, resolved: list[ReviewTicket]) -> dict[str, set[str]]:
+    """Authors of the suggestions and agent notes behind the resolved tickets' themes, each with the references of
+    the tickets their feedback was evidence for."""
+    refs: dict[int, set[str]] = {}
+    for ticket in resolved:
+        if ticket.theme_id is not None:
+            refs.setdefault(ticket.theme_id, set()).add(ref_of(ticket))
+    if not refs:
+        return {}
     query = (
-        select(FeedbackItem.author)
-        .where(col(FeedbackItem.theme_id).in_(themes), col(FeedbackItem.kind).in_(THANKED_KINDS))
+        select(FeedbackItem.author, FeedbackItem.theme_id)
+        .where(col(FeedbackItem.theme_id).in_(list(refs)), col(FeedbackItem.kind).in_(THANKED_KINDS))
         .where(col(FeedbackItem.author).is_not(None))
         .distinct()
     )
-    return sorted(a for a in session.exec(query) if a)
+    found: dict[str, set[str]] = {}
+    for author, theme_id in session.exec(query):
+        if author and theme_id is not None:
+            found.setdefault(author, set()).update(refs[theme_id])
+    return dict(sorted(found.items()))
+
+
+def _their_changes(lines: list[str], refs: set[str]) -> str:
+    """The changelog lines that name one of `refs` ("... (RB-5)"), as a list; empty when none does (a changelog
+    written by hand need not name tickets: then the whole changelog is sent)."""
+    theirs = [line for line in lines if any(line.rstrip().endswith(f"({ref})") for ref in refs)]
+    return "\n".join(f"- {line}" for line in theirs)
 
 
 def _write_files(settings: Settings, policy: ParsedPolicy, version: int, published_at, lines: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -346,7 +363,8 @@ def ack_status(store: Store, document_id: str, version: int | None = None) -> Ac
             for a in acks(session, document_id, number)
             if a.person in expected
         }
-        return AckStatus(document_id, number, done, [p for p in entry.ack_expected if p not in done])
+        asked = dict.fromkeys(entry.ack_expected)  # versions published before the people were deduplicated
+        return AckStatus(document_id, number, done, [p for p in asked if p not in done])
 
 
 def version_history(store: Store, document_id: str) -> tuple[PolicyDocument, list]:  # type: ignore[type-arg]

@@ -292,7 +292,7 @@ def _effect(impact: VersionImpact | None) -> VersionEffect | None:
     if impact is None:
         return None
     themes = [ThemeEffect(t.theme_id, t.label, list(t.tickets), t.effect) for t in impact.themes]
-    return VersionEffect(impact.before_start, impact.after_end, impact.measured_at, themes)
+    return VersionEffect(impact.before_start, impact.after_end, impact.measured_at, themes, impact.overlap_note())
 
 
 def _clip(text: str, limit: int = MAX_QUOTE_CHARS) -> str:

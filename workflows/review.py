@@ -3,7 +3,7 @@
     open -> triaged -> in_review -> approved -> published -> closed
     in_review -> changes_requested -> in_review (after the section is edited again)
     open | triaged | in_review | changes_requested -> dismissed (with a reason)
-    dismissed | closed -> open (reopened when the theme grows)
+    dismissed | closed -> open (reopened when the theme grows; a closed one also by a person, `reopen`)
 
 A sign-off is for the section text as it is in the policy file when it is given; editing the section after
 sign-offs starts a new round. Approving a ticket whose section was not edited closes it as reviewed with no
@@ -318,6 +318,31 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
         return f"{ref_of(ticket)} is dismissed"
 
 
+@one_at_a_time
+def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) -> str:
+    """Reopen a closed ticket (a published change that did not help, by `policy impact`): it goes through triage,
+    sign-off and a new version again, and both versions keep it in their effect."""
+    if not reason.strip():
+        raise RefusedError("reopening needs a reason", hint='add --reason "..."')
+    with store.session() as session:
+        ticket = load(session, ref)
+        require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
+        if ticket.state != "closed":
+            raise RefusedError(
+                f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
+                hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
+            )
+        why = f"reopened by {actor}: {reason}"
+        move(session, ticket, "open", actor, reason)
+        ticket.state_reason, ticket.settled_size = why, None
+        session.add(ticket)
+        now = utcnow().isoformat()
+        comment_on_tracker(session, ticket, f"reopened:{ticket.id}:{now}", why)
+        # the tracker's issue leaves its done status too (Jira: `reopen_transition`)
+        outbox.enqueue(session, f"tracker.reopen-status:{ticket.fingerprint}:{now}", "tracker", "reopen", {}, ticket.id)
+        return f"{ref_of(ticket)} is open again"
+
+
 def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:
     """Dismiss or close a ticket, remembering the theme's size so only real growth reopens it."""
     move(session, ticket, state, actor, reason, force=force)
@@ -414,10 +439,18 @@ def _after_sign_off(
     ticket = ctx.ticket
     if decision == "reject":
         dismiss_ticket(session, ticket, approver, f"rejected by {approver}: {comment}", None)  # sign() commented
+        why = f"{approver}: {comment}\nThe ticket is dismissed; it reopens only if its theme grows."
+        _tell_editors(session, settings, ctx, approver, "rejected", f"{ref_of(ticket)} was rejected by {approver}", why)
         return f"{ref_of(ticket)} is rejected and dismissed"
     if decision == "request_changes":
         move(session, ticket, "changes_requested", approver, comment)
         set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
+        title = f"Changes requested on {ref_of(ticket)} by {approver}"
+        why = (
+            f"{approver}: {comment}\nEdit {_where(ticket)} of {ticket.document_id} in the policy file again; the next "
+            "sync asks the approvers to sign the new text."
+        )
+        _tell_editors(session, settings, ctx, approver, "changes_requested", title, why)
         return f"{ref_of(ticket)}: changes requested"
     this_round = current_round(session, ticket.id or 0)
     approvals = {
@@ -430,6 +463,7 @@ def _after_sign_off(
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
     if ctx.edited:
         move(session, ticket, "approved", approver, f"{len(approvals)} of {ctx.required} approvals")
+        _tell_publishers(session, settings, ctx, approver, this_round)
         return f"{ref_of(ticket)} is approved; it is published with the next version of {ctx.document.id}"
     # Nothing to publish: the section was reviewed and stays as it is.
     settle(session, ticket, "closed", approver, "reviewed, no change needed")
@@ -446,6 +480,53 @@ def _after_sign_off(
         ticket.id,
     )
     return f"{ref_of(ticket)} is closed: reviewed, no change needed"
+
+
+def _where(ticket: ReviewTicket) -> str:
+    return f"section {ticket.section_id}" if ticket.section_id else "the document"
+
+
+def editors(session: Session, settings: Settings, ticket: ReviewTicket, document: PolicyDocument) -> list[str]:
+    """Who edits the policy for a ticket: its assignee, else the owner of its section (of the document for a gap)."""
+    if ticket.assignee:
+        return settings.people([ticket.assignee])
+    section = None
+    if ticket.section_id:
+        section = next((s for s in sections(session, document) if s.section_id == ticket.section_id), None)
+    owner = (section.owner if section else None) or document.owner
+    return settings.people([owner]) if owner else []
+
+
+def _tell_editors(
+    session: Session, settings: Settings, ctx: TicketContext, approver: str, kind: str, title: str, body: str
+) -> None:
+    """A sign-off that sends the ticket back (changes requested, rejected) is news for whoever edits the section:
+    with the built-in tracker its comment reaches nobody."""
+    people = [p for p in editors(session, settings, ctx.ticket, ctx.document) if p != approver]
+    if people:
+        key = f"{kind}:{ctx.ticket.id}:{current_round(session, ctx.ticket.id or 0)}:{approver}:{ctx.draft_hash[:16]}"
+        notify(session, key, kind, title, f"{ctx.ticket.title}\n{body}", people, ticket_id=ctx.ticket.id,
+               ref=ref_of(ctx.ticket))  # fmt: skip
+
+
+def _tell_publishers(session: Session, settings: Settings, ctx: TicketContext, approver: str, number: int) -> None:
+    """An approved change waits for the document's owner to publish it; nothing else would tell them."""
+    ticket, document = ctx.ticket, ctx.document
+    owners = settings.people([document.owner]) if document.owner else sorted(admins(settings))
+    people = [p for p in owners if p != approver]
+    if people:
+        notify(
+            session,
+            f"ready:{ticket.id}:{number}:{ctx.draft_hash[:16]}",
+            "ready_to_publish",
+            f"Ready to publish: {ref_of(ticket)} is approved",
+            f"{ticket.title}\nThe approvers signed the new text of {_where(ticket)}. Publish it with: "
+            f"reviewbot policy publish {document.id}",
+            people,
+            ticket_id=ticket.id,
+            ref=ref_of(ticket),
+            document=document.id,
+        )
 
 
 def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:

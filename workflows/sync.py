@@ -134,9 +134,14 @@ def _timed(report: SyncReport, stage: str, lease: Lease) -> Iterator[None]:
 
 def _start_run(store: Store, report: SyncReport, owner: str) -> None:
     with store.session() as session:
-        # We hold the lock, so any run still marked running died without finishing.
+        # We hold the lock, so any run still marked running died without finishing. Its counts were never written
+        # and its end is unknown: `runs` says so rather than showing a run of 0 items that took until now.
+        now = utcnow()
+        why = f"stopped without finishing (killed, or its machine lost); found at {now:%Y-%m-%d %H:%M} UTC"
         session.execute(
-            update(SyncRun).where(col(SyncRun.status) == "running").values(status="interrupted", finished_at=utcnow())
+            update(SyncRun)
+            .where(col(SyncRun.status) == "running")
+            .values(status="interrupted", finished_at=now, errors=[why])
         )
         run = SyncRun(owner=owner)
         session.add(run)

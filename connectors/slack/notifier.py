@@ -224,7 +224,9 @@ class SlackNotifier:
 def _hint(message: Message) -> str:
     """Where to see or do what a message could not hold."""
     if message.kind == "digest":
-        return "See them with `reviewbot tickets list`; move a ticket with `reviewbot tickets move REF SECTION`."
+        return (
+            "See them with `reviewbot tickets list`; move a ticket with `reviewbot tickets move REF --section SECTION`."
+        )
     return ""
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -175,7 +176,15 @@ def print_json(data: Any) -> None:
     """Write JSON for scripts to standard output (nothing with -q)."""
     if out.quiet:
         return
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_value, ensure_ascii=False) + "\n")
+
+
+def _json_value(value: Any) -> str:
+    """Dates and times in ISO 8601 (`2026-10-12T09:00:00+00:00`), as every --json writes those it formats itself;
+    str() wrote "2026-10-12 09:00:00+00:00" in some listings and the T form in others."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 def done(message: str) -> None:

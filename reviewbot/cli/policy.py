@@ -11,6 +11,7 @@ import typer
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
@@ -18,7 +19,7 @@ from reviewbot.errors import NotFoundError, ReviewbotError
 from reviewbot.models import PolicyDocument
 
 if TYPE_CHECKING:
-    from reviewbot.workflows.impact import VersionImpact
+    from reviewbot.workflows.impact import ThemeImpact, VersionImpact
 
 policy_app = sub_app(
     "policy", "Policy documents: sections, versions, diffs, publishing, acknowledgements, effect of a version."
@@ -199,7 +200,16 @@ def policy_publish(
     as_: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Publish the policy file as the next version: render it, close the tickets it resolves, tell people."""
+    """Publish the policy file as the next version: render it, close the tickets it resolves, tell people.
+
+    Examples:
+
+    reviewbot policy publish customer-service-policy
+
+    A version published by hand on 12 October: reviewbot policy publish customer-service-policy --at 2026-10-12
+
+    Past unapproved tickets (audited): reviewbot policy publish returns --force --reason "legal deadline"
+    """
     from reviewbot.workflows.publish import check_publisher, plan_publish, publish
 
     if force and not (reason or "").strip():
@@ -258,7 +268,12 @@ def _edit_changelog(lines: list[str]) -> list[str]:
 def policy_ack(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_: ActorOption = None
 ) -> None:
-    """Acknowledge that you have read a published version."""
+    """Acknowledge that you have read a published version.
+
+    Examples:
+
+    reviewbot policy ack customer-service-policy
+    """
     from reviewbot.workflows.publish import acknowledge
 
     with open_store(ctx) as (settings, store):
@@ -269,8 +284,12 @@ def policy_ack(
 def policy_acks(
     ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_json: JsonOption = False
 ) -> None:
-    """Who has and has not acknowledged a published version."""
-    from rich.text import Text
+    """Who has and has not acknowledged a published version.
+
+    Examples:
+
+    reviewbot policy acks customer-service-policy --version 2
+    """
 
     from reviewbot.views import add_text_row
     from reviewbot.workflows.publish import ack_status
@@ -305,7 +324,14 @@ def policy_impact(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after."""
+    """The effect of a version on the themes its tickets cited: share of feedback and tone, before and after.
+
+    Examples:
+
+    One version, a verdict per theme with its tests: reviewbot policy impact customer-service-policy 3
+
+    Every version that resolved tickets, for scripts: reviewbot policy impact customer-service-policy --json
+    """
     from reviewbot.workflows.impact import measure
 
     with open_store(ctx) as (settings, store):
@@ -317,15 +343,47 @@ def policy_impact(
         out.print(f"No published version of {document_id} has resolved a ticket with a theme yet: nothing to measure.")
     for impact in impacts:
         _print_impact(impact)
+    if any(impact.themes for impact in impacts):
+        out.print(Text(_how_sure(settings.impact.alpha), style="dim"))
 
 
 def _print_impact(impact: VersionImpact) -> None:
-    from reviewbot.workflows.impact import outcome_text, window_text
+    from reviewbot.views import fitted
+    from reviewbot.workflows.impact import window_text
 
     if not impact.themes:
         out.print(f"{impact.name} resolved no ticket with a theme: nothing to measure.")
         return
-    table = Table(title=f"{impact.name}: {window_text(impact)}", title_justify="left")
+    title = f"{impact.name}: {window_text(impact)}"
+    table = _impact_table(impact, title)
+    if isinstance(fitted(table, out.width, "tickets", "share before", "share after", "verdict"), Table):
+        out.print(table)
+    else:  # nine columns fold mid-word at 80 columns ("verdic t", "(20/17 2)"): one short block per theme instead
+        out.print(Text(title, style="bold"))
+        for theme in impact.themes:
+            out.print(_impact_block(theme))
+    if impact.window_open:
+        closes = impact.after_end.strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"[yellow]after-window still open until {closes}[/]: the figures so far are provisional.")
+    if impact.overlap_note():
+        out.print(Text(f"Note: {impact.overlap_note()}.", style="yellow"))
+    out.print()
+
+
+def _how_sure(alpha: float) -> str:
+    """How to read the tests, under the figures: what p is and what "no change" does and does not say."""
+    return (
+        "p: how likely a difference this large would be by chance alone if the version changed nothing; a measure "
+        f'moved only when p < {alpha / 2:g}. "no change" means no difference beyond chance, not proof that '
+        'nothing changed: with few items only a large change shows. "too little data": a test needs about ten '
+        "of the theme's items in the two windows together."
+    )
+
+
+def _impact_table(impact: VersionImpact, title: str) -> Table:
+    from reviewbot.workflows.impact import outcome_text
+
+    table = Table(title=title, title_justify="left")
     for name in ("theme", "tickets", "share before", "share after", "share test"):
         table.add_column(name, overflow="fold")
     for name in ("negative before", "negative after", "negative test", "verdict"):
@@ -343,12 +401,24 @@ def _print_impact(impact: VersionImpact) -> None:
             outcome_text(negative),
             _VERDICT_STYLE.get(theme.verdict, "{}").format(theme.verdict),
         )
-    out.print(table)
-    if impact.window_open:
-        closes = impact.after_end.strftime("%Y-%m-%d %H:%M UTC")
-        out.print(f"[yellow]after-window still open until {closes}[/]: the figures so far are provisional.")
+    return table
 
 
+def _impact_block(theme: ThemeImpact) -> Text:
+    """One theme's effect in three lines that fit 80 columns: the verdict, then each measure before -> after."""
+    from reviewbot.workflows.impact import outcome_text
+
+    block = Text("\n")
+    block.append(f"{theme.theme_id} {theme.label} ({', '.join(theme.tickets)}): ")
+    block.append(theme.verdict, style=_VERDICT_COLOUR.get(theme.verdict, "bold"))
+    for name, comparison in (("share of feedback", theme.effect.share), ("negative share", theme.effect.negative)):
+        before = _share(comparison.before, comparison.before_count, comparison.before_total)
+        after = _share(comparison.after, comparison.after_count, comparison.after_total)
+        block.append(f"\n  {name}: {before} -> {after}; {outcome_text(comparison)}")
+    return block
+
+
+_VERDICT_COLOUR = {"improved": "bold green", "worse": "bold red"}
 _VERDICT_STYLE = {"improved": "[green]{}[/]", "worse": "[red]{}[/]"}
 
 

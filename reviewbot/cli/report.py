@@ -34,7 +34,14 @@ def report(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write an HTML report: theme volume and tone, tickets, sign-off turnaround, coverage gaps, effect of versions."""
+    """Write an HTML report: theme volume and tone, tickets, sign-off turnaround, coverage gaps, effect of versions.
+
+    Examples:
+
+    reviewbot report --out /tmp/october.html --since 2026-10-01
+
+    The figures, for scripts: reviewbot report --json
+    """
     from reviewbot.report.render import render_report
     from reviewbot.workflows.report_html import build_report, write_html
 

@@ -24,7 +24,14 @@ def tickets_list(
     state: Annotated[str | None, typer.Option("--state", help="Only tickets in this state (e.g. open).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List review tickets, highest impact (priority) first, then newest; one line each."""
+    """List review tickets, highest impact (priority) first, then newest; one line each.
+
+    Examples:
+
+    Those still to act on: reviewbot tickets list --state open
+
+    For scripts: reviewbot tickets list --json
+    """
     from reviewbot.models.tickets import TICKET_STATES
     from reviewbot.store.tickets import list_tickets
     from reviewbot.views import ticket_dict
@@ -64,7 +71,12 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
 
 @tickets_app.command("show")
 def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = False) -> None:
-    """Show one ticket: its evidence, state, sign-offs and pending requests."""
+    """Show one ticket: its evidence, state, sign-offs and pending requests.
+
+    Examples:
+
+    reviewbot tickets show RB-5
+    """
     from rich.markdown import Markdown
 
     from reviewbot.evidence import impact, render_markdown
@@ -72,18 +84,25 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import ticket_dict
 
-    with open_store(ctx) as (_, store), store.session() as session:
-        ticket = get_ticket(session, ref)
-        if ticket is None:
-            raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
-        signed = sign_offs(session, ticket.id or 0)
-        waiting = requests(session, ticket.id or 0, status="pending")
+    with open_store(ctx) as (settings, store):
+        with store.session() as session:
+            ticket = get_ticket(session, ref)
+            if ticket is None:
+                raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
+            signed = sign_offs(session, ticket.id or 0)
+            waiting = requests(session, ticket.id or 0, status="pending")
+        effect = None
+        if ticket.resolved_version is not None and ticket.theme_id is not None:
+            from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
+
+            effect = ticket_effect(settings, store, ticket)
     if as_json:
         print_json(
             {
                 **ticket_dict(ticket),
                 "sign_offs": [s.model_dump() for s in signed],
                 "pending": [r.approver for r in waiting],
+                "effect": effect[1] if effect else None,
             }
         )
         return
@@ -97,6 +116,8 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     out.print(f"Priority: {impact(ticket.evidence)}", highlight=False, markup=False)
     if ticket.assignee:
         out.print(f"Assigned to {ticket.assignee}", highlight=False, markup=False)
+    if effect:  # did the published change help: the question a closed ticket leaves
+        out.print(effect[0], highlight=False, markup=False)
     for s in signed:
         out.print(
             f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(),
@@ -115,11 +136,39 @@ def tickets_triage(
     assign_to: Annotated[str | None, typer.Option("--assign", help="Who will edit the section.")] = None,
     as_: ActorOption = None,
 ) -> None:
-    """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign."""
+    """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign.
+
+    Examples:
+
+    reviewbot tickets triage RB-5 --assign nina.kowalski
+    """
     from reviewbot.workflows.review import triage
 
     with open_store(ctx) as (settings, store):
         done(triage(store, settings, ref, actor(settings, store, as_), assign_to))
+
+
+@tickets_app.command("reopen")
+def tickets_reopen(
+    ctx: typer.Context,
+    ref: RefArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")],
+    as_: ActorOption = None,
+) -> None:
+    """Reopen a closed ticket, for instance when `policy impact` says the published change did not help.
+
+    It then goes through triage, sign-off and publishing again; the version that closed it keeps it in its effect.
+
+    Examples:
+
+    reviewbot tickets reopen RB-2 --reason "no change after version 2: try a shorter refund window"
+    """
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import reopen
+
+    with open_store(ctx) as (settings, store):
+        done(reopen(store, settings, ref, reason, actor(settings, store, as_)))
+        deliver(settings, store)  # the tracker's issue reopens now, not at the next sync
 
 
 @tickets_app.command("assign")
@@ -166,7 +215,14 @@ def tickets_move(
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")] = "",
     as_: ActorOption = None,
 ) -> None:
-    """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on."""
+    """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on.
+
+    Examples:
+
+    reviewbot tickets move RB-5 --section communication-channels --reason "about chat, not refunds"
+
+    reviewbot tickets move RB-9 --not-policy --reason "a product fault"
+    """
     from reviewbot.workflows.corrections import move_ticket
     from reviewbot.workflows.deliver import deliver
 
@@ -190,7 +246,12 @@ def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | 
 
 @tickets_app.command("approve")
 def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption = "", as_: ActorOption = None) -> None:
-    """Approve the section's text as it is in the policy file now (approvers only)."""
+    """Approve the section's text as it is in the policy file now (approvers only).
+
+    Examples:
+
+    reviewbot tickets approve RB-5 --comment "Weekend staffing agreed"
+    """
     _sign(ctx, ref, "approve", comment, as_)
 
 
@@ -198,13 +259,23 @@ def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption
 def tickets_request_changes(
     ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None
 ) -> None:
-    """Ask for the section to be edited again before you approve (approvers only)."""
+    """Ask for the section to be edited again before you approve (approvers only).
+
+    Examples:
+
+    reviewbot tickets request-changes RB-5 --comment "4 hours needs weekend staff first"
+    """
     _sign(ctx, ref, "request_changes", comment, as_)
 
 
 @tickets_app.command("reject")
 def tickets_reject(ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None) -> None:
-    """Reject the change: the ticket is dismissed with your comment (approvers only)."""
+    """Reject the change: the ticket is dismissed with your comment (approvers only).
+
+    Examples:
+
+    reviewbot tickets reject RB-5 --comment "the carrier sets this, not us"
+    """
     _sign(ctx, ref, "reject", comment, as_)
 
 
@@ -214,10 +285,15 @@ def signoffs_pending(
     approver: Annotated[str | None, typer.Option("--approver", help="Only this approver's.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Sign-offs still awaited, oldest first, with their age and reminders."""
+    """Sign-offs still awaited, oldest first, with their age and reminders.
+
+    Examples:
+
+    Yours: reviewbot signoffs pending --approver marta.silva
+    """
     from reviewbot.models import ReviewTicket, utcnow
     from reviewbot.store.review import pending_requests
-    from reviewbot.views import add_text_row, fitted
+    from reviewbot.views import line_table
     from reviewbot.workflows.review import ref_of
 
     with open_store(ctx) as (settings, store), store.session() as session:
@@ -240,12 +316,19 @@ def signoffs_pending(
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Pending sign-offs", title_justify="left")
-    for name in ("ticket", "approver", "waiting", "reminders", "title"):
-        table.add_column(name, overflow="fold")
-    for r in rows:
-        waiting = (
-            f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else "")
+    if not rows:
+        out.print("No sign-offs are pending.")
+        return
+    lines = [
+        (
+            str(r["ticket"]),
+            r["approver"],
+            f"{r['age_days']} days" + (" (overdue)" if r["overdue"] else "") + (" escalated" if r["escalated"] else ""),
+            str(r["reminders"]),
+            r["title"],
         )
-        add_text_row(table, str(r["ticket"]), r["approver"], waiting, str(r["reminders"]), r["title"])
-    out.print(fitted(table, out.width, "ticket", "approver", "reminders") if rows else "No sign-offs are pending.")
+        for r in rows
+    ]
+    # one line per sign-off, as `tickets list`: the title wrapped into four lines at 80 columns
+    names = ("ticket", "approver", "waiting", "reminders", "title")
+    out.print(line_table("Pending sign-offs", names, lines, out.width, caps={"approver": 16}, flex="title"))

@@ -117,6 +117,14 @@ def sync(
     """Read new feedback, update themes and section mappings, open or refresh review tickets, follow up, notify.
 
     Only one sync runs at a time; a second one exits with status 3 (or waits, with --wait).
+
+    Examples:
+
+    From cron (silent unless something fails): reviewbot -q sync
+
+    After a killed sync, once its lease runs out: reviewbot sync --wait --timeout 180
+
+    What a sync would do, storing and sending nothing: reviewbot sync --dry-run
     """
     from reviewbot.models import utcnow
     from reviewbot.workflows.sync import run_sync

@@ -176,6 +176,7 @@ class VersionEffect:
     after_end: datetime
     measured_at: datetime
     themes: list[ThemeEffect]
+    overlap: str | None = None  # a later version published inside the after-window, whose changes the figures hold
 
     @property
     def window_open(self) -> bool:

@@ -13,6 +13,7 @@ from reviewbot.models import (
     PolicyRelease,
     PolicyRevision,
     PolicySection,
+    ReviewTicket,
     SectionReview,
     utcnow,
 )
@@ -189,6 +190,24 @@ def releases(session: Session, document_id: str) -> list[PolicyRelease]:
     """Published versions of a document, oldest first."""
     query = select(PolicyRelease).where(PolicyRelease.document_id == document_id)
     return list(session.exec(query.order_by(col(PolicyRelease.version))))
+
+
+RESOLVED = "resolved"  # PolicyRelease.meta key: ids of the tickets the version resolved, recorded when published
+
+
+def resolved_by(session: Session, entry: PolicyRelease) -> list[ReviewTicket]:
+    """The tickets a version resolved, oldest first.
+
+    Recorded with the version when it is published, because a ticket's `resolved_version` names only the latest
+    version that resolved it: a ticket reopened and resolved again later stays on the earlier version's list, so
+    that version's effect still counts its theme. Versions published before the record was kept fall back to it.
+    """
+    recorded = (entry.meta or {}).get(RESOLVED)
+    if recorded is None:
+        where = (ReviewTicket.document_id == entry.document_id, ReviewTicket.resolved_version == entry.version)
+    else:
+        where = (col(ReviewTicket.id).in_([int(i) for i in recorded]),)
+    return list(session.exec(select(ReviewTicket).where(*where).order_by(col(ReviewTicket.id))))
 
 
 def get_release(session: Session, document_id: str, version: int) -> PolicyRelease | None:

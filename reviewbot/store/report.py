@@ -11,8 +11,9 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from reviewbot.analysis.score import add_breakdowns
-from reviewbot.models import FeedbackItem, ReviewTicket, SignOff, SignOffRequest
+from reviewbot.models import FeedbackItem, PolicyRelease, ReviewTicket, SignOff, SignOffRequest
 from reviewbot.models.tickets import SETTLED_STATES
+from reviewbot.store.policies import resolved_by
 
 
 @dataclass
@@ -124,11 +125,13 @@ def signoff_turnaround(
 
 
 def resolved_tickets(session: Session) -> dict[tuple[str, int], list[ReviewTicket]]:
-    """(document, version) -> the tickets that version resolved, oldest first."""
-    query = select(ReviewTicket).where(col(ReviewTicket.resolved_version).is_not(None)).order_by(col(ReviewTicket.id))
+    """(document, version) -> the tickets that version resolved, oldest first (a ticket resolved again by a later
+    version is listed under both)."""
     found: dict[tuple[str, int], list[ReviewTicket]] = {}
-    for ticket in session.exec(query):
-        found.setdefault((ticket.document_id, ticket.resolved_version or 0), []).append(ticket)
+    for entry in session.exec(select(PolicyRelease).order_by(col(PolicyRelease.id))):
+        tickets = resolved_by(session, entry)
+        if tickets:
+            found[(entry.document_id, entry.version)] = tickets
     return found
 
 

@@ -321,6 +321,7 @@ def ticket(number: int) -> Any:
     from reviewbot.store.policies import sections
     from reviewbot.store.review import audit_log, requests, sign_offs
     from reviewbot.workflows.corrections import movers
+    from reviewbot.workflows.impact import ticket_effect
     from reviewbot.workflows.review import context_of, deciders
 
     settings, store, _ = workspace()
@@ -354,9 +355,11 @@ def ticket(number: int) -> Any:
         may_move = g.person in movers(session_, settings, found)
     cited = (found.evidence.get("section") or {}).get("text") or ""
     diff = _diff(cited, draft.body if draft else cited)
+    measured = ticket_effect(settings, store, found)  # as `tickets show`: did the published change help
     return render_template(
         "ticket.html",
         t=found,
+        effect=measured[0] if measured else None,
         ev=found.evidence,
         ref=found.tracker_ref or f"#{found.id}",
         priority=priority_of(found),

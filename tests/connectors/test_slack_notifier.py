@@ -73,6 +73,8 @@ def test_a_huge_digest_is_accepted_and_says_what_it_leaves_out(api: SlackApiStan
     note = posted["blocks"][-1]["elements"][0]["text"]
     assert note.startswith("…and ") and "more lines" in note and "70 more pickers" in note
     assert "`reviewbot tickets list`" in note
+    # the command as the CLI takes it: `tickets move REF SECTION` was refused ("Got unexpected extra argument")
+    assert "`reviewbot tickets move REF --section SECTION`" in note
 
 
 def test_people_not_mapped_are_found_by_email_once(api: SlackApiStandIn) -> None:

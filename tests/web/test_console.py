@@ -4,6 +4,7 @@ rules and audit log, and the security a browser relies on (CSRF, session, CSP, t
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,14 @@ def test_an_agent_sees_no_owner_actions_and_posting_them_anyway_is_refused(conso
     owner = console.client()
     sign_in(owner, "dana.ellis")
     assert "/publish" in owner.get(f"/policies/{document}").get_data(as_text=True)
+
+
+def test_a_resolved_ticket_shows_the_effect_of_its_version(console: Console) -> None:
+    """As `tickets show` does: RB-1 was resolved by version 2, whose after-window has closed."""
+    browser = console.client()
+    sign_in(browser, "dana.ellis")
+    page = browser.get(f"/tickets/{ticket_id(console, 'RB-1')}").get_data(as_text=True)
+    effect = re.search(r'<p class="effect" id="effect">([^<]*)</p>', page)
+    assert effect and effect.group(1).startswith("Effect of version 2 (28 days before vs 28 days after publishing on")
+    assert "improved: &#34;chat queue" in effect.group(1) and "p &lt; 0.001, fell" in effect.group(1)
+    assert 'id="effect"' not in browser.get(f"/tickets/{ticket_id(console, 'RB-5')}").get_data(as_text=True)

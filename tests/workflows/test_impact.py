@@ -14,11 +14,12 @@ import pytest
 import time_machine
 from sqlmodel import col, select
 
-from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment
+from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, TrackerComment, TrackerIssue
 from reviewbot.store import Store
+from reviewbot.store.report import resolved_tickets
 from reviewbot.workflows.impact import measure
 from reviewbot.workflows.publish import publish
-from reviewbot.workflows.review import sign
+from reviewbot.workflows.review import ref_of, sign
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_csv
 
@@ -260,6 +261,14 @@ def test_cli_impact(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-de
     assert by_ticket[refunds]["verdict"] == "improved" and by_ticket[delivery]["verdict"] == "no change"
     assert by_ticket[refunds]["share"]["after_count"] == 3 and by_ticket[refunds]["share"]["p_value"] < 0.001
 
+    # the resolved ticket answers it too: `tickets show` has the verdict of the version that resolved it
+    shown = " ".join(cli(f"-w {ws} tickets show {refunds}").stdout.split())
+    assert "Effect of version 2 (28 days before vs 28 days after publishing on 2026-10-01): improved: " in shown
+    assert "(24/108 -> 3/87, p < 0.001, fell)" in shown
+    effect = json.loads(cli(f"-w {ws} tickets show {delivery} --json").stdout)["effect"]
+    assert (effect["version"], effect["verdict"], effect["window_open"]) == (2, "no change", False)
+    assert json.loads(cli(f"-w {ws} tickets show {refunds} --json").stdout)["effect"]["share"]["after_count"] == 3
+
     nothing = cli(f"-w {ws} policy impact returns-policy 1")
     assert nothing.code == 0 and "resolved no ticket with a theme: nothing to measure" in nothing.stdout
     unknown = cli(f"-w {ws} policy impact returns-policy 7")
@@ -267,3 +276,85 @@ def test_cli_impact(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-de
     assert "versions 1-2 exist" in unknown.stderr
     missing = cli(f"-w {ws} policy impact no-such-policy")
     assert missing.code == 1 and "no policy document 'no-such-policy'" in missing.stderr
+
+
+def test_a_version_keeps_its_themes_when_a_later_one_resolves_the_ticket_again(  # type: ignore[no-untyped-def]
+    ws: Path, clock, monkeypatch
+) -> None:
+    """The delivery change did nothing, the complaints grew back and reopened its ticket, and version 3 tries
+    again: version 2's effect still counts the delivery theme, and version 3 measures it too."""
+    monkeypatch.setenv("REVIEWBOT_REVIEW__REOPEN_FACTOR", "1.5")
+    _, delivery = publish_version_2(ws)
+    clock.move_to(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    settings, store, report = sync(ws)
+    assert report.tickets["reopened"] == 1 and ticket_on(store, "delivery").state == "open"
+
+    edit_policy(ws, "within 24 hours", "within 12 hours")
+    sign(store, settings, delivery, "dana", "approve")
+    assert publish(settings, store, "returns-policy", "dana").resolved == [delivery]
+
+    [second] = measure(settings, store, "returns-policy", 2)
+    assert delivery in [ref for theme in second.themes for ref in theme.tickets]
+    assert second.verdicts() == {"improved": 1, "no change": 1}
+    [third] = measure(settings, store, "returns-policy", 3)
+    assert [theme.tickets for theme in third.themes] == [[delivery]]
+    with store.session() as session:
+        resolved = resolved_tickets(session)
+    # the report's versions table lists it under both versions
+    assert delivery in [ref_of(t) for t in resolved[("returns-policy", 2)]]
+    assert [ref_of(t) for t in resolved[("returns-policy", 3)]] == [delivery]
+
+
+def test_a_later_version_inside_the_after_window_is_named(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-def]
+    """Version 3 came out two weeks after version 2: version 2's after figures hold its changes too, and both the
+    message and `policy impact` say so instead of crediting version 2 alone."""
+    publish_version_2(ws)
+    clock.move_to(MIDWAY)
+    edit_policy(ws, "within 30 days", "within 14 days")
+    settings, store, _ = sync(ws)
+    assert publish(settings, store, "returns-policy", "dana").version == 3
+    clock.move_to(datetime(2026, 10, 29, 10, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    sync(ws)
+
+    note = "version 3 (2026-10-15) was published inside this after-window: the after figures include its changes too"
+    [sent] = messages(ws, "impact")
+    assert sent.splitlines()[-1] == f"Note: {note}."
+    shown = cli(f"-w {ws} policy impact returns-policy 2", columns=80).stdout
+    assert f"Note: {note}." in " ".join(shown.split())
+    data = json.loads(cli(f"-w {ws} policy impact returns-policy --json").stdout)
+    [version] = data["versions"]  # version 3 resolved no ticket: nothing of its own to measure
+    assert version["later_versions_in_window"] == [{"version": 3, "published_at": "2026-10-15T09:00:00+00:00"}]
+    assert cli(f"-w {ws} report --out {ws / 'report.html'}").code == 0
+    assert f"Note: {note}." in (ws / "report.html").read_text(encoding="utf-8")  # the report says so too
+
+
+def test_a_change_that_did_not_help_is_reopened_and_tried_again(ws: Path, clock, cli) -> None:  # type: ignore[no-untyped-def]
+    """Version 2 left delivery complaints where they were ("no change"). Its owner reopens the closed ticket (it
+    would otherwise wait for the theme to grow by half), and version 3 tries again: both versions measure it."""
+    _, delivery = publish_version_2(ws)
+    clock.move_to(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    write_feedback(ws, "october.csv", *after_window())
+    settings, store, _ = sync(ws)
+    assert ticket_on(store, "delivery").state == "closed"  # reopen_factor 4: growth alone would not reopen it
+
+    refused = cli(f"-w {ws} tickets reopen {delivery}")
+    assert refused.code == 2 and "--reason" in refused.stderr
+    reopened = cli(f'-w {ws} tickets reopen {delivery} --reason "no change after version 2"')
+    assert reopened.code == 0 and reopened.stdout.strip() == f"{delivery} is open again"
+    ticket = ticket_on(store, "delivery")
+    assert ticket.state == "open" and ticket.state_reason == "reopened by tester: no change after version 2"
+    with store.session() as session:
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == delivery)).one()
+    assert issue.status == "open"  # the tracker's issue left its done status too
+    again = cli(f'-w {ws} tickets reopen {delivery} --reason "twice"')
+    assert again.code == 1 and f"ticket {delivery} is open; only a closed ticket is reopened" in again.stderr
+
+    edit_policy(ws, "within 24 hours", "within 12 hours")
+    sign(store, settings, delivery, "dana", "approve")
+    assert publish(settings, store, "returns-policy", "dana").resolved == [delivery]
+    [second] = measure(settings, store, "returns-policy", 2)
+    [third] = measure(settings, store, "returns-policy", 3)
+    assert delivery in [ref for theme in second.themes for ref in theme.tickets]
+    assert [theme.tickets for theme in third.themes] == [[delivery]]

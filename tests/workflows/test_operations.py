@@ -493,3 +493,39 @@ def test_bad_cron_expression_names_the_setting(ws: Path, cli, monkeypatch: pytes
     toml.write_text(toml.read_text() + '\n[schedule]\nsync = "every half hour"\n')
     result = cli("schedule --list")
     assert result.code == 2 and "schedule.sync" in result.stderr and "not a cron expression" in result.stderr
+
+
+def test_a_refusal_says_when_a_silent_holder_is_taken_over(ws: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """An admin reruns a sync that was killed a minute and a half ago: "another sync is running" alone sent them
+    waiting for a process that no longer exists; the refusal says how long the holder has been silent and when
+    its lease runs out."""
+    monkeypatch.chdir(ws)
+    settings, store = open_workspace(ws)
+    beat = datetime.now(UTC) - timedelta(seconds=90)
+    with store.session() as session:
+        session.add(JobLock(name="sync", owner="vm:4242:abc", acquired_at=beat, expires_at=beat + LEASE))
+    with time_machine.travel(beat + timedelta(seconds=90), tick=False):
+        refused = cli("sync")
+    said = " ".join(refused.stderr.split())
+    assert refused.code == 3 and "another sync is running (on vm, process 4242" in said
+    assert "no heartbeat for 90 s: it has probably stopped" in said
+    assert f"its lease runs out at {beat + LEASE:%H:%M:%S} UTC and the next sync takes over" in said
+    assert "--wait --timeout 180" in said
+
+
+def test_a_run_that_never_finished_says_so_in_runs(ws: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A sync killed with -9 showed in `runs` as interrupted with 0 new items and a time up to the next sync,
+    and nothing said why; its counts were never written."""
+    monkeypatch.chdir(ws)
+    settings, store = open_workspace(ws)
+    with store.session() as session:
+        session.add(SyncRun(owner="vm:4242:abc"))  # status running: the process died mid-sync
+    with time_machine.travel(datetime(2026, 12, 7, 11, 48, tzinfo=UTC), tick=False):
+        run_sync(settings, store)
+    with store.session() as session:
+        first = session.exec(select(SyncRun).order_by(SyncRun.id)).first()
+    assert first is not None and first.status == "interrupted"
+    why = "stopped without finishing (killed, or its machine lost); found at 2026-12-07 11:48 UTC"
+    assert first.errors == [why]
+    listed = json.loads(cli("runs --json").stdout)
+    assert listed[-1]["errors"] == [why]

@@ -15,8 +15,10 @@ from sqlmodel import select
 from reviewbot.models import AuditEvent, OutboxMessage, ReviewTicket, SignOff, TrackerIssue
 from reviewbot.store import Store
 from reviewbot.workflows import review
+from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.publish import ack_status, acknowledge, publish
 from reviewbot.workflows.review import RefusedError, dismiss, sign, triage
+from reviewbot.workflows.schedule import default_jobs
 from reviewbot.workflows.sync import run_sync
 from tests.workspaces import make_workspace, open_workspace, write_notes
 
@@ -496,3 +498,95 @@ def test_the_previous_owner_hands_a_document_over_by_publishing(ws: Path) -> Non
         publish(settings, store, "returns-policy", "dana", force_reason="x")  # lee owns version 2 now
     assert refused.value.message == "dana may not publish returns-policy"
     assert publish(settings, store, "returns-policy", "lee", force_reason="carrier contract").version == 3
+
+
+def test_someone_in_two_acknowledging_roles_is_asked_once(tmp_path: Path, use_database: str) -> None:  # type: ignore[no-untyped-def]
+    """tom is an agent and a team lead: he was asked twice and counted twice ("0 of 4 acknowledged" for three
+    people, "1 of 3" once he had acknowledged)."""
+    roles = ROLES.replace('agents = ["priya", "tom"]', 'agents = ["priya", "tom"]\nteam-leads = ["tom", "ines"]')
+    folder = make_workspace(
+        tmp_path / "ws", extra_toml=roles + '\n[review]\nack_roles = ["agents", "team-leads"]\n', policy=POLICY
+    )
+    settings, store, _ = sync(folder)
+    edit_policy(folder, "within 30 days", "within 14 days")
+    result = publish(settings, store, "returns-policy", "dana", force_reason="privacy review done elsewhere")
+    assert result.ack_expected == ["priya", "tom", "ines"]
+    assert sorted(m for m in messages(folder) if m.startswith("[ack_request]")) == [
+        f"[ack_request] -> {person} Please read and acknowledge Returns Policy version 2"
+        for person in ("ines", "priya", "tom")
+    ]
+    acknowledge(store, "returns-policy", "tom")
+    status = ack_status(store, "returns-policy")
+    assert list(status.acknowledged) == ["tom"] and status.pending == ["priya", "ines"]
+
+
+def test_the_weekly_digest_names_overdue_sign_offs_by_their_ticket_reference(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    """The digest said "lee on ticket 1": the database id, which no command takes; people look tickets up by the
+    reference they are shown everywhere else (RB-1)."""
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)  # sign-offs asked of lee and dana at START
+    clock.move_to(START + timedelta(days=4))
+    digest = default_jobs(settings, store)["digest"]
+    assert digest() == "weekly digest sent"
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    [sent] = [block for block in log.split("\n\n") if "Policy review: week" in block]
+    assert "Overdue sign-offs: 2." in sent
+    assert f"- lee on {ref}, asked 2026-09-30" in sent and f"- dana on {ref}, asked 2026-09-30" in sent
+
+
+def test_a_thank_you_lists_the_changes_the_persons_feedback_led_to(ws: Path) -> None:
+    """Version 2 answers the refund notes of priya and tom and, separately, the delivery complaints: their
+    thank-you said "What you reported is addressed" above both changes, the delivery one included."""
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    edit_policy(ws, "within 48 hours", "within 24 hours")
+    sign(store, settings, refunds, "lee", "approve")
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, delivery, "joe", "approve")
+    result = publish(settings, store, "returns-policy", "dana")
+    assert sorted(result.resolved) == sorted([refunds, delivery])
+    [refund_line] = [line for line in result.changelog if line.endswith(f"({refunds})")]
+
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    thanks = [block for block in log.split("\n\n") if block.startswith("[thank_you]")]
+    assert sorted(block.splitlines()[0].split()[2] for block in thanks) == ["priya", "tom"]
+    for block in thanks:
+        assert block.splitlines()[1:] == [
+            "What you reported is addressed in Returns Policy version 2:",
+            f"- {refund_line}",
+        ]
+
+
+def test_the_editor_hears_of_requested_changes_and_the_owner_of_an_approval(ws: Path) -> None:
+    """A sign-off was a tracker comment alone: with the built-in tracker nobody was told that changes were asked
+    for, that a ticket was rejected, or that one was approved and waits for the document's owner to publish."""
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    triage(store, settings, refunds, "dana", assignee="sam")
+    edit_policy(ws, "within 5 business days", "within 30 business days")
+    sync(ws)
+    sign(store, settings, refunds, "lee", "request_changes", "30 days is too long")
+    deliver(settings, store)  # as every entry point does after a sign-off
+    log = (ws / "notifications.log").read_text(encoding="utf-8")
+    [changes] = [b for b in log.split("\n\n") if b.startswith("[changes_requested]")]
+    assert changes.splitlines()[0] == f"[changes_requested] -> sam Changes requested on {refunds} by lee"
+    assert "lee: 30 days is too long" in changes and "section refunds of returns-policy" in changes
+
+    edit_policy(ws, "within 30 business days", "within 10 business days")
+    sync(ws)
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, refunds, "lee", "approve")
+    edit_policy(ws, "within 48 hours", "within 24 hours")
+    sign(store, settings, delivery, "joe", "reject", "the carrier sets this, not us")
+    deliver(settings, store)
+    blocks = (ws / "notifications.log").read_text(encoding="utf-8").split("\n\n")
+    [ready] = [b for b in blocks if b.startswith("[ready_to_publish]")]
+    assert ready.splitlines()[0] == f"[ready_to_publish] -> dana Ready to publish: {refunds} is approved"
+    assert "reviewbot policy publish returns-policy" in ready
+    [rejected] = [b for b in blocks if b.startswith("[rejected]")]
+    assert rejected.splitlines()[0] == f"[rejected] -> dana {delivery} was rejected by joe"
+    assert "joe: the carrier sets this, not us" in rejected
