@@ -68,10 +68,6 @@ REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features a
 # 0.738, airline reasons 0.184 -> 0.222, CFPB issues 0.214 -> 0.219 (mean of four row orders); see bench/README.md.
 REWEIGHT_PASSES = 2
 INFORMATION_POWER = 0.5
-# Pairs of adjacent words in at least PAIR_MIN_ROWS of the sampled texts are one more block of the latent space
-# (not of the naive Bayes rounds, where they changed nothing): BANKING77 NMI 0.742 -> 0.749 (mean of five row orders),
-# CFPB issues 0.217 -> 0.217 (nine orders) but a grab bag in one, airline reasons 0.222 -> 0.230 (see bench/README.md).
-PAIR_MIN_ROWS = 5
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 # A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
@@ -250,10 +246,8 @@ def _cluster_distinct(
         if embed:
             points = _embedded(embed, texts, rows)
         else:
-            blocks = _feature_blocks(matrix[distinct[rows]], None if texts is None else take(texts, rows))
-            features = _joined(blocks)
-            # word pairs in the latent space only: in the naive Bayes rounds they changed nothing (bench/README.md)
-            points = _latent(_joined(blocks + _word_pairs(blocks.heads)), seed)
+            features = _features(matrix[distinct[rows]], None if texts is None else take(texts, rows))
+            points = _latent(features, seed)
         if features is None:
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
@@ -304,46 +298,16 @@ def _embedded(embed: Encoder, texts: Sequence[str] | None, rows: np.ndarray) -> 
 
 def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     """Unit-length rows: the terms, plus (given texts) all words and character n-grams, equally weighted."""
-    return _joined(_feature_blocks(matrix, texts))
-
-
-class _Blocks(list[csr_matrix]):
-    """Feature blocks of some rows, each with unit-length rows, and the texts' heads they were read from."""
-
-    heads: list[str] | None = None
-
-
-def _feature_blocks(matrix: csr_matrix, texts: Sequence[str] | None) -> _Blocks:
-    """The terms, plus (given texts) all words and character n-grams of the texts' heads: a block each."""
-    blocks = _Blocks([normalize(matrix.astype(np.float32))])
+    blocks = [normalize(matrix.astype(np.float32))]
     if texts is not None:
-        blocks.heads = [without_addresses(text[:TEXT_CHARS]).lower() for text in texts]
+        heads = [without_addresses(text[:TEXT_CHARS]).lower() for text in texts]
         words = TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32)
         for vectorize in (words.fit_transform, _char_ngrams):
             try:
-                blocks.append(vectorize(blocks.heads))
+                blocks.append(vectorize(heads))
             except ValueError:  # no word or n-gram occurs (often enough)
                 continue
-    return blocks
-
-
-def _joined(blocks: list[csr_matrix]) -> csr_matrix:
-    """Feature blocks side by side, equally weighted, rows unit-length."""
     return normalize(hstack(blocks, format="csr", dtype=np.float32))
-
-
-def _word_pairs(heads: list[str] | None) -> list[csr_matrix]:
-    """A block of the pairs of adjacent words in at least PAIR_MIN_ROWS of the texts (none without texts, or when
-    no pair is that common): "card arrive" and "arrive card", "top up" and "up top" do not ask the same."""
-    if heads is None:
-        return []
-    pairs = TfidfVectorizer(
-        token_pattern=r"[a-z][a-z']*", ngram_range=(2, 2), min_df=PAIR_MIN_ROWS, sublinear_tf=True, dtype=np.float32
-    )
-    try:
-        return [pairs.fit_transform(heads)]
-    except ValueError:  # no pair is in enough texts
-        return []
 
 
 def _char_ngrams(texts: Sequence[str]) -> csr_matrix:
