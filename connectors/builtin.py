@@ -85,6 +85,12 @@ class BuiltinTracker:
                 issue.status, issue.resolution, issue.updated_at = "closed", resolution, utcnow()
                 session.add(issue)
 
+    def dismiss(self, ref: str, reason: str) -> None:
+        """Close the issue as "won't do", the reason its resolution (cut to the column's 200 characters); an issue
+        closed already stays as it is."""
+        resolution = f"Won't do: {reason}"
+        self.close(ref, resolution if len(resolution) <= 200 else resolution[:199] + "\u2026")
+
     def reopen(self, ref: str) -> None:
         """Open a closed issue again (its ticket reopened, by growth or by a person), clearing its resolution."""
         with self.store.session() as session:

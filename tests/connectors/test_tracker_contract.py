@@ -131,3 +131,11 @@ def test_pull_many_agrees_with_pull_and_skips_unknown_keys(tracker: Tracker) -> 
     pulled = tracker.pull_many([first, second, "NOPE-999"])  # type: ignore[attr-defined]
     assert pulled == {first: tracker.pull(first), second: tracker.pull(second)}
     assert pulled[first].status != pulled[second].status
+
+
+def test_dismiss_closes_the_issue_even_for_a_long_reason_and_reopen_opens_it(tracker: Tracker) -> None:
+    ref = tracker.create(DRAFT).ref
+    tracker.dismiss(ref, "not a policy matter; " * 300)  # type: ignore[attr-defined]
+    assert tracker.pull(ref).status not in ("open", "To Do")
+    tracker.reopen(ref)  # type: ignore[attr-defined]
+    assert tracker.pull(ref).status in ("open", "To Do")

@@ -301,6 +301,8 @@ def test_dismissed_ticket_reopens_only_when_its_theme_grows(ws: Path) -> None:
     settings, store, _ = sync(ws)
     ref = ticket_on(store, "delivery").tracker_ref or ""
     dismiss(store, settings, ref, "carrier issue, not policy", "dana")
+    deliver(settings, store)  # as every entry point does after a decision
+    assert _builtin_issue(store, ref) == ("closed", "Won't do: carrier issue, not policy")  # not left open
     inbox = ws / "inbox" / "complaints"
     write_csv(inbox / "more-1.csv", rows([t + " again" for t in DELIVERY_TEXTS[:2]], "D-more", day=20))
     _, _, small = sync(ws)
@@ -310,6 +312,14 @@ def test_dismissed_ticket_reopens_only_when_its_theme_grows(ws: Path) -> None:
     ticket = ticket_on(store, "delivery")
     assert grown.tickets["reopened"] == 1 and ticket.state == "open"
     assert ticket.state_reason == "reopened: the theme grew from 8 to 14 items since the ticket was dismissed"
+    assert _builtin_issue(store, ref) == ("open", None)
+
+
+def _builtin_issue(store: Store, ref: str) -> tuple[str, str | None]:
+    """The built-in tracker's issue of a ticket: its status and resolution."""
+    with store.session() as session:
+        issue = session.exec(select(TrackerIssue).where(TrackerIssue.key == ref)).one()
+        return issue.status, issue.resolution
 
 
 def test_crash_between_publish_and_notification_sends_each_message_once(
