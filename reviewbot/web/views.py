@@ -447,6 +447,24 @@ def dismiss(number: int) -> Any:
     return _act(lambda: run(store, settings, _ref(number), reason, g.person), _back(number))
 
 
+@bp.post("/tickets/<id:number>/reopen")
+@signed_in
+def reopen(number: int) -> Any:
+    """Reopen a closed ticket whose published change did not help, with a reason (as `tickets reopen`)."""
+    from reviewbot.workflows.deliver import deliver
+    from reviewbot.workflows.review import reopen as run
+
+    settings, store, _ = workspace()
+    reason = request.form.get("reason", "")
+
+    def act() -> str:
+        message = run(store, settings, _ref(number), reason, g.person)
+        deliver(settings, store)  # the tracker's issue leaves its done status now, as the CLI does
+        return message
+
+    return _act(act, _back(number))
+
+
 @bp.post("/tickets/<id:number>/move")
 @signed_in
 def move(number: int) -> Any:

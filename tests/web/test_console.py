@@ -409,3 +409,27 @@ def test_a_resolved_ticket_shows_the_effect_of_its_version(console: Console) -> 
     assert effect and effect.group(1).startswith("Effect of version 2 (28 days before vs 28 days after publishing on")
     assert "improved: &#34;chat queue" in effect.group(1) and "p &lt; 0.001, fell" in effect.group(1)
     assert 'id="effect"' not in browser.get(f"/tickets/{ticket_id(console, 'RB-5')}").get_data(as_text=True)
+
+
+def test_a_closed_ticket_is_reopened_from_its_page_by_its_owner_only(console: Console) -> None:
+    """A published change that did not help: the owner reopens the ticket from the console, as `tickets reopen`."""
+    from reviewbot.store.tickets import get_ticket
+    from reviewbot.workflows.review import settle
+
+    number = ticket_id(console, "RB-5")
+    with console.store.session() as session:
+        ticket = get_ticket(session, "RB-5")
+        assert ticket is not None
+        settle(session, ticket, "closed", "dana.ellis", "published in version 2", force=True)
+    agent = console.client()
+    sign_in(agent, "priya.n")
+    assert "Reopen</button>" not in agent.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "priya.n may not reopen RB-5" in html.unescape(post(agent, f"/tickets/{number}/reopen", {"reason": "x"}))
+
+    owner = console.client()
+    sign_in(owner, "dana.ellis")
+    page = owner.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "Reopen</button>" in page and "Dismiss</button>" not in page  # a closed ticket is not dismissed
+    assert "reopening needs a reason" in post(owner, f"/tickets/{number}/reopen", {"reason": " "})
+    assert "RB-5 is open again" in post(owner, f"/tickets/{number}/reopen", {"reason": "complaints did not drop"})
+    assert _state(console, "RB-5") == "open"
