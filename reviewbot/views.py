@@ -137,9 +137,12 @@ def line_table(
     caps: dict[str, int] | None = None,
     flex: str,
     right: tuple[str, ...] = (),
+    middle: tuple[str, ...] = (),
 ) -> Table:
     """One line per row at any terminal width: columns are as wide as their content (at most their cap), ids and
-    numbers never fold, and the `flex` column gets what is left; what does not fit ends in "...".
+    numbers never fold, and the `flex` column gets what is left; what does not fit ends in "...", or for the
+    `middle` columns has it in the middle (section ids: "refunds-and-returns/return-window" and ".../refund-timelines"
+    differ only at the end).
 
     Rich would shrink every column alike to fit, folding ids and words mid-way; we size the columns ourselves.
     """
@@ -155,8 +158,17 @@ def line_table(
         justify = "right" if name in right else "left"
         table.add_column(name, width=sizes[name], no_wrap=True, overflow="ellipsis", justify=justify)
     for row in rows:
-        table.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis") for cell in row))
+        cells = (_middle(cell, sizes[name]) if name in middle else cell for name, cell in zip(names, row, strict=True))
+        table.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis") for cell in cells))
     return table
+
+
+def _middle(text: str, size: int) -> str:
+    """`text` cut to `size` characters with the ellipsis in the middle, keeping both its start and its end."""
+    if len(text) <= size:
+        return text
+    head = (size - 1) // 2
+    return f"{text[:head]}\u2026{text[len(text) - (size - 1 - head) :]}"
 
 
 def themes_table(

@@ -44,6 +44,10 @@ def test_tickets_list_is_one_line_per_ticket_at_80_columns(demo: Path, cli) -> N
         assert assignee == (ticket["assignee"] or "-") or assignee.endswith("…")
     gap = next(line for line in body if "Coverage gap" in line)
     assert gap.endswith("…")  # a long title ends in an ellipsis instead of wrapping
+    # a long section id keeps its end, where a subsection's id differs from its siblings' (refunds-and-returns/...)
+    shown = {(t["section_id"], line.split()[4]) for line, t in zip(body, tickets, strict=True) if t["section_id"]}
+    assert all(cell == section or cell[-5:] == section[-5:] for section, cell in shown)
+    assert len({cell for _, cell in shown}) == len({section for section, _ in shown})  # no two sections look alike
     assert "lee.chen" in listed.stdout  # the demo's history assigned RB-2
 
 

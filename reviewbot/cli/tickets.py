@@ -66,7 +66,9 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
         for t in tickets
     ]
     names = ("ref", "state", "prio", "assignee", "section", "title")
-    return line_table(title, names, rows, width or out.width, caps={"assignee": 12, "section": 18}, flex="title")
+    return line_table(
+        title, names, rows, width or out.width, caps={"assignee": 12, "section": 18}, flex="title", middle=("section",)
+    )
 
 
 @tickets_app.command("show")
