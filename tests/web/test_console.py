@@ -409,3 +409,19 @@ def test_a_resolved_ticket_shows_the_effect_of_its_version(console: Console) -> 
     assert effect and effect.group(1).startswith("Effect of version 2 (28 days before vs 28 days after publishing on")
     assert "improved: &#34;chat queue" in effect.group(1) and "p &lt; 0.001, fell" in effect.group(1)
     assert 'id="effect"' not in browser.get(f"/tickets/{ticket_id(console, 'RB-5')}").get_data(as_text=True)
+
+
+def test_naming_oneself_approver_in_the_file_shows_no_sign_off_and_posting_is_refused(console: Console) -> None:
+    number = ticket_id(console, "RB-5")
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    text = policy.read_text(encoding="utf-8").replace(*EDIT)
+    named = "approvers: [digital-channels-lead, contact-centre-manager, sam.okafor]\n    sign_off: 1"
+    policy.write_text(text.replace("approvers: [digital-channels-lead, contact-centre-manager]", named), "utf-8")
+
+    sam = console.client()
+    sign_in(sam, "sam.okafor")
+    page = sam.get(f"/tickets/{number}").get_data(as_text=True)  # the page reads the file as it is now
+    assert "You are not an approver of this section" in page and 'value="approve"' not in page
+    refused = html.unescape(post(sam, f"/tickets/{number}/sign", {"decision": "approve"}))
+    assert "sam.okafor is not an approver of section communication-channels" in refused
+    assert _state(console, "RB-5") == "open"
