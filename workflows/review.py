@@ -506,13 +506,12 @@ def _where(ticket: ReviewTicket) -> str:
 
 
 def editors(session: Session, settings: Settings, ticket: ReviewTicket, document: PolicyDocument) -> list[str]:
-    """Who edits the policy for a ticket: its assignee, else the owner of its section (of the document for a gap)."""
+    """Who edits the policy for a ticket: its assignee, else the owner of its section (of the document for a gap),
+    as the published version names them."""
     if ticket.assignee:
         return settings.people([ticket.assignee])
-    section = None
-    if ticket.section_id:
-        section = next((s for s in sections(session, document) if s.section_id == ticket.section_id), None)
-    owner = (section.owner if section else None) or document.owner
+    section = section_authority(session, document, ticket.section_id) if ticket.section_id else None
+    owner = (section.owner if section else None) or document_authority(session, document).owner
     return settings.people([owner]) if owner else []
 
 
@@ -529,9 +528,11 @@ def _tell_editors(
 
 
 def _tell_publishers(session: Session, settings: Settings, ctx: TicketContext, approver: str, number: int) -> None:
-    """An approved change waits for the document's owner to publish it; nothing else would tell them."""
+    """An approved change waits for the document's owner to publish it; nothing else would tell them (the owner
+    who may publish: the published version's, not one the file names since)."""
     ticket, document = ctx.ticket, ctx.document
-    owners = settings.people([document.owner]) if document.owner else sorted(admins(settings))
+    owner = document_authority(session, document).owner
+    owners = settings.people([owner]) if owner else sorted(admins(settings))
     people = [p for p in owners if p != approver]
     if people:
         notify(

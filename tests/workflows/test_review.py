@@ -680,3 +680,19 @@ def test_a_section_new_in_the_file_has_its_documents_published_approvers(ws: Pat
         assert document is not None and document.has_draft
         who = section_authority(session, document, "exchanges")
     assert (who.owner, who.approvers, who.sign_off) == ("head-of-cx", ("head-of-cx", "compliance"), "all")
+
+
+def test_the_owner_the_published_version_names_hears_of_approvals_and_rejections(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    edit_policy(ws, "owner: head-of-cx\n", "owner: priya\n")  # owner of the document and its sections, in the file
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, refunds, "lee", "approve")
+    sign(store, settings, delivery, "joe", "reject", "the carrier sets this, not us")
+    deliver(settings, store)
+    told = sorted(m for m in messages(ws) if m.startswith(("[ready_to_publish]", "[rejected]")))
+    assert told == [  # dana owns the published version: she publishes (priya may not) and edits
+        f"[ready_to_publish] -> dana Ready to publish: {refunds} is approved",
+        f"[rejected] -> dana {delivery} was rejected by joe",
+    ]
