@@ -403,142 +403,20 @@ class JiraTracker:
         self._comment_once(duplicate, f"duplicate-of:{keep}", f"Duplicate of {keep}, created twice by reviewbot.")
         return True
 
-    # --- doctor ----------------------------------------------------------------------------------------
+    # --- doctor (reviewbot.connectors.jira_doctor) -----------------------------------------------------
 
     def check(self) -> list[Check]:
         """Reach Jira and check credentials, project, issue type, priorities, the section field, and the statuses
         and resolutions the done and won't-do transitions use."""
-        o = self.options
-        try:
-            info = self._call("server info", lambda: self.client.server_info())
-            checks = [Check("Jira reachable", True, f"{o.server} ({info.get('deploymentType', '?')})")]
-            me = self._call("myself", lambda: self.client.myself())
-            checks.append(Check("Jira credentials", True, f"signed in as {me.get('displayName') or me.get('name')}"))
-            project = self._call("project", lambda: self.client.project(o.project))
-        except ConfigError as exc:
-            return [Check("Jira", False, exc.message, exc.hint)]
-        except (TrackerError, AmbiguousWrite) as exc:
-            if "404" in str(exc):
-                return [Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")]
-            return [Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")]
-        checks.append(Check("Jira project", True, f"{project.key}: {project.name}"))
-        try:
-            checks += self._configured_names(project)
-        except (TrackerError, ConfigError) as exc:
-            checks.append(Check("Jira settings", False, str(exc), "check the account's permissions in the project"))
-        return checks
+        from reviewbot.connectors.jira_doctor import checks  # it builds on this module
 
-    def _configured_names(self, project: Any) -> list[Check]:
-        """Every name reviewbot.toml gives Jira exists there (a misspelt one fails each create or transition)."""
-        o = self.options
-        types = [t.name for t in getattr(project, "issueTypes", [])]
-        checks = [Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}")]
-        priorities = {p.name for p in self._call("priorities", lambda: self.client.priorities())}
-        unknown = sorted(set(o.priorities.values()) - priorities)
-        checks.append(
-            Check(
-                "Jira priorities",
-                not unknown,
-                f"not in Jira: {', '.join(unknown)}" if unknown else ", ".join(sorted(set(o.priorities.values()))),
-                f"priorities here: {', '.join(sorted(priorities))}; set priorities in [tracker] ({{}} leaves them)",
-            )
-        )
-        checks += self._transition_checks(project.key)
-        resolutions = {r.name for r in self._call("resolutions", lambda: self.client.resolutions())}
-        wanted = sorted({r for r in (o.done_resolution, o.dismiss_resolution) if r})
-        missing = [r for r in wanted if r not in resolutions]
-        hint = f"resolutions here: {', '.join(sorted(resolutions))}; set done_resolution / dismiss_resolution"
-        checks.append(Check("Jira resolutions", not missing, ", ".join(missing or wanted) or "left to Jira", hint))
-        if o.section_field and o.section_field != "components":
-            fields = {f["id"]: f["name"] for f in self._call("fields", lambda: self.client.fields())}
-            found = o.section_field in fields
-            detail = f"{o.section_field} ({fields[o.section_field]})" if found else f"no field {o.section_field}"
-            hint = "set section_field to a custom field id (Jira: Settings > Issues > Custom fields) or components"
-            checks.append(Check("Jira section field", found, detail, hint))
-        return checks
-
-    def _transition_checks(self, project: str) -> list[Check]:
-        """Each configured transition is a status of the project's workflow for the issue type, or the name of a
-        transition into one there (as `_transition` finds it); a status of another project's workflow is not."""
-        o = self.options
-        statuses = self._workflow_statuses(project)
-        known = {s.casefold() for s in statuses}
-        transitions: list[str] | None = None  # read from the project's issues, only when a name is no status
-        unseen = ""
-        checks = []
-        for label, name, setting, what in (
-            ("Jira done status", o.done_transition, "done_transition", "every close"),
-            ("Jira won't-do status", o.dismiss_transition, "dismiss_transition", "every dismissal"),
-            ("Jira reopen status", o.reopen_transition, "reopen_transition", "every reopening"),
-        ):
-            workflow = f"{project}'s workflow for {o.issue_type}"
-            if name.casefold() in known:
-                checks.append(Check(label, True, f"{name} (a status of {workflow})"))
-                continue
-            if transitions is None:
-                transitions = self._transition_names(project, statuses)
-                unseen = "" if transitions else f" (no issue of {project} yet to read its transitions from)"
-            if name.casefold() in {t.casefold() for t in transitions}:
-                checks.append(Check(label, True, f"{name} (a transition of {workflow})"))
-                continue
-            elsewhere = " (it is a status of another workflow on the site)" if name in self._statuses() else ""
-            names = sorted({t for t in transitions if t.casefold() not in known})
-            hint = (
-                f"set {setting} in [tracker] to one of {project}'s statuses for {o.issue_type} "
-                f"({', '.join(sorted(statuses))}) or to the name of a transition into one"
-                + (f" ({', '.join(names)})" if names else "")
-            )
-            detail = (
-                f"{name!r} is neither a status nor a transition of {workflow}{elsewhere or unseen}: {what} would fail"
-            )
-            checks.append(Check(label, False, detail, hint))
-        return checks
-
-    def _workflow_statuses(self, project: str) -> list[str]:
-        """The statuses of the project's workflow for the configured issue type (of every type if it has none)."""
-        types = self._call("project statuses", lambda: self.client.issue_types_for_project(project))
-        mine = [t for t in types if t.name == self.options.issue_type] or types
-        return sorted({s["name"] for t in mine for s in t.raw.get("statuses", [])})
-
-    def _transition_names(self, project: str, statuses: list[str]) -> list[str]:
-        """Names of the transitions the project's issues offer, one issue per status (Jira lists a workflow's
-        transitions only per issue, from its current status, unless one administers the workflow)."""
-        names: set[str] = set()
-        for status in statuses[:20]:
-            quoted = status.replace("\\", "\\\\").replace('"', '\\"')
-            found = self._search(f'issuetype = "{self.options.issue_type}" AND status = "{quoted}"', "status", 1)
-            for issue in found[:1]:
-                names |= {t["name"] for t in self._call("read transitions", lambda i=issue: self.client.transitions(i))}
-        return sorted(names)
+        return checks(self)
 
     def check_sections(self, sections: Iterable[str]) -> list[Check]:
         """With section_field = "components": every policy section has its component (or it will be created)."""
-        o = self.options
-        if o.section_field != "components":
-            return []
-        try:
-            existing = self._project_components()
-        except (TrackerError, ConfigError) as exc:
-            return [Check("Jira components", False, str(exc))]
-        missing = [
-            name for name in sorted({o.components.get(s, s) for s in sections}) if name.casefold() not in existing
-        ]
-        if not missing:
-            return [Check("Jira components", True, f"every section has its component in {o.project}")]
-        if o.create_components:
-            return [Check("Jira components", True, f"created when first used: {', '.join(missing)}")]
-        return [
-            Check(
-                "Jira components",
-                False,
-                f"sections without a component in {o.project}: {', '.join(missing)}",
-                "add them in Jira (Project settings > Components), map sections to existing ones in [tracker] "
-                "components, or set create_components = true",
-            )
-        ]
+        from reviewbot.connectors.jira_doctor import check_sections
 
-    def _statuses(self) -> set[str]:
-        return {s.name for s in self._call("statuses", lambda: self.client.statuses())}
+        return check_sections(self, sections)
 
     # --- helpers ---------------------------------------------------------------------------------------
 

@@ -50,7 +50,9 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     skipped: int = 0  # rows with nothing to store (no text, no score): counted, not quarantined
-    superseded: int = 0  # records read twice in the batch (changed while being read): the later copy is kept
+    # records read twice in the batch that the source dropped itself, keeping the later copy (Zendesk, to read a
+    # ticket's comments once); a repeat left in `records` is counted by the store, which keeps the later one too
+    superseded: int = 0
     # files read without a whole-file problem: their earlier whole-file quarantine entries no longer apply
     files_read: list[str] = field(default_factory=list)
 

@@ -124,8 +124,9 @@ def _store_batch(
     counts["quarantined"] += len(quarantined)
     if batch.skipped:  # only when there are some, so sources that never skip keep their four counts
         counts["skipped"] = counts.get("skipped", 0) + batch.skipped
-    if batch.superseded:
-        counts["superseded"] = counts.get("superseded", 0) + batch.superseded
+    superseded = batch.superseded + upserted.superseded  # dropped by the source itself (Zendesk), or by the store
+    if superseded:
+        counts["superseded"] = counts.get("superseded", 0) + superseded
     for reject, stored in zip(batch.rejects, rejects, strict=True):
         # A file refused again for the same reason is in quarantine already: the sync that refused it first
         # failed, later ones do not (a file left in the inbox would fail every scheduled sync).

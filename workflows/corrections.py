@@ -15,7 +15,7 @@ from reviewbot.models import MappingCorrection, PolicyDocument, PolicySection, R
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
 from reviewbot.store.corrections import add_correction
-from reviewbot.store.policies import documents, sections
+from reviewbot.store.policies import authority_of, document_authority, documents, sections
 from reviewbot.store.review import audit, requests, set_request_status
 from reviewbot.store.tickets import by_fingerprint, mappings, replace_mappings
 from reviewbot.workflows.locks import one_at_a_time
@@ -176,12 +176,15 @@ def _check_mover(
     actor: str,
 ) -> None:
     """Only someone answerable for the ticket's section, the target section or the document may move a ticket."""
-    allowed = answerable(session, settings, ticket) | holders(settings, document, target)
+    places = (document_authority(session, document), authority_of(target) if target is not None else None)
+    allowed = answerable(session, settings, ticket) | holders(settings, *places)
     require(actor, allowed, f"move {ref_of(ticket)}", MOVERS)
 
 
 def movers(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
     """Everyone who may move a ticket to some section of its document (the web console offers the move to them)."""
     document = session.get(PolicyDocument, ticket.document_id)
-    places = [document, *sections(session, document)] if document is not None else []
+    places = []
+    if document is not None:  # the owners and approvers the published version names
+        places = [document_authority(session, document), *map(authority_of, sections(session, document))]
     return answerable(session, settings, ticket) | holders(settings, *places)

@@ -19,7 +19,7 @@ from reviewbot.evidence import periodic_evidence
 from reviewbot.models import PolicyDocument, ReviewTicket, SignOffRequest, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import documents, review_clocks, sections
+from reviewbot.store.policies import document_authority, documents, review_clocks, sections
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
 from reviewbot.workflows.impact import report_closed_windows
@@ -147,7 +147,8 @@ def _escalate(
     session: Session, settings: Settings, request: SignOffRequest, ticket: ReviewTicket, age: timedelta, now: datetime
 ) -> None:
     document = session.get(PolicyDocument, ticket.document_id)
-    owners = settings.people([document.owner]) if document and document.owner else []
+    owner = document_authority(session, document).owner if document else None  # the published version's
+    owners = settings.people([owner]) if owner else []
     request.escalated_at = now
     session.add(request)
     notify(

@@ -17,12 +17,21 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.models import PolicyDocument, PolicySection, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
+from reviewbot.models import PolicyDocument, ReviewTicket, SignOff, SignOffRequest, Theme, utcnow
 from reviewbot.models.tickets import FINISHED_STATES
 from reviewbot.policy.parse import SignOffRule
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import documents, mark_reviewed, published_owner, revision, sections
+from reviewbot.store.policies import (
+    Authority,
+    authority_of,
+    document_authority,
+    documents,
+    mark_reviewed,
+    revision,
+    section_authority,
+    sections,
+)
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
 from reviewbot.store.tickets import get_ticket, touch
 from reviewbot.workflows.locks import one_at_a_time
@@ -54,7 +63,8 @@ class StaleRequestError(RefusedError):
 
 @dataclass(frozen=True)
 class TicketContext:
-    """What the rules need to know about a ticket: its approvers and whether its section was edited."""
+    """What the rules need to know about a ticket: its approvers (as the published version names them) and whether
+    its section was edited."""
 
     ticket: ReviewTicket
     document: PolicyDocument
@@ -70,25 +80,28 @@ class TicketContext:
 
 
 def context_of(session: Session, settings: Settings, ticket: ReviewTicket) -> TicketContext:
-    """Approvers, sign-off rule and edit state of a ticket's section."""
+    """Approvers, sign-off rule and edit state of a ticket's section.
+
+    The approvers and rule are those of the published version (`section_authority`), never the file as edited
+    since: whoever edits the file could name themselves approver or lower the rule, then sign their own change.
+    """
     document = session.get(PolicyDocument, ticket.document_id)
     if document is None:
         raise RefusedError(f"document {ticket.document_id} of ticket {ref_of(ticket)} no longer exists")
     if ticket.section_id is None:  # a coverage gap concerns the whole document
-        approvers, rule = settings.people(document.approvers), document.sign_off
+        who = document_authority(session, document)
         draft = revision(session, document.id, document.current_revision)
         published = revision(session, document.id, document.published_revision)
         draft_hash = draft.content_hash if draft else ""
         published_hash = published.content_hash if published else ""
     else:
+        who = section_authority(session, document, ticket.section_id)
         draft_section = _section(session, document, document.current_revision, ticket.section_id)
         published_section = _section(session, document, document.published_revision, ticket.section_id)
-        source = draft_section or published_section
-        approvers = settings.people(source.approvers if source else document.approvers)
-        rule = source.sign_off if source else document.sign_off
         draft_hash = draft_section.content_hash if draft_section else ""
         published_hash = published_section.content_hash if published_section else ""
-    required = _rule(rule).required(len(approvers)) if approvers else 0
+    approvers = settings.people(who.approvers)
+    required = _rule(who.sign_off).required(len(approvers)) if approvers else 0
     return TicketContext(ticket, document, approvers, required, draft_hash, published_hash)
 
 
@@ -138,20 +151,23 @@ def require_person(name: str, people: set[str]) -> None:
 # --- who may do what: each rule is checked here, in the workflow, so the CLI, the web console and Slack share it
 
 
-def holders(settings: Settings, *places: PolicyDocument | PolicySection | None) -> set[str]:
-    """The people behind the owner and approvers of each document or section given (roles resolved)."""
+def holders(settings: Settings, *places: Authority | None) -> set[str]:
+    """The people behind the owner and approvers of each document or section given (roles resolved).
+
+    Pass `document_authority` / `section_authority`, not a `PolicyDocument`: its owner and approvers are the file's.
+    """
     names: list[str] = []
     for place in places:
         if place is not None:
-            names += ([place.owner] if place.owner else []) + place.approvers
+            names += ([place.owner] if place.owner else []) + list(place.approvers)
     return set(settings.people(names))
 
 
 def policy_people(session: Session, settings: Settings) -> set[str]:
-    """The owners and approvers the policies name, of a document (as the file is now) or a published section."""
-    places: list[PolicyDocument | PolicySection] = []
+    """The owners and approvers the published policies name, of a document or a section."""
+    places: list[Authority] = []
     for document in documents(session):
-        places += [document, *sections(session, document)]
+        places += [document_authority(session, document), *map(authority_of, sections(session, document))]
     return holders(settings, *places)
 
 
@@ -161,13 +177,16 @@ def admins(settings: Settings) -> set[str]:
 
 
 def answerable(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
-    """The people answerable for a ticket: the owners and approvers of its section and its document, its assignee."""
+    """The people answerable for a ticket: the owners and approvers of its section and its document (as the
+    published version names them), its assignee."""
     document = session.get(PolicyDocument, ticket.document_id)
-    section = None
-    if document is not None and ticket.section_id:
-        section = next((s for s in sections(session, document) if s.section_id == ticket.section_id), None)
+    places: list[Authority] = []
+    if document is not None:
+        places.append(document_authority(session, document))
+        if ticket.section_id:
+            places.append(section_authority(session, document, ticket.section_id))
     assignee = set(settings.people([ticket.assignee])) if ticket.assignee else set()
-    return holders(settings, document, section) | assignee
+    return holders(settings, *places) | assignee
 
 
 def deciders(session: Session, settings: Settings, ticket: ReviewTicket) -> set[str]:
@@ -192,7 +211,7 @@ def publishers(session: Session, settings: Settings, document: PolicyDocument) -
     Not the owner the file names now: whoever edits the file could name themselves. A new owner in the file
     takes over once the previous owner (or an admin) publishes that change.
     """
-    owner = published_owner(session, document)
+    owner = document_authority(session, document).owner
     return set(settings.people([owner] if owner else [])) | admins(settings)
 
 
@@ -418,9 +437,9 @@ def sign(
 def _check_signer(ctx: TicketContext, approver: str) -> None:
     if approver not in ctx.approvers:
         where = f"section {ctx.ticket.section_id}" if ctx.ticket.section_id else f"document {ctx.document.id}"
+        nobody = "none (name approvers in the policy front matter, then publish it)"
         raise RefusedError(
-            f"{approver} is not an approver of {where}",
-            hint=f"approvers: {', '.join(ctx.approvers) or 'none (set approvers in the policy front matter)'}",
+            f"{approver} is not an approver of {where}", hint=f"approvers: {', '.join(ctx.approvers) or nobody}"
         )
 
 
@@ -487,13 +506,12 @@ def _where(ticket: ReviewTicket) -> str:
 
 
 def editors(session: Session, settings: Settings, ticket: ReviewTicket, document: PolicyDocument) -> list[str]:
-    """Who edits the policy for a ticket: its assignee, else the owner of its section (of the document for a gap)."""
+    """Who edits the policy for a ticket: its assignee, else the owner of its section (of the document for a gap),
+    as the published version names them."""
     if ticket.assignee:
         return settings.people([ticket.assignee])
-    section = None
-    if ticket.section_id:
-        section = next((s for s in sections(session, document) if s.section_id == ticket.section_id), None)
-    owner = (section.owner if section else None) or document.owner
+    section = section_authority(session, document, ticket.section_id) if ticket.section_id else None
+    owner = (section.owner if section else None) or document_authority(session, document).owner
     return settings.people([owner]) if owner else []
 
 
@@ -510,9 +528,11 @@ def _tell_editors(
 
 
 def _tell_publishers(session: Session, settings: Settings, ctx: TicketContext, approver: str, number: int) -> None:
-    """An approved change waits for the document's owner to publish it; nothing else would tell them."""
+    """An approved change waits for the document's owner to publish it; nothing else would tell them (the owner
+    who may publish: the published version's, not one the file names since)."""
     ticket, document = ctx.ticket, ctx.document
-    owners = settings.people([document.owner]) if document.owner else sorted(admins(settings))
+    owner = document_authority(session, document).owner
+    owners = settings.people([owner]) if owner else sorted(admins(settings))
     people = [p for p in owners if p != approver]
     if people:
         notify(

@@ -21,6 +21,7 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    superseded: int = 0  # rows whose id came again later in the same batch: only the later one is stored
 
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
@@ -48,7 +49,11 @@ def without_nul(value: Any) -> Any:
 
 
 def upsert_items(session: Session, source: str, rows: list[dict[str, Any]]) -> UpsertCounts:
-    """Store enriched rows of one source: new ids are inserted, changed rows updated, repeats ignored."""
+    """Store enriched rows of one source: new ids are inserted, changed rows updated, repeats ignored.
+
+    An id twice in one batch (a record that changed while the source read it) is stored as its later row; the
+    earlier one is counted as superseded, not as unchanged, so the sync can say so whatever the source.
+    """
     counts = UpsertCounts()
     latest: dict[str, dict[str, Any]] = {}
     # The file source quarantines rows with NUL bytes; one from another source must not fail the whole batch.
@@ -71,7 +76,7 @@ def upsert_items(session: Session, source: str, rows: list[dict[str, Any]]) -> U
             values = {**row, "updated_at": now, "theme_id": None, "theme_similarity": None, "themed_at": None}
             session.execute(update(FeedbackItem).where(col(FeedbackItem.id) == existing[ext][0]).values(**values))
             counts.updated += 1
-    counts.unchanged += len(rows) - len(latest)
+    counts.superseded = len(rows) - len(latest)
     return counts
 
 

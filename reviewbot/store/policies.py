@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
@@ -17,7 +19,7 @@ from reviewbot.models import (
     SectionReview,
     utcnow,
 )
-from reviewbot.policy.parse import ParsedPolicy, parse_policy
+from reviewbot.policy.parse import ParsedPolicy, SignOffRule, parse_policy
 
 IMPORTED = "Initial version"
 
@@ -60,7 +62,7 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
                 content_hash=section.content_hash,
                 owner=section.owner,
                 approvers=list(section.approvers),
-                sign_off=str(section.sign_off.count) if section.sign_off.mode == "count" else "all",
+                sign_off=_rule_text(section.sign_off),
                 review_interval_days=section.review_interval_days,
                 last_reviewed=section.last_reviewed,
                 keywords=list(section.keywords),
@@ -77,8 +79,7 @@ def record_policy(session: Session, parsed: ParsedPolicy) -> tuple[PolicyDocumen
 
 
 def _update_header(session: Session, document: PolicyDocument, parsed: ParsedPolicy) -> None:
-    sign_off = str(parsed.sign_off.count) if parsed.sign_off.mode == "count" else "all"
-    header = (parsed.title, parsed.path, parsed.owner, list(parsed.approvers), sign_off)
+    header = (parsed.title, parsed.path, parsed.owner, list(parsed.approvers), _rule_text(parsed.sign_off))
     if (document.title, document.path, document.owner, document.approvers, document.sign_off) != header:
         document.title, document.path, document.owner, document.approvers, document.sign_off = header
         document.updated_at = utcnow()
@@ -149,19 +150,57 @@ def revision(session: Session, document_id: str, number: int) -> PolicyRevision 
     ).first()
 
 
-def published_owner(session: Session, document: PolicyDocument) -> str | None:
-    """The owner the published version of a document names (None when it names none or cannot be read again).
+@dataclass(frozen=True)
+class Authority:
+    """Who owns a document or section, who approves its changes, and how many of them must ("all" or a number)."""
 
-    `document.owner` follows the file as it is now, which whoever may edit the file controls; the published
-    version is what the workspace accepted, so rights over the document come from it.
+    owner: str | None
+    approvers: tuple[str, ...] = ()
+    sign_off: str = "all"
+
+
+NOBODY = Authority(None)
+
+
+def document_authority(session: Session, document: PolicyDocument) -> Authority:
+    """The owner, approvers and sign-off rule the published version of a document names (the file's, before any
+    version was published; nobody when that version cannot be read again).
+
+    `document.owner` and `document.approvers` follow the file as it is now, which whoever may edit the file
+    controls; the published version is what the workspace accepted, so rights over the document come from it.
+    A change of owner or approvers takes effect when the version naming them is published.
     """
+    if not document.published_revision:
+        return Authority(document.owner, tuple(document.approvers), document.sign_off)
     published = revision(session, document.id, document.published_revision)
-    if published is None:
-        return None
+    return _header_authority(published.source, document.path) if published is not None else NOBODY
+
+
+@lru_cache(maxsize=64)
+def _header_authority(source: str, path: str) -> Authority:
+    # A published revision never changes, and every permission check reads one (about 10 ms to parse the demo's).
     try:
-        return parse_policy(published.source, document.path).owner
+        parsed = parse_policy(source, path)
     except PolicyError:  # a version a later, stricter parser refuses: nobody but the admins
-        return None
+        return NOBODY
+    return Authority(parsed.owner, parsed.approvers, _rule_text(parsed.sign_off))
+
+
+def section_authority(session: Session, document: PolicyDocument, section_id: str) -> Authority:
+    """The owner, approvers and sign-off rule of a section as the published version names them; a section new
+    since (only in the file) has its document's (`document_authority`), whatever the file says of it."""
+    number = document.published_revision or document.current_revision
+    section = next((s for s in sections(session, document, number) if s.section_id == section_id), None)
+    return authority_of(section) if section is not None else document_authority(session, document)
+
+
+def authority_of(section: PolicySection) -> Authority:
+    """The owner, approvers and sign-off rule a stored section names (its revision's, not necessarily published)."""
+    return Authority(section.owner, tuple(section.approvers), section.sign_off)
+
+
+def _rule_text(rule: SignOffRule) -> str:
+    return str(rule.count) if rule.mode == "count" else "all"
 
 
 def documents(session: Session) -> list[PolicyDocument]:

@@ -29,8 +29,8 @@ from reviewbot.protocols import Batch, RawRecord
 class AcmeSource:
     """Feedback from the (made-up) Acme survey tool: two answers, then nothing new."""
 
-    def __init__(self, name, kind, greeting):
-        self.name, self.kind, self.greeting = name, kind, greeting
+    def __init__(self, name, kind, greeting, repeat=False):
+        self.name, self.kind, self.greeting, self.repeat = name, kind, greeting, repeat
 
     def fetch(self, cursor):
         if cursor.get("done"):
@@ -40,11 +40,14 @@ class AcmeSource:
             RawRecord(f"acme-{i}", f"{self.greeting}: the refund took {i} weeks", when, self.kind, f"acme:{i}")
             for i in (1, 2)
         ]
+        if self.repeat:  # acme-1 changed while it was being read: read again, later in the same batch
+            records.append(RawRecord("acme-1", f"{self.greeting}: the refund came", when, self.kind, "acme:1"))
         yield Batch(records=records, cursor={"done": True})
 
 
 def make_acme_source(config, context):
-    return AcmeSource(config.name, config.kind, config.options.get("greeting", "hello"))
+    options = config.options
+    return AcmeSource(config.name, config.kind, options.get("greeting", "hello"), options.get("repeat", False))
 
 
 connector = Connector(source=make_acme_source)
@@ -88,6 +91,17 @@ def test_a_connector_from_another_distribution_feeds_the_sync(site: Path, tmp_pa
     assert texts == ["Hi: the refund took 1 weeks", "Hi: the refund took 2 weeks"], report
     run_collect(folder)  # its cursor is kept like any built-in source's
     assert len(stored_items(folder, "survey")) == 2
+
+
+def test_a_record_read_twice_in_one_batch_is_stored_once_as_its_later_copy_and_the_sync_says_so(
+    site: Path, tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    folder = make_workspace(tmp_path / "ws", extra_toml=ACME_TOML.format(type="acme") + "repeat = true\n")
+    result = cli(f"-w {folder} sync")
+    assert result.code == 0, result.stderr
+    assert "survey: 1 record came twice in one read (changed meanwhile); the later copy is kept" in result.stdout
+    texts = sorted(item.text for item in stored_items(folder, "survey"))
+    assert texts == ["Hi: the refund came", "Hi: the refund took 2 weeks"]
 
 
 def test_doctor_checks_the_installed_connector(site: Path, tmp_path: Path) -> None:

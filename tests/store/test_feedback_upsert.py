@@ -78,12 +78,13 @@ def test_repeats_are_unchanged_and_an_edited_row_is_updated_and_placed_again(sto
     again = [_row(i) for i in range(20)]
     again[4] = _row(4, "refund 4 arrived broken")
     again.append(_row(99))
-    again.append(_row(3))  # the same id twice in one batch counts once more as a repeat
+    again.append(_row(3, "refund 3 arrived at last"))  # the same id later in the batch: it changed meanwhile
     with store.session() as session:
         counts = upsert_items(session, "complaints", again)
-    assert (counts.new, counts.updated, counts.unchanged) == (1, 1, 20)
+    assert (counts.new, counts.updated, counts.unchanged, counts.superseded) == (1, 2, 18, 1)
     items = _items(store)
     assert items["C-4"].text == "refund 4 arrived broken"
+    assert items["C-3"].text == "refund 3 arrived at last"  # the later copy
     assert items["C-4"].theme_id is None and items["C-4"].themed_at is None  # goes back through themes
     assert items["C-5"].theme_id is not None  # an unchanged row keeps its theme
     assert len(items) == 21

@@ -432,4 +432,19 @@ def test_a_closed_ticket_is_reopened_from_its_page_by_its_owner_only(console: Co
     assert "Reopen</button>" in page and "Dismiss</button>" not in page  # a closed ticket is not dismissed
     assert "reopening needs a reason" in post(owner, f"/tickets/{number}/reopen", {"reason": " "})
     assert "RB-5 is open again" in post(owner, f"/tickets/{number}/reopen", {"reason": "complaints did not drop"})
+
+
+def test_naming_oneself_approver_in_the_file_shows_no_sign_off_and_posting_is_refused(console: Console) -> None:
+    number = ticket_id(console, "RB-5")
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    text = policy.read_text(encoding="utf-8").replace(*EDIT)
+    named = "approvers: [digital-channels-lead, contact-centre-manager, sam.okafor]\n    sign_off: 1"
+    policy.write_text(text.replace("approvers: [digital-channels-lead, contact-centre-manager]", named), "utf-8")
+
+    sam = console.client()
+    sign_in(sam, "sam.okafor")
+    page = sam.get(f"/tickets/{number}").get_data(as_text=True)  # the page reads the file as it is now
+    assert "You are not an approver of this section" in page and 'value="approve"' not in page
+    refused = html.unescape(post(sam, f"/tickets/{number}/sign", {"decision": "approve"}))
+    assert "sam.okafor is not an approver of section communication-channels" in refused
     assert _state(console, "RB-5") == "open"

@@ -600,3 +600,109 @@ def test_the_editor_hears_of_requested_changes_and_the_owner_of_an_approval(ws: 
     [rejected] = [b for b in blocks if b.startswith("[rejected]")]
     assert rejected.splitlines()[0] == f"[rejected] -> dana {delivery} was rejected by joe"
     assert "joe: the carrier sets this, not us" in rejected
+
+
+def _refused(attempt) -> RefusedError:  # type: ignore[no-untyped-def]
+    with pytest.raises(RefusedError) as refused:
+        attempt()
+    return refused.value
+
+
+def test_naming_oneself_approver_in_the_file_does_not_let_one_sign(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    refunds = ticket_on(store, "refunds").tracker_ref or ""
+    delivery = ticket_on(store, "delivery").tracker_ref or ""  # its section is not edited: one approval closes it
+    # priya edits the file: she approves refunds (one approval now suffices) and delivery, and rewrites refunds
+    edit_policy(ws, "approvers: [finance, head-of-cx]\n", "approvers: [finance, head-of-cx, priya]\n    sign_off: 1\n")
+    edit_policy(ws, "approvers: [logistics, head-of-cx]\n", "approvers: [logistics, head-of-cx, priya]\n")
+    edit_policy(ws, "within 5 business days", "within 1 business day")
+    sync(ws)
+    for ref, section, approvers in ((refunds, "refunds", "lee, dana"), (delivery, "delivery", "joe, dana")):
+        refused = _refused(lambda ref=ref: sign(store, settings, ref, "priya", "approve"))
+        assert refused.message == f"priya is not an approver of section {section}"
+        assert refused.hint == f"approvers: {approvers}"  # as the published version names them
+    assert ticket_on(store, "delivery").state == "open"  # not closed as reviewed
+    assert sign(store, settings, refunds, "lee", "approve") == f"{refunds}: 1 of 2 approvals"  # the rule is v1's too
+
+
+def test_naming_oneself_in_the_documents_header_gives_no_rights_over_its_tickets(ws: Path) -> None:
+    from reviewbot.workflows.corrections import move_ticket
+    from reviewbot.workflows.curate import rename
+
+    settings, store, _ = sync(ws)
+    refunds = ticket_on(store, "refunds").tracker_ref or ""
+    privacy = ticket_on(store, "privacy", "periodic").tracker_ref or ""  # privacy has the document's approvers
+    with store.session() as session:  # a coverage gap: the document's approvers sign it
+        gap = ReviewTicket(fingerprint="gap-1", kind="gap", document_id="returns-policy", title="Gift cards")
+        session.add(gap)
+        session.commit()
+        gap_ref = str(gap.id)
+    edit_policy(ws, "owner: head-of-cx\napprovers: [head-of-cx, compliance]\n", "owner: priya\napprovers: [priya]\n")
+    sync(ws)
+    for verb, attempt in (
+        ("triage", lambda: triage(store, settings, refunds, "priya")),
+        ("dismiss", lambda: dismiss(store, settings, refunds, "not needed", "priya")),
+        ("move", lambda: move_ticket(store, settings, refunds, "delivery", "priya")),
+    ):
+        assert _refused(attempt).message == f"priya may not {verb} {refunds}"
+    assert _refused(lambda: sign(store, settings, privacy, "priya", "approve")).hint == "approvers: dana, sam"
+    gap_refusal = _refused(lambda: sign(store, settings, gap_ref, "priya", "approve"))
+    assert gap_refusal.message == "priya is not an approver of document returns-policy"
+    assert gap_refusal.hint == "approvers: dana, sam"
+    assert _refused(lambda: rename(settings, store, 1, "Mine", "priya")).message == "priya may not rename theme 1"
+    assert ticket_on(store, "refunds").state == "open"
+
+
+def test_approvers_named_in_the_file_sign_once_that_version_is_published(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    refunds = ticket_on(store, "refunds").tracker_ref or ""
+    edit_policy(ws, "approvers: [finance, head-of-cx]\n", "approvers: [finance, head-of-cx, priya]\n")
+    assert publish(settings, store, "returns-policy", "dana").version == 2  # the owner accepts priya as approver
+    assert sign(store, settings, refunds, "priya", "approve") == f"{refunds}: 1 of 3 approvals"
+
+
+def test_escalations_go_to_the_owner_of_the_published_version(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    edit_policy(ws, "owner: head-of-cx\n", "owner: priya\n")
+    sync(ws)  # sign-offs asked of lee and dana
+    clock.move_to(START + timedelta(days=7, hours=1))
+    sync(ws)
+    escalated = sorted(m for m in messages(ws) if m.startswith("[escalation]"))
+    assert escalated == [
+        f"[escalation] -> dana Escalation: dana has not signed {ref} for 7 days",
+        f"[escalation] -> dana, lee Escalation: lee has not signed {ref} for 7 days",
+    ]
+
+
+def test_a_section_new_in_the_file_has_its_documents_published_approvers(ws: Path) -> None:
+    from reviewbot.models import PolicyDocument
+    from reviewbot.store.policies import section_authority
+
+    settings, store, _ = sync(ws)
+    edit_policy(ws, "  privacy:\n", "  exchanges:\n    owner: priya\n    approvers: [priya]\n  privacy:\n")
+    edit_policy(ws, "## 3. Privacy", "## 3. Exchanges\nWe exchange an item once.\n\n## 4. Privacy")
+    sync(ws)
+    with store.session() as session:
+        document = session.get(PolicyDocument, "returns-policy")
+        assert document is not None and document.has_draft
+        who = section_authority(session, document, "exchanges")
+    assert (who.owner, who.approvers, who.sign_off) == ("head-of-cx", ("head-of-cx", "compliance"), "all")
+
+
+def test_the_owner_the_published_version_names_hears_of_approvals_and_rejections(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    refunds, delivery = ticket_on(store, "refunds").tracker_ref or "", ticket_on(store, "delivery").tracker_ref or ""
+    edit_policy(ws, "owner: head-of-cx\n", "owner: priya\n")  # owner of the document and its sections, in the file
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sign(store, settings, refunds, "dana", "approve")
+    sign(store, settings, refunds, "lee", "approve")
+    sign(store, settings, delivery, "joe", "reject", "the carrier sets this, not us")
+    deliver(settings, store)
+    told = sorted(m for m in messages(ws) if m.startswith(("[ready_to_publish]", "[rejected]")))
+    assert told == [  # dana owns the published version: she publishes (priya may not) and edits
+        f"[ready_to_publish] -> dana Ready to publish: {refunds} is approved",
+        f"[rejected] -> dana {delivery} was rejected by joe",
+    ]
