@@ -8,12 +8,15 @@ from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import mutual_info_score
 
+from reviewbot.analysis import cluster as cluster_module
 from reviewbot.analysis.cluster import (
     COLUMN_GROUP,
     NOISE,
+    REFINE_ROUNDS,
     _char_ngrams,
     _information,
     _largest,
+    _naive_bayes_rounds,
     _neighbour_graph,
     _refine,
     _split_grab_bags,
@@ -93,6 +96,37 @@ def test_refinement_moves_a_row_to_the_cluster_that_shares_its_words() -> None:
     refined = _refine(matrix, labels)
     assert refined[0] == refined[1] and refined[0] != refined[-1]
     assert all(refined[i] == refined[1] for i, t in enumerate(topics) if t == "refund")
+
+
+def _rounds_run(monkeypatch: pytest.MonkeyPatch, labels: np.ndarray, move: list[int]) -> tuple[int, np.ndarray]:
+    """(rounds run, labels out) of the naive Bayes rounds when each round flips the cluster (0 <-> 1) of the
+    rows in `move`, as rows at a border do on real sets, however many rounds run."""
+    calls = []
+
+    def flip(features: csr_matrix, current: np.ndarray, clusters: int) -> np.ndarray:
+        calls.append(clusters)
+        moved = current.copy()
+        moved[move] = 1 - moved[move]
+        return moved
+
+    monkeypatch.setattr(cluster_module, "_naive_bayes_round", flip)
+    out = _naive_bayes_rounds(csr_matrix(np.ones((len(labels), 2))), labels)
+    return len(calls), out
+
+
+def test_the_rounds_stop_once_under_one_row_in_a_hundred_changes_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    labels = np.repeat([0, 1, 2], [100, 100, 100])
+    rounds, _ = _rounds_run(monkeypatch, labels, move=[0, 150])  # 2 rows of 300 go back and forth for ever
+    assert rounds == 1
+    rounds, _ = _rounds_run(monkeypatch, labels, move=[0, 50, 100, 150])  # 4 rows of 300 (1.3%): every round
+    assert rounds == REFINE_ROUNDS
+
+
+def test_a_cluster_emptied_by_a_round_does_not_keep_settled_rounds_going(monkeypatch: pytest.MonkeyPatch) -> None:
+    labels = np.repeat([0, 1, 2], [1, 599, 400])  # the lone row of cluster 0 joins cluster 1: the rest stay put
+    rounds, out = _rounds_run(monkeypatch, labels, move=[0])
+    assert rounds == 1
+    assert out.tolist() == [0] * 600 + [1] * 400  # numbered 0.. again
 
 
 def test_a_word_that_tells_the_clusters_apart_carries_information_and_a_word_they_all_use_none() -> None:
