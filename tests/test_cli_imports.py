@@ -16,6 +16,7 @@ HEAVY |= {"vaderSentiment", "phonenumbers", "snowballstemmer"}
 # The project's own analysis modules a listing may load: statistics and labels of stored rows, nothing that scores,
 # redacts or clusters.
 LISTING_ANALYSIS = {"reviewbot.analysis", "reviewbot.analysis.score", "reviewbot.analysis.boilerplate"}
+LISTING_ANALYSIS |= {"reviewbot.analysis.effect"}  # a resolved ticket's effect: a z-test on stored counts
 # Print which of them a command loaded, after running it the way the console script does.
 PROBE = f"""
 import sys
@@ -42,7 +43,10 @@ def run_probed(folder: Path, *args: str) -> tuple[str, list[str], set[str]]:
     return code, loaded, set(analysis)
 
 
-@pytest.mark.parametrize("command", [["tickets", "list"], ["themes", "list"], ["tickets", "show", "RB-5"]])
+# RB-2 is a ticket the demo's version 2 resolved: its page shows that version's effect (a statistical test)
+@pytest.mark.parametrize(
+    "command", [["tickets", "list"], ["themes", "list"], ["tickets", "show", "RB-5"], ["tickets", "show", "RB-2"]]
+)
 def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str]) -> None:
     code, loaded, analysis = run_probed(demo, *command)
     assert code == "0"

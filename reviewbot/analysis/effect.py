@@ -21,8 +21,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import norm
-
 Outcome = Literal["fell", "rose", "no change", "too little data"]
 Verdict = Literal["improved", "no change", "worse", "too little data"]
 
@@ -131,7 +129,7 @@ def compare_proportions(
         return Comparison(x1, n1, x2, n2, None, None, "too little data")
     pooled = (x1 + x2) / (n1 + n2)
     z = (x2 / n2 - x1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    p_value = float(2 * norm.sf(abs(z)))
+    p_value = math.erfc(abs(z) / math.sqrt(2))  # 2 * (1 - Phi(|z|)), without SciPy's import (about 1 s)
     outcome: Outcome = "no change" if p_value >= alpha else ("rose" if z > 0 else "fell")
     return Comparison(x1, n1, x2, n2, z, p_value, outcome)
 
