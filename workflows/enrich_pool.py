@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -53,7 +54,19 @@ def _warm_up(start: str, enricher: Enricher) -> None:
 
     modules = {__name__, *(type(part).__module__ for part in (enricher, *vars(enricher).values()))}
     forkserver.set_forkserver_preload(sorted(m for m in modules if m != "builtins"))
-    forkserver.ensure_running()  # returns at once; the server imports in the background
+    # Ctrl-C signals the terminal's whole process group, the fork server too, which ignores SIGINT only once it has
+    # imported the modules above (a second or two): one meanwhile printed its KeyboardInterrupt traceback under the
+    # sync's "interrupted". Started while the sync ignores SIGINT, it inherits that (a blocked signal it would not:
+    # subprocesses start with none blocked), as do the workers it forks; the sync handles Ctrl-C and stops them.
+    # Only the main thread may set a handler; the few milliseconds of the start are the sync's only deaf ones.
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()  # returns at once; the server imports in the background
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _start_worker(enricher: Enricher, lifeline: Connection) -> None:

@@ -447,3 +447,56 @@ def test_theme_tallies_carry_new_members_and_match_a_full_recount(
         carried.polarity_sum = expected.polarity_sum
         assert carried == expected
         assert (theme.size, theme.unique_size) == (expected.size, expected.unique)
+
+
+WARM_THEN_WAIT = """
+import sys, time
+from multiprocessing import forkserver
+from reviewbot.settings import load_settings
+from reviewbot.store import Store
+from reviewbot.workflows.collect import make_enricher
+from reviewbot.workflows.enrich_pool import _warm_up
+
+# the fork server imports the scoring code for a second or two on a slow machine: make that certain here (a module
+# on PYTHONPATH, as the fork server reads no other path)
+preload = forkserver.set_forkserver_preload
+forkserver.set_forkserver_preload = lambda modules: preload([*modules, "slow_to_import"])
+settings = load_settings(__import__("pathlib").Path(sys.argv[1]))
+_warm_up("forkserver", make_enricher(settings, Store(settings.db_url)))
+print("warm", flush=True)
+try:
+    time.sleep(30)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    time.sleep(1)  # long enough for the fork server's traceback to be written
+    sys.exit(130)
+"""
+
+
+@pytest.mark.skipif("forkserver" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork server")
+def test_ctrl_c_while_the_fork_server_imports_prints_no_traceback(workspace: Path) -> None:
+    """Ctrl-C reaches the whole process group; the fork server, still importing the scoring code, printed its
+    KeyboardInterrupt traceback under the sync's own "interrupted"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (workspace / "slow").mkdir()
+    (workspace / "slow" / "slow_to_import.py").write_text("import time\ntime.sleep(5)\n")
+    victim = subprocess.Popen(
+        [sys.executable, "-c", WARM_THEN_WAIT, str(workspace)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(workspace / "slow"), *sys.path])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground job
+    )
+    assert victim.stdout is not None and victim.stdout.readline() == "warm\n"
+    time.sleep(1.5)  # the server is started and importing
+    os.killpg(victim.pid, signal.SIGINT)
+    _, stderr = victim.communicate(timeout=60)
+    assert victim.returncode == 130
+    assert stderr.strip() == "interrupted"
