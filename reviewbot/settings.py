@@ -506,7 +506,7 @@ def _line_from_message(message: str) -> int | None:
 def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    field = field_name(loc)
     env_name = ENV_PREFIX + "__".join(str(p) for p in loc if not isinstance(p, int)).upper()
     more = f"; {len(exc.errors()) - 1} more problem(s) after this one" if len(exc.errors()) > 1 else ""
     if error["type"] == "extra_forbidden":
@@ -539,7 +539,7 @@ def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: 
     """A ConfigError about the setting at `loc` (e.g. ("sources", 0, "columns")), with its line in reviewbot.toml,
     or, when a `REVIEWBOT_*` variable set it, the variable's name (the file's line would show another value)."""
     path = settings.workspace / CONFIG_FILE
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    field = field_name(loc)
     variable = env_origin(settings, loc)
     if variable is not None:
         return ConfigError(

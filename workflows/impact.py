@@ -11,7 +11,7 @@ and an audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
@@ -19,7 +19,15 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
+from reviewbot.models import (
+    FeedbackItem,
+    OutboxMessage,
+    PolicyDocument,
+    PolicyRelease,
+    ReviewTicket,
+    as_utc,
+    utcnow,
+)
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases, resolved_by
@@ -151,18 +159,13 @@ def measure_version(
             )
             themes.append(ThemeImpact(theme_id, label, refs, effect))
     overlapping = [
-        (e.version, _aware(e.published_at))
+        (e.version, as_utc(e.published_at))
         for e in releases(session, document.id)
-        if e.version > entry.version and _aware(e.published_at) < min(after_end, now)
+        if e.version > entry.version and as_utc(e.published_at) < min(after_end, now)
     ]
     return VersionImpact(
         document.id, document.title, entry.version, published, before_start, after_end, now, themes, overlapping
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; every one reviewbot stores is UTC
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def cited_themes(session: Session, entry: PolicyRelease) -> dict[int, tuple[str, list[str]]]:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -27,7 +27,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.models import utcnow
+from reviewbot.models import as_utc, utcnow
 from reviewbot.store import Store
 from reviewbot.store.locks import (
     holder,
@@ -166,7 +166,7 @@ def _held(store: Store, name: str, ttl: timedelta) -> LockHeld:
         lease = holder(session, name)
     if lease is None:
         return LockHeld(f"another {name} is starting right now", hint="try again, or run with --wait")
-    expires = lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC)
+    expires = as_utc(lease.expires_at)
     silent = (utcnow() - (expires - ttl)).total_seconds()  # a heartbeat sets the expiry to its time + ttl
     beat = (
         f"no heartbeat for {silent:.0f} s: it has probably stopped"

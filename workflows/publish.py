@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, Theme, utcnow
+from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, Theme, as_utc, utcnow
 from reviewbot.policy.diff import SectionChange, diff_sections
 from reviewbot.policy.parse import ParsedPolicy
 from reviewbot.policy.render import render_html, render_markdown
@@ -183,22 +183,18 @@ def _checked_date(store: Store, document_id: str, published_at: datetime | None)
     now = utcnow()
     if published_at is None:
         return now
-    published_at = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
+    published_at = as_utc(published_at)
     if published_at > now:
         raise RefusedError(f"{published_at:%Y-%m-%d %H:%M} UTC is in the future", hint="publish now, without --at")
     with store.session() as session:
         previous = releases(session, document_id)
-    if previous and published_at < _aware(previous[-1].published_at):
-        last = _aware(previous[-1].published_at)
+    if previous and published_at < as_utc(previous[-1].published_at):
+        last = as_utc(previous[-1].published_at)
         raise RefusedError(
             f"version {previous[-1].version} was published on {last:%Y-%m-%d %H:%M} UTC, after {published_at:%Y-%m-%d}",
             hint="a new version cannot predate the previous one",
         )
     return published_at
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _close(session: Session, stale: ReviewTicket, version: int, actor: str) -> str:

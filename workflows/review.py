@@ -110,10 +110,15 @@ def place_of(ticket: ReviewTicket) -> str:
     return f"{ticket.document_id}#{ticket.section_id}" if ticket.section_id else ticket.document_id
 
 
+def _named_place(ticket: ReviewTicket) -> str:
+    """What a ticket concerns, as messages name it: "section refunds", or "document returns-policy" for a gap."""
+    return f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+
+
 def check_shown(ctx: TicketContext, place: str, text_hash: str) -> None:
     """Refuse a sign-off on a request made for another place or text (`place_of`, `draft_hash`) than now."""
     ticket, now = ctx.ticket, place_of(ctx.ticket)
-    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+    where = _named_place(ticket)
     if not place:  # a button from before requests said what they were for
         raise StaleRequestError(f"this request for {ref_of(ticket)} does not say which text of {where} it was for")
     if place != now:
@@ -436,7 +441,7 @@ def sign(
 
 def _check_signer(ctx: TicketContext, approver: str) -> None:
     if approver not in ctx.approvers:
-        where = f"section {ctx.ticket.section_id}" if ctx.ticket.section_id else f"document {ctx.document.id}"
+        where = _named_place(ctx.ticket)
         nobody = "none (name approvers in the policy front matter, then publish it)"
         raise RefusedError(
             f"{approver} is not an approver of {where}", hint=f"approvers: {', '.join(ctx.approvers) or nobody}"
@@ -571,7 +576,7 @@ def ask(session: Session, ctx: TicketContext, actor: str, number: int, people: l
     """Send round `number`'s sign-off requests to `people`, each with the commands they run as themselves, once per
     person and text of the section; each names its place and text, which a button click must still match."""
     ticket = ctx.ticket
-    where = f"section {ticket.section_id}" if ticket.section_id else f"document {ticket.document_id}"
+    where = _named_place(ticket)
     for person in people:
         notify(
             session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from reviewbot.models.base import utcnow
+from reviewbot.models.base import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -95,5 +95,6 @@ __all__ = [
     "WebSignInFailure",
     "WebSignInLink",
     "metadata",
+    "as_utc",
     "utcnow",
 ]

@@ -26,3 +26,9 @@ SQLModel.model_config["defer_build"] = True
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (SQLModel stores aware datetimes and reads them back in UTC)."""
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite hands them back without their zone, and every one reviewbot
+    stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
