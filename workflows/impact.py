@@ -19,15 +19,8 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import (
-    FeedbackItem,
-    OutboxMessage,
-    PolicyDocument,
-    PolicyRelease,
-    ReviewTicket,
-    as_utc,
-    utcnow,
-)
+from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
+from reviewbot.models.base import as_utc
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases, resolved_by

@@ -27,7 +27,8 @@ from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.models import as_utc, utcnow
+from reviewbot.models import utcnow
+from reviewbot.models.base import as_utc
 from reviewbot.store import Store
 from reviewbot.store.locks import (
     holder,

@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, Theme, as_utc, utcnow
+from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, Theme, utcnow
+from reviewbot.models.base import as_utc
 from reviewbot.policy.diff import SectionChange, diff_sections
 from reviewbot.policy.parse import ParsedPolicy
 from reviewbot.policy.render import render_html, render_markdown

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from reviewbot.models.base import as_utc, utcnow
+from reviewbot.models.base import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -95,6 +95,5 @@ __all__ = [
     "WebSignInFailure",
     "WebSignInLink",
     "metadata",
-    "as_utc",
     "utcnow",
 ]
