@@ -507,14 +507,24 @@ def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
     field = field_name(loc)
-    env_name = ENV_PREFIX + "__".join(str(p) for p in loc if not isinstance(p, int)).upper()
     more = f"; {len(exc.errors()) - 1} more problem(s) after this one" if len(exc.errors()) > 1 else ""
-    if error["type"] == "extra_forbidden":
-        message = f"unknown setting {loc[-1]!r}"
-        hint = f"allowed here: {', '.join(allowed_keys(Settings, loc[:-1]))}"
-    else:
-        message = error["msg"]
-        hint = f"fix it in {path.name} (or in the environment variable {env_name} if you set it there)"
+    unknown = error["type"] == "extra_forbidden"
+    message = f"unknown setting {loc[-1]!r}" if unknown else error["msg"]
+    allowed = f"allowed here: {', '.join(allowed_keys(Settings, loc[:-1]))}"
+    # A variable overrides the file, so the file's line would show a value that is not the wrong one (or none).
+    variable = _variable_setting(path.parent, loc)
+    if variable is not None:
+        return ConfigError(
+            f"{message} (set by the environment variable {variable})",
+            field=field,
+            hint=(
+                f"rename or unset {variable}; {allowed}"
+                if unknown
+                else f"fix or unset {variable}: it overrides {field} in {path.name}"
+            )
+            + more,
+        )
+    hint = allowed if unknown else f"fix it in {path.name}"
     return ConfigError(message, file=path, line=_locate(text, loc), field=field, hint=hint + more)
 
 
@@ -557,6 +567,11 @@ def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: 
 def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
     """The `REVIEWBOT_*` variable (in the environment or the workspace .env) that set the setting at `loc` or the
     table holding it (REVIEWBOT_TRACKER__PROJECT, REVIEWBOT_TRACKER), if one did."""
+    return _variable_setting(settings.workspace, loc)
+
+
+def _variable_setting(workspace: Path, loc: tuple[Any, ...]) -> str | None:
+    """`env_origin` for a workspace folder, usable before its settings validate."""
     if not loc or loc[0] == "identity":  # [identity] is read from reviewbot.toml alone
         return None
     names, parts = [], []
@@ -565,7 +580,7 @@ def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
             break
         parts.append(str(part))
         names.append(ENV_PREFIX + "__".join(parts).upper())
-    env_file = settings.workspace / ".env"
+    env_file = workspace / ".env"
     given = {name.upper() for name in os.environ}  # variable names are matched in any case, as settings read them
     if env_file.is_file():
         given |= {name.upper() for name in dotenv_values(env_file)}

@@ -106,7 +106,33 @@ def test_wrong_value_gives_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(folder)
     assert (caught.value.line, caught.value.field) == (10, "tickets.min_items")
-    assert "REVIEWBOT_TICKETS__MIN_ITEMS" in (caught.value.hint or "")
+    assert "REVIEWBOT_" not in str(caught.value)  # no variable is set: the file is the one place to look
+
+
+def test_a_wrong_variable_is_named_instead_of_the_file_line_it_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's line holds a good value (min_items = 4): pointing there sent the admin to the wrong place."""
+    monkeypatch.setenv("REVIEWBOT_TICKETS__MIN_ITEMS", "abc")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path))
+    assert caught.value.line is None and caught.value.file is None
+    assert "set by the environment variable REVIEWBOT_TICKETS__MIN_ITEMS" in caught.value.message
+    assert (caught.value.hint or "").startswith("fix or unset REVIEWBOT_TICKETS__MIN_ITEMS")
+
+
+def test_an_unknown_setting_from_a_dotenv_line_names_that_variable(tmp_path: Path) -> None:
+    folder = workspace(tmp_path)
+    (folder / ".env").write_text("REVIEWBOT_TICKETS__MIN_ITMES=3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder)
+    assert caught.value.line is None
+    assert (
+        caught.value.message
+        == "unknown setting 'min_itmes' (set by the environment variable REVIEWBOT_TICKETS__MIN_ITMES)"
+    )
+    assert "rename or unset REVIEWBOT_TICKETS__MIN_ITMES" in (caught.value.hint or "")
+    assert "min_items" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(
