@@ -16,6 +16,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -235,10 +236,11 @@ class FileSource:
         return real == self.root or real.is_relative_to(self.root)
 
     def _display(self, path: Path) -> str:
+        """The file's name as stored and shown: relative to the workspace, printable on one line."""
         try:
-            return str(path.relative_to(self.workspace))
+            return _printable(str(path.relative_to(self.workspace)))
         except ValueError:
-            return str(path)
+            return _printable(str(path))
 
     def _read_file(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
         display = self._display(path)
@@ -607,6 +609,15 @@ def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
     }
     fh.seek(row.end)
     return state
+
+
+def _printable(name: str) -> str:
+    """A file name with its bytes that are not UTF-8 as \\xNN and its control characters escaped: the database
+    cannot store the first (Python reads them as lone surrogates), and a newline would split a listing's line."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def _binary_kind(head: bytes) -> str | None:
