@@ -16,7 +16,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from reviewbot.intake import (
     parse_datetime,
     parse_score,
 )
+from reviewbot.paths import printable_name
 from reviewbot.protocols import Batch, Kind, RawRecord, Reject
 from reviewbot.settings import IntakeSettings, SourceConfig, TimeZoneName
 
@@ -238,9 +238,9 @@ class FileSource:
     def _display(self, path: Path) -> str:
         """The file's name as stored and shown: relative to the workspace, printable on one line."""
         try:
-            return _printable(str(path.relative_to(self.workspace)))
+            return printable_name(str(path.relative_to(self.workspace)))
         except ValueError:
-            return _printable(str(path))
+            return printable_name(str(path))
 
     def _read_file(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
         display = self._display(path)
@@ -609,15 +609,6 @@ def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
     }
     fh.seek(row.end)
     return state
-
-
-def _printable(name: str) -> str:
-    """A file name with its bytes that are not UTF-8 as \\xNN and its control characters escaped: the database
-    cannot store the first (Python reads them as lone surrogates), and a newline would split a listing's line."""
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def _binary_kind(head: bytes) -> str | None:
