@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tomllib
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -446,6 +448,8 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
 
     _check_person_ids(data, config_path, text)  # before validation, which would only say a pattern failed
     env_file = workspace / ".env"
+    if env_file.is_file():
+        _check_env_file(env_file)
     try:
         settings = WorkspaceSettings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
@@ -480,9 +484,34 @@ def _check_merged_person_ids(settings: Settings) -> None:
         raise setting_error(settings, wrong.where, wrong.message, wrong.hint)
 
 
+def _check_env_file(path: Path) -> None:
+    """Refuse a workspace .env that cannot be read whole (ConfigError at its line, the line not shown: it may hold a
+    token). python-dotenv skips a line it cannot parse with a log warning nobody sees, so a token written on it was
+    silently missing, and a byte that is not UTF-8 ended the command in a traceback."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not valid UTF-8 ({exc.reason})",
+            file=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8 (NAME=value lines)",
+        ) from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                "cannot read this line as NAME=value",
+                file=path,
+                line=binding.original.line,
+                hint="write it as NAME=value, closing any quote it opens, or delete it (# starts a comment)",
+            )
+
+
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        # Windows Notepad starts UTF-8 with a byte order mark, which tomllib reads as an "invalid statement"
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist", hint="run `reviewbot init`") from None
     except UnicodeDecodeError as exc:
