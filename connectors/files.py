@@ -446,7 +446,8 @@ class FileSource:
         column = self.options.columns.id
         if column is None:
             return content_id(values)
-        return clean_id(self._get(values, column), field=f"id ({column})")
+        field = f"id ({column})"
+        return clean_id(_scalar(self._get(values, column), field), field=field)  # ["A-1"] was stored as "['A-1']"
 
     def _created_at(self, values: dict[str, Any]) -> datetime:
         """The row's date (within the configured range), or the file's modification time when none is mapped."""

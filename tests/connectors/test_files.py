@@ -1113,3 +1113,19 @@ def test_the_thousand_listed_are_per_file(tmp_path: Path) -> None:
     fetched = fetch(make_source(tmp_path))
     assert len(fetched.rejects) == 1_998
     assert not any("more rows" in r.reason for r in fetched.rejects)
+
+
+def test_a_json_id_that_is_an_array_or_object_is_quarantined(tmp_path: Path) -> None:
+    """It was stored under its Python spelling, "['A-1']", as if it were an id."""
+    lines = [
+        '{"id": ["A-1"], "text": "Refund late", "created_at": "2026-09-01"}',
+        '{"id": {"v": 2}, "text": "Refund late", "created_at": "2026-09-01"}',
+        '{"id": 7, "text": "Refund late", "created_at": "2026-09-01"}',
+    ]
+    drop(tmp_path, "x.jsonl", "\n".join(lines) + "\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["7"]
+    assert [(r.line, r.reason.split(",")[0]) for r in fetched.rejects] == [
+        (1, "id (id) is an array"),
+        (2, "id (id) is an object"),
+    ]
