@@ -38,12 +38,14 @@ from reviewbot.intake import (
     parse_datetime,
     parse_score,
 )
+from reviewbot.paths import printable_name
 from reviewbot.protocols import Batch, Kind, RawRecord, Reject
 from reviewbot.settings import IntakeSettings, SourceConfig, TimeZoneName
 
 BATCH_SIZE = 1000
 HEAD_BYTES = 4096
 RAW_PREVIEW = 500
+MAX_LISTED_REJECTS = 1000  # bad rows of one file listed one by one; the rest are counted in a line per batch
 # The most a CSV record may take before a quote still open in it counts as a stray one: the longest field
 # (intake.max_field_chars) at four bytes a character, and room for the rest of the row.
 RECORD_BYTES_PER_CHAR = 4
@@ -183,6 +185,40 @@ class _FirstSeen:
         self._recent.clear()
 
 
+@dataclass
+class _Unlisted:
+    """Rows of a file quarantined beyond MAX_LISTED_REJECTS, not yet summarised: a damaged export (or a file of
+    garbage lines) would otherwise put every line in the quarantine, a row in the database for every 2 bytes."""
+
+    rows: int = 0
+    first: Reject | None = None
+    last_line: int = 0
+
+    def add(self, reject: Reject) -> None:
+        """Count one more unlisted row."""
+        self.rows += 1
+        self.first = self.first or reject
+        self.last_line = reject.line
+
+    def summarised(self, batch: Batch, display: str) -> Batch:
+        """The batch with one quarantine entry for the rows counted since the last one (stored with the cursor that
+        passes them, so none is lost unsaid), and the count started again."""
+        if self.first is not None:
+            lines = (
+                f"line {self.first.line:,}"
+                if self.first.line == self.last_line
+                else (f"lines {self.first.line:,}-{self.last_line:,}")
+            )
+            reason = (
+                f"{self.rows:,} more rows could not be read ({lines}), not listed one by one after the first "
+                f"{MAX_LISTED_REJECTS:,} of the file; the first of them: {self.first.reason}. Is it the right file, "
+                "delimiter and encoding? Fix the export and drop it again"
+            )
+            batch.rejects.append(Reject(display, self.first.line, reason, self.first.raw))
+        self.rows, self.first, self.last_line = 0, None, 0
+        return batch
+
+
 class FileSource:
     """Reads every matching file under a folder (or one file), incrementally."""
 
@@ -235,10 +271,11 @@ class FileSource:
         return real == self.root or real.is_relative_to(self.root)
 
     def _display(self, path: Path) -> str:
+        """The file's name as stored and shown: relative to the workspace, printable on one line."""
         try:
-            return str(path.relative_to(self.workspace))
+            return printable_name(str(path.relative_to(self.workspace)))
         except ValueError:
-            return str(path)
+            return printable_name(str(path))
 
     def _read_file(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Batch, dict[str, Any] | None]]:
         display = self._display(path)
@@ -307,18 +344,25 @@ class FileSource:
         seen = _FirstSeen()
         batch = Batch(files_read=[display])
         last: _Row | None = None
+        unlisted = _Unlisted()
+        listed = 0
         for row in rows:
             if row.start < done:  # read by an earlier sync: only its id is remembered
                 with contextlib.suppress(FieldError):  # a repeat, quarantined when it was read
                     self._claim_id(seen, row)
                 continue
             last = row
+            before = len(batch.rejects)
             self._add(batch, row, display, seen)
-            if len(batch.records) + len(batch.rejects) + batch.skipped >= BATCH_SIZE:
-                yield batch, _state(fh, row)
+            if len(batch.rejects) > before:
+                listed += 1
+                if listed > MAX_LISTED_REJECTS:
+                    unlisted.add(batch.rejects.pop())
+            if len(batch.records) + len(batch.rejects) + batch.skipped + unlisted.rows >= BATCH_SIZE:
+                yield unlisted.summarised(batch, display), _state(fh, row)
                 batch = Batch()
         # A file with no new rows still clears its whole-file quarantine entries; its cursor stays as it was.
-        yield batch, _state(fh, last) if last is not None else None
+        yield unlisted.summarised(batch, display), _state(fh, last) if last is not None else None
 
     def _add(self, batch: Batch, row: _Row, display: str, seen: _FirstSeen) -> None:
         if row.error is None and row.values is not None:
@@ -402,7 +446,8 @@ class FileSource:
         column = self.options.columns.id
         if column is None:
             return content_id(values)
-        return clean_id(self._get(values, column), field=f"id ({column})")
+        field = f"id ({column})"
+        return clean_id(_scalar(self._get(values, column), field), field=field)  # ["A-1"] was stored as "['A-1']"
 
     def _created_at(self, values: dict[str, Any]) -> datetime:
         """The row's date (within the configured range), or the file's modification time when none is mapped."""

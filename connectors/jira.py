@@ -23,7 +23,7 @@ import requests
 from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field
 
-from reviewbot.connectors.jira_markup import escape, render_jira
+from reviewbot.connectors.jira_markup import fit_comment, render_jira
 from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options
 from reviewbot.errors import ConfigError
 from reviewbot.evidence import impact
@@ -517,7 +517,7 @@ class JiraTracker:
         if any(tag in (c.body or "") for c in existing):
             return
         # Notes carry people's words (reasons, comments): escaped, so they read in Jira as they were written.
-        self._call("add comment", lambda: self.client.add_comment(ref, f"{escape(text)}\n\n{tag}"), write=True)
+        self._call("add comment", lambda: self.client.add_comment(ref, fit_comment(text, tag)), write=True)
 
     def _ref(self, issue: Any) -> TrackerRef:
         status = issue.fields.status.name

@@ -48,11 +48,50 @@ def unescape(text: str) -> str:
     return _UNESCAPE.sub(lambda m: {"&#92;": "\\", "&amp;": "&"}.get(m.group(0)) or m.group(1), text)
 
 
+JIRA_TEXT_LIMIT = 32_767  # characters in a Jira text field (a description, a comment); longer is refused with a 400
+# Customer text cut to these lengths, in turn, until a description fits; then quotes are left out from the last.
+_QUOTE_CAPS = (None, 4_000, 2_000, 1_000, 500, 250)
+
+
 def render_jira(title: str, evidence: dict[str, Any]) -> str:
-    """The evidence behind a ticket, for the issue description."""
+    """The evidence behind a ticket, for the issue description, within Jira's 32,767 characters: five complaints of
+    10,000 characters (more once escaped) made Jira refuse the issue at every sync, so long quotes and section text
+    are cut, saying so, and beyond that the last quotes are left out."""
+    quotes = list(evidence.get("quotes", []))
+    for cap in _QUOTE_CAPS:
+        text = _render(evidence, quotes, cap)
+        if len(text) <= JIRA_TEXT_LIMIT:
+            return text
+    while quotes:
+        quotes.pop()
+        text = _render(evidence, quotes, _QUOTE_CAPS[-1], left_out=len(evidence["quotes"]) - len(quotes))
+        if len(text) <= JIRA_TEXT_LIMIT:
+            return text
+    return text[:JIRA_TEXT_LIMIT]  # only a theme label or section heading of thousands of characters gets here
+
+
+def fit_comment(text: str, tag: str) -> str:
+    """A comment body (escaped `text`, then `tag`) within Jira's limit; a longer text is cut, saying so."""
+    room = JIRA_TEXT_LIMIT - len(tag) - 2
+    body, cut = escape(text), len(text)
+    while len(body) > room:
+        cut = cut * room // len(body) - 100  # escaping lengthens text unevenly: shrink until it fits
+        body = escape(_clip(text, cut))
+    return f"{body}\n\n{tag}"
+
+
+def _clip(text: str, cap: int | None) -> str:
+    if cap is None or len(text) <= cap:
+        return text
+    return f"{text[:cap].rstrip()} … [{len(text) - cap:,} more characters: see reviewbot]"
+
+
+def _render(evidence: dict[str, Any], quotes: list[dict[str, Any]], cap: int | None, left_out: int = 0) -> str:
     lines = [f"*Why:* {escape(evidence['reason'])}", ""]
     if "theme" in evidence:
-        lines += _feedback(evidence)
+        lines += _feedback(evidence, quotes, cap)
+        if left_out:
+            lines[-1:-1] = [f"_{left_out} more quotes left out to fit Jira's limit: see reviewbot._"]
     section, document = evidence.get("section"), evidence["document"]
     if section is None:
         lines += [
@@ -64,14 +103,14 @@ def render_jira(title: str, evidence: dict[str, Any]) -> str:
             f"h2. Section {escape(section['heading'])} ({escape(section['id'])}, version {section['version']})",
             f"Owner: {escape(section['owner'] or '-')}; approvers: {escape(', '.join(section['approvers']) or '-')}",
             "{quote}",
-            escape(section["text"]),
+            escape(_clip(section["text"], None if cap is None else 4 * cap)),
             "{quote}",
         ]
     lines += ["", "----", "_Filed by reviewbot. Reply here or in reviewbot; sign-offs are mirrored as comments._"]
     return "\n".join(lines)
 
 
-def _feedback(evidence: dict[str, Any]) -> list[str]:
+def _feedback(evidence: dict[str, Any], quotes: list[dict[str, Any]], cap: int | None) -> list[str]:
     theme, counts, sentiment, trend = evidence["theme"], evidence["counts"], evidence["sentiment"], evidence["trend"]
     kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts["by_kind"].items())
     nps, csat = evidence["nps"], evidence["csat"]
@@ -87,8 +126,8 @@ def _feedback(evidence: dict[str, Any]) -> list[str]:
         "",
         "h2. What people said",
     ]
-    for quote in evidence["quotes"]:
-        lines += ["{quote}", escape(quote["text"]), "{quote}"]
+    for quote in quotes:
+        lines += ["{quote}", escape(_clip(quote["text"], cap)), "{quote}"]
         lines.append(
             f"— {quote['kind'].replace('_', ' ')} {escape(quote['source'])}/{escape(quote['id'])}, {quote['date']}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tomllib
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -446,6 +448,8 @@ def load_settings(workspace: Path, **overrides: Any) -> Settings:
 
     _check_person_ids(data, config_path, text)  # before validation, which would only say a pattern failed
     env_file = workspace / ".env"
+    if env_file.is_file():
+        _check_env_file(env_file)
     try:
         settings = WorkspaceSettings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
@@ -480,9 +484,34 @@ def _check_merged_person_ids(settings: Settings) -> None:
         raise setting_error(settings, wrong.where, wrong.message, wrong.hint)
 
 
+def _check_env_file(path: Path) -> None:
+    """Refuse a workspace .env that cannot be read whole (ConfigError at its line, the line not shown: it may hold a
+    token). python-dotenv skips a line it cannot parse with a log warning nobody sees, so a token written on it was
+    silently missing, and a byte that is not UTF-8 ended the command in a traceback."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not valid UTF-8 ({exc.reason})",
+            file=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8 (NAME=value lines)",
+        ) from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                "cannot read this line as NAME=value",
+                file=path,
+                line=binding.original.line,
+                hint="write it as NAME=value, closing any quote it opens, or delete it (# starts a comment)",
+            )
+
+
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        # Windows Notepad starts UTF-8 with a byte order mark, which tomllib reads as an "invalid statement"
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist", hint="run `reviewbot init`") from None
     except UnicodeDecodeError as exc:
@@ -507,14 +536,24 @@ def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
     field = field_name(loc)
-    env_name = ENV_PREFIX + "__".join(str(p) for p in loc if not isinstance(p, int)).upper()
     more = f"; {len(exc.errors()) - 1} more problem(s) after this one" if len(exc.errors()) > 1 else ""
-    if error["type"] == "extra_forbidden":
-        message = f"unknown setting {loc[-1]!r}"
-        hint = f"allowed here: {', '.join(allowed_keys(Settings, loc[:-1]))}"
-    else:
-        message = error["msg"]
-        hint = f"fix it in {path.name} (or in the environment variable {env_name} if you set it there)"
+    unknown = error["type"] == "extra_forbidden"
+    message = f"unknown setting {loc[-1]!r}" if unknown else error["msg"]
+    allowed = f"allowed here: {', '.join(allowed_keys(Settings, loc[:-1]))}"
+    # A variable overrides the file, so the file's line would show a value that is not the wrong one (or none).
+    variable = _variable_setting(path.parent, loc)
+    if variable is not None:
+        return ConfigError(
+            f"{message} (set by the environment variable {variable})",
+            field=field,
+            hint=(
+                f"rename or unset {variable}; {allowed}"
+                if unknown
+                else f"fix or unset {variable}: it overrides {field} in {path.name}"
+            )
+            + more,
+        )
+    hint = allowed if unknown else f"fix it in {path.name}"
     return ConfigError(message, file=path, line=_locate(text, loc), field=field, hint=hint + more)
 
 
@@ -557,6 +596,11 @@ def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: 
 def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
     """The `REVIEWBOT_*` variable (in the environment or the workspace .env) that set the setting at `loc` or the
     table holding it (REVIEWBOT_TRACKER__PROJECT, REVIEWBOT_TRACKER), if one did."""
+    return _variable_setting(settings.workspace, loc)
+
+
+def _variable_setting(workspace: Path, loc: tuple[Any, ...]) -> str | None:
+    """`env_origin` for a workspace folder, usable before its settings validate."""
     if not loc or loc[0] == "identity":  # [identity] is read from reviewbot.toml alone
         return None
     names, parts = [], []
@@ -565,7 +609,7 @@ def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
             break
         parts.append(str(part))
         names.append(ENV_PREFIX + "__".join(parts).upper())
-    env_file = settings.workspace / ".env"
+    env_file = workspace / ".env"
     given = {name.upper() for name in os.environ}  # variable names are matched in any case, as settings read them
     if env_file.is_file():
         given |= {name.upper() for name in dotenv_values(env_file)}

@@ -331,3 +331,24 @@ def test_the_loops_commands_show_examples_that_use_their_own_options(cli, comman
         assert " ".join(named).startswith(command), example
         for option in (w for w in words if w.startswith("--")):
             assert option in options, f"{example}: `{command}` has no {option}"
+
+
+def test_a_demo_whose_first_sync_fails_says_so_instead_of_blaming_the_demo_data(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """On Python 3.11.2 redaction failed every source; init --demo then ended in a traceback saying "the demo data no
+    longer produces a ticket on service-standards-...". A fault in redaction stands in for it here."""
+    import reviewbot.analysis.redact
+
+    def broken(group: str) -> bool:
+        raise IndexError("string index out of range")
+
+    monkeypatch.setattr(reviewbot.analysis.redact, "_card_can_start", broken)
+    monkeypatch.setenv("REVIEWBOT_ENRICH__WORKERS", "1")  # the fault is in this process, not in worker processes
+    result = cli(f"init --demo {tmp_path / 'demo'}")
+    assert result.code == 2
+    assert "no longer produces" not in result.stderr and "RuntimeError" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "error: the demo's first sync failed, so its history cannot be played: source complaints:" in message
+    assert "IndexError: string index out of range" in message
+    assert "run `reviewbot init --demo` again" in message

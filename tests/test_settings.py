@@ -106,7 +106,33 @@ def test_wrong_value_gives_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(folder)
     assert (caught.value.line, caught.value.field) == (10, "tickets.min_items")
-    assert "REVIEWBOT_TICKETS__MIN_ITEMS" in (caught.value.hint or "")
+    assert "REVIEWBOT_" not in str(caught.value)  # no variable is set: the file is the one place to look
+
+
+def test_a_wrong_variable_is_named_instead_of_the_file_line_it_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's line holds a good value (min_items = 4): pointing there sent the admin to the wrong place."""
+    monkeypatch.setenv("REVIEWBOT_TICKETS__MIN_ITEMS", "abc")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path))
+    assert caught.value.line is None and caught.value.file is None
+    assert "set by the environment variable REVIEWBOT_TICKETS__MIN_ITEMS" in caught.value.message
+    assert (caught.value.hint or "").startswith("fix or unset REVIEWBOT_TICKETS__MIN_ITEMS")
+
+
+def test_an_unknown_setting_from_a_dotenv_line_names_that_variable(tmp_path: Path) -> None:
+    folder = workspace(tmp_path)
+    (folder / ".env").write_text("REVIEWBOT_TICKETS__MIN_ITMES=3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder)
+    assert caught.value.line is None
+    assert (
+        caught.value.message
+        == "unknown setting 'min_itmes' (set by the environment variable REVIEWBOT_TICKETS__MIN_ITMES)"
+    )
+    assert "rename or unset REVIEWBOT_TICKETS__MIN_ITMES" in (caught.value.hint or "")
+    assert "min_items" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(
@@ -212,3 +238,37 @@ def test_the_same_person_named_in_several_places_is_fine(tmp_path: Path) -> None
     )
     settings = load_settings(workspace(tmp_path, BASE + "\n" + extra))
     assert settings.is_admin("dana.ellis")
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 so; it was refused as "not valid TOML: Invalid statement (at line 1, column 1)"."""
+    folder = workspace(tmp_path)
+    (folder / "reviewbot.toml").write_bytes(b"\xef\xbb\xbf" + BASE.encode())
+    assert load_settings(folder).tickets.min_items == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        # python-dotenv skipped the line with a log warning nobody saw: the token was silently missing
+        (b'# secrets\nREVIEWBOT_JIRA_TOKEN="ATATT-unclosed\n', 2, "cannot read this line as NAME=value"),
+        (b"REVIEWBOT_TICKETS__MIN_ITEMS=5\nthis is not an assignment\n", 2, "cannot read this line as NAME=value"),
+        (b"A=1\nB=\xff\xfe\n", 2, "not valid UTF-8"),  # was a UnicodeDecodeError traceback
+    ],
+)
+def test_a_dotenv_line_that_cannot_be_read_is_a_config_error_at_its_line(
+    tmp_path: Path, content: bytes, line: int, message: str
+) -> None:
+    folder = workspace(tmp_path)
+    (folder / ".env").write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder)
+    assert (caught.value.file, caught.value.line) == (str(folder / ".env"), line)
+    assert caught.value.message.startswith(message)
+    assert "ATATT" not in str(caught.value)  # the line may hold a token: it is not shown
+
+
+def test_a_dotenv_with_comments_quotes_and_export_is_read(tmp_path: Path) -> None:
+    folder = workspace(tmp_path)
+    (folder / ".env").write_text('# a comment\n\nexport REVIEWBOT_TICKETS__MIN_ITEMS="6"\nOTHER_TOOL=x\n')
+    assert load_settings(folder).tickets.min_items == 6

@@ -9,12 +9,14 @@ publish); only the publish date is set, with `publish --at`.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import col, select
 
+from reviewbot.errors import ReviewbotError
 from reviewbot.models import ReviewTicket
 from reviewbot.settings import ConnectorSettings, Settings
 from reviewbot.store import Store
@@ -62,7 +64,13 @@ CHANGES = (
 def play_history(settings: Settings, store: Store) -> list[str]:
     """Sync the demo, then review, edit, approve and publish version 2 as of 2026-10-12; returns what happened."""
     quiet = settings.model_copy(update={"notifier": ConnectorSettings(type="console", file=LOG)})
-    run_sync(quiet, store)
+    first = run_sync(quiet, store)
+    if first.errors:  # else the review below fails for want of a ticket, saying the demo data changed
+        raise ReviewbotError(
+            f"the demo's first sync failed, so its history cannot be played: {first.errors[0]}",
+            hint=f"this is a bug of reviewbot or of this Python ({platform.python_version()}): please report it with "
+            f"this message; then delete {settings.workspace} and run `reviewbot init --demo` again",
+        )
     refs = []
     for change in CHANGES:
         for ref in _tickets_on(store, change.section):

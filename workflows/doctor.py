@@ -52,7 +52,7 @@ def _policies(settings: Settings) -> list[Check]:
         try:
             policy = load_policy(path)
         except ReviewbotError as exc:
-            checks.append(Check(f"policy {path.name}", False, str(exc), exc.hint))
+            checks.append(Check(f"policy {path.name}", False, _file_problems(exc), exc.hint))
             continue
         named = {n for s in policy.sections for n in (*s.approvers, s.owner or "")} | set(policy.approvers)
         unmapped = sorted(n for n in named if n and n not in roles)
@@ -65,6 +65,19 @@ def _policies(settings: Settings) -> list[Check]:
         else:
             checks.append(Check(f"policy {path.name}", True, detail))
     return checks
+
+
+def _file_problems(exc: ReviewbotError) -> str:
+    """A policy file's mistakes by line and setting, without its path (the check names the file) or the hint of
+    the first (the check's own column): printed whole, the hint showed twice at 80 columns."""
+    lines = []
+    for mistake in [exc, *getattr(exc, "more", ())]:
+        field = mistake.field or ""
+        named = field and mistake.message.startswith(field.rsplit(".", 1)[-1])  # "sign_off must be ..."
+        parts = (f"line {mistake.line}" if mistake.line else "", "" if named else field, mistake.message)
+        hint = f" ({mistake.hint})" if mistake.hint and mistake is not exc else ""
+        lines.append(": ".join(p for p in parts if p) + hint)
+    return "\n".join(lines)
 
 
 def _sources(settings: Settings) -> list[Check]:

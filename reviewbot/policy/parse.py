@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 from reviewbot.errors import PolicyError
 from reviewbot.names import ASCII_HINT, foreign_character
+from reviewbot.paths import printable_name
 
 # The front matter keys a policy may use; anything else is most likely a typo, so it is an error.
 TOP_LEVEL_KEYS = ("id", "title", "owner", "approvers", "sign_off", "review_interval_days", "last_reviewed", "sections")
@@ -238,7 +239,14 @@ def _parse_body(source: str, lines: list[str], front: _FrontMatter, path: str, r
 
 def load_policy(path: Path) -> ParsedPolicy:
     """Read a UTF-8 policy file and parse it."""
-    report = _Reporter(str(path))
+    report = _Reporter(printable_name(str(path)))
+    if printable_name(path.name) != path.name:  # stored as the document's path, and named in every message
+        raise report.at(
+            None,
+            None,
+            "the file name holds a byte that is not UTF-8 or a control character",
+            "rename the file with letters, digits, '-' and '_', e.g. `policies/service-policy.md`",
+        )
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -59,6 +60,7 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
 
         register(app, settings, options.oidc)
     CSRFProtect(app)
+    app.before_request(_no_nul)
     app.before_request(_who_is_signed_in)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_refused)
@@ -71,6 +73,15 @@ def create_app(settings: Settings, store: Store, options: WebOptions | None = No
     app.jinja_env.globals["passwords"] = not options.trusted_header  # people may change their own password
     app.jinja_env.globals["oidc_label"] = options.oidc.label if options.oidc and not options.trusted_header else None
     return app
+
+
+def _no_nul() -> Any:
+    """Refuse a form or query holding a NUL character: PostgreSQL cannot store one, so a reason or theme name with it
+    ended in "500 Internal Server Error" (and a browser never sends one: it was typed into a crafted request)."""
+    if any("\x00" in value for fields in (request.form, request.args) for _, value in fields.items(multi=True)):
+        message = "A field of the form holds a NUL character (\\0), which cannot be stored. Remove it and try again."
+        return render_template("error.html", title="Request refused", message=message), 400
+    return None
 
 
 def _who_is_signed_in() -> None:

@@ -1088,3 +1088,44 @@ def test_every_file_read_is_listed_so_its_old_file_level_entries_can_be_cleared(
     source = make_source(tmp_path)
     batches = list(source.fetch({}))
     assert sorted(f for b in batches for f in b.files_read) == ["inbox/header-only.csv", "inbox/rows.csv"]
+
+
+def test_a_file_of_bad_lines_lists_a_thousand_and_counts_the_rest(tmp_path: Path) -> None:
+    """Every line of garbage was one quarantine row: 200,000 lines of "x" (400 KB) made 53 MB of database and a
+    15-second sync, so a 200 MB file would have filled the disk over hours while holding the sync's lock."""
+    good = "G-1,Refund still missing,2026-09-01\n"
+    drop(tmp_path, "damaged.csv", "id,text,created_at\n" + "x\n" * 2_500 + good)
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["G-1"]
+    listed = [r for r in fetched.rejects if r.reason.startswith("ragged row")]
+    summaries = [r for r in fetched.rejects if "more rows could not be read" in r.reason]
+    assert len(listed) == 1_000 and [r.line for r in listed] == list(range(2, 1_002))
+    counted = [int(r.reason.split(" more rows")[0].replace(",", "")) for r in summaries]
+    assert sum(counted) == 1_500 and len(summaries) == 2  # one per batch, stored with the cursor passing its rows
+    assert summaries[0].line == 1_002 and "(lines 1,002-" in summaries[0].reason
+    assert "the first of them: ragged row: expected 3 fields, found 1" in summaries[0].reason
+    assert summaries[0].raw == "x"
+
+
+def test_the_thousand_listed_are_per_file(tmp_path: Path) -> None:
+    drop(tmp_path, "a.csv", "id,text,created_at\n" + "x\n" * 999)
+    drop(tmp_path, "b.csv", "id,text,created_at\n" + "y\n" * 999)
+    fetched = fetch(make_source(tmp_path))
+    assert len(fetched.rejects) == 1_998
+    assert not any("more rows" in r.reason for r in fetched.rejects)
+
+
+def test_a_json_id_that_is_an_array_or_object_is_quarantined(tmp_path: Path) -> None:
+    """It was stored under its Python spelling, "['A-1']", as if it were an id."""
+    lines = [
+        '{"id": ["A-1"], "text": "Refund late", "created_at": "2026-09-01"}',
+        '{"id": {"v": 2}, "text": "Refund late", "created_at": "2026-09-01"}',
+        '{"id": 7, "text": "Refund late", "created_at": "2026-09-01"}',
+    ]
+    drop(tmp_path, "x.jsonl", "\n".join(lines) + "\n")
+    fetched = fetch(make_source(tmp_path))
+    assert fetched.ids == ["7"]
+    assert [(r.line, r.reason.split(",")[0]) for r in fetched.rejects] == [
+        (1, "id (id) is an array"),
+        (2, "id (id) is an object"),
+    ]

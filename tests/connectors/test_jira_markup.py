@@ -108,3 +108,48 @@ def test_escape_is_reversible_and_never_live(text: str) -> None:
     escaped = escape(text)
     assert unescape(escaped) == text
     assert live_constructs(escaped) == []
+
+
+def test_long_complaints_are_cut_to_fit_jiras_limit_and_the_issue_is_filed(
+    tracker: tuple[JiraTracker, JiraStandIn],
+) -> None:
+    """Five complaints of 10,000 characters (enrich.max_text_chars lets them in) made a description Jira refuses
+    (over 32,767 characters): the ticket failed at every sync. Escaping lengthens them further."""
+    jira, standin = tracker
+    evidence = copy.deepcopy(EVIDENCE)
+    long_text = "Refund late {code}x{code} " * 400  # 10,000 characters, about 12,000 once escaped
+    evidence["quotes"] = [{**evidence["quotes"][0], "id": f"C-{i}", "text": long_text} for i in range(5)]
+    ref = jira.create(TicketDraft(fingerprint="0123456789abcdef", title="Review Refunds", evidence=evidence))
+
+    description = standin.issues[ref.ref]["fields"]["description"]
+    assert len(description) <= 32_767
+    *quotes, section = quoted_blocks(description)
+    assert len(quotes) == 5 and unescape(section) == evidence["section"]["text"]
+    for quote in quotes:
+        assert unescape(quote).startswith(long_text[:1_000])
+        assert unescape(quote).endswith("more characters: see reviewbot]")
+        assert live_constructs(quote) == []
+
+
+def test_many_long_quotes_leave_the_last_out_and_say_so(tracker: tuple[JiraTracker, JiraStandIn]) -> None:
+    jira, standin = tracker
+    evidence = copy.deepcopy(EVIDENCE)
+    evidence["quotes"] = [{**evidence["quotes"][0], "id": f"C-{i}", "text": "\\\\" * 9_000} for i in range(60)]
+    ref = jira.create(TicketDraft(fingerprint="0123456789abcdef", title="Review Refunds", evidence=evidence))
+    description = standin.issues[ref.ref]["fields"]["description"]
+    assert len(description) <= 32_767
+    kept = len(quoted_blocks(description)) - 1
+    assert 0 < kept < 60 and f"_{60 - kept} more quotes left out to fit Jira's limit: see reviewbot._" in description
+
+
+def test_a_long_note_is_cut_to_fit_a_comment(tracker: tuple[JiraTracker, JiraStandIn]) -> None:
+    """A sign-off comment from the web console may be 256 KB; Jira refused it, failing that message at every sync."""
+    jira, standin = tracker
+    draft = TicketDraft(fingerprint="0123456789abcdef", title="Review Refunds", evidence=EVIDENCE)
+    ref = jira.create(draft).ref
+    note = "Approved by dana: [x|https://evil.example] " * 6_000
+    jira.update(ref, draft, marker="m-1", note=note)
+    [comment] = standin.comments[ref]
+    assert len(comment["body"]) <= 32_767 and re.search(r"\[reviewbot:[0-9a-f]+\]$", comment["body"])
+    body = unescape(re.sub(r"\s*\[reviewbot:[0-9a-f]+\]$", "", comment["body"]))
+    assert body.startswith(note[:5_000]) and body.endswith("more characters: see reviewbot]")

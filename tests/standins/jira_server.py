@@ -50,6 +50,9 @@ LINK_TYPES = [
 POLICY_SECTION = "customfield_10042"
 IMPACT = "customfield_10043"
 # Fields a client may set on create or edit; everything else is "not on the appropriate screen", as Jira says.
+# Jira's limit on a text field (a description, a comment body), in characters
+TEXT_LIMIT = 32_767
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 SETTABLE = frozenset({"summary", "description", "labels", "priority", "components", "assignee", POLICY_SECTION, IMPACT})
 NOT_SETTABLE = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
@@ -808,6 +811,8 @@ class JiraStandIn(Served):
         if name == "description":
             if value is not None and not isinstance(value, str):
                 errors[name] = "Operation value must be a string"
+            elif value is not None and len(value) > TEXT_LIMIT:
+                errors[name] = TOO_LONG
             return value
         if name == "labels":
             return self._parse_labels(value, errors)
@@ -1503,6 +1508,8 @@ class JiraStandIn(Served):
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             raise _ApiError(400, [], {"comment": "Comment body can not be empty!"})
+        if len(text) > TEXT_LIMIT:
+            raise _ApiError(400, [], {"comment": TOO_LONG})
         comment = self._store_comment(issue, text)
         self._sync_comments(issue)
         return _Response(201, copy.deepcopy(comment))

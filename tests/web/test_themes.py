@@ -79,3 +79,27 @@ def test_split_divides_a_theme_and_a_bad_count_is_refused(console: Console) -> N
     page = post(browser, f"/themes/{theme.id}/split", {"into": "2"})
     assert f"theme {theme.id} split into themes {theme.id}, " in page
     assert [actor for actor, _ in _audit(console, "theme_split")] == ["dana.ellis"]
+
+
+def test_a_nul_character_in_a_form_or_query_is_refused_not_a_server_error(console: Console) -> None:
+    """PostgreSQL cannot store NUL: a theme name or dismissal reason holding one ended in "500 Internal Server
+    Error" there. A browser never sends one; a crafted request gets a page saying what is wrong."""
+    from tests.web.conftest import csrf, ticket_id
+
+    theme = _largest(console, 1)[0]
+    browser = console.client()
+    sign_in(browser, "dana.ellis")
+    number = ticket_id(console, "RB-5")
+    for path, page, field in (
+        (f"/themes/{theme.id}/rename", f"/themes/{theme.id}", "label"),
+        (f"/tickets/{number}/dismiss", f"/tickets/{number}", "reason"),
+    ):
+        token = csrf(browser.get(page).get_data(as_text=True))
+        response = browser.post(path, data={field: "late\x00refunds", "csrf_token": token})
+        assert response.status_code == 400, path
+        assert "holds a NUL character" in html.unescape(response.get_data(as_text=True))
+    assert browser.get("/inbox?state=\x00").status_code == 400
+    with console.store.session() as session:
+        unchanged = session.get(Theme, theme.id)
+        assert unchanged is not None and "refunds" not in unchanged.label
+    assert _audit(console, "theme_rename") == []

@@ -3,6 +3,7 @@ later file is stored, and the cursor moves on (run on SQLite, and on PostgreSQL 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,27 @@ def test_an_admin_clears_a_files_quarantined_rows_and_only_an_admin(workspace: P
     with pytest.raises(RefusedError, match="no quarantined rows of nope"):
         clear_quarantine(settings, store, "nope", None, "tester")
     store.dispose()
+
+
+def test_a_file_name_that_is_not_utf8_or_holds_a_newline_stops_nothing(workspace: Path) -> None:
+    """A name with a byte that is not UTF-8 failed the whole source at every sync (the database refused the name);
+    one with a newline broke the quarantine list's lines. Both are read, under a name shown with escapes."""
+    inbox = workspace / "inbox" / "complaints"
+    (inbox / "export-2.csv").unlink()
+    odd = [b"caf\xe9 export.csv", b"two\nlines.csv"]
+    for number, name in enumerate(odd):
+        row = f"O-{number},Refund missing from the file with an odd name,2026-09-04 10:00,web\n"
+        (inbox / os.fsdecode(name)).write_bytes((HEADER + row + "O-x,Late,notadate,web\n").encode())
+
+    report = run_collect(workspace)
+    assert report.errors == []
+    ids = {item.external_id for item in stored_items(workspace, "complaints")}
+    assert ids == {"L-1", "O-0", "O-1"}
+    settings, store = open_workspace(workspace)
+    with store.session() as session:
+        files = {r.file for r in session.exec(select(QuarantinedRow))}
+        origins = {i.external_id: i.origin for i in session.exec(select(FeedbackItem))}
+    store.dispose()
+    assert files == {"inbox/complaints/caf\\xe9 export.csv", "inbox/complaints/two\\nlines.csv"}
+    assert origins["O-0"] == "inbox/complaints/caf\\xe9 export.csv:2"
+    assert run_collect(workspace).sources["complaints"]["new"] == 0  # the cursor holds them: nothing read twice

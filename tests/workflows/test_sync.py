@@ -4,6 +4,7 @@ outside world (a notifier that is down, a tracker that drops the connection afte
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,17 @@ def test_first_sync_files_one_ticket_per_issue(workspace: Path) -> None:
         issues = session.exec(select(func.count()).select_from(TrackerIssue)).one()
     assert sections == ["delivery", "refunds"]
     assert issues == 2
+
+
+def test_a_policy_file_name_that_is_not_utf8_is_reported_and_the_sync_goes_on(workspace: Path) -> None:
+    """It crashed every sync with a traceback (the database refused the name as the document's path)."""
+    (workspace / "policies" / os.fsdecode(b"caf\xe9.md")).write_text(POLICY.replace("returns", "cafe"))
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith(f"policy {workspace}/policies/caf\\xe9.md: the file name holds a byte")
+    assert "rename the file" in report.errors[0]
+    assert report.policies["documents"] == 1 and report.sources["complaints"]["new"] == 16
 
 
 def test_a_sync_collects_garbage_less_often_and_restores_the_setting(

@@ -1,0 +1,25 @@
+"""`reviewbot doctor` on policy files: each mistake once, by line, in a table read at 80 columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reviewbot.workflows.doctor import run_checks
+from tests.workspaces import make_workspace, open_workspace
+
+BROKEN = "---\nsign_off: many\nreview_interval_days: -3\n---\n# Title\n## One\ntext\n"
+
+
+def test_a_broken_policy_is_reported_by_line_without_its_path_or_a_repeated_hint(tmp_path: Path) -> None:
+    """The result column held the whole error (the file's full path, then "hint: ...") beside the hint column."""
+    folder = make_workspace(tmp_path / "ws")
+    (folder / "policies" / "broken.md").write_text(BROKEN, encoding="utf-8")
+    settings, store = open_workspace(folder)
+    store.dispose()
+    check = next(c for c in run_checks(settings) if c.name == "policy broken.md")
+    assert not check.ok
+    first, second = check.detail.split("\n")
+    assert first == "line 2: sign_off must be `all` or a positive whole number, not 'many'"
+    assert second.startswith("line 3: review_interval_days must be a positive whole number, not -3 (e.g.")
+    assert "hint" not in check.detail and str(folder) not in check.detail
+    assert check.hint is not None and check.hint.startswith("use `sign_off: all`")
