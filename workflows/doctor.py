@@ -9,12 +9,11 @@ from sqlmodel import select
 from reviewbot.errors import ReviewbotError
 from reviewbot.models import ReviewTicket
 from reviewbot.models.tickets import FINISHED_STATES
-from reviewbot.policy.parse import load_policy
 from reviewbot.protocols import Check
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
-from reviewbot.workflows.policies import policy_files
+from reviewbot.workflows.policies import policy_files, read_policy_file
 from reviewbot.workflows.trackers import configured, describe, held_here
 
 
@@ -50,7 +49,7 @@ def _policies(settings: Settings) -> list[Check]:
     roles = set(settings.roles)
     for path in files:
         try:
-            policy = load_policy(path)
+            policy = read_policy_file(settings.policies_path, path)
         except ReviewbotError as exc:
             checks.append(Check(f"policy {path.name}", False, _file_problems(exc), exc.hint))
             continue
@@ -105,7 +104,7 @@ def _section_ids(settings: Settings) -> list[str]:
     ids = []
     for path in policy_files(settings.policies_path):
         try:
-            ids += [s.id for s in load_policy(path).sections]
+            ids += [s.id for s in read_policy_file(settings.policies_path, path).sections]
         except ReviewbotError:
             continue
     return ids

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reviewbot.errors import NotFoundError, PolicyError
 from reviewbot.models import PolicyDocument
+from reviewbot.paths import printable_name
 from reviewbot.policy.parse import ParsedPolicy, load_policy
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -21,6 +22,18 @@ def policy_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith(".") and p.name.lower() != "readme.md")
 
 
+def read_policy_file(folder: Path, path: Path) -> ParsedPolicy:
+    """Parse one policy file of `folder`; a link to a file outside the folder is refused (PolicyError), as inbox links
+    are: a link added to a policies repository would make any file the bot can read a policy cited in tickets."""
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise PolicyError(
+            "the file is a link to a file outside the policies folder, which is not read",
+            file=printable_name(str(path)),
+            hint=f"copy the policy into {folder} instead of linking to it, or remove the link",
+        )
+    return load_policy(path)
+
+
 def refresh_document(settings: Settings, store: Store, document_id: str) -> ParsedPolicy:
     """Read one document's file again and record it, so drafts are seen without waiting for a sync."""
     with store.session() as session:
@@ -28,7 +41,7 @@ def refresh_document(settings: Settings, store: Store, document_id: str) -> Pars
         if document is None:
             raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
         path = settings.workspace / document.path
-    policy = replace(load_policy(path), path=document.path)
+    policy = replace(read_policy_file(settings.policies_path, path), path=document.path)
     with store.session() as session:
         record_policy(session, policy)
     return policy
@@ -43,7 +56,7 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
         report.errors.append(f"no policy documents (*.md) in {settings.policies_path}; themes cannot be mapped")
     for path in files:
         try:
-            policy = load_policy(path)
+            policy = read_policy_file(settings.policies_path, path)
         except PolicyError as exc:
             report.errors.append(f"policy {exc}")
             continue

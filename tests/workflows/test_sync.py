@@ -199,6 +199,23 @@ def test_policy_edit_is_a_draft_and_tickets_cite_the_published_text(workspace: P
     assert run_sync(settings, store).policies["new_revisions"] == []
 
 
+def test_a_policy_link_to_a_file_outside_the_policies_folder_is_refused(workspace: Path) -> None:
+    """A link in policies/ (a pull request to a policies repository can add one) was followed wherever it pointed, so
+    a file the policy writers cannot read (a secret, another workspace's .env) became a policy cited in tickets."""
+    secret = workspace.parent / "secret.md"
+    secret.write_text(POLICY.replace("returns", "secret"), encoding="utf-8")
+    (workspace / "policies" / "leak.md").symlink_to(secret)
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert len(report.errors) == 1
+    assert "leak.md" in report.errors[0] and "outside" in report.errors[0]
+    assert "secret" not in report.errors[0].split("leak.md", 1)[1].split("outside", 1)[0]
+    with store.session() as session:
+        paths = sorted(d.path for d in session.exec(select(PolicyDocument)))
+    assert not any("leak" in p or "secret" in p for p in paths)
+    assert report.sources["complaints"]["new"] == 16
+
+
 def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
