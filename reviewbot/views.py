@@ -13,7 +13,7 @@ from rich.text import Text
 from reviewbot.evidence import sparkline
 
 if TYPE_CHECKING:  # only named in annotations: a command listing tickets builds no feedback table
-    from sqlmodel import Session
+    from sqlmodel import Session, SQLModel
 
     from reviewbot.models import (
         FeedbackItem,
@@ -78,9 +78,16 @@ def theme_detail(session: Session, theme_id: int, items: int) -> ThemeDetail | N
     return ThemeDetail(theme, mappings(session, theme_id), central_items(session, theme_id, items), tickets)
 
 
+def row_dict(row: SQLModel, exclude: set[str] | None = None) -> dict[str, Any]:
+    """A table row for --json, its keys in the order of the table's columns: `model_dump` gives them in the order
+    SQLAlchemy happened to load them, which moved with changes elsewhere (building fewer tables reordered them)."""
+    data = row.model_dump(exclude=exclude)
+    return {name: data[name] for name in type(row).model_fields if name in data}
+
+
 def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str, Any]:
     """A theme for --json."""
-    data = theme.model_dump(exclude={"centroid"})
+    data = row_dict(theme, exclude={"centroid"})
     if maps is not None:
         data["sections"] = [
             {"document": m.document_id, "section": m.section_id or None, "gap": m.is_gap, "confidence": m.confidence}
@@ -204,7 +211,7 @@ def themes_table(
 
 def ticket_dict(ticket: ReviewTicket) -> dict[str, Any]:
     """A ticket for --json."""
-    return ticket.model_dump()
+    return row_dict(ticket)
 
 
 def tickets_table(tickets: list[ReviewTicket]) -> Table:

@@ -308,6 +308,21 @@ def test_json_dates_are_iso_8601_in_every_listing(demo: Path, cli) -> None:  # t
         assert "T" in value and datetime.fromisoformat(value).tzinfo is not None, value
 
 
+def test_json_rows_list_their_keys_in_the_tables_column_order(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A person reading `--json` finds id, fingerprint, kind... as the table defines them: the keys came in the order
+    SQLAlchemy happened to load a row's columns (state, evidence_hash, updated_at, theme_id...), which changed with
+    how many tables a command had built."""
+    from reviewbot.models import ReviewTicket, SignOff, Theme
+
+    ticket = json.loads(cli("tickets list --json").stdout)[0]
+    assert list(ticket) == list(ReviewTicket.model_fields)
+    theme = json.loads(cli("themes list --json").stdout)[0]
+    assert list(theme) == [name for name in Theme.model_fields if name != "centroid"] + ["sections"]
+    shown = json.loads(cli("tickets show RB-2 --json").stdout)  # approved and published in the demo's history
+    assert list(shown)[: len(ReviewTicket.model_fields)] == list(ReviewTicket.model_fields)
+    assert shown["sign_offs"] and all(list(s) == list(SignOff.model_fields) for s in shown["sign_offs"])
+
+
 WITH_EXAMPLES = [
     "sync", "tickets list", "tickets show", "tickets triage", "tickets move", "tickets approve",
     "tickets request-changes", "tickets reject", "tickets reopen", "signoffs pending", "policy publish", "policy ack",

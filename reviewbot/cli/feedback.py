@@ -37,7 +37,7 @@ def themes_show(
 ) -> None:
     """Show one theme: statistics, weekly trend, sections, tickets and its most typical items."""
     from reviewbot.evidence import sparkline
-    from reviewbot.views import items_table, pct, signed, theme_detail, theme_dict
+    from reviewbot.views import items_table, pct, row_dict, signed, theme_detail, theme_dict
 
     with open_store(ctx) as (_, store), store.session() as session:
         detail = theme_detail(session, theme_id, items)
@@ -46,7 +46,7 @@ def themes_show(
     theme, maps, members, tickets = detail.theme, detail.maps, detail.items, detail.tickets
     refs = [t.tracker_ref or f"#{t.id}" for t in tickets]
     if as_json:
-        print_json({**theme_dict(theme, maps), "items": [m.model_dump() for m in members], "tickets": refs})
+        print_json({**theme_dict(theme, maps), "items": [row_dict(m) for m in members], "tickets": refs})
         return
     out.print(f"[bold]Theme {theme.id}: {escape(theme.label)}[/]")
     out.print(f"Terms: {', '.join(theme.terms)}", markup=False)

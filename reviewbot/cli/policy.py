@@ -6,19 +6,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import Session
 
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError, ReviewbotError
-from reviewbot.models import PolicyDocument
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
+    from sqlmodel import Session
+
+    from reviewbot.models import PolicyDocument
     from reviewbot.workflows.impact import ThemeImpact, VersionImpact
 
 policy_app = sub_app(
@@ -30,6 +29,8 @@ VersionOption = Annotated[int | None, typer.Option("--version", help="A publishe
 
 
 def _document(session: Session, document_id: str) -> PolicyDocument:
+    from reviewbot.models import PolicyDocument
+
     document = session.get(PolicyDocument, document_id)
     if document is None:
         raise NotFoundError(f"no policy document {document_id!r}", hint="see `reviewbot policy list`")
@@ -78,6 +79,8 @@ def policy_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show a document's sections (owners, approvers, review interval), or one section's text."""
+    from rich.markdown import Markdown
+
     from reviewbot.store.policies import sections
     from reviewbot.views import fitted, sections_table
     from reviewbot.workflows.policies import refresh_document
@@ -257,6 +260,8 @@ def _read_changelog(path: Path) -> list[str]:
 
 
 def _edit_changelog(lines: list[str]) -> list[str]:
+    import click
+
     template = "# One change per line. Lines starting with # are ignored.\n" + "\n".join(lines) + "\n"
     edited = click.edit(template)  # typer does not re-export it (since 0.2x): typer.edit was an AttributeError
     if edited is None:  # the editor was closed without saving

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from reviewbot.cli.app import app, done, err, open_store
-from reviewbot.cli.identity import whoami
 from reviewbot.errors import ConfigError
 
 serve_app = typer.Typer(
@@ -48,6 +47,8 @@ def serve(
 
 def _admin(settings) -> str:  # type: ignore[no-untyped-def]
     """The person running the command, who must be an admin: only admins hand out ways to sign in."""
+    from reviewbot.cli.identity import whoami
+
     me = whoami(settings)
     if me.person is None or not settings.is_admin(me.person):
         from reviewbot.workflows.review import RefusedError

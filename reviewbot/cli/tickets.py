@@ -84,7 +84,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from reviewbot.evidence import impact, render_markdown
     from reviewbot.store.review import requests, sign_offs
     from reviewbot.store.tickets import get_ticket
-    from reviewbot.views import ticket_dict
+    from reviewbot.views import row_dict, ticket_dict
 
     with open_store(ctx) as (settings, store):
         with store.session() as session:
@@ -102,7 +102,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
         print_json(
             {
                 **ticket_dict(ticket),
-                "sign_offs": [s.model_dump() for s in signed],
+                "sign_offs": [row_dict(s) for s in signed],
                 "pending": [r.approver for r in waiting],
                 "effect": effect[1] if effect else None,
             }

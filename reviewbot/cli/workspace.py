@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reviewbot.cli.app import JsonOption, app, err, load, open_store, out, print_json, safe, sub_app
 from reviewbot.cli.tickets import ticket_lines
 from reviewbot.store import Store
+
+if TYPE_CHECKING:  # `reviewbot --help` imports this module; the bars are drawn only by init and sync
+    from rich.progress import Progress
 
 db_app = sub_app("db", "The database.")
 
@@ -56,6 +58,8 @@ def init(
 
 def _play_demo_history(folder: Path) -> list[str]:
     """The demo's earlier review and version 2, so the whole loop (and its effect) can be seen at once."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
     from reviewbot.settings import load_settings
     from reviewbot.workflows.demo import play_history
 
@@ -126,6 +130,8 @@ def sync(
 
     What a sync would do, storing and sending nothing: reviewbot sync --dry-run
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from reviewbot.models import utcnow
     from reviewbot.workflows.sync import run_sync
 

@@ -2,14 +2,19 @@
 
 A table's module is imported when one of its names is first asked for (`from reviewbot.models import Theme`):
 building a table class costs pydantic and SQLAlchemy a few milliseconds, and a command that lists tickets reads
-only some of the 26. A module imports the modules of the tables its foreign keys name, so that every table a flush
-has to order is known.
+only some of the 26. Reading needs no other table; writing does: SQLAlchemy orders a flush (or a bulk insert or
+update) by every foreign key of the tables it writes, and fails on one naming a table nobody built. So the first
+write of a process builds them all (`_build_every_table_before_writing`), and a read-only command builds only what
+it reads.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from reviewbot.models.base import utcnow
 
@@ -52,6 +57,21 @@ def load_all() -> None:
     """Import every table's module (what Alembic and a schema comparison need: the whole metadata)."""
     for module in sorted(set(TABLE_MODULES.values())):
         importlib.import_module(f"{__name__}.{module}")
+
+
+def _build_every_table_before_writing(session: Session, *_: Any) -> None:
+    """Before a flush: every table on the metadata (what orders the flush's writes); at once if they are."""
+    load_all()
+
+
+def _build_every_table_before_bulk_writes(state: ORMExecuteState) -> None:
+    """Before an ORM insert, update or delete statement (bulk ones order their tables as a flush does)."""
+    if state.is_insert or state.is_update or state.is_delete:
+        _build_every_table_before_writing(state.session)
+
+
+event.listen(Session, "before_flush", _build_every_table_before_writing)
+event.listen(Session, "do_orm_execute", _build_every_table_before_bulk_writes)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from reviewbot.models import tickets  # noqa: F401  (the tables its foreign keys name)
 from reviewbot.models.base import utcnow
 
 

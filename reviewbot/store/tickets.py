@@ -9,12 +9,13 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from reviewbot.errors import NotFoundError
-from reviewbot.models import ReviewTicket, ThemeMapping, utcnow
+from reviewbot.models import ReviewTicket, utcnow
 from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.models.tickets import FINISHED_STATES
 
 if TYPE_CHECKING:  # the mapper imports scikit-learn: commands that list tickets must not pay for it
     from reviewbot.analysis.mapping import SectionMatch
+    from reviewbot.models import ThemeMapping  # imported where used: listing tickets builds no theme table
 
 # Confidence is shown to two decimals; a theme's centroid moves a little with every sync, and rewriting its
 # mappings (and the tickets citing them) for a move nobody can see costs time and churn.
@@ -25,6 +26,8 @@ def replace_mappings(
     session: Session, theme_id: int, matches: Sequence[SectionMatch], old: Sequence[ThemeMapping]
 ) -> bool:
     """Store a theme's section matches in place of its `old` ones; returns whether anything changed."""
+    from reviewbot.models import ThemeMapping
+
     before = {(m.document_id, m.section_id): m.confidence for m in old}
     after = {(m.document_id, m.section_id): m.confidence for m in matches}
     if before.keys() == after.keys() and all(abs(after[k] - before[k]) < CONFIDENCE_STEP for k in after):
@@ -45,6 +48,8 @@ def replace_mappings(
 
 def mappings(session: Session, theme_id: int | None = None) -> list[ThemeMapping]:
     """Theme-to-section mappings, best first per theme."""
+    from reviewbot.models import ThemeMapping
+
     query = select(ThemeMapping).order_by(col(ThemeMapping.theme_id), col(ThemeMapping.rank))
     if theme_id is not None:
         query = query.where(ThemeMapping.theme_id == theme_id)
