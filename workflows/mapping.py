@@ -2,9 +2,11 @@
 
 A theme's members vote for sections; each theme keeps the sum of its members' votes, so a sync counts only the
 items it placed. The sums are counted again from all members when the sections' words change (a version is
-published), an owner corrects a theme (the items of corrected themes teach a model that votes for every item), or
-a theme lost members (an edited row, a merge, a split). A sync reading many items lets them teach a model of the
-workspace's own words whose votes are counted instead of the members' own (analysis.mapping.SectionMapper.bootstrap).
+published) or a theme lost members (an edited row, a merge, a split). A sync reading many items lets them teach a
+model of the workspace's own words whose votes are counted instead of the members' own
+(analysis.mapping.SectionMapper.bootstrap). Owners' corrections teach a second model (the items of corrected
+themes as labelled examples) whose votes each theme keeps beside its own, counted again for every theme when a
+new correction is made; a theme's vote mixes the two as far as its members' own words are unsure of their section.
 A theme an owner corrected stays where the owner put it; other themes like it follow the correction (analysis.mapping).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlmodel import Session
@@ -133,6 +136,19 @@ class Votes:
     taught: set[int]  # themes whose vote is (partly) the model's that owners' corrections taught
 
 
+@dataclass
+class Counted:
+    """What a sync counted for some themes' items: their summed votes (`base`); the summed votes of the model owners'
+    corrections taught (`taught`, None when none was fitted) and how sure the items' own words' votes were (their
+    largest shares summed, `sure`), for the items `taught` was counted over; and which models voted (`voted`:
+    `LEARNED`, `TAUGHT`)."""
+
+    base: dict[int, np.ndarray]
+    taught: dict[int, np.ndarray] | None
+    sure: dict[int, float]
+    voted: set[str]
+
+
 def _votes(
     session: Session,
     mapper: SectionMapper,
@@ -144,47 +160,99 @@ def _votes(
 ) -> Votes:
     """Bring every theme's vote tally up to date: add what this sync placed, or count again from all members.
     `every`: the terms of every item the sync read, which the workspace's model learns from (None: the members
-    counted)."""
+    counted).
+
+    Once owners have corrected themes a tally has two layers: the members' votes as they were counted (the model of
+    the sync that placed them, or their own words'), and the votes of the model the corrections taught. A new
+    correction counts the taught layer again for every theme and leaves the first alone: counted again with one
+    sync's model, the older themes' items were voted onto that sync's issues (bench/README.md, issue 16,
+    "mapcorr2")."""
     learned_from = corrections(session)
-    key = tally_key(mapper, learned_from)
+    lesson = lesson_key(learned_from)
     counts = member_counts(session)
-    sums: dict[int, np.ndarray] = {}
-    again: list[int] = []
+    again, relearn = [], []
     for theme in themes:
-        tally, added = theme.section_votes or {}, len(placed.get(theme.id or 0, ()))
-        if recount or tally.get("key", key) != key or tally.get("n", 0) + added != counts.get(theme.id or 0, 0):
-            again.append(theme.id or 0)
-        else:
-            sums[theme.id or 0] = mapper.tally(tally.get("sums", {}))
-    counted = {t: placed[t] for t in sums if placed.get(t)}
-    for batch in _members(session, again):
-        counted |= batch
-    summed, voted = _summed(mapper, counted, examples(session, learned_from) if counted else [], every)
-    for theme_id, total in summed.items():
-        sums[theme_id] = sums[theme_id] + total if theme_id in sums else total
+        theme_id, tally = theme.id or 0, theme.section_votes or {}
+        stale = bool(tally) and tally.get("key") != mapper.vote_key
+        if recount or stale or tally.get("n", 0) + len(placed.get(theme_id, ())) != counts.get(theme_id, 0):
+            again.append(theme_id)
+        elif lesson and tally and tally.get(LESSON) != lesson:
+            relearn.append(theme_id)
+    loaded: dict[int, list[list[str]]] = {}
+    for batch in _members(session, again + relearn):
+        loaded |= batch
+    fresh = [t.id or 0 for t in themes if (t.id or 0) not in again]
+    base_docs = {t: loaded.get(t, []) for t in again} | {t: placed[t] for t in fresh if placed.get(t)}
+    taught_docs: dict[int, Sequence[Sequence[str]]] = {}
+    if lesson:
+        taught_docs = {t: loaded.get(t, []) for t in again + relearn}
+        taught_docs |= {t: placed[t] for t in fresh if placed.get(t) and t not in taught_docs}
+    counted = _counted(mapper, base_docs, taught_docs, examples(session, learned_from) if taught_docs else [], every)
+    sums: dict[int, np.ndarray] = {}
+    taught_themes: set[int] = set()
     for theme in themes:
         theme_id = theme.id or 0
-        if theme_id in again or placed.get(theme_id):
-            total = sums.setdefault(theme_id, np.zeros(len(mapper.targets)))
-            kept = {} if theme_id in again else theme.section_votes or {}
-            theme.section_votes = {
-                "key": key,
-                "n": counts.get(theme_id, 0),
-                "sums": mapper.tally_dict(total),
-                # some of the vote is a model's over the workspace's items (see `explain_theme`)
-                TAUGHT: TAUGHT in voted or kept.get(TAUGHT, False),
-                LEARNED: LEARNED in voted or kept.get(LEARNED, False),
-            }
+        tally = {} if theme_id in again else dict(theme.section_votes or {})
+        if theme_id in base_docs or theme_id in taught_docs:
+            tally = _updated(mapper, tally, counted, theme_id, counts.get(theme_id, 0), lesson, theme_id in relearn)
+            theme.section_votes = tally
             session.add(theme)
-    taught_themes = {t.id or 0 for t in themes if (t.section_votes or {}).get(TAUGHT)}
+        sums[theme_id] = _mixed(mapper, tally, lesson)
+        if lesson and tally.get(LESSON) == lesson and tally.get(TAUGHT):
+            taught_themes.add(theme_id)
     return Votes(sums, len(again), taught_themes)
 
 
-def tally_key(mapper: SectionMapper, learned_from: Sequence[MappingCorrection]) -> str:
-    """What stored tallies depend on: the sections' words and the corrections the model learns from (a new one
-    counts every theme again, so a correction reaches the themes already there)."""
+def _updated(
+    mapper: SectionMapper,
+    tally: dict[str, Any],
+    counted: Counted,
+    theme_id: int,
+    n: int,
+    lesson: str | None,
+    relearn: bool,
+) -> dict[str, Any]:
+    """A theme's stored tally with what this sync counted for it added (`tally` is empty for a theme counted again);
+    its taught layer counted anew for `relearn` (a new correction) or a theme whose layer is missing."""
+    zeros = np.zeros(len(mapper.targets))
+    added = counted.base.get(theme_id, zeros)
+    base = mapper.tally(tally.get("sums", {})) + added
+    out = {
+        "key": mapper.vote_key,
+        "n": n,
+        "sums": mapper.tally_dict(base),
+        # some of the vote is a model's over the workspace's items (see `explain_theme`)
+        LEARNED: LEARNED in counted.voted or tally.get(LEARNED, False),
+    }
+    if lesson is None:
+        return out
+    anew = relearn or tally.get(LESSON) != lesson
+    stored = zeros if anew else mapper.tally(tally.get(TAUGHT_SUMS, {}))
+    if counted.taught is None:  # no model taught this sync: the votes as counted stand for its items
+        taught, fitted = (base if anew else stored + added), not anew and tally.get(TAUGHT, False)
+    else:
+        taught, fitted = stored + counted.taught.get(theme_id, zeros), True
+    sure = counted.sure.get(theme_id, 0.0) + (0.0 if anew else tally.get(SURE, 0.0))
+    return out | {LESSON: lesson, TAUGHT_SUMS: mapper.tally_dict(taught), SURE: round(sure, 6), TAUGHT: fitted}
+
+
+def _mixed(mapper: SectionMapper, tally: Mapping[str, Any], lesson: str | None) -> np.ndarray:
+    """A theme's vote from its stored tally: its members' votes as counted, and where owners' corrections taught a
+    model, that model's votes as far as the members' own words are unsure of their section (their mean largest
+    share: a theme whose words plainly name a section keeps it)."""
+    base = mapper.tally(tally.get("sums", {}))
+    n = tally.get("n", 0)
+    if lesson is None or tally.get(LESSON) != lesson or not n:
+        return base
+    sure = min(1.0, tally.get(SURE, 0.0) / n)
+    return base * sure + mapper.tally(tally.get(TAUGHT_SUMS, {})) * (1 - sure)
+
+
+def lesson_key(learned_from: Sequence[MappingCorrection]) -> str | None:
+    """Which corrections the taught layer of the tallies was counted with (a new one counts that layer again, so
+    a correction reaches the themes already there); None without corrections."""
     ids = ",".join(str(c.id) for c in learned_from)
-    return f"{mapper.vote_key}:{hashlib.sha256(ids.encode()).hexdigest()[:8]}" if ids else mapper.vote_key
+    return hashlib.sha256(ids.encode()).hexdigest()[:8] if ids else None
 
 
 def examples(session: Session, learned_from: Sequence[MappingCorrection]) -> list[tuple[list[str], str, str | None]]:
@@ -199,34 +267,59 @@ def examples(session: Session, learned_from: Sequence[MappingCorrection]) -> lis
     return found
 
 
-def _summed(
+def _counted(
     mapper: SectionMapper,
-    members: Mapping[int, Sequence[Sequence[str]]],
-    taught: Sequence[tuple[Sequence[str], str, str | None]] = (),
-    every: Sequence[Sequence[str]] | None = None,
+    base_docs: Mapping[int, Sequence[Sequence[str]]],
+    taught_docs: Mapping[int, Sequence[Sequence[str]]],
+    taught: Sequence[tuple[Sequence[str], str, str | None]],
+    every: Sequence[Sequence[str]] | None,
+) -> Counted:
+    """The votes of `base_docs` (theme -> items) summed per theme: the workspace model's (SectionMapper.bootstrap,
+    over `every` item the sync read when they are enough, else over those items) or, without one, their own words';
+    and with owners' examples (`taught`), the votes of the model they teach for `taught_docs` (`_taught`)."""
+    base, voted = _base(mapper, base_docs, every)
+    themes = [t for t, docs in taught_docs.items() if docs]
+    if not taught or not themes:
+        return Counted(base, None, {}, voted)
+    docs = [doc for t in themes for doc in taught_docs[t]]
+    starts = np.cumsum([0] + [len(taught_docs[t]) for t in themes[:-1]])
+    own = mapper.vote_rows(docs)
+    sure = dict(zip(themes, np.add.reduceat(own.max(axis=1), starts).tolist(), strict=True))
+    votes = _taught(mapper, docs, own, taught)
+    if votes is None:
+        return Counted(base, None, sure, voted)
+    return Counted(base, dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), sure, voted | {TAUGHT})
+
+
+def _taught(
+    mapper: SectionMapper,
+    docs: Sequence[Sequence[str]],
+    own: np.ndarray,
+    taught: Sequence[tuple[Sequence[str], str, str | None]],
+) -> np.ndarray | None:
+    """Each item's vote by the model owners' examples teach (SectionMapper.taught), beside the items voting most
+    surely for a section. Those are surest by a workspace model fitted on these items themselves (older themes'
+    items included: one sync's model knows only that sync's issues), else by their own words (`own`)."""
+    model = mapper.bootstrap(docs)
+    return mapper.taught(docs, own if model is None else mapper.learned_votes(model, docs), taught)
+
+
+def _base(
+    mapper: SectionMapper, members: Mapping[int, Sequence[Sequence[str]]], every: Sequence[Sequence[str]] | None
 ) -> tuple[dict[int, np.ndarray], set[str]]:
-    """Theme -> its given members' summed votes; and which models voted: `LEARNED` (the items' own words taught
-    it: SectionMapper.bootstrap, over `every` item the sync read when they are enough, else over the members),
-    `TAUGHT` (the owners' examples taught it, over those votes: analysis.mapping.SectionMapper.taught_votes), neither
-    (each member's vote is its own). Without corrections members are counted VOTE_ROWS at a time: a vote row per
-    member of a large import at once was most of a sync's memory."""
+    """Theme -> its given members' summed votes, and `{LEARNED}` when the workspace's model gave them (see
+    `_counted`). Members are counted VOTE_ROWS at a time: a vote row per member of a large import at once was most of
+    a sync's memory."""
     themes = [t for t, docs in members.items() if docs]
     if not themes:
         return {}, set()
     # the model learns from the items the sync read, placed in a theme or not, when they are enough; else from the
-    # members counted (all of them after a correction): unplaced items taught it as much as placed ones (on the
-    # airline set, fitted on the themed items alone it gained half as much: bench/README.md, "Mapping")
+    # members counted: unplaced items taught it as much as placed ones (on the airline set, fitted on the themed
+    # items alone it gained half as much: bench/README.md, "Mapping")
     learn_from_sync = every is not None and len(every) >= MIN_LEARNED
-    counted = [doc for t in themes for doc in members[t]] if taught or not learn_from_sync else []
-    model = mapper.bootstrap(every if every is not None and learn_from_sync else counted)
-    voted = set() if model is None else {LEARNED}
-    if taught:  # the model learns from the surest voters among all members: they are counted together
-        own = mapper.vote_rows(counted) if model is None else mapper.learned_votes(model, counted)
-        votes, fitted = mapper.taught_votes(counted, own, taught)
-        starts = np.cumsum([0] + [len(members[t]) for t in themes[:-1]])
-        return dict(zip(themes, np.add.reduceat(votes, starts, axis=0), strict=True)), voted | (
-            {TAUGHT} if fitted else set()
-        )
+    model = mapper.bootstrap(
+        every if every is not None and learn_from_sync else [doc for t in themes for doc in members[t]]
+    )
     sums: dict[int, np.ndarray] = {}
     for theme in themes:
         docs = members[theme]
@@ -236,10 +329,13 @@ def _summed(
             if theme in sums:
                 votes[0] += sums[theme]  # the sum runs on from the previous batch, row by row as in one batch
             sums[theme] = np.add.reduce(votes, axis=0)
-    return sums, voted
+    return sums, set() if model is None else {LEARNED}
 
 
-TAUGHT, LEARNED = "taught", "learned"  # which model voted (see `_summed`), as flags of a stored tally
+# a tally's taught layer: the corrections it was counted with, the taught model's summed votes, and the members' own
+# words' sureness (their largest shares) summed
+LESSON, TAUGHT_SUMS, SURE = "lesson", "taught_sums", "sure"
+TAUGHT, LEARNED = "taught", "learned"  # which model voted (see `_counted`), as flags of a stored tally
 THEMES_PER_QUERY = 200
 VOTE_ROWS = 20_000  # members voted at a time
 EXAMPLES_PER_CORRECTION = 2_000  # items of one moved theme the model learns from
@@ -269,9 +365,11 @@ def explain_theme(
         for batch in _members(session, [theme_id]):
             own += mapper.vote_rows(batch.get(theme_id, [])).sum(axis=0)
         tally = theme.section_votes or {}
-        current = tally.get("key") == tally_key(mapper, corrections(session))
-        counted = mapper.tally(tally.get("sums", {})) if current else own
-        taught, from_items = bool(current and tally.get(TAUGHT)), bool(current and tally.get(LEARNED))
+        lesson = lesson_key(corrections(session))
+        current = tally.get("key") == mapper.vote_key
+        counted = _mixed(mapper, tally, lesson) if current else own
+        taught = bool(current and lesson and tally.get(LESSON) == lesson and tally.get(TAUGHT))
+        from_items = bool(current and tally.get(LEARNED))
         explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught)
         if taught or from_items:
             shares = own / own.sum() if own.sum() > 0 else own

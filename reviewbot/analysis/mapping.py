@@ -49,9 +49,10 @@ LIKE_FULLY = 0.9
 SPAN = 0.5
 # Owners' corrections teach a model: a linear model over all the words of the workspace's items learns from the
 # items of the themes owners moved (labelled where they put them) and from the members that vote most surely for a
-# section (this share of each section's voters), then votes for every member; a member's own vote counts as far as
-# it is sure (its largest share), the model's for the rest. So a correction reaches like themes written in other
-# words ("truck" and "title" where the policy says "vehicle"). Without corrections the members' own votes stand:
+# section (this share of each section's voters), then votes for every member (`taught`); a theme's vote as counted
+# weighs as far as its members' own words are sure (their mean largest share), the model's for the rest
+# (workflows/mapping.py). So a correction reaches like themes written in other words ("truck" and "title" where the
+# policy says "vehicle"). Without corrections the members' own votes stand:
 # taught by the sure voters alone, the model helped the dev set (0.229 -> 0.253) but cost the airline set and a
 # planted demo issue (bench/README.md, "Mapping").
 TEACH_SHARE = 0.3
@@ -59,7 +60,7 @@ TEACH_SHARE = 0.3
 # so a small sync's few items are not all drawn to the sections owners moved tickets to.
 MIN_TAUGHT = 30
 CORRECTED_WEIGHT = 3.0  # an item of a theme an owner moved teaches as much as this many sure voters
-MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond): a 100k recount costs ~26 CPU s
+MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond): most of a correction's cost at 100k
 # A theme whose words fit no section still goes where owners put like themes when the model they taught gives
 # that section this share of its vote.
 TAUGHT_SURE = 0.5
@@ -239,18 +240,31 @@ class SectionMapper:
         votes: np.ndarray,
         examples: Sequence[tuple[Sequence[str], str, str | None]] = (),
     ) -> tuple[np.ndarray, bool]:
-        """Each member's vote as owners' corrections teach it: a linear model fitted on `examples`, the items of
-        themes an owner moved as (terms, document, section or None for not a policy matter), and on the members'
-        surest voters votes for every member, as far as the member's vote (its own, or the workspace model's:
-        `learned_votes`) is not sure. Returns the votes and whether a model was fitted (no examples, or too few: the
-        votes as given)."""
+        """Each member's vote as owners' corrections teach it: the model `taught` fits votes for every member, as far
+        as the member's vote (its own, or the workspace model's: `learned_votes`) is not sure. Returns the votes and
+        whether a model was fitted (no examples, or too few: the votes as given)."""
+        taught = self.taught(members, votes, examples)
+        if taught is None:
+            return votes, False
+        sureness = votes.max(axis=1, keepdims=True)
+        return votes * sureness + taught * (1 - sureness), True
+
+    def taught(
+        self,
+        members: Sequence[Sequence[str]],
+        votes: np.ndarray,
+        examples: Sequence[tuple[Sequence[str], str, str | None]] = (),
+    ) -> np.ndarray | None:
+        """Each member's vote by a linear model fitted on `examples`, the items of themes an owner moved as (terms,
+        document, section or None for not a policy matter), and on the surest voters of `votes` among the members.
+        None without examples, or with too few sure voters."""
         labelled = [(doc, self._index.get(_target_of_pair(d, s))) for doc, d, s in examples]
         labelled = [(doc, target) for doc, target in labelled if target is not None]
         if not labelled:
-            return votes, False
+            return None
         sure = _surest(votes, TEACH_SHARE)
         if len(sure) < MIN_TAUGHT or len({*votes[sure].argmax(axis=1), *(t for _, t in labelled)}) < 2:
-            return votes, False
+            return None
         if len(sure) > MAX_TAUGHT:
             sure = np.sort(np.random.default_rng(0).choice(sure, MAX_TAUGHT, replace=False))
         docs = [members[i] for i in sure] + [doc for doc, _ in labelled]
@@ -261,8 +275,7 @@ class SectionMapper:
         model.fit(vectorizer.fit_transform(docs), targets, sample_weight=weights)
         taught = np.zeros_like(votes)
         taught[:, model.classes_] = model.predict_proba(vectorizer.transform(members))
-        sureness = votes.max(axis=1, keepdims=True)
-        return votes * sureness + taught * (1 - sureness), True
+        return taught
 
     def bootstrap(self, items: Sequence[Sequence[str]]) -> SeededBayes | None:
         """A model of the items' own words, seeded by the policy's (`bootstrap.SeededBayes`): the sections' text and

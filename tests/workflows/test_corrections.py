@@ -4,6 +4,7 @@ makes it inert; "not a policy matter" stops the theme's tickets."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -269,11 +270,11 @@ A vehicle is repossessed only after written notice, and its papers are returned 
 DAYS = ["on monday", "on friday", "last week", "yesterday", "at night", "this morning", "on payday", "today"]
 
 
-def lender_workspace(tmp_path: Path) -> Path:
+def lender_workspace(tmp_path: Path, policy: str = LENDER) -> Path:
     """A workspace with the lender's policy alone and an empty complaints inbox."""
-    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=LENDER)
+    ws = make_workspace(tmp_path / "ws", extra_toml=ROLES, policy=policy)
     (ws / "policies" / "returns.md").unlink()
-    (ws / "policies" / "lender.md").write_text(LENDER, encoding="utf-8")
+    (ws / "policies" / "lender.md").write_text(policy, encoding="utf-8")
     (ws / "inbox" / "complaints" / "export-1.csv").unlink()
     return ws
 
@@ -345,3 +346,62 @@ def test_without_corrections_a_large_import_teaches_itself_the_words_the_policy_
     sync(ws)
     _, why, _ = explain_theme(settings, store, car)  # type: ignore[arg-type]
     assert why.learned and why.taught
+
+
+REPOSSESSED = (
+    ["car", "truck", "van", "pickup", "vehicle", "suv"],
+    ["from my driveway", "at my work", "from the street", "at the mall", "from my garage"],
+    DAYS,
+    ["I need it for work", "my kids were inside", "nobody called me", "I was never late", "it was paid up"],
+)
+SHARED = (
+    ["personal data", "phone number", "home address", "email address", "income details"],
+    ["a marketing firm", "an advertiser", "a data broker", "a partner company", "a telemarketer"],
+    DAYS,
+    ["now they spam me", "I never agreed", "I get calls all day", "I want it deleted", "this is illegal"],
+)
+
+
+def varied(template: str, words: tuple[list[str], ...], n: int) -> list[str]:
+    """n different texts: the template filled with every combination of the words, in turn."""
+    return [template.format(*combination) for combination in itertools.islice(itertools.product(*words), n)]
+
+
+PRIVACY = """
+## Privacy {#privacy}
+Personal data is never shared with marketing firms without the customer's consent.
+"""
+
+
+@pytest.mark.parametrize("corrected", [True, False])
+def test_a_correction_does_not_move_older_themes_when_the_next_sync_brings_other_issues(
+    tmp_path: Path, use_database: str, corrected: bool
+) -> None:
+    ws = lender_workspace(tmp_path, LENDER + PRIVACY)
+    exports = ws / "inbox" / "complaints"
+    first = (
+        rows(lender_texts("a fee I was never shown was charged {day}, the interest rate is not what I signed", 60), "F")
+        + rows(lender_texts("they debit my bank account {day} after I revoked the authorisation", 60), "B")
+        + rows(
+            lender_texts("the title of my truck was never handed back {day} after the payoff, you promised", 30), "T"
+        )
+    )
+    write_csv(exports / "export-1.csv", first)
+    settings, store = sync(ws)
+    assert sections_of_theme(store, theme_of(store, "F-0")) == ["costs"]
+    assert sections_of_theme(store, theme_of(store, "B-0")) == ["debits"]
+    [ticket] = [t for t in tickets(store) if t.theme_id == theme_of(store, "T-0")]
+    if corrected:
+        move_ticket(store, settings, ticket.tracker_ref or "", "vehicles", "dana")
+    # the next sync brings other issues, enough of them for the workspace's model of its words, and none about fees
+    # or debits: a model of this sync's items alone knows no section for the older themes' items
+    later = varied("my {0} was repossessed {1} {2} without written notice, {3}", REPOSSESSED, 1200) + varied(
+        "you shared my {0} with {1} {2} without my consent, {3}", SHARED, 1000
+    )
+    write_csv(exports / "export-2.csv", rows(later, "L", day=2))
+    sync(ws)
+    assert sections_of_theme(store, theme_of(store, "L-0")) == ["vehicles"]
+    assert sections_of_theme(store, theme_of(store, "L-1200")) == ["privacy"]
+    # the older themes nobody corrected stay where they were, with or without the owner's correction
+    assert sections_of_theme(store, theme_of(store, "F-0")) == ["costs"]
+    assert sections_of_theme(store, theme_of(store, "B-0")) == ["debits"]
