@@ -71,6 +71,12 @@ REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features a
 # 0.738, airline reasons 0.184 -> 0.222, CFPB issues 0.214 -> 0.219 (mean of four row orders); see bench/README.md.
 REWEIGHT_PASSES = 2
 INFORMATION_POWER = 0.5
+# Pairs of adjacent words in at least PAIR_MIN_ROWS of the sampled texts are one more block of the latent space, and
+# so of the neighbour graph ("top up" and "up top", "card arrive" and "arrive card" do not ask the same); in the
+# naive Bayes rounds they changed nothing. With the two steps below, BANKING77 NMI 0.740 -> 0.751 (mean of five row
+# orders), airline reasons 0.222 -> 0.230, CFPB issues level (0.217) with no grab bag in nine orders; see
+# bench/README.md.
+PAIR_MIN_ROWS = 5
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 # A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
@@ -78,7 +84,9 @@ MIN_SHARED = 0.05
 # graph, at a low resolution (SPLIT_RESOLUTION) so that it breaks into a few parts, not dozens. In four row orders of
 # CFPB: grab bags (over 5% of items, under 30% one issue) 0 in each instead of 0-1, NMI 0.214 against 0.211 (mean),
 # 41-58 themes instead of 33-36; resolution 1 gave NMI 0.218 with 46-77 themes, 0.3 left one grab bag. BANKING77 has
-# no grab bag (NMI 0.718 both).
+# no grab bag (NMI 0.718 both). The split is repeated, with the median of the clusters it made, until it splits
+# nothing: with word pairs in the graph one CFPB order kept a theme of 9% of the items, 28% one issue, whose members
+# were just more alike than the first median's (bench/README.md, branch themes3).
 SPLIT_RESOLUTION = 0.5
 GRAB_BAG_SHARE = 0.05
 CHANCE_PAIRS = 5_000  # random pairs whose median similarity is the chance level of a set of embeddings
@@ -116,7 +124,8 @@ def find_clusters(
     cluster, and clusters smaller than `min_size`, are noise. Labels are numbered by size, largest first.
     Rows with the same terms (a complaint pasted again, a templated answer) are clustered once and share a
     label, so sizes here count distinct rows: a thousand copies of one text are not a theme on their own.
-    With embeddings, rows are copies only if their texts also start with the same words (`_distinct_wordings`).
+    With embeddings, rows are copies only if their texts also start with the same words (`_distinct_wordings`);
+    with terms, a clustered row's copies worded otherwise are placed by its clusters' words (`_place_wordings`).
     With `embed` (and `texts`), rows of any number are compared by the texts' sentence embeddings instead of LSA
     and grouped by the graph method (at a resolution that does not fall with size), and a sampled row stays in
     its community if at least `similarity` above the set's chance level close to its centroid (no refinement).
@@ -124,7 +133,7 @@ def find_clusters(
     distinct, copies = _distinct_rows(matrix if rows is None else matrix[rows])  # the copy ends in there
     if embed is not None and texts is not None:
         distinct, copies = _distinct_wordings(distinct, copies, texts)
-    labels = _cluster_distinct(
+    labels, model = _cluster_distinct(
         matrix,
         distinct if rows is None else rows[distinct],  # the distinct rows as an index into the matrix, not a copy
         min_size=min_size,
@@ -135,7 +144,10 @@ def find_clusters(
         embed=embed if texts is not None else None,
         seed=seed,
     )
-    return labels[copies]
+    labels = labels[copies]
+    if model is not None and texts is not None:
+        labels = _place_wordings(model, matrix, np.arange(len(copies)) if rows is None else rows, copies, labels, texts)
+    return labels
 
 
 class RowsOf(Sequence[T]):
@@ -192,10 +204,58 @@ def _distinct_wordings(distinct: np.ndarray, copies: np.ndarray, texts: Sequence
     for start in range(0, len(shared), WORDING_ROWS):  # texts read a batch at a time (a sync reads the store's)
         part = shared[start : start + WORDING_ROWS]
         for row, text in zip(part.tolist(), take(texts, part), strict=True):
-            words = WORDS.findall(without_addresses(text[:TEXT_CHARS]).lower())[:WORDING_WORDS]
-            key = (int(copies[row]), " ".join(words))
+            key = (int(copies[row]), _wording(text))
             groups[row] = len(distinct) + wordings.setdefault(key, len(wordings))  # a group per terms and wording
     return _by_first_appearance(groups)
+
+
+def _wording(text: str) -> str:
+    """A text's first WORDING_WORDS words, lower case (digits, punctuation and addresses aside)."""
+    return " ".join(WORDS.findall(without_addresses(text[:TEXT_CHARS]).lower())[:WORDING_WORDS])
+
+
+def _place_wordings(
+    model: _WordModel,
+    matrix: csr_matrix,
+    index: np.ndarray,
+    copies: np.ndarray,
+    labels: np.ndarray,
+    texts: Sequence[str],
+) -> np.ndarray:
+    """The labels, with each clustered row's copies that are worded otherwise (same terms, other first words) moved
+    to the cluster their own words fit best.
+
+    Terms leave out stop words, so texts asking different things share them ("Where is my card?" / "When will my
+    card be here?"): BANKING77's 10,003 texts are 8,002 distinct rows by terms, 9,972 by wording, and 126 groups of
+    copies mix intents. Clustering them once keeps a thousand copies of a text from being a theme of their own;
+    placing the other wordings by their words puts a differently asked question where it belongs. Only copies of
+    rows in a cluster are read (`index` maps rows to the matrix's)."""
+    sizes = np.bincount(copies)
+    candidates = np.flatnonzero((sizes[copies] > 1) & (labels != NOISE))
+    if len(candidates) == 0:
+        return labels
+    groups = np.empty(len(candidates), dtype=np.int64)
+    wordings: dict[tuple[int, str], int] = {}
+    for start in range(0, len(candidates), WORDING_ROWS):  # texts read a batch at a time (a sync reads the store's)
+        part = candidates[start : start + WORDING_ROWS]
+        for i, (row, text) in enumerate(zip(part.tolist(), take(texts, part), strict=True)):
+            groups[start + i] = wordings.setdefault((int(copies[row]), _wording(text)), len(wordings))
+    firsts, group_of = _by_first_appearance(groups)
+    # the first row of a group of copies is the one clustered; its wording keeps the label
+    clustered = np.zeros(len(copies), dtype=bool)
+    clustered[np.unique(copies, return_index=True)[1]] = True
+    group_clustered = np.zeros(len(firsts), dtype=bool)
+    group_clustered[group_of[clustered[candidates]]] = True
+    others = np.flatnonzero(~group_clustered)
+    if len(others) == 0:
+        return labels
+    rows = candidates[firsts[others]]
+    placed = model.place(matrix[index[rows]], take(texts, rows), labels[rows])
+    moved = np.full(len(firsts), NOISE, dtype=np.int64)
+    moved[others] = placed
+    result = labels.copy()
+    result[candidates] = np.where(moved[group_of] != NOISE, moved[group_of], labels[candidates])
+    return result
 
 
 def _by_first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,13 +287,15 @@ def _cluster_distinct(
     max_items: int | None,
     embed: Encoder | None,
     seed: int,
-) -> np.ndarray:
-    """find_clusters on the `distinct` rows of the matrix (all different); a label per distinct row."""
+) -> tuple[np.ndarray, _WordModel | None]:
+    """find_clusters on the `distinct` rows of the matrix (all different): a label per distinct row, and (for the
+    graph method on terms and texts) what places other rows by the clusters' words."""
     n = len(distinct)
     labels = np.full(n, NOISE, dtype=np.int64)
     usable = np.flatnonzero(np.diff(matrix.indptr)[distinct] > 0)
+    space = None
     if len(usable) < max(min_size, 2):
-        return labels
+        return labels, None
     found = np.full(n, NOISE, dtype=np.int64)
     if len(usable) <= LINKAGE_ROWS and embed is None:
         # words and character n-grams of the raw texts blur the few topics of a small set: terms only
@@ -249,8 +311,10 @@ def _cluster_distinct(
         if embed:
             points = _embedded(embed, texts, rows)
         else:
-            features = _features(matrix[distinct[rows]], None if texts is None else take(texts, rows))
-            points = _latent(features, seed)
+            space = _FeatureSpace(matrix[distinct[rows]], None if texts is None else take(texts, rows))
+            features = space.features
+            # word pairs in the latent space only: in the naive Bayes rounds they changed nothing (bench/README.md)
+            points = _latent(space.with_word_pairs(), seed)
         if features is None:
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
@@ -259,7 +323,7 @@ def _cluster_distinct(
             groups = communities(graph, _resolution(len(rows)), seed)
         keep = np.bincount(groups)[groups] >= min_size
         if not keep.any():
-            return labels
+            return labels, None
         if features is None:
             # a row stays in its community if close enough to its centroid: moving every row to the nearest
             # centroid instead lost 0.003-0.012 NMI on BANKING77 at every size (embeddings link paraphrases well)
@@ -272,7 +336,10 @@ def _cluster_distinct(
     if embed is None:  # paraphrases sharing no word are what embeddings are for; LSA needs the check
         members = np.flatnonzero(found != NOISE)  # only members are checked: a copy of every row is not needed
         found[members] = _drop_strangers(matrix[distinct[members]], found[members])
-    return _by_size(found, min_size)
+    labels = _by_size(found, min_size)
+    if space is None or space.heads is None:
+        return labels, None
+    return labels, _WordModel(space, labels[rows])
 
 
 def above_chance(points: np.ndarray, similarity: float, seed: int = 0) -> float:
@@ -301,32 +368,152 @@ def _embedded(embed: Encoder, texts: Sequence[str] | None, rows: np.ndarray) -> 
 
 def _features(matrix: csr_matrix, texts: Sequence[str] | None) -> csr_matrix:
     """Unit-length rows: the terms, plus (given texts) all words and character n-grams, equally weighted."""
-    blocks = [normalize(matrix.astype(np.float32))]
-    if texts is not None:
-        heads = [without_addresses(text[:TEXT_CHARS]).lower() for text in texts]
-        words = TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32)
-        for vectorize in (words.fit_transform, _char_ngrams):
+    return _FeatureSpace(matrix, texts).features
+
+
+def _heads(texts: Sequence[str]) -> list[str]:
+    """What the word and character features read of each text: its start, lower case, without addresses."""
+    return [without_addresses(text[:TEXT_CHARS]).lower() for text in texts]
+
+
+class _FeatureSpace:
+    """The features of some rows (`_features`), and the same features of other rows (`transform`)."""
+
+    def __init__(self, matrix: csr_matrix, texts: Sequence[str] | None) -> None:
+        self.heads = None if texts is None else _heads(texts)
+        self._words: TfidfVectorizer | None = None
+        self._chars: _CharNgrams | None = None
+        blocks = [normalize(matrix.astype(np.float32))]
+        if self.heads is not None:
+            words = TfidfVectorizer(token_pattern=r"[a-z][a-z']*", sublinear_tf=True, dtype=np.float32)
             try:
-                blocks.append(vectorize(heads))
-            except ValueError:  # no word or n-gram occurs (often enough)
-                continue
-    return normalize(hstack(blocks, format="csr", dtype=np.float32))
+                blocks.append(words.fit_transform(self.heads))
+                self._words = words
+            except ValueError:  # no word occurs
+                pass
+            try:
+                chars = _CharNgrams(self.heads)
+                blocks.append(chars.fitted)
+                self._chars = chars
+            except ValueError:  # no n-gram occurs often enough
+                pass
+        self.blocks = len(blocks)
+        self.features = normalize(hstack(blocks, format="csr", dtype=np.float32))
+
+    def transform(self, matrix: csr_matrix, texts: Sequence[str]) -> csr_matrix:
+        """Other rows' features, in this space's columns (words and n-grams it has not seen are left out)."""
+        heads = _heads(texts)
+        blocks = [normalize(matrix.astype(np.float32))]
+        if self._words is not None:
+            blocks.append(self._words.transform(heads))
+        if self._chars is not None:
+            blocks.append(self._chars.transform(heads))
+        return normalize(hstack(blocks, format="csr", dtype=np.float32))
+
+    def with_word_pairs(self) -> csr_matrix:
+        """The features with a block of the pairs of adjacent words in at least PAIR_MIN_ROWS texts, weighing as one
+        block among the others (the features alone without texts, or when no pair is that common)."""
+        if self.heads is None:
+            return self.features
+        pairs = TfidfVectorizer(
+            token_pattern=r"[a-z][a-z']*", ngram_range=(2, 2), min_df=PAIR_MIN_ROWS, sublinear_tf=True, dtype=np.float32
+        )
+        try:
+            block = pairs.fit_transform(self.heads)
+        except ValueError:  # no pair is in enough texts
+            return self.features
+        # the features are the unit-length join of their blocks, each 1 / sqrt(blocks) of it
+        block = (block * np.float32(1.0 / np.sqrt(self.blocks))).astype(np.float32)
+        return normalize(hstack([self.features, block], format="csr", dtype=np.float32))
+
+
+class _WordModel:
+    """A naive Bayes model of the final clusters' features, each weighted by what it tells of them (as the last
+    rounds of `_refine`), that places other rows."""
+
+    def __init__(self, space: _FeatureSpace, labels: np.ndarray) -> None:
+        self._space, self._labels = space, labels
+        self._log_p: np.ndarray | None = None
+
+    def _fit(self) -> np.ndarray:
+        """Log probabilities, features x clusters (fitted only when a clustered row has copies worded otherwise)."""
+        space, labels = self._space, self._labels
+        members = np.flatnonzero(labels != NOISE)
+        features = space.features[members]
+        self._columns = np.flatnonzero(np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS)
+        features = features[:, self._columns].tocsr()
+        self._weights = np.maximum(_information(features, labels[members]), 0.0) ** INFORMATION_POWER
+        weighted = self._weighted(features)
+        clusters = int(labels.max(initial=NOISE)) + 1
+        member = csr_matrix(
+            (np.ones(len(members), dtype=np.float32), (labels[members], np.arange(len(members)))),
+            shape=(clusters, len(members)),
+        )
+        # clusters x features, as in _naive_bayes_round: turned into log probabilities in place, then laid out as
+        # the product wants it
+        log_p = (member @ weighted).toarray()
+        totals = log_p.sum(axis=1, dtype=np.float64) + REFINE_SMOOTHING * log_p.shape[1]
+        log_p += np.float32(REFINE_SMOOTHING)
+        np.log(log_p, out=log_p)
+        log_p -= np.log(totals).astype(np.float32)[:, None]
+        return np.ascontiguousarray(log_p.T)
+
+    def _weighted(self, features: csr_matrix) -> csr_matrix:
+        """Features (in the model's columns) weighted, rows unit-length again."""
+        weighted = features.copy()
+        weighted.data *= self._weights[weighted.indices].astype(np.float32)
+        normalize(weighted, copy=False)
+        weighted.eliminate_zeros()
+        return weighted
+
+    def place(self, matrix: csr_matrix, texts: Sequence[str], fallback: np.ndarray) -> np.ndarray:
+        """The most likely cluster of each row; `fallback` for a row with no feature the model knows."""
+        if self._log_p is None:
+            self._log_p = self._fit()
+        if self._log_p.shape[1] == 0:
+            return fallback
+        features = self._weighted(self._space.transform(matrix, texts)[:, self._columns].tocsr())
+        scores = np.asarray(features @ self._log_p)
+        return np.where(features.getnnz(axis=1) > 0, scores.argmax(axis=1), fallback)
 
 
 def _char_ngrams(texts: Sequence[str]) -> csr_matrix:
     """TF-IDF of the character n-grams of words, 2 to 5 long, in at least two texts: the matrix of
     TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True), built from the n-grams
     of each distinct word rather than of every word of every text, a third of the time."""
-    words = CountVectorizer(analyzer=str.split, dtype=np.float32)
-    per_text = words.fit_transform(texts)
-    grams = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), dtype=np.float32)
-    per_word = grams.fit_transform(words.get_feature_names_out())
-    counts = (per_text @ per_word).tocsr()  # n-gram counts per text, columns in the vectorizer's order
-    counts.sort_indices()
-    common = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= 2)
-    if len(common) == 0:
-        raise ValueError("no character n-gram is in two texts")
-    return TfidfTransformer(sublinear_tf=True).fit_transform(counts[:, common])
+    return _CharNgrams(texts).fitted
+
+
+class _CharNgrams:
+    """`_char_ngrams` of some texts (`fitted`), and the same n-grams of other texts (`transform`)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        counts = self._counts(texts, fit=True)
+        counts.sort_indices()
+        self._common = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= 2)
+        if len(self._common) == 0:
+            raise ValueError("no character n-gram is in two texts")
+        self._tfidf = TfidfTransformer(sublinear_tf=True)
+        self.fitted = self._tfidf.fit_transform(counts[:, self._common])
+
+    def _counts(self, texts: Sequence[str], *, fit: bool = False) -> csr_matrix:
+        """N-gram counts per text: words per text times n-grams per distinct word."""
+        words = CountVectorizer(analyzer=str.split, dtype=np.float32)
+        per_text = words.fit_transform(texts)
+        if fit:
+            self._grams = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), dtype=np.float32)
+            per_word = self._grams.fit_transform(words.get_feature_names_out())
+        else:
+            per_word = self._grams.transform(words.get_feature_names_out())
+        return (per_text @ per_word).tocsr()  # columns in the n-gram vectorizer's order
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        """The n-grams of other texts, weighted as the fitted ones."""
+        try:
+            counts = self._counts(texts)
+        except ValueError:  # no word at all
+            return csr_matrix((len(texts), len(self._common)), dtype=np.float32)
+        return self._tfidf.transform(counts[:, self._common])
 
 
 def _latent(features: csr_matrix, seed: int) -> np.ndarray:
@@ -527,7 +714,19 @@ def _times_dense(sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
 
 def _split_grab_bags(points: np.ndarray, labels: np.ndarray, graph: csr_matrix, min_size: int, seed: int) -> np.ndarray:
     """Split each cluster holding over GRAB_BAG_SHARE of the rows whose members are less alike than those of the
-    median cluster (a grab bag) into the communities of its own part of the neighbour graph."""
+    median cluster (a grab bag) into the communities of its own part of the neighbour graph, and again with the
+    median of the clusters that makes until no cluster is split: a large cluster just above the first median (CFPB:
+    9% of the items, 28% one issue) is below the second."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    while True:
+        split = _split_once(points, labels, graph, min_size, seed)
+        if split.max() == labels.max():  # a split adds a cluster; none was split
+            return split
+        labels = split
+
+
+def _split_once(points: np.ndarray, labels: np.ndarray, graph: csr_matrix, min_size: int, seed: int) -> np.ndarray:
+    """One pass of `_split_grab_bags`; labels numbered 0.. out."""
     labels = np.unique(labels, return_inverse=True)[1]
     sizes = np.bincount(labels)
     centroids = _centroids(points, labels)

@@ -197,7 +197,8 @@ def test_clustering_rows_by_index_is_clustering_their_copy_and_reads_the_sample_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # a large import's leftover rows are clustered as an index into its matrix (no copy), and only the sample's
-    # texts are read, in one batch (from the store, in a sync)
+    # texts are read, in one batch (from the store, in a sync), then those of the clustered rows' copies (their
+    # wording is compared), in one more
     import reviewbot.analysis.cluster as cluster
     from reviewbot.analysis.cluster import RowsOf
 
@@ -224,4 +225,64 @@ def test_clustering_rows_by_index_is_clustering_their_copy_and_reads_the_sample_
         label: {t for t, at in zip(row_topics, by_index.tolist(), strict=True) if at == label} for label in by_index
     }
     assert len(found) > 3 and all(len(in_it) == 1 for label, in_it in found.items() if label != NOISE)
-    assert len(asked) == 1 and len(asked[0]) == 80 and set(asked[0]) <= set(rows.tolist())
+    assert len(asked[0]) == 80 and set(asked[0]) <= set(rows.tolist())
+    copies = {i for i in rows.tolist() if texts.count(texts[i]) > 1}
+    assert len(asked) == 2 and set(asked[1]) <= copies
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_texts_with_the_same_terms_asking_different_things_land_in_their_own_themes(
+    monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    # "where is my new card" and "how to get new card" have the same terms (new, card: the rest are stop words),
+    # so they were clustered once and shared a theme; each now goes where its own words fit
+    monkeypatch.setattr(cluster_module, "LINKAGE_ROWS", 20)  # the graph method, with texts, on a small set
+    frames = {"arrival": "where is my {} {}", "order": "how do i get {} {}"}
+    content = {
+        "arrival": ["card", "new", "parcel", "arrived", "delivery", "post", "waiting", "late"],
+        "order": ["card", "new", "order", "apply", "request", "another", "replacement", "extra"],
+    }
+    rng = np.random.default_rng(2)
+    texts, topics = [], []
+    for topic, frame in frames.items():
+        for _ in range(60):
+            texts.append(frame.format(*rng.choice(content[topic], size=2, replace=False)))
+            topics.append(topic)
+    pair = [("where is my new card", "arrival"), ("how to get new card", "order")]
+    for text, topic in pair[first:] + pair[:first]:
+        texts.append(text)
+        topics.append(topic)
+
+    labels = find_clusters(tfidf(texts), min_size=5, similarity=0.25, texts=texts)
+
+    topics_in = {
+        label: {t for t, at in zip(topics[:120], labels[:120].tolist(), strict=True) if at == label}
+        for label in set(labels[:120].tolist()) - {NOISE}
+    }
+    assert all(len(found) == 1 for found in topics_in.values())  # the topics themselves are apart
+    assert topics_in.get(labels[-2]) == {topics[-2]} and topics_in.get(labels[-1]) == {topics[-1]}
+
+
+def test_a_loose_cluster_above_the_first_median_is_split_once_the_looser_one_is() -> None:
+    # six tight groups, six small loose ones, and two large clusters each really two groups: the looser is split
+    # first; the other's members are more alike than the median cluster's until that split raises the median
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(40, 30))
+
+    def group(direction: int, rows: int, noise: float) -> np.ndarray:
+        return directions[direction] + noise * rng.normal(size=(rows, 30))
+
+    parts = [group(g, 10, 0.1) for g in range(6)] + [group(g, 8, 1.5) for g in range(6, 12)]
+    parts += [group(12, 30, 0.6), group(13, 30, 0.6), group(14, 30, 0.3), group(15, 30, 0.3)]
+    points = np.vstack(parts)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels = np.concatenate(
+        [np.repeat(np.arange(6), 10), np.repeat(np.arange(6, 12), 8), np.full(60, 12), np.full(60, 13)]
+    )
+
+    split = _split_grab_bags(points, labels, _neighbour_graph(points, 5), min_size=5, seed=0)
+
+    for start in (108, 168):  # each large cluster: its two halves now in two clusters, each whole
+        first, second = split[start : start + 30], split[start + 30 : start + 60]
+        assert len(set(first.tolist())) == 1 and len(set(second.tolist())) == 1 and first[0] != second[0]
+    assert len(set(split[:108].tolist())) == 12  # the rest untouched

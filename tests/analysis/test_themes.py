@@ -313,7 +313,9 @@ def test_texts_read_by_id_for_the_sample_give_the_plan_that_held_texts_give(monk
     assert [(m.key, m.centroid, m.size) for m in held.changed.values()] == [
         (m.key, m.centroid, m.size) for m in read.changed.values()
     ]
-    assert asked and sum(asked) <= settings.max_cluster_items  # the sample's texts only
+    assert asked and asked[0] <= settings.max_cluster_items  # the sample's texts, in one batch
+    # then, in one more, those of the sampled rows' copies (whether some are worded otherwise), not every text's
+    assert len(asked) == 2 and sum(asked) < len(texts)
 
 
 def test_the_plan_keeps_each_rows_terms_as_counts_for_the_vote() -> None:
