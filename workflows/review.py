@@ -350,13 +350,8 @@ def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) 
         raise RefusedError("reopening needs a reason", hint='add --reason "..."')
     with store.session() as session:
         ticket = load(session, ref)
-        require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
-        if ticket.state != "closed":
-            raise RefusedError(
-                f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
-                hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
-            )
-        why = f"reopened by {actor}: {reason}"
+        check_reopen(session, settings, ticket, actor)
+        why = reopened_reason(actor, reason)
         move(session, ticket, "open", actor, reason)
         ticket.state_reason, ticket.settled_size = why, None
         session.add(ticket)
@@ -365,6 +360,21 @@ def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) 
         # the tracker's issue leaves its done status too (Jira: `reopen_transition`)
         outbox.enqueue(session, f"tracker.reopen-status:{ticket.fingerprint}:{now}", "tracker", "reopen", {}, ticket.id)
         return f"{ref_of(ticket)} is open again"
+
+
+def check_reopen(session: Session, settings: Settings, ticket: ReviewTicket, actor: str) -> None:
+    """Refuse unless `actor` may reopen the ticket (as they may triage or dismiss it) and it is closed."""
+    require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
+    if ticket.state != "closed":
+        raise RefusedError(
+            f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
+            hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
+        )
+
+
+def reopened_reason(actor: str, reason: str) -> str:
+    """The state reason a reopened ticket keeps."""
+    return f"reopened by {actor}: {reason}"
 
 
 def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:
