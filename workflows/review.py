@@ -564,17 +564,28 @@ def _tell_publishers(session: Session, settings: Settings, ctx: TicketContext, a
         )
 
 
-def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:
-    """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale)."""
-    number = _open_round(session, ctx, actor)
+def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str, why: str = "") -> None:
+    """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale, `why`)."""
+    number = _open_round(session, ctx, actor, why)
     ask(session, ctx, actor, number, ctx.approvers)
 
 
-def _open_round(session: Session, ctx: TicketContext, actor: str) -> int:
+def approval_is_stale(session: Session, ctx: TicketContext) -> bool:
+    """True when an approval of the ticket's current round is of another text than the file has now: the text it
+    approved was edited since, or put back as published."""
+    this_round = current_round(session, ctx.ticket.id or 0)
+    return any(
+        s.section_hash != ctx.draft_hash
+        for s in sign_offs(session, ctx.ticket.id or 0)
+        if s.round == this_round and s.decision == "approve"
+    )
+
+
+def _open_round(session: Session, ctx: TicketContext, actor: str, why: str = "") -> int:
     """Put a ticket in review with a new round of requests, one per approver, not sent yet; the round's number."""
     ticket = ctx.ticket
     if ticket.state != "in_review":
-        move(session, ticket, "in_review", actor)
+        move(session, ticket, "in_review", actor, why)
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
     number = current_round(session, ticket.id or 0) + 1
     for person in ctx.approvers:
