@@ -459,8 +459,11 @@ def _check_signer(ctx: TicketContext, approver: str) -> None:
 
 
 def _refuse_second_signature(session: Session, ticket: ReviewTicket, approver: str, draft_hash: str) -> None:
+    # Once per round and text: only this round's approvals count, so a signature of an earlier round (the same
+    # text again after an edit was undone, or after a move there and back) must not keep the approver out of this one.
+    this_round = current_round(session, ticket.id or 0)
     for earlier in sign_offs(session, ticket.id or 0):
-        if earlier.approver == approver and earlier.section_hash == draft_hash:
+        if earlier.round == this_round and earlier.approver == approver and earlier.section_hash == draft_hash:
             raise RefusedError(
                 f"{approver} already signed {ref_of(ticket)} ({earlier.decision}) for this text of the section",
                 hint="a new sign-off is asked for when the section is edited again",

@@ -750,3 +750,20 @@ def test_an_approved_text_edited_again_is_not_published_as_approved(ws: Path) ->
     result = publish(settings, store, "returns-policy", "dana", force_reason="legal deadline")
     assert result.forced and ref not in result.resolved
     assert ticket_on(store, "refunds").state == "approved"  # not closed as if 30 days had been approved
+
+
+def test_an_approver_signs_again_when_a_text_comes_back_in_a_later_round(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)
+    assert sign(store, settings, ref, "lee", "approve") == f"{ref}: 1 of 2 approvals"
+    edit_policy(ws, "within 10 business days", "within 12 business days")
+    sync(ws)  # round 2, for 12 days
+    edit_policy(ws, "within 12 business days", "within 10 business days")
+    sync(ws)  # round 2 goes on, for 10 days again: lee's round-1 approval does not count in it
+    assert sign(store, settings, ref, "lee", "approve") == f"{ref}: 1 of 2 approvals"  # was refused: signed before
+    with pytest.raises(RefusedError, match="lee already signed"):
+        sign(store, settings, ref, "lee", "approve")  # still once per round
+    assert "is approved" in sign(store, settings, ref, "dana", "approve")
