@@ -252,3 +252,16 @@ def test_show_says_which_sign_offs_no_longer_count(demo: Path, cli) -> None:  # 
         "Signed: nina.kowalski approve on " in shown and "(of an earlier text or round: it no longer counts)" in shown
     )
     assert [s["counts"] for s in json.loads(cli("tickets show RB-5 --json").stdout)["sign_offs"]] == [False]
+
+
+def test_the_sync_after_an_edit_says_it_read_it_and_started_a_round(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("tickets triage RB-5 --as dana.ellis").code == 0
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    lines = cli("sync").stdout.splitlines()
+    # was "nothing new" when no ticket was in triage, and "1 reviews started" when one was
+    assert (
+        "Policy: customer-service-policy edited, not yet published (`reviewbot policy diff customer-service-policy`)"
+        in lines
+    )
+    assert "Sign-offs: 1 round started" in lines
