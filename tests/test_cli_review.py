@@ -252,6 +252,11 @@ def test_show_says_which_sign_offs_no_longer_count(demo: Path, cli) -> None:  # 
         "Signed: nina.kowalski approve on " in shown and "(of an earlier text or round: it no longer counts)" in shown
     )
     assert [s["counts"] for s in json.loads(cli("tickets show RB-5 --json").stdout)["sign_offs"]] == [False]
+    assert "1 of 2 approvals" in cli("tickets approve RB-5 --as nina.kowalski").stdout  # this round's text
+    assert "is approved" in cli("tickets approve RB-5 --as marta.silva").stdout
+    assert cli("policy publish customer-service-policy --as dana.ellis").code == 0
+    closed = json.loads(cli("tickets show RB-5 --json").stdout)
+    assert closed["state"] == "closed" and [s["counts"] for s in closed["sign_offs"]] == [False, True, True]
 
 
 def test_the_sync_after_an_edit_says_it_read_it_and_started_a_round(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

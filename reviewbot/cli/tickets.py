@@ -140,21 +140,21 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
 
 
 def _stale_sign_offs(session: Session, settings: Settings, ticket: ReviewTicket, signed: list[SignOff]) -> set[int]:
-    """The ids of the sign-offs of an active ticket that no longer count: of an earlier round, of another text than
-    the policy file has now, or given before the ticket went back to triage (a move, say). A finished ticket's
-    sign-offs are its history: none is marked."""
+    """The ids of the sign-offs that no longer count: of an earlier round, of another text than the policy file has
+    now, or given before the ticket went back to triage (a move, say); of a finished ticket, those of an earlier
+    round than its last."""
     from reviewbot.store.review import current_round
     from reviewbot.workflows.review import RefusedError, context_of
 
+    this_round = current_round(session, ticket.id or 0)
     if ticket.state not in ("open", "triaged", "in_review", "changes_requested", "approved"):
-        return set()
+        return {s.id or 0 for s in signed if s.round != this_round}
     if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
         return {s.id or 0 for s in signed}
     try:
         draft_hash = context_of(session, settings, ticket).draft_hash
     except RefusedError:  # its document is gone: nothing can count
         return {s.id or 0 for s in signed}
-    this_round = current_round(session, ticket.id or 0)
     return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != draft_hash}
 
 
