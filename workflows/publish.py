@@ -154,7 +154,7 @@ def publish(
     plan = plan_publish(settings, store, document_id)
     check_publisher(settings, store, plan, actor)
     if plan.blocking and not force_reason:
-        listed = ", ".join(f"{ref_of(t)} ({_blocking_state(t)})" for t in plan.blocking)
+        listed = ", ".join(f"{ref_of(t)} ({blocking_state(t)})" for t in plan.blocking)
         raise RefusedError(
             f"{document_id} has changed sections with tickets that are not approved: {listed}",
             hint="get them approved first (`reviewbot sync` asks again for what was approved as an earlier text), "
@@ -195,8 +195,9 @@ def publish(
     )
 
 
-def _blocking_state(ticket: ReviewTicket) -> str:
-    # an approved ticket blocks only when its text was edited after the approval
+def blocking_state(ticket: ReviewTicket) -> str:
+    """How a ticket that blocks a publish is named: its state, or for an approved one (which blocks only when its
+    text was edited after the approval) "approved an earlier text"."""
     return "approved an earlier text" if ticket.state == "approved" else ticket.state
 
 

@@ -448,3 +448,24 @@ def test_naming_oneself_approver_in_the_file_shows_no_sign_off_and_posting_is_re
     refused = html.unescape(post(sam, f"/tickets/{number}/sign", {"decision": "approve"}))
     assert "sam.okafor is not an approver of section communication-channels" in refused
     assert _state(console, "RB-5") == "open"
+
+
+def test_policy_pages_show_the_owner_in_force_and_what_publishing_changes(console: Console) -> None:
+    """The file names a new owner and new approvers for section 7: until it is published the console names the
+    people who hold authority, and lists the change as pending."""
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    text = policy.read_text(encoding="utf-8")
+    text = text.replace("\nowner: head-of-customer-experience\n", "\nowner: compliance-lead\n")
+    text = text.replace(
+        "    approvers: [digital-channels-lead, contact-centre-manager]\n",
+        "    approvers: [digital-channels-lead, compliance-lead]\n",
+    )
+    policy.write_text(text, encoding="utf-8")
+    browser = console.client()
+    sign_in(browser, "nina.kowalski")
+    page = html.unescape(browser.get("/policies/customer-service-policy").get_data(as_text=True))  # reads the file
+    assert "Pending publish" in page
+    assert "communication-channels: approvers: digital-channels-lead, contact-centre-manager -> " in page
+    assert "the document: owner: head-of-customer-experience -> compliance-lead" in page
+    listed = browser.get("/policies").get_data(as_text=True)
+    assert "<td>head-of-customer-experience</td>" in listed and "compliance-lead" not in listed
