@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -10,12 +10,6 @@ from rich.table import Table
 from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError
 from reviewbot.models import ReviewTicket
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from reviewbot.models import SignOff
-    from reviewbot.settings import Settings
 
 tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, move, dismiss, sign off.")
 signoffs_app = sub_app("signoffs", "Sign-offs asked of approvers.")
@@ -91,6 +85,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from reviewbot.store.review import requests, sign_offs
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import ticket_dict
+    from reviewbot.workflows.review import stale_sign_offs
 
     with open_store(ctx) as (settings, store):
         with store.session() as session:
@@ -99,7 +94,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
                 raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
             signed = sign_offs(session, ticket.id or 0)
             waiting = requests(session, ticket.id or 0, status="pending")
-            stale = _stale_sign_offs(session, settings, ticket, signed)
+            stale = stale_sign_offs(session, settings, ticket, signed)
         effect = None
         if ticket.resolved_version is not None and ticket.theme_id is not None:
             from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
@@ -137,25 +132,6 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     if waiting:
         out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}", highlight=False, markup=False)
     out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
-
-
-def _stale_sign_offs(session: Session, settings: Settings, ticket: ReviewTicket, signed: list[SignOff]) -> set[int]:
-    """The ids of the sign-offs that no longer count: of an earlier round, of another text than the policy file has
-    now, or given before the ticket went back to triage (a move, say); of a finished ticket, those of an earlier
-    round than its last."""
-    from reviewbot.store.review import current_round
-    from reviewbot.workflows.review import RefusedError, context_of
-
-    this_round = current_round(session, ticket.id or 0)
-    if ticket.state not in ("open", "triaged", "in_review", "changes_requested", "approved"):
-        return {s.id or 0 for s in signed if s.round != this_round}
-    if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
-        return {s.id or 0 for s in signed}
-    try:
-        draft_hash = context_of(session, settings, ticket).draft_hash
-    except RefusedError:  # its document is gone: nothing can count
-        return {s.id or 0 for s in signed}
-    return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != draft_hash}
 
 
 @tickets_app.command("triage")

@@ -322,7 +322,7 @@ def ticket(number: int) -> Any:
     from reviewbot.store.review import audit_log, requests, sign_offs
     from reviewbot.workflows.corrections import movers
     from reviewbot.workflows.impact import ticket_effect
-    from reviewbot.workflows.review import context_of, deciders
+    from reviewbot.workflows.review import context_of, deciders, stale_sign_offs
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -336,6 +336,7 @@ def ticket(number: int) -> Any:
         if document is not None:
             approvers = context_of(session_, settings, found).approvers
         signed = sign_offs(session_, number)
+        stale = stale_sign_offs(session_, settings, found, signed)
         waiting = [r.approver for r in requests(session_, number, status="pending")]
         trail = audit_log(session_, ticket_id=number, limit=50)
         draft = (
@@ -368,6 +369,7 @@ def ticket(number: int) -> Any:
         may_decide=may_decide,
         may_move=may_move,
         signed=signed,
+        stale=stale,
         waiting=waiting,
         trail=trail,
         diff=diff,
