@@ -132,7 +132,7 @@ class JiraTracker:
         # max_retries=0: the client would re-send a POST after a dropped connection and create a duplicate.
         return JIRA(server=o.server, max_retries=0, timeout=o.timeout, **auth)
 
-    def _call(self, what: str, call: Callable[[], T], *, write: bool = False) -> T:
+    def call(self, what: str, call: Callable[[], T], *, write: bool = False) -> T:
         """Run one client call: retry what Jira did not apply (429, 503 with Retry-After) and failed reads; a write
         that may have been applied (dropped connection, timeout, gateway error) is ambiguous, never repeated."""
         o = self.options
@@ -203,14 +203,14 @@ class JiraTracker:
 
     def find(self, fingerprint: str) -> TrackerRef | None:
         """The oldest issue labelled with this fingerprint, if search sees one."""
-        found = self._search(f'labels = "{FINGERPRINT_LABEL}{fingerprint}" ORDER BY created ASC', "status", limit=1)
+        found = self.search(f'labels = "{FINGERPRINT_LABEL}{fingerprint}" ORDER BY created ASC', "status", limit=1)
         return self._ref(found[0]) if found else None
 
     def create(self, draft: TicketDraft) -> TrackerRef:
         """Create the issue with one POST (the caller searched first); links follow with `link` once the key is
         saved, so a failed link cannot make a created issue look uncreated."""
         fields = self._fields(draft)  # before the POST: a section without a component fails here, nothing sent
-        issue = self._call("create issue", lambda: self.client.create_issue(fields=fields, prefetch=False), write=True)
+        issue = self.call("create issue", lambda: self.client.create_issue(fields=fields, prefetch=False), write=True)
         return TrackerRef(issue.key, "To Do", self._url(issue.key), self.options.statuses.get("To Do"))
 
     def link(self, ref: str, links: Iterable[Link]) -> None:
@@ -220,19 +220,19 @@ class JiraTracker:
     def update(self, ref: str, draft: TicketDraft, marker: str, note: str) -> None:
         """Refresh summary, description, section field and fingerprint label (a ticket moved to another section
         has a new one), upsert links, and add the note as a comment once per marker."""
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields="summary,labels"))
+        issue = self.call("read issue", lambda: self.client.issue(ref, fields="summary,labels"))
         fields: dict[str, Any] = {"summary": draft.title[:255], "description": render_jira(draft.title, draft.evidence)}
         kept = [label for label in issue.fields.labels or [] if not label.startswith(FINGERPRINT_LABEL)]
         fields["labels"] = list(dict.fromkeys([*kept, f"{FINGERPRINT_LABEL}{draft.fingerprint}"]))
         fields |= self._section_value(draft)
-        self._call("update issue", lambda: issue.update(fields=fields))
+        self.call("update issue", lambda: issue.update(fields=fields))
         self._link(ref, draft.links)
         if note:
             self._comment_once(ref, marker, note)
 
     def pull(self, ref: str) -> TrackerRef:
         """The issue's status, the state it means here, and the section its section field names."""
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields=self._pulled_fields))
+        issue = self.call("read issue", lambda: self.client.issue(ref, fields=self._pulled_fields))
         return self._ref(issue)
 
     @property
@@ -245,7 +245,7 @@ class JiraTracker:
         for start in range(0, len(keys), PAGE):
             chunk = keys[start : start + PAGE]
             try:
-                issues = self._search(f"key in ({', '.join(chunk)})", self._pulled_fields)
+                issues = self.search(f"key in ({', '.join(chunk)})", self._pulled_fields)
             except TrackerError as exc:
                 if exc.status != 400:
                     raise
@@ -283,10 +283,10 @@ class JiraTracker:
     def _transition(self, ref: str, wanted: str, resolution: str | None, setting: str, *, done: bool = True) -> None:
         """Move the issue through a transition named like `wanted` (or leading to that status), unless it already
         is where that leads: in a done status (`done`), or not in one."""
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields="status"))
+        issue = self.call("read issue", lambda: self.client.issue(ref, fields="status"))
         if (issue.fields.status.statusCategory.key == "done") == done:
             return
-        transitions = self._call("read transitions", lambda: self.client.transitions(issue))
+        transitions = self.call("read transitions", lambda: self.client.transitions(issue))
         match = next((t for t in transitions if wanted.lower() in (t["name"].lower(), t["to"]["name"].lower())), None)
         if match is None:
             names = ", ".join(t["name"] for t in transitions) or "none"
@@ -297,13 +297,13 @@ class JiraTracker:
             )
         fields = {"resolution": {"name": resolution}} if resolution else None
         try:
-            self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"], fields=fields))
+            self.call("transition issue", lambda: self.client.transition_issue(issue, match["id"], fields=fields))
         except TrackerError as exc:
             if fields is None or exc.status != 400 or "resolution" not in str(exc):
                 raise
             # The transition has no screen with the resolution on it: its workflow sets one (or none) itself.
             log.info("%s: transition %s takes no resolution; done without it", ref, match["name"])
-            self._call("transition issue", lambda: self.client.transition_issue(issue, match["id"]))
+            self.call("transition issue", lambda: self.client.transition_issue(issue, match["id"]))
 
     # --- assignee --------------------------------------------------------------------------------------
 
@@ -312,8 +312,8 @@ class JiraTracker:
         user = None if person is None else self._user_for(person)
         key = "accountId" if self.options.deployment == "cloud" else "name"
         value = None if user is None else {key: user[key]}
-        issue = self._call("read issue", lambda: self.client.issue(ref, fields="assignee"))
-        self._call("assign issue", lambda: issue.update(fields={"assignee": value}))
+        issue = self.call("read issue", lambda: self.client.issue(ref, fields="assignee"))
+        self.call("assign issue", lambda: issue.update(fields={"assignee": value}))
 
     def same_person(self, ref: TrackerRef, person: str | None) -> bool:
         """Whether the Jira user a pulled issue is assigned to is this reviewbot person."""
@@ -334,7 +334,7 @@ class JiraTracker:
             return self._users[person]
         wanted = self.options.users.get(person, person)
         cloud = self.options.deployment == "cloud"
-        found = self._call(
+        found = self.call(
             "user search",
             lambda: (
                 self.client.search_users(query=wanted, maxResults=20)
@@ -382,7 +382,7 @@ class JiraTracker:
     def duplicates(self) -> dict[str, list[str]]:
         """Fingerprints carried by more than one issue, each with its issues oldest first."""
         by_fingerprint: dict[str, list[str]] = {}
-        for issue in self._search('labels = "reviewbot" ORDER BY created ASC', "labels"):
+        for issue in self.search('labels = "reviewbot" ORDER BY created ASC', "labels"):
             for label in issue.fields.labels:
                 if label.startswith(FINGERPRINT_LABEL):
                     by_fingerprint.setdefault(label[len(FINGERPRINT_LABEL) :], []).append(issue.key)
@@ -390,12 +390,12 @@ class JiraTracker:
 
     def link_duplicate(self, keep: str, duplicate: str) -> bool:
         """Mark `duplicate` as a duplicate of `keep`, once; True when it was not marked before."""
-        issue = self._call("read issue", lambda: self.client.issue(duplicate, fields="issuelinks"))
+        issue = self.call("read issue", lambda: self.client.issue(duplicate, fields="issuelinks"))
         for link in getattr(issue.fields, "issuelinks", None) or []:
             linked = getattr(link, "outwardIssue", None) or getattr(link, "inwardIssue", None)
             if linked is not None and linked.key == keep:
                 return False
-        self._call(
+        self.call(
             "link duplicate",
             lambda: self.client.create_issue_link("Duplicate", inwardIssue=duplicate, outwardIssue=keep),
             write=True,
@@ -420,10 +420,11 @@ class JiraTracker:
 
     # --- helpers ---------------------------------------------------------------------------------------
 
-    def _search(self, jql: str, fields: str, limit: int | None = None) -> list[Any]:
+    def search(self, jql: str, fields: str, limit: int | None = None) -> list[Any]:
+        """Issues of the project matching `jql` (all, or at most `limit`), with only `fields` read."""
         query = f'project = "{self.options.project}" AND {jql}'
         return list(
-            self._call("search", lambda: self.client.search_issues(query, maxResults=limit or False, fields=fields))
+            self.call("search", lambda: self.client.search_issues(query, maxResults=limit or False, fields=fields))
         )
 
     def _fields(self, draft: TicketDraft) -> dict[str, Any]:
@@ -452,7 +453,7 @@ class JiraTracker:
         (any case); created when `create_components` is on, else a clear error for this ticket alone."""
         o = self.options
         wanted = o.components.get(section, section)
-        existing = self._project_components()
+        existing = self.project_components()
         if wanted.casefold() in existing:
             return existing[wanted.casefold()]
         if not o.create_components:
@@ -462,13 +463,14 @@ class JiraTracker:
                 "create_components = true",
                 status=400,
             )
-        self._call("create component", lambda: self.client.create_component(wanted, o.project), write=True)
+        self.call("create component", lambda: self.client.create_component(wanted, o.project), write=True)
         existing[wanted.casefold()] = wanted
         return wanted
 
-    def _project_components(self) -> dict[str, str]:
+    def project_components(self) -> dict[str, str]:
+        """The project's components by case-folded name (read once)."""
         if self._components is None:
-            found = self._call("components", lambda: self.client.project_components(self.options.project))
+            found = self.call("components", lambda: self.client.project_components(self.options.project))
             self._components = {c.name.casefold(): c.name for c in found}
         return self._components
 
@@ -493,7 +495,7 @@ class JiraTracker:
         wanted = self.options.section_field if field == "section" else field
         if not wanted:
             return None
-        issue = self._call("read history", lambda: self.client.issue(ref, fields="summary", expand="changelog"))
+        issue = self.call("read history", lambda: self.client.issue(ref, fields="summary", expand="changelog"))
         for history in reversed(getattr(getattr(issue, "changelog", None), "histories", None) or []):
             if any(wanted in (getattr(i, "fieldId", None), getattr(i, "field", None)) for i in history.items):
                 author = history.author
@@ -503,21 +505,21 @@ class JiraTracker:
     def unlink(self, ref: str, global_ids: Iterable[str]) -> None:
         """Remove links that no longer apply (to the section a ticket was moved away from)."""
         for global_id in global_ids:
-            self._call("unlink", lambda g=global_id: self.client.delete_remote_link(ref, global_id=g))
+            self.call("unlink", lambda g=global_id: self.client.delete_remote_link(ref, global_id=g))
 
     def _link(self, ref: str, links: Iterable[Link]) -> None:
         for link in links:
             destination = {"url": link.url, "title": link.title}
             # A globalId makes adding the same link again an update, so this is safe to repeat.
-            self._call("link", lambda d=destination, g=link.global_id: self.client.add_remote_link(ref, d, globalId=g))
+            self.call("link", lambda d=destination, g=link.global_id: self.client.add_remote_link(ref, d, globalId=g))
 
     def _comment_once(self, ref: str, marker: str, text: str) -> None:
         tag = f"[reviewbot:{hashlib.sha256(marker.encode()).hexdigest()[:12]}]"
-        existing = self._call("read comments", lambda: self.client.comments(ref))
+        existing = self.call("read comments", lambda: self.client.comments(ref))
         if any(tag in (c.body or "") for c in existing):
             return
         # Notes carry people's words (reasons, comments): escaped, so they read in Jira as they were written.
-        self._call("add comment", lambda: self.client.add_comment(ref, fit_comment(text, tag)), write=True)
+        self.call("add comment", lambda: self.client.add_comment(ref, fit_comment(text, tag)), write=True)
 
     def _ref(self, issue: Any) -> TrackerRef:
         status = issue.fields.status.name

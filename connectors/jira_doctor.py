@@ -20,11 +20,11 @@ def checks(jira: JiraTracker) -> list[Check]:
     and resolutions the done and won't-do transitions use."""
     o = jira.options
     try:
-        info = jira._call("server info", lambda: jira.client.server_info())
+        info = jira.call("server info", lambda: jira.client.server_info())
         checks = [Check("Jira reachable", True, f"{o.server} ({info.get('deploymentType', '?')})")]
-        me = jira._call("myself", lambda: jira.client.myself())
+        me = jira.call("myself", lambda: jira.client.myself())
         checks.append(Check("Jira credentials", True, f"signed in as {me.get('displayName') or me.get('name')}"))
-        project = jira._call("project", lambda: jira.client.project(o.project))
+        project = jira.call("project", lambda: jira.client.project(o.project))
     except ConfigError as exc:
         return [Check("Jira", False, exc.message, exc.hint)]
     except (TrackerError, AmbiguousWrite) as exc:
@@ -44,7 +44,7 @@ def _configured_names(jira: JiraTracker, project: Any) -> list[Check]:
     o = jira.options
     types = [t.name for t in getattr(project, "issueTypes", [])]
     checks = [Check("Jira issue type", o.issue_type in types, o.issue_type, f"use one of: {', '.join(types)}")]
-    priorities = {p.name for p in jira._call("priorities", lambda: jira.client.priorities())}
+    priorities = {p.name for p in jira.call("priorities", lambda: jira.client.priorities())}
     unknown = sorted(set(o.priorities.values()) - priorities)
     checks.append(
         Check(
@@ -55,13 +55,13 @@ def _configured_names(jira: JiraTracker, project: Any) -> list[Check]:
         )
     )
     checks += _transition_checks(jira, project.key)
-    resolutions = {r.name for r in jira._call("resolutions", lambda: jira.client.resolutions())}
+    resolutions = {r.name for r in jira.call("resolutions", lambda: jira.client.resolutions())}
     wanted = sorted({r for r in (o.done_resolution, o.dismiss_resolution) if r})
     missing = [r for r in wanted if r not in resolutions]
     hint = f"resolutions here: {', '.join(sorted(resolutions))}; set done_resolution / dismiss_resolution"
     checks.append(Check("Jira resolutions", not missing, ", ".join(missing or wanted) or "left to Jira", hint))
     if o.section_field and o.section_field != "components":
-        fields = {f["id"]: f["name"] for f in jira._call("fields", lambda: jira.client.fields())}
+        fields = {f["id"]: f["name"] for f in jira.call("fields", lambda: jira.client.fields())}
         found = o.section_field in fields
         detail = f"{o.section_field} ({fields[o.section_field]})" if found else f"no field {o.section_field}"
         hint = "set section_field to a custom field id (Jira: Settings > Issues > Custom fields) or components"
@@ -107,7 +107,7 @@ def _transition_checks(jira: JiraTracker, project: str) -> list[Check]:
 
 def _workflow_statuses(jira: JiraTracker, project: str) -> list[str]:
     """The statuses of the project's workflow for the configured issue type (of every type if it has none)."""
-    types = jira._call("project statuses", lambda: jira.client.issue_types_for_project(project))
+    types = jira.call("project statuses", lambda: jira.client.issue_types_for_project(project))
     mine = [t for t in types if t.name == jira.options.issue_type] or types
     return sorted({s["name"] for t in mine for s in t.raw.get("statuses", [])})
 
@@ -118,9 +118,9 @@ def _transition_names(jira: JiraTracker, project: str, statuses: list[str]) -> l
     names: set[str] = set()
     for status in statuses[:20]:
         quoted = status.replace("\\", "\\\\").replace('"', '\\"')
-        found = jira._search(f'issuetype = "{jira.options.issue_type}" AND status = "{quoted}"', "status", 1)
+        found = jira.search(f'issuetype = "{jira.options.issue_type}" AND status = "{quoted}"', "status", 1)
         for issue in found[:1]:
-            names |= {t["name"] for t in jira._call("read transitions", lambda i=issue: jira.client.transitions(i))}
+            names |= {t["name"] for t in jira.call("read transitions", lambda i=issue: jira.client.transitions(i))}
     return sorted(names)
 
 
@@ -130,7 +130,7 @@ def check_sections(jira: JiraTracker, sections: Iterable[str]) -> list[Check]:
     if o.section_field != "components":
         return []
     try:
-        existing = jira._project_components()
+        existing = jira.project_components()
     except (TrackerError, ConfigError) as exc:
         return [Check("Jira components", False, str(exc))]
     missing = [name for name in sorted({o.components.get(s, s) for s in sections}) if name.casefold() not in existing]
@@ -150,4 +150,4 @@ def check_sections(jira: JiraTracker, sections: Iterable[str]) -> list[Check]:
 
 
 def _statuses(jira: JiraTracker) -> set[str]:
-    return {s.name for s in jira._call("statuses", lambda: jira.client.statuses())}
+    return {s.name for s in jira.call("statuses", lambda: jira.client.statuses())}

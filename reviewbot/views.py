@@ -262,16 +262,14 @@ def quarantine_table(rows: list[QuarantinedRow]) -> Table:
     return table
 
 
-def documents_table(docs: list[tuple[PolicyDocument, int]]) -> Table:
-    """Policy documents with their published version, unpublished edits and section count."""
+def documents_table(docs: list[tuple[PolicyDocument, int, str | None]]) -> Table:
+    """Policy documents with their published version, unpublished edits, section count and owner in force."""
     table = Table(title="Policy documents", title_justify="left")
     for name in ("id", "title", "version", "edits", "sections", "owner", "path"):
         table.add_column(name, overflow="fold")
-    for doc, count in docs:
+    for doc, count, owner in docs:
         edits = "unpublished" if doc.has_draft else "-"
-        add_text_row(
-            table, doc.id, doc.title, str(doc.published_version), edits, str(count), doc.owner or "-", doc.path
-        )
+        add_text_row(table, doc.id, doc.title, str(doc.published_version), edits, str(count), owner or "-", doc.path)
     return table
 
 

@@ -103,6 +103,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, os_
     Runs as the OS user TEST_OS_USER (see the `os_user` fixture), in a 200-column terminal unless `columns` says.
     """
     from reviewbot.cli import main
+    from reviewbot.store.review import ACTING_FOR
 
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("REVIEWBOT_TOKEN", raising=False)
@@ -123,6 +124,8 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, os_
             # `-v` reconfigures logging for the process; later tests must not inherit debug logging
             root.setLevel(level)
             root.handlers[:] = handlers
+            # nor `--as`: a web request later in this thread would be audited as "ADMIN for PERSON"
+            ACTING_FOR.set(None)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

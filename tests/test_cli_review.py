@@ -232,3 +232,41 @@ def test_an_agent_may_not_take_owner_actions_or_publish(
     typo = cli("tickets assign RB-7 nobody.x")
     assert typo.code == 1 and "nobody.x is not a person in this workspace" in typo.stderr
     assert json.loads(cli("tickets show RB-7 --json").stdout)["assignee"] is None
+
+
+def test_show_says_which_sign_offs_no_longer_count(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """An approval of a text edited again since is history, not one of the approvals the ticket has."""
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    assert cli("tickets triage RB-5 --as dana.ellis").code == 0
+    assert cli("sync").code == 0
+    assert "1 of 2 approvals" in cli("tickets approve RB-5 --as nina.kowalski").stdout
+    shown = cli("tickets show RB-5").stdout
+    assert "Signed: nina.kowalski approve on " in shown and "no longer counts" not in shown
+    assert [s["counts"] for s in json.loads(cli("tickets show RB-5 --json").stdout)["sign_offs"]] == [True]
+
+    policy.write_text(policy.read_text(encoding="utf-8").replace("within 4 hours", "within 2 hours"), encoding="utf-8")
+    assert cli("sync").code == 0  # a new round: nina is asked again
+    shown = cli("tickets show RB-5").stdout
+    assert (
+        "Signed: nina.kowalski approve on " in shown and "(of an earlier text or round: it no longer counts)" in shown
+    )
+    assert [s["counts"] for s in json.loads(cli("tickets show RB-5 --json").stdout)["sign_offs"]] == [False]
+    assert "1 of 2 approvals" in cli("tickets approve RB-5 --as nina.kowalski").stdout  # this round's text
+    assert "is approved" in cli("tickets approve RB-5 --as marta.silva").stdout
+    assert cli("policy publish customer-service-policy --as dana.ellis").code == 0
+    closed = json.loads(cli("tickets show RB-5 --json").stdout)
+    assert closed["state"] == "closed" and [s["counts"] for s in closed["sign_offs"]] == [False, True, True]
+
+
+def test_the_sync_after_an_edit_says_it_read_it_and_started_a_round(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("tickets triage RB-5 --as dana.ellis").code == 0
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    lines = cli("sync").stdout.splitlines()
+    # was "nothing new" when no ticket was in triage, and "1 reviews started" when one was
+    assert (
+        "Policy: customer-service-policy edited, not yet published (`reviewbot policy diff customer-service-policy`)"
+        in lines
+    )
+    assert "Sign-offs: 1 round started" in lines

@@ -24,6 +24,7 @@ from reviewbot.store.feedback import (
     save_cursor,
     upsert_items,
 )
+from reviewbot.store.operations import save_progress
 from reviewbot.workflows.calibrate import make_scorer
 from reviewbot.workflows.enrich_pool import EnrichPool, default_workers
 from reviewbot.workflows.review import RefusedError
@@ -118,15 +119,17 @@ def _store_batch(
         quarantined = add_quarantined(session, name, rejects)
         if batch.cursor:
             save_cursor(session, name, batch.cursor, upserted.new)
-    counts["new"] += upserted.new
-    counts["updated"] += upserted.updated
-    counts["unchanged"] += upserted.unchanged
-    counts["quarantined"] += len(quarantined)
-    if batch.skipped:  # only when there are some, so sources that never skip keep their four counts
-        counts["skipped"] = counts.get("skipped", 0) + batch.skipped
-    superseded = batch.superseded + upserted.superseded  # dropped by the source itself (Zendesk), or by the store
-    if superseded:
-        counts["superseded"] = counts.get("superseded", 0) + superseded
+        counts["new"] += upserted.new
+        counts["updated"] += upserted.updated
+        counts["unchanged"] += upserted.unchanged
+        counts["quarantined"] += len(quarantined)
+        if batch.skipped:  # only when there are some, so sources that never skip keep their four counts
+            counts["skipped"] = counts.get("skipped", 0) + batch.skipped
+        superseded = batch.superseded + upserted.superseded  # dropped by the source (Zendesk), or by the store
+        if superseded:
+            counts["superseded"] = counts.get("superseded", 0) + superseded
+        # with the batch: a sync killed later (kill -9) still shows in `reviewbot runs` what it had stored
+        save_progress(session, report.run_id, report.progress())
     for reject, stored in zip(batch.rejects, rejects, strict=True):
         # A file refused again for the same reason is in quarantine already: the sync that refused it first
         # failed, later ones do not (a file left in the inbox would fail every scheduled sync).

@@ -23,7 +23,7 @@ from reviewbot.store.policies import document_authority, documents, review_clock
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
 from reviewbot.workflows.impact import report_closed_windows
-from reviewbot.workflows.review import context_of, notify, ref_of, start_round
+from reviewbot.workflows.review import TicketContext, context_of, notify, ref_of, start_round
 from reviewbot.workflows.run_summary import SyncReport
 
 BOT = "reviewbot"
@@ -48,16 +48,27 @@ def advance_reviews(session: Session, settings: Settings) -> int:
     started = 0
     for ticket in tickets_in(session, ("triaged", "changes_requested", "in_review", "approved")):
         ctx = context_of(session, settings, ticket)
-        if not ctx.edited:
+        if ticket.state == "triaged":  # it goes into review once its section is edited
+            if ctx.edited:
+                start_round(session, settings, ctx, BOT)
+                started += 1
             continue
+        # Any other starts a new round when the text changed after someone in this round signed it (changes
+        # requested included), also when it went back to the published text: an approval is of the text approved,
+        # and an edit reverted before publishing leaves nothing of what was approved.
         this_round = current_round(session, ticket.id or 0)
-        signed = [s for s in sign_offs(session, ticket.id or 0) if s.round == this_round]
-        # A triaged ticket goes into review once its section is edited; any other starts a new round when
-        # the text changed after someone in this round signed it (changes requested included).
-        if ticket.state == "triaged" or any(s.section_hash != ctx.draft_hash for s in signed):
-            start_round(session, settings, ctx, BOT)
+        if any(s.section_hash != ctx.draft_hash for s in sign_offs(session, ticket.id or 0) if s.round == this_round):
+            start_round(session, settings, ctx, BOT, _why_again(ctx) if ticket.state == "approved" else "")
             started += 1
     return started
+
+
+def _why_again(ctx: TicketContext) -> str:
+    """Why an approved ticket is back in review, for its audit trail."""
+    where = f"section {ctx.ticket.section_id}" if ctx.ticket.section_id else f"document {ctx.ticket.document_id}"
+    if not ctx.edited:
+        return f"the edit it approved was undone ({where} is as published again); sign-offs asked again"
+    return f"{where} was edited after it was approved; sign-offs asked again for the text as it is now"
 
 
 def open_periodic_tickets(session: Session, settings: Settings, now: datetime) -> int:

@@ -267,6 +267,7 @@ def _tell(session: Session, impact: VersionImpact, entry: PolicyRelease, key: st
         document=impact.document_id,
         version=impact.version,
         verdicts=impact.verdicts(),
+        tickets=[{"ref": ref, "verdict": t.verdict} for t in impact.themes for ref in t.tickets],
     )
     audit(session, BOT, "impact", f"version {impact.version}: {summary(impact)}", document_id=impact.document_id)
 

@@ -24,7 +24,18 @@ from reviewbot.store.review import audit, tickets_in
 from reviewbot.workflows.deliver import deliver
 from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.policies import refresh_document
-from reviewbot.workflows.review import PUBLISHERS, RefusedError, move, notify, publishers, ref_of, require, settle
+from reviewbot.workflows.review import (
+    PUBLISHERS,
+    RefusedError,
+    approval_is_stale,
+    context_of,
+    move,
+    notify,
+    publishers,
+    ref_of,
+    require,
+    settle,
+)
 
 ACTIVE = ("open", "triaged", "in_review", "changes_requested", "approved")
 THANKED_KINDS = ("suggestion", "agent_note")
@@ -71,8 +82,12 @@ def plan_publish(settings: Settings, store: Store, document_id: str) -> PublishP
         changes = diff_sections(published, sections(session, document, document.current_revision))
         changed = {c.section_id for c in changes}
         active = [t for t in tickets_in(session, ACTIVE) if t.document_id == document_id]
-        blocking = [t for t in active if t.section_id in changed and t.state != "approved"]
-        resolved = [t for t in active if t.state == "approved" and (t.section_id in changed or t.section_id is None)]
+        concerned = [t for t in active if t.section_id in changed or t.section_id is None]
+        # an approval is of the text approved: a ticket whose text was edited since is not approved for this one
+        approved = [t for t in concerned if t.state == "approved"]
+        stale = [t for t in approved if approval_is_stale(session, context_of(session, settings, t))]
+        blocking = [t for t in active if t.section_id in changed and t.state != "approved"] + stale
+        resolved = [t for t in approved if t not in stale]
         changelog = _changelog(session, changes, resolved)
         return PublishPlan(document, policy, changes, resolved, blocking, changelog)
 
@@ -139,10 +154,11 @@ def publish(
     plan = plan_publish(settings, store, document_id)
     check_publisher(settings, store, plan, actor)
     if plan.blocking and not force_reason:
-        listed = ", ".join(f"{ref_of(t)} ({t.state})" for t in plan.blocking)
+        listed = ", ".join(f"{ref_of(t)} ({blocking_state(t)})" for t in plan.blocking)
         raise RefusedError(
             f"{document_id} has changed sections with tickets that are not approved: {listed}",
-            hint="get them approved first, or publish anyway (audited) with "
+            hint="get them approved first (`reviewbot sync` asks again for what was approved as an earlier text), "
+            "or publish anyway (audited) with "
             f'`reviewbot policy publish {document_id} --force --reason "..."`',
         )
     lines = changelog if changelog is not None else plan.changelog
@@ -177,6 +193,12 @@ def publish(
     return PublishResult(
         document_id, version, files, lines, resolved, bool(plan.blocking), expected, delivery.counts, delivery.errors
     )
+
+
+def blocking_state(ticket: ReviewTicket) -> str:
+    """How a ticket that blocks a publish is named: its state, or for an approved one (which blocks only when its
+    text was edited after the approval) "approved an earlier text"."""
+    return "approved an earlier text" if ticket.state == "approved" else ticket.state
 
 
 def _checked_date(store: Store, document_id: str, published_at: datetime | None) -> datetime:

@@ -350,13 +350,8 @@ def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) 
         raise RefusedError("reopening needs a reason", hint='add --reason "..."')
     with store.session() as session:
         ticket = load(session, ref)
-        require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
-        if ticket.state != "closed":
-            raise RefusedError(
-                f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
-                hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
-            )
-        why = f"reopened by {actor}: {reason}"
+        check_reopen(session, settings, ticket, actor)
+        why = reopened_reason(actor, reason)
         move(session, ticket, "open", actor, reason)
         ticket.state_reason, ticket.settled_size = why, None
         session.add(ticket)
@@ -365,6 +360,21 @@ def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) 
         # the tracker's issue leaves its done status too (Jira: `reopen_transition`)
         outbox.enqueue(session, f"tracker.reopen-status:{ticket.fingerprint}:{now}", "tracker", "reopen", {}, ticket.id)
         return f"{ref_of(ticket)} is open again"
+
+
+def check_reopen(session: Session, settings: Settings, ticket: ReviewTicket, actor: str) -> None:
+    """Refuse unless `actor` may reopen the ticket (as they may triage or dismiss it) and it is closed."""
+    require(actor, deciders(session, settings, ticket), f"reopen {ref_of(ticket)}", DECIDERS)
+    if ticket.state != "closed":
+        raise RefusedError(
+            f"ticket {ref_of(ticket)} is {ticket.state}; only a closed ticket is reopened",
+            hint="a dismissed ticket reopens when its theme grows (review.reopen_factor)",
+        )
+
+
+def reopened_reason(actor: str, reason: str) -> str:
+    """The state reason a reopened ticket keeps."""
+    return f"reopened by {actor}: {reason}"
 
 
 def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:
@@ -448,9 +458,28 @@ def _check_signer(ctx: TicketContext, approver: str) -> None:
         )
 
 
+def stale_sign_offs(session: Session, settings: Settings, ticket: ReviewTicket, signed: list[SignOff]) -> set[int]:
+    """The ids of the sign-offs that no longer count: of an earlier round, of another text than the policy file has
+    now, or given before the ticket went back to triage (a move, say); of a finished ticket, those of an earlier
+    round than its last."""
+    this_round = current_round(session, ticket.id or 0)
+    if ticket.state in FINISHED_STATES:
+        return {s.id or 0 for s in signed if s.round != this_round}
+    if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
+        return {s.id or 0 for s in signed}
+    try:
+        draft_hash = context_of(session, settings, ticket).draft_hash
+    except RefusedError:  # its document is gone: nothing can count
+        return {s.id or 0 for s in signed}
+    return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != draft_hash}
+
+
 def _refuse_second_signature(session: Session, ticket: ReviewTicket, approver: str, draft_hash: str) -> None:
+    # Once per round and text: only this round's approvals count, so a signature of an earlier round (the same
+    # text again after an edit was undone, or after a move there and back) must not keep the approver out of this one.
+    this_round = current_round(session, ticket.id or 0)
     for earlier in sign_offs(session, ticket.id or 0):
-        if earlier.approver == approver and earlier.section_hash == draft_hash:
+        if earlier.round == this_round and earlier.approver == approver and earlier.section_hash == draft_hash:
             raise RefusedError(
                 f"{approver} already signed {ref_of(ticket)} ({earlier.decision}) for this text of the section",
                 hint="a new sign-off is asked for when the section is edited again",
@@ -554,17 +583,28 @@ def _tell_publishers(session: Session, settings: Settings, ctx: TicketContext, a
         )
 
 
-def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str) -> None:
-    """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale)."""
-    number = _open_round(session, ctx, actor)
+def start_round(session: Session, settings: Settings, ctx: TicketContext, actor: str, why: str = "") -> None:
+    """Put a ticket in review and ask each approver to sign (a new round when sign-offs went stale, `why`)."""
+    number = _open_round(session, ctx, actor, why)
     ask(session, ctx, actor, number, ctx.approvers)
 
 
-def _open_round(session: Session, ctx: TicketContext, actor: str) -> int:
+def approval_is_stale(session: Session, ctx: TicketContext) -> bool:
+    """True when an approval of the ticket's current round is of another text than the file has now: the text it
+    approved was edited since, or put back as published."""
+    this_round = current_round(session, ctx.ticket.id or 0)
+    return any(
+        s.section_hash != ctx.draft_hash
+        for s in sign_offs(session, ctx.ticket.id or 0)
+        if s.round == this_round and s.decision == "approve"
+    )
+
+
+def _open_round(session: Session, ctx: TicketContext, actor: str, why: str = "") -> int:
     """Put a ticket in review with a new round of requests, one per approver, not sent yet; the round's number."""
     ticket = ctx.ticket
     if ticket.state != "in_review":
-        move(session, ticket, "in_review", actor)
+        move(session, ticket, "in_review", actor, why)
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
     number = current_round(session, ticket.id or 0) + 1
     for person in ctx.approvers:

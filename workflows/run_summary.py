@@ -46,6 +46,7 @@ class SyncReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     delivery: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    stage: str = ""  # the stage running now; a run record keeps it while the sync runs (not in `to_dict`)
 
     @property
     def status(self) -> str:
@@ -54,4 +55,14 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {**asdict(self), "status": self.status}
+        data = asdict(self)
+        del data["stage"]
+        return {**data, "status": self.status}
+
+    def run_counts(self) -> dict[str, Any]:
+        """What a run record keeps of the report: counts and timings, not its errors, id or status."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")}
+
+    def progress(self) -> dict[str, Any]:
+        """The counts so far and the stage reached, for the record of a run still going."""
+        return {**self.run_counts(), "stage": self.stage}

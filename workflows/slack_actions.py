@@ -23,11 +23,14 @@ from reviewbot.workflows.review import (
     RefusedError,
     StaleRequestError,
     ask,
+    check_reopen,
     check_shown,
     context_of,
     load,
     place_of,
     ref_of,
+    reopen,
+    reopened_reason,
     sign,
 )
 from reviewbot.workflows.run_summary import SyncReport
@@ -143,6 +146,25 @@ class WorkspaceActions:
         result = move_ticket(self.store, self.settings, ref, section_id, person, document_id=document_id)
         deliver(self.settings, self.store)
         return result
+
+    def can_reopen(self, person: str, ref: str) -> None:
+        """Refuse unless the person may reopen the ticket and it is closed (as `tickets reopen` would)."""
+        with self.store.session() as session:
+            check_reopen(session, self.settings, load(session, ref), person)
+
+    def reopen(self, person: str, ref: str, reason: str) -> tuple[str, bool]:
+        """Reopen the ticket (as `tickets reopen`) and tell the tracker right away; whether it is new. The same
+        reopening sent again (Slack retried) is not an error: it was recorded the first time."""
+        try:
+            result = reopen(self.store, self.settings, ref, reason, person)
+        except RefusedError:
+            with self.store.session() as session:
+                ticket = load(session, ref)
+            if ticket.state != "open" or ticket.state_reason != reopened_reason(person, reason):
+                raise
+            return f"{ref_of(ticket)} is open again", False
+        deliver(self.settings, self.store)
+        return result, True
 
     def home(self, person: str, user_id: str) -> HomeData:
         """Pending sign-offs, suggestions with what became of them, versions to acknowledge."""

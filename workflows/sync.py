@@ -16,6 +16,7 @@ from reviewbot.analysis.embeddings import check_backend
 from reviewbot.models import SyncRun, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
+from reviewbot.store.operations import save_progress
 from reviewbot.workflows.calibrate import calibrate
 from reviewbot.workflows.collect import collect
 from reviewbot.workflows.deliver import deliver, reconcile
@@ -79,25 +80,25 @@ def _stages(
 ) -> None:
     if settings.themes.backend == "embeddings":  # a wrong model path stops the sync before anything is read
         check_backend(settings.themes.embedding_model, settings.workspace)
-    with _timed(report, "policies", lease):
+    with _timed(report, "policies", lease, store):
         load_policies(settings, store, report)
     if deliver_outbox:  # a dry run talks to no outside system
-        with _timed(report, "pull", lease):
+        with _timed(report, "pull", lease, store):
             pull_states(settings, store, report)
-    with _timed(report, "collect", lease):
+    with _timed(report, "collect", lease, store):
         collect(settings, store, report, progress)
-    with _timed(report, "calibrate", lease):
+    with _timed(report, "calibrate", lease, store):
         calibrate(settings, store, report, progress)
-    with _timed(report, "themes", lease):
+    with _timed(report, "themes", lease, store):
         placed = update_themes(settings, store, report, progress)
-    with _timed(report, "mapping", lease):
+    with _timed(report, "mapping", lease, store):
         map_themes(settings, store, report, placed)
-    with _timed(report, "tickets", lease):
+    with _timed(report, "tickets", lease, store):
         decide_tickets(settings, store, report)
-    with _timed(report, "followup", lease):
+    with _timed(report, "followup", lease, store):
         follow_up(settings, store, report)
     if deliver_outbox:
-        with _timed(report, "deliver", lease):
+        with _timed(report, "deliver", lease, store):
             delivery = deliver(settings, store)
             report.delivery = delivery.counts
             report.errors.extend(delivery.errors)
@@ -121,15 +122,19 @@ def _fewer_collections() -> Iterator[None]:
 
 
 @contextmanager
-def _timed(report: SyncReport, stage: str, lease: Lease) -> Iterator[None]:
-    """Time a stage; it starts only while the lease is still ours (a stage may talk to outside systems)."""
+def _timed(report: SyncReport, stage: str, lease: Lease, store: Store) -> Iterator[None]:
+    """Time a stage; it starts only while the lease is still ours (a stage may talk to outside systems). The run's
+    record says which stage it is in and, after each, the counts so far: a run killed later keeps them."""
     lease.check()
+    report.stage = stage
     started = time.perf_counter()
     try:
         yield
     finally:
         report.timings[stage] = round(time.perf_counter() - started, 3)
         log.info("stage %s took %.2fs", stage, report.timings[stage])
+    with store.session() as session:  # not after a failed stage: the run's end records that
+        save_progress(session, report.run_id, report.progress())
 
 
 def _start_run(store: Store, report: SyncReport, owner: str) -> None:
@@ -155,8 +160,6 @@ def _finish_run(store: Store, report: SyncReport, failed: str | None = None, sta
         if run is not None:
             run.finished_at = utcnow()
             run.status = status if failed else report.status
-            run.counts = {
-                k: v for k, v in report.to_dict().items() if k not in ("errors", "run_id", "status", "dry_run")
-            }
+            run.counts = report.progress() if failed else report.run_counts()  # a failed run: the stage it was in
             run.errors = list(report.errors) + ([failed] if failed else [])
             session.add(run)

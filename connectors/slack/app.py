@@ -25,6 +25,8 @@ from reviewbot.connectors.slack.views import (
     MOVE_ACTION,
     NOT_POLICY,
     NOT_SURE,
+    REOPEN_ACTION,
+    REOPEN_VIEW,
     SECTION_ACTION,
     SUGGEST_VIEW,
     Choice,
@@ -35,6 +37,7 @@ from reviewbot.connectors.slack.views import (
     home_view,
     not_policy_option,
     not_sure_option,
+    reopen_modal,
     section_options,
     submitted_values,
     suggest_modal,
@@ -88,6 +91,15 @@ class SlackActions(Protocol):
         """Move a ticket to another section (None: not a policy matter); returns what happened."""
         ...
 
+    def can_reopen(self, person: str, ref: str) -> None:
+        """Raise unless the person may reopen the ticket (as `tickets reopen`) and it is closed."""
+        ...
+
+    def reopen(self, person: str, ref: str, reason: str) -> tuple[str, bool]:
+        """Reopen a closed ticket with a reason; returns what happened and whether it is new (the same reopening
+        sent again, as a retry does, was recorded the first time)."""
+        ...
+
     def home(self, person: str, user_id: str) -> HomeData:
         """What the person's Home tab shows."""
         ...
@@ -106,6 +118,8 @@ def build_app(options: SlackOptions, actions: SlackActions, client: WebClient, s
     app.action("signoff_reject")(handlers.ask_comment)
     app.action("policy_ack")(handlers.acknowledge)
     app.action(MOVE_ACTION)(handlers.move)
+    app.action(REOPEN_ACTION)(handlers.ask_reason)
+    app.view(REOPEN_VIEW)(handlers.submit_reopen)
     app.action(SECTION_ACTION)(handlers.ignore)  # choosing in the modal's picker: nothing to do until submit
     app.options(SECTION_ACTION)(handlers.section_options)
     app.options(MOVE_ACTION)(handlers.move_options)
@@ -298,6 +312,43 @@ class _Handlers:
         except ReviewbotError as exc:
             result = f"Not moved: {self._refusal(user, person, exc)}"
         _tell(client, user, _channel(body), result)
+
+    # --- reopening a closed ticket whose change did not help -------------------------------------------------
+
+    def ask_reason(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """The "Reopen RB-2" button of an impact message: check who it is and the ticket, then ask why in a modal."""
+        ack()
+        user, ref = body["user"]["id"], str(action.get("value") or "")
+        person = self._who(client, body, "Not reopened")
+        if person is None:
+            return
+        try:
+            self.actions.can_reopen(person, ref)
+        except ReviewbotError as exc:
+            _tell(client, user, _channel(body), f"Not reopened: {self._refusal(user, person, exc)}")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(ref))
+
+    def submit_reopen(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        """The reason modal: reopen the ticket; the same submission sent again is answered as the first."""
+        ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
+        reason = submitted_values(view).get("reason", "").strip()
+        user = body["user"]["id"]
+        if not reason:
+            ack(response_action="errors", errors={"reason": "say why it is reopened"})
+            return
+        person = self._person(user)
+        if person is None:
+            ack(response_action="errors", errors={"reason": UNSURE_WHO})
+            return
+        try:
+            result, new = self.actions.reopen(person, ref, reason)
+        except ReviewbotError as exc:
+            ack(response_action="errors", errors={"reason": self._refusal(user, person, exc)})
+            return
+        ack()
+        if new:
+            _tell(client, user, None, result)
 
     # --- searchable pickers (when there are more sections than a static select holds) ------------------------
 

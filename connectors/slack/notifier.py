@@ -32,12 +32,14 @@ from reviewbot.connectors.slack.views import (
     fallback_text,
     message_blocks,
     move_picker,
+    reopen_buttons,
     signoff_buttons,
 )
 from reviewbot.errors import ConfigError
 from reviewbot.protocols import AmbiguousWrite, Check, Message
 
 METADATA_EVENT = "reviewbot_message"
+REOPEN_VERDICTS = ("no change", "worse")  # an impact message offers to reopen these tickets
 
 
 class SlackNotifier:
@@ -140,6 +142,9 @@ class SlackNotifier:
             return [signoff_buttons(shown), *([move_picker(ref, sections)] if sections else [])]
         if message.kind == "digest" and sections:  # a picker for each new ticket; message_blocks counts any left out
             return [move_picker(str(ticket["ref"]), sections) for ticket in data.get("created", [])]
+        if message.kind == "impact":  # a change that did not help (by the tests) can be tried again
+            refs = [str(t["ref"]) for t in data.get("tickets", []) if t.get("verdict") in REOPEN_VERDICTS]
+            return reopen_buttons(refs)
         if message.kind == "ack_request" and data.get("document"):
             return [ack_button(str(data["document"]), int(data["version"]))]
         return []

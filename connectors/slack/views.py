@@ -20,6 +20,8 @@ COMMENT_VIEW = "signoff_comment"
 NOT_SURE = "not-sure"
 DECISIONS = {"signoff_approve": "approve", "signoff_changes": "request_changes", "signoff_reject": "reject"}
 MOVE_ACTION = "ticket_move"
+REOPEN_ACTION = "ticket_reopen"
+REOPEN_VIEW = "ticket_reopen_reason"
 SECTION_ACTION = "section_pick"
 NOT_POLICY = "-"  # the picker's "not a policy matter"
 HASHED = "h:"  # an option value too long for Slack travels as a digest of it
@@ -35,6 +37,7 @@ MAX_VALUE = 150  # an option's value
 MAX_HEADER = 150
 MAX_PLACEHOLDER = 150
 MAX_BUTTON_TEXT = 75
+MAX_ACTION_ELEMENTS = 25  # elements of one actions block
 # App Home: what each part may take of the view's 100 blocks (3 headers and 2 dividers take 5).
 HOME_PENDING = 20  # sign-offs, two blocks each
 HOME_SUGGESTIONS = 10
@@ -261,6 +264,26 @@ def comment_modal(shown: Shown, decision: str) -> dict[str, Any]:
     }
 
 
+def reopen_modal(ref: str) -> dict[str, Any]:
+    """Asks why a closed ticket is reopened (`tickets reopen --reason`); the ticket travels with it."""
+    return {
+        "type": "modal",
+        "callback_id": REOPEN_VIEW,
+        "title": _plain("Reopen ticket", 24),
+        "submit": _plain("Reopen", 24),
+        "private_metadata": json.dumps({"ref": ref}),
+        "blocks": [
+            _section(f"Ticket *{clip_escaped(ref, 200)}* goes through triage, sign-off and a new version again."),
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": _plain("Why? (e.g. no change after the version)", 2000),
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
+            },
+        ],
+    }
+
+
 # --- message parts -----------------------------------------------------------------------------------------------
 
 
@@ -303,6 +326,18 @@ def move_picker(ref: str, sections: Sequence[Sequence[str]]) -> dict[str, Any]:
         extra_label="None",
     )
     return {"type": "actions", "block_id": f"move:{ref}"[:255], "elements": [select]}
+
+
+def reopen_buttons(refs: Sequence[str]) -> list[dict[str, Any]]:
+    """ "Reopen RB-2" for closed tickets whose change did not help, in actions blocks of at most 25 buttons."""
+    buttons = [
+        {"type": "button", "action_id": REOPEN_ACTION, "text": _plain(f"Reopen {ref}"), "value": ref[:2000]}
+        for ref in refs
+    ]
+    return [
+        {"type": "actions", "block_id": f"reopen:{n}", "elements": buttons[start : start + MAX_ACTION_ELEMENTS]}
+        for n, start in enumerate(range(0, len(buttons), MAX_ACTION_ELEMENTS))
+    ]
 
 
 def ack_button(document_id: str, version: int) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -102,12 +102,18 @@ def runs(
             str(r.id),
             r.started_at.strftime("%Y-%m-%d %H:%M"),
             took,
-            r.status,
+            _status(r.status, r.counts),
             str(new),
             made,
             escape(safe("; ".join(r.errors))) or "-",
         )
     out.print(table if rows else "No sync has run yet.")
+
+
+def _status(status: str, counts: dict[str, Any]) -> str:
+    """A run's status; for one that never finished, the stage it was in ("interrupted in themes")."""
+    stage = counts.get("stage")
+    return f"{status} in {stage}" if stage and status in ("running", "interrupted", "failed") else status
 
 
 @app.command()

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
+from reviewbot.cli.app import ActorOption, JsonOption, actor, done, err, open_store, out, print_json, sub_app
 from reviewbot.errors import NotFoundError, ReviewbotError
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
     from sqlmodel import Session
 
     from reviewbot.models import PolicyDocument
+    from reviewbot.settings import Settings
+    from reviewbot.store import Store
+    from reviewbot.store.policies import Authority, PendingAuthority
     from reviewbot.workflows.impact import ThemeImpact, VersionImpact
 
 policy_app = sub_app(
@@ -55,16 +58,40 @@ def _revision_of(session: Session, document: PolicyDocument, version: int | None
 
 @policy_app.command("list")
 def policy_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List policy documents with their published version and whether the file has unpublished edits."""
-    from reviewbot.store.policies import documents, sections
+    """List policy documents with their published version, owner, and whether the file has unpublished edits.
+
+    The owner and approvers shown are the published version's, who hold authority until the file is published.
+    """
+    from reviewbot.store.policies import document_authority, documents, pending_authority, sections
     from reviewbot.views import documents_table, fitted
 
     with open_store(ctx) as (_, store), store.session() as session:
-        docs = [(d, len(sections(session, d))) for d in documents(session)]
+        docs = [
+            (d, len(sections(session, d)), document_authority(session, d), pending_authority(session, d))
+            for d in documents(session)
+        ]
     if as_json:
-        print_json([{**d.model_dump(), "sections": n, "has_draft": d.has_draft} for d, n in docs])
-    else:
-        out.print(fitted(documents_table(docs), out.width, "id", "version", "edits", "sections", "owner"))
+        print_json([_document_json(d, who, pending) | {"sections": n} for d, n, who, pending in docs])
+        return
+    out.print(
+        fitted(documents_table([(d, n, who.owner) for d, n, who, _ in docs]), out.width, "id", "version", "edits")
+    )
+    for d, _, _, pending in docs:
+        changed = len({p.section_id for p in pending if p.section_id is not None})
+        more = [f"{changed} section(s) too: `reviewbot policy show {d.id}`"] if changed else []
+        _print_pending(f"{d.id}: pending publish (in force when published):", pending, more)
+
+
+def _document_json(document: PolicyDocument, who: Authority, pending: list[PendingAuthority]) -> dict[str, Any]:
+    """A document for --json: owner, approvers and sign-off rule in force (the published version's), and the
+    changes to them the file makes, which take effect when it is published."""
+    fields = {"owner": who.owner, "approvers": list(who.approvers), "sign_off": who.sign_off}
+    return (
+        document.model_dump()
+        | fields
+        | {"has_draft": document.has_draft}
+        | {"pending_publish": [p.to_dict() for p in pending]}
+    )
 
 
 @policy_app.command("show")
@@ -78,19 +105,22 @@ def policy_show(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a document's sections (owners, approvers, review interval), or one section's text."""
+    """Show a document's sections (owners, approvers, review interval), or one section's text.
+
+    Owners and approvers hold authority (sign-off, closing, publishing) as the published version names them; a
+    change the policy file makes is listed under "pending publish" and takes effect when it is published.
+    """
     from rich.markdown import Markdown
 
-    from reviewbot.store.policies import sections
+    from reviewbot.store.policies import document_authority, pending_authority, sections
     from reviewbot.views import fitted, sections_table
-    from reviewbot.workflows.policies import refresh_document
 
     with open_store(ctx) as (settings, store):
-        if draft:
-            refresh_document(settings, store, document_id)
+        _read_file(settings, store, document_id, strict=draft)
         with store.session() as session:
             document = _document(session, document_id)
             rows = sections(session, document, _revision_of(session, document, version, draft))
+            who, pending = document_authority(session, document), pending_authority(session, document)
     label = "draft" if draft else f"version {version or document.published_version}"
     if section_id is not None:
         match = next((s for s in rows if s.section_id == section_id), None)
@@ -99,13 +129,59 @@ def policy_show(
                 f"no section {section_id!r} in {document_id}", hint=f"see `reviewbot policy show {document_id}`"
             )
         rows = [match]
+        pending = [p for p in pending if p.section_id == section_id]
     if as_json:
-        print_json({"document": document.model_dump(), "version": label, "sections": [s.model_dump() for s in rows]})
-    elif section_id is not None:
+        print_json(
+            {
+                "document": _document_json(document, who, pending),
+                "version": label,
+                "sections": [s.model_dump() for s in rows],
+            }
+        )
+        return
+    if section_id is not None:
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
         out.print(Markdown(rows[0].body))
     else:
         out.print(fitted(sections_table(document, rows, label), out.width, "section", "owner", "sign-off"))
+    _print_pending(
+        "Not in force until published (until then the published version's hold authority):"
+        if draft
+        else "Pending publish (the policy file names them; in force when it is published):",
+        pending,
+    )
+
+
+def _read_file(settings: Settings, store: Store, document_id: str, *, strict: bool) -> None:
+    """Read the policy file again, so its unpublished edits are current; only --draft needs it to be readable."""
+    from reviewbot.workflows.policies import refresh_document
+
+    try:
+        refresh_document(settings, store, document_id)
+    except NotFoundError:
+        pass  # no such document: _document says so, with its hint
+    except ReviewbotError as exc:
+        if strict:
+            raise
+        err.print(f"Note: {exc}; unpublished edits are shown as last read", highlight=False, markup=False)
+
+
+def _print_pending(head: str, pending: list[PendingAuthority], more: list[str] | None = None) -> None:
+    """Under the table, the owners, approvers and rules the file changes: the document's, then each section's
+    (or, in a list of documents, `more` lines in their place)."""
+    if not pending:
+        return
+    out.print(head, highlight=False, markup=False)
+    if more is not None:
+        for line in [p.text() for p in pending if p.section_id is None] + more:
+            out.print(f"  {line}", highlight=False, markup=False)
+        return
+    place = ""
+    for p in pending:
+        if (p.section_id or "document") != place:
+            place = p.section_id or "document"
+            out.print(f"  {place}", highlight=False, markup=False)
+        out.print(f"    {p.text()}", highlight=False, markup=False)
 
 
 @policy_app.command("diff")

@@ -85,6 +85,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from reviewbot.store.review import requests, sign_offs
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import row_dict, ticket_dict
+    from reviewbot.workflows.review import stale_sign_offs
 
     with open_store(ctx) as (settings, store):
         with store.session() as session:
@@ -93,6 +94,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
                 raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
             signed = sign_offs(session, ticket.id or 0)
             waiting = requests(session, ticket.id or 0, status="pending")
+            stale = stale_sign_offs(session, settings, ticket, signed)
         effect = None
         if ticket.resolved_version is not None and ticket.theme_id is not None:
             from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
@@ -102,7 +104,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
         print_json(
             {
                 **ticket_dict(ticket),
-                "sign_offs": [row_dict(s) for s in signed],
+                "sign_offs": [row_dict(s) | {"counts": s.id not in stale} for s in signed],
                 "pending": [r.approver for r in waiting],
                 "effect": effect[1] if effect else None,
             }
@@ -121,8 +123,9 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     if effect:  # did the published change help: the question a closed ticket leaves
         out.print(effect[0], highlight=False, markup=False)
     for s in signed:
+        earlier = " (of an earlier text or round: it no longer counts)" if s.id in stale else ""
         out.print(
-            f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d} {s.comment}".rstrip(),
+            f"Signed: {s.approver} {s.decision} on {s.signed_at:%Y-%m-%d}{earlier} {s.comment}".rstrip(),
             highlight=False,
             markup=False,
         )

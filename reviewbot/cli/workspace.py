@@ -209,6 +209,11 @@ def _changes(report: Any) -> list[str]:
             + (f" ({'; '.join(parts)})" if parts else "")
         )
     lines += _skipped(report)
+    # an edit of a policy file read for the first time: its sections' tickets go into review, publish makes it law
+    for revision in (report.policies or {}).get("new_revisions", []):
+        if revision.endswith(" (draft)"):  # "DOC revision N (draft)"
+            document = revision.split(" revision ", 1)[0]
+            lines.append(f"Policy: {document} edited, not yet published (`reviewbot policy diff {document}`)")
     th = report.themes
     if th.get("new_themes") or th.get("items_placed"):
         lines.append(f"Themes: {th.get('new_themes', 0)} new, {th.get('items_placed', 0)} items placed")
@@ -217,9 +222,13 @@ def _changes(report: Any) -> list[str]:
     ticket_counts["periodic"] = rv.get("periodic_tickets", 0)
     if any(ticket_counts.values()):
         lines.append("Tickets: " + ", ".join(f"{n} {k}" for k, n in ticket_counts.items() if n))
-    review = {k: rv.get(k, 0) for k in ("reviews_started", "reminders", "escalations")}
+    review = {
+        ("round started", "rounds started"): rv.get("reviews_started", 0),
+        ("reminder", "reminders"): rv.get("reminders", 0),
+        ("escalation", "escalations"): rv.get("escalations", 0),
+    }
     if any(review.values()):
-        lines.append("Sign-offs: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in review.items() if n))
+        lines.append("Sign-offs: " + ", ".join(f"{n} {names[n != 1]}" for names, n in review.items() if n))
     if dl.get("sent") or dl.get("failed") or dl.get("skipped"):
         skipped = f", {dl['skipped']} not sent (about an issue in another tracker)" if dl.get("skipped") else ""
         lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed{skipped}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SourceState, SyncRun, utcnow
@@ -17,6 +18,14 @@ from reviewbot.store.review import pending_requests
 def recent_runs(session: Session, limit: int) -> list[SyncRun]:
     """The latest sync runs, newest first."""
     return list(session.exec(select(SyncRun).order_by(col(SyncRun.id).desc()).limit(limit)))
+
+
+def save_progress(session: Session, run_id: int | None, counts: dict[str, Any]) -> None:
+    """Record how far a running sync got, in the transaction that commits that work: a run killed after it keeps
+    its counts (its end is written by the sync itself, or by the next one that finds it dead)."""
+    if run_id is not None:  # None: a dry run, which records no run
+        query = update(SyncRun).where(col(SyncRun.id) == run_id, col(SyncRun.status) == "running")
+        session.execute(query.values(counts=counts))
 
 
 def workspace_status(session: Session, settings: Settings) -> dict[str, Any]:

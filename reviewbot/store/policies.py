@@ -171,7 +171,7 @@ def document_authority(session: Session, document: PolicyDocument) -> Authority:
     A change of owner or approvers takes effect when the version naming them is published.
     """
     if not document.published_revision:
-        return Authority(document.owner, tuple(document.approvers), document.sign_off)
+        return _file_authority(document)
     published = revision(session, document.id, document.published_revision)
     return _header_authority(published.source, document.path) if published is not None else NOBODY
 
@@ -197,6 +197,56 @@ def section_authority(session: Session, document: PolicyDocument, section_id: st
 def authority_of(section: PolicySection) -> Authority:
     """The owner, approvers and sign-off rule a stored section names (its revision's, not necessarily published)."""
     return Authority(section.owner, tuple(section.approvers), section.sign_off)
+
+
+@dataclass(frozen=True)
+class PendingAuthority:
+    """A change of owner, approvers or sign-off rule that the policy file makes and no published version has yet:
+    `section_id` None is the document's own."""
+
+    section_id: str | None
+    field: str  # "owner", "approvers" or "sign_off"
+    before: str | list[str] | None
+    after: str | list[str] | None
+
+    def text(self) -> str:
+        """e.g. "approvers: head-of-cx, compliance-lead -> compliance-lead"."""
+        return f"{self.field.replace('_', '-')}: {_shown(self.before)} -> {_shown(self.after)}"
+
+    def to_dict(self) -> dict[str, str | list[str] | None]:
+        """For --json."""
+        return {"section": self.section_id, "field": self.field, "from": self.before, "to": self.after}
+
+
+def _shown(value: str | list[str] | None) -> str:
+    return (", ".join(value) if isinstance(value, list) else value) or "-"
+
+
+def pending_authority(session: Session, document: PolicyDocument) -> list[PendingAuthority]:
+    """Where the file as last read names other people (or another rule) than the published version, which holds
+    authority until the file is published: the document first, then its sections in file order."""
+    if not document.has_draft:
+        return []
+    changes = _authority_changes(None, document_authority(session, document), _file_authority(document))
+    published = {s.section_id: authority_of(s) for s in sections(session, document)}
+    inherited = document_authority(session, document)  # a section new in the file has its document's people
+    for section in sections(session, document, document.current_revision):
+        before = published.get(section.section_id, inherited)
+        changes += _authority_changes(section.section_id, before, authority_of(section))
+    return changes
+
+
+def _file_authority(document: PolicyDocument) -> Authority:
+    return Authority(document.owner, tuple(document.approvers), document.sign_off)
+
+
+def _authority_changes(section_id: str | None, before: Authority, after: Authority) -> list[PendingAuthority]:
+    pairs: list[tuple[str, str | list[str] | None, str | list[str] | None]] = [
+        ("owner", before.owner, after.owner),
+        ("approvers", list(before.approvers), list(after.approvers)),
+        ("sign_off", before.sign_off, after.sign_off),
+    ]
+    return [PendingAuthority(section_id, name, old, new) for name, old, new in pairs if old != new]
 
 
 def _rule_text(rule: SignOffRule) -> str:

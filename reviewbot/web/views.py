@@ -322,7 +322,7 @@ def ticket(number: int) -> Any:
     from reviewbot.store.review import audit_log, requests, sign_offs
     from reviewbot.workflows.corrections import movers
     from reviewbot.workflows.impact import ticket_effect
-    from reviewbot.workflows.review import context_of, deciders
+    from reviewbot.workflows.review import context_of, deciders, stale_sign_offs
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -336,6 +336,7 @@ def ticket(number: int) -> Any:
         if document is not None:
             approvers = context_of(session_, settings, found).approvers
         signed = sign_offs(session_, number)
+        stale = stale_sign_offs(session_, settings, found, signed)
         waiting = [r.approver for r in requests(session_, number, status="pending")]
         trail = audit_log(session_, ticket_id=number, limit=50)
         draft = (
@@ -368,6 +369,7 @@ def ticket(number: int) -> Any:
         may_decide=may_decide,
         may_move=may_move,
         signed=signed,
+        stale=stale,
         waiting=waiting,
         trail=trail,
         diff=diff,
@@ -522,12 +524,14 @@ def _needs(what: str) -> Callable[[], str]:
 @signed_in
 def policies() -> Any:
     """The policy documents."""
-    from reviewbot.store.policies import documents
+    from reviewbot.store.policies import document_authority, documents
 
     _, store, _ = workspace()
     with store.session() as session_:
         docs = documents(session_)
-    return render_template("policies.html", docs=docs)
+        # the owner the published version names holds authority; the file's takes over when it is published
+        owners = {d.id: document_authority(session_, d).owner for d in docs}
+    return render_template("policies.html", docs=docs, owners=owners)
 
 
 @bp.get("/policies/<document_id>")
@@ -535,8 +539,8 @@ def policies() -> Any:
 def policy(document_id: str) -> Any:
     """A document: sections, versions, unpublished changes and what publishing would do, acknowledgements."""
     from reviewbot.errors import NotFoundError
-    from reviewbot.store.policies import sections
-    from reviewbot.workflows.publish import ack_status, plan_publish, version_history
+    from reviewbot.store.policies import pending_authority, sections
+    from reviewbot.workflows.publish import ack_status, blocking_state, plan_publish, version_history
     from reviewbot.workflows.review import publishers
 
     settings, store, _ = workspace()
@@ -552,6 +556,7 @@ def policy(document_id: str) -> Any:
     with store.session() as session_:
         document = session_.get(PolicyDocument, document_id) or document
         rows = sections(session_, document)
+        pending = pending_authority(session_, document)
         may_publish = g.person in publishers(session_, settings, document)
     acks = ack_status(store, document_id) if document.published_version and versions else None
     return render_template(
@@ -559,6 +564,8 @@ def policy(document_id: str) -> Any:
         may_publish=may_publish,
         doc=document,
         sections=rows,
+        pending=pending,
+        blocking_state=blocking_state,
         versions=versions,
         plan=plan,
         plan_error=plan_error,

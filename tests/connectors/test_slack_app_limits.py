@@ -58,6 +58,12 @@ class FakeActions:
         self.moved.append((person, ref, document_id, section_id))
         return f"{ref} moved"
 
+    def can_reopen(self, person: str, ref: str) -> None:
+        return None
+
+    def reopen(self, person: str, ref: str, reason: str) -> tuple[str, bool]:
+        return f"{ref} is open again", True
+
     def home(self, person: str, user_id: str) -> HomeData:
         return self.home_data
 

@@ -448,3 +448,38 @@ def test_naming_oneself_approver_in_the_file_shows_no_sign_off_and_posting_is_re
     refused = html.unescape(post(sam, f"/tickets/{number}/sign", {"decision": "approve"}))
     assert "sam.okafor is not an approver of section communication-channels" in refused
     assert _state(console, "RB-5") == "open"
+
+
+def test_policy_pages_show_the_owner_in_force_and_what_publishing_changes(console: Console) -> None:
+    """The file names a new owner and new approvers for section 7: until it is published the console names the
+    people who hold authority, and lists the change as pending."""
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    text = policy.read_text(encoding="utf-8")
+    text = text.replace("\nowner: head-of-customer-experience\n", "\nowner: compliance-lead\n")
+    text = text.replace(
+        "    approvers: [digital-channels-lead, contact-centre-manager]\n",
+        "    approvers: [digital-channels-lead, compliance-lead]\n",
+    )
+    policy.write_text(text, encoding="utf-8")
+    browser = console.client()
+    sign_in(browser, "nina.kowalski")
+    page = html.unescape(browser.get("/policies/customer-service-policy").get_data(as_text=True))  # reads the file
+    assert "Pending publish" in page
+    assert "communication-channels: approvers: digital-channels-lead, contact-centre-manager -> " in page
+    assert "the document: owner: head-of-customer-experience -> compliance-lead" in page
+    listed = browser.get("/policies").get_data(as_text=True)
+    assert "<td>head-of-customer-experience</td>" in listed and "compliance-lead" not in listed
+
+
+def test_a_ticket_page_says_which_sign_offs_no_longer_count(console: Console, cli) -> None:  # type: ignore[no-untyped-def]
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    workspace = f"-w {console.folder}"
+    assert cli(f"{workspace} tickets triage RB-5 --as dana.ellis").code == 0
+    assert cli(f"{workspace} sync").code == 0
+    assert cli(f"{workspace} tickets approve RB-5 --as nina.kowalski").code == 0
+    policy.write_text(policy.read_text(encoding="utf-8").replace("within 4 hours", "within 2 hours"), encoding="utf-8")
+    browser = console.client()
+    sign_in(browser, "marta.silva")
+    page = browser.get(f"/tickets/{ticket_id(console, 'RB-5')}").get_data(as_text=True)  # reads the file
+    assert "nina.kowalski: approve on " in page and "of an earlier text or round: it no longer counts" in page

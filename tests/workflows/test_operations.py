@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -274,7 +275,7 @@ def test_two_sync_processes_at_once_one_runs_one_reports_the_lock(ws: Path) -> N
 # --- crash safety --------------------------------------------------------------------------------------
 
 
-def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled(ws: Path) -> None:
+def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled(ws: Path, cli) -> None:  # type: ignore[no-untyped-def]
     rows = 20_000
     big_export(ws, rows)
     settings, store = open_workspace(ws)
@@ -284,6 +285,11 @@ def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled
     victim.wait(timeout=30)
     stored = count(store, FeedbackItem)
     assert 0 < stored < rows + 16  # killed during the ingest
+    with store.session() as session:
+        killed = session.exec(select(SyncRun)).one()
+    # the counts are written with each batch: what the run says it stored is what it stored
+    assert killed.status == "running" and killed.counts["stage"] == "collect"
+    assert killed.counts["sources"]["complaints"]["new"] == stored
 
     with pytest.raises(LockHeld):  # its lease is taken over only once it has missed a whole lease of heartbeats
         run_sync(settings, store)
@@ -297,6 +303,9 @@ def test_sync_killed_midway_is_finished_by_the_next_with_nothing_lost_or_doubled
         tickets = session.exec(select(ReviewTicket.theme_id, ReviewTicket.section_id)).all()
     assert len(ids) == len(set(ids)) == rows + 16
     assert runs == ["interrupted", "ok"]
+    [listed, _] = json.loads(cli(f"-w {ws} runs --json").stdout)[::-1]
+    assert listed["counts"]["sources"]["complaints"]["new"] == stored  # kept when the next sync found it dead
+    assert re.search(rf"│ interrupted in collect\s+│ {stored}\s+│", cli(f"-w {ws} runs").stdout)
     assert len(tickets) == len(set(tickets)) and {s for _, s in tickets} == {"refunds", "delivery"}
     again = run_sync(settings, store)
     assert again.sources["complaints"]["new"] == 0 and again.tickets["created"] == 0

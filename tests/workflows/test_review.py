@@ -706,3 +706,64 @@ def test_the_owner_the_published_version_names_hears_of_approvals_and_rejections
         f"[ready_to_publish] -> dana Ready to publish: {refunds} is approved",
         f"[rejected] -> dana {delivery} was rejected by joe",
     ]
+
+
+def approved_refunds(ws: Path):  # type: ignore[no-untyped-def]
+    """The refunds ticket, its section edited to 10 days, approved by both its approvers."""
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)
+    sign(store, settings, ref, "lee", "approve")
+    assert "is approved" in sign(store, settings, ref, "dana", "approve")
+    return settings, store, ref
+
+
+def test_an_approved_edit_undone_before_publishing_is_asked_again(ws: Path) -> None:
+    settings, store, ref = approved_refunds(ws)
+    edit_policy(ws, "within 10 business days", "within 5 business days")  # back to the published text
+    asked = len([m for m in messages(ws) if m.startswith("[signoff_request]")])
+    _, _, report = sync(ws)
+    assert report.review["reviews_started"] == 1
+    ticket = ticket_on(store, "refunds")
+    assert ticket.state == "in_review"  # not "approved" for a change that is no longer in the file
+    assert len([m for m in messages(ws) if m.startswith("[signoff_request]")]) == asked + 2  # lee and dana again
+    with store.session() as session:
+        trail = [e.detail for e in session.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id))]
+    assert any(d.startswith("approved -> in_review: the edit it approved was undone") for d in trail)
+    _, _, later = sync(ws)
+    assert later.review["reviews_started"] == 0  # asked once
+
+    edit_policy(ws, "within 48 hours", "within 24 hours")  # another section's change is published
+    result = publish(settings, store, "returns-policy", "dana", force_reason="delivery contract")
+    assert ref not in result.resolved and ticket_on(store, "refunds").state == "in_review"
+
+
+def test_an_approved_text_edited_again_is_not_published_as_approved(ws: Path) -> None:
+    settings, store, ref = approved_refunds(ws)
+    edit_policy(ws, "within 10 business days", "within 30 business days")  # no sync between edit and publish
+    with pytest.raises(RefusedError) as caught:
+        publish(settings, store, "returns-policy", "dana")
+    assert f"{ref} (approved an earlier text)" in caught.value.message
+    assert "`reviewbot sync` asks again" in (caught.value.hint or "")
+    result = publish(settings, store, "returns-policy", "dana", force_reason="legal deadline")
+    assert result.forced and ref not in result.resolved
+    assert ticket_on(store, "refunds").state == "approved"  # not closed as if 30 days had been approved
+
+
+def test_an_approver_signs_again_when_a_text_comes_back_in_a_later_round(ws: Path) -> None:
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)
+    assert sign(store, settings, ref, "lee", "approve") == f"{ref}: 1 of 2 approvals"
+    edit_policy(ws, "within 10 business days", "within 12 business days")
+    sync(ws)  # round 2, for 12 days
+    edit_policy(ws, "within 12 business days", "within 10 business days")
+    sync(ws)  # round 2 goes on, for 10 days again: lee's round-1 approval does not count in it
+    assert sign(store, settings, ref, "lee", "approve") == f"{ref}: 1 of 2 approvals"  # was refused: signed before
+    with pytest.raises(RefusedError, match="lee already signed"):
+        sign(store, settings, ref, "lee", "approve")  # still once per round
+    assert "is approved" in sign(store, settings, ref, "dana", "approve")
