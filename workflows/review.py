@@ -458,22 +458,6 @@ def _check_signer(ctx: TicketContext, approver: str) -> None:
         )
 
 
-def stale_sign_offs(session: Session, settings: Settings, ticket: ReviewTicket, signed: list[SignOff]) -> set[int]:
-    """The ids of the sign-offs that no longer count: of an earlier round, of another text than the policy file has
-    now, or given before the ticket went back to triage (a move, say); of a finished ticket, those of an earlier
-    round than its last."""
-    this_round = current_round(session, ticket.id or 0)
-    if ticket.state in FINISHED_STATES:
-        return {s.id or 0 for s in signed if s.round != this_round}
-    if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
-        return {s.id or 0 for s in signed}
-    try:
-        draft_hash = context_of(session, settings, ticket).draft_hash
-    except RefusedError:  # its document is gone: nothing can count
-        return {s.id or 0 for s in signed}
-    return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != draft_hash}
-
-
 def _refuse_second_signature(session: Session, ticket: ReviewTicket, approver: str, draft_hash: str) -> None:
     # Once per round and text: only this round's approvals count, so a signature of an earlier round (the same
     # text again after an edit was undone, or after a move there and back) must not keep the approver out of this one.

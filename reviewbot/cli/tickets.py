@@ -82,10 +82,9 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from rich.markdown import Markdown
 
     from reviewbot.evidence import impact, render_markdown
-    from reviewbot.store.review import requests, sign_offs
+    from reviewbot.store.review import requests, sign_offs, stale_sign_offs
     from reviewbot.store.tickets import get_ticket
     from reviewbot.views import row_dict, ticket_dict
-    from reviewbot.workflows.review import stale_sign_offs
 
     with open_store(ctx) as (settings, store):
         with store.session() as session:
@@ -94,7 +93,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
                 raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
             signed = sign_offs(session, ticket.id or 0)
             waiting = requests(session, ticket.id or 0, status="pending")
-            stale = stale_sign_offs(session, settings, ticket, signed)
+            stale = stale_sign_offs(session, ticket, signed)
         effect = None
         if ticket.resolved_version is not None and ticket.theme_id is not None:
             from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved

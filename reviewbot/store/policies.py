@@ -150,6 +150,19 @@ def revision(session: Session, document_id: str, number: int) -> PolicyRevision 
     ).first()
 
 
+def draft_hash(session: Session, document_id: str, section_id: str | None) -> str | None:
+    """The content hash of a section (of the whole document for None) as the policy file has it now: "" for a section
+    the file no longer has, None for a document that is gone."""
+    document = session.get(PolicyDocument, document_id)
+    if document is None:
+        return None
+    if section_id is None:
+        draft = revision(session, document_id, document.current_revision)
+        return draft.content_hash if draft else ""
+    found = [s for s in sections(session, document, document.current_revision) if s.section_id == section_id]
+    return found[0].content_hash if found else ""
+
+
 @dataclass(frozen=True)
 class Authority:
     """Who owns a document or section, who approves its changes, and how many of them must ("all" or a number)."""

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reviewbot.models import AuditEvent, ReviewTicket, SignOff, SignOffRequest
+from reviewbot.models.tickets import FINISHED_STATES
 
 # (admin, person) while an admin acts for someone else: their events name both
 ACTING_FOR: ContextVar[tuple[str, str] | None] = ContextVar("acting_for", default=None)
@@ -91,3 +92,20 @@ def tickets_in(session: Session, states: Sequence[str]) -> list[ReviewTicket]:
     """Tickets in any of these states, oldest first."""
     query = select(ReviewTicket).where(col(ReviewTicket.state).in_(list(states)))
     return list(session.exec(query.order_by(col(ReviewTicket.id))))
+
+
+def stale_sign_offs(session: Session, ticket: ReviewTicket, signed: Sequence[SignOff]) -> set[int]:
+    """The ids of the sign-offs that no longer count: of an earlier round, of another text than the policy file has
+    now, or given before the ticket went back to triage (a move, say); of a finished ticket, those of an earlier
+    round than its last."""
+    this_round = current_round(session, ticket.id or 0)
+    if ticket.state in FINISHED_STATES:
+        return {s.id or 0 for s in signed if s.round != this_round}
+    if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
+        return {s.id or 0 for s in signed}
+    from reviewbot.store.policies import draft_hash  # the policy tables: read for a ticket in review only
+
+    now = draft_hash(session, ticket.document_id, ticket.section_id)
+    if now is None:  # its document is gone: nothing can count
+        return {s.id or 0 for s in signed}
+    return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != now}

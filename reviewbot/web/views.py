@@ -319,10 +319,10 @@ def _matches(ticket: ReviewTicket, wanted: dict[str, str]) -> bool:
 def ticket(number: int) -> Any:
     """One ticket: its evidence, section text and diff since it opened, sign-offs, and the actions you may take."""
     from reviewbot.store.policies import sections
-    from reviewbot.store.review import audit_log, requests, sign_offs
+    from reviewbot.store.review import audit_log, requests, sign_offs, stale_sign_offs
     from reviewbot.workflows.corrections import movers
     from reviewbot.workflows.impact import ticket_effect
-    from reviewbot.workflows.review import context_of, deciders, stale_sign_offs
+    from reviewbot.workflows.review import context_of, deciders
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -336,7 +336,7 @@ def ticket(number: int) -> Any:
         if document is not None:
             approvers = context_of(session_, settings, found).approvers
         signed = sign_offs(session_, number)
-        stale = stale_sign_offs(session_, settings, found, signed)
+        stale = stale_sign_offs(session_, found, signed)
         waiting = [r.approver for r in requests(session_, number, status="pending")]
         trail = audit_log(session_, ticket_id=number, limit=50)
         draft = (
