@@ -71,12 +71,6 @@ REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features a
 # 0.738, airline reasons 0.184 -> 0.222, CFPB issues 0.214 -> 0.219 (mean of four row orders); see bench/README.md.
 REWEIGHT_PASSES = 2
 INFORMATION_POWER = 0.5
-# Pairs of adjacent words in at least PAIR_MIN_ROWS of the sampled texts are one more block of the latent space, and
-# so of the neighbour graph ("top up" and "up top", "card arrive" and "arrive card" do not ask the same); in the
-# naive Bayes rounds they changed nothing. With the two steps below, BANKING77 NMI 0.740 -> 0.751 (mean of five row
-# orders), airline reasons 0.222 -> 0.230, CFPB issues level (0.217) with no grab bag in nine orders; see
-# bench/README.md.
-PAIR_MIN_ROWS = 5
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 # A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
@@ -85,8 +79,9 @@ MIN_SHARED = 0.05
 # CFPB: grab bags (over 5% of items, under 30% one issue) 0 in each instead of 0-1, NMI 0.214 against 0.211 (mean),
 # 41-58 themes instead of 33-36; resolution 1 gave NMI 0.218 with 46-77 themes, 0.3 left one grab bag. BANKING77 has
 # no grab bag (NMI 0.718 both). The split is repeated, with the median of the clusters it made, until it splits
-# nothing: with word pairs in the graph one CFPB order kept a theme of 9% of the items, 28% one issue, whose members
-# were just more alike than the first median's (bench/README.md, branch themes3).
+# nothing: a large cluster just more alike than the first median's is a grab bag beside the parts of a looser one
+# (with word pairs in the graph one CFPB order kept a theme of 9% of the items, 28% one issue; bench/README.md,
+# branch themes3).
 SPLIT_RESOLUTION = 0.5
 GRAB_BAG_SHARE = 0.05
 CHANCE_PAIRS = 5_000  # random pairs whose median similarity is the chance level of a set of embeddings
@@ -313,8 +308,8 @@ def _cluster_distinct(
         else:
             space = _FeatureSpace(matrix[distinct[rows]], None if texts is None else take(texts, rows))
             features = space.features
-            # word pairs in the latent space only: in the naive Bayes rounds they changed nothing (bench/README.md)
-            points = _latent(space.with_word_pairs(), seed)
+            # not word pairs: BANKING77 +0.006, but the dev set's mapping -0.022 (bench/README.md, themes3)
+            points = _latent(features, seed)
         if features is None:
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
@@ -397,7 +392,6 @@ class _FeatureSpace:
                 self._chars = chars
             except ValueError:  # no n-gram occurs often enough
                 pass
-        self.blocks = len(blocks)
         self.features = normalize(hstack(blocks, format="csr", dtype=np.float32))
 
     def transform(self, matrix: csr_matrix, texts: Sequence[str]) -> csr_matrix:
@@ -409,22 +403,6 @@ class _FeatureSpace:
         if self._chars is not None:
             blocks.append(self._chars.transform(heads))
         return normalize(hstack(blocks, format="csr", dtype=np.float32))
-
-    def with_word_pairs(self) -> csr_matrix:
-        """The features with a block of the pairs of adjacent words in at least PAIR_MIN_ROWS texts, weighing as one
-        block among the others (the features alone without texts, or when no pair is that common)."""
-        if self.heads is None:
-            return self.features
-        pairs = TfidfVectorizer(
-            token_pattern=r"[a-z][a-z']*", ngram_range=(2, 2), min_df=PAIR_MIN_ROWS, sublinear_tf=True, dtype=np.float32
-        )
-        try:
-            block = pairs.fit_transform(self.heads)
-        except ValueError:  # no pair is in enough texts
-            return self.features
-        # the features are the unit-length join of their blocks, each 1 / sqrt(blocks) of it
-        block = (block * np.float32(1.0 / np.sqrt(self.blocks))).astype(np.float32)
-        return normalize(hstack([self.features, block], format="csr", dtype=np.float32))
 
 
 class _WordModel:
