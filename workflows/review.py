@@ -335,6 +335,7 @@ def dismiss(store: Store, settings: Settings, ref: str, reason: str, actor: str)
     """Dismiss a ticket with a reason; it stays dismissed unless its theme grows by `review.reopen_factor`."""
     if not reason.strip():
         raise RefusedError("a dismissal needs a reason", hint='add --reason "..."')
+    _refuse_nul(reason, "reason")
     with store.session() as session:
         ticket = load(session, ref)
         require(actor, deciders(session, settings, ticket), f"dismiss {ref_of(ticket)}", DECIDERS)
@@ -348,6 +349,7 @@ def reopen(store: Store, settings: Settings, ref: str, reason: str, actor: str) 
     sign-off and a new version again, and both versions keep it in their effect."""
     if not reason.strip():
         raise RefusedError("reopening needs a reason", hint='add --reason "..."')
+    _refuse_nul(reason, "reason")
     with store.session() as session:
         ticket = load(session, ref)
         check_reopen(session, settings, ticket, actor)
@@ -375,6 +377,15 @@ def check_reopen(session: Session, settings: Settings, ticket: ReviewTicket, act
 def reopened_reason(actor: str, reason: str) -> str:
     """The state reason a reopened ticket keeps."""
     return f"reopened by {actor}: {reason}"
+
+
+def _refuse_nul(text: str, what: str) -> None:
+    """Refuse a text holding a NUL character before anything is written: PostgreSQL cannot store one, and only a
+    crafted request (a Slack form's JSON, say) can send it."""
+    if "\x00" in text:
+        raise RefusedError(
+            f"the {what} holds a NUL character (\\0), which cannot be stored", hint="remove it and try again"
+        )
 
 
 def settle(session: Session, ticket: ReviewTicket, state: str, actor: str, reason: str, *, force: bool = False) -> None:
@@ -406,6 +417,7 @@ def sign(
         raise RefusedError(f"unknown decision {decision!r}", hint=f"use one of: {', '.join(DECISIONS)}")
     if decision != "approve" and not comment.strip():
         raise RefusedError("say why in a comment", hint='add --comment "..."')
+    _refuse_nul(comment, "comment")
     with store.session() as session:
         document_id = load(session, ref).document_id
     refresh_document(settings, store, document_id)  # what is signed is the policy file as it is now

@@ -767,3 +767,24 @@ def test_an_approver_signs_again_when_a_text_comes_back_in_a_later_round(ws: Pat
     with pytest.raises(RefusedError, match="lee already signed"):
         sign(store, settings, ref, "lee", "approve")  # still once per round
     assert "is approved" in sign(store, settings, ref, "dana", "approve")
+
+
+def test_a_nul_character_in_a_reason_or_comment_is_refused_saying_so(ws: Path) -> None:
+    """A Slack form's JSON can carry \\u0000 (a terminal cannot): PostgreSQL refused to store it, and the sign-off,
+    dismissal or reopening failed with a database error; SQLite stored it. Both now refuse it before anything is
+    written, saying which text holds it."""
+    settings, store, _ = sync(ws)
+    ref = ticket_on(store, "refunds").tracker_ref or ""
+    triage(store, settings, ref, "dana", assignee="lee")
+    edit_policy(ws, "within 5 business days", "within 10 business days")
+    sync(ws)
+    with pytest.raises(RefusedError, match="comment holds a NUL character"):
+        sign(store, settings, ref, "lee", "reject", "no\x00way")
+    with pytest.raises(RefusedError, match="reason holds a NUL character"):
+        dismiss(store, settings, ref, "not\x00policy", "dana")
+    with pytest.raises(RefusedError, match="reason holds a NUL character"):
+        review.reopen(store, settings, ref, "worse\x00", "dana")
+    assert ticket_on(store, "refunds").state == "in_review"
+    with store.session() as session:
+        assert session.exec(select(SignOff)).all() == []
+    assert "is approved" not in sign(store, settings, ref, "lee", "reject", "no way")  # a clean comment is taken
