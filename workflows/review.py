@@ -25,10 +25,10 @@ from reviewbot.store import Store, outbox
 from reviewbot.store.policies import (
     Authority,
     authority_of,
+    content_hash,
     document_authority,
     documents,
     mark_reviewed,
-    revision,
     section_authority,
     sections,
 )
@@ -88,18 +88,10 @@ def context_of(session: Session, settings: Settings, ticket: ReviewTicket) -> Ti
     document = session.get(PolicyDocument, ticket.document_id)
     if document is None:
         raise RefusedError(f"document {ticket.document_id} of ticket {ref_of(ticket)} no longer exists")
-    if ticket.section_id is None:  # a coverage gap concerns the whole document
-        who = document_authority(session, document)
-        draft = revision(session, document.id, document.current_revision)
-        published = revision(session, document.id, document.published_revision)
-        draft_hash = draft.content_hash if draft else ""
-        published_hash = published.content_hash if published else ""
-    else:
-        who = section_authority(session, document, ticket.section_id)
-        draft_section = _section(session, document, document.current_revision, ticket.section_id)
-        published_section = _section(session, document, document.published_revision, ticket.section_id)
-        draft_hash = draft_section.content_hash if draft_section else ""
-        published_hash = published_section.content_hash if published_section else ""
+    place = ticket.section_id  # None: a coverage gap, which concerns the whole document
+    who = document_authority(session, document) if place is None else section_authority(session, document, place)
+    draft_hash = content_hash(session, document, document.current_revision, place)
+    published_hash = content_hash(session, document, document.published_revision, place)
     approvers = settings.people(who.approvers)
     required = _rule(who.sign_off).required(len(approvers)) if approvers else 0
     return TicketContext(ticket, document, approvers, required, draft_hash, published_hash)
@@ -125,10 +117,6 @@ def check_shown(ctx: TicketContext, place: str, text_hash: str) -> None:
         raise StaleRequestError(f"this request was for {place}; {ref_of(ticket)} has since moved to {now}")
     if text_hash != ctx.draft_hash:
         raise StaleRequestError(f"this request is for an earlier text of {where} of {ticket.document_id}")
-
-
-def _section(session: Session, document: PolicyDocument, number: int, section_id: str):  # type: ignore[no-untyped-def]
-    return next((s for s in sections(session, document, number) if s.section_id == section_id), None)
 
 
 def _rule(text: str) -> SignOffRule:

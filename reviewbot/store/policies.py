@@ -150,17 +150,14 @@ def revision(session: Session, document_id: str, number: int) -> PolicyRevision 
     ).first()
 
 
-def draft_hash(session: Session, document_id: str, section_id: str | None) -> str | None:
-    """The content hash of a section (of the whole document for None) as the policy file has it now: "" for a section
-    the file no longer has, None for a document that is gone."""
-    document = session.get(PolicyDocument, document_id)
-    if document is None:
-        return None
+def content_hash(session: Session, document: PolicyDocument, number: int, section_id: str | None) -> str:
+    """The content hash of a section (of the whole document for None) in one revision of the document: "" when that
+    revision has no such section, or there is no such revision (an unpublished document's published one)."""
     if section_id is None:
-        draft = revision(session, document_id, document.current_revision)
-        return draft.content_hash if draft else ""
-    found = [s for s in sections(session, document, document.current_revision) if s.section_id == section_id]
-    return found[0].content_hash if found else ""
+        found = revision(session, document.id, number)
+        return found.content_hash if found else ""
+    match = [s for s in sections(session, document, number) if s.section_id == section_id]
+    return match[0].content_hash if match else ""
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,11 @@ def stale_sign_offs(session: Session, ticket: ReviewTicket, signed: Sequence[Sig
         return {s.id or 0 for s in signed if s.round != this_round}
     if ticket.state in ("open", "triaged"):  # no round is open: whatever was signed is asked again
         return {s.id or 0 for s in signed}
-    from reviewbot.store.policies import draft_hash  # the policy tables: read for a ticket in review only
+    from reviewbot.models import PolicyDocument  # the policy tables: read for a ticket in review only
+    from reviewbot.store.policies import content_hash
 
-    now = draft_hash(session, ticket.document_id, ticket.section_id)
-    if now is None:  # its document is gone: nothing can count
+    document = session.get(PolicyDocument, ticket.document_id)
+    if document is None:  # its document is gone: nothing can count
         return {s.id or 0 for s in signed}
+    now = content_hash(session, document, document.current_revision, ticket.section_id)
     return {s.id or 0 for s in signed if s.round != this_round or s.section_hash != now}
