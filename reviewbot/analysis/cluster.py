@@ -195,13 +195,20 @@ def _distinct_wordings(distinct: np.ndarray, copies: np.ndarray, texts: Sequence
     if len(shared) == 0:
         return distinct, copies
     groups = copies.copy()
-    wordings: dict[tuple[int, str], int] = {}
-    for start in range(0, len(shared), WORDING_ROWS):  # texts read a batch at a time (a sync reads the store's)
-        part = shared[start : start + WORDING_ROWS]
-        for row, text in zip(part.tolist(), take(texts, part), strict=True):
-            key = (int(copies[row]), _wording(text))
-            groups[row] = len(distinct) + wordings.setdefault(key, len(wordings))  # a group per terms and wording
+    groups[shared] = len(distinct) + _wording_groups(shared, copies, texts)  # a group per terms and wording
     return _by_first_appearance(groups)
+
+
+def _wording_groups(rows: np.ndarray, copies: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    """Per row of `rows`, a number for its terms (`copies`) and its first words together, 0.. in order of first
+    appearance. The texts are read a batch at a time (a sync reads the store's)."""
+    groups = np.empty(len(rows), dtype=np.int64)
+    wordings: dict[tuple[int, str], int] = {}
+    for start in range(0, len(rows), WORDING_ROWS):
+        part = rows[start : start + WORDING_ROWS]
+        for i, (row, text) in enumerate(zip(part.tolist(), take(texts, part), strict=True)):
+            groups[start + i] = wordings.setdefault((int(copies[row]), _wording(text)), len(wordings))
+    return groups
 
 
 def _wording(text: str) -> str:
@@ -229,13 +236,7 @@ def _place_wordings(
     candidates = np.flatnonzero((sizes[copies] > 1) & (labels != NOISE))
     if len(candidates) == 0:
         return labels
-    groups = np.empty(len(candidates), dtype=np.int64)
-    wordings: dict[tuple[int, str], int] = {}
-    for start in range(0, len(candidates), WORDING_ROWS):  # texts read a batch at a time (a sync reads the store's)
-        part = candidates[start : start + WORDING_ROWS]
-        for i, (row, text) in enumerate(zip(part.tolist(), take(texts, part), strict=True)):
-            groups[start + i] = wordings.setdefault((int(copies[row]), _wording(text)), len(wordings))
-    firsts, group_of = _by_first_appearance(groups)
+    firsts, group_of = _by_first_appearance(_wording_groups(candidates, copies, texts))
     # the first row of a group of copies is the one clustered; its wording keeps the label
     clustered = np.zeros(len(copies), dtype=bool)
     clustered[np.unique(copies, return_index=True)[1]] = True
@@ -415,34 +416,14 @@ class _WordModel:
 
     def _fit(self) -> np.ndarray:
         """Log probabilities, features x clusters (fitted only when a clustered row has copies worded otherwise)."""
-        space, labels = self._space, self._labels
+        labels = self._labels
         members = np.flatnonzero(labels != NOISE)
-        features = space.features[members]
-        self._columns = np.flatnonzero(np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS)
+        features = self._space.features[members]
+        self._columns = _common_columns(features)
         features = features[:, self._columns].tocsr()
-        self._weights = np.maximum(_information(features, labels[members]), 0.0) ** INFORMATION_POWER
-        weighted = self._weighted(features)
-        clusters = int(labels.max(initial=NOISE)) + 1
-        member = csr_matrix(
-            (np.ones(len(members), dtype=np.float32), (labels[members], np.arange(len(members)))),
-            shape=(clusters, len(members)),
-        )
-        # clusters x features, as in _naive_bayes_round: turned into log probabilities in place, then laid out as
-        # the product wants it
-        log_p = (member @ weighted).toarray()
-        totals = log_p.sum(axis=1, dtype=np.float64) + REFINE_SMOOTHING * log_p.shape[1]
-        log_p += np.float32(REFINE_SMOOTHING)
-        np.log(log_p, out=log_p)
-        log_p -= np.log(totals).astype(np.float32)[:, None]
-        return np.ascontiguousarray(log_p.T)
-
-    def _weighted(self, features: csr_matrix) -> csr_matrix:
-        """Features (in the model's columns) weighted, rows unit-length again."""
-        weighted = features.copy()
-        weighted.data *= self._weights[weighted.indices].astype(np.float32)
-        normalize(weighted, copy=False)
-        weighted.eliminate_zeros()
-        return weighted
+        self._weights = _telling(features, labels[members])
+        weights = _summed_by_cluster(_weighed(features, self._weights), labels[members], labels.max(initial=NOISE) + 1)
+        return _log_probabilities(weights, weights.sum(axis=1, dtype=np.float64))
 
     def place(self, matrix: csr_matrix, texts: Sequence[str], fallback: np.ndarray) -> np.ndarray:
         """The most likely cluster of each row; `fallback` for a row with no feature the model knows."""
@@ -450,7 +431,7 @@ class _WordModel:
             self._log_p = self._fit()
         if self._log_p.shape[1] == 0:
             return fallback
-        features = self._weighted(self._space.transform(matrix, texts)[:, self._columns].tocsr())
+        features = _weighed(self._space.transform(matrix, texts)[:, self._columns].tocsr(), self._weights)
         scores = np.asarray(features @ self._log_p)
         return np.where(features.getnnz(axis=1) > 0, scores.argmax(axis=1), fallback)
 
@@ -584,17 +565,50 @@ def communities(graph: csr_matrix, resolution: float, seed: int = 0) -> np.ndarr
 def _refine(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
     """Move rows between clusters by a naive Bayes model of the clusters' features (hard EM) until few move, then
     again with each feature weighted by how well it tells the clusters found apart (REWEIGHT_PASSES times)."""
-    common = np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS
-    features = features[:, np.flatnonzero(common)].tocsr()
+    features = features[:, _common_columns(features)].tocsr()
     labels = _naive_bayes_rounds(features, np.unique(labels, return_inverse=True)[1])
     for _ in range(REWEIGHT_PASSES):
-        weights = np.maximum(_information(features, labels), 0.0) ** INFORMATION_POWER
-        weighted = features.copy()
-        weighted.data *= weights[weighted.indices].astype(np.float32)
-        normalize(weighted, copy=False)
-        weighted.eliminate_zeros()  # a feature telling nothing is no evidence: a row with only such stays put
-        labels = _naive_bayes_rounds(weighted, labels)
+        labels = _naive_bayes_rounds(_weighed(features, _telling(features, labels)), labels)
     return labels
+
+
+def _common_columns(features: csr_matrix) -> np.ndarray:
+    """The features of at least REFINE_MIN_ROWS rows: the rarer tell the naive Bayes model little but noise."""
+    return np.flatnonzero(np.bincount(features.indices, minlength=features.shape[1]) >= REFINE_MIN_ROWS)
+
+
+def _telling(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Per feature, its weight by how well it tells the clusters apart (`_information`, INFORMATION_POWER)."""
+    return np.maximum(_information(features, labels), 0.0) ** INFORMATION_POWER
+
+
+def _weighed(features: csr_matrix, weights: np.ndarray) -> csr_matrix:
+    """The features times their weights, rows unit-length again; a feature telling nothing is no evidence (dropped:
+    a row with only such stays put)."""
+    weighted = features.copy()
+    weighted.data *= weights[weighted.indices].astype(np.float32)
+    normalize(weighted, copy=False)
+    weighted.eliminate_zeros()
+    return weighted
+
+
+def _summed_by_cluster(features: csr_matrix, labels: np.ndarray, clusters: int) -> np.ndarray:
+    """Clusters x features: the summed feature weights of each cluster's rows."""
+    n = features.shape[0]
+    member = csr_matrix((np.ones(n, dtype=np.float32), (labels, np.arange(n))), shape=(clusters, n))
+    return (member @ features).toarray()
+
+
+def _log_probabilities(weights: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """A multinomial naive Bayes model's log probabilities, features x clusters, from each cluster's summed feature
+    `weights` (clusters x features, turned into logs in place: the largest array of a large import's clustering,
+    hundreds of MB) and their `totals`; laid out once as the product wants it (scipy copies a transposed array per
+    block)."""
+    log_p = weights
+    log_p += np.float32(REFINE_SMOOTHING)
+    np.log(log_p, out=log_p)
+    log_p -= np.log(totals + REFINE_SMOOTHING * weights.shape[1]).astype(np.float32)[:, None]
+    return np.ascontiguousarray(log_p.T)
 
 
 def _naive_bayes_rounds(features: csr_matrix, labels: np.ndarray) -> np.ndarray:
@@ -638,19 +652,11 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 def _naive_bayes_round(features: csr_matrix, labels: np.ndarray, clusters: int) -> np.ndarray:
     """Per row, the cluster that a multinomial naive Bayes model of all the other rows finds most likely."""
     n, m = features.shape
-    member = csr_matrix((np.ones(n, dtype=np.float32), (labels, np.arange(n))), shape=(clusters, n))
-    weights = (member @ features).toarray()  # summed feature weights per cluster
+    weights = _summed_by_cluster(features, labels, clusters)
     totals = weights.sum(axis=1, dtype=np.float64)
-    smoothing = np.float32(REFINE_SMOOTHING)
-    own_score = _scores_without_self(features, labels, weights, smoothing)
-    # clusters x features is the largest array of a large import's clustering (hundreds of MB): turned into log
-    # probabilities in place, and laid out once as the product wants it (scipy copies a transposed array per block)
-    log_p = weights
-    log_p += smoothing
-    np.log(log_p, out=log_p)
-    log_p -= np.log(totals + REFINE_SMOOTHING * m).astype(np.float32)[:, None]
-    by_feature = np.ascontiguousarray(log_p.T)
-    del weights, log_p
+    own_score = _scores_without_self(features, labels, weights, np.float32(REFINE_SMOOTHING))
+    by_feature = _log_probabilities(weights, totals)
+    del weights
     scores = _times_dense(features, by_feature)
     del by_feature
     length = np.asarray(features.sum(axis=1)).ravel()
