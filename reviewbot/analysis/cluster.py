@@ -436,15 +436,11 @@ class _WordModel:
         return np.where(features.getnnz(axis=1) > 0, scores.argmax(axis=1), fallback)
 
 
-def _char_ngrams(texts: Sequence[str]) -> csr_matrix:
-    """TF-IDF of the character n-grams of words, 2 to 5 long, in at least two texts: the matrix of
-    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True), built from the n-grams
-    of each distinct word rather than of every word of every text, a third of the time."""
-    return _CharNgrams(texts).fitted
-
-
 class _CharNgrams:
-    """`_char_ngrams` of some texts (`fitted`), and the same n-grams of other texts (`transform`)."""
+    """TF-IDF of the character n-grams of words, 2 to 5 long, in at least two texts (`fitted`): the matrix of
+    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True), built from the n-grams
+    of each distinct word rather than of every word of every text, a third of the time; and the same n-grams of
+    other texts (`transform`)."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         counts = self._counts(texts, fit=True)

@@ -13,7 +13,7 @@ from reviewbot.analysis.cluster import (
     COLUMN_GROUP,
     NOISE,
     REFINE_ROUNDS,
-    _char_ngrams,
+    _CharNgrams,
     _information,
     _largest,
     _naive_bayes_rounds,
@@ -162,7 +162,7 @@ def test_character_ngrams_match_scikit_learns_vectorizer() -> None:
     texts, _ = synthetic(40)
     texts += ["a b", "refund\u00a0delay  again\tand again", "é à", "", "x"]
     expected = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit_transform(texts)
-    found = _char_ngrams(texts)
+    found = _CharNgrams(texts).fitted
     assert found.shape == expected.shape
     assert abs(found - expected).max() < 1e-6
 
