@@ -11,7 +11,8 @@ each member's vote is that model's: so "car" counts for the section that says "v
 
 Owners' corrections (a ticket moved to another section, or marked as no policy matter) teach by example: a theme
 like a corrected one goes where the owner put that one, the more surely the more alike they are; and the moved
-themes' items teach a linear model over all the workspace's words, which votes for every item (`taught_votes`).
+themes' items teach a linear model over all the workspace's words, which votes for every item (`taught`; a sync
+mixes its votes with each theme's counted ones: workflows/mapping.py).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ MAX_TAUGHT = 10_000  # sure voters a model learns from at most (a sample beyond)
 # that section this share of its vote.
 TAUGHT_SURE = 0.5
 # A sync reading many items lets them teach a model of the workspace's own words, seeded by the policy's
-# (`bootstrap`), and each member's vote is that model's (the owners' corrections' model mixes with it: `taught_votes`).
+# (`bootstrap`), and each member's vote is that model's (the owners' corrections' model mixes with it: `taught`).
 # Measured over three row orders of each labelled set (bench/README.md, "Mapping"): item accuracy dev 0.210 -> 0.239,
 # airline 0.333 -> 0.371, demo 8 of 8 (522 items: no model); after 10 simulated corrections, airline 0.448 -> 0.509 on
 # the themes nobody corrected. Fewer items teach it worse than their own words vote: fitted on 1,000 of the dev
@@ -133,7 +134,7 @@ class Explanation:
     reason: str
     not_policy: bool = False
     corrections: list[tuple[str, float]] = field(default_factory=list)  # (label, similarity) of those that weighed
-    taught: bool = False  # the vote is the model's that owners' corrections taught (see `taught_votes`)
+    taught: bool = False  # the vote is the model's that owners' corrections taught (see `taught`)
     learned: bool = False  # the vote is the model's that the workspace's own items taught (see `bootstrap`)
     # the vote of the members' own words alone, most voted first, when the vote above is the model's
     words_alone: list[SectionScore] = field(default_factory=list)
@@ -242,7 +243,9 @@ class SectionMapper:
     ) -> tuple[np.ndarray, bool]:
         """Each member's vote as owners' corrections teach it: the model `taught` fits votes for every member, as far
         as the member's vote (its own, or the workspace model's: `learned_votes`) is not sure. Returns the votes and
-        whether a model was fitted (no examples, or too few: the votes as given)."""
+        whether a model was fitted (no examples, or too few: the votes as given). The per-item mix of the what-if
+        bench and the tests; a sync mixes per theme, as far as its members' own words are unsure
+        (workflows/mapping.py, `_mixed`): it keeps no vote per item."""
         taught = self.taught(members, votes, examples)
         if taught is None:
             return votes, False
