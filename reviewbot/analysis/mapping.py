@@ -243,9 +243,9 @@ class SectionMapper:
     ) -> tuple[np.ndarray, bool]:
         """Each member's vote as owners' corrections teach it: the model `taught` fits votes for every member, as far
         as the member's vote (its own, or the workspace model's: `learned_votes`) is not sure. Returns the votes and
-        whether a model was fitted (no examples, or too few: the votes as given). The per-item mix of the what-if
-        bench and the tests; a sync mixes per theme, as far as its members' own words are unsure
-        (workflows/mapping.py, `_mixed`): it keeps no vote per item."""
+        whether a model was fitted (no examples, or too few: the votes as given). Only the tests call it now (the
+        what-if bench mixes per item the same way); a sync mixes per theme, as far as its members' own words are
+        unsure (workflows/mapping.py, `_mixed`): it keeps no vote per item."""
         taught = self.taught(members, votes, examples)
         if taught is None:
             return votes, False
