@@ -28,6 +28,7 @@ from reviewbot.analysis.mapping import (
     SectionMapper,
     SectionMatch,
     SectionText,
+    typical_sureness,
 )
 from reviewbot.analysis.themes import MemberTerms
 from reviewbot.analysis.vectorize import terms
@@ -101,13 +102,15 @@ def map_themes(settings: Settings, store: Store, report: SyncReport, placed: Pla
             stored.setdefault(mapping.theme_id, []).append(mapping)
         rules = rules_of(settings)
         fits = mapper.fits([theme.centroid for theme in themes])  # one product for all themes
-        for theme, theme_fits in zip(themes, fits, strict=True):
+        typical = typical_sureness([votes.sums[theme.id or 0] for theme in themes])
+        for theme, theme_fits, usual in zip(themes, fits, typical, strict=True):
             held_by = pinned(held.get(theme.id or 0), mapper)
+            theme_id = theme.id or 0
             matches = (
                 held_by
                 if held_by is not None
                 else mapper.match(
-                    votes.sums[theme.id or 0], theme.centroid, rules, theme_fits, (theme.id or 0) in votes.taught
+                    votes.sums[theme_id], theme.centroid, rules, theme_fits, theme_id in votes.taught, usual
                 )
             )
             gaps += any(match.is_gap for match in matches)
@@ -370,7 +373,10 @@ def explain_theme(
         counted = _mixed(mapper, tally, lesson) if current else own
         taught = bool(current and lesson and tally.get(LESSON) == lesson and tally.get(TAUGHT))
         from_items = bool(current and tally.get(LEARNED))
-        explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught)
+        # how sure the other themes' votes are, as the sync weighed them (`map_themes`)
+        others = [_mixed(mapper, t.section_votes or {}, lesson) for t in active_themes(session) if t.id != theme_id]
+        usual = typical_sureness([counted, *others])[0]
+        explanation = mapper.explain(counted, theme.centroid, rules_of(settings), taught=taught, typical=usual)
         if taught or from_items:
             shares = own / own.sum() if own.sum() > 0 else own
             explanation.taught, explanation.learned = taught, from_items

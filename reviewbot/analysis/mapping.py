@@ -5,7 +5,8 @@ and spreads one vote over the sections it resembles, most on the closest. Words 
 workspace's own feedback (a word every complaint uses says little) and against the other sections (a word every
 section uses says little about which one). The theme goes to the section with most of the vote, or to a
 subsection of it nearly as voted (the most specific section that fits); a theme whose vote is split between sibling
-sections goes to their parent, once. A theme whose words fit no section well enough is a coverage gap. When a sync
+sections goes to their parent, once. A theme whose words fit no section well enough is a coverage gap, unless its
+members' vote is as sure as the workspace's other themes' typically are (`typical_sureness`). When a sync
 reads many items, they first teach a model of the workspace's own words, seeded by the policy's (`bootstrap`), and
 each member's vote is that model's: so "car" counts for the section that says "vehicle".
 
@@ -349,10 +350,13 @@ class SectionMapper:
         rules: MatchRules = MatchRules(),
         fits: np.ndarray | None = None,
         taught: bool = False,
+        typical: float | None = None,
     ) -> Explanation:
         """The theme's matches and the scores behind them, from its members' summed votes and its centroid (and its
         row of `fits`, when computed for many themes at once). `taught`: the votes are a model's that owners'
-        corrections taught, which may place a theme whose words fit no section where owners put like ones."""
+        corrections taught, which may place a theme whose words fit no section where owners put like ones.
+        `typical`: how sure the workspace's other themes' votes typically are (`typical_sureness`); a theme whose
+        words fit no section well enough is a gap only when its own vote is less sure than that."""
         if not self.sections:
             return Explanation([], [], "the policy has no sections")
         if isinstance(votes, Mapping):
@@ -372,9 +376,15 @@ class SectionMapper:
             return Explanation([], scores, "like a theme an owner marked as not a policy matter", True, named)
         best_fit = max(fits[: len(self.sections)])
         learned = taught and shares[picked[0]] >= TAUGHT_SURE and self.targets[picked[0]] in self._corrected_targets
-        if best_fit < rules.min_confidence and not weighed and not learned:
+        # a weak fit of the theme's words alone is no gap when its members vote for a section as surely as the
+        # workspace's themes typically do: the policy covers what they are about in other words (long complaints
+        # about "the loan" fit every section of a lender's policy weakly). Relative, so it adapts to the policy and
+        # the kind of text; a theme about what the policy never mentions spreads its vote (bench/README.md, map4)
+        voted = typical is not None and float(shares.max()) >= typical
+        if best_fit < rules.min_confidence and not weighed and not learned and not voted:
             return self._gap(fits, scores, rules, named, "")
         matches = [self._match(i, fits) for i in picked if i == picked[0] or fits[i] >= rules.min_confidence]
+        mass = self._masses(shares)
         if weighed and picked[0] == self._index[_target_of(self.corrections[weighed[0][0]])]:
             # like a theme an owner put here: as sure as the themes are alike, whatever the words' fit
             first = matches[0]
@@ -383,7 +393,10 @@ class SectionMapper:
             first = matches[0]
             share = round(float(shares[picked[0]]), 4)
             matches[0] = SectionMatch(first.document_id, first.section_id, max(first.confidence, share))
-        mass = self._masses(shares)
+        elif best_fit < rules.min_confidence:  # placed by its vote alone: as sure as the vote is
+            first = matches[0]
+            share = round(float(mass[picked[0]]), 4)
+            matches[0] = SectionMatch(first.document_id, first.section_id, max(first.confidence, share))
         reason = f"{mass[picked[0]]:.0%} of the vote is for {self.targets[picked[0]][1]}"
         for other in picked[1:]:
             home = [other, *self._ancestors(other)][-1]
@@ -397,9 +410,10 @@ class SectionMapper:
         rules: MatchRules = MatchRules(),
         fits: np.ndarray | None = None,
         taught: bool = False,
+        typical: float | None = None,
     ) -> list[SectionMatch]:
         """The theme's section (and close runners-up), a gap, or nothing for a theme that is not a policy matter."""
-        return self.explain(votes, centroid, rules, fits, taught).matches
+        return self.explain(votes, centroid, rules, fits, taught, typical).matches
 
     def _gap(
         self, fits: np.ndarray, scores: list[SectionScore], rules: MatchRules, named: list, why: str
@@ -517,6 +531,19 @@ class SectionMapper:
     def _scores(self, shares: np.ndarray, fits: np.ndarray) -> list[SectionScore]:
         order = sorted(range(len(self.targets)), key=lambda i: (-shares[i], -fits[i], i))
         return [SectionScore(*self.targets[i], round(float(shares[i]), 4), round(float(fits[i]), 4)) for i in order]
+
+
+def typical_sureness(votes: Sequence[np.ndarray]) -> list[float | None]:
+    """For each theme's summed votes, the median of the other themes' sureness (the largest share of their vote;
+    themes without votes left out): how sure a theme's vote typically is in this workspace, with its policy and its
+    kind of text. None when no other theme has votes."""
+    sureness = np.array([v.max() / v.sum() if v.sum() > 0 else np.nan for v in votes], dtype=float)
+    out: list[float | None] = []
+    for i in range(len(sureness)):
+        others = np.delete(sureness, i)
+        others = others[~np.isnan(others)]
+        out.append(float(np.median(others)) if len(others) else None)
+    return out
 
 
 def target_key(document_id: str, section_id: str) -> str:

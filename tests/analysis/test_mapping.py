@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from reviewbot.analysis.cues import cites_rules
-from reviewbot.analysis.mapping import MIN_LEARNED, Correction, MatchRules, SectionMapper, SectionMatch, SectionText
+from reviewbot.analysis.mapping import (
+    MIN_LEARNED,
+    Correction,
+    MatchRules,
+    SectionMapper,
+    SectionMatch,
+    SectionText,
+    typical_sureness,
+)
 from reviewbot.analysis.vectorize import CorpusStats, terms, top_terms, weigh
 
 SECTIONS = [
@@ -114,6 +123,29 @@ def test_a_heading_without_text_does_not_attract_themes_by_its_words_alone() -> 
 def test_nothing_close_is_a_gap_against_the_document() -> None:
     [gap] = match("price dropped a week later", "competitor was cheaper, price match?")
     assert gap.is_gap and gap.document_id == "p" and gap.confidence < 0.08
+
+
+def test_a_weak_fit_is_no_gap_when_the_members_vote_as_surely_as_the_workspaces_themes_do() -> None:
+    mapper = SectionMapper(NESTED)
+    rules = MatchRules(min_confidence=0.5)  # long complaints fit a real policy's sections this weakly
+    # complaints about the lender's loans use words of every section, so their words fit each one weakly; but the
+    # workspace's model has its members vote surely for costs, as surely as the workspace's other themes vote
+    loans = {"loan": 0.5, "fee": 0.3, "payment": 0.3, "vehicle": 0.3, "bank": 0.3, "husband": 0.3}
+    weather = {"weather": 0.7, "rain": 0.7}  # what the policy never mentions: its members' vote is spread
+    # targets: costs, payments (a heading: no votes), payments.crediting, payments.debits, vehicles
+    votes = {
+        "fees": np.array([12.0, 0, 3, 3, 2]),
+        "debits": np.array([2.0, 0, 3, 13, 2]),
+        "loans": np.array([14.0, 0, 2, 2, 2]),
+        "weather": np.array([5.0, 0, 5, 5, 5]),
+    }
+    usual = dict(zip(votes, typical_sureness(list(votes.values())), strict=True))
+    assert max(mapper.fits([loans])[0]) < rules.min_confidence
+    assert mapper.match(votes["loans"], loans, rules)[0].is_gap  # the words' fit alone: a gap
+    [placed] = mapper.match(votes["loans"], loans, rules, typical=usual["loans"])
+    assert placed.section_id == "costs" and placed.confidence >= 0.7  # as sure as its vote: it earns a ticket
+    [gap] = mapper.match(votes["weather"], weather, rules, typical=usual["weather"])
+    assert gap.is_gap
 
 
 def test_a_correction_sends_a_like_theme_where_the_owner_put_the_first() -> None:
