@@ -6,7 +6,7 @@ is expected; an item in no theme is wrong). The strategies (issue 16, bench/READ
 
 - per theme (stored): what the sync did, the score `mapping.py` prints;
 - per item: each item on its own best section, by its own vote or by a self-trained model (the surest 30% of
-  each section's voters teach a logistic regression, as `SectionMapper.taught_votes` does); no ticket could hold
+  each section's voters teach a logistic regression, as `SectionMapper.taught` does); no ticket could hold
   such items, so this is an upper reference, not a product;
 - parts: each item's section is the argmax of its own probabilities plus lambda x its theme's mean; a theme whose
   items go to another section than the theme's own, with that part holding at least `share` of the theme's items
@@ -17,8 +17,9 @@ is expected; an item in no theme is wrong). The strategies (issue 16, bench/READ
   theme's must (`mapping.min_confidence`). Printed as "parts: SOURCE, lambda L, SHARE/LEAST, ratio R[, gap
   parts]". "extra tickets" counts the parts beyond each theme's first (an upper bound: a part still has to pass
   the ticket thresholds);
-- per theme, the mix summed: the theme's members' "mix" probabilities (see `Parts.source`) summed, then the usual
-  choice of section;
+- per theme, mixed as a sync mixes a taught model: the members' own votes summed, as far as their own words are
+  sure (their mean largest share), and the self-trained model's summed votes for the rest (`mixed_vote`), then the
+  usual choice of section;
 - hierarchy: each theme's top-level section is the one whose best section (max share) is highest, then the
   usual choice within it;
 - EM seeded by the policy's words (`SectionMapper.bootstrap`, as a sync uses it): each item's vote is a naive Bayes
@@ -44,8 +45,9 @@ GAP, NONE = "(gap)", "(no theme)"
 class Parts:
     """One configuration of the theme-smoothed per-item placement."""
 
-    # "vote" (the items' own votes), "model" (the self-trained model's probabilities) or "mix" (the own vote as far
-    # as it is sure, its largest share, and the model's for the rest, as `taught_votes` mixes them)
+    # "vote" (the items' own votes), "model" (the self-trained model's probabilities) or "mix" (per item: the own
+    # vote as far as it is sure, its largest share, and the model's for the rest; a sync mixes per theme instead,
+    # `mixed_vote`, since it keeps no vote per item, but a part is made of items)
     source: str
     smoothing: float  # lambda: weight of the theme's mean probabilities
     share: float  # a part holds at least this share of its theme's items
@@ -205,13 +207,16 @@ def _related(mapper: Any, a: int, b: int) -> bool:
     return a == b or mapper._ancestor(a, b) or mapper._ancestor(b, a)
 
 
-def summed(ws: Workspace, probabilities: np.ndarray) -> list[str]:
-    """Each theme on the usual choice over its members' summed probabilities (gap themes stay gaps)."""
-    from reviewbot.analysis.mapping import MatchRules
+def summed(ws: Workspace, probabilities: np.ndarray, taught: np.ndarray | None = None) -> list[str]:
+    """Each theme on the usual choice over its members' summed probabilities (gap themes stay gaps); with `taught`,
+    those mixed with its summed votes as a sync mixes a taught model's (`mixed_vote`)."""
+    from reviewbot.analysis.mapping import MatchRules, mixed_vote
 
     mapper, predicted = ws.mapper, per_theme(ws)
     for theme, rows in members(ws).items():
         sums = probabilities[rows].sum(axis=0)
+        if taught is not None:
+            sums = mixed_vote(sums, taught[rows].sum(axis=0), probabilities[rows].max(axis=1).sum(), len(rows))
         if ws.top.get(theme) in (GAP, None) or sums.sum() <= 0:
             continue
         choice = mapper.targets[mapper._choose(sums / sums.sum(), MatchRules())[0]][1]
@@ -255,7 +260,7 @@ def report(store: Any, settings: Any, case: Any, top_level: Any) -> None:
         ("per theme, as the sync stored it", per_theme(ws), 0),
         ("per item, its own vote (no ticket could hold it)", per_item(ws, votes), None),
         ("per item, the self-trained model (no ticket could hold it)", per_item(ws, model), None),
-        ("per theme, the mix summed (own vote where sure, the model's)", summed(ws, sources["mix"]), 0),
+        ("per theme, own votes mixed with the model's as far as unsure", summed(ws, votes, model), 0),
         ("hierarchy: top-level by max share, the model's votes", hierarchy(ws, model), 0),
     ]
     lines += [(str(c), *parts(ws, sources[c.source], c)) for c in CONFIGS]

@@ -28,6 +28,7 @@ from reviewbot.analysis.mapping import (
     SectionMapper,
     SectionMatch,
     SectionText,
+    mixed_vote,
     typical_sureness,
 )
 from reviewbot.analysis.themes import MemberTerms
@@ -247,8 +248,7 @@ def _mixed(mapper: SectionMapper, tally: Mapping[str, Any], lesson: str | None) 
     n = tally.get("n", 0)
     if lesson is None or tally.get(LESSON) != lesson or not n:
         return base
-    sure = min(1.0, tally.get(SURE, 0.0) / n)
-    return base * sure + mapper.tally(tally.get(TAUGHT_SUMS, {})) * (1 - sure)
+    return mixed_vote(base, mapper.tally(tally.get(TAUGHT_SUMS, {})), tally.get(SURE, 0.0), n)
 
 
 def lesson_key(learned_from: Sequence[MappingCorrection]) -> str | None:

@@ -13,7 +13,7 @@ each member's vote is that model's: so "car" counts for the section that says "v
 Owners' corrections (a ticket moved to another section, or marked as no policy matter) teach by example: a theme
 like a corrected one goes where the owner put that one, the more surely the more alike they are; and the moved
 themes' items teach a linear model over all the workspace's words, which votes for every item (`taught`; a sync
-mixes its votes with each theme's counted ones: workflows/mapping.py).
+mixes its votes with each theme's counted ones: `mixed_vote`, workflows/mapping.py).
 """
 
 from __future__ import annotations
@@ -235,23 +235,6 @@ class SectionMapper:
             axis=1, keepdims=True
         )
         return votes
-
-    def taught_votes(
-        self,
-        members: Sequence[Sequence[str]],
-        votes: np.ndarray,
-        examples: Sequence[tuple[Sequence[str], str, str | None]] = (),
-    ) -> tuple[np.ndarray, bool]:
-        """Each member's vote as owners' corrections teach it: the model `taught` fits votes for every member, as far
-        as the member's vote (its own, or the workspace model's: `learned_votes`) is not sure. Returns the votes and
-        whether a model was fitted (no examples, or too few: the votes as given). Only the tests call it now (the
-        what-if bench mixes per item the same way); a sync mixes per theme, as far as its members' own words are
-        unsure (workflows/mapping.py, `_mixed`): it keeps no vote per item."""
-        taught = self.taught(members, votes, examples)
-        if taught is None:
-            return votes, False
-        sureness = votes.max(axis=1, keepdims=True)
-        return votes * sureness + taught * (1 - sureness), True
 
     def taught(
         self,
@@ -531,6 +514,15 @@ class SectionMapper:
     def _scores(self, shares: np.ndarray, fits: np.ndarray) -> list[SectionScore]:
         order = sorted(range(len(self.targets)), key=lambda i: (-shares[i], -fits[i], i))
         return [SectionScore(*self.targets[i], round(float(shares[i]), 4), round(float(fits[i]), 4)) for i in order]
+
+
+def mixed_vote(counted: np.ndarray, taught: np.ndarray, sure: float, n: int) -> np.ndarray:
+    """A theme's vote once owners' corrections taught a model (`SectionMapper.taught`): its members' votes as
+    counted (`counted`, summed) as far as their own words are sure of their section (`sure`: their largest shares
+    summed, over `n` members), the taught model's summed votes (`taught`) for the rest. So a theme whose words
+    plainly name a section keeps it, and one whose words are vague follows what owners taught."""
+    share = min(1.0, sure / n) if n else 1.0
+    return counted * share + taught * (1 - share)
 
 
 def typical_sureness(votes: Sequence[np.ndarray]) -> list[float | None]:

@@ -16,6 +16,7 @@ from reviewbot.analysis.mapping import (
     SectionMapper,
     SectionMatch,
     SectionText,
+    mixed_vote,
     typical_sureness,
 )
 from reviewbot.analysis.vectorize import CorpusStats, terms, top_terms, weigh
@@ -225,34 +226,38 @@ def test_owners_corrections_teach_a_model_that_carries_them_to_like_items() -> N
     vehicles, costs = mapper.targets.index(("l", "vehicles")), mapper.targets.index(("l", "costs"))
     assert votes[-3:-1, vehicles].sum() == 0  # the title is in no section's words
     moved = [(terms(f"the lender kept my title, title never returned {i}"), "l", "vehicles") for i in range(10)]
-    taught, fitted = mapper.taught_votes(members + title + fee, votes, moved)
-    assert fitted
+    taught = mapper.taught(members + title + fee, votes, moved)
+    assert taught is not None
     assert list(taught[-3:].argmax(axis=1)) == [vehicles, vehicles, costs]  # the fee still goes to costs
-    # a theme of such items fits no section by its words: a gap, unless the owners' taught model says where it goes
+    # a theme of such items fits no section by its words: a gap, unless the owners' taught model says where it goes;
+    # a sync mixes the taught votes into the theme's as far as its members' own words are unsure (none are here)
     centroid = theme("no title back from the lender")[1]
     assert mapper.match(votes[-3:-1].sum(axis=0), centroid)[0].is_gap
+    mixed = mixed_vote(votes[-3:-1].sum(axis=0), taught[-3:-1].sum(axis=0), votes[-3:-1].max(axis=1).sum(), 2)
     taught_mapper = SectionMapper(NESTED, corrections=[Correction(1, "l", "vehicles", {"unrelated": 1.0})])
-    [match] = taught_mapper.match(taught[-3:-1].sum(axis=0), centroid, taught=True)
+    [match] = taught_mapper.match(mixed, centroid, taught=True)
     assert match.section_id == "vehicles" and match.confidence > 0.5
+    # a theme whose own words plainly name its section keeps it, whatever the taught model says
+    fees = mixed_vote(votes[1:30:3].sum(axis=0), taught[1:30:3].sum(axis=0), votes[1:30:3].max(axis=1).sum(), 10)
+    assert sections_of(taught_mapper.match(fees, theme("a fee never shown")[1])) == ["costs"]
 
 
 def test_without_corrections_the_members_own_votes_stand() -> None:
     mapper = SectionMapper(NESTED)
     members = _workspace_members()
     votes = mapper.vote_rows(members)
-    taught, fitted = mapper.taught_votes(members, votes)
-    assert not fitted and (taught == votes).all()
+    assert mapper.taught(members, votes) is None  # no model: a sync keeps the votes as counted
     gone = [(terms("the lender kept my title"), "l", "title-loans")]  # a section that no longer exists: inert
-    taught, fitted = mapper.taught_votes(members, votes, gone)
-    assert not fitted and (taught == votes).all()
+    assert mapper.taught(members, votes, gone) is None
 
 
 def test_a_few_new_items_are_not_all_drawn_to_where_owners_moved_tickets() -> None:
     mapper = SectionMapper(NESTED)
     few = [terms("a fee was never shown"), terms("the lender kept my title")]
     moved = [(terms(f"the lender kept my title {i}"), "l", "vehicles") for i in range(100)]
-    taught, fitted = mapper.taught_votes(few, mapper.vote_rows(few), moved)
-    assert not fitted and taught[0].argmax() == mapper.targets.index(("l", "costs"))
+    votes = mapper.vote_rows(few)
+    assert mapper.taught(few, votes, moved) is None  # too few sure voters: the votes as counted stand
+    assert votes[0].argmax() == mapper.targets.index(("l", "costs"))
 
 
 def _lender_feedback(n: int) -> list[list[str]]:
