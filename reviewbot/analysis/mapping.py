@@ -381,6 +381,11 @@ class SectionMapper:
             share = round(float(mass[picked[0]]), 4)
             matches[0] = SectionMatch(first.document_id, first.section_id, max(first.confidence, share))
         reason = f"{mass[picked[0]]:.0%} of the vote is for {self.targets[picked[0]][1]}"
+        if best_fit < rules.min_confidence and voted and not weighed and not learned:
+            reason += (
+                f"; its words fit no section well (best fit {best_fit:.2f} < {rules.min_confidence:.2f}), but its vote"
+                f" is as sure as this workspace's themes' typically are ({typical:.0%}): no coverage gap"
+            )
         for other in picked[1:]:
             home = [other, *self._ancestors(other)][-1]
             reason += f"; {mass[home]:.0%} for {self.targets[home][1]} and its subsections: it spans both"

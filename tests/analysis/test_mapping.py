@@ -145,6 +145,8 @@ def test_a_weak_fit_is_no_gap_when_the_members_vote_as_surely_as_the_workspaces_
     assert mapper.match(votes["loans"], loans, rules)[0].is_gap  # the words' fit alone: a gap
     [placed] = mapper.match(votes["loans"], loans, rules, typical=usual["loans"])
     assert placed.section_id == "costs" and placed.confidence >= 0.7  # as sure as its vote: it earns a ticket
+    why = mapper.explain(votes["loans"], loans, rules, typical=usual["loans"]).reason
+    assert "as sure as this workspace's themes' typically are (60%): no coverage gap" in why
     [gap] = mapper.match(votes["weather"], weather, rules, typical=usual["weather"])
     assert gap.is_gap
 
