@@ -14,6 +14,7 @@ from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, published_sections, releases
 from reviewbot.store.review import pending_requests, requests, sign_offs
+from reviewbot.store.tickets import get_ticket
 from reviewbot.workflows.collect import store_feedback
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.deliver import deliver
@@ -169,6 +170,9 @@ class WorkspaceActions:
     def pass_on(self, ref: str) -> str | None:
         """Send what is due (the tracker's comment and status, notifications); what to tell the person when the
         ticket's tracker updates are still unsent, or None. They stay in the outbox: the next sync sends them."""
+        with self.store.session() as session:
+            if not outbox.due(session):  # a refusal queued nothing: no tracker client to build
+                return None
         problem = None
         try:
             deliver(self.settings, self.store)
@@ -176,8 +180,8 @@ class WorkspaceActions:
             log.warning("passing on %s to the tracker failed: %s", ref, exc)
             problem = f"{type(exc).__name__}: {exc}"
         with self.store.session() as session:
-            ticket = load(session, ref)
-            unsent = [m for m in outbox.due(session) if m.ticket_id == ticket.id and m.target == "tracker"]
+            ticket = get_ticket(session, ref)  # None: an unknown ticket, refused; nothing of it to send
+            unsent = [m for m in outbox.due(session) if ticket and m.ticket_id == ticket.id and m.target == "tracker"]
         if not unsent:
             return None
         why = problem or next((m.last_error for m in unsent if m.last_error), None) or "not reached"
