@@ -14,7 +14,6 @@ import csv
 import difflib
 import hashlib
 import io
-import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reviewbot.connectors.json_array import TOO_DEEP, InvalidJson, JsonText, undecodable
+from reviewbot.connectors.json_array import records as json_records
 from reviewbot.connectors.registry import Connector, ConnectorContext, parse_options, source_loc
 from reviewbot.intake import (
     CSAT_RANGE,
@@ -580,10 +581,7 @@ class FileSource:
         try:
             raw.decode(self.options.encoding)
         except UnicodeDecodeError as exc:
-            return (
-                f"undecodable bytes: not valid {self.options.encoding} at byte {exc.start} of the row; "
-                "if the export uses another encoding, set encoding for this source"
-            )
+            return undecodable(self.options.encoding, exc.start)
         return "undecodable bytes"
 
     # --- JSON ----------------------------------------------------------------------------------------
@@ -611,33 +609,27 @@ class FileSource:
             line = next_line
 
     def _json_rows(self, fh: BinaryIO) -> Iterator[_Row]:
-        fh.seek(0)
-        data = fh.read()
-        text = self._decode(data, strip_bom=True)
-        if text is None:
-            raise FileFormatError(f"not valid {self.options.encoding}: {self._decode_error(data)}")
+        """The elements of a JSON array file, streamed (json_array): read through once to refuse invalid JSON
+        before any row of it is stored, as when the file was read whole, then again to yield them."""
+        key = self.options.records_key
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileFormatError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        except RecursionError:
-            raise FileFormatError(TOO_DEEP) from None
-        items = doc.get(self.options.records_key) if isinstance(doc, dict) and self.options.records_key else doc
-        if not isinstance(items, list):
-            where = f"under {self.options.records_key!r}" if self.options.records_key else "at the top level"
-            hint = f"; set records_key to one of: {', '.join(lists)}" if (lists := _array_keys(doc)) else ""
-            raise FileFormatError(f"expected a JSON array of records {where}{hint}")
-        spans = _element_spans(text, self.options.records_key if isinstance(doc, dict) else None)
-        ends = _byte_offsets(data, text, [end for _, end in spans], self.options.encoding)
-        end_line = text.count("\n") + 1
-        for i, (item, (line, _)) in enumerate(zip(items, spans, strict=True)):
-            # Each element's cursor covers the file up to its end, so a run interrupted between batches
-            # resumes after the last stored element; the last one also covers the closing brackets.
-            end = len(data) if i == len(items) - 1 else ends[i]
-            start = ends[i - 1] if i else 0
-            raw = json.dumps(item, ensure_ascii=False)[:RAW_PREVIEW]
-            error = None if isinstance(item, dict) else f"expected a JSON object, found {type(item).__name__}"
-            yield _Row(line, end_line, start, end, item if error is None else None, raw, error, record=i + 1)
+            check = JsonText(fh, self.options.encoding)
+            for _ in json_records(check, key):
+                pass
+            end_line = check.line_at(len(check.text))
+            start = 0
+            text = JsonText(fh, self.options.encoding)
+            for number, element in enumerate(json_records(text, key), 1):
+                # Each element's cursor covers the file up to its end, so a run interrupted between batches
+                # resumes after the last stored element; the last one also covers the closing brackets.
+                end = check.size if element.last else element.end
+                item = element.value
+                raw = json.dumps(item, ensure_ascii=False)[:RAW_PREVIEW]
+                error = None if isinstance(item, dict) else f"expected a JSON object, found {type(item).__name__}"
+                yield _Row(element.line, end_line, start, end, item if error is None else None, raw, error, number)
+                start = end
+        except InvalidJson as exc:
+            raise FileFormatError(str(exc)) from None
 
 
 def _state(fh: BinaryIO, row: _Row) -> dict[str, Any]:
@@ -731,10 +723,6 @@ def _scalar(value: Any, field: str) -> Any:
         kind = "an object" if isinstance(value, dict) else "an array"
         raise FieldError(f"{field} is {kind}, not text: point the column at a field inside it (a.b reads b in a)")
     return value
-
-
-# Python's JSON parser recurses once per level of nesting and gives up past the interpreter's recursion limit
-TOO_DEEP = "invalid JSON: nested too deeply to read (arrays or objects inside each other, thousands of levels)"
 
 
 def _json_row(text: str, line: int, next_line: int, start: int, end: int) -> _Row:
@@ -869,55 +857,6 @@ def _split(text: str, delimiter: str) -> list[str]:
         else:
             fields = row
     return fields
-
-
-def _element_spans(text: str, key: str | None) -> list[tuple[int, int]]:
-    """(line it starts on, character position after it) of each element of the records array.
-
-    `text` is a document json.loads accepted whose records array is the top level or, with `key`, a member
-    of the top-level object. Members are walked rather than searched for, as the key's name may also
-    appear as a value before it.
-    """
-    decoder = json.JSONDecoder()
-    pos = _skip(text, 0)
-    if key:
-        pos, start = pos + 1, pos
-        while text[pos := _skip(text, pos, ",")] != "}":
-            name, pos = decoder.raw_decode(text, pos)
-            pos = _skip(text, _skip(text, pos) + 1)  # past the colon
-            if name == key:
-                start = pos  # the last of duplicate keys, as json.loads keeps
-            _, pos = decoder.raw_decode(text, pos)
-        pos = start
-    spans: list[tuple[int, int]] = []
-    line, counted = 1, 0
-    pos += 1  # past the "["
-    while text[pos := _skip(text, pos, ",")] != "]":
-        line += text.count("\n", counted, pos)  # counted from the previous element: linear in the file size
-        counted = pos
-        _, pos = decoder.raw_decode(text, pos)
-        spans.append((line, pos))
-    return spans
-
-
-def _skip(text: str, pos: int, also: str = "") -> int:
-    """The position of the next character after JSON whitespace (and `also`) from `pos`."""
-    while text[pos] in " \t\r\n" or text[pos] in also:
-        pos += 1
-    return pos
-
-
-def _byte_offsets(data: bytes, text: str, positions: list[int], encoding: str) -> list[int]:
-    """Byte offsets in `data` of ascending character positions in `text`, which is `data` decoded."""
-    encoder = codecs.getincrementalencoder(encoding)()
-    sizes: list[int] = []
-    previous = 0
-    for pos in positions:
-        sizes.append(len(encoder.encode(text[previous:pos])))
-        previous = pos
-    rest = len(encoder.encode(text[previous:], final=True))
-    skipped = len(data) - sum(sizes) - rest  # a byte order mark the decoder dropped
-    return list(itertools.accumulate(sizes, initial=skipped))[1:]
 
 
 def make_file_source(config: SourceConfig, context: ConnectorContext) -> FileSource:

@@ -293,6 +293,8 @@ class Settings(BaseSettings):
     workspace: Path = Path(".")
     database_url: str | None = None
     policies_dir: str = "policies"
+    # globs of file names in policies_dir that are not policies (README.md, LICENSE.md and the like never are)
+    policies_exclude: list[str] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import not_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
@@ -9,6 +11,7 @@ from sqlmodel import select
 from reviewbot.errors import ReviewbotError
 from reviewbot.models import ReviewTicket
 from reviewbot.models.tickets import FINISHED_STATES
+from reviewbot.policy.parse import NotAPolicyError
 from reviewbot.protocols import Check
 from reviewbot.settings import Settings
 from reviewbot.store import Store
@@ -42,14 +45,20 @@ def _database(settings: Settings) -> Check:
 
 
 def _policies(settings: Settings) -> list[Check]:
-    files = policy_files(settings.policies_path)
+    files = policy_files(settings.policies_path, settings.policies_exclude)
+    none = Check("policies", False, f"no *.md in {settings.policies_path}", "put your policy documents there")
     if not files:
-        return [Check("policies", False, f"no *.md in {settings.policies_path}", "put your policy documents there")]
+        return [none]
     checks = []
     roles = set(settings.roles)
+    skipped = 0
     for path in files:
         try:
             policy = read_policy_file(settings.policies_path, path)
+        except NotAPolicyError:  # listed here once, rather than as an error every sync
+            checks.append(Check(f"policy {path.name}", True, "no front matter and no heading: not a policy, skipped"))
+            skipped += 1
+            continue
         except ReviewbotError as exc:
             checks.append(Check(f"policy {path.name}", False, _file_problems(exc), exc.hint))
             continue
@@ -63,6 +72,8 @@ def _policies(settings: Settings) -> list[Check]:
             )
         else:
             checks.append(Check(f"policy {path.name}", True, detail))
+    if skipped == len(files):
+        checks.append(replace(none, detail=f"no policy documents in {settings.policies_path}"))
     return checks
 
 
@@ -102,7 +113,7 @@ def _sources(settings: Settings) -> list[Check]:
 def _section_ids(settings: Settings) -> list[str]:
     """The ids of every section of the policies that load (the broken ones are reported by `_policies`)."""
     ids = []
-    for path in policy_files(settings.policies_path):
+    for path in policy_files(settings.policies_path, settings.policies_exclude):
         try:
             ids += [s.id for s in read_policy_file(settings.policies_path, path).sections]
         except ReviewbotError:

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import fnmatch
+import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from reviewbot.errors import NotFoundError, PolicyError
 from reviewbot.models import PolicyDocument
 from reviewbot.paths import printable_name
-from reviewbot.policy.parse import ParsedPolicy, load_policy
+from reviewbot.policy.parse import NotAPolicyError, ParsedPolicy, load_policy
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import record_policy
 from reviewbot.workflows.run_summary import SyncReport
 
+log = logging.getLogger(__name__)
 
-def policy_files(folder: Path) -> list[Path]:
-    """The Markdown files of a policies folder, in a stable order."""
+
+# Files a git repository of policies keeps beside them, never policies themselves.
+REPOSITORY_FILES = ("readme.md", "license.md", "licence.md", "changelog.md", "changes.md", "contributing.md")
+
+
+def excluded(name: str, patterns: Sequence[str] = ()) -> bool:
+    """True when a policies folder's file is not read: a repository file, or a name matching a policies_exclude
+    glob (case-insensitive, as the names of these files vary in case)."""
+    lowered = name.lower()
+    return lowered in REPOSITORY_FILES or any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns)
+
+
+def policy_files(folder: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """The Markdown files of a policies folder, in a stable order, without hidden and excluded ones."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.md") if not p.name.startswith(".") and p.name.lower() != "readme.md")
+    return sorted(p for p in folder.glob("*.md") if not p.name.startswith(".") and not excluded(p.name, exclude))
 
 
 def read_policy_file(folder: Path, path: Path) -> ParsedPolicy:
@@ -51,12 +67,15 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
     """Parse every policy and store new versions; a broken file is reported and its last good version kept."""
     parsed: list[ParsedPolicy] = []
     new_revisions: list[str] = []
-    files = policy_files(settings.policies_path)
-    if not files:
-        report.errors.append(f"no policy documents (*.md) in {settings.policies_path}; themes cannot be mapped")
+    skipped: list[str] = []
+    files = policy_files(settings.policies_path, settings.policies_exclude)
     for path in files:
         try:
             policy = read_policy_file(settings.policies_path, path)
+        except NotAPolicyError:
+            skipped.append(path.name)
+            log.info("%s has no front matter and no heading: not a policy, skipped", printable_name(str(path)))
+            continue
         except PolicyError as exc:
             report.errors.append(f"policy {exc}")
             continue
@@ -68,5 +87,10 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
                 state = "version 1" if document.current_revision == 1 else "draft"
                 new_revisions.append(f"{document.id} revision {document.current_revision} ({state})")
         parsed.append(policy)
+    if not files or len(skipped) == len(files):
+        also = f" (skipped, without front matter or headings: {', '.join(skipped)})" if skipped else ""
+        report.errors.append(f"no policy documents (*.md) in {settings.policies_path}{also}; themes cannot be mapped")
     report.policies = {"documents": len(parsed), "new_revisions": new_revisions}
+    if skipped:
+        report.policies["not_policies"] = skipped
     return parsed

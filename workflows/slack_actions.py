@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import col, func, select
 
 from reviewbot.connectors.slack.app import Suggestion
@@ -9,9 +11,10 @@ from reviewbot.connectors.slack.views import HOME_SUGGESTIONS, HomeData, Shown
 from reviewbot.models import FeedbackItem, PolicyAck, ReviewTicket, SignOff, utcnow
 from reviewbot.protocols import RawRecord
 from reviewbot.settings import Settings
-from reviewbot.store import Store
+from reviewbot.store import Store, outbox
 from reviewbot.store.policies import documents, published_sections, releases
 from reviewbot.store.review import pending_requests, requests, sign_offs
+from reviewbot.store.tickets import get_ticket
 from reviewbot.workflows.collect import store_feedback
 from reviewbot.workflows.corrections import move_ticket
 from reviewbot.workflows.deliver import deliver
@@ -36,6 +39,7 @@ from reviewbot.workflows.review import (
 from reviewbot.workflows.run_summary import SyncReport
 
 SOURCE = "slack"
+log = logging.getLogger(__name__)
 
 
 class WorkspaceActions:
@@ -108,7 +112,6 @@ class WorkspaceActions:
                 raise
             label = {"approve": "approval", "request_changes": "request for changes", "reject": "rejection"}[decision]
             return f"{shown.ref}: your {label} was recorded at {earlier.signed_at:%Y-%m-%d %H:%M} UTC", False
-        deliver(self.settings, self.store)
         return result, True
 
     def _recorded(self, person: str, shown: Shown, decision: str, comment: str) -> SignOff | None:
@@ -134,7 +137,6 @@ class WorkspaceActions:
             if not waiting or person not in ctx.approvers:
                 return RefusedError(f"{stale.message}; no sign-off is asked of you for {ref_of(ticket)} now")
             ask(session, ctx, person, waiting[-1].round, [person])  # once per text: another stale click sends no more
-        deliver(self.settings, self.store)
         return RefusedError(f"{stale.message}; the latest request has been sent to you")
 
     def acknowledge(self, person: str, document_id: str, version: int) -> str:
@@ -163,8 +165,30 @@ class WorkspaceActions:
             if ticket.state != "open" or ticket.state_reason != reopened_reason(person, reason):
                 raise
             return f"{ref_of(ticket)} is open again", False
-        deliver(self.settings, self.store)
         return result, True
+
+    def pass_on(self, ref: str) -> str | None:
+        """Send what is due (the tracker's comment and status, notifications); what to tell the person when the
+        ticket's tracker updates are still unsent, or None. They stay in the outbox: the next sync sends them."""
+        with self.store.session() as session:
+            if not outbox.due(session):  # a refusal queued nothing: no tracker client to build
+                return None
+        problem = None
+        try:
+            deliver(self.settings, self.store)
+        except Exception as exc:  # noqa: BLE001 - e.g. the Jira client cannot even be built: told, sent next sync
+            log.warning("passing on %s to the tracker failed: %s", ref, exc)
+            problem = f"{type(exc).__name__}: {exc}"
+        with self.store.session() as session:
+            ticket = get_ticket(session, ref)  # None: an unknown ticket, refused; nothing of it to send
+            unsent = [m for m in outbox.due(session) if ticket and m.ticket_id == ticket.id and m.target == "tracker"]
+        if not unsent:
+            return None
+        why = problem or next((m.last_error for m in unsent if m.last_error), None) or "not reached"
+        return (
+            f"{ref}: recorded in reviewbot, but the tracker ({self.settings.tracker.type}) could not be updated "
+            f"yet ({why[:300]}); the next sync tries again"
+        )
 
     def home(self, person: str, user_id: str) -> HomeData:
         """Pending sign-offs, suggestions with what became of them, versions to acknowledge."""

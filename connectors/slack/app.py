@@ -1,7 +1,9 @@
 """The Slack app (Bolt): agents suggest policy changes, approvers sign off, everyone acknowledges new versions.
 
 Every request is acknowledged within Slack's three seconds: a suggestion is stored first (a quick insert),
-then acknowledged, and only then is the confirmation posted. What the app does to reviewbot's data goes
+then acknowledged, and only then is the confirmation posted. A sign-off or reopening is checked and recorded in
+the database (quick), acknowledged, and only then passed on to the tracker (Jira can take seconds); if that
+fails, the person is told, and the next sync sends it. What the app does to reviewbot's data goes
 through `SlackActions`, which the caller provides, so this module only speaks Slack.
 """
 
@@ -98,6 +100,11 @@ class SlackActions(Protocol):
     def reopen(self, person: str, ref: str, reason: str) -> tuple[str, bool]:
         """Reopen a closed ticket with a reason; returns what happened and whether it is new (the same reopening
         sent again, as a retry does, was recorded the first time)."""
+        ...
+
+    def pass_on(self, ref: str) -> str | None:
+        """Send what sign-offs and reopenings queued (tracker, notifications): slow, so called after `ack()`; what
+        to tell the person when the ticket's tracker updates could not be sent, or None."""
         ...
 
     def home(self, person: str, user_id: str) -> HomeData:
@@ -217,12 +224,15 @@ class _Handlers:
         person = self._who(client, body, "Not signed")
         if person is None:
             return
+        shown = Shown.parse(action["value"])
         try:
-            result, _ = self.actions.sign(person, Shown.parse(action["value"]), "approve", "")
+            result, new = self.actions.sign(person, shown, "approve", "")
         except ReviewbotError as exc:
+            self.actions.pass_on(shown.ref)  # a stale request queued the request as it is now: sent before it is said
             _tell(client, user, _channel(body), f"Not signed: {self._refusal(user, person, exc)}")
             return
         _tell(client, user, _channel(body), result)
+        self._pass_on(client, user, _channel(body), shown.ref, new)
 
     def ask_comment(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         """Request changes / Reject: check who it is and the request, then ask why in a modal."""
@@ -234,6 +244,7 @@ class _Handlers:
         try:
             self.actions.can_sign(person, shown)
         except ReviewbotError as exc:
+            self.actions.pass_on(shown.ref)  # a stale request queued the request as it is now: sent before it is said
             _tell(client, user, _channel(body), f"Not signed: {self._refusal(user, person, exc)}")
             return
         client.views_open(trigger_id=body["trigger_id"], view=comment_modal(shown, DECISIONS[action["action_id"]]))
@@ -253,12 +264,20 @@ class _Handlers:
             result, new = self.actions.sign(person, shown, meta["decision"], comment)
         except ReviewbotError as exc:
             ack(response_action="errors", errors={"comment": self._refusal(user, person, exc)})
+            self.actions.pass_on(shown.ref)  # a stale request queued the request as it is now
             return
         ack()
         if not new:  # Slack sent the submission again: the first was recorded and answered
             log.info("sign-off on %s was submitted again; answered the first time", shown.ref)
             return
         _tell(client, user, None, result)
+        self._pass_on(client, user, None, shown.ref, new)
+
+    def _pass_on(self, client: WebClient, user: str, channel: str | None, ref: str, new: bool) -> None:
+        """After acknowledging: send what the person's decision queued, and tell them if the tracker missed it (a
+        decision sent again was passed on the first time, and is retried by syncs)."""
+        if new and (problem := self.actions.pass_on(ref)):
+            _tell(client, user, channel, problem)
 
     def _who(self, client: WebClient, body: dict[str, Any], refused: str) -> str | None:
         """The person who clicked, or None after telling them Slack could not say (nothing is kept: next time)."""
@@ -349,6 +368,7 @@ class _Handlers:
         ack()
         if new:
             _tell(client, user, None, result)
+            self._pass_on(client, user, None, ref, new)
 
     # --- searchable pickers (when there are more sections than a static select holds) ------------------------
 

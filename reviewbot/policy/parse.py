@@ -158,6 +158,10 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+class NotAPolicyError(PolicyError):
+    """A Markdown file with neither front matter nor headings: not a policy (a licence, notes), skipped by a sync."""
+
+
 class _Reporter:
     """Builds PolicyErrors for one file, pointing at a source line or a front matter key."""
 
@@ -216,6 +220,15 @@ def parse_policy(text: str, path: str = "<policy>") -> ParsedPolicy:
 def _parse_body(source: str, lines: list[str], front: _FrontMatter, path: str, report: _Reporter) -> ParsedPolicy:
     meta = _clean(front.data, TOP_LEVEL_KEYS, (), report)
     found = _find_headings(lines, front.body_start)
+    if not found and front.body_start == 0:
+        # A LICENSE.md or notes kept beside the policies in their repository: without front matter or a single
+        # heading a file cannot be a policy, and saying "policy has no sections" every sync was noise.
+        raise NotAPolicyError(
+            "no front matter and no heading: not read as a policy",
+            file=path,
+            hint="a policy has a heading per section, e.g. `## Refunds`; other Markdown files may stay in the "
+            "folder (or list them in policies_exclude)",
+        )
     _check_explicit_ids(found, report)
     title_heading, headings = _split_title(found, report)
     defaults: _Settings = {key: (meta.get(key, _DEFAULTS[key]), (key,)) for key in _INHERITED}

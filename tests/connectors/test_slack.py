@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from reviewbot.connectors.builtin import BuiltinTracker
 from reviewbot.connectors.slack.app import build_app
 from reviewbot.connectors.slack.config import slack_options, web_client
 from reviewbot.connectors.slack.serve import http_server
 from reviewbot.connectors.slack.views import Shown
-from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SignOff
+from reviewbot.models import FeedbackItem, OutboxMessage, ReviewTicket, SignOff, TrackerComment
+from reviewbot.protocols import TicketDraft
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.workflows.review import triage
@@ -604,3 +606,60 @@ def test_a_slack_user_reviewbot_cannot_place_is_told_what_an_admin_adds(world: S
     assert told.startswith("Not signed: your Slack account U0GHOST is not mapped to a reviewbot person.")
     assert 'add "NAME" = "U0GHOST" to people = { ... } in [slack]' in told
     assert signoffs(world) == []
+
+
+def test_a_sign_off_is_answered_within_slacks_three_seconds_while_the_tracker_is_slow(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request for changes waited for the tracker's comment before answering: with a tracker taking 3.5 s (a slow
+    Jira), Slack had dropped the answer and shown the approver an error, though the sign-off was recorded."""
+    ref = in_review(world)
+    notes: list[str] = []
+    update = BuiltinTracker.update
+
+    def slow_update(self: BuiltinTracker, key: str, draft: TicketDraft, marker: str, note: str) -> None:
+        time.sleep(3.5)
+        update(self, key, draft, marker, note)
+        notes.append(note)
+
+    monkeypatch.setattr(BuiltinTracker, "update", slow_update)
+    [buttons] = requests_to(world, "U0DANA")
+    dm = world.api.dm_channel("U0DANA")
+    world.send.block_action(
+        "signoff_changes", buttons["signoff_changes"], user="U0DANA", channel=dm, trigger_id=new_trigger_id()
+    )
+    eventually(lambda: world.api.calls_to("views.open"))
+    metadata = world.api.calls_to("views.open")[0].args["view"]["private_metadata"]
+    values = {"comment": {"value": {"type": "plain_text_input", "value": "10 days is still too slow"}}}
+    answer = world.send.view_submission("signoff_comment", values, user="U0DANA", private_metadata=metadata)
+    assert answer.status == 200 and answer.body == ""  # in time (the stand-in raises AckTooLate past 3 s)
+    eventually(lambda: f"{ref}: changes requested" in world.dms("U0DANA"))
+    eventually(lambda: "Changes requested by dana: 10 days is still too slow" in notes, timeout=15)
+    assert not any("could not be updated" in text for text in world.dms("U0DANA"))
+
+
+def test_an_approver_is_told_when_the_tracker_misses_their_sign_off(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approval is recorded; the tracker's comment, which failed, is said to wait for the next sync (it was
+    logged only, and the approver believed Jira showed it)."""
+    ref = in_review(world)
+    update = BuiltinTracker.update
+
+    def down(self: BuiltinTracker, key: str, draft: TicketDraft, marker: str, note: str) -> None:
+        raise ConnectionError("Jira did not answer")
+
+    monkeypatch.setattr(BuiltinTracker, "update", down)
+    [buttons] = requests_to(world, "U0LEE")
+    world.send.block_action("signoff_approve", buttons["signoff_approve"], user="U0LEE", channel="D0LEE")
+    eventually(lambda: len(ephemerals(world, "U0LEE")) == 2)
+    said, problem = ephemerals(world, "U0LEE")
+    assert said == f"{ref}: 1 of 2 approvals" and len(signoffs(world)) == 1
+    assert problem == (
+        f"{ref}: recorded in reviewbot, but the tracker (builtin) could not be updated yet "
+        "(ConnectionError: Jira did not answer); the next sync tries again"
+    )
+    monkeypatch.setattr(BuiltinTracker, "update", update)  # the tracker is back
+    assert world.sync().delivery["failed"] == 0
+    with world.store.session() as session:
+        assert session.exec(select(TrackerComment).where(TrackerComment.body == "Approved by lee")).first()

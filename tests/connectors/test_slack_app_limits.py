@@ -64,6 +64,9 @@ class FakeActions:
     def reopen(self, person: str, ref: str, reason: str) -> tuple[str, bool]:
         return f"{ref} is open again", True
 
+    def pass_on(self, ref: str) -> str | None:
+        return None
+
     def home(self, person: str, user_id: str) -> HomeData:
         return self.home_data
 

@@ -26,6 +26,13 @@ EVENTS = "application/json"
 # Fields Slack still sends in every payload; Bolt ignores the deprecated verification token.
 VERIFICATION_TOKEN = "legacy-verification-token"
 _sequence = itertools.count(1)
+# Slack waits this long for the HTTP answer (the ack) to a command, an interaction or an event; a later answer is
+# dropped (the person sees "operation_timeout" or "We had some trouble connecting"; a modal's errors are lost).
+ACK_SECONDS = 3.0
+
+
+class AckTooLate(AssertionError):
+    """The app answered after Slack's three seconds: Slack would have dropped the answer."""
 
 
 @dataclass
@@ -62,6 +69,7 @@ class SlackSender:
         bot_user: str = "U0BOT",
         response_urls: Callable[..., str] | None = None,
         timeout: float = 10.0,
+        ack_seconds: float = ACK_SECONDS,
     ) -> None:
         self.app_url = app_url
         self.verifier = SignatureVerifier(signing_secret)
@@ -73,6 +81,7 @@ class SlackSender:
         # e.g. SlackApiStandIn.response_url, so respond() in the app lands in the stand-in instead of the internet.
         self.response_urls = response_urls
         self.timeout = timeout
+        self.ack_seconds = ack_seconds
         # No proxies: an HTTP(S)_PROXY in the environment must not intercept requests to 127.0.0.1.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -103,12 +112,17 @@ class SlackSender:
             **(extra_headers or {}),
         }
         request = urllib.request.Request(self.app_url, data=body, headers=headers, method="POST")
+        started = time.monotonic()
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
-                return Response(answer.status, _lower(answer.headers), answer.read().decode("utf-8", "replace"))
+                response = Response(answer.status, _lower(answer.headers), answer.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
             with error:
-                return Response(error.code, _lower(error.headers), error.read().decode("utf-8", "replace"))
+                response = Response(error.code, _lower(error.headers), error.read().decode("utf-8", "replace"))
+        took = time.monotonic() - started
+        if took > self.ack_seconds:
+            raise AckTooLate(f"answered after {took:.1f} s; Slack drops an answer after {self.ack_seconds:g} s")
+        return response
 
     def _form(self, fields: JSON) -> Response:
         """POST form fields (slash commands)."""

@@ -21,7 +21,7 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from tests.standins.slack_api import SlackApiStandIn, SlackFault
-from tests.standins.slack_requests import FORM, SlackSender, WsgiServer, new_trigger_id
+from tests.standins.slack_requests import FORM, AckTooLate, SlackSender, WsgiServer, new_trigger_id
 
 TOKEN = "xoxb-test"
 SECRET = "signing-secret-for-tests"
@@ -581,11 +581,22 @@ def test_a_listener_that_never_acks_gets_404_after_three_seconds(rig: BoltRig) -
         rig.record("forgetful", body)
 
     started = time.monotonic()
+    rig.sender.ack_seconds = 10  # Bolt's own answer at 3 s, which Slack would drop (the sender raises AckTooLate)
     answered = rig.sender.command("/forgetful", "", user="U0ALICE")
 
     assert answered.status == 404
     assert 3.0 <= time.monotonic() - started < 4.0
     assert json.loads(answered.body) == {"error": "unhandled request"}
+
+
+def test_an_answer_after_three_seconds_is_dropped_as_slack_drops_it(rig: BoltRig) -> None:
+    @rig.app.command("/slow")
+    def slow(ack: Any) -> None:
+        time.sleep(3.2)  # e.g. a tracker called before ack()
+        ack()
+
+    with pytest.raises(AckTooLate, match="Slack drops an answer after 3 s"):
+        rig.sender.command("/slow", "", user="U0ALICE")
 
 
 # --- Block Kit limits: what Slack would refuse, the stand-in refuses -----------------------------------------------

@@ -23,3 +23,17 @@ def test_a_broken_policy_is_reported_by_line_without_its_path_or_a_repeated_hint
     assert second.startswith("line 3: review_interval_days must be a positive whole number, not -3 (e.g.")
     assert "hint" not in check.detail and str(folder) not in check.detail
     assert check.hint is not None and check.hint.startswith("use `sign_off: all`")
+
+
+def test_a_file_that_is_not_a_policy_is_listed_once_as_skipped(tmp_path: Path) -> None:
+    folder = make_workspace(tmp_path / "ws")
+    (folder / "policies" / "notes.md").write_text("Ask legal before the next review.\n", encoding="utf-8")
+    (folder / "policies" / "LICENSE.md").write_text("# MIT License\n\nCopyright\n", encoding="utf-8")
+    settings, store = open_workspace(folder)
+    store.dispose()
+    checks = {c.name: c for c in run_checks(settings)}
+    assert checks["policy notes.md"].ok and "not a policy" in checks["policy notes.md"].detail
+    assert "policy LICENSE.md" not in checks and checks["policy returns.md"].ok
+    (folder / "policies" / "returns.md").unlink()
+    checks = {c.name: c for c in run_checks(settings)}
+    assert not checks["policies"].ok and "no policy documents" in checks["policies"].detail

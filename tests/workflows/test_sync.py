@@ -226,6 +226,33 @@ def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Pat
     assert report.tickets["unchanged"] == 2
 
 
+def test_repository_files_beside_the_policies_are_not_reported_each_sync(workspace: Path) -> None:
+    """A LICENSE.md (or any Markdown without front matter or headings) in a policies repository made every sync
+    report "policy has no sections"; a policy that is broken is still an error with its file and line."""
+    policies = workspace / "policies"
+    (policies / "LICENSE.md").write_text("# MIT License\n\nCopyright (c) 2026 Example\n", encoding="utf-8")
+    (policies / "CHANGELOG.md").write_text("# Changelog\n\n## 1.1\n- refunds in 5 days\n", encoding="utf-8")
+    (policies / "notes.md").write_text("Ask legal before the next review.\n", encoding="utf-8")
+    (policies / "CODE_OF_CONDUCT.md").write_text("# Contributor Covenant\n\n## Our Pledge\nx\n", encoding="utf-8")
+    (policies / "title-only.md").write_text("---\nowner: head-of-cx\n---\n# Escalation\n\nSoon.\n", encoding="utf-8")
+    toml = workspace / "reviewbot.toml"
+    toml.write_text('policies_exclude = ["code_of_*.md"]\n' + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert len(report.errors) == 1, report.errors
+    assert "title-only.md:4" in report.errors[0] and "no sections" in report.errors[0]
+    assert report.policies["not_policies"] == ["notes.md"]
+    with store.session() as session:
+        assert [d.path for d in session.exec(select(PolicyDocument))] == ["policies/returns.md"]
+
+
+def test_a_policies_folder_of_non_policies_says_so(tmp_path: Path, use_database: str) -> None:
+    workspace = make_workspace(tmp_path / "ws", policy="Draft: write the refunds policy here.\n")
+    settings, store = open_workspace(workspace)
+    report = run_sync(settings, store)
+    assert any("no policy documents" in e and "returns.md" in e for e in report.errors), report.errors
+
+
 def test_a_policy_without_front_matter_is_stored_and_ticketed(tmp_path: Path, use_database: str) -> None:
     # front matter is optional: a plain Markdown policy (no owner, no approvers) must not stop the sync
     plain = POLICY.split("---\n", 2)[2]
