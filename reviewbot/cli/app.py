@@ -24,7 +24,33 @@ from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
 from reviewbot.terminal import CONTROL, printable
 
-app = typer.Typer(
+
+class Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as Click does (`REF`, `[VERSION]`): Typer writes `{ref}`."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        """`[OPTIONS]`, then each argument by its name in capitals, in brackets when optional."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces += param.get_usage_pieces(ctx)
+                continue
+            name = (param.metavar or param.name or "").upper()
+            name = name if param.required else f"[{name}]"
+            pieces.append(name + ("..." if param.nargs != 1 else ""))
+        return pieces
+
+
+class Typer(typer.Typer):
+    """A Typer application whose commands are `Command`s."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a command as `typer.Typer.command` does, with `Command` as its class unless told otherwise."""
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+app = Typer(
     help="Keep a customer-service policy alive: feedback in, themes, evidence-backed review tickets.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -61,7 +87,7 @@ ActorOption = Annotated[
 
 def sub_app(name: str, help_text: str) -> typer.Typer:
     """A command group such as `reviewbot tickets ...`."""
-    group = typer.Typer(help=help_text, no_args_is_help=True)
+    group = Typer(help=help_text, no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
 
