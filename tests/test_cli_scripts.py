@@ -56,6 +56,8 @@ def test_an_empty_listing_writes_no_row_and_says_so_on_stderr(demo: Path, cli) -
     assert piped.code == 0 and piped.stdout == "" and "No corrections yet" in piped.stderr
     shown = cli("mapping corrections")
     assert "No corrections yet" in shown.stdout
+    quiet = cli("-q mapping corrections", tty=False)
+    assert quiet.code == 0 and quiet.stdout == quiet.stderr == ""  # -q: nothing on success, for cron
 
 
 def test_notes_beside_a_piped_listing_go_to_stderr(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -247,5 +247,6 @@ def print_table(table: Table, *whole: str, titled: bool = False) -> None:
 
 def note(message: str) -> None:
     """A remark beside a listing ("no tickets yet", what a publish would change): on standard output for a person,
-    on standard error when standard output feeds a script, which reads only rows there."""
-    (out if to_terminal() else err).print(message, highlight=False, markup=False)
+    on standard error when standard output feeds a script, which reads only rows there; nothing with -q."""
+    if not out.quiet:
+        (out if to_terminal() else err).print(message, highlight=False, markup=False)
