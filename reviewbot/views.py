@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +18,15 @@ if TYPE_CHECKING:  # only named in annotations: a command listing tickets builds
     from sqlmodel import Session, SQLModel
 
     from reviewbot.models import (
+        AuditEvent,
         FeedbackItem,
+        MappingCorrection,
         PolicyDocument,
+        PolicyRelease,
         PolicySection,
         QuarantinedRow,
         ReviewTicket,
+        SyncRun,
         Theme,
         ThemeMapping,
     )
@@ -78,11 +84,18 @@ def theme_detail(session: Session, theme_id: int, items: int) -> ThemeDetail | N
     return ThemeDetail(theme, mappings(session, theme_id), central_items(session, theme_id, items), tickets)
 
 
-def row_dict(row: SQLModel, exclude: set[str] | None = None) -> dict[str, Any]:
+def row_dict(row: SQLModel, exclude: set[str] | None = None, first: Sequence[str] = ()) -> dict[str, Any]:
     """A table row for --json, its keys in the order of the table's columns: `model_dump` gives them in the order
-    SQLAlchemy happened to load them, which moved with changes elsewhere (building fewer tables reordered them)."""
+    SQLAlchemy happened to load them, which moved with changes elsewhere (building fewer tables reordered them).
+    `first`: the fields a listing shows as its columns, in their order, ahead of the others."""
     data = row.model_dump(exclude=exclude)
-    return {name: data[name] for name in type(row).model_fields if name in data}
+    return ordered(data, [*first, *type(row).model_fields])
+
+
+def ordered(data: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """`data` with the keys named in `order` first, in that order, then the rest as they were."""
+    keys = dict.fromkeys(name for name in order if name in data) | dict.fromkeys(data)
+    return {name: data[name] for name in keys}
 
 
 def theme_dict(theme: Theme, maps: list[ThemeMapping] | None = None) -> dict[str, Any]:
@@ -120,6 +133,22 @@ def fitted(table: Table, width: int, *whole: str) -> Table | Group:
     return table if needed <= width else Group(*_records(table))
 
 
+_TABS, _BREAKS = re.compile(r"\t+"), re.compile(r"\s*[\r\n]+\s*")
+
+
+def tsv_lines(table: Table) -> list[str]:
+    """The table's rows for scripts: each cell's text whole (markup read, styles dropped, a cell's lines joined by
+    "; ", its tabs as spaces), the cells tab-separated; no header, title or padding."""
+    cells = [[_plain(cell) for cell in column.cells] for column in table.columns]
+    return ["\t".join(row) for row in zip(*cells, strict=True)]
+
+
+def _plain(cell: object) -> str:
+    """A cell's text: a `Text` as it is, a string as Rich reads its markup."""
+    text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+    return _TABS.sub(" ", _BREAKS.sub("; ", text.strip()))
+
+
 def _records(table: Table) -> list[Text]:
     """Each row as "column: value" lines (a blank line between rows), under the table's title."""
     headers = [str(column.header) for column in table.columns]
@@ -139,7 +168,7 @@ def line_table(
     title: str,
     names: tuple[str, ...],
     rows: list[tuple[str, ...]],
-    width: int,
+    width: int | None,
     *,
     caps: dict[str, int] | None = None,
     flex: str,
@@ -151,13 +180,15 @@ def line_table(
     `middle` columns has it in the middle (section ids: "refunds-and-returns/return-window" and ".../refund-timelines"
     differ only at the end).
 
-    Rich would shrink every column alike to fit, folding ids and words mid-way; we size the columns ourselves.
+    Rich would shrink every column alike to fit, folding ids and words mid-way; we size the columns ourselves. With
+    no `width` (output to a file or a pipe) nothing is capped or cut.
     """
-    caps = caps or {}
+    caps = (caps or {}) if width is not None else {}
     sizes = {name: max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(names)}
     sizes = {name: min(size, caps.get(name, size)) for name, size in sizes.items()}
     fixed = sum(size for name, size in sizes.items() if name != flex) + 2 * (len(names) - 1)
-    sizes[flex] = max(12, min(sizes[flex], width - fixed))
+    if width is not None:
+        sizes[flex] = max(12, min(sizes[flex], width - fixed))
     table = Table(
         title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold"
     )
@@ -179,10 +210,11 @@ def _middle(text: str, size: int) -> str:
 
 
 def themes_table(
-    themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]], width: int
+    themes: list[Theme], maps: dict[int, list[ThemeMapping]], tickets: dict[int, list[str]], width: int | None
 ) -> Table:
-    """One line per theme: size, tone, trend, where it maps, its tickets."""
-    narrow = width < 100  # at 80 columns: fewer weeks of trend and shorter sections, so the label keeps its room
+    """One line per theme: size, tone, trend, where it maps, its tickets (all of them whole with no `width`)."""
+    # at 80 columns: fewer weeks of trend and shorter sections, so the label keeps its room
+    narrow = width is not None and width < 100
     weeks = 6 if narrow else 12
     rows = [
         (
@@ -252,6 +284,11 @@ def items_table(items: list[FeedbackItem], title: str) -> Table:
     return table
 
 
+def quarantine_dict(row: QuarantinedRow) -> dict[str, Any]:
+    """A quarantined row for --json: the table's columns first (source, file, line, reason, the row), then the rest."""
+    return row_dict(row, first=("source", "file", "line", "reason", "raw"))
+
+
 def quarantine_table(rows: list[QuarantinedRow]) -> Table:
     """Rejected rows with file, line and reason."""
     table = Table(title="Quarantine", title_justify="left")
@@ -260,6 +297,27 @@ def quarantine_table(rows: list[QuarantinedRow]) -> Table:
     for r in rows:
         add_text_row(table, r.source, r.file, str(r.line) if r.line else "(file)", r.reason, r.raw[:120])
     return table
+
+
+def audit_dict(event: AuditEvent) -> dict[str, Any]:
+    """An audit event for --json: the table's columns first (when, who, action, ticket, document, detail)."""
+    return row_dict(event, first=("at", "actor", "action", "ticket_id", "document_id", "detail"))
+
+
+def run_dict(run: SyncRun) -> dict[str, Any]:
+    """A sync run for --json: the table's columns first (run, started, finished, status, counts, errors)."""
+    return row_dict(run, first=("id", "started_at", "finished_at", "status", "counts", "errors"))
+
+
+def correction_dict(correction: MappingCorrection) -> dict[str, Any]:
+    """A mapping correction for --json: the table's columns first (when, by, theme, from, to, reason)."""
+    first = ("created_at", "actor", "theme_id", "was_section", "section_id", "reason")
+    return row_dict(correction, exclude={"centroid"}, first=first)
+
+
+def release_dict(release: PolicyRelease) -> dict[str, Any]:
+    """A published version for --json: the table's columns first (version, published, by, changes, files)."""
+    return row_dict(release, first=("version", "published_at", "published_by", "forced_reason", "changelog", "files"))
 
 
 def documents_table(docs: list[tuple[PolicyDocument, int, str | None]]) -> Table:

@@ -100,17 +100,20 @@ def os_user(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, os_user):  # type: ignore[no-untyped-def]
     """Run `reviewbot ARGS` in-process, the way the console script does, and capture its output.
 
-    Runs as the OS user TEST_OS_USER (see the `os_user` fixture), in a 200-column terminal unless `columns` says.
+    Runs as the OS user TEST_OS_USER (see the `os_user` fixture), in a 200-column terminal unless `columns` says;
+    `tty=False` writes to a file or a pipe instead, as `reviewbot ... > file` does.
     """
     from reviewbot.cli import main
+    from reviewbot.cli.app import out
     from reviewbot.store.review import ACTING_FOR
 
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("REVIEWBOT_TOKEN", raising=False)
 
-    def run(args: str | list[str], columns: int = 200) -> CliResult:
+    def run(args: str | list[str], columns: int = 200, tty: bool = True) -> CliResult:
         argv = shlex.split(args) if isinstance(args, str) else list(args)
         monkeypatch.setenv("COLUMNS", str(columns))
+        monkeypatch.setattr(out, "_force_terminal", tty)  # Rich's own switch: what it tells a terminal by
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["reviewbot", *argv])
         root = logging.getLogger()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console, ConsoleOptions
@@ -24,7 +24,36 @@ from reviewbot.store import Store
 from reviewbot.store.migrate import require_current
 from reviewbot.terminal import CONTROL, printable
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as Click does (`REF`, `[VERSION]`): Typer writes `{ref}`."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        """`[OPTIONS]`, then each argument by its name in capitals, in brackets when optional."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces += param.get_usage_pieces(ctx)
+                continue
+            name = (param.metavar or param.name or "").upper()
+            name = name if param.required else f"[{name}]"
+            pieces.append(name + ("..." if param.nargs != 1 else ""))
+        return pieces
+
+
+class Typer(typer.Typer):
+    """A Typer application whose commands are `Command`s."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a command as `typer.Typer.command` does, with `Command` as its class unless told otherwise."""
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+app = Typer(
     help="Keep a customer-service policy alive: feedback in, themes, evidence-backed review tickets.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -61,7 +90,7 @@ ActorOption = Annotated[
 
 def sub_app(name: str, help_text: str) -> typer.Typer:
     """A command group such as `reviewbot tickets ...`."""
-    group = typer.Typer(help=help_text, no_args_is_help=True)
+    group = Typer(help=help_text, no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
 
@@ -190,3 +219,34 @@ def _json_value(value: Any) -> str:
 def done(message: str) -> None:
     """Confirm what a command did (the message is plain text: names people chose may contain brackets)."""
     out.print(message, highlight=False, markup=False)
+
+
+def to_terminal() -> bool:
+    """Whether standard output is a terminal (a person reads it) rather than a file or a pipe (a script does)."""
+    return out.is_terminal
+
+
+def table_width() -> int | None:
+    """The width a listing fits on a terminal; None when it goes to a file or a pipe, where nothing is cut."""
+    return out.width if to_terminal() else None
+
+
+def print_table(table: Table, *whole: str, titled: bool = False) -> None:
+    """Print a listing. On a terminal, the table (with its `whole` columns unbroken, see `views.fitted`); to a file
+    or a pipe, as `gh` does, one row a line, its fields tab-separated, whole and unpadded, with no header, title or
+    colour, so that `cut -f1` and `while read` work. `titled` keeps the title as a plain first line, for a table
+    inside a report (the sync's)."""
+    from reviewbot.views import fitted, tsv_lines
+
+    if to_terminal():
+        out.print(fitted(table, out.width, *whole) if whole else table)
+    elif not out.quiet:
+        lines = ([str(table.title)] if titled and table.title else []) + tsv_lines(table)
+        sys.stdout.write("".join(printable(line) + "\n" for line in lines))
+
+
+def note(message: str) -> None:
+    """A remark beside a listing ("no tickets yet", what a publish would change): on standard output for a person,
+    on standard error when standard output feeds a script, which reads only rows there; nothing with -q."""
+    if not out.quiet:
+        (out if to_terminal() else err).print(message, highlight=False, markup=False)

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from reviewbot.cli.app import ActorOption, JsonOption, ThemeId, actor, done, open_store, out, print_json, sub_app
+from reviewbot.cli.app import (
+    ActorOption,
+    JsonOption,
+    ThemeId,
+    actor,
+    done,
+    note,
+    open_store,
+    out,
+    print_json,
+    print_table,
+    sub_app,
+    table_width,
+)
 from reviewbot.errors import NotFoundError
 from reviewbot.models.base import MAX_ROW_ID
 
+if TYPE_CHECKING:
+    from reviewbot.store import Store
+
 themes_app = sub_app("themes", "Recurring issues found in the feedback.")
+ThemeJsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the resulting themes as `themes list --json` gives them, in a list.")
+]
 quarantine_app = sub_app("quarantine", "Rows that could not be ingested.")
 
 
@@ -24,8 +43,10 @@ def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
         themes, maps, refs, _ = theme_overview(session)
     if as_json:
         print_json([theme_dict(t, maps.get(t.id or 0, [])) for t in themes])
+    elif not themes:
+        note("No themes yet: `reviewbot sync` finds them in the feedback.")
     else:
-        out.print(themes_table(themes, maps, refs, out.width))
+        print_table(themes_table(themes, maps, refs, table_width()))
 
 
 @themes_app.command("show")
@@ -62,7 +83,7 @@ def themes_show(
         target = f"section {m.section_id}" if m.section_id else "COVERAGE GAP (no section fits)"
         out.print(f"Maps to: {m.document_id} {target} (confidence {m.confidence:.2f})", markup=False)
     out.print(f"Tickets: {', '.join(refs) or '-'}", markup=False)
-    out.print(items_table(members, f"Most typical of {theme.size} items"))
+    print_table(items_table(members, f"Most typical of {theme.size} items"), titled=True)
 
 
 @themes_app.command("rename")
@@ -71,12 +92,33 @@ def themes_rename(
     theme_id: ThemeId,
     label: Annotated[str, typer.Argument(help="The new name; syncs keep it.")],
     as_: ActorOption = None,
+    as_json: ThemeJsonOption = False,
 ) -> None:
     """Name a theme; later syncs keep the name."""
     from reviewbot.workflows.curate import rename
 
     with open_store(ctx) as (settings, store):
-        done(rename(settings, store, theme_id, label, actor(settings, store, as_)))
+        _curated(store, rename(settings, store, theme_id, label, actor(settings, store, as_)), [theme_id], as_json)
+
+
+def _active_ids(store: Store) -> set[int]:
+    from reviewbot.store.themes import active_themes
+
+    with store.session() as session:
+        return {t.id or 0 for t in active_themes(session)}
+
+
+def _curated(store: Store, message: str, theme_ids: list[int], as_json: bool) -> None:
+    """What a curation did: a sentence, or with --json the themes it left as `themes list --json` gives them."""
+    from reviewbot.views import theme_dict, theme_overview
+
+    if not as_json:
+        done(message)
+        return
+    with store.session() as session:
+        themes, maps, _, _ = theme_overview(session)
+    by_id = {t.id: t for t in themes}
+    print_json([theme_dict(by_id[i], maps.get(i, [])) for i in theme_ids if i in by_id])
 
 
 @themes_app.command("merge")
@@ -85,12 +127,13 @@ def themes_merge(
     target: Annotated[int, typer.Argument(help="The theme that stays.", min=1, max=MAX_ROW_ID)],
     sources: Annotated[list[int], typer.Argument(help="Themes to fold into it.", min=1, max=MAX_ROW_ID)],
     as_: ActorOption = None,
+    as_json: ThemeJsonOption = False,
 ) -> None:
     """Merge themes that are the same issue; their open tickets are dismissed as merged."""
     from reviewbot.workflows.curate import merge
 
     with open_store(ctx) as (settings, store):
-        done(merge(settings, store, target, sources, actor(settings, store, as_)))
+        _curated(store, merge(settings, store, target, sources, actor(settings, store, as_)), [target], as_json)
 
 
 @themes_app.command("split")
@@ -101,12 +144,15 @@ def themes_split(
         int | None, typer.Option("--into", help="How many parts (default: chosen from the data, 2-6).")
     ] = None,
     as_: ActorOption = None,
+    as_json: ThemeJsonOption = False,
 ) -> None:
     """Split a theme that mixes different issues; the biggest part keeps its id."""
     from reviewbot.workflows.curate import split
 
     with open_store(ctx) as (settings, store):
-        done(split(settings, store, theme_id, actor(settings, store, as_), into))
+        before = _active_ids(store)
+        message = split(settings, store, theme_id, actor(settings, store, as_), into)
+        _curated(store, message, [theme_id, *sorted(_active_ids(store) - before)], as_json)
 
 
 @quarantine_app.command("list")
@@ -118,16 +164,16 @@ def quarantine_list(
 ) -> None:
     """List rejected rows with file, line and reason (newest first)."""
     from reviewbot.store.feedback import list_quarantined
-    from reviewbot.views import fitted, quarantine_table
+    from reviewbot.views import quarantine_dict, quarantine_table
 
     with open_store(ctx) as (_, store), store.session() as session:
         rows = list_quarantined(session, source, limit)
     if as_json:
-        print_json([r.model_dump() for r in rows])
+        print_json([quarantine_dict(r) for r in rows])
+    elif not rows:
+        note("Quarantine is empty.")
     else:
-        out.print(
-            fitted(quarantine_table(rows), out.width, "source", "file", "line") if rows else "Quarantine is empty."
-        )
+        print_table(quarantine_table(rows), "source", "file", "line")
 
 
 @quarantine_app.command("clear")
@@ -138,9 +184,28 @@ def quarantine_clear(
         str | None, typer.Option("--file", help="Only this file's rows (as `quarantine list` names it).")
     ] = None,
     as_: ActorOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"source", "file", "cleared": rows forgotten} instead of a sentence.')
+    ] = False,
 ) -> None:
     """Forget quarantined rows once their export is fixed or no longer wanted (admins; audited)."""
     from reviewbot.workflows.quarantine import clear_quarantine
 
     with open_store(ctx) as (settings, store):
-        done(clear_quarantine(settings, store, source, file, actor(settings, store, as_)))
+        before = _quarantined(store, source, file)
+        message = clear_quarantine(settings, store, source, file, actor(settings, store, as_))
+        if as_json:
+            print_json({"source": source, "file": file, "cleared": before - _quarantined(store, source, file)})
+        else:
+            done(message)
+
+
+def _quarantined(store: Store, source: str, file: str | None) -> int:
+    """How many rows of `source` (of its `file`, when given) are in quarantine."""
+    from sqlmodel import col, func, select
+
+    from reviewbot.models import QuarantinedRow
+
+    where = [col(QuarantinedRow.source) == source] + ([col(QuarantinedRow.file) == file] if file else [])
+    with store.session() as session:
+        return session.exec(select(func.count()).select_from(QuarantinedRow).where(*where)).one()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from reviewbot.cli.app import JsonOption, ThemeId, open_store, out, print_json, sub_app
+from reviewbot.cli.app import JsonOption, ThemeId, note, open_store, out, print_json, print_table, sub_app
 
 mapping_app = sub_app("mapping", "How themes are matched to policy sections, and what owners corrected.")
 SHOWN = 8  # sections listed by `explain`
@@ -58,7 +58,7 @@ def mapping_explain(
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for score in explanation.scores[:SHOWN]:
         add_text_row(table, score.section_id, f"{score.share:.0%}", f"{score.fit:.2f}")
-    out.print(table)
+    print_table(table, titled=True)
     if explanation.taught or explanation.learned:
         model = (
             "the model owners' corrections taught over this workspace's items"
@@ -87,15 +87,15 @@ def _targets(chosen: list[dict[str, object]]) -> str:
 def mapping_corrections(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Owners' corrections the mapper learns from, oldest first."""
     from reviewbot.store.corrections import corrections
-    from reviewbot.views import add_text_row
+    from reviewbot.views import add_text_row, correction_dict
 
     with open_store(ctx) as (_, store), store.session() as session:
         rows = corrections(session)
     if as_json:
-        print_json([r.model_dump(exclude={"centroid"}) for r in rows])
+        print_json([correction_dict(r) for r in rows])
         return
     if not rows:
-        out.print("No corrections yet: `reviewbot tickets move` records one.")
+        note("No corrections yet: `reviewbot tickets move` records one.")
         return
     table = Table(title="Mapping corrections", title_justify="left")
     for name in ("when", "by", "theme", "from", "to", "reason"):
@@ -105,4 +105,4 @@ def mapping_corrections(ctx: typer.Context, as_json: JsonOption = False) -> None
         add_text_row(
             table, f"{r.created_at:%Y-%m-%d}", r.actor, str(r.theme_id or "-"), r.was_section or "gap", to, r.reason
         )
-    out.print(table)
+    print_table(table, "when", "by", "theme")

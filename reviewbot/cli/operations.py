@@ -9,7 +9,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from reviewbot.cli.app import SECRETS, JsonOption, app, done, load, open_store, out, print_json, safe, sub_app
+from reviewbot.cli.app import (
+    SECRETS,
+    JsonOption,
+    app,
+    done,
+    load,
+    note,
+    open_store,
+    out,
+    print_json,
+    print_table,
+    safe,
+    sub_app,
+)
 
 config_app = sub_app("config", "The merged configuration.")
 
@@ -29,7 +42,7 @@ def doctor(ctx: typer.Context, as_json: JsonOption = False) -> None:
         for c in checks:
             mark = "[green]ok[/]" if c.ok else "[red]FAIL[/]"
             table.add_row(mark, escape(c.name), escape(safe(c.detail)), escape(c.hint or "") if not c.ok else "")
-        out.print(table)
+        print_table(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
@@ -68,7 +81,7 @@ def schedule(
                 table.add_column(name)
             for job_id, expression, when in next_runs(settings, jobs):
                 table.add_row(job_id, expression, when.strftime("%Y-%m-%d %H:%M %Z") if when else "-")
-            out.print(table)
+            print_table(table)
             return
         zone = settings.schedule.timezone
         run_forever(
@@ -84,11 +97,15 @@ def runs(
 ) -> None:
     """Recent syncs: when, how long, what each stage did, and what failed."""
     from reviewbot.store.operations import recent_runs
+    from reviewbot.views import run_dict
 
     with open_store(ctx) as (_, store), store.session() as session:
         rows = recent_runs(session, limit)
     if as_json:
-        print_json([r.model_dump() for r in rows])
+        print_json([run_dict(r) for r in rows])
+        return
+    if not rows:
+        note("No sync has run yet.")
         return
     table = Table(title="Sync runs", title_justify="left")
     for name in ("run", "started", "took", "status", "new items", "tickets", "errors"):
@@ -107,7 +124,7 @@ def runs(
             made,
             escape(safe("; ".join(r.errors))) or "-",
         )
-    out.print(table if rows else "No sync has run yet.")
+    print_table(table, "run", "started", "took", "status")
 
 
 def _status(status: str, counts: dict[str, Any]) -> str:
@@ -136,7 +153,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table.add_column(name)
     for source in data["sources"]:
         table.add_row(source["name"], str(source["items"]), str(source["files"]), source["updated_at"] or "-")
-    out.print(table)
+    print_table(table, titled=True)
     states = ", ".join(f"{n} {s}" for s, n in data["tickets"].items()) or "none"
     out.print(f"Open tickets: {states}")
     out.print(f"Overdue sign-offs: {data['overdue_signoffs']}; outbox messages waiting: {data['outbox_pending']}")

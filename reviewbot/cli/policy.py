@@ -11,7 +11,20 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reviewbot.cli.app import ActorOption, JsonOption, actor, done, err, open_store, out, print_json, sub_app
+from reviewbot.cli.app import (
+    ActorOption,
+    JsonOption,
+    actor,
+    done,
+    err,
+    note,
+    open_store,
+    out,
+    print_json,
+    print_table,
+    sub_app,
+    to_terminal,
+)
 from reviewbot.errors import NotFoundError, ReviewbotError
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
@@ -29,6 +42,9 @@ policy_app = sub_app(
 
 DocArgument = Annotated[str, typer.Argument(help="Document id (from `policy list`).")]
 VersionOption = Annotated[int | None, typer.Option("--version", help="A published version (default: the latest).")]
+# --json keys in the order of the tables' columns, then the rest
+DOCUMENT_KEYS = ("id", "title", "published_version", "has_draft", "sections", "owner", "path")
+SECTION_KEYS = ("section_id", "heading", "owner", "approvers", "sign_off", "review_interval_days")
 
 
 def _document(session: Session, document_id: str) -> PolicyDocument:
@@ -63,7 +79,7 @@ def policy_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     The owner and approvers shown are the published version's, who hold authority until the file is published.
     """
     from reviewbot.store.policies import document_authority, documents, pending_authority, sections
-    from reviewbot.views import documents_table, fitted
+    from reviewbot.views import documents_table
 
     with open_store(ctx) as (_, store), store.session() as session:
         docs = [
@@ -71,27 +87,27 @@ def policy_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
             for d in documents(session)
         ]
     if as_json:
-        print_json([_document_json(d, who, pending) | {"sections": n} for d, n, who, pending in docs])
+        print_json([_document_json(d, who, pending, n) for d, n, who, pending in docs])
         return
-    out.print(
-        fitted(documents_table([(d, n, who.owner) for d, n, who, _ in docs]), out.width, "id", "version", "edits")
-    )
+    print_table(documents_table([(d, n, who.owner) for d, n, who, _ in docs]), "id", "version", "edits")
     for d, _, _, pending in docs:
         changed = len({p.section_id for p in pending if p.section_id is not None})
         more = [f"{changed} section(s) too: `reviewbot policy show {d.id}`"] if changed else []
         _print_pending(f"{d.id}: pending publish (in force when published):", pending, more)
 
 
-def _document_json(document: PolicyDocument, who: Authority, pending: list[PendingAuthority]) -> dict[str, Any]:
+def _document_json(
+    document: PolicyDocument, who: Authority, pending: list[PendingAuthority], sections: int | None = None
+) -> dict[str, Any]:
     """A document for --json: owner, approvers and sign-off rule in force (the published version's), and the
     changes to them the file makes, which take effect when it is published."""
+    from reviewbot.views import ordered
+
     fields = {"owner": who.owner, "approvers": list(who.approvers), "sign_off": who.sign_off}
-    return (
-        document.model_dump()
-        | fields
-        | {"has_draft": document.has_draft}
-        | {"pending_publish": [p.to_dict() for p in pending]}
-    )
+    data = document.model_dump() | fields | {"has_draft": document.has_draft}
+    if sections is not None:
+        data["sections"] = sections
+    return ordered(data, DOCUMENT_KEYS) | {"pending_publish": [p.to_dict() for p in pending]}
 
 
 @policy_app.command("show")
@@ -113,7 +129,7 @@ def policy_show(
     from rich.markdown import Markdown
 
     from reviewbot.store.policies import document_authority, pending_authority, sections
-    from reviewbot.views import fitted, sections_table
+    from reviewbot.views import row_dict, sections_table
 
     with open_store(ctx) as (settings, store):
         _read_file(settings, store, document_id, strict=draft)
@@ -135,7 +151,7 @@ def policy_show(
             {
                 "document": _document_json(document, who, pending),
                 "version": label,
-                "sections": [s.model_dump() for s in rows],
+                "sections": [row_dict(s, first=SECTION_KEYS) for s in rows],
             }
         )
         return
@@ -143,7 +159,7 @@ def policy_show(
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
         out.print(Markdown(rows[0].body))
     else:
-        out.print(fitted(sections_table(document, rows, label), out.width, "section", "owner", "sign-off"))
+        print_table(sections_table(document, rows, label), "section", "owner", "sign-off")
     _print_pending(
         "Not in force until published (until then the published version's hold authority):"
         if draft
@@ -171,17 +187,17 @@ def _print_pending(head: str, pending: list[PendingAuthority], more: list[str] |
     (or, in a list of documents, `more` lines in their place)."""
     if not pending:
         return
-    out.print(head, highlight=False, markup=False)
+    note(head)
     if more is not None:
         for line in [p.text() for p in pending if p.section_id is None] + more:
-            out.print(f"  {line}", highlight=False, markup=False)
+            note(f"  {line}")
         return
     place = ""
     for p in pending:
         if (p.section_id or "document") != place:
             place = p.section_id or "document"
-            out.print(f"  {place}", highlight=False, markup=False)
-        out.print(f"    {p.text()}", highlight=False, markup=False)
+            note(f"  {place}")
+        note(f"    {p.text()}")
 
 
 @policy_app.command("diff")
@@ -228,14 +244,14 @@ def policy_diff(
 @policy_app.command("versions")
 def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonOption = False) -> None:
     """List published versions with their date, publisher and changelog; and whether the file has edits since."""
-    from reviewbot.views import add_text_row, fitted
+    from reviewbot.views import add_text_row, release_dict
     from reviewbot.workflows.publish import version_history
 
     with open_store(ctx) as (_, store):
         document, entries = version_history(store, document_id)
     if as_json:
         print_json(
-            {"document": document.id, "has_draft": document.has_draft, "versions": [e.model_dump() for e in entries]}
+            {"document": document.id, "has_draft": document.has_draft, "versions": [release_dict(e) for e in entries]}
         )
         return
     table = Table(title=f"{document.title}: versions", title_justify="left")
@@ -253,7 +269,7 @@ def policy_versions(ctx: typer.Context, document_id: DocArgument, as_json: JsonO
         )
     if document.has_draft:
         add_text_row(table, "draft", "-", "-", "the policy file has unpublished edits (see `policy diff`)", "-")
-    out.print(fitted(table, out.width, "version", "published", "by", "files"))
+    print_table(table, "version", "published", "by", "files")
 
 
 @policy_app.command("publish")
@@ -347,7 +363,16 @@ def _edit_changelog(lines: list[str]) -> list[str]:
 
 @policy_app.command("ack")
 def policy_ack(
-    ctx: typer.Context, document_id: DocArgument, version: VersionOption = None, as_: ActorOption = None
+    ctx: typer.Context,
+    document_id: DocArgument,
+    version: VersionOption = None,
+    as_: ActorOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Print {"document_id", "version", "person", "acknowledged_at"} instead of a sentence.'
+        ),
+    ] = False,
 ) -> None:
     """Acknowledge that you have read a published version.
 
@@ -355,10 +380,17 @@ def policy_ack(
 
     reviewbot policy ack customer-service-policy
     """
-    from reviewbot.workflows.publish import acknowledge
+    from reviewbot.workflows.publish import ack_status, acknowledge
 
     with open_store(ctx) as (settings, store):
-        done(acknowledge(store, document_id, actor(settings, store, as_), version))
+        person = actor(settings, store, as_)
+        message = acknowledge(store, document_id, person, version)
+        if not as_json:
+            done(message)
+            return
+        status = ack_status(store, document_id, version)
+    when = status.acknowledged.get(person)
+    print_json({"document_id": document_id, "version": status.version, "person": person, "acknowledged_at": when})
 
 
 @policy_app.command("acks")
@@ -381,11 +413,7 @@ def policy_acks(
         print_json(status.__dict__)
         return
     expected = len(status.acknowledged) + len(status.pending)
-    out.print(
-        f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged",
-        highlight=False,
-        markup=False,
-    )
+    note(f"{document_id} version {status.version}: {len(status.acknowledged)} of {expected} acknowledged")
     table = Table(title_justify="left")
     table.add_column("person")
     table.add_column("acknowledged")
@@ -393,7 +421,7 @@ def policy_acks(
         add_text_row(table, person, when)
     for person in status.pending:
         add_text_row(table, person, Text("not yet", style="yellow"))
-    out.print(table)
+    print_table(table)
 
 
 @policy_app.command("impact")
@@ -437,7 +465,9 @@ def _print_impact(impact: VersionImpact) -> None:
         return
     title = f"{impact.name}: {window_text(impact)}"
     table = _impact_table(impact, title)
-    if isinstance(fitted(table, out.width, "tickets", "share before", "share after", "verdict"), Table):
+    if not to_terminal():
+        print_table(table, titled=True)
+    elif isinstance(fitted(table, out.width, "tickets", "share before", "share after", "verdict"), Table):
         out.print(table)
     else:  # nine columns fold mid-word at 80 columns ("verdic t", "(20/17 2)"): one short block per theme instead
         out.print(Text(title, style="bold"))

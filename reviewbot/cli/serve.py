@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from reviewbot.cli.app import app, done, err, open_store
+from reviewbot.cli.app import Typer, app, done, err, open_store
 from reviewbot.errors import ConfigError
 
-serve_app = typer.Typer(
+serve_app = Typer(
     help="The web console: triage, sign-off, publishing and acknowledgements in a browser.",
     invoke_without_command=True,
 )

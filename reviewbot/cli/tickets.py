@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from reviewbot.cli.app import ActorOption, JsonOption, actor, done, open_store, out, print_json, sub_app
+from reviewbot.cli.app import (
+    ActorOption,
+    JsonOption,
+    actor,
+    done,
+    note,
+    open_store,
+    out,
+    print_json,
+    print_table,
+    sub_app,
+    table_width,
+)
 from reviewbot.errors import NotFoundError
 from reviewbot.models import ReviewTicket
+
+if TYPE_CHECKING:
+    from reviewbot.models import SignOff, SignOffRequest
+    from reviewbot.settings import Settings
+    from reviewbot.store import Store
 
 tickets_app = sub_app("tickets", "Review tickets against policy sections: triage, assign, move, dismiss, sign off.")
 signoffs_app = sub_app("signoffs", "Sign-offs asked of approvers.")
 
 RefArgument = Annotated[str, typer.Argument(help="Ticket: tracker reference (RB-3), number, or fingerprint.")]
 CommentOption = Annotated[str, typer.Option("--comment", "-m", help="Why (required unless approving).")]
+ActionJsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the ticket as `tickets show --json` gives it, instead of a sentence.")
+]
 
 
 @tickets_app.command("list")
@@ -43,14 +65,14 @@ def tickets_list(
     if as_json:
         print_json([ticket_dict(t) for t in tickets])
     elif not tickets:
-        out.print("No review tickets" + (f" in state {state}." if state else " yet."))
+        note("No review tickets" + (f" in state {state}." if state else " yet."))
     else:
-        out.print(ticket_lines(tickets))
+        print_table(ticket_lines(tickets))
 
 
-def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", width: int | None = None) -> Table:
+def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets") -> Table:
     """One line per ticket at any terminal width: ids and states never fold, long assignees, sections and titles
-    end in "..."."""
+    end in "..."; to a file or a pipe all of them whole."""
     from reviewbot.evidence import impact
     from reviewbot.views import line_table
 
@@ -67,8 +89,51 @@ def ticket_lines(tickets: list[ReviewTicket], title: str = "Review tickets", wid
     ]
     names = ("ref", "state", "prio", "assignee", "section", "title")
     return line_table(
-        title, names, rows, width or out.width, caps={"assignee": 12, "section": 18}, flex="title", middle=("section",)
+        title, names, rows, table_width(), caps={"assignee": 12, "section": 18}, flex="title", middle=("section",)
     )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What `tickets show` shows of a ticket."""
+
+    ticket: ReviewTicket
+    signed: list[SignOff]
+    waiting: list[SignOffRequest]
+    stale: set[int]  # sign-offs of an earlier text or round
+    effect: tuple[str, dict[str, Any]] | None  # did the version that resolved it help: a sentence, the figures
+
+
+def _shown(settings: Settings, store: Store, ref: str) -> Shown:
+    """A ticket with its sign-offs, pending requests and effect; NotFoundError if there is no such ticket."""
+    from reviewbot.store.review import requests, sign_offs, stale_sign_offs
+    from reviewbot.store.tickets import get_ticket
+
+    with store.session() as session:
+        ticket = get_ticket(session, ref)
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
+        signed = sign_offs(session, ticket.id or 0)
+        waiting = requests(session, ticket.id or 0, status="pending")
+        stale = stale_sign_offs(session, ticket, signed)
+    effect = None
+    if ticket.resolved_version is not None and ticket.theme_id is not None:
+        from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
+
+        effect = ticket_effect(settings, store, ticket)
+    return Shown(ticket, signed, waiting, stale, effect)
+
+
+def _shown_json(shown: Shown) -> dict[str, Any]:
+    """A ticket for --json as `tickets show --json` gives it: its fields, sign-offs, who is awaited, its effect."""
+    from reviewbot.views import row_dict, ticket_dict
+
+    return {
+        **ticket_dict(shown.ticket),
+        "sign_offs": [row_dict(s) | {"counts": s.id not in shown.stale} for s in shown.signed],
+        "pending": [r.approver for r in shown.waiting],
+        "effect": shown.effect[1] if shown.effect else None,
+    }
 
 
 @tickets_app.command("show")
@@ -82,33 +147,13 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
     from rich.markdown import Markdown
 
     from reviewbot.evidence import impact, render_markdown
-    from reviewbot.store.review import requests, sign_offs, stale_sign_offs
-    from reviewbot.store.tickets import get_ticket
-    from reviewbot.views import row_dict, ticket_dict
 
     with open_store(ctx) as (settings, store):
-        with store.session() as session:
-            ticket = get_ticket(session, ref)
-            if ticket is None:
-                raise NotFoundError(f"no ticket {ref!r}", hint="see `reviewbot tickets list`")
-            signed = sign_offs(session, ticket.id or 0)
-            waiting = requests(session, ticket.id or 0, status="pending")
-            stale = stale_sign_offs(session, ticket, signed)
-        effect = None
-        if ticket.resolved_version is not None and ticket.theme_id is not None:
-            from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
-
-            effect = ticket_effect(settings, store, ticket)
+        shown = _shown(settings, store, ref)
     if as_json:
-        print_json(
-            {
-                **ticket_dict(ticket),
-                "sign_offs": [row_dict(s) | {"counts": s.id not in stale} for s in signed],
-                "pending": [r.approver for r in waiting],
-                "effect": effect[1] if effect else None,
-            }
-        )
+        print_json(_shown_json(shown))
         return
+    ticket, signed, waiting, stale, effect = shown.ticket, shown.signed, shown.waiting, shown.stale, shown.effect
     state = ticket.state + (f" ({ticket.state_reason})" if ticket.state_reason else "")
     # plain text: "[open]" would be read as Rich markup and vanish, and reasons and names are people's words
     out.print(
@@ -139,6 +184,7 @@ def tickets_triage(
     ref: RefArgument,
     assign_to: Annotated[str | None, typer.Option("--assign", help="Who will edit the section.")] = None,
     as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Accept a ticket for review (open -> triaged). Editing its section then asks its approvers to sign.
 
@@ -148,8 +194,9 @@ def tickets_triage(
     """
     from reviewbot.workflows.review import triage
 
-    with open_store(ctx) as (settings, store):
-        done(triage(store, settings, ref, actor(settings, store, as_), assign_to))
+    _act(
+        ctx, ref, as_json, lambda settings, store: triage(store, settings, ref, actor(settings, store, as_), assign_to)
+    )
 
 
 @tickets_app.command("reopen")
@@ -158,6 +205,7 @@ def tickets_reopen(
     ref: RefArgument,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")],
     as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Reopen a closed ticket, for instance when `policy impact` says the published change did not help.
 
@@ -167,12 +215,16 @@ def tickets_reopen(
 
     reviewbot tickets reopen RB-2 --reason "no change after version 2: try a shorter refund window"
     """
-    from reviewbot.workflows.deliver import deliver
     from reviewbot.workflows.review import reopen
 
-    with open_store(ctx) as (settings, store):
-        done(reopen(store, settings, ref, reason, actor(settings, store, as_)))
-        deliver(settings, store)  # the tracker's issue reopens now, not at the next sync
+    # the tracker's issue reopens now, not at the next sync
+    _act(
+        ctx,
+        ref,
+        as_json,
+        lambda settings, store: reopen(store, settings, ref, reason, actor(settings, store, as_)),
+        deliver_now=True,
+    )
 
 
 @tickets_app.command("assign")
@@ -181,12 +233,12 @@ def tickets_assign(
     ref: RefArgument,
     person: Annotated[str, typer.Argument(help="Who will edit the section.")],
     as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Name the person who will edit the policy section for a ticket."""
     from reviewbot.workflows.review import assign
 
-    with open_store(ctx) as (settings, store):
-        done(assign(store, settings, ref, person, actor(settings, store, as_)))
+    _act(ctx, ref, as_json, lambda settings, store: assign(store, settings, ref, person, actor(settings, store, as_)))
 
 
 @tickets_app.command("dismiss")
@@ -195,12 +247,12 @@ def tickets_dismiss(
     ref: RefArgument,
     reason: Annotated[str, typer.Option("--reason", help="Why no review is needed.")],
     as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Dismiss a ticket; it reopens only if its theme grows by review.reopen_factor."""
     from reviewbot.workflows.review import dismiss
 
-    with open_store(ctx) as (settings, store):
-        done(dismiss(store, settings, ref, reason, actor(settings, store, as_)))
+    _act(ctx, ref, as_json, lambda settings, store: dismiss(store, settings, ref, reason, actor(settings, store, as_)))
 
 
 @tickets_app.command("move")
@@ -218,6 +270,7 @@ def tickets_move(
     ] = False,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log and the tracker.")] = "",
     as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Move a ticket filed against the wrong section; themes like it are filed there from the next sync on.
 
@@ -228,40 +281,77 @@ def tickets_move(
     reviewbot tickets move RB-9 --not-policy --reason "a product fault"
     """
     from reviewbot.workflows.corrections import move_ticket
-    from reviewbot.workflows.deliver import deliver
 
     if (section is None) == (not not_policy):
         raise typer.BadParameter("give --section SECTION_ID, or --not-policy")
+
+    def move(settings: Settings, store: Store) -> str:
+        who = actor(settings, store, as_)
+        return move_ticket(store, settings, ref, section, who, document_id=document, reason=reason)
+
+    _act(ctx, ref, as_json, move, deliver_now=True)  # the tracker hears of it now, not at the next sync
+
+
+def _act(
+    ctx: typer.Context,
+    ref: str,
+    as_json: bool,
+    action: Callable[[Settings, Store], str],
+    *,
+    deliver_now: bool = False,
+) -> None:
+    """Run `action` on the ticket `ref` (then, with `deliver_now`, tell the tracker and people at once) and print
+    what it did: a sentence, or with --json the ticket as `tickets show --json` gives it. Errors are raised, so
+    they reach standard error with a non-zero exit status and print no JSON."""
+    from reviewbot.store.tickets import get_ticket
+
     with open_store(ctx) as (settings, store):
-        done(
-            move_ticket(store, settings, ref, section, actor(settings, store, as_), document_id=document, reason=reason)
-        )
-        deliver(settings, store)  # the tracker hears of it now, not at the next sync
+        with store.session() as session:
+            found = get_ticket(session, ref)  # by its number afterwards: a move changes its fingerprint
+        message = action(settings, store)
+        if not as_json:
+            done(message)
+        if deliver_now:
+            from reviewbot.workflows.deliver import deliver
+
+            deliver(settings, store)
+        if as_json:
+            print_json(_shown_json(_shown(settings, store, str(found.id) if found else ref)))
 
 
-def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | None) -> None:
-    from reviewbot.workflows.deliver import deliver
+def _sign(ctx: typer.Context, ref: str, decision: str, comment: str, who: str | None, as_json: bool) -> None:
     from reviewbot.workflows.review import sign
 
-    with open_store(ctx) as (settings, store):
-        done(sign(store, settings, ref, actor(settings, store, who), decision, comment))
-        deliver(settings, store)  # tell the tracker and people now, not at the next sync
+    def signed(settings: Settings, store: Store) -> str:
+        return sign(store, settings, ref, actor(settings, store, who), decision, comment)
+
+    _act(ctx, ref, as_json, signed, deliver_now=True)  # tell the tracker and people now, not at the next sync
 
 
 @tickets_app.command("approve")
-def tickets_approve(ctx: typer.Context, ref: RefArgument, comment: CommentOption = "", as_: ActorOption = None) -> None:
+def tickets_approve(
+    ctx: typer.Context,
+    ref: RefArgument,
+    comment: CommentOption = "",
+    as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
+) -> None:
     """Approve the section's text as it is in the policy file now (approvers only).
 
     Examples:
 
     reviewbot tickets approve RB-5 --comment "Weekend staffing agreed"
     """
-    _sign(ctx, ref, "approve", comment, as_)
+    _sign(ctx, ref, "approve", comment, as_, as_json)
 
 
 @tickets_app.command("request-changes")
 def tickets_request_changes(
-    ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None
+    ctx: typer.Context,
+    ref: RefArgument,
+    comment: CommentOption,
+    as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
 ) -> None:
     """Ask for the section to be edited again before you approve (approvers only).
 
@@ -269,18 +359,24 @@ def tickets_request_changes(
 
     reviewbot tickets request-changes RB-5 --comment "4 hours needs weekend staff first"
     """
-    _sign(ctx, ref, "request_changes", comment, as_)
+    _sign(ctx, ref, "request_changes", comment, as_, as_json)
 
 
 @tickets_app.command("reject")
-def tickets_reject(ctx: typer.Context, ref: RefArgument, comment: CommentOption, as_: ActorOption = None) -> None:
+def tickets_reject(
+    ctx: typer.Context,
+    ref: RefArgument,
+    comment: CommentOption,
+    as_: ActorOption = None,
+    as_json: ActionJsonOption = False,
+) -> None:
     """Reject the change: the ticket is dismissed with your comment (approvers only).
 
     Examples:
 
     reviewbot tickets reject RB-5 --comment "the carrier sets this, not us"
     """
-    _sign(ctx, ref, "reject", comment, as_)
+    _sign(ctx, ref, "reject", comment, as_, as_json)
 
 
 @signoffs_app.command("pending")
@@ -321,7 +417,7 @@ def signoffs_pending(
         print_json(rows)
         return
     if not rows:
-        out.print("No sign-offs are pending.")
+        note("No sign-offs are pending.")
         return
     lines = [
         (
@@ -335,4 +431,4 @@ def signoffs_pending(
     ]
     # one line per sign-off, as `tickets list`: the title wrapped into four lines at 80 columns
     names = ("ticket", "approver", "waiting", "reminders", "title")
-    out.print(line_table("Pending sign-offs", names, lines, out.width, caps={"approver": 16}, flex="title"))
+    print_table(line_table("Pending sign-offs", names, lines, table_width(), caps={"approver": 16}, flex="title"))

@@ -11,7 +11,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from reviewbot.cli.app import JsonOption, app, err, load, open_store, out, print_json, safe, sub_app
+from reviewbot.cli.app import (
+    JsonOption,
+    app,
+    err,
+    load,
+    note,
+    open_store,
+    out,
+    print_json,
+    print_table,
+    safe,
+    sub_app,
+    table_width,
+)
 from reviewbot.cli.tickets import ticket_lines
 from reviewbot.store import Store
 
@@ -176,12 +189,12 @@ def _print_sync_summary(store: Store, report: Any, since: datetime, seconds: flo
                 tickets = list_tickets(session)
                 themes, maps, refs, _ = theme_overview(session) if verbose else ([], {}, {}, [])
             if verbose:
-                out.print(themes_table(themes, maps, refs, out.width))
+                print_table(themes_table(themes, maps, refs, table_width()), titled=True)
                 shown = [t for t in tickets if t.state not in SETTLED_STATES]
-                out.print(ticket_lines(shown, "Open review tickets"))
+                print_table(ticket_lines(shown, "Open review tickets"), titled=True)
             elif any(line.startswith("Tickets:") for line in changes):
                 shown = [t for t in tickets if _naive(t.updated_at) >= _naive(since)]
-                out.print(ticket_lines(shown, "Tickets this sync changed"))
+                print_table(ticket_lines(shown, "Tickets this sync changed"), titled=True)
     for line in report.duplicates:
         err.print(f"[yellow]duplicate:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for error in report.errors:
@@ -301,7 +314,7 @@ def audit(
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
-    from reviewbot.views import add_text_row, fitted
+    from reviewbot.views import add_text_row, audit_dict
 
     with open_store(ctx) as (_, store), store.session() as session:
         ticket_id = None
@@ -315,7 +328,10 @@ def audit(
         events = audit_log(session, ticket_id=ticket_id, document_id=document, limit=limit)
         refs = {t.id: t.tracker_ref or f"#{t.id}" for t in list_tickets(session)}
     if as_json:
-        print_json([e.model_dump() for e in events])
+        print_json([audit_dict(e) for e in events])
+        return
+    if not events:
+        note("The audit log is empty.")
         return
     table = Table(title="Audit log", title_justify="left")
     for name in ("when", "who", "action", "ticket", "document", "detail"):
@@ -323,4 +339,4 @@ def audit(
     for e in events:
         when = e.at.strftime("%Y-%m-%d %H:%M")
         add_text_row(table, when, e.actor, e.action, refs.get(e.ticket_id, "-"), e.document_id or "-", e.detail)
-    out.print(fitted(table, out.width, "when", "who", "ticket", "document") if events else "The audit log is empty.")
+    print_table(table, "when", "who", "ticket", "document")
