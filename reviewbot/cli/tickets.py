@@ -96,7 +96,7 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
             stale = stale_sign_offs(session, ticket, signed)
         effect = None
         if ticket.resolved_version is not None and ticket.theme_id is not None:
-            from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
+            from reviewbot.workflows.impact import ticket_effect  # only for a ticket a version resolved
 
             effect = ticket_effect(settings, store, ticket)
     if as_json:
