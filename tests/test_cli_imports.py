@@ -60,6 +60,8 @@ def test_listing_commands_load_no_analysis_library(demo: Path, command: list[str
         (["tickets", "list"], {"tickets"}),
         (["themes", "list"], {"themes", "tickets", "feedback"}),  # store.themes, the sync's queries, names items
         (["tickets", "show", "RB-5"], {"tickets", "review"}),  # its sign-offs
+        # a resolved ticket's effect: the version, the items counted in its windows, the theme now holding them
+        (["tickets", "show", "RB-2"], {"tickets", "review", "policy", "feedback", "themes"}),
     ],
 )
 def test_listing_commands_build_only_the_tables_they_read(demo: Path, command: list[str], tables: set[str]) -> None:
@@ -74,6 +76,31 @@ def test_listing_commands_build_only_the_tables_they_read(demo: Path, command: l
     also = next(line for line in done.stdout.splitlines() if line.startswith("ALSO")).split()[1:]
     assert "CODE 0 " in done.stdout, done.stderr
     assert set(also) == {"reviewbot.models.base", *(f"reviewbot.models.{name}" for name in tables)}
+
+
+def test_a_resolved_tickets_effect_imports_only_its_queries(demo: Path) -> None:
+    # `tickets show` of a ticket a version resolved measures that version's effect: the measuring module and the
+    # queries it runs, not the review workflow it reports through after a sync (its locks, the feedback store and
+    # SQLAlchemy's PostgreSQL dialect) nor the policy parser (YAML, markdown-it's parser)
+    probe = PROBE + "print('ALSO', *sorted(m for m in sys.modules if not m.startswith('__editable__')))"
+    env = {k: v for k, v in os.environ.items() if k == "REVIEWBOT_DATABASE_URL" or not k.startswith("REVIEWBOT_")}
+    loaded = {}
+    for ref in ("RB-5", "RB-2"):
+        argv = [sys.executable, "-c", probe, "-w", str(demo), "tickets", "show", ref]
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        assert "CODE 0 " in done.stdout, done.stderr
+        loaded[ref] = set(next(line for line in done.stdout.splitlines() if line.startswith("ALSO")).split()[1:])
+    assert loaded["RB-2"] - loaded["RB-5"] == {
+        "reviewbot.workflows",
+        "reviewbot.workflows.impact",
+        "reviewbot.analysis.effect",
+        "reviewbot.analysis.boilerplate",  # store.themes: the themes stage's state
+        "reviewbot.store.policies",
+        "reviewbot.store.themes",
+        "reviewbot.models.policy",
+        "reviewbot.models.feedback",
+        "reviewbot.models.themes",
+    }
 
 
 # Only the tickets' table built, as a command reading tickets leaves it, then a write: SQLAlchemy orders a flush (and

@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 
 from reviewbot.analysis.effect import Comparison, Effect, Verdict, theme_effect
 from reviewbot.errors import NotFoundError
-from reviewbot.models import FeedbackItem, OutboxMessage, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
+from reviewbot.models import FeedbackItem, PolicyDocument, PolicyRelease, ReviewTicket, utcnow
 from reviewbot.models.base import as_utc
 from reviewbot.settings import ImpactSettings, Settings
 from reviewbot.store import Store
 from reviewbot.store.policies import documents, get_release, releases, resolved_by
 from reviewbot.store.review import audit
 from reviewbot.store.themes import current_themes
-from reviewbot.workflows.review import comment_on_tracker, notify, ref_of
+from reviewbot.store.tickets import ref_of
 
 BOT = "reviewbot"
 VERDICT_ORDER: tuple[Verdict, ...] = ("worse", "improved", "no change", "too little data")
@@ -239,11 +239,16 @@ def report_closed_windows(session: Session, settings: Settings, now: datetime) -
 
 
 def _queued(session: Session, key: str) -> bool:
+    from reviewbot.models import OutboxMessage
+
     # The message is queued last, in the same transaction as the comments: its key marks the version reported.
     return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
 
 
 def _tell(session: Session, impact: VersionImpact, entry: PolicyRelease, key: str) -> None:
+    # the review workflow (its locks, the feedback store, the PostgreSQL dialect): only a sync that reports needs it
+    from reviewbot.workflows.review import comment_on_tracker, notify
+
     by_theme = {t.theme_id: t for t in impact.themes}
     tickets = resolved_by(session, entry)
     current = current_themes(session, [t.theme_id for t in tickets if t.theme_id])

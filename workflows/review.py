@@ -33,7 +33,7 @@ from reviewbot.store.policies import (
     sections,
 )
 from reviewbot.store.review import audit, current_round, requests, set_request_status, sign_offs
-from reviewbot.store.tickets import get_ticket, touch
+from reviewbot.store.tickets import get_ticket, ref_of, touch
 from reviewbot.workflows.locks import one_at_a_time
 from reviewbot.workflows.policies import refresh_document
 
@@ -215,11 +215,6 @@ def require(actor: str, allowed: set[str], what: str, who: str) -> None:
     """Refuse `actor` the action `what` unless among `allowed`, naming who may (`who`: "... may")."""
     if actor not in allowed:
         raise RefusedError(f"{actor} may not {what}", hint=f"{who}: {', '.join(sorted(allowed)) or 'nobody'}")
-
-
-def ref_of(ticket: ReviewTicket) -> str:
-    """How people refer to a ticket: its tracker key, or #id before it reached the tracker."""
-    return ticket.tracker_ref or f"#{ticket.id}"
 
 
 def move(

@@ -118,7 +118,7 @@ def _shown(settings: Settings, store: Store, ref: str) -> Shown:
         stale = stale_sign_offs(session, ticket, signed)
     effect = None
     if ticket.resolved_version is not None and ticket.theme_id is not None:
-        from reviewbot.workflows.impact import ticket_effect  # SciPy's tests: only for a ticket a version resolved
+        from reviewbot.workflows.impact import ticket_effect  # only for a ticket a version resolved
 
         effect = ticket_effect(settings, store, ticket)
     return Shown(ticket, signed, waiting, stale, effect)

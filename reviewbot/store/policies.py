@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -19,7 +20,9 @@ from reviewbot.models import (
     SectionReview,
     utcnow,
 )
-from reviewbot.policy.parse import ParsedPolicy, SignOffRule, parse_policy
+
+if TYPE_CHECKING:  # the parser imports YAML and Markdown: reading versions and tickets needs neither
+    from reviewbot.policy.parse import ParsedPolicy, SignOffRule
 
 IMPORTED = "Initial version"
 
@@ -189,6 +192,8 @@ def document_authority(session: Session, document: PolicyDocument) -> Authority:
 @lru_cache(maxsize=64)
 def _header_authority(source: str, path: str) -> Authority:
     # A published revision never changes, and every permission check reads one (about 10 ms to parse the demo's).
+    from reviewbot.policy.parse import parse_policy
+
     try:
         parsed = parse_policy(source, path)
     except PolicyError:  # a version a later, stricter parser refuses: nobody but the admins

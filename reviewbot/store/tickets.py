@@ -98,6 +98,11 @@ def list_tickets(session: Session, state: str | None = None) -> list[ReviewTicke
     return list(session.exec(query))
 
 
+def ref_of(ticket: ReviewTicket) -> str:
+    """How people refer to a ticket: its tracker key, or #id before it reached the tracker."""
+    return ticket.tracker_ref or f"#{ticket.id}"
+
+
 def touch(ticket: ReviewTicket) -> None:
     """Mark a ticket as changed now."""
     ticket.updated_at = utcnow()
