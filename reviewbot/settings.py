@@ -178,6 +178,9 @@ class ReviewSettings(_Strict):
     escalate_after_days: float = Field(default=7, gt=0, le=DAYS_AT_MOST)  # then the document owner is told too
     reopen_factor: float = Field(default=1.5, gt=1)  # a dismissed or closed ticket reopens when its theme grows so
     ack_roles: list[str] = Field(default_factory=lambda: ["agents"])  # who must acknowledge a new version
+    # a version not acknowledged this long after it was published gets reminders (one per reminder_interval_days)...
+    ack_sla_days: float = Field(default=7, gt=0, le=DAYS_AT_MOST)
+    ack_reminders: int = Field(default=2, ge=0, le=100)  # ...at most this many per person and version (0: none)
     publish_dir: str = "publish"
     publish_url: str | None = None  # where publish_dir is served, for links from tickets (default: file://)
 
@@ -198,7 +201,7 @@ class ScheduleSettings(_Strict):
 
     timezone: TimeZoneName = "UTC"
     sync: str | None = "*/30 * * * *"
-    reminders: str | None = "0 9 * * 1-5"  # sign-off reminders and escalations
+    reminders: str | None = "0 9 * * 1-5"  # sign-off and acknowledgement reminders, escalations
     cadence: str | None = "0 6 * * *"  # periodic-review tickets for sections past their interval
     digest: str | None = "0 8 * * 1"  # the weekly summary of open tickets and overdue sign-offs
     misfire_grace_seconds: int = Field(

@@ -5,6 +5,7 @@
 - a section past its review interval gets a periodic-review ticket, even without feedback;
 - a sign-off pending longer than the SLA gets a reminder (at most one per reminder interval), and past the
   escalation threshold the document owner is told too;
+- the people who have not acknowledged a document's latest version get a few reminders;
 - a published version whose after-window has closed gets its effect reported (reviewbot.workflows.impact).
 """
 
@@ -19,7 +20,7 @@ from reviewbot.evidence import periodic_evidence
 from reviewbot.models import PolicyDocument, ReviewTicket, SignOffRequest, utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store, outbox
-from reviewbot.store.policies import document_authority, documents, review_clocks, sections
+from reviewbot.store.policies import acks, document_authority, documents, get_release, review_clocks, sections
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
 from reviewbot.workflows.impact import report_closed_windows
@@ -39,6 +40,7 @@ def follow_up(settings: Settings, store: Store, report: SyncReport, now: datetim
         }
         reminders, escalations = send_reminders(session, settings, now)
         counts.update(reminders=reminders, escalations=escalations)
+        counts["ack_reminders"] = remind_acks(session, settings, now)
         counts["impact_reports"] = report_closed_windows(session, settings, now)
     report.review = counts
 
@@ -152,6 +154,47 @@ def _remind(session: Session, request: SignOffRequest, ticket: ReviewTicket, age
         reminder=request.reminders,
     )
     audit(session, BOT, "remind", f"reminded {request.approver} ({request.reminders})", ticket=ticket)
+
+
+def remind_acks(session: Session, settings: Settings, now: datetime) -> int:
+    """Remind the people who have not acknowledged a document's latest version; returns how many were reminded."""
+    sent = 0
+    for document in documents(session):
+        entry = get_release(session, document.id, document.published_version) if document.published_version else None
+        if entry is None or not entry.ack_expected:
+            continue
+        number = ack_reminder_due(now - entry.published_at, settings)
+        if not number:
+            continue
+        done = {a.person for a in acks(session, document.id, entry.version)}
+        name = f"{document.title} version {entry.version}"
+        for person in entry.ack_expected:
+            if person in done:
+                continue
+            # the key names the reminder's number, so a sync that runs often sends each one once, and one that
+            # did not run for weeks sends only the latest due, not all it missed
+            sent += notify(
+                session,
+                f"ack-reminder:{document.id}:v{entry.version}:{person}:{number}",
+                "ack_request",  # the same message as the first request (in Slack, with its button), marked a reminder
+                f"Reminder: please read and acknowledge {name}",
+                f"Published on {entry.published_at.date().isoformat()}; not acknowledged yet.\n"
+                f"Acknowledge: reviewbot policy ack {document.id}",
+                [person],
+                document=document.id,
+                version=entry.version,
+                reminder=number,
+            )
+    return sent
+
+
+def ack_reminder_due(age: timedelta, settings: Settings) -> int:
+    """The number of the acknowledgement reminder due for a version this old (0: none yet, or none at all)."""
+    rules = settings.review
+    late = age - timedelta(days=rules.ack_sla_days)
+    if late < timedelta(0):
+        return 0
+    return min(rules.ack_reminders, 1 + int(late / timedelta(days=rules.reminder_interval_days)))
 
 
 def _escalate(

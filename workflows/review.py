@@ -248,10 +248,10 @@ def load(session: Session, ref: str) -> ReviewTicket:
     return ticket
 
 
-def notify(session: Session, key: str, kind: str, title: str, body: str, recipients: list[str], **data: object) -> None:
-    """Queue a message for the notifier, once per key."""
+def notify(session: Session, key: str, kind: str, title: str, body: str, recipients: list[str], **data: object) -> bool:
+    """Queue a message for the notifier, once per key; True when it was queued now."""
     payload = {"kind": kind, "title": title, "body": body, "recipients": recipients, "data": data}
-    outbox.enqueue(session, key, "notifier", "send", payload)
+    return outbox.enqueue(session, key, "notifier", "send", payload)
 
 
 def comment_on_tracker(session: Session, ticket: ReviewTicket, key: str, note: str) -> None:

@@ -24,7 +24,7 @@ from reviewbot.models import utcnow
 from reviewbot.settings import Settings
 from reviewbot.store import Store
 from reviewbot.workflows.deliver import deliver
-from reviewbot.workflows.followup import open_periodic_tickets, queue_weekly_digest, send_reminders
+from reviewbot.workflows.followup import open_periodic_tickets, queue_weekly_digest, remind_acks, send_reminders
 from reviewbot.workflows.locks import LockHeld, job_lock
 from reviewbot.workflows.sync import run_sync
 
@@ -47,8 +47,9 @@ def default_jobs(settings: Settings, store: Store) -> dict[str, Job]:
     def reminders() -> str:
         with job_lock(store, "sync"), store.session() as session:
             sent = send_reminders(session, settings, utcnow())
+            acks = remind_acks(session, settings, utcnow())
         deliver(settings, store)
-        return f"{sent[0]} reminders, {sent[1]} escalations"
+        return f"{sent[0]} reminders, {sent[1]} escalations, {acks} acknowledgement reminders"
 
     def cadence() -> str:
         with job_lock(store, "sync"), store.session() as session:

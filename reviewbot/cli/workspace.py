@@ -242,6 +242,9 @@ def _changes(report: Any) -> list[str]:
     }
     if any(review.values()):
         lines.append("Sign-offs: " + ", ".join(f"{n} {names[n != 1]}" for names, n in review.items() if n))
+    if rv.get("ack_reminders"):
+        n = rv["ack_reminders"]
+        lines.append(f"Acknowledgements: {n} reminder{'' if n == 1 else 's'} sent")
     if dl.get("sent") or dl.get("failed") or dl.get("skipped"):
         skipped = f", {dl['skipped']} not sent (about an issue in another tracker)" if dl.get("skipped") else ""
         lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed{skipped}")
@@ -280,7 +283,7 @@ def _details(report: Any) -> list[str]:
         f"{tk.get('refreshed', 0)} refreshed without a comment, {tk.get('refiled', 0)} refiled in a new tracker; "
         f"periodic reviews due: {rv.get('periodic_tickets', 0)}",
         f"Sign-offs: {rv.get('reviews_started', 0)} rounds started, {rv.get('reminders', 0)} reminders, "
-        f"{rv.get('escalations', 0)} escalations",
+        f"{rv.get('escalations', 0)} escalations; acknowledgement reminders: {rv.get('ack_reminders', 0)}",
     ]
     if dl:
         lines.append(f"Outbox: {dl.get('sent', 0)} sent, {dl.get('failed', 0)} failed")

@@ -530,6 +530,39 @@ def test_someone_in_two_acknowledging_roles_is_asked_once(tmp_path: Path, use_da
     assert list(status.acknowledged) == ["tom"] and status.pending == ["priya", "ines"]
 
 
+def test_people_who_have_not_acknowledged_the_latest_version_get_a_few_reminders(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    settings, store, _ = sync(ws)
+    edit_policy(ws, "within 30 days", "within 14 days")
+    publish(settings, store, "returns-policy", "dana", force_reason="privacy review done elsewhere")
+    acknowledge(store, "returns-policy", "tom")
+
+    def ack_reminders() -> list[str]:
+        return [m for m in messages(ws) if m.startswith("[ack_request]") and "Reminder" in m]
+
+    clock.move_to(START + timedelta(days=6))
+    sync(ws)
+    assert ack_reminders() == []  # within review.ack_sla_days (7)
+    clock.move_to(START + timedelta(days=7, hours=1))
+    _, _, report = sync(ws)
+    sync(ws)  # a second sync the same day sends nothing again
+    assert ack_reminders() == ["[ack_request] -> priya Reminder: please read and acknowledge Returns Policy version 2"]
+    assert report.review["ack_reminders"] == 1
+    clock.move_to(START + timedelta(days=30))  # weeks without a sync: one reminder, the last allowed, not all missed
+    sync(ws)
+    clock.move_to(START + timedelta(days=60))
+    sync(ws)
+    assert len(ack_reminders()) == 2  # review.ack_reminders (2) per person and version
+
+    edit_policy(ws, "within 14 days", "within 21 days")  # version 3: version 2 is not chased any more
+    publish(settings, store, "returns-policy", "dana", force_reason="privacy review done elsewhere")
+    acknowledge(store, "returns-policy", "priya")
+    clock.move_to(START + timedelta(days=68))
+    sync(ws)
+    assert ack_reminders()[2:] == [
+        "[ack_request] -> tom Reminder: please read and acknowledge Returns Policy version 3"
+    ]
+
+
 def test_the_weekly_digest_names_overdue_sign_offs_by_their_ticket_reference(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
     """The digest said "lee on ticket 1": the database id, which no command takes; people look tickets up by the
     reference they are shown everywhere else (RB-1)."""
