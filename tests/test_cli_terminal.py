@@ -80,6 +80,18 @@ def test_quiet_sync_prints_nothing_and_errors_still_reach_stderr(demo: Path, cli
     assert cli("-q tickets show RB-99").stderr.startswith("error: no ticket 'RB-99'")
 
 
+def test_the_global_options_work_after_the_command_too(demo: Path, cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    quiet = cli("sync -q")  # as a cron line is usually written
+    assert quiet.code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    assert "complaints: 0 new" in cli("sync -v").stdout  # the per-source counts only -v prints
+    monkeypatch.chdir(tmp_path)  # outside the workspace: -w after the command finds it
+    assert cli(f"tickets show RB-5 -w {demo}").stdout.startswith("RB-5 [open]")
+    # a word after an option that takes a value is that value, even when it looks like a global flag
+    assert cli(["tickets", "dismiss", "RB-5", "--reason", "-q", "-w", str(demo)]).code == 0
+    assert cli(f"tickets show RB-5 -w {demo}").stdout.startswith("RB-5 [dismissed (-q)]")
+    assert cli("sync -x").code == 2  # anything else is still the command's to refuse
+
+
 def test_a_sync_that_changes_something_says_what_in_a_few_lines(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     rows = "".join(
         f"C-9{i:04d},2026-11-20 10:00,CUST-1,email,Complaint,Price match refused again case {i}\n" for i in range(3)

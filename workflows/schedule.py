@@ -30,8 +30,9 @@ from reviewbot.workflows.sync import run_sync
 
 log = logging.getLogger("reviewbot.schedule")
 # One line per run is the scheduler's whole output, so it is shown at the default (warning) level too;
-# `reviewbot -q schedule` raises this to errors only.
-log.setLevel(logging.INFO)
+# `reviewbot -q schedule` raises this to errors only, before this module is imported: so only if nobody did.
+if log.level == logging.NOTSET:
+    log.setLevel(logging.INFO)
 Job = Callable[[], str]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,24 @@ if TYPE_CHECKING:
 
 
 class Command(typer.core.TyperCommand):
-    """A command whose usage line names its arguments as Click does (`REF`, `[VERSION]`): Typer writes `{ref}`."""
+    """A command whose usage line names its arguments as Click does (`REF`, `[VERSION]`): Typer writes `{ref}`,
+    and which takes the global `-v`, `-q` and `-w DIR` after its name too (`reviewbot sync -q` from cron)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        """Click's parsing of what is left once the global options given after the command are applied."""
+        options = ctx.find_object(Globals)
+        if options is not None:
+            args = _take_global_options(args, options, self._valued_options())
+        return super().parse_args(ctx, args)
+
+    def _valued_options(self) -> set[str]:
+        """This command's options that take a value (the word after them is that value, never a global option)."""
+        return {
+            name
+            for param in self.params
+            if param.param_type_name == "option" and not getattr(param, "is_flag", False) and not param.count
+            for name in (*param.opts, *param.secondary_opts)
+        }
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         """`[OPTIONS]`, then each argument by its name in capitals, in brackets when optional."""
@@ -155,15 +173,54 @@ def main_options(
     if review is not None:  # unless imported, nobody set it (importing it would build the audit tables)
         review.ACTING_FOR.set(None)  # a command acts for someone only if its own --as says so
     ctx.obj = Globals(workspace=workspace, verbose=verbose, quiet=quiet)
-    out.quiet = quiet
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    configure_output(ctx.obj)
+
+
+def configure_output(options: Globals) -> None:
+    """Quiet or verbose printing and logging, as the global options say."""
+    out.quiet = options.quiet
+    level = logging.WARNING if options.verbose == 0 else logging.INFO if options.verbose == 1 else logging.DEBUG
     # the scheduler's one line per run shows at the default level (see reviewbot.workflows.schedule), not with -q
-    logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if quiet else logging.INFO)
-    if quiet:
+    logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if options.quiet else logging.INFO)
+    if options.quiet:
         level = logging.ERROR
     handler = RichHandler(console=err, show_path=False)
     handler.addFilter(MaskSecrets())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+
+
+FLAGS = re.compile(r"-[vq]+")  # -v, -vv, -q, -vq: the global flags, alone or bundled
+
+
+def _take_global_options(args: list[str], options: Globals, valued: set[str]) -> list[str]:
+    """The arguments without the global options found among them, which are applied to `options`."""
+    kept: list[str] = []
+    words = iter(args)
+    given = False
+    for arg in words:
+        if arg == "--":  # what follows is arguments, whatever it looks like
+            kept += [arg, *words]
+            break
+        if arg in valued:  # its value is the next word, even one like -q
+            kept += [arg, *[word for word in [next(words, None)] if word is not None]]
+            continue
+        if arg in ("-w", "--workspace") or arg.startswith("--workspace="):
+            folder = arg.partition("=")[2] if "=" in arg else next(words, None)
+            if not folder:
+                kept.append(arg)  # click says the value is missing
+                continue
+            options.workspace = Path(folder)
+        elif arg in ("--verbose", "--quiet") or FLAGS.fullmatch(arg):
+            flags = {"--verbose": "v", "--quiet": "q"}.get(arg, arg)
+            options.verbose += flags.count("v")
+            options.quiet = options.quiet or "q" in flags
+        else:
+            kept.append(arg)
+            continue
+        given = True
+    if given:
+        configure_output(options)
+    return kept
 
 
 def load(ctx: typer.Context) -> Settings:
