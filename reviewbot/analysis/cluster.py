@@ -71,6 +71,16 @@ REFINE_SMOOTHING = 0.01  # additive smoothing of feature weights; the features a
 # 0.738, airline reasons 0.184 -> 0.222, CFPB issues 0.214 -> 0.219 (mean of four row orders); see bench/README.md.
 REWEIGHT_PASSES = 2
 INFORMATION_POWER = 0.5
+# Pairs of adjacent words in at least PAIR_MIN_ROWS of the sampled texts are one more block of the latent space, and
+# so of the neighbour graph ("top up" and "up top", "card arrive" and "arrive card" do not ask the same); in the
+# naive Bayes rounds they changed nothing. Only texts of at most PAIR_MAX_WORDS words (a sentence or two, a tweet)
+# give pairs: there a pair is the phrase of the request, while a long narrative's pairs are its register (CFPB: "xx
+# xx", "i was", "the loan", "consumer reporting", "customer service"; 45 per text against 8 in a short one), which
+# drew complaints together by how they are written: pairs from every text cost the dev set's mapping 0.022, from
+# short texts only BANKING77 NMI 0.745 -> 0.752 (mean of five row orders), airline reasons 0.222 -> 0.230, CFPB and the
+# dev mapping level or better; see bench/README.md (branch pairs).
+PAIR_MIN_ROWS = 5
+PAIR_MAX_WORDS = 40
 # In a small latent space (or by character n-grams alone) unrelated texts can meet; a member must share words.
 MIN_SHARED = 0.05
 # A cluster of over GRAB_BAG_SHARE of the rows whose members are less alike than the median cluster's is a grab bag
@@ -309,8 +319,8 @@ def _cluster_distinct(
         else:
             space = _FeatureSpace(matrix[distinct[rows]], None if texts is None else take(texts, rows))
             features = space.features
-            # not word pairs: BANKING77 +0.006, but the dev set's mapping -0.022 (bench/README.md, themes3)
-            points = _latent(features, seed)
+            # word pairs in the latent space only: in the naive Bayes rounds they changed nothing (bench/README.md)
+            points = _latent(space.with_word_pairs(), seed)
         if features is None:
             graph = _neighbour_graph(points, _embedding_neighbours(len(rows)))
             groups = communities(graph, _resolution(len(rows), EMBEDDING_RESOLUTION, EMBEDDING_RESOLUTION_ROWS), seed)
@@ -393,6 +403,7 @@ class _FeatureSpace:
                 self._chars = chars
             except ValueError:  # no n-gram occurs often enough
                 pass
+        self.blocks = len(blocks)
         self.features = normalize(hstack(blocks, format="csr", dtype=np.float32))
 
     def transform(self, matrix: csr_matrix, texts: Sequence[str]) -> csr_matrix:
@@ -404,6 +415,25 @@ class _FeatureSpace:
         if self._chars is not None:
             blocks.append(self._chars.transform(heads))
         return normalize(hstack(blocks, format="csr", dtype=np.float32))
+
+    def with_word_pairs(self) -> csr_matrix:
+        """The features with a block of the pairs of adjacent words of short texts (at most PAIR_MAX_WORDS words), in at
+        least PAIR_MIN_ROWS texts, weighing as one block among the others; the features alone without texts, or when
+        no pair is that common."""
+        if self.heads is None:
+            return self.features
+        # a long text's pairs are left out: its row has an empty block, so its features are what they were
+        heads = [head if len(WORDS.findall(head)) <= PAIR_MAX_WORDS else "" for head in self.heads]
+        pairs = TfidfVectorizer(
+            token_pattern=r"[a-z][a-z']*", ngram_range=(2, 2), min_df=PAIR_MIN_ROWS, sublinear_tf=True, dtype=np.float32
+        )
+        try:
+            block = pairs.fit_transform(heads)
+        except ValueError:  # no pair is in enough texts
+            return self.features
+        # the features are the unit-length join of their blocks, each 1 / sqrt(blocks) of it
+        block = (block * np.float32(1.0 / np.sqrt(self.blocks))).astype(np.float32)
+        return normalize(hstack([self.features, block], format="csr", dtype=np.float32))
 
 
 class _WordModel:

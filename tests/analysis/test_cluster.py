@@ -288,3 +288,19 @@ def test_a_loose_cluster_above_the_first_median_is_split_once_the_looser_one_is(
         first, second = split[start : start + 30], split[start + 30 : start + 60]
         assert len(set(first.tolist())) == 1 and len(set(second.tolist())) == 1 and first[0] != second[0]
     assert len(set(split[:108].tolist())) == 12  # the rest untouched
+
+
+def test_word_order_tells_short_requests_apart_and_leaves_long_narratives_as_they_were() -> None:
+    # "top up" and "up top"-like requests share every word: only their adjacent pairs tell them apart; a narrative's
+    # pairs are how it is written ("i was", "the loan"), so its row of the graph's input stays its words alone
+    short = ["how do i top up my card"] * 5 + ["my card top is up how do i"] * 5
+    narrative = " ".join(["i was told the loan was paid and i was charged again by the lender"] * 4)
+    texts = short + [narrative] * 5
+    space = cluster_module._FeatureSpace(tfidf(texts), texts)
+
+    joined, alone = space.with_word_pairs().toarray(), space.features.toarray()
+    width = alone.shape[1]
+
+    assert joined[0] @ joined[5] < 0.9 < alone[0] @ alone[5]  # the requests' words alike, their pairs not
+    assert not joined[10, width:].any()  # no pair of the narrative
+    assert np.allclose(joined[10, :width], alone[10])
