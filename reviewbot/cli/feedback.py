@@ -53,7 +53,9 @@ def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def themes_show(
     ctx: typer.Context,
     theme_id: ThemeId,
-    items: Annotated[int, typer.Option("--items", "-n", help="How many member items to show.")] = 10,
+    items: Annotated[
+        int, typer.Option("--items", "-n", help="How many member items to show.", min=0, max=MAX_ROW_ID)
+    ] = 10,
     as_json: JsonOption = False,
 ) -> None:
     """Show one theme: statistics, weekly trend, sections, tickets and its most typical items."""
@@ -159,7 +161,7 @@ def themes_split(
 def quarantine_list(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.", min=1, max=MAX_ROW_ID)] = 200,
     as_json: JsonOption = False,
 ) -> None:
     """List rejected rows with file, line and reason (newest first)."""

@@ -26,6 +26,7 @@ from reviewbot.cli.app import (
     to_terminal,
 )
 from reviewbot.errors import NotFoundError, ReviewbotError
+from reviewbot.models.base import MAX_ROW_ID
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
     from sqlmodel import Session
@@ -41,7 +42,9 @@ policy_app = sub_app(
 )
 
 DocArgument = Annotated[str, typer.Argument(help="Document id (from `policy list`).")]
-VersionOption = Annotated[int | None, typer.Option("--version", help="A published version (default: the latest).")]
+VersionOption = Annotated[
+    int | None, typer.Option("--version", help="A published version (default: the latest).", min=1, max=MAX_ROW_ID)
+]
 # --json keys in the order of the tables' columns, then the rest
 DOCUMENT_KEYS = ("id", "title", "published_version", "has_draft", "sections", "owner", "path")
 SECTION_KEYS = ("section_id", "heading", "owner", "approvers", "sign_off", "review_interval_days")
@@ -205,10 +208,14 @@ def policy_diff(
     ctx: typer.Context,
     document_id: DocArgument,
     from_version: Annotated[
-        int | None, typer.Option("--from", help="Published version to compare from (default: the latest).")
+        int | None,
+        typer.Option("--from", help="Published version to compare from (default: the latest).", min=1, max=MAX_ROW_ID),
     ] = None,
     to_version: Annotated[
-        int | None, typer.Option("--to", help="Published version to compare to (default: the policy file now).")
+        int | None,
+        typer.Option(
+            "--to", help="Published version to compare to (default: the policy file now).", min=1, max=MAX_ROW_ID
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -429,7 +436,10 @@ def policy_impact(
     ctx: typer.Context,
     document_id: DocArgument,
     version: Annotated[
-        int | None, typer.Argument(help="A published version (default: every version that resolved tickets).")
+        int | None,
+        typer.Argument(
+            help="A published version (default: every version that resolved tickets).", min=1, max=MAX_ROW_ID
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -26,6 +26,7 @@ from reviewbot.cli.app import (
     table_width,
 )
 from reviewbot.cli.tickets import ticket_lines
+from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.store import Store
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module; the bars are drawn only by init and sync
@@ -308,7 +309,7 @@ def audit(
     ctx: typer.Context,
     ticket: Annotated[str | None, typer.Option("--ticket", help="Only this ticket (RB-3, a number, ...).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only this policy document.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many events.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many events.", min=1, max=MAX_ROW_ID)] = 100,
     as_json: JsonOption = False,
 ) -> None:
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
