@@ -180,8 +180,13 @@ class _Reporter:
 
     def raise_noted(self) -> None:
         """Raise the first mistake noted, carrying the others."""
-        if self.problems:
-            first, *others = self.problems
+        # a mistake every section inherits (the document's sign_off) is found once per section: said once
+        first_of: dict[tuple[int | None, str | None, str], PolicyError] = {}
+        for problem in self.problems:
+            first_of.setdefault((problem.line, problem.field, problem.message), problem)
+        unique = list(first_of.values())
+        if unique:
+            first, *others = unique
             first.more = tuple(others)
             raise first
 

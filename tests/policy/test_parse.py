@@ -463,6 +463,8 @@ def test_sign_off_larger_than_approvers_at_document_level() -> None:
     assert (error.line, error.field) == (3, "sign_off")
     assert "3 approvals" in error.message and "2 approver" in error.message
     assert "at most 2" in error.hint
+    # every section inherits the rule, and the mistake is said once, not once for the document and once more
+    assert error.more == () and str(error).count("3 approvals") == 1
 
 
 def test_sign_off_larger_than_inherited_approvers_in_section() -> None:
