@@ -72,6 +72,13 @@ class SafeConsole(Console):
             else:
                 yield Segment(printable(segment.text), segment.style)
 
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Rich's print; to a file or a pipe, lines are not wrapped at 80 columns: a script, a log or a cron mail
+        reads each line whole (`grep` finds a message, a path is not cut in two)."""
+        if options.get("soft_wrap") is None and not self.is_terminal:
+            options["soft_wrap"] = True
+        super().print(*objects, **options)
+
 
 out = SafeConsole()
 err = SafeConsole(stderr=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,6 +28,7 @@ from reviewbot.cli.app import (
 )
 from reviewbot.errors import NotFoundError, ReviewbotError
 from reviewbot.models.base import MAX_ROW_ID
+from reviewbot.terminal import printable
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
     from sqlmodel import Session
@@ -160,7 +162,10 @@ def policy_show(
         return
     if section_id is not None:
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
-        out.print(Markdown(rows[0].body))
+        if to_terminal():
+            out.print(Markdown(rows[0].body))
+        elif not out.quiet:  # a file or a pipe gets the section's Markdown as the policy file has it, nothing cut
+            sys.stdout.write(printable(rows[0].body.rstrip("\n") + "\n"))
     else:
         print_table(sections_table(document, rows, label), "section", "owner", "sign-off")
     _print_pending(
