@@ -118,7 +118,10 @@ def _sources(settings: Settings) -> list[Check]:
             checks += check()
             continue
         files = getattr(source, "files", None)
-        count = f"{len(files())} files" if files else "ready"
+        count = "ready"
+        if files:
+            n = len(files())
+            count = f"{n} file{'' if n == 1 else 's'}"
         checks.append(Check(f"source {config.name}", True, f"{config.type} ({config.kind}): {count}"))
     return checks
 

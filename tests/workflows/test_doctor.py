@@ -49,3 +49,11 @@ def test_a_second_file_with_a_documents_id_is_reported(tmp_path: Path) -> None:
     second = checks["policy returns.md"]  # the sync keeps the file the document has and refuses the other
     assert not second.ok and "`id:`" in str(second.hint)
     assert second.detail == "returns-policy: returns-copy.md has this id too; a sync reads one of them"
+
+
+def test_a_source_with_one_file_says_one_file(tmp_path: Path) -> None:
+    folder = make_workspace(tmp_path / "ws")  # one export in inbox/complaints
+    settings, store = open_workspace(folder)
+    store.dispose()
+    checks = {c.name: c for c in run_checks(settings)}
+    assert checks["source complaints"].detail.endswith(": 1 file")
