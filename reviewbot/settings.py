@@ -546,7 +546,7 @@ def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
     variable = _variable_setting(path.parent, loc)
     if variable is not None:
         return ConfigError(
-            f"{message} (set by the environment variable {variable})",
+            f"{message} (set by {_variable_origin(path.parent, variable)})",
             field=field,
             hint=(
                 f"rename or unset {variable}; {allowed}"
@@ -584,7 +584,7 @@ def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: 
     variable = env_origin(settings, loc)
     if variable is not None:
         return ConfigError(
-            f"{message} (set by the environment variable {variable})",
+            f"{message} (set by {_variable_origin(settings.workspace, variable)})",
             field=field,
             hint=f"fix or unset {variable}: it overrides {field} in {CONFIG_FILE}",
         )
@@ -599,6 +599,14 @@ def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
     """The `REVIEWBOT_*` variable (in the environment or the workspace .env) that set the setting at `loc` or the
     table holding it (REVIEWBOT_TRACKER__PROJECT, REVIEWBOT_TRACKER), if one did."""
     return _variable_setting(settings.workspace, loc)
+
+
+def _variable_origin(workspace: Path, variable: str) -> str:
+    """Where a variable that set a setting comes from: the environment wins over the workspace's .env, and someone
+    told "the environment variable X" looks for it in `env`, not in a file."""
+    if variable in {name.upper() for name in os.environ}:
+        return f"the environment variable {variable}"
+    return f"{variable} in {workspace / '.env'}"
 
 
 def _variable_setting(workspace: Path, loc: tuple[Any, ...]) -> str | None:
