@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
@@ -52,6 +61,11 @@ def human_duration(value: Any) -> Any:
             return timedelta(**{match.group(2).lower() + "s": float(match.group(1))})
         except OverflowError:
             raise ValueError(f"{value!r} is longer than {DAYS_AT_MOST:,} days") from None
+    if isinstance(value, str):
+        try:  # seconds, "HH:MM:SS" or ISO 8601 ("P2D"); else say what is meant, not "invalid character in hour"
+            return TypeAdapter(timedelta).validate_python(value)
+        except ValidationError:
+            raise ValueError(f'{value!r} is not a duration: write e.g. "2 days", "12 hours" or "1 week"') from None
     return value
 
 
