@@ -234,6 +234,19 @@ def test_a_second_file_with_a_documents_id_is_an_error_not_a_new_revision_each_s
         assert document is not None and (document.path, document.current_revision) == ("policies/returns.md", 1)
 
 
+def test_a_bad_redaction_pattern_names_its_line_in_reviewbot_toml(tmp_path: Path, use_database: str) -> None:
+    from reviewbot.errors import ConfigError
+
+    folder = make_workspace(tmp_path / "ws", extra_toml='[enrich]\nredact_patterns = { ORDER = "NW-(\\\\d{6}" }\n')
+    settings, store = open_workspace(folder)
+    with pytest.raises(ConfigError) as caught:
+        run_sync(settings, store)
+    store.dispose()
+    toml = (folder / "reviewbot.toml").read_text(encoding="utf-8").splitlines()
+    assert caught.value.line is not None and "redact_patterns" in toml[caught.value.line - 1]
+    assert caught.value.file == str(folder / "reviewbot.toml") and "doubled" in (caught.value.hint or "")
+
+
 def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
