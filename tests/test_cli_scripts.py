@@ -214,3 +214,10 @@ def test_a_piped_section_is_its_markdown_as_the_policy_file_has_it(demo: Path, c
     section = json.loads(cli(f"policy show {DOC} communication-channels --json").stdout)["sections"][0]
     piped = cli(f"policy show {DOC} communication-channels", columns=80, tty=False).stdout
     assert section["body"].strip() in piped  # "- **Social media messaging:** ..." whole, not "• Social ... Wha"
+
+
+def test_log_lines_to_a_file_are_whole_with_an_iso_time(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`reviewbot schedule 2>> log` (or journald, `docker compose logs`) got Rich's terminal lines: "[12/07/26
+    23:26:27] INFO ..." padded with spaces to 80 columns and long messages folded onto a second line."""
+    lines = [line for line in cli("-v sync", columns=80, tty=False).stderr.splitlines() if " INFO " in line]
+    assert lines and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} INFO \S.*\S", line) for line in lines)

@@ -105,6 +105,18 @@ def sub_app(name: str, help_text: str) -> typer.Typer:
 SECRETS: list[str] = []  # of the loaded workspace: masked in everything printed or logged
 
 
+class PlainLogFormatter(logging.Formatter):
+    """A log line for a file: ISO 8601 time (not Rich's "[12/07/26 23:26:27]"), level, the message without control
+    characters (file names and people's words are in it)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line (a traceback follows it on lines of its own)."""
+        return printable(super().format(record))
+
+
 class MaskSecrets(logging.Filter):
     """Replaces secrets in log records, whatever library wrote them."""
 
@@ -168,7 +180,10 @@ def main_options(
     logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if quiet else logging.INFO)
     if quiet:
         level = logging.ERROR
-    handler = RichHandler(console=err, show_path=False)
+    handler: logging.Handler = RichHandler(console=err, show_path=False)
+    if not err.is_terminal:  # a log file, journald, `docker compose logs`: one whole line a record, never padded
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(PlainLogFormatter())
     handler.addFilter(MaskSecrets())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
