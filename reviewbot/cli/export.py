@@ -60,9 +60,7 @@ def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise ReviewbotError(
-            f"{path}: cannot write the export: {exc.strerror}", hint="choose another --output"
-        ) from None
+        raise ReviewbotError(f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
             written = write(fh)
@@ -71,7 +69,7 @@ def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise ReviewbotError(
-                f"{path}: cannot write the export: {exc.strerror}", hint="choose another --output"
+                f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE
             ) from None
         raise
     return int(written)
