@@ -170,6 +170,8 @@ def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ig
     assert cli("tickets show RB-999").code == 1
     assert cli("policy show nope").code == 1
     assert "Traceback" not in result.stderr
+    audit = cli("audit --document nope")  # said "The audit log is empty."
+    assert audit.code == 1 and "no policy document 'nope'" in audit.stderr
 
 
 @pytest.mark.parametrize(

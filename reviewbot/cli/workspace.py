@@ -313,6 +313,7 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
+    from reviewbot.models import PolicyDocument
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
     from reviewbot.views import add_text_row, audit_dict
@@ -327,6 +328,11 @@ def audit(
                 raise NotFoundError(f"no ticket {ticket!r}", hint="see `reviewbot tickets list`")
             ticket_id = found.id
         events = audit_log(session, ticket_id=ticket_id, document_id=document, limit=limit)
+        if document is not None and not events and session.get(PolicyDocument, document) is None:
+            from reviewbot.errors import NotFoundError
+
+            # a misspelt id said "The audit log is empty.", as if nothing had happened to the document
+            raise NotFoundError(f"no policy document {document!r}", hint="see `reviewbot policy list`")
         refs = {t.id: t.tracker_ref or f"#{t.id}" for t in list_tickets(session)}
     if as_json:
         print_json([audit_dict(e) for e in events])
