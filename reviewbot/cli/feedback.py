@@ -168,8 +168,13 @@ def quarantine_list(
     from reviewbot.store.feedback import list_quarantined
     from reviewbot.views import quarantine_dict, quarantine_table
 
-    with open_store(ctx) as (_, store), store.session() as session:
+    with open_store(ctx) as (settings, store), store.session() as session:
         rows = list_quarantined(session, source, limit)
+    names = [s.name for s in settings.sources]
+    if source is not None and not rows and source not in names:  # a misspelt name said "Quarantine is empty."
+        raise NotFoundError(
+            f"no source {source!r}", hint=f"the sources of reviewbot.toml: {', '.join(names) or 'none'}"
+        )
     if as_json:
         print_json([quarantine_dict(r) for r in rows])
     elif not rows:
