@@ -172,6 +172,8 @@ def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ig
     assert "Traceback" not in result.stderr
     audit = cli("audit --document nope")  # said "The audit log is empty."
     assert audit.code == 1 and "no policy document 'nope'" in audit.stderr
+    # a person with nothing pending may well be a misspelt name: the name is said back
+    assert "No sign-offs are pending for marta." in cli("signoffs pending --approver marta").stdout
     quarantine = cli("quarantine list --source nope")  # said "Quarantine is empty."
     assert quarantine.code == 1 and "no source 'nope'" in quarantine.stderr and "complaints" in quarantine.stderr
     assert cli("quarantine list --source complaints").code == 0

@@ -422,8 +422,8 @@ def signoffs_pending(
     if as_json:
         print_json(rows)
         return
-    if not rows:
-        note("No sign-offs are pending.")
+    if not rows:  # the name said back: "--approver marta" (for marta.silva) said only that none were pending
+        note(f"No sign-offs are pending for {approver}." if approver else "No sign-offs are pending.")
         return
     lines = [
         (
