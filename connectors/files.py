@@ -525,6 +525,12 @@ class FileSource:
                     + (f"; did you mean {close[0]!r}?" if close else "")
                     + ("" if len(header) > 1 else f"; is the delimiter {delimiter!r} right?")
                 )
+            if header.count(column) > 1:  # a survey tool's two "Comment" columns: the last one was read, silently
+                where = ", ".join(str(i + 1) for i, name in enumerate(header) if name == column)
+                raise FileFormatError(
+                    f"column {column!r} ({setting} in reviewbot.toml) is in the header {header.count(column)} times "
+                    f"(columns {where}), so which one it means is unclear; rename the others in the export"
+                )
 
     def _csv_values(self, records: Iterator[_CsvRecord], header: list[str], delimiter: str) -> Iterator[_Row]:
         for line, next_line, start, end, raw_bytes, problem in records:

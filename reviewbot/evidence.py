@@ -200,8 +200,9 @@ def _score(block: dict[str, Any], unit: str) -> str:
     return "no survey answers" if block.get("score") is None else f"{block['score']:+.0f}{unit}".lstrip("+")
 
 
-def render_markdown(title: str, evidence: dict[str, Any]) -> str:
-    """The evidence as Markdown, for the built-in tracker and the console."""
+def render_markdown(title: str, evidence: dict[str, Any], *, literal: bool = True) -> str:
+    """The evidence as Markdown, for the built-in tracker and the console. `literal=False` leaves the quotes as
+    people wrote them (no backslash escapes), for a file or a pipe, where nothing renders the Markdown."""
     if "theme" not in evidence:  # a periodic review: no feedback behind it
         lines = [f"# {title}", "", f"Why: {evidence['reason']}", ""]
         return "\n".join(lines + _section_lines(evidence["section"])).rstrip() + "\n"
@@ -231,7 +232,7 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
         "",
         "## What people said",
     ]
-    lines += [_quoted(q) for q in evidence["quotes"]]
+    lines += [_quoted(q, literal) for q in evidence["quotes"]]
     section, document = evidence["section"], evidence["document"]
     if section is None:
         lines += [
@@ -243,11 +244,12 @@ def render_markdown(title: str, evidence: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _quoted(quote: dict[str, Any]) -> str:
+def _quoted(quote: dict[str, Any], literal: bool = True) -> str:
     """A customer's words as a Markdown block quote that shows them literally, every line of them."""
-    said = "\n".join(f"> {_literal(line)}" if line.strip() else ">" for line in quote["text"].splitlines())
+    shown = _literal if literal else str
+    said = "\n".join(f"> {shown(line)}" if line.strip() else ">" for line in quote["text"].splitlines())
     who = f"{quote['kind'].replace('_', ' ')} {quote['source']}/{quote['id']}, {quote['date']}"
-    return f"{said or '>'}\n>\n> — {_literal(who)}\n"
+    return f"{said or '>'}\n>\n> — {shown(who)}\n"
 
 
 def _literal(text: str) -> str:

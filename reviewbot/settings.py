@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from reviewbot.errors import ConfigError
@@ -52,6 +61,11 @@ def human_duration(value: Any) -> Any:
             return timedelta(**{match.group(2).lower() + "s": float(match.group(1))})
         except OverflowError:
             raise ValueError(f"{value!r} is longer than {DAYS_AT_MOST:,} days") from None
+    if isinstance(value, str):
+        try:  # seconds, "HH:MM:SS" or ISO 8601 ("P2D"); else say what is meant, not "invalid character in hour"
+            return TypeAdapter(timedelta).validate_python(value)
+        except ValidationError:
+            raise ValueError(f'{value!r} is not a duration: write e.g. "2 days", "12 hours" or "1 week"') from None
     return value
 
 
@@ -549,7 +563,7 @@ def _config_error(exc: ValidationError, path: Path, text: str) -> ConfigError:
     variable = _variable_setting(path.parent, loc)
     if variable is not None:
         return ConfigError(
-            f"{message} (set by the environment variable {variable})",
+            f"{message} (set by {_variable_origin(path.parent, variable)})",
             field=field,
             hint=(
                 f"rename or unset {variable}; {allowed}"
@@ -587,7 +601,7 @@ def setting_error(settings: Settings, loc: tuple[Any, ...], message: str, hint: 
     variable = env_origin(settings, loc)
     if variable is not None:
         return ConfigError(
-            f"{message} (set by the environment variable {variable})",
+            f"{message} (set by {_variable_origin(settings.workspace, variable)})",
             field=field,
             hint=f"fix or unset {variable}: it overrides {field} in {CONFIG_FILE}",
         )
@@ -602,6 +616,14 @@ def env_origin(settings: Settings, loc: tuple[Any, ...]) -> str | None:
     """The `REVIEWBOT_*` variable (in the environment or the workspace .env) that set the setting at `loc` or the
     table holding it (REVIEWBOT_TRACKER__PROJECT, REVIEWBOT_TRACKER), if one did."""
     return _variable_setting(settings.workspace, loc)
+
+
+def _variable_origin(workspace: Path, variable: str) -> str:
+    """Where a variable that set a setting comes from: the environment wins over the workspace's .env, and someone
+    told "the environment variable X" looks for it in `env`, not in a file."""
+    if variable in {name.upper() for name in os.environ}:
+        return f"the environment variable {variable}"
+    return f"{variable} in {workspace / '.env'}"
 
 
 def _variable_setting(workspace: Path, loc: tuple[Any, ...]) -> str | None:

@@ -170,6 +170,13 @@ def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ig
     assert cli("tickets show RB-999").code == 1
     assert cli("policy show nope").code == 1
     assert "Traceback" not in result.stderr
+    audit = cli("audit --document nope")  # said "The audit log is empty."
+    assert audit.code == 1 and "no policy document 'nope'" in audit.stderr
+    # a person with nothing pending may well be a misspelt name: the name is said back
+    assert "No sign-offs are pending for marta." in cli("signoffs pending --approver marta").stdout
+    quarantine = cli("quarantine list --source nope")  # said "Quarantine is empty."
+    assert quarantine.code == 1 and "no source 'nope'" in quarantine.stderr and "complaints" in quarantine.stderr
+    assert cli("quarantine list --source complaints").code == 0
 
 
 @pytest.mark.parametrize(
@@ -182,6 +189,16 @@ def test_not_found_is_an_error_with_a_hint(demo: Path, cli) -> None:  # type: ig
         "themes split {id}",
         "tickets show {id}",
         "tickets approve {id}",
+        # versions and limits are compared with integer columns too
+        "policy show customer-service-policy --version {id}",
+        "policy diff customer-service-policy --from {id}",
+        "policy diff customer-service-policy --to {id}",
+        "policy impact customer-service-policy {id}",
+        "policy acks customer-service-policy --version {id}",
+        "runs --limit {id}",
+        "audit --limit {id}",
+        "quarantine list --limit {id}",
+        "themes show 1 --items {id}",
     ],
 )
 @pytest.mark.parametrize("number", ["3000000000", "99999999999999999999"])  # over PostgreSQL's, over SQLite's
@@ -191,6 +208,24 @@ def test_an_id_beyond_any_row_is_an_error_not_a_crash(demo: Path, cli, command: 
     assert result.code in (1, 2), result.stdout
     assert "Traceback" not in result.stderr and "Error" not in result.stderr.replace("Error: Invalid value", "")
     assert number in result.stderr or "less than or equal to 2147483647" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["runs --limit -1", "audit --limit 0", "quarantine list --limit -5"])
+def test_a_limit_below_one_is_a_usage_error(demo: Path, cli, command: str) -> None:  # type: ignore[no-untyped-def]
+    # SQLite reads LIMIT -1 as "no limit", PostgreSQL refuses it: either way not what was asked
+    result = cli(command)
+    assert result.code == 2 and "greater than or equal to 1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "fixed"),
+    [("sync -q", "reviewbot -q sync"), ("tickets list --verbose", "reviewbot --verbose tickets list")],
+)
+def test_a_global_option_after_the_command_says_where_it_goes(demo: Path, cli, command: str, fixed: str) -> None:  # type: ignore[no-untyped-def]
+    # `reviewbot sync -q` in a crontab: the usage error says how to write it
+    result = cli(command)
+    assert result.code == 2 and "No such option" in result.stderr
+    assert f"goes before the command: {fixed}" in result.stderr
 
 
 def test_outside_a_workspace_says_how_to_start(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

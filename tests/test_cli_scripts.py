@@ -189,3 +189,35 @@ def test_json_listings_give_the_table_s_columns_first(demo: Path, cli) -> None: 
     shown = json.loads(cli(f"policy show {DOC} --json").stdout)
     assert list(shown["document"])[:4] == ["id", "title", "published_version", "has_draft"]
     assert list(shown["sections"][0])[:3] == ["section_id", "heading", "owner"]
+
+
+def test_a_piped_ticket_is_its_markdown_whole_unpadded_and_as_people_wrote_it(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`tickets show RB-5 > f` wrote Rich's 80-column rendering: every line padded with spaces to 80, and quotes
+    and the section's text wrapped or cut; a file gets the Markdown, with the customers' words unescaped."""
+    shown = json.loads(cli("tickets show RB-5 --json").stdout)
+    piped = cli("tickets show RB-5", columns=80, tty=False).stdout
+    lines = piped.splitlines()
+    assert not any(line.endswith(" ") for line in lines if not line.endswith("**  "))  # but a Markdown line break
+    assert f"# {shown['title']}" in lines  # the title on one line, not centred over two
+    for quote in shown["evidence"]["quotes"]:
+        assert f"> {quote['text'].splitlines()[0]}" in lines  # whole, and no "8am\-6pm"
+
+
+def test_piped_prose_is_not_wrapped_at_80_columns(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # a cron mail or a log: each line whole, so `grep` finds a message and a path is not cut in two
+    lines = cli("-v sync", columns=80, tty=False).stdout.splitlines()
+    tickets = next(line for line in lines if line.startswith("Tickets: "))
+    assert "periodic reviews due" in tickets and len(tickets) > 80
+
+
+def test_a_piped_section_is_its_markdown_as_the_policy_file_has_it(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    section = json.loads(cli(f"policy show {DOC} communication-channels --json").stdout)["sections"][0]
+    piped = cli(f"policy show {DOC} communication-channels", columns=80, tty=False).stdout
+    assert section["body"].strip() in piped  # "- **Social media messaging:** ..." whole, not "• Social ... Wha"
+
+
+def test_log_lines_to_a_file_are_whole_with_an_iso_time(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`reviewbot schedule 2>> log` (or journald, `docker compose logs`) got Rich's terminal lines: "[12/07/26
+    23:26:27] INFO ..." padded with spaces to 80 columns and long messages folded onto a second line."""
+    lines = [line for line in cli("-v sync", columns=80, tty=False).stderr.splitlines() if " INFO " in line]
+    assert lines and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} INFO \S.*\S", line) for line in lines)

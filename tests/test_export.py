@@ -123,12 +123,15 @@ def test_a_failed_export_leaves_no_file(demo: Path, cli, monkeypatch: pytest.Mon
             yield row
 
     monkeypatch.setattr(reviewbot.workflows.export, "item_rows", broken)
-    with pytest.raises(OSError, match="disk full"):
-        cli("export items -o items.csv")
+    full = cli("export items -o items.csv")  # an error message, not a traceback
+    assert full.code == 2 and "items.csv: cannot write the export: disk full" in full.stderr
     assert (demo / "items.csv").read_text(encoding="utf-8") == "the previous export\n"
     assert [p.name for p in demo.iterdir() if p.name.startswith(".items.csv")] == []
     missing = cli("export items -o nowhere/items.csv")
     assert missing.code == 2 and "no folder" in missing.stderr
+    folder = cli(f"export items -o {demo}")  # was written whole beside the folder, then a traceback
+    assert folder.code == 2 and f"{demo} is a folder" in folder.stderr
+    assert [p.name for p in demo.parent.iterdir() if p.name.startswith(f".{demo.name}.")] == []
 
 
 def test_bad_arguments_are_usage_errors(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -127,10 +127,8 @@ def test_an_unknown_setting_from_a_dotenv_line_names_that_variable(tmp_path: Pat
     with pytest.raises(ConfigError) as caught:
         load_settings(folder)
     assert caught.value.line is None
-    assert (
-        caught.value.message
-        == "unknown setting 'min_itmes' (set by the environment variable REVIEWBOT_TICKETS__MIN_ITMES)"
-    )
+    # not "the environment variable": someone told so looks for it in `env` and does not find it
+    assert caught.value.message == f"unknown setting 'min_itmes' (set by REVIEWBOT_TICKETS__MIN_ITMES in {folder}/.env)"
     assert "rename or unset REVIEWBOT_TICKETS__MIN_ITMES" in (caught.value.hint or "")
     assert "min_items" in (caught.value.hint or "")
 
@@ -153,6 +151,25 @@ def test_an_absurd_number_is_a_config_error_not_a_crash_later(
         load_settings(workspace(tmp_path))
     assert caught.value.field == field
     assert variable in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("value", ["banana", "2 fortnights", "1e400"])
+def test_a_duration_that_is_no_duration_says_how_to_write_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # pydantic's own words were "invalid character in hour"
+    monkeypatch.setenv("REVIEWBOT_INTAKE__FUTURE_TOLERANCE", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace(tmp_path))
+    assert f'{value!r} is not a duration: write e.g. "2 days"' in caught.value.message
+
+
+@pytest.mark.parametrize(("value", "days"), [("2 days", 2), ("1 week", 7), ("P3D", 3), ("36:00:00", 1.5)])
+def test_a_duration_may_be_written_in_words_or_iso_8601(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, days: float
+) -> None:
+    monkeypatch.setenv("REVIEWBOT_INTAKE__FUTURE_TOLERANCE", value)
+    assert load_settings(workspace(tmp_path)).intake.future_tolerance.total_seconds() == days * 86400
 
 
 def test_wrong_source_kind_points_into_the_right_source(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 from reviewbot.analysis.enrich import Enricher
 from reviewbot.analysis.redact import Redactor
 from reviewbot.connectors.registry import ConnectorContext, make_source
-from reviewbot.errors import ConfigError, ReviewbotError
+from reviewbot.errors import ReviewbotError
 from reviewbot.intake import FieldError, check_text
 from reviewbot.protocols import Batch, RawRecord, Source
-from reviewbot.settings import Settings
+from reviewbot.settings import Settings, setting_error
 from reviewbot.store import Store
 from reviewbot.store.feedback import (
     add_quarantined,
@@ -42,7 +42,9 @@ def make_enricher(settings: Settings, store: Store) -> Enricher:
             phone_leniency=settings.enrich.phone_leniency,
         )
     except ValueError as exc:
-        raise ConfigError(str(exc), file="reviewbot.toml", field="enrich.redact_patterns") from None
+        # its line in reviewbot.toml, or the variable that set it, as every other wrong setting says
+        hint = 'a Python regular expression; in reviewbot.toml a backslash is doubled, e.g. { ORDER = "NW-\\\\d{6}" }'
+        raise setting_error(settings, ("enrich", "redact_patterns"), str(exc), hint) from None
     return Enricher(redactor, make_scorer(settings, store), settings.enrich.negative_below)
 
 

@@ -52,6 +52,7 @@ def _policies(settings: Settings) -> list[Check]:
     checks = []
     roles = set(settings.roles)
     skipped = 0
+    first_with: dict[str, str] = {}
     for path in files:
         try:
             policy = read_policy_file(settings.policies_path, path)
@@ -62,6 +63,18 @@ def _policies(settings: Settings) -> list[Check]:
         except ReviewbotError as exc:
             checks.append(Check(f"policy {path.name}", False, _file_problems(exc), exc.hint))
             continue
+        if policy.id in first_with:  # the sync reads one file per id (see workflows.policies)
+            hint = "give each document its own `id:` in its front matter (without one, it comes from the file name)"
+            checks.append(
+                Check(
+                    f"policy {path.name}",
+                    False,
+                    f"{policy.id}: {first_with[policy.id]} has this id too; a sync reads one of them",
+                    hint,
+                )
+            )
+            continue
+        first_with[policy.id] = path.name
         named = {n for s in policy.sections for n in (*s.approvers, s.owner or "")} | set(policy.approvers)
         unmapped = sorted(n for n in named if n and n not in roles)
         detail = f"{policy.id}: {len(policy.sections)} sections"
@@ -105,7 +118,10 @@ def _sources(settings: Settings) -> list[Check]:
             checks += check()
             continue
         files = getattr(source, "files", None)
-        count = f"{len(files())} files" if files else "ready"
+        count = "ready"
+        if files:
+            n = len(files())
+            count = f"{n} file{'' if n == 1 else 's'}"
         checks.append(Check(f"source {config.name}", True, f"{config.type} ({config.kind}): {count}"))
     return checks
 

@@ -75,7 +75,7 @@ def _why_again(ctx: TicketContext) -> str:
 
 def open_periodic_tickets(session: Session, settings: Settings, now: datetime) -> int:
     """Open a periodic-review ticket for every section past its review interval; returns how many."""
-    opened = 0
+    opened_now: list[str] = []
     for document in documents(session):
         clocks = review_clocks(session, document.id)
         for section in sections(session, document):
@@ -91,8 +91,11 @@ def open_periodic_tickets(session: Session, settings: Settings, now: datetime) -
             if by_fingerprint(session, fingerprint) is not None:
                 continue
             _open_periodic(session, settings, document, section, fingerprint, clock.reviewed_at, due, interval)
-            opened += 1
-    return opened
+            opened_now.append(fingerprint)
+    if opened_now:  # one message for them all: a policy met a year after its last review has every section due
+        key = "digest:periodic:" + hashlib.sha256(" ".join(opened_now).encode()).hexdigest()[:16]
+        outbox.enqueue(session, key, "notifier", "digest", {"changes": [f"created:{f}" for f in opened_now]})
+    return len(opened_now)
 
 
 def _open_periodic(session, settings, document, section, fingerprint, last, due, interval) -> None:  # type: ignore[no-untyped-def]
@@ -112,9 +115,6 @@ def _open_periodic(session, settings, document, section, fingerprint, last, due,
     session.flush()
     audit(session, BOT, "open", evidence["reason"], ticket=ticket)
     outbox.enqueue(session, f"tracker.create:{fingerprint}", "tracker", "create", {}, ticket.id)
-    outbox.enqueue(
-        session, f"digest:periodic:{fingerprint}", "notifier", "digest", {"changes": [f"created:{fingerprint}"]}
-    )
 
 
 def send_reminders(session: Session, settings: Settings, now: datetime) -> tuple[int, int]:

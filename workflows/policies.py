@@ -63,12 +63,41 @@ def refresh_document(settings: Settings, store: Store, document_id: str) -> Pars
     return policy
 
 
+def _one_file_per_id(store: Store, read: list[ParsedPolicy], report: SyncReport) -> list[ParsedPolicy]:
+    """The policies to record, one per document id. Two files with one id (a copy of a policy, or of the template,
+    whose `id:` was not changed) each recorded a new revision of the other at every sync, silently: the file the
+    document already has keeps it (else the first by name), and the other is an error until it gets its own id."""
+    by_id: dict[str, list[ParsedPolicy]] = {}
+    for policy in read:
+        by_id.setdefault(policy.id, []).append(policy)
+    kept: list[ParsedPolicy] = []
+    for document_id, claimants in by_id.items():
+        if len(claimants) > 1:
+            with store.session() as session:
+                document = session.get(PolicyDocument, document_id)
+            stored = document.path if document is not None else None
+            claimants = sorted(claimants, key=lambda policy: policy.path != stored)  # stable: else by file name
+            for other in claimants[1:]:
+                error = PolicyError(
+                    f"id {document_id!r} is the id of {claimants[0].path} too; this file is not read",
+                    file=printable_name(other.path),
+                    field="id",
+                    hint="give each document its own `id:` in its front matter (without one, the id comes from the "
+                    "file name)",
+                )
+                report.errors.append(f"policy {error}")
+        kept.append(claimants[0])
+    chosen = {id(policy) for policy in kept}
+    return [policy for policy in read if id(policy) in chosen]
+
+
 def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[ParsedPolicy]:
     """Parse every policy and store new versions; a broken file is reported and its last good version kept."""
     parsed: list[ParsedPolicy] = []
     new_revisions: list[str] = []
     skipped: list[str] = []
     files = policy_files(settings.policies_path, settings.policies_exclude)
+    read: list[ParsedPolicy] = []
     for path in files:
         try:
             policy = read_policy_file(settings.policies_path, path)
@@ -80,7 +109,8 @@ def load_policies(settings: Settings, store: Store, report: SyncReport) -> list[
             report.errors.append(f"policy {exc}")
             continue
         relative = path.relative_to(settings.workspace) if path.is_relative_to(settings.workspace) else path
-        policy = replace(policy, path=str(relative))
+        read.append(replace(policy, path=str(relative)))
+    for policy in _one_file_per_id(store, read, report):
         with store.session() as session:
             document, added = record_policy(session, policy)
             if added:

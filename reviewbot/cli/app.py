@@ -90,6 +90,13 @@ class SafeConsole(Console):
             else:
                 yield Segment(printable(segment.text), segment.style)
 
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Rich's print; to a file or a pipe, lines are not wrapped at 80 columns: a script, a log or a cron mail
+        reads each line whole (`grep` finds a message, a path is not cut in two)."""
+        if options.get("soft_wrap") is None and not self.is_terminal:
+            options["soft_wrap"] = True
+        super().print(*objects, **options)
+
 
 out = SafeConsole()
 err = SafeConsole(stderr=True)
@@ -114,6 +121,18 @@ def sub_app(name: str, help_text: str) -> typer.Typer:
 
 
 SECRETS: list[str] = []  # of the loaded workspace: masked in everything printed or logged
+
+
+class PlainLogFormatter(logging.Formatter):
+    """A log line for a file: ISO 8601 time (not Rich's "[12/07/26 23:26:27]"), level, the message without control
+    characters (file names and people's words are in it)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line (a traceback follows it on lines of its own)."""
+        return printable(super().format(record))
 
 
 class MaskSecrets(logging.Filter):
@@ -184,7 +203,10 @@ def configure_output(options: Globals) -> None:
     logging.getLogger("reviewbot.schedule").setLevel(logging.ERROR if options.quiet else logging.INFO)
     if options.quiet:
         level = logging.ERROR
-    handler = RichHandler(console=err, show_path=False)
+    handler: logging.Handler = RichHandler(console=err, show_path=False)
+    if not err.is_terminal:  # a log file, journald, `docker compose logs`: one whole line a record, never padded
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(PlainLogFormatter())
     handler.addFilter(MaskSecrets())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 

@@ -45,6 +45,9 @@ def export(
         err.print(f"Wrote {written} {what} to {output}", highlight=False, markup=False, soft_wrap=True)
 
 
+_ELSEWHERE = "choose another --output, or free space where it is"
+
+
 def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
     """Write through a temporary file renamed into place: an export that fails leaves no half-written file."""
     folder = path.resolve().parent
@@ -52,12 +55,21 @@ def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
         raise ReviewbotError(
             f"no folder {folder} to write {path.name} in", hint="create it, or choose another --output"
         )
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():  # the export was written whole into the folder above it, then failed with a traceback
+        raise ReviewbotError(f"{path} is a folder", hint=f"give --output a file name, e.g. {path / 'export.csv'}")
+    try:
+        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReviewbotError(f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
             written = write(fh)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ReviewbotError(
+                f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE
+            ) from None
         raise
     return int(written)

@@ -53,7 +53,9 @@ def themes_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def themes_show(
     ctx: typer.Context,
     theme_id: ThemeId,
-    items: Annotated[int, typer.Option("--items", "-n", help="How many member items to show.")] = 10,
+    items: Annotated[
+        int, typer.Option("--items", "-n", help="How many member items to show.", min=0, max=MAX_ROW_ID)
+    ] = 10,
     as_json: JsonOption = False,
 ) -> None:
     """Show one theme: statistics, weekly trend, sections, tickets and its most typical items."""
@@ -159,15 +161,20 @@ def themes_split(
 def quarantine_list(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.", min=1, max=MAX_ROW_ID)] = 200,
     as_json: JsonOption = False,
 ) -> None:
     """List rejected rows with file, line and reason (newest first)."""
     from reviewbot.store.feedback import list_quarantined
     from reviewbot.views import quarantine_dict, quarantine_table
 
-    with open_store(ctx) as (_, store), store.session() as session:
+    with open_store(ctx) as (settings, store), store.session() as session:
         rows = list_quarantined(session, source, limit)
+    names = [s.name for s in settings.sources]
+    if source is not None and not rows and source not in names:  # a misspelt name said "Quarantine is empty."
+        raise NotFoundError(
+            f"no source {source!r}", hint=f"the sources of reviewbot.toml: {', '.join(names) or 'none'}"
+        )
     if as_json:
         print_json([quarantine_dict(r) for r in rows])
     elif not rows:

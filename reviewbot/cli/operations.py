@@ -23,6 +23,7 @@ from reviewbot.cli.app import (
     safe,
     sub_app,
 )
+from reviewbot.models.base import MAX_ROW_ID
 
 config_app = sub_app("config", "The merged configuration.")
 
@@ -92,7 +93,7 @@ def schedule(
 @app.command()
 def runs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many runs.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many runs.", min=1, max=MAX_ROW_ID)] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """Recent syncs: when, how long, what each stage did, and what failed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,6 +27,8 @@ from reviewbot.cli.app import (
     to_terminal,
 )
 from reviewbot.errors import NotFoundError, ReviewbotError
+from reviewbot.models.base import MAX_ROW_ID
+from reviewbot.terminal import printable
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
     from sqlmodel import Session
@@ -41,7 +44,9 @@ policy_app = sub_app(
 )
 
 DocArgument = Annotated[str, typer.Argument(help="Document id (from `policy list`).")]
-VersionOption = Annotated[int | None, typer.Option("--version", help="A published version (default: the latest).")]
+VersionOption = Annotated[
+    int | None, typer.Option("--version", help="A published version (default: the latest).", min=1, max=MAX_ROW_ID)
+]
 # --json keys in the order of the tables' columns, then the rest
 DOCUMENT_KEYS = ("id", "title", "published_version", "has_draft", "sections", "owner", "path")
 SECTION_KEYS = ("section_id", "heading", "owner", "approvers", "sign_off", "review_interval_days")
@@ -157,7 +162,10 @@ def policy_show(
         return
     if section_id is not None:
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
-        out.print(Markdown(rows[0].body))
+        if to_terminal():
+            out.print(Markdown(rows[0].body))
+        elif not out.quiet:  # a file or a pipe gets the section's Markdown as the policy file has it, nothing cut
+            sys.stdout.write(printable(rows[0].body.rstrip("\n") + "\n"))
     else:
         print_table(sections_table(document, rows, label), "section", "owner", "sign-off")
     _print_pending(
@@ -205,10 +213,14 @@ def policy_diff(
     ctx: typer.Context,
     document_id: DocArgument,
     from_version: Annotated[
-        int | None, typer.Option("--from", help="Published version to compare from (default: the latest).")
+        int | None,
+        typer.Option("--from", help="Published version to compare from (default: the latest).", min=1, max=MAX_ROW_ID),
     ] = None,
     to_version: Annotated[
-        int | None, typer.Option("--to", help="Published version to compare to (default: the policy file now).")
+        int | None,
+        typer.Option(
+            "--to", help="Published version to compare to (default: the policy file now).", min=1, max=MAX_ROW_ID
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -429,7 +441,10 @@ def policy_impact(
     ctx: typer.Context,
     document_id: DocArgument,
     version: Annotated[
-        int | None, typer.Argument(help="A published version (default: every version that resolved tickets).")
+        int | None,
+        typer.Argument(
+            help="A published version (default: every version that resolved tickets).", min=1, max=MAX_ROW_ID
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

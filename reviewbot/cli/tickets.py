@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,9 +22,11 @@ from reviewbot.cli.app import (
     print_table,
     sub_app,
     table_width,
+    to_terminal,
 )
 from reviewbot.errors import NotFoundError
 from reviewbot.models import ReviewTicket
+from reviewbot.terminal import printable
 
 if TYPE_CHECKING:
     from reviewbot.models import SignOff, SignOffRequest
@@ -175,7 +178,10 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
         )
     if waiting:
         out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}", highlight=False, markup=False)
-    out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
+    if to_terminal():
+        out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
+    elif not out.quiet:  # a file or a pipe gets the Markdown itself, as `gh issue view` gives it: unwrapped, unpadded
+        sys.stdout.write(printable(render_markdown(ticket.title, ticket.evidence, literal=False)))
 
 
 @tickets_app.command("triage")
@@ -416,8 +422,8 @@ def signoffs_pending(
     if as_json:
         print_json(rows)
         return
-    if not rows:
-        note("No sign-offs are pending.")
+    if not rows:  # the name said back: "--approver marta" (for marta.silva) said only that none were pending
+        note(f"No sign-offs are pending for {approver}." if approver else "No sign-offs are pending.")
         return
     lines = [
         (

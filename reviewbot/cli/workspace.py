@@ -26,6 +26,7 @@ from reviewbot.cli.app import (
     table_width,
 )
 from reviewbot.cli.tickets import ticket_lines
+from reviewbot.models.base import MAX_ROW_ID
 from reviewbot.store import Store
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module; the bars are drawn only by init and sync
@@ -311,10 +312,11 @@ def audit(
     ctx: typer.Context,
     ticket: Annotated[str | None, typer.Option("--ticket", help="Only this ticket (RB-3, a number, ...).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only this policy document.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many events.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many events.", min=1, max=MAX_ROW_ID)] = 100,
     as_json: JsonOption = False,
 ) -> None:
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
+    from reviewbot.models import PolicyDocument
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
     from reviewbot.views import add_text_row, audit_dict
@@ -329,6 +331,11 @@ def audit(
                 raise NotFoundError(f"no ticket {ticket!r}", hint="see `reviewbot tickets list`")
             ticket_id = found.id
         events = audit_log(session, ticket_id=ticket_id, document_id=document, limit=limit)
+        if document is not None and not events and session.get(PolicyDocument, document) is None:
+            from reviewbot.errors import NotFoundError
+
+            # a misspelt id said "The audit log is empty.", as if nothing had happened to the document
+            raise NotFoundError(f"no policy document {document!r}", hint="see `reviewbot policy list`")
         refs = {t.id: t.tracker_ref or f"#{t.id}" for t in list_tickets(session)}
     if as_json:
         print_json([audit_dict(e) for e in events])

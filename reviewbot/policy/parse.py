@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -36,6 +36,7 @@ _MD = MarkdownIt("commonmark")
 _FILE_NAME_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
 # Only the plain form: `date.fromisoformat` would also take `20260301` or `2026-W09-1`.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EARLIEST_REVIEW = date(1900, 1, 1)  # older is a placeholder, not a review
 # `{#id}` (Pandoc style), plus the kramdown form `{: #id }` that real policies (Mozilla's) use.
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*\}\s*$")
 T = TypeVar("T")
@@ -179,8 +180,13 @@ class _Reporter:
 
     def raise_noted(self) -> None:
         """Raise the first mistake noted, carrying the others."""
-        if self.problems:
-            first, *others = self.problems
+        # a mistake every section inherits (the document's sign_off) is found once per section: said once
+        first_of: dict[tuple[int | None, str | None, str], PolicyError] = {}
+        for problem in self.problems:
+            first_of.setdefault((problem.line, problem.field, problem.message), problem)
+        unique = list(first_of.values())
+        if unique:
+            first, *others = unique
             first.more = tuple(others)
             raise first
 
@@ -448,14 +454,27 @@ def _review_date(value: Any, where: tuple[str, ...], report: _Reporter) -> date:
     hint = "e.g. `last_reviewed: 2026-03-01`"
     # A timestamp (a datetime, which is also a date) is refused: reviews are tracked by day.
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
+        return _plausible_review_date(value, where, report)
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
         shown = str(value) if isinstance(value, datetime) else repr(value)
         raise report.error(where, f"last_reviewed must be a date written YYYY-MM-DD, not {shown}", hint)
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise report.error(where, f"last_reviewed {value.strip()} is not a real date", hint) from None
+    return _plausible_review_date(day, where, report)
+
+
+def _plausible_review_date(day: date, where: tuple[str, ...], report: _Reporter) -> date:
+    """`day`, unless no review happened then: version 1 takes effect and the review clocks start on it, so a typo
+    such as 9999-12-31 or a placeholder 0001-01-01 would be stored for good (and break date arithmetic)."""
+    hint = "give the day the text was last reviewed, e.g. `last_reviewed: 2026-03-01`"
+    # a day's grace: the file may be written where it is already tomorrow in UTC
+    if day > datetime.now(UTC).date() + timedelta(days=1):
+        raise report.error(where, f"last_reviewed {day.isoformat()} is in the future", hint)
+    if day < EARLIEST_REVIEW:
+        raise report.error(where, f"last_reviewed {day.isoformat()} is before {EARLIEST_REVIEW.year}", hint)
+    return day
 
 
 def _positive_int(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +36,16 @@ def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]
 
 
 NUL = "\x00"
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always a lone one
 
 
 def without_nul(value: Any) -> Any:
-    """A value PostgreSQL can store: NUL characters (refused in text and JSON) become U+FFFD, also when nested."""
+    """A value the database can store: NUL characters (refused by PostgreSQL in text and JSON) and lone UTF-16
+    surrogates (no UTF-8 encoder writes them) become U+FFFD, also when nested."""
     if isinstance(value, str):
-        return value.replace(NUL, "\ufffd") if NUL in value else value
+        value = value.replace(NUL, "\ufffd") if NUL in value else value
+        # a JSON export's "\ud83d" (an emoji cut in half) failed the whole batch, and every later sync, on encoding
+        return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
     if isinstance(value, dict):
         return {without_nul(k): without_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -528,6 +528,16 @@ def test_header_without_a_mapped_column_names_it_and_suggests_the_closest(tmp_pa
     assert "did you mean 'Comments'?" in reject.reason
 
 
+def test_a_mapped_column_twice_in_the_header_refuses_the_file(tmp_path: Path) -> None:
+    # a survey tool's export with two "Comment" columns: the last was read as the text, silently
+    drop(tmp_path, "export.csv", "id,Comment,Comment,created_at\n1,Late parcel,n/a,2026-01-01\n")
+    fetched = fetch(make_source(tmp_path, columns={**COLUMNS, "text": "Comment"}))
+    assert fetched.records == []
+    reject = fetched.only_reject
+    assert reject.line == 0 and "'Comment' (columns.text in reviewbot.toml)" in reject.reason
+    assert "is in the header 2 times (columns 2, 3)" in reject.reason
+
+
 def test_header_without_an_extra_column_names_it(tmp_path: Path) -> None:
     drop(tmp_path, "export.csv", "id,text,created_at,Plan,Regions\n1,Late,2026-01-01,gold,EU\n")
     reject = fetch(make_source(tmp_path, extra_columns=["Plan", "Region"])).only_reject

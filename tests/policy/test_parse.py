@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -463,6 +463,8 @@ def test_sign_off_larger_than_approvers_at_document_level() -> None:
     assert (error.line, error.field) == (3, "sign_off")
     assert "3 approvals" in error.message and "2 approver" in error.message
     assert "at most 2" in error.hint
+    # every section inherits the rule, and the mistake is said once, not once for the document and once more
+    assert error.more == () and str(error).count("3 approvals") == 1
 
 
 def test_sign_off_larger_than_inherited_approvers_in_section() -> None:
@@ -629,6 +631,10 @@ def test_a_document_id_may_hold_spaces_dots_and_letters_of_any_script() -> None:
         ("2026-03-01 10:00:00", "2026-03-01 10:00:00"),  # a timestamp, not a day
         ("[2026-03-01]", "YYYY-MM-DD"),
         ("true", "YYYY-MM-DD"),
+        # version 1 takes effect and the review clocks start on it: stored for good, so a typo is refused here
+        ("9999-12-31", "in the future"),
+        ("'9999-12-31'", "in the future"),
+        ("0001-01-01", "before 1900"),
     ],
 )
 def test_bad_last_reviewed(value: str, message_part: str) -> None:
@@ -636,6 +642,13 @@ def test_bad_last_reviewed(value: str, message_part: str) -> None:
     assert (error.file, error.line, error.field) == ("policy.md", 3, "last_reviewed")
     assert message_part in error.message
     assert "last_reviewed: 2026-03-01" in error.hint
+
+
+def test_last_reviewed_may_be_today_but_not_the_day_after_tomorrow() -> None:
+    today = datetime.now(UTC).date()
+    assert parse_policy(with_front_matter(f"last_reviewed: {today}\n")).last_reviewed == today
+    error = error_for(with_front_matter(f"last_reviewed: {today + timedelta(days=2)}\n"))
+    assert "in the future" in error.message
 
 
 def test_bad_last_reviewed_in_section_override() -> None:

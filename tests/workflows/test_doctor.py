@@ -37,3 +37,23 @@ def test_a_file_that_is_not_a_policy_is_listed_once_as_skipped(tmp_path: Path) -
     (folder / "policies" / "returns.md").unlink()
     checks = {c.name: c for c in run_checks(settings)}
     assert not checks["policies"].ok and "no policy documents" in checks["policies"].detail
+
+
+def test_a_second_file_with_a_documents_id_is_reported(tmp_path: Path) -> None:
+    folder = make_workspace(tmp_path / "ws")
+    policy = (folder / "policies" / "returns.md").read_text(encoding="utf-8")
+    (folder / "policies" / "returns-copy.md").write_text(policy, encoding="utf-8")  # `id: returns-policy` unchanged
+    settings, store = open_workspace(folder)
+    store.dispose()
+    checks = {c.name: c for c in run_checks(settings)}
+    second = checks["policy returns.md"]  # the sync keeps the file the document has and refuses the other
+    assert not second.ok and "`id:`" in str(second.hint)
+    assert second.detail == "returns-policy: returns-copy.md has this id too; a sync reads one of them"
+
+
+def test_a_source_with_one_file_says_one_file(tmp_path: Path) -> None:
+    folder = make_workspace(tmp_path / "ws")  # one export in inbox/complaints
+    settings, store = open_workspace(folder)
+    store.dispose()
+    checks = {c.name: c for c in run_checks(settings)}
+    assert checks["source complaints"].detail.endswith(": 1 file")

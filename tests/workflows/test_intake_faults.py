@@ -90,6 +90,23 @@ def test_a_nul_byte_from_a_source_other_than_files_does_not_fail_the_write(works
     assert new and stored == ("Please\ufffd extend the returns window", {"thread": {"note": "nul\ufffdinside"}})
 
 
+def test_a_lone_surrogate_in_a_json_export_is_stored_as_a_replacement_character(
+    tmp_path: Path, use_database: str
+) -> None:
+    # "\ud83d" is half an emoji, cut by the exporting system: it failed the whole file's batch, and every later sync
+    folder = make_workspace(tmp_path / "ws")
+    lines = [
+        '{"id": "J-1", "text": "Refund still missing \\ud83d after three weeks", "created_at": "2026-09-03"}',
+        '{"id": "J-2", "text": "Refund still missing after four weeks", "created_at": "2026-09-04"}',
+    ]
+    (folder / "inbox" / "complaints" / "export-2.jsonl").write_text("\n".join(lines) + "\n")
+    report = run_collect(folder)
+    assert report.errors == [] and report.sources["complaints"]["new"] >= 2
+    texts = {item.external_id: item.text for item in stored_items(folder, "complaints")}
+    assert texts["J-1"] == "Refund still missing \ufffd after three weeks"
+    assert texts["J-2"] == "Refund still missing after four weeks"
+
+
 def quarantined(folder: Path) -> list[tuple[str, int, str]]:
     """(file name, line, reason) of every quarantine entry, as `quarantine list` shows them."""
     _, store = open_workspace(folder)

@@ -261,6 +261,18 @@ def test_overdue_section_gets_one_periodic_ticket_and_approval_resets_the_clock(
     assert sync(ws)[2].review["periodic_tickets"] == 1
 
 
+def test_sections_due_together_are_announced_in_one_digest(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    """A policy first synced long after its last review has every section due at once: each periodic ticket sent
+    a digest of its own ("1 new and 0 updated review tickets", fifteen times for the demo's policy)."""
+    sync(ws)
+    before = messages(ws)
+    clock.move_to(START + timedelta(days=400))  # past the 365 days of refunds and delivery, and privacy's 90
+    report = sync(ws)[2]
+    assert report.review["periodic_tickets"] == 2  # refunds and delivery (privacy's ticket is still open)
+    digests = [line for line in messages(ws)[len(before) :] if "review tickets" in line]
+    assert digests == ["[digest] 2 new and 0 updated review tickets"]
+
+
 def test_reminders_once_per_interval_then_escalation(ws: Path, clock) -> None:  # type: ignore[no-untyped-def]
     settings, store, _ = sync(ws)
     ref = ticket_on(store, "refunds").tracker_ref or ""

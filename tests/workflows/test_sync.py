@@ -216,6 +216,37 @@ def test_a_policy_link_to_a_file_outside_the_policies_folder_is_refused(workspac
     assert report.sources["complaints"]["new"] == 16
 
 
+def test_a_second_file_with_a_documents_id_is_an_error_not_a_new_revision_each_sync(workspace: Path) -> None:
+    """A copy of a policy (or of the template) whose `id:` was not changed: the two files each recorded a revision
+    of the other at every sync, silently. The document keeps its file; the copy is an error until it has its id."""
+    policies = workspace / "policies"
+    # "a-copy.md" sorts before "returns.md": the file the document already has wins, not the first by name
+    settings, store = open_workspace(workspace)
+    run_sync(settings, store)
+    (policies / "a-copy.md").write_text(POLICY.replace("Returns Policy", "Returns Policy (copy)"), encoding="utf-8")
+    for _ in range(2):
+        report = run_sync(settings, store)
+        assert report.policies["new_revisions"] == []
+        assert len(report.errors) == 1 and "a-copy.md" in report.errors[0]
+        assert "'returns-policy' is the id of policies/returns.md too" in report.errors[0]
+    with store.session() as session:
+        document = session.get(PolicyDocument, "returns-policy")
+        assert document is not None and (document.path, document.current_revision) == ("policies/returns.md", 1)
+
+
+def test_a_bad_redaction_pattern_names_its_line_in_reviewbot_toml(tmp_path: Path, use_database: str) -> None:
+    from reviewbot.errors import ConfigError
+
+    folder = make_workspace(tmp_path / "ws", extra_toml='[enrich]\nredact_patterns = { ORDER = "NW-(\\\\d{6}" }\n')
+    settings, store = open_workspace(folder)
+    with pytest.raises(ConfigError) as caught:
+        run_sync(settings, store)
+    store.dispose()
+    toml = (folder / "reviewbot.toml").read_text(encoding="utf-8").splitlines()
+    assert caught.value.line is not None and "redact_patterns" in toml[caught.value.line - 1]
+    assert caught.value.file == str(folder / "reviewbot.toml") and "doubled" in (caught.value.hint or "")
+
+
 def test_broken_policy_is_reported_and_the_last_good_version_kept(workspace: Path) -> None:
     settings, store = open_workspace(workspace)
     run_sync(settings, store)
