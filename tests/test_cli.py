@@ -217,17 +217,6 @@ def test_a_limit_below_one_is_a_usage_error(demo: Path, cli, command: str) -> No
     assert result.code == 2 and "greater than or equal to 1" in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("command", "fixed"),
-    [("sync -q", "reviewbot -q sync"), ("tickets list --verbose", "reviewbot --verbose tickets list")],
-)
-def test_a_global_option_after_the_command_says_where_it_goes(demo: Path, cli, command: str, fixed: str) -> None:  # type: ignore[no-untyped-def]
-    # `reviewbot sync -q` in a crontab: the usage error says how to write it
-    result = cli(command)
-    assert result.code == 2 and "No such option" in result.stderr
-    assert f"goes before the command: {fixed}" in result.stderr
-
-
 def test_outside_a_workspace_says_how_to_start(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     result = cli("sync")

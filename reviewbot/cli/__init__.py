@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
-import shlex
 import sys
 from collections.abc import Sequence
 
@@ -75,21 +73,6 @@ def _missing_driver(exc: ModuleNotFoundError) -> bool:
     return False
 
 
-# options of `reviewbot` itself, which its commands do not take: `reviewbot sync -q` in a crontab is a usage error
-_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
-
-
-def _global_option_hint(option: str | None, argv: list[str]) -> str | None:
-    """How to write a global option given after the command, or None when `option` is not one."""
-    if option in _GLOBAL_FLAGS:
-        moved = [arg for arg in argv if arg in _GLOBAL_FLAGS or re.fullmatch(r"-[qv]+", arg)]
-        rest = [arg for arg in argv if arg not in moved]
-        return f"{option} goes before the command: reviewbot {' '.join(moved)} {shlex.join(rest)}"
-    if option in _VALUED:
-        return f"{option} goes before the command: reviewbot {option} DIR COMMAND ..."
-    return None
-
-
 def main() -> None:
     """Entry point: user errors become a message and an exit code, never a traceback."""
     try:
@@ -112,8 +95,6 @@ def main() -> None:
         usage_code = getattr(exc, "exit_code", None)
         if usage_code is not None and hasattr(exc, "show"):
             exc.show()
-            if (hint := _global_option_hint(getattr(exc, "option_name", None), sys.argv[1:])) is not None:
-                err.print(f"  hint: {escape(hint)}", highlight=False, soft_wrap=True)
             sys.exit(usage_code)
         raise
     if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
