@@ -19,24 +19,41 @@ def checks(jira: JiraTracker) -> list[Check]:
     """Reach Jira and check credentials, project, issue type, priorities, the section field, and the statuses
     and resolutions the done and won't-do transitions use."""
     o = jira.options
+    step = "server info"  # which call failed tells a wrong server from a wrong project
     try:
-        info = jira.call("server info", lambda: jira.client.server_info())
+        info = jira.call(step, lambda: jira.client.server_info())
         checks = [Check("Jira reachable", True, f"{o.server} ({info.get('deploymentType', '?')})")]
-        me = jira.call("myself", lambda: jira.client.myself())
+        step = "myself"
+        me = jira.call(step, lambda: jira.client.myself())
         checks.append(Check("Jira credentials", True, f"signed in as {me.get('displayName') or me.get('name')}"))
-        project = jira.call("project", lambda: jira.client.project(o.project))
+        step = "project"
+        project = jira.call(step, lambda: jira.client.project(o.project))
     except ConfigError as exc:
         return [Check("Jira", False, exc.message, exc.hint)]
     except (TrackerError, AmbiguousWrite) as exc:
-        if "404" in str(exc):
-            return [Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")]
-        return [Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")]
+        return [_unreached(o, step, exc)]
     checks.append(Check("Jira project", True, f"{project.key}: {project.name}"))
     try:
         checks += _configured_names(jira, project)
     except (TrackerError, ConfigError) as exc:
         checks.append(Check("Jira settings", False, str(exc), "check the account's permissions in the project"))
     return checks
+
+
+def _unreached(o: Any, step: str, exc: Exception) -> Check:
+    """Why the first calls failed, with the fix that fits: a 404 before the project means no Jira API at `server`."""
+    status = getattr(exc, "status", None)
+    if status == 404 and step == "project":
+        return Check("Jira project", False, f"no project {o.project}", "set project in [tracker]")
+    if status == 404:
+        hint = (
+            f"server = {o.server} answers, but not as Jira's REST API: set it to the address Jira's pages start "
+            "with, without /browse/... or /secure/... (Data Center: with its context path, such as /jira)"
+        )
+        return Check("Jira reachable", False, str(exc), hint)
+    if status == 429:
+        return Check("Jira reachable", False, str(exc), "Jira is rate-limiting this account: run doctor again later")
+    return Check("Jira reachable", False, str(exc), f"check server = {o.server} and the network")
 
 
 def _configured_names(jira: JiraTracker, project: Any) -> list[Check]:

@@ -199,6 +199,25 @@ def test_doctor_says_how_to_fix_jira_problems(ws: Path, jira: JiraStandIn, monke
     assert [c.name for c in failed] == ["Jira done status"] and "Done" in (failed[0].hint or "")
 
 
+@pytest.mark.usefixtures("no_sleep")
+def test_doctor_tells_a_wrong_server_and_a_rate_limit_from_a_wrong_project(ws: Path, jira: JiraStandIn) -> None:
+    # A server URL with a path Jira does not serve answers 404 to every call, the server info first.
+    jira.faults.append(Fault("*", r"/rest/api/2/serverInfo", "404", times=1))
+    [failed] = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    assert failed.name == "Jira reachable" and "404" in failed.detail
+    assert "/browse/" in (failed.hint or "") and "set project" not in (failed.hint or "")
+
+    jira.faults.append(Fault("*", r"/rest/api/2/serverInfo", "429", retry_after=0, times=20))
+    [failed] = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    jira.faults.clear()
+    assert "429" in failed.detail and "rate-limiting" in (failed.hint or "")
+    assert "network" not in (failed.hint or "")
+
+    jira.faults.append(Fault("*", r"/rest/api/2/project/POL$", "404", times=1))
+    [failed] = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    assert (failed.name, failed.detail) == ("Jira project", "no project POL")
+
+
 def test_no_output_or_log_line_carries_the_token(ws: Path, jira: JiraStandIn, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ws)
     monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", "wrong-" + TOKEN)
