@@ -195,7 +195,12 @@ class JiraTracker:
             return ConfigError(
                 f"the Jira account may not do this (403) during {what}: {text}",
                 field="tracker",
-                hint=f"give it Browse, Create, Edit, Comment and Transition issues in project {self.options.project}",
+                # the README's list: a shorter one here left people granting permissions one 403 at a time
+                hint=(
+                    f"give it, in project {self.options.project}: Browse Projects, Create, Edit, Transition, Link, "
+                    "Resolve and Assign Issues, Add Comments (Administer Projects for create_components); and "
+                    "Browse users and groups (global)"
+                ),
             )
         return TrackerError(f"{what}: Jira answered {status}: {text or 'no reason given'}", status=status)
 

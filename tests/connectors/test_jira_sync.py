@@ -199,6 +199,14 @@ def test_doctor_says_how_to_fix_jira_problems(ws: Path, jira: JiraStandIn, monke
     assert [c.name for c in failed] == ["Jira done status"] and "Done" in (failed[0].hint or "")
 
 
+def test_a_403_names_every_permission_the_readme_asks_for(ws: Path, jira: JiraStandIn) -> None:
+    jira.faults.append(Fault("*", r"/rest/api/2/myself", "403", times=1))
+    [failed] = [c for c in run_checks(open_workspace(ws)[0]) if not c.ok]
+    for permission in ("Browse Projects", "Create", "Transition", "Link", "Resolve", "Assign", "Add Comments"):
+        assert permission in (failed.hint or ""), permission
+    assert "Browse users and groups" in (failed.hint or "")
+
+
 @pytest.mark.usefixtures("no_sleep")
 def test_doctor_tells_a_wrong_server_and_a_rate_limit_from_a_wrong_project(ws: Path, jira: JiraStandIn) -> None:
     # A server URL with a path Jira does not serve answers 404 to every call, the server info first.
