@@ -166,10 +166,8 @@ class SlackNotifier:
         try:
             me = self.client.auth_test()
         except SlackApiError as exc:
-            error = exc.response.get("error")
-            return [
-                Check("Slack", False, f"auth.test failed: {error}", f"check the token in {self.options.bot_token_env}")
-            ]
+            error = str(exc.response.get("error"))
+            return [Check("Slack", False, f"auth.test failed: {error}", self._auth_hint(error))]
         except (OSError, http.client.HTTPException) as exc:
             return [Check("Slack", False, f"unreachable: {exc}", "check the network or api_url in [slack]")]
         checks = [Check("Slack", True, f"signed in as {me.get('user')} in {me.get('team')}")]
@@ -186,6 +184,16 @@ class SlackNotifier:
             )
         checks.append(self._check_channel())
         return checks
+
+    def _auth_hint(self, error: str) -> str:
+        """What to do about a failed auth.test: only some errors are the token's fault."""
+        if error == "ratelimited":
+            return "Slack is rate-limiting the app: run doctor again in a minute"
+        if error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+            return "Slack could not answer (status.slack.com): run doctor again later"
+        if error in ("account_inactive", "token_revoked", "token_expired"):
+            return f"the app was uninstalled or its token revoked: reinstall it and update {self.options.bot_token_env}"
+        return f"check the token in {self.options.bot_token_env}"
 
     def _check_channel(self) -> Check:
         """Read the channel's latest message, as the outbox does before posting again: this needs its id (the Web

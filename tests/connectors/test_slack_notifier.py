@@ -178,6 +178,21 @@ def test_doctor_names_the_scopes_the_token_lacks(api: SlackApiStandIn) -> None:
 
 
 @pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        ("ratelimited", "run doctor again in a minute"),
+        ("internal_error", "run doctor again later"),
+        ("token_revoked", "reinstall it and update REVIEWBOT_SLACK_BOT_TOKEN"),
+        ("invalid_auth", "check the token in REVIEWBOT_SLACK_BOT_TOKEN"),
+    ],
+)
+def test_doctor_blames_the_token_only_when_slack_does(api: SlackApiStandIn, error: str, hint: str) -> None:
+    api.faults.append(SlackFault("auth.test", "error", error=error, times=5))
+    [failed] = notifier(api).check()
+    assert (failed.ok, failed.detail) == (False, f"auth.test failed: {error}") and hint in (failed.hint or "")
+
+
+@pytest.mark.parametrize(
     ("channel", "detail", "hint"),
     [
         ("C0ELSEWHERE", "cannot use C0ELSEWHERE: not_in_channel", "/invite @reviewbot"),
