@@ -21,6 +21,12 @@ def demo(demo: Path, cli) -> Path:  # type: ignore[no-untyped-def]
     return demo
 
 
+def test_approving_an_unedited_section_says_it_closes_the_ticket_unchanged(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    first = cli("tickets approve RB-5 --as nina.kowalski")
+    assert first.code == 0 and "1 of 2 approvals" in first.stdout
+    assert "unchanged" in first.stdout and "closes RB-5 as reviewed, no change needed" in first.stdout
+
+
 def test_readme_review_walk(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     history = json.loads(cli("policy impact customer-service-policy 2 --json").stdout)
     verdicts = {t["tickets"][0]: t["verdict"] for t in history["versions"][0]["themes"]}

@@ -491,7 +491,13 @@ def _after_sign_off(
         if s.decision == "approve" and s.round == this_round and s.section_hash == ctx.draft_hash
     }
     if len(approvals) < ctx.required:
-        return f"{ref_of(ticket)}: {len(approvals)} of {ctx.required} approvals"
+        counted = f"{ref_of(ticket)}: {len(approvals)} of {ctx.required} approvals"
+        if ctx.edited:
+            return counted
+        # An approver who meant to sign a change not yet made would otherwise learn only from the last approval
+        # that it closed the ticket with the section as it is.
+        closes = f"the last one closes {ref_of(ticket)} as reviewed, no change needed"
+        return f"{counted} of the section as it is (unchanged): {closes}"
     set_request_status(session, requests(session, ticket.id or 0, status="pending"), "withdrawn")
     if ctx.edited:
         move(session, ticket, "approved", approver, f"{len(approvals)} of {ctx.required} approvals")
