@@ -27,6 +27,15 @@ def test_approving_an_unedited_section_says_it_closes_the_ticket_unchanged(demo:
     assert "unchanged" in first.stdout and "closes RB-5 as reviewed, no change needed" in first.stdout
 
 
+def test_publish_refused_for_an_open_ticket_says_to_triage_it(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    policy = demo / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    assert cli("sync").code == 0  # edited, but RB-5 was never triaged: no sign-off is asked
+    refused = cli("policy publish customer-service-policy --as dana.ellis")
+    assert refused.code == 1 and "RB-5 (open)" in refused.stderr
+    assert "reviewbot tickets triage RB-5" in refused.stderr
+
+
 def test_readme_review_walk(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     history = json.loads(cli("policy impact customer-service-policy 2 --json").stdout)
     verdicts = {t["tickets"][0]: t["verdict"] for t in history["versions"][0]["themes"]}

@@ -157,7 +157,8 @@ def publish(
         listed = ", ".join(f"{ref_of(t)} ({blocking_state(t)})" for t in plan.blocking)
         raise RefusedError(
             f"{document_id} has changed sections with tickets that are not approved: {listed}",
-            hint="get them approved first (`reviewbot sync` asks again for what was approved as an earlier text), "
+            hint=_untriaged_hint(plan.blocking)
+            + "get them approved first (`reviewbot sync` asks again for what was approved as an earlier text), "
             "or publish anyway (audited) with "
             f'`reviewbot policy publish {document_id} --force --reason "..."`',
         )
@@ -192,6 +193,17 @@ def publish(
     delivery = deliver(settings, store)
     return PublishResult(
         document_id, version, files, lines, resolved, bool(plan.blocking), expected, delivery.counts, delivery.errors
+    )
+
+
+def _untriaged_hint(blocking: list[ReviewTicket]) -> str:
+    """An open ticket is never sent for sign-off, however its section is edited: say to triage it first."""
+    untriaged = [ref_of(t) for t in blocking if t.state == "open"]
+    if not untriaged:
+        return ""
+    return (
+        f"{', '.join(untriaged)}: nobody is asked to sign an open ticket; triage it (`reviewbot tickets triage "
+        f"{untriaged[0]}`) and the next sync asks its approvers; then "
     )
 
 
