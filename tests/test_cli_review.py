@@ -36,6 +36,18 @@ def test_publish_refused_for_an_open_ticket_says_to_triage_it(demo: Path, cli) -
     assert "reviewbot tickets triage RB-5" in refused.stderr
 
 
+def test_mapping_explain_takes_the_ticket_an_owner_is_looking_at(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    theme = json.loads(cli("tickets show RB-5 --json").stdout)["theme_id"]
+    by_ticket, by_theme = cli("mapping explain RB-5 --json"), cli(f"mapping explain {theme} --json")
+    assert by_ticket.code == 0 and json.loads(by_ticket.stdout) == json.loads(by_theme.stdout)
+    listed = json.loads(cli("tickets list --json").stdout)
+    ref = next(t["tracker_ref"] for t in listed if t["theme_id"] is None)
+    periodic = cli(f"mapping explain {ref}")
+    assert periodic.code == 1 and f"{ref} has no theme" in periodic.stderr
+    unknown = cli("mapping explain XX-1")
+    assert unknown.code == 1 and "no theme or ticket 'XX-1'" in unknown.stderr
+
+
 def test_readme_review_walk(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     history = json.loads(cli("policy impact customer-service-policy 2 --json").stdout)
     verdicts = {t["tickets"][0]: t["verdict"] for t in history["versions"][0]["themes"]}

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
-from reviewbot.cli.app import JsonOption, ThemeId, note, open_store, out, print_json, print_table, sub_app
+from reviewbot.cli.app import JsonOption, note, open_store, out, print_json, print_table, sub_app
+from reviewbot.errors import NotFoundError
+from reviewbot.models.base import MAX_ROW_ID
+from reviewbot.store import Store
+from reviewbot.store.tickets import get_ticket, ref_of
 
 mapping_app = sub_app("mapping", "How themes are matched to policy sections, and what owners corrected.")
 SHOWN = 8  # sections listed by `explain`
+ThemeOrTicket = Annotated[
+    str, typer.Argument(metavar="THEME", help="Theme id (from `themes list`), or a ticket (RB-5) for its theme.")
+]
 
 
 @mapping_app.command("explain")
 def mapping_explain(
     ctx: typer.Context,
-    theme_id: ThemeId,
+    theme_ref: ThemeOrTicket,
     as_json: JsonOption = False,
 ) -> None:
     """Why a theme maps where it does: each section's share of its items' vote and fit, what the workspace's model
@@ -23,7 +32,7 @@ def mapping_explain(
     from reviewbot.workflows.mapping import explain_theme
 
     with open_store(ctx) as (settings, store):
-        theme, explanation, pin = explain_theme(settings, store, theme_id)
+        theme, explanation, pin = explain_theme(settings, store, _theme_id(store, theme_ref))
     chosen = [
         {"document": m.document_id, "section": m.section_id or None, "gap": m.is_gap, "confidence": m.confidence}
         for m in explanation.matches
@@ -74,6 +83,21 @@ def mapping_explain(
         )
     for label, similarity in explanation.corrections:
         out.print(f"Weighed: {label} (themes {similarity:.0%} alike)", highlight=False, markup=False)
+
+
+def _theme_id(store: Store, ref: str) -> int:
+    """A theme id as given, or the theme of the ticket named (RB-5): owners come to this from a ticket."""
+    if ref.isdigit():
+        if not 0 < int(ref) <= MAX_ROW_ID:
+            raise NotFoundError(f"no active theme {ref}", hint="see `reviewbot themes list`")
+        return int(ref)
+    with store.session() as session:
+        ticket = get_ticket(session, ref)
+    if ticket is None:
+        raise NotFoundError(f"no theme or ticket {ref!r}", hint="give a theme id (`reviewbot themes list`) or a ticket")
+    if ticket.theme_id is None:
+        raise NotFoundError(f"{ref_of(ticket)} has no theme (a periodic review or a suggestion): nothing was mapped")
+    return ticket.theme_id
 
 
 def _targets(chosen: list[dict[str, object]]) -> str:
