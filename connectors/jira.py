@@ -202,6 +202,15 @@ class JiraTracker:
                     "Browse users and groups (global)"
                 ),
             )
+        if status == 400 and "for the field 'project'" in text:
+            # Jira's answer to a search in a project it does not know (or the account may not browse): every
+            # message would fail the same way, so it is the configuration's fault, not one issue's.
+            return ConfigError(
+                f"Jira has no project {self.options.project} for this account (400) during {what}: {text}",
+                field="tracker",
+                hint="check project in [tracker] (a key such as POL) and that the account may browse it; "
+                "`reviewbot doctor` checks both",
+            )
         return TrackerError(f"{what}: Jira answered {status}: {text or 'no reason given'}", status=status)
 
     # --- the Tracker protocol --------------------------------------------------------------------------

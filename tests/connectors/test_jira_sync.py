@@ -226,6 +226,16 @@ def test_doctor_tells_a_wrong_server_and_a_rate_limit_from_a_wrong_project(ws: P
     assert (failed.name, failed.detail) == ("Jira project", "no project POL")
 
 
+def test_a_sync_to_a_project_jira_lacks_says_so_once_and_holds_the_rest(ws: Path, jira: JiraStandIn) -> None:
+    toml = ws / "reviewbot.toml"
+    toml.write_text(toml.read_text().replace('project = "POL"', 'project = "NOPE"'))
+    _, report = sync(ws)
+    tracker_errors = [e for e in report.errors if "NOPE" in e]
+    assert tracker_errors and all("check project in [tracker]" in e for e in tracker_errors)
+    assert len(tracker_errors) <= 2  # held back after the first, not one per ticket
+    assert jira.issues == {}
+
+
 def test_no_output_or_log_line_carries_the_token(ws: Path, jira: JiraStandIn, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ws)
     monkeypatch.setenv("REVIEWBOT_JIRA_TOKEN", "wrong-" + TOKEN)
