@@ -322,7 +322,7 @@ def ticket(number: int) -> Any:
     from reviewbot.store.review import audit_log, requests, sign_offs, stale_sign_offs
     from reviewbot.workflows.corrections import movers
     from reviewbot.workflows.impact import ticket_effect
-    from reviewbot.workflows.review import context_of, deciders
+    from reviewbot.workflows.review import SIGNABLE, context_of, deciders
 
     settings, store, _ = workspace()
     with store.session() as session_:
@@ -366,6 +366,7 @@ def ticket(number: int) -> Any:
         priority=priority_of(found),
         approvers=approvers,
         may_sign=g.person in approvers,
+        signable=found.state in SIGNABLE,  # an approver sees no buttons the workflow would refuse
         may_decide=may_decide,
         may_move=may_move,
         signed=signed,

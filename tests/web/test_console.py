@@ -198,6 +198,21 @@ def test_move_to_another_section_by_its_owner_only(console: Console) -> None:
         assert moved is not None and moved.section_id == "escalation-and-complaint-handling"
 
 
+def test_an_approver_sees_no_sign_off_buttons_while_changes_are_requested(console: Console) -> None:
+    number = ticket_id(console, "RB-5")
+    owner, nina = console.client(), console.client()
+    sign_in(owner, "dana.ellis")
+    sign_in(nina, "nina.kowalski")
+    post(owner, f"/tickets/{number}/triage", {"assignee": "nina.kowalski"})
+    policy = console.folder / "policies" / "customer-service-policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(*EDIT), encoding="utf-8")
+    post(nina, f"/tickets/{number}/sign", {"decision": "request_changes", "comment": "say which hours"})
+    page = html.unescape(nina.get(f"/tickets/{number}").get_data(as_text=True))
+    assert 'value="approve"' not in page  # the workflow would refuse it: "it cannot be signed now"
+    assert "Nothing to sign while the ticket is changes requested" in page
+    assert "once the section is edited, the next sync asks the approvers again" in page
+
+
 def test_only_listed_approvers_sign_and_two_approvals_approve(console: Console) -> None:
     number = ticket_id(console, "RB-5")
     owner = console.client()
