@@ -211,6 +211,8 @@ def test_an_approver_sees_no_sign_off_buttons_while_changes_are_requested(consol
     assert 'value="approve"' not in page  # the workflow would refuse it: "it cannot be signed now"
     assert "Nothing to sign while the ticket is changes requested" in page
     assert "once the section is edited, the next sync asks the approvers again" in page
+    owner_page = owner.get(f"/tickets/{number}").get_data(as_text=True)
+    assert 'value="triage"' not in owner_page and f"/tickets/{number}/assign" in owner_page  # triaged already
 
 
 def test_only_listed_approvers_sign_and_two_approvals_approve(console: Console) -> None:
