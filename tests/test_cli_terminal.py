@@ -106,6 +106,20 @@ def test_a_sync_that_changes_something_says_what_in_a_few_lines(demo: Path, cli)
     assert cli("sync").stdout.rstrip().endswith("nothing new.")
 
 
+def test_a_sync_that_reads_an_edit_of_an_untriaged_tickets_section_says_to_triage_it(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    policy = demo / "policies" / "customer-service-policy.md"
+    text = policy.read_text(encoding="utf-8")
+    old = "WhatsApp Business, monitored during phone opening hours."
+    assert old in text
+    policy.write_text(text.replace(old, "WhatsApp Business, monitored seven days a week."), encoding="utf-8")
+    said = cli("sync", columns=80).stdout
+    assert "Review: RB-5" in said and "`reviewbot tickets triage RB-5` starts its review" in said
+    assert cli("sync").stdout.rstrip().endswith("nothing new.")  # said once, by the sync that read the edit
+    assert cli(["tickets", "triage", "RB-5"]).code == 0
+    policy.write_text(text.replace(old, "WhatsApp Business, monitored every day."), encoding="utf-8")
+    assert "Review: RB-5" not in cli("sync").stdout  # triaged: the edit started its review instead
+
+
 class Lines(logging.Handler):
     """Collects what the log would print, like the CLI's handler (no level of its own)."""
 

@@ -24,7 +24,7 @@ from reviewbot.store.policies import acks, document_authority, documents, get_re
 from reviewbot.store.review import audit, current_round, pending_requests, sign_offs, tickets_in
 from reviewbot.store.tickets import by_fingerprint
 from reviewbot.workflows.impact import report_closed_windows
-from reviewbot.workflows.review import TicketContext, context_of, notify, ref_of, start_round
+from reviewbot.workflows.review import RefusedError, TicketContext, context_of, notify, ref_of, start_round
 from reviewbot.workflows.run_summary import SyncReport
 
 BOT = "reviewbot"
@@ -42,6 +42,7 @@ def follow_up(settings: Settings, store: Store, report: SyncReport, now: datetim
         counts.update(reminders=reminders, escalations=escalations)
         counts["ack_reminders"] = remind_acks(session, settings, now)
         counts["impact_reports"] = report_closed_windows(session, settings, now)
+        report.untriaged = untriaged_edits(session, settings, set(report.drafted()))
     report.review = counts
 
 
@@ -63,6 +64,22 @@ def advance_reviews(session: Session, settings: Settings) -> int:
             start_round(session, settings, ctx, BOT, _why_again(ctx) if ticket.state == "approved" else "")
             started += 1
     return started
+
+
+def untriaged_edits(session: Session, settings: Settings, documents: set[str]) -> list[str]:
+    """Open tickets of these documents whose section is edited: nobody is asked to sign them until they are triaged,
+    so the sync that reads the edit says so (the editor may expect the approvers to hear of it)."""
+    found = []
+    for ticket in tickets_in(session, ("open",)) if documents else []:
+        if ticket.document_id not in documents:
+            continue
+        try:
+            edited = context_of(session, settings, ticket).edited
+        except RefusedError:  # its document is gone: nothing to triage it for
+            continue
+        if edited:
+            found.append(ref_of(ticket))
+    return found
 
 
 def _why_again(ctx: TicketContext) -> str:

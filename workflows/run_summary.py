@@ -43,10 +43,17 @@ class SyncReport:
     review: dict[str, int] = field(default_factory=dict)
     tracker: dict[str, int] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
+    untriaged: list[str] = field(default_factory=list)  # open tickets whose section this sync found edited
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     delivery: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     stage: str = ""  # the stage running now; a run record keeps it while the sync runs (not in `to_dict`)
+
+    def drafted(self) -> list[str]:
+        """The documents whose policy file this sync found edited and not yet published."""
+        revisions = (self.policies or {}).get("new_revisions", [])
+        # "DOC revision N (draft)"
+        return [r.split(" revision ", 1)[0] for r in revisions if r.endswith(" (draft)")]
 
     @property
     def status(self) -> str:

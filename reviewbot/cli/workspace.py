@@ -224,10 +224,16 @@ def _changes(report: Any) -> list[str]:
         )
     lines += _skipped(report)
     # an edit of a policy file read for the first time: its sections' tickets go into review, publish makes it law
-    for revision in (report.policies or {}).get("new_revisions", []):
-        if revision.endswith(" (draft)"):  # "DOC revision N (draft)"
-            document = revision.split(" revision ", 1)[0]
-            lines.append(f"Policy: {document} edited, not yet published (`reviewbot policy diff {document}`)")
+    for document in report.drafted():
+        lines.append(f"Policy: {document} edited, not yet published (`reviewbot policy diff {document}`)")
+    if report.untriaged:
+        refs = report.untriaged
+        which = f"{refs[0]} is still open" if len(refs) == 1 else f"{', '.join(refs)} are still open"
+        sections = "its edited section" if len(refs) == 1 else "their edited sections"
+        lines.append(
+            f"Review: {which}, so nobody is asked to sign {sections}: "
+            f"`reviewbot tickets triage {refs[0]}` starts its review"
+        )
     th = report.themes
     if th.get("new_themes") or th.get("items_placed"):
         lines.append(f"Themes: {th.get('new_themes', 0)} new, {th.get('items_placed', 0)} items placed")
