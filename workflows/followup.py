@@ -69,8 +69,10 @@ def advance_reviews(session: Session, settings: Settings) -> int:
 def untriaged_edits(session: Session, settings: Settings, documents: set[str]) -> list[str]:
     """Open tickets of these documents whose section is edited: nobody is asked to sign them until they are triaged,
     so the sync that reads the edit says so (the editor may expect the approvers to hear of it)."""
+    if not documents:
+        return []
     found = []
-    for ticket in tickets_in(session, ("open",)) if documents else []:
+    for ticket in tickets_in(session, ("open",)):
         if ticket.document_id not in documents:
             continue
         try:

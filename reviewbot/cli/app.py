@@ -324,6 +324,17 @@ def print_table(table: Table, *whole: str, titled: bool = False) -> None:
         sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
+def print_markdown(text: str) -> None:
+    """Markdown for people: rendered on a terminal; to a file or a pipe the Markdown itself, as `gh issue view`
+    gives it, unwrapped and unpadded, nothing cut; nothing with -q."""
+    from rich.markdown import Markdown
+
+    if to_terminal():
+        out.print(Markdown(text))
+    elif not out.quiet:
+        sys.stdout.write(printable(text.rstrip("\n") + "\n"))
+
+
 def note(message: str) -> None:
     """A remark beside a listing ("no tickets yet", what a publish would change): on standard output for a person,
     on standard error when standard output feeds a script, which reads only rows there; nothing with -q."""

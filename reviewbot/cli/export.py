@@ -45,7 +45,13 @@ def export(
         err.print(f"Wrote {written} {what} to {output}", highlight=False, markup=False, soft_wrap=True)
 
 
-_ELSEWHERE = "choose another --output, or free space where it is"
+def _write_failed(path: Path, exc: OSError) -> ReviewbotError:
+    """A failed write of the export (no space, no permission), with the OS's reason and what to do."""
+    return ReviewbotError(
+        f"cannot write the export: {exc.strerror or exc}",
+        file=path,
+        hint="choose another --output, or free space where it is",
+    )
 
 
 def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
@@ -60,7 +66,7 @@ def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise ReviewbotError(f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE) from None
+        raise _write_failed(path, exc) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
             written = write(fh)
@@ -68,8 +74,6 @@ def _write_file(path: Path, write) -> int:  # type: ignore[no-untyped-def]
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise ReviewbotError(
-                f"cannot write the export: {exc.strerror or exc}", file=path, hint=_ELSEWHERE
-            ) from None
+            raise _write_failed(path, exc) from None
         raise
     return int(written)

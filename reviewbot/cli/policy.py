@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,13 +21,13 @@ from reviewbot.cli.app import (
     open_store,
     out,
     print_json,
+    print_markdown,
     print_table,
     sub_app,
     to_terminal,
 )
 from reviewbot.errors import NotFoundError, ReviewbotError
 from reviewbot.models.base import MAX_ROW_ID
-from reviewbot.terminal import printable
 
 if TYPE_CHECKING:  # `reviewbot --help` imports this module: the policy tables are built where they are read
     from sqlmodel import Session
@@ -131,8 +130,6 @@ def policy_show(
     Owners and approvers hold authority (sign-off, closing, publishing) as the published version names them; a
     change the policy file makes is listed under "pending publish" and takes effect when it is published.
     """
-    from rich.markdown import Markdown
-
     from reviewbot.store.policies import document_authority, pending_authority, sections
     from reviewbot.views import row_dict, sections_table
 
@@ -162,10 +159,7 @@ def policy_show(
         return
     if section_id is not None:
         out.print(f"[bold]{escape(rows[0].heading)}[/] ({document_id} {label}, section {rows[0].section_id})")
-        if to_terminal():
-            out.print(Markdown(rows[0].body))
-        elif not out.quiet:  # a file or a pipe gets the section's Markdown as the policy file has it, nothing cut
-            sys.stdout.write(printable(rows[0].body.rstrip("\n") + "\n"))
+        print_markdown(rows[0].body)  # to a file or a pipe, as the policy file has it
     else:
         print_table(sections_table(document, rows, label), "section", "owner", "sign-off")
     _print_pending(
@@ -415,7 +409,6 @@ def policy_acks(
 
     reviewbot policy acks customer-service-policy --version 2
     """
-
     from reviewbot.views import add_text_row
     from reviewbot.workflows.publish import ack_status
 

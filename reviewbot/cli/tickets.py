@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +18,7 @@ from reviewbot.cli.app import (
     open_store,
     out,
     print_json,
+    print_markdown,
     print_table,
     sub_app,
     table_width,
@@ -26,7 +26,6 @@ from reviewbot.cli.app import (
 )
 from reviewbot.errors import NotFoundError
 from reviewbot.models import ReviewTicket
-from reviewbot.terminal import printable
 
 if TYPE_CHECKING:
     from reviewbot.models import SignOff, SignOffRequest
@@ -147,8 +146,6 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
 
     reviewbot tickets show RB-5
     """
-    from rich.markdown import Markdown
-
     from reviewbot.evidence import impact, render_markdown
 
     with open_store(ctx) as (settings, store):
@@ -178,10 +175,8 @@ def tickets_show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = Fal
         )
     if waiting:
         out.print(f"Waiting for: {', '.join(r.approver for r in waiting)}", highlight=False, markup=False)
-    if to_terminal():
-        out.print(Markdown(render_markdown(ticket.title, ticket.evidence)))
-    elif not out.quiet:  # a file or a pipe gets the Markdown itself, as `gh issue view` gives it: unwrapped, unpadded
-        sys.stdout.write(printable(render_markdown(ticket.title, ticket.evidence, literal=False)))
+    # escaped for the terminal's renderer; to a file or a pipe, the quotes as people wrote them
+    print_markdown(render_markdown(ticket.title, ticket.evidence, literal=to_terminal()))
 
 
 @tickets_app.command("triage")

@@ -322,6 +322,7 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """Show the audit log: every transition, sign-off, publish and acknowledgement, newest first."""
+    from reviewbot.errors import NotFoundError
     from reviewbot.models import PolicyDocument
     from reviewbot.store.review import audit_log
     from reviewbot.store.tickets import get_ticket, list_tickets
@@ -332,14 +333,10 @@ def audit(
         if ticket is not None:
             found = get_ticket(session, ticket)
             if found is None:
-                from reviewbot.errors import NotFoundError
-
                 raise NotFoundError(f"no ticket {ticket!r}", hint="see `reviewbot tickets list`")
             ticket_id = found.id
         events = audit_log(session, ticket_id=ticket_id, document_id=document, limit=limit)
         if document is not None and not events and session.get(PolicyDocument, document) is None:
-            from reviewbot.errors import NotFoundError
-
             # a misspelt id said "The audit log is empty.", as if nothing had happened to the document
             raise NotFoundError(f"no policy document {document!r}", hint="see `reviewbot policy list`")
         refs = {t.id: t.tracker_ref or f"#{t.id}" for t in list_tickets(session)}
